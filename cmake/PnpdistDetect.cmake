@@ -1,0 +1,37 @@
+# Detects the optional dependencies quietly; the PNPDIST_WITH_* options default to what is found here.
+include(CheckLanguage)
+
+find_package(OpenMP QUIET COMPONENTS CXX)
+set(PNPDIST_FOUND_OPENMP ${OpenMP_CXX_FOUND})
+
+# CUDA: a compiler (nvcc) and the toolkit. CUDA 13 dropped architectures below sm_75, so the default
+# architectures are set before the language is probed.
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES 80 90)
+endif()
+if(NOT DEFINED CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+  set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+endif()
+check_language(CUDA)
+find_package(CUDAToolkit QUIET)
+if(CMAKE_CUDA_COMPILER AND CUDAToolkit_FOUND)
+  set(PNPDIST_FOUND_CUDA ON)
+else()
+  set(PNPDIST_FOUND_CUDA OFF)
+endif()
+
+find_package(MPI QUIET COMPONENTS CXX)
+set(PNPDIST_FOUND_MPI ${MPI_CXX_FOUND})
+
+find_package(NCCL QUIET)
+if(NCCL_FOUND AND PNPDIST_FOUND_CUDA)
+  set(PNPDIST_FOUND_NCCL ON)
+else()
+  set(PNPDIST_FOUND_NCCL OFF)
+endif()
+
+find_package(dnnl QUIET CONFIG)
+set(PNPDIST_FOUND_ONEDNN ${dnnl_FOUND})
+
+find_package(FFTW3f QUIET)
+set(PNPDIST_FOUND_FFTW ${FFTW3f_FOUND})

@@ -1,0 +1,59 @@
+# The INTERFACE target pnpdist::pnpdist (headers, C++20) and one INTERFACE component target per optional
+# backend. A component links its dependency and defines PNPDIST_HAS_<NAME>; code using a backend whose
+# component is not linked throws pnpdist::not_compiled at run time instead of failing to link.
+
+add_library(pnpdist INTERFACE)
+add_library(pnpdist::pnpdist ALIAS pnpdist)
+target_include_directories(pnpdist INTERFACE
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+  $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+target_compile_features(pnpdist INTERFACE cxx_std_20)
+
+set(PNPDIST_COMPONENTS "")
+
+# pnpdist_add_component(<name> <DEFINE> <link targets...>)
+function(pnpdist_add_component name define)
+  add_library(pnpdist_${name} INTERFACE)
+  add_library(pnpdist::${name} ALIAS pnpdist_${name})
+  set_target_properties(pnpdist_${name} PROPERTIES EXPORT_NAME ${name})
+  target_link_libraries(pnpdist_${name} INTERFACE pnpdist ${ARGN})
+  target_compile_definitions(pnpdist_${name} INTERFACE ${define}=1)
+  set(PNPDIST_COMPONENTS ${PNPDIST_COMPONENTS} ${name} PARENT_SCOPE)
+endfunction()
+
+if(PNPDIST_WITH_OPENMP)
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+  pnpdist_add_component(openmp PNPDIST_HAS_OPENMP OpenMP::OpenMP_CXX)
+endif()
+
+if(PNPDIST_WITH_CUDA)
+  enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  pnpdist_add_component(cuda PNPDIST_HAS_CUDA CUDA::cudart)
+  # Host/device functors call constexpr std functions (numeric_limits) and device lambdas are allowed.
+  target_compile_options(pnpdist_cuda INTERFACE
+    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda>)
+endif()
+
+if(PNPDIST_WITH_MPI)
+  find_package(MPI REQUIRED COMPONENTS CXX)
+  pnpdist_add_component(mpi PNPDIST_HAS_MPI MPI::MPI_CXX)
+endif()
+
+if(PNPDIST_WITH_NCCL)
+  if(NOT PNPDIST_WITH_CUDA)
+    message(FATAL_ERROR "PNPDIST_WITH_NCCL needs PNPDIST_WITH_CUDA")
+  endif()
+  find_package(NCCL REQUIRED)
+  pnpdist_add_component(nccl PNPDIST_HAS_NCCL pnpdist_cuda NCCL::nccl)
+endif()
+
+if(PNPDIST_WITH_ONEDNN)
+  find_package(dnnl REQUIRED CONFIG)
+  pnpdist_add_component(onednn PNPDIST_HAS_ONEDNN DNNL::dnnl)
+endif()
+
+if(PNPDIST_WITH_FFTW)
+  find_package(FFTW3f REQUIRED)
+  pnpdist_add_component(fftw PNPDIST_HAS_FFTW FFTW3::fftw3f)
+endif()

@@ -1,0 +1,53 @@
+#pragma once
+/// \file
+/// The error hierarchy. Every exception records the source file and line that raised it, and its
+/// what() message starts with "file:line: ". Host code validates arguments and throws; kernels never throw.
+
+#include <source_location>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace pnpdist {
+
+/// Base of every exception the library throws.
+class error : public std::runtime_error {
+public:
+  explicit error(const std::string& message, std::source_location where = std::source_location::current())
+      : std::runtime_error(format(message, where)), message_(message), file_(where.file_name()), line_(where.line()) {}
+
+  /// The message without the location prefix.
+  [[nodiscard]] const std::string& message() const noexcept { return message_; }
+  [[nodiscard]] const char* file() const noexcept { return file_; }
+  [[nodiscard]] unsigned line() const noexcept { return line_; }
+
+private:
+  static std::string format(const std::string& message, const std::source_location& where) {
+    return std::string(where.file_name()) + ":" + std::to_string(where.line()) + ": " + message;
+  }
+  std::string message_;
+  const char* file_;
+  unsigned line_;
+};
+
+/// Shapes, ranks or sizes of arguments that do not fit together.
+class dimension_mismatch : public error { public: using error::error; };
+/// An argument value outside its documented domain (negative size, NaN parameter, zero-length vector...).
+class invalid_argument : public error { public: using error::error; };
+/// A file that cannot be opened, read, written, or whose contents are corrupt.
+class io_error : public error { public: using error::error; };
+/// A feature whose optional dependency was not compiled into this build.
+class not_compiled : public error { public: using error::error; };
+/// A failed CUDA runtime or library call.
+class cuda_error : public error { public: using error::error; };
+/// A failed MPI or NCCL call, or a failure reported by another rank.
+class mpi_error : public error { public: using error::error; };
+
+/// Throws `Error(message)` carrying the caller's location when `condition` is false.
+template <class Error = invalid_argument>
+inline void require(bool condition, std::string_view message,
+                    std::source_location where = std::source_location::current()) {
+  if (!condition) throw Error(std::string(message), where);
+}
+
+}  // namespace pnpdist
