@@ -69,11 +69,24 @@ PNPDIST_HOST_DEVICE typename Op::value_type reduce_lane(index_t chunk, index_t l
   return acc;
 }
 
-/// Reduction of one chunk, computed serially (the host path).
+/// Reduction of one chunk, computed serially (the host path). Folds the values in the same per-lane order
+/// as reduce_lane, but sweeps the chunk contiguously (all lanes for k = 0, then k = 1, ...) so that the
+/// loop vectorizes; full chunks skip the bounds test.
 template <class Op, class F>
 PNPDIST_HOST_DEVICE typename Op::value_type reduce_chunk(index_t chunk, index_t n, const Op& op, const F& f) {
   typename Op::value_type lanes[reduction_lanes];
-  for (index_t l = 0; l < reduction_lanes; ++l) lanes[l] = reduce_lane(chunk, l, n, op, f);
+  for (index_t l = 0; l < reduction_lanes; ++l) lanes[l] = Op::identity();
+  const index_t first = chunk * reduction_chunk_size;
+  if (first + reduction_chunk_size <= n) {
+    for (index_t k = 0; k < reduction_values_per_lane; ++k)
+      for (index_t l = 0; l < reduction_lanes; ++l) lanes[l] = op(lanes[l], f(first + k * reduction_lanes + l));
+  } else {
+    for (index_t k = 0; k < reduction_values_per_lane; ++k)
+      for (index_t l = 0; l < reduction_lanes; ++l) {
+        const index_t i = first + k * reduction_lanes + l;
+        if (i < n) lanes[l] = op(lanes[l], f(i));
+      }
+  }
   return reduce_lanes_tree(lanes, op);
 }
 

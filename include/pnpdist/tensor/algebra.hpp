@@ -8,7 +8,7 @@
 #include <type_traits>
 
 #include "pnpdist/tensor/elementwise.hpp"
-#include "pnpdist/tensor/tensor.hpp"
+#include "pnpdist/tensor/owning_tensor.hpp"
 
 namespace pnpdist {
 namespace detail {

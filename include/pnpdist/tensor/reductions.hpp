@@ -14,18 +14,6 @@
 namespace pnpdist {
 namespace detail {
 
-/// Element at flat row-major position i of a view (contiguous or strided).
-template <class T, std::size_t Rank, class Space>
-PNPDIST_HOST_DEVICE T& element_at(const View<T, Rank, Space>& v, index_t i, bool contiguous) {
-  if (contiguous) return v.data()[i];
-  index_t offset = 0;
-  for (std::size_t d = Rank; d-- > 0;) {
-    offset += (i % v.extent(d)) * v.stride(d);
-    i /= v.extent(d);
-  }
-  return v.data()[offset];
-}
-
 template <class ViewT, class Acc>
 struct ValueAs {
   ViewT v;

@@ -83,6 +83,23 @@ private:
   Extents<Rank> strides_{};
 };
 
+namespace detail {
+
+/// Element at row-major position i of a view; `contiguous` must equal view.is_contiguous() (passed in
+/// so kernels evaluate it once per launch, not once per element).
+template <class T, std::size_t Rank, class Space>
+PNPDIST_HOST_DEVICE T& element_at(const View<T, Rank, Space>& v, index_t i, bool contiguous) {
+  if (contiguous) return v.data()[i];
+  index_t offset = 0;
+  for (std::size_t d = Rank; d-- > 0;) {
+    offset += (i % v.extent(d)) * v.stride(d);
+    i /= v.extent(d);
+  }
+  return v.data()[offset];
+}
+
+}  // namespace detail
+
 /// The sub-view of `view` with extents `extents` starting at index `offset` (a patch). Throws
 /// dimension_mismatch when the box does not lie inside the view.
 template <class T, std::size_t Rank, class Space>

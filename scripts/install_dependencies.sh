@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pnpdist builds and tests with (idempotent; needs root or sudo).
+# The CUDA toolkit is not a Debian package here: it is expected under /usr/local/cuda, and CUDA checks
+# are skipped with a message when it is absent.
+set -euo pipefail
+
+packages=(
+  build-essential cmake git pkg-config
+  catch2 libbenchmark-dev
+  libopenmpi-dev openmpi-bin
+  libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install_dependencies: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+echo "install_dependencies: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
