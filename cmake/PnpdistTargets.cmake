@@ -30,9 +30,10 @@ if(PNPDIST_WITH_CUDA)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
   pnpdist_add_component(cuda PNPDIST_HAS_CUDA CUDA::cudart)
-  # Host/device functors call constexpr std functions (numeric_limits) and device lambdas are allowed.
+  # CMake 3.25 knows no C++20 dialect for CUDA, so it is passed explicitly. Host/device functors call
+  # constexpr std functions (numeric_limits), and device lambdas are allowed in user code.
   target_compile_options(pnpdist_cuda INTERFACE
-    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda>)
+    $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --expt-relaxed-constexpr --extended-lambda>)
 endif()
 
 if(PNPDIST_WITH_MPI)

@@ -2,7 +2,7 @@
 
 #include <pnpdist/backend/allocation_tracker.hpp>
 #include <pnpdist/backend/host_space.hpp>
-#include <pnpdist/tensor/tensor.hpp>
+#include <pnpdist/tensor/owning_tensor.hpp>
 
 #include <cstdint>
 #include <utility>

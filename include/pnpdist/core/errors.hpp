@@ -10,6 +10,9 @@
 
 namespace pnpdist {
 
+// The derived classes spell out their constructors: inheriting a constructor whose default argument is
+// std::source_location::current() crashes nvcc 13.0.
+
 /// Base of every exception the library throws.
 class error : public std::runtime_error {
 public:
@@ -31,17 +34,41 @@ private:
 };
 
 /// Shapes, ranks or sizes of arguments that do not fit together.
-class dimension_mismatch : public error { public: using error::error; };
+class dimension_mismatch : public error {
+public:
+  explicit dimension_mismatch(const std::string& message, std::source_location where = std::source_location::current())
+      : error(message, where) {}
+};
 /// An argument value outside its documented domain (negative size, NaN parameter, zero-length vector...).
-class invalid_argument : public error { public: using error::error; };
+class invalid_argument : public error {
+public:
+  explicit invalid_argument(const std::string& message, std::source_location where = std::source_location::current())
+      : error(message, where) {}
+};
 /// A file that cannot be opened, read, written, or whose contents are corrupt.
-class io_error : public error { public: using error::error; };
+class io_error : public error {
+public:
+  explicit io_error(const std::string& message, std::source_location where = std::source_location::current())
+      : error(message, where) {}
+};
 /// A feature whose optional dependency was not compiled into this build.
-class not_compiled : public error { public: using error::error; };
+class not_compiled : public error {
+public:
+  explicit not_compiled(const std::string& message, std::source_location where = std::source_location::current())
+      : error(message, where) {}
+};
 /// A failed CUDA runtime or library call.
-class cuda_error : public error { public: using error::error; };
+class cuda_error : public error {
+public:
+  explicit cuda_error(const std::string& message, std::source_location where = std::source_location::current())
+      : error(message, where) {}
+};
 /// A failed MPI or NCCL call, or a failure reported by another rank.
-class mpi_error : public error { public: using error::error; };
+class mpi_error : public error {
+public:
+  explicit mpi_error(const std::string& message, std::source_location where = std::source_location::current())
+      : error(message, where) {}
+};
 
 /// Throws `Error(message)` carrying the caller's location when `condition` is false.
 template <class Error = invalid_argument>
