@@ -14,8 +14,8 @@
 # can build only the check with `cmake --build <dir> --target pnpdist_cuda_compile_check`, or switch it off
 # with -DPNPDIST_CUDA_COMPILE_CHECK=OFF (it costs a few minutes on two cores).
 #
-# Flags: -std=c++20, sm_80 and sm_90 (SASS + PTX for each, whatever CMAKE_CUDA_ARCHITECTURES
-# says), the component's --expt-relaxed-constexpr --extended-lambda, and every warning an error on both
+# Flags: the component's -std=c++20 --expt-relaxed-constexpr --extended-lambda, sm_80 and sm_90 (SASS + PTX for each, whatever CMAKE_CUDA_ARCHITECTURES
+# says), and every warning an error on both
 # sides: `--Werror all-warnings` for nvcc/cudafe/ptxas and `-Xcompiler=-Wall,-Wextra,-Werror` for the host
 # compiler. No warning is silenced. The shared CUDA runtime is linked, the one pnpdist::cuda links
 # (CUDA::cudart), so the program does not carry two runtimes.
@@ -25,10 +25,7 @@ if(NOT TARGET pnpdist::cuda)
 endif()
 
 set(PNPDIST_CUDA_CHECK_ARCHITECTURES 80 90)
-# CMake 3.25 knows no CUDA20 dialect for nvcc (CUDA_STANDARD 20 / cuda_std_20 fail at generation time), so
-# the dialect is passed directly; nvcc hands it on to the host compiler.
 set(PNPDIST_CUDA_CHECK_OPTIONS
-  -std=c++20
   "SHELL:--Werror all-warnings"
   -Xcompiler=-Wall,-Wextra,-Werror)
 

@@ -3,8 +3,8 @@
 /// for_each on the Cuda executor: f(i) for i = 0 .. n-1 by a grid-stride kernel, launched through
 /// cuda_launch() in exec.stream (asynchronous). f is copied to the device by value: it must be trivially
 /// copyable, its call operator PNPDIST_HOST_DEVICE (or a __device__ lambda) and its iterations independent.
-/// The N-D for_each(exec, extents, f) of backend/for_each.hpp reaches this 1-D launch by argument-dependent
-/// lookup on Cuda.
+/// The N-D for_each(exec, extents, f) on Cuda launches one thread per multi-index (the host version's
+/// row-per-iteration split would leave GPU threads with whole rows and uncoalesced accesses).
 ///
 /// Launching needs a translation unit compiled by nvcc (PNPDIST_CUDA_KERNELS_AVAILABLE, see launch.hpp).
 /// Elsewhere this header still compiles, and a launch throws pnpdist::not_compiled. Every translation
@@ -16,6 +16,9 @@
 #include "pnpdist/backend/for_each.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
+
+#include <cstddef>
+#include <utility>
 
 namespace pnpdist {
 
@@ -60,6 +63,38 @@ inline void for_each(const Cuda& exec, index_t n, const F& f) {
   throw not_compiled("pnpdist::for_each on the Cuda executor: compile this translation unit with nvcc "
                      "(and link the pnpdist::cuda component)");
 #endif
+}
+
+namespace detail {
+
+/// Calls f(i0, ..., i_{R-1}) for the multi-index of row-major position `linear`.
+template <std::size_t Rank, class F>
+struct MultiIndexKernel {
+  Extents<Rank> extents;
+  F f;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t linear) const { call(linear, std::make_index_sequence<Rank>{}); }
+
+private:
+  template <std::size_t... D>
+  PNPDIST_HOST_DEVICE void call(index_t linear, std::index_sequence<D...>) const {
+    index_t index[Rank] = {};
+    for (std::size_t d = Rank; d-- > 0;) {
+      index[d] = linear % extents[d];
+      linear /= extents[d];
+    }
+    f(index[D]...);
+  }
+};
+
+}  // namespace detail
+
+/// Calls f(i0, ..., i_{R-1}) for every index of `extents` on the device, one thread per multi-index
+/// (consecutive threads take consecutive last indices, so row-major accesses coalesce).
+template <std::size_t Rank, class F>
+inline void for_each(const Cuda& exec, const Extents<Rank>& extents, const F& f) {
+  static_assert(Rank >= 1, "for_each over a rank-0 index space");
+  for_each(exec, product(extents), detail::MultiIndexKernel<Rank, F>{extents, f});
 }
 
 }  // namespace pnpdist
