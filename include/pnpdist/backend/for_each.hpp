@@ -41,6 +41,13 @@ private:
 
 }  // namespace detail
 
+/// The executor to use for launches whose every iteration is heavy. Executors with a parallelism
+/// threshold (OpenMP) overload it; for the others it is the executor itself.
+template <class Exec>
+inline const Exec& coarse_grained(const Exec& exec) {
+  return exec;
+}
+
 /// Calls f(i0, ..., i_{R-1}) for every index of `extents`. For Rank 1 this is the 1-D launch.
 template <class Exec, std::size_t Rank, class F>
 inline void for_each(const Exec& exec, const Extents<Rank>& extents, const F& f) {

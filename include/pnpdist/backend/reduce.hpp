@@ -122,12 +122,13 @@ template <class Exec, class Op, class F>
 inline typename Op::value_type transform_reduce(const Exec& exec, index_t n, const Op& op, const F& f) {
   using T = typename Op::value_type;
   if (n <= 0) return Op::identity();
+  const auto& chunk_exec = coarse_grained(exec);  // an iteration reduces a whole chunk
   std::vector<T> partials(static_cast<std::size_t>(reduction_chunk_count(n)));
-  for_each(exec, reduction_chunk_count(n), detail::ReduceChunksKernel<Op, F>{partials.data(), n, op, f});
+  for_each(chunk_exec, reduction_chunk_count(n), detail::ReduceChunksKernel<Op, F>{partials.data(), n, op, f});
   while (partials.size() > 1) {
     const auto m = static_cast<index_t>(partials.size());
     std::vector<T> next(static_cast<std::size_t>(reduction_chunk_count(m)));
-    for_each(exec, reduction_chunk_count(m),
+    for_each(chunk_exec, reduction_chunk_count(m),
              detail::ReduceChunksKernel<Op, detail::ReadPartial<T>>{next.data(), m, op, {partials.data()}});
     partials.swap(next);
   }
