@@ -3,6 +3,7 @@
 /// The error hierarchy. Every exception records the source file and line that raised it, and its
 /// what() message starts with "file:line: ". Host code validates arguments and throws; kernels never throw.
 
+#include <concepts>
 #include <source_location>
 #include <stdexcept>
 #include <string>
@@ -75,6 +76,14 @@ template <class Error = invalid_argument>
 inline void require(bool condition, std::string_view message,
                     std::source_location where = std::source_location::current()) {
   if (!condition) throw Error(std::string(message), where);
+}
+
+/// The same with a message built only on failure: `make_message()` returns the text. For checks on hot
+/// paths, where formatting shapes or numbers into a string on every call would cost more than the work.
+template <class Error = invalid_argument, std::invocable MessageFn>
+inline void require(bool condition, MessageFn&& make_message,
+                    std::source_location where = std::source_location::current()) {
+  if (!condition) throw Error(std::string(make_message()), where);
 }
 
 }  // namespace pnpdist

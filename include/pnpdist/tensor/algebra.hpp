@@ -94,7 +94,8 @@ inline void axpy(const Exec& exec, T alpha, const View<U, Rank, typename Exec::m
 /// x <- min(max(x, low), high); NaN stays NaN. Throws invalid_argument when low > high.
 template <class Exec, class T, std::size_t Rank>
 inline void clamp(const Exec& exec, const View<T, Rank, typename Exec::memory_space>& x, T low, T high) {
-  require(!(low > high), "clamp: lower bound " + std::to_string(low) + " exceeds upper bound " + std::to_string(high));
+  require(!(low > high),
+          [&] { return "clamp: lower bound " + std::to_string(low) + " exceeds upper bound " + std::to_string(high); });
   elementwise(exec, detail::ClampOp<T>{low, high}, x);
 }
 

@@ -25,7 +25,7 @@ public:
   /// Uninitialized storage for `extents`; throws invalid_argument for a negative extent.
   explicit Tensor(const Extents<Rank>& extents) : extents_(extents) {
     for (std::size_t d = 0; d < Rank; ++d)
-      require(extents[d] >= 0, "Tensor extents " + to_string(extents) + " contain a negative extent");
+      require(extents[d] >= 0, [&] { return "Tensor extents " + to_string(extents) + " contain a negative extent"; });
     data_ = static_cast<T*>(Space::allocate(bytes()));
   }
   ~Tensor() { release(); }

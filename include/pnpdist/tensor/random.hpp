@@ -22,10 +22,10 @@ enum class RandomFillMode { uniform, normal, add_normal };
 namespace detail {
 
 /// Fills the elements of one Philox block (4 floats or 2 doubles) per call.
-template <class T, std::size_t Rank, class Space, RandomFillMode Mode>
+template <class T, class Elements, RandomFillMode Mode>
 struct RandomFillKernel {
-  View<T, Rank, Space> x;
-  bool contiguous;
+  Elements x;
+  index_t n;
   PhiloxStream stream;
   T offset, scale;  // uniform: low + (high - low) u; normal: mean + stddev z; add_normal: x + stddev z
 
@@ -33,11 +33,10 @@ struct RandomFillKernel {
     constexpr index_t per_block = PhiloxBlock<T>::size;
     const auto values = Mode == RandomFillMode::uniform ? stream.uniform_block<T>(static_cast<std::uint64_t>(block))
                                                         : stream.normal_block<T>(static_cast<std::uint64_t>(block));
-    const index_t n = x.size();
     for (index_t c = 0; c < per_block; ++c) {
       const index_t e = block * per_block + c;
       if (e >= n) break;
-      T& target = element_at(x, e, contiguous);
+      T& target = x[e];
       if constexpr (Mode == RandomFillMode::add_normal)
         target += scale * values.v[c];
       else
@@ -52,9 +51,10 @@ inline void random_fill(const Exec& exec, const View<T, Rank, typename Exec::mem
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "random fills need float or double");
   constexpr index_t per_block = PhiloxBlock<T>::size;
   const index_t blocks = (x.size() + per_block - 1) / per_block;
-  for_each(exec, blocks,
-           RandomFillKernel<T, Rank, typename Exec::memory_space, Mode>{x, x.is_contiguous(), PhiloxStream{seed, stream},
-                                                                        offset, scale});
+  with_elements(x, [&](auto elements) {
+    for_each(exec, blocks,
+             RandomFillKernel<T, decltype(elements), Mode>{elements, x.size(), PhiloxStream{seed, stream}, offset, scale});
+  });
 }
 
 }  // namespace detail
@@ -63,8 +63,10 @@ inline void random_fill(const Exec& exec, const View<T, Rank, typename Exec::mem
 template <class Exec, class T, std::size_t Rank>
 inline void fill_uniform(const Exec& exec, const View<T, Rank, typename Exec::memory_space>& x, std::uint64_t seed,
                          std::uint64_t stream, T low, T high) {
-  require(low < high, "fill_uniform: the interval (" + std::to_string(low) + ", " + std::to_string(high) +
-                          ") is empty or not ordered");
+  require(low < high, [&] {
+    return "fill_uniform: the interval (" + std::to_string(low) + ", " + std::to_string(high) +
+           ") is empty or not ordered";
+  });
   detail::random_fill<RandomFillMode::uniform>(exec, x, seed, stream, low, high - low);
 }
 
@@ -72,7 +74,8 @@ inline void fill_uniform(const Exec& exec, const View<T, Rank, typename Exec::me
 template <class Exec, class T, std::size_t Rank>
 inline void fill_normal(const Exec& exec, const View<T, Rank, typename Exec::memory_space>& x, std::uint64_t seed,
                         std::uint64_t stream, T mean, T stddev) {
-  require(stddev >= T(0), "fill_normal: the standard deviation " + std::to_string(stddev) + " is negative or NaN");
+  require(stddev >= T(0),
+          [&] { return "fill_normal: the standard deviation " + std::to_string(stddev) + " is negative or NaN"; });
   detail::random_fill<RandomFillMode::normal>(exec, x, seed, stream, mean, stddev);
 }
 
@@ -81,7 +84,8 @@ inline void fill_normal(const Exec& exec, const View<T, Rank, typename Exec::mem
 template <class Exec, class T, std::size_t Rank>
 inline void add_gaussian_noise(const Exec& exec, const View<T, Rank, typename Exec::memory_space>& x, T sigma,
                                std::uint64_t seed, std::uint64_t stream) {
-  require(sigma >= T(0), "add_gaussian_noise: the noise level " + std::to_string(sigma) + " is negative or NaN");
+  require(sigma >= T(0),
+          [&] { return "add_gaussian_noise: the noise level " + std::to_string(sigma) + " is negative or NaN"; });
   detail::random_fill<RandomFillMode::add_normal>(exec, x, seed, stream, T(0), sigma);
 }
 

@@ -83,22 +83,35 @@ private:
   Extents<Rank> strides_{};
 };
 
-namespace detail {
+/// Element e, in row-major order, of a contiguous view: data[e].
+template <class T>
+struct ContiguousElements {
+  T* data;
+  PNPDIST_HOST_DEVICE T& operator[](index_t e) const { return data[e]; }
+};
 
-/// Element at row-major position i of a view; `contiguous` must equal view.is_contiguous() (passed in
-/// so kernels evaluate it once per launch, not once per element).
+/// Element e, in row-major order, of a strided view, found by splitting e into a multi-index.
 template <class T, std::size_t Rank, class Space>
-PNPDIST_HOST_DEVICE T& element_at(const View<T, Rank, Space>& v, index_t i, bool contiguous) {
-  if (contiguous) return v.data()[i];
-  index_t offset = 0;
-  for (std::size_t d = Rank; d-- > 0;) {
-    offset += (i % v.extent(d)) * v.stride(d);
-    i /= v.extent(d);
+struct StridedElements {
+  View<T, Rank, Space> view;
+  PNPDIST_HOST_DEVICE T& operator[](index_t e) const {
+    index_t offset = 0;
+    for (std::size_t d = Rank; d-- > 0;) {
+      offset += (e % view.extent(d)) * view.stride(d);
+      e /= view.extent(d);
+    }
+    return view.data()[offset];
   }
-  return v.data()[offset];
-}
+};
 
-}  // namespace detail
+/// Calls fn(elements) with the cheapest accessor of the view's elements in row-major order
+/// (ContiguousElements when the view is contiguous, StridedElements otherwise) and returns its result.
+/// Kernels templated on the accessor then index contiguous data directly, which lets them vectorize.
+template <class T, std::size_t Rank, class Space, class Fn>
+inline decltype(auto) with_elements(const View<T, Rank, Space>& view, Fn&& fn) {
+  if (view.is_contiguous()) return fn(ContiguousElements<T>{view.data()});
+  return fn(StridedElements<T, Rank, Space>{view});
+}
 
 /// The sub-view of `view` with extents `extents` starting at index `offset` (a patch). Throws
 /// dimension_mismatch when the box does not lie inside the view.
@@ -107,9 +120,10 @@ inline View<T, Rank, Space> subview(const View<T, Rank, Space>& view, const Exte
                                     const Extents<Rank>& extents) {
   index_t start = 0;
   for (std::size_t d = 0; d < Rank; ++d) {
-    require<dimension_mismatch>(offset[d] >= 0 && extents[d] >= 0 && offset[d] + extents[d] <= view.extent(d),
-                                "subview at offset " + to_string(offset) + " with extents " + to_string(extents) +
-                                    " does not fit in a view of extents " + to_string(view.extents()));
+    require<dimension_mismatch>(offset[d] >= 0 && extents[d] >= 0 && offset[d] + extents[d] <= view.extent(d), [&] {
+      return "subview at offset " + to_string(offset) + " with extents " + to_string(extents) +
+             " does not fit in a view of extents " + to_string(view.extents());
+    });
     start += offset[d] * view.stride(d);
   }
   return View<T, Rank, Space>(view.data() + start, extents, view.strides());
@@ -119,17 +133,19 @@ inline View<T, Rank, Space> subview(const View<T, Rank, Space>& view, const Exte
 template <std::size_t NewRank, class T, std::size_t Rank, class Space>
 inline View<T, NewRank, Space> reshape(const View<T, Rank, Space>& view, const Extents<NewRank>& extents) {
   require<dimension_mismatch>(view.is_contiguous(), "reshape of a non-contiguous view");
-  require<dimension_mismatch>(product(extents) == view.size(), "reshape from extents " + to_string(view.extents()) +
-                                                                   " to " + to_string(extents) +
-                                                                   " changes the number of elements");
+  require<dimension_mismatch>(product(extents) == view.size(), [&] {
+    return "reshape from extents " + to_string(view.extents()) + " to " + to_string(extents) +
+           " changes the number of elements";
+  });
   return View<T, NewRank, Space>(view.data(), extents);
 }
 
 /// Throws dimension_mismatch naming `what` unless the two views have the same extents.
 template <class A, class B>
 inline void require_same_extents(const A& a, const B& b, const char* what) {
-  require<dimension_mismatch>(a.extents() == b.extents(), std::string(what) + ": extents " + to_string(a.extents()) +
-                                                              " and " + to_string(b.extents()) + " differ");
+  require<dimension_mismatch>(a.extents() == b.extents(), [&] {
+    return std::string(what) + ": extents " + to_string(a.extents()) + " and " + to_string(b.extents()) + " differ";
+  });
 }
 
 }  // namespace pnpdist
