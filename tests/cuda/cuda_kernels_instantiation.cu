@@ -8,6 +8,10 @@
 #include <pnpdist/tensor/algebra.hpp>
 #include <pnpdist/tensor/reductions.hpp>
 #include <pnpdist/tensor/owning_tensor.hpp>
+#include <pnpdist/tensor/random.hpp>
+#include <pnpdist/operators/operators.hpp>
+
+#include <vector>
 
 #include <cstddef>
 #include <cstdio>
@@ -56,6 +60,27 @@ double instantiate_tensor_kernels(const Cuda& exec, const Extents<Rank>& extents
   return acc;
 }
 
+// Strided views (patches), random fills and the operators module on the device.
+template <class T>
+double instantiate_patch_random_and_operators(const Cuda& exec) {
+  pnpdist::Tensor<T, 3, CudaSpace> volume(Extents<3>{4, 16, 24});
+  const auto patch = pnpdist::subview(volume.view(), Extents<3>{1, 2, 3}, Extents<3>{2, 8, 8});
+  pnpdist::fill_uniform(exec, volume.view(), 1, 0, T(0), T(1));
+  pnpdist::fill_normal(exec, patch, 1, 1, T(0), T(1));
+  pnpdist::add_gaussian_noise(exec, patch, T(0.1), 1, 2);
+  pnpdist::axpby(exec, T(1), pnpdist::View<const T, 3, CudaSpace>(patch), T(2), patch);
+  double acc = pnpdist::dot(exec, patch, patch) + pnpdist::sum(exec, volume.view());
+
+  const index_t rows = 40, cols = 30;
+  std::vector<T> entries(static_cast<std::size_t>(rows * cols), T(0.5));
+  const pnpdist::DenseMatrix<T, Cuda> a(exec, rows, cols, std::span<const T>(entries));
+  const auto normal = pnpdist::add(pnpdist::compose(pnpdist::adjoint(a), a),
+                                   pnpdist::scale(T(0.1), pnpdist::identity<T>(exec, Extents<1>{cols})));
+  acc += pnpdist::adjoint_check(a).relative_error + pnpdist::adjoint_check(normal).relative_error;
+  acc += pnpdist::power_method(normal).squared_norm;
+  return acc;
+}
+
 struct Square {
   double* out;
   PNPDIST_HOST_DEVICE void operator()(index_t i) const { out[i] = static_cast<double>(i) * static_cast<double>(i); }
@@ -77,6 +102,9 @@ double instantiate_all(const Cuda& exec) {
   acc += instantiate_tensor_kernels<double, 1>(exec, Extents<1>{1000});
   acc += instantiate_tensor_kernels<double, 3>(exec, Extents<3>{4, 16, 24});
   acc += instantiate_tensor_kernels<double, 5>(exec, Extents<5>{1, 1, 4, 8, 8});
+
+  acc += instantiate_patch_random_and_operators<float>(exec);
+  acc += instantiate_patch_random_and_operators<double>(exec);
 
   // Plain functors and device lambdas through the 1-D and N-D for_each, and transform_reduce directly.
   pnpdist::Tensor<double, 1, CudaSpace> squares(Extents<1>{5000});
