@@ -63,14 +63,22 @@ Options parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) throw pnpdist::invalid_argument("unknown option or missing value: '" + arg + "' (see --help)");
     const double v = parse_number(arg, argv[++i]);
-    if (arg == "--size") o.size = static_cast<pnpdist::index_t>(v);
-    else if (arg == "--blur") o.blur = v;
-    else if (arg == "--noise") o.noise = static_cast<float>(v);
-    else if (arg == "--lambda") o.lambda = static_cast<float>(v);
-    else if (arg == "--iterations") o.iterations = static_cast<int>(v);
-    else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(v);
-    else if (arg == "--threads") o.threads = static_cast<int>(v);
-    else throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
+    if (arg == "--size")
+      o.size = static_cast<pnpdist::index_t>(v);
+    else if (arg == "--blur")
+      o.blur = v;
+    else if (arg == "--noise")
+      o.noise = static_cast<float>(v);
+    else if (arg == "--lambda")
+      o.lambda = static_cast<float>(v);
+    else if (arg == "--iterations")
+      o.iterations = static_cast<int>(v);
+    else if (arg == "--seed")
+      o.seed = static_cast<std::uint64_t>(v);
+    else if (arg == "--threads")
+      o.threads = static_cast<int>(v);
+    else
+      throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
   }
   pnpdist::require(o.size >= 16, "--size must be at least 16");
   pnpdist::require(o.blur > 0, "--blur must be positive");
@@ -126,15 +134,14 @@ int run(const Exec& exec, const Options& o) {
   const auto norm = power_method(blur, {.max_iterations = 1000, .relative_tolerance = 1e-7});
   std::printf("problem: %lld samples, blur sigma %.2f, noise %.3g, lambda %.3g, executor %s (%d threads)\n",
               static_cast<long long>(n), o.blur, double(o.noise), double(o.lambda), exec.name, exec.concurrency());
-  std::printf("adjoint check: A %.2e, A^T A + lambda I %.2e (relative; pass below 1e-5)\n",
-              blur_check.relative_error, normal_check.relative_error);
+  std::printf("adjoint check: A %.2e, A^T A + lambda I %.2e (relative; pass below 1e-5)\n", blur_check.relative_error,
+              normal_check.relative_error);
   std::printf("power method: ||A||^2 = %.6f after %d iterations (%s)\n", norm.squared_norm, norm.iterations,
               norm.converged ? "converged" : "not converged");
 
   // Gradient descent on 1/2 ||A x - y||^2 + lambda/2 ||x||^2:  x <- x - step (N x - A^T y).
   const float step = static_cast<float>(1.0 / (norm.squared_norm + o.lambda));
-  Tensor<float, 1> aty(Extents<1>{n}), x = zeros<float>(exec, Extents<1>{n}), nx(Extents<1>{n}),
-      diff(Extents<1>{n});
+  Tensor<float, 1> aty(Extents<1>{n}), x = zeros<float>(exec, Extents<1>{n}), nx(Extents<1>{n}), diff(Extents<1>{n});
   blur.apply_adjoint(y.const_view(), aty.view());
   const double truth_norm = pnpdist::norm(exec, truth.view());
   auto relative_error = [&](const Tensor<float, 1>& estimate) {

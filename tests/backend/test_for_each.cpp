@@ -60,5 +60,6 @@ TEMPLATE_LIST_TEST_CASE("N-D for_each visits every multi-index exactly once", "[
 #if !defined(PNPDIST_HAS_OPENMP)
 TEST_CASE("the OpenMP executor says it was not compiled", "[for_each][unit]") {
   CHECK_THROWS_AS(for_each(pnpdist::OpenMP{}, 10, MarkVisit{nullptr}), pnpdist::not_compiled);
+  CHECK_THROWS_WITH(for_each(pnpdist::OpenMP{}, 10, MarkVisit{nullptr}), Catch::Contains("pnpdist::openmp component"));
 }
 #endif

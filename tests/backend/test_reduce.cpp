@@ -61,7 +61,8 @@ double reference_sum(std::vector<double> values) {
 TEMPLATE_LIST_TEST_CASE("sums follow the documented fixed order on every host executor", "[reduce][unit]",
                         pnpdist::test::HostExecutors) {
   const auto exec = pnpdist::test::make_executor<TestType>();
-  for (index_t n : {index_t{1}, index_t{255}, index_t{4096}, index_t{4097}, index_t{100000}, index_t{4096 * 4096 + 17}}) {
+  for (index_t n :
+       {index_t{1}, index_t{255}, index_t{4096}, index_t{4097}, index_t{100000}, index_t{4096 * 4096 + 17}}) {
     std::vector<double> values(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) values[static_cast<std::size_t>(i)] = IllConditioned{}(i);
     const double got = pnpdist::transform_reduce(exec, n, pnpdist::SumOp<double>{}, IllConditioned{});

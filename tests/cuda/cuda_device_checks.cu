@@ -215,8 +215,8 @@ void check_reductions_of(const Cuda& cuda, const std::string& label, const Mirro
 template <class T>
 void check_reductions(const Cuda& cuda) {
   // 1-D sizes around the chunk boundaries (4096 values per chunk) and with 1, 2 and 3 reduction levels.
-  for (const index_t n : {index_t{1}, index_t{255}, index_t{4096}, index_t{4097}, index_t{1000003},
-                          index_t{4096} * 4096 + 5}) {
+  for (const index_t n :
+       {index_t{1}, index_t{255}, index_t{4096}, index_t{4097}, index_t{1000003}, index_t{4096} * 4096 + 5}) {
     auto x = mirrored<T, 1>(Extents<1>{n}, 31);
     auto y = mirrored<T, 1>(Extents<1>{n}, 32);
     const index_t patch = n > 2 ? n - 2 : n;
@@ -252,15 +252,20 @@ struct Modulo {
 void check_transform_reduce(const Cuda& cuda) {
   for (const index_t n : {index_t{0}, index_t{1}, index_t{4095}, index_t{4096} * 33 + 1, index_t{50000000}}) {
     const std::string at = " (n = " + std::to_string(n) + ")";
-    check_same("transform_reduce sum double" + at, pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<double>{}, IllConditioned{}),
+    check_same("transform_reduce sum double" + at,
+               pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<double>{}, IllConditioned{}),
                pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<double>{}, IllConditioned{}));
-    check_same("transform_reduce sum float" + at, pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<float>{}, FloatSquare{}),
+    check_same("transform_reduce sum float" + at,
+               pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<float>{}, FloatSquare{}),
                pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<float>{}, FloatSquare{}));
-    check_same("transform_reduce max" + at, pnpdist::transform_reduce(Serial{}, n, pnpdist::MaxOp<double>{}, IllConditioned{}),
+    check_same("transform_reduce max" + at,
+               pnpdist::transform_reduce(Serial{}, n, pnpdist::MaxOp<double>{}, IllConditioned{}),
                pnpdist::transform_reduce(cuda, n, pnpdist::MaxOp<double>{}, IllConditioned{}));
-    check_same("transform_reduce min" + at, pnpdist::transform_reduce(Serial{}, n, pnpdist::MinOp<double>{}, IllConditioned{}),
+    check_same("transform_reduce min" + at,
+               pnpdist::transform_reduce(Serial{}, n, pnpdist::MinOp<double>{}, IllConditioned{}),
                pnpdist::transform_reduce(cuda, n, pnpdist::MinOp<double>{}, IllConditioned{}));
-    check_same("transform_reduce integer sum" + at, pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<index_t>{}, Modulo{}),
+    check_same("transform_reduce integer sum" + at,
+               pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<index_t>{}, Modulo{}),
                pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<index_t>{}, Modulo{}));
   }
 }
@@ -277,7 +282,8 @@ void check_accounting(const Cuda& cuda) {
   pnpdist::synchronize(cuda);
   auto copies = pnpdist::copy_tracker().statistics();
   check(copies.count_of(pnpdist::CopyKind::host_to_device) + copies.count_of(pnpdist::CopyKind::device_to_host) +
-                copies.count_of(pnpdist::CopyKind::device_to_device) == 0,
+                copies.count_of(pnpdist::CopyKind::device_to_device) ==
+            0,
         "for_each on Cuda copies nothing");
   check(device_memory.statistics().allocations == before.allocations, "for_each on Cuda allocates nothing");
 
@@ -286,7 +292,8 @@ void check_accounting(const Cuda& cuda) {
   check(copies.count_of(pnpdist::CopyKind::device_to_host) == 1 &&
             copies.bytes_of(pnpdist::CopyKind::device_to_host) == sizeof(double),
         "transform_reduce on Cuda copies exactly its result to the host");
-  check(copies.count_of(pnpdist::CopyKind::host_to_device) == 0 && copies.count_of(pnpdist::CopyKind::device_to_device) == 0,
+  check(copies.count_of(pnpdist::CopyKind::host_to_device) == 0 &&
+            copies.count_of(pnpdist::CopyKind::device_to_device) == 0,
         "transform_reduce on Cuda copies nothing else");
   const auto after = device_memory.statistics();
   check(after.current_bytes == before.current_bytes, "transform_reduce on Cuda frees its scratch memory");

@@ -5,11 +5,11 @@
 // Running it without arguments does nothing; with an argument it runs everything once on the device.
 
 #include <pnpdist/backend/backend.hpp>
+#include <pnpdist/operators/operators.hpp>
 #include <pnpdist/tensor/algebra.hpp>
-#include <pnpdist/tensor/reductions.hpp>
 #include <pnpdist/tensor/owning_tensor.hpp>
 #include <pnpdist/tensor/random.hpp>
-#include <pnpdist/operators/operators.hpp>
+#include <pnpdist/tensor/reductions.hpp>
 
 #include <vector>
 
@@ -115,10 +115,9 @@ double instantiate_all(const Cuda& exec) {
   pnpdist::for_each(exec, index_t{64 * 48}, [p] __device__(index_t i) { p[i] *= 0.5f; });
   pnpdist::for_each(exec, Extents<2>{64, 48}, [p] __device__(index_t r, index_t c) { p[r * 48 + c] += 1.0f; });
   const double* const s = squares.data();
-  acc += pnpdist::transform_reduce(exec, 5000, pnpdist::SumOp<double>{},
-                                   [s] __device__(index_t i) { return s[i]; });
-  acc += static_cast<double>(pnpdist::transform_reduce(exec, 5000, pnpdist::SumOp<index_t>{},
-                                                        [] __device__(index_t i) { return i; }));
+  acc += pnpdist::transform_reduce(exec, 5000, pnpdist::SumOp<double>{}, [s] __device__(index_t i) { return s[i]; });
+  acc += static_cast<double>(
+      pnpdist::transform_reduce(exec, 5000, pnpdist::SumOp<index_t>{}, [] __device__(index_t i) { return i; }));
   pnpdist::synchronize(exec);
   return acc;
 }

@@ -109,9 +109,8 @@ TEST_CASE("adjoint_check computes <Ax, y> and <x, A^T y> for the documented rand
   adjoint = forward;  // exactly the same bilinear form for a true adjoint
   CHECK(result.forward_inner == Approx(forward).epsilon(1e-6));
   CHECK(result.adjoint_inner == Approx(adjoint).epsilon(1e-6));
-  CHECK(result.relative_error ==
-        Approx(std::abs(result.forward_inner - result.adjoint_inner) /
-               std::max(std::abs(result.forward_inner), std::abs(result.adjoint_inner))));
+  CHECK(result.relative_error == Approx(std::abs(result.forward_inner - result.adjoint_inner) /
+                                        std::max(std::abs(result.forward_inner), std::abs(result.adjoint_inner))));
   CHECK(result.passed());
   CHECK(std::abs(result.forward_inner) > 1.0);  // a meaningful, non-degenerate test
 }
@@ -176,8 +175,7 @@ TEMPLATE_LIST_TEST_CASE("a perturbed adjoint fails the check", "[operators][unit
   for (std::size_t k = 0; k < perturbed.size(); ++k) perturbed[k] *= 1.0 + 0.01 * noise[k];
   const PerturbedAdjoint<Exec> wrong{make_matrix<float>(exec, m, n, entries),
                                      make_matrix<float>(exec, m, n, perturbed)};
-  const PerturbedAdjoint<Exec> right{make_matrix<float>(exec, m, n, entries),
-                                     make_matrix<float>(exec, m, n, entries)};
+  const PerturbedAdjoint<Exec> right{make_matrix<float>(exec, m, n, entries), make_matrix<float>(exec, m, n, entries)};
   for (std::uint64_t seed = 0; seed < 4; ++seed) {
     INFO("seed " << seed);
     const auto bad = pnpdist::adjoint_check(wrong, seed);
@@ -195,7 +193,8 @@ TEST_CASE("an adjoint that forgets to transpose fails the check", "[operators][u
   // A symmetric matrix is its own transpose: the same mistake is then harmless.
   auto sym = random_entries(40, 40, 8);
   for (index_t i = 0; i < 40; ++i)
-    for (index_t j = 0; j < i; ++j) sym[static_cast<std::size_t>(i * 40 + j)] = sym[static_cast<std::size_t>(j * 40 + i)];
+    for (index_t j = 0; j < i; ++j)
+      sym[static_cast<std::size_t>(i * 40 + j)] = sym[static_cast<std::size_t>(j * 40 + i)];
   CHECK(pnpdist::adjoint_check(ForgotToTranspose{make_matrix<float>(pnpdist::Serial{}, 40, 40, sym)}).passed());
 }
 

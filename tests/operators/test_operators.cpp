@@ -105,7 +105,8 @@ double max_difference(const RefMatrix& a, const RefMatrix& b) {
   REQUIRE(a.rows == b.rows);
   REQUIRE(a.cols == b.cols);
   double worst = 0;
-  for (std::size_t k = 0; k < a.a.size(); ++k) worst = std::max(worst, std::abs(a.a[k] - b.a[k]) / (1 + std::abs(b.a[k])));
+  for (std::size_t k = 0; k < a.a.size(); ++k)
+    worst = std::max(worst, std::abs(a.a[k] - b.a[k]) / (1 + std::abs(b.a[k])));
   return worst;
 }
 
@@ -351,8 +352,8 @@ TEST_CASE("composites reference lvalues and own rvalues", "[operators][unit]") {
 
   auto r = pnpdist::operator_ref(a);
   auto sum = pnpdist::add(r, r);  // an OperatorRef lvalue is copied, not wrapped again
-  static_assert(std::is_same_v<decltype(sum), pnpdist::Sum<pnpdist::OperatorRef<SerialMatrix>,
-                                                           pnpdist::OperatorRef<SerialMatrix>>>);
+  static_assert(std::is_same_v<decltype(sum),
+                               pnpdist::Sum<pnpdist::OperatorRef<SerialMatrix>, pnpdist::OperatorRef<SerialMatrix>>>);
   require_matrix(sum, linear_combination(2, ra, 0, ra));
 }
 
@@ -401,9 +402,8 @@ TEST_CASE("composing or adding operators of mismatched shapes throws dimension_m
   const auto a = to_operator(pnpdist::Serial{}, random_matrix(4, 6, 1));
   const auto b = to_operator(pnpdist::Serial{}, random_matrix(5, 3, 2));
   REQUIRE_THROWS_AS(pnpdist::compose(a, b), pnpdist::dimension_mismatch);
-  REQUIRE_THROWS_WITH(pnpdist::compose(a, b),
-                      Catch::Contains("domain of the outer operator, shape (6)") &&
-                          Catch::Contains("range of the inner operator, shape (5)"));
+  REQUIRE_THROWS_WITH(pnpdist::compose(a, b), Catch::Contains("domain of the outer operator, shape (6)") &&
+                                                  Catch::Contains("range of the inner operator, shape (5)"));
   REQUIRE_THROWS_AS(pnpdist::add(a, b), pnpdist::dimension_mismatch);
   REQUIRE_THROWS_WITH(pnpdist::add(a, b), Catch::Contains("(6) -> (4)") && Catch::Contains("(3) -> (5)"));
   const auto id = pnpdist::identity<float>(pnpdist::Serial{}, Extents<2>{2, 3});
@@ -417,13 +417,14 @@ TEST_CASE("applying with views of the wrong shape throws dimension_mismatch nami
   Tensor<float, 1> x3(Extents<1>{3}), x5(Extents<1>{5}), y4(Extents<1>{4}), y2(Extents<1>{2});
 
   REQUIRE_THROWS_AS(a.apply(x5.const_view(), y4.view()), pnpdist::dimension_mismatch);
-  REQUIRE_THROWS_WITH(a.apply(x5.const_view(), y4.view()),
-                      Catch::Contains("DenseMatrix::apply") && Catch::Contains("expected x of shape (3)") &&
-                          Catch::Contains("got x (5) and y (4)"));
-  REQUIRE_THROWS_WITH(a.apply(x3.const_view(), y2.view()), Catch::Contains("y of shape (4)") && Catch::Contains("y (2)"));
-  REQUIRE_THROWS_WITH(a.apply_adjoint(y2.const_view(), x3.view()),
-                      Catch::Contains("DenseMatrix::apply_adjoint") && Catch::Contains("expected y of shape (4)") &&
-                          Catch::Contains("got y (2) and x (3)"));
+  REQUIRE_THROWS_WITH(a.apply(x5.const_view(), y4.view()), Catch::Contains("DenseMatrix::apply") &&
+                                                               Catch::Contains("expected x of shape (3)") &&
+                                                               Catch::Contains("got x (5) and y (4)"));
+  REQUIRE_THROWS_WITH(a.apply(x3.const_view(), y2.view()),
+                      Catch::Contains("y of shape (4)") && Catch::Contains("y (2)"));
+  REQUIRE_THROWS_WITH(a.apply_adjoint(y2.const_view(), x3.view()), Catch::Contains("DenseMatrix::apply_adjoint") &&
+                                                                       Catch::Contains("expected y of shape (4)") &&
+                                                                       Catch::Contains("got y (2) and x (3)"));
 
   const auto at = pnpdist::adjoint(a);
   REQUIRE_THROWS_WITH(at.apply(x3.const_view(), y4.view()),
@@ -438,7 +439,7 @@ TEST_CASE("applying with views of the wrong shape throws dimension_mismatch nami
   REQUIRE_THROWS_WITH(scaled.apply(x3.const_view(), y2.view()), Catch::Contains("Scaled::apply"));
   const auto id = pnpdist::identity<float>(pnpdist::Serial{}, Extents<2>{2, 3});
   Tensor<float, 2> m23(Extents<2>{2, 3}), m32(Extents<2>{3, 2});
-  REQUIRE_THROWS_WITH(id.apply(m23.const_view(), m32.view()),
-                      Catch::Contains("Identity::apply") && Catch::Contains("y of shape (2, 3)") &&
-                          Catch::Contains("y (3, 2)"));
+  REQUIRE_THROWS_WITH(id.apply(m23.const_view(), m32.view()), Catch::Contains("Identity::apply") &&
+                                                                  Catch::Contains("y of shape (2, 3)") &&
+                                                                  Catch::Contains("y (3, 2)"));
 }

@@ -45,7 +45,8 @@ std::vector<double> multiply(const std::vector<double>& a, const std::vector<dou
   for (index_t i = 0; i < m; ++i)
     for (index_t j = 0; j < n; ++j) {
       double s = 0;
-      for (index_t l = 0; l < k; ++l) s += a[static_cast<std::size_t>(i * k + l)] * b[static_cast<std::size_t>(l * n + j)];
+      for (index_t l = 0; l < k; ++l)
+        s += a[static_cast<std::size_t>(i * k + l)] * b[static_cast<std::size_t>(l * n + j)];
       c[static_cast<std::size_t>(i * n + j)] = s;
     }
   return c;
@@ -91,8 +92,7 @@ TEMPLATE_LIST_TEST_CASE("power_method recovers the largest squared singular valu
     CHECK(r.squared_norm == Approx(16.0).epsilon(1e-5));
     // ||A^T|| = ||A||, and the same for A^T A's square root pieces.
     CHECK(pnpdist::power_method(pnpdist::adjoint(a)).squared_norm == Approx(16.0).epsilon(1e-5));
-    CHECK(pnpdist::power_method(pnpdist::compose(pnpdist::adjoint(a), a)).squared_norm ==
-          Approx(256.0).epsilon(1e-5));
+    CHECK(pnpdist::power_method(pnpdist::compose(pnpdist::adjoint(a), a)).squared_norm == Approx(256.0).epsilon(1e-5));
   }
   SECTION("double precision, tight tolerance") {
     const auto sigma = decreasing(40, 3.0, 2.5);
@@ -103,10 +103,10 @@ TEMPLATE_LIST_TEST_CASE("power_method recovers the largest squared singular valu
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("power_method on composites matches the product of the known norms",
-                        "[operators][unit]", pnpdist::test::HostExecutors) {
+TEMPLATE_LIST_TEST_CASE("power_method on composites matches the product of the known norms", "[operators][unit]",
+                        pnpdist::test::HostExecutors) {
   const auto exec = pnpdist::test::make_executor<TestType>();
-  const auto d1 = make_matrix<float>(exec, 3, 4, diagonal(3, 4, {2.0, 1.0, 0.5}));  // ||D1||^2 = 4
+  const auto d1 = make_matrix<float>(exec, 3, 4, diagonal(3, 4, {2.0, 1.0, 0.5}));       // ||D1||^2 = 4
   const auto d2 = make_matrix<float>(exec, 4, 4, diagonal(4, 4, {3.0, 1.0, 1.0, 0.5}));  // ||D2||^2 = 9
   // Aligned diagonals: ||D1 D2|| = ||D1|| ||D2|| exactly.
   CHECK(pnpdist::power_method(pnpdist::compose(d1, d2)).squared_norm == Approx(36.0).epsilon(1e-5));

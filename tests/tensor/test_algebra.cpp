@@ -55,7 +55,8 @@ TEMPLATE_LIST_TEST_CASE("element-wise algebra matches plain loops on whole tenso
 
     pnpdist::copy(exec, y0.const_view(), y.view());
     pnpdist::axpy(exec, 0.25f, xv, yv);
-    check_all([&](index_t i, index_t j, index_t k, bool in) { return in ? y0(i, j, k) + 0.25f * x(i, j, k) : y0(i, j, k); });
+    check_all(
+        [&](index_t i, index_t j, index_t k, bool in) { return in ? y0(i, j, k) + 0.25f * x(i, j, k) : y0(i, j, k); });
 
     pnpdist::copy(exec, y0.const_view(), y.view());
     pnpdist::scale(exec, -3.0f, yv);

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include <pnpdist/tensor/shapes.hpp>
 #include <pnpdist/tensor/owning_tensor.hpp>
+#include <pnpdist/tensor/shapes.hpp>
 #include <pnpdist/tensor/view.hpp>
 
 #include <string>

@@ -22,9 +22,7 @@ struct RowKernel {
   Extents<Rank> extents;
   F f;
 
-  PNPDIST_HOST_DEVICE void operator()(index_t outer) const {
-    call(outer, std::make_index_sequence<Rank - 1>{});
-  }
+  PNPDIST_HOST_DEVICE void operator()(index_t outer) const { call(outer, std::make_index_sequence<Rank - 1>{}); }
 
 private:
   template <std::size_t... D>

@@ -18,13 +18,13 @@ struct HostSpace {
   /// Uninitialized, 64-byte aligned storage; throws std::bad_alloc when the allocation fails.
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;
-    void* p = ::operator new(bytes, std::align_val_t{alignment});
+    void* p = ::operator new (bytes, std::align_val_t{alignment});
     allocation_tracker<HostSpace>().on_allocate(bytes);
     return p;
   }
   static void deallocate(void* p, std::size_t bytes) noexcept {
     if (p == nullptr) return;
-    ::operator delete(p, std::align_val_t{alignment});
+    ::operator delete (p, std::align_val_t{alignment});
     allocation_tracker<HostSpace>().on_deallocate(bytes);
   }
 };

@@ -50,8 +50,9 @@ inline void for_each(const OpenMP& exec, index_t n, const F& f) {
   (void)exec;
   (void)n;
   (void)f;
-  throw not_compiled("pnpdist::OpenMP executor used, but this build has no OpenMP "
-                     "(link the pnpdist::openmp component)");
+  throw not_compiled(
+      "pnpdist::OpenMP executor used, but this build has no OpenMP "
+      "(link the pnpdist::openmp component)");
 #endif
 }
 

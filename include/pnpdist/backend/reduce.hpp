@@ -119,7 +119,7 @@ struct ReduceChunksKernel {
 /// op-reduction of f(0..n-1) on a host executor (the identity for n == 0). Deterministic: see the file
 /// comment. The chunks of each level are processed in parallel by the executor.
 template <class Exec, class Op, class F>
-  requires is_host_executor_v<Exec>
+requires is_host_executor_v<Exec>
 inline typename Op::value_type transform_reduce(const Exec& exec, index_t n, const Op& op, const F& f) {
   using T = typename Op::value_type;
   if (n <= 0) return Op::identity();

@@ -18,8 +18,7 @@ template <class Status>
 inline void check_cuda_status(Status status, const char* call,
                               std::source_location where = std::source_location::current()) {
   if (static_cast<int>(status) == 0) return;  // cudaSuccess
-  throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(status) + " (" +
-                       cudaGetErrorString(status) + ")",
+  throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")",
                    where);
 }
 

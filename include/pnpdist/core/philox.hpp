@@ -164,8 +164,8 @@ struct PhiloxStream {
   /// Uniform floats in (0, 1): elements 4 * block .. 4 * block + 3.
   PNPDIST_HOST_DEVICE constexpr PhiloxBlock<float> uniform4f(std::uint64_t block) const {
     const PhiloxCounter r = bits(block);
-    return PhiloxBlock<float>{{uint32_to_unit_float(r.v[0]), uint32_to_unit_float(r.v[1]),
-                               uint32_to_unit_float(r.v[2]), uint32_to_unit_float(r.v[3])}};
+    return PhiloxBlock<float>{{uint32_to_unit_float(r.v[0]), uint32_to_unit_float(r.v[1]), uint32_to_unit_float(r.v[2]),
+                               uint32_to_unit_float(r.v[3])}};
   }
 
   /// Uniform doubles in (0, 1): elements 2 * block and 2 * block + 1.

@@ -2,9 +2,9 @@
 /// \file
 /// Index type, extents and the accumulator type used by reductions.
 
-#include <string>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "pnpdist/core/macros.hpp"

@@ -60,7 +60,7 @@ inline constexpr bool is_adjoint_v<Adjoint<Op>> = true;
 /// i.e. an OperatorRef to it unless it is one already). Otherwise returns Adjoint<stored operand>: an
 /// rvalue operand is moved in, an lvalue referenced (it must outlive the result).
 template <class Arg>
-  requires LinearOperator<std::remove_cvref_t<Arg>>
+requires LinearOperator<std::remove_cvref_t<Arg>>
 [[nodiscard]] inline auto adjoint(Arg&& op) {
   using Op = std::remove_cvref_t<Arg>;
   if constexpr (is_adjoint_v<Op>) {

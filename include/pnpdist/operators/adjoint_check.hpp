@@ -34,9 +34,10 @@ namespace pnpdist {
 
 /// The outcome of adjoint_check.
 struct AdjointCheckResult {
-  double forward_inner = 0;   ///< <A x, y>
-  double adjoint_inner = 0;   ///< <x, A^T y>
-  double relative_error = 0;  ///< |forward - adjoint| / max(|forward|, |adjoint|, tiny); NaN if an output was not finite
+  double forward_inner = 0;  ///< <A x, y>
+  double adjoint_inner = 0;  ///< <x, A^T y>
+  double relative_error =
+      0;  ///< |forward - adjoint| / max(|forward|, |adjoint|, tiny); NaN if an output was not finite
 
   /// True when relative_error <= tolerance (false when it is NaN).
   [[nodiscard]] bool passed(double tolerance = 1e-5) const { return relative_error <= tolerance; }
@@ -65,8 +66,8 @@ template <LinearOperator Op>
   AdjointCheckResult result;
   result.forward_inner = static_cast<double>(dot(exec, ax.const_view(), y.const_view()));
   result.adjoint_inner = static_cast<double>(dot(exec, x.const_view(), aty.const_view()));
-  const double scale = std::max({std::abs(result.forward_inner), std::abs(result.adjoint_inner),
-                                 std::numeric_limits<double>::min()});
+  const double scale =
+      std::max({std::abs(result.forward_inner), std::abs(result.adjoint_inner), std::numeric_limits<double>::min()});
   result.relative_error = std::abs(result.forward_inner - result.adjoint_inner) / scale;
   if (!std::isfinite(result.forward_inner) || !std::isfinite(result.adjoint_inner))
     result.relative_error = std::numeric_limits<double>::quiet_NaN();

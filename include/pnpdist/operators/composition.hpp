@@ -38,8 +38,7 @@ public:
   static constexpr std::size_t range_rank = A::range_rank;
 
   /// Throws dimension_mismatch, naming both shapes, when a.domain_shape() != b.range_shape().
-  Composition(A a, B b)
-      : a_(std::move(a)), b_(std::move(b)), buffer_(checked_intermediate_shape(a_, b_)) {}
+  Composition(A a, B b) : a_(std::move(a)), b_(std::move(b)), buffer_(checked_intermediate_shape(a_, b_)) {}
 
   [[nodiscard]] Extents<domain_rank> domain_shape() const { return b_.domain_shape(); }
   [[nodiscard]] Extents<range_rank> range_shape() const { return a_.range_shape(); }
@@ -67,10 +66,10 @@ private:
   static Extents<A::domain_rank> checked_intermediate_shape(const A& a, const B& b) {
     const Extents<A::domain_rank> domain = a.domain_shape();
     const Extents<B::range_rank> range = b.range_shape();
-    require<dimension_mismatch>(domain == range,
-                                "compose: the domain of the outer operator, shape " + to_string(domain) +
-                                    ", differs from the range of the inner operator, shape " + to_string(range) +
-                                    " (compose(a, b) applies b first, then a)");
+    require<dimension_mismatch>(domain == range, "compose: the domain of the outer operator, shape " +
+                                                     to_string(domain) +
+                                                     ", differs from the range of the inner operator, shape " +
+                                                     to_string(range) + " (compose(a, b) applies b first, then a)");
     return domain;
   }
 
@@ -82,7 +81,7 @@ private:
 /// a b (apply b, then a). Rvalue operands are moved into the result, lvalue operands referenced (they
 /// must outlive it). Throws dimension_mismatch when a's domain shape differs from b's range shape.
 template <class OuterArg, class InnerArg>
-  requires LinearOperator<std::remove_cvref_t<OuterArg>> && LinearOperator<std::remove_cvref_t<InnerArg>>
+requires LinearOperator<std::remove_cvref_t<OuterArg>> && LinearOperator<std::remove_cvref_t<InnerArg>>
 [[nodiscard]] inline auto compose(OuterArg&& a, InnerArg&& b) {
   return Composition<stored_operator_t<OuterArg&&>, stored_operator_t<InnerArg&&>>(
       store_operator(std::forward<OuterArg>(a)), store_operator(std::forward<InnerArg>(b)));
@@ -90,7 +89,7 @@ template <class OuterArg, class InnerArg>
 
 /// a b c ... = a (b (c ...)): the last operand is applied first.
 template <class First, class Second, class Third, class... Rest>
-  requires LinearOperator<std::remove_cvref_t<First>>
+requires LinearOperator<std::remove_cvref_t<First>>
 [[nodiscard]] inline auto compose(First&& a, Second&& b, Third&& c, Rest&&... rest) {
   return compose(std::forward<First>(a),
                  compose(std::forward<Second>(b), std::forward<Third>(c), std::forward<Rest>(rest)...));

@@ -70,8 +70,7 @@ public:
   static constexpr std::size_t range_rank = 1;
 
   /// The rows x cols zero matrix. Throws invalid_argument for a negative size.
-  DenseMatrix(Exec exec, index_t rows, index_t cols)
-      : exec_(std::move(exec)), entries_(checked_shape(rows, cols)) {
+  DenseMatrix(Exec exec, index_t rows, index_t cols) : exec_(std::move(exec)), entries_(checked_shape(rows, cols)) {
     fill(exec_, entries_.view(), T(0));
   }
 
@@ -113,7 +112,8 @@ public:
 
 private:
   static Extents<2> checked_shape(index_t rows, index_t cols) {
-    require(rows >= 0 && cols >= 0, "DenseMatrix: negative size " + std::to_string(rows) + " x " + std::to_string(cols));
+    require(rows >= 0 && cols >= 0,
+            "DenseMatrix: negative size " + std::to_string(rows) + " x " + std::to_string(cols));
     return Extents<2>{rows, cols};
   }
 

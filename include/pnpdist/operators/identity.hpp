@@ -52,7 +52,7 @@ private:
 
 /// The identity on tensors of shape `shape` with element type T: `identity<float>(exec, Extents<2>{4, 5})`.
 template <class T, class Exec, std::size_t Rank>
-  requires Executor<Exec>
+requires Executor<Exec>
 [[nodiscard]] inline Identity<T, Rank, Exec> identity(const Exec& exec, const Extents<Rank>& shape) {
   return Identity<T, Rank, Exec>(exec, shape);
 }

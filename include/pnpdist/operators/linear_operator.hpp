@@ -41,24 +41,24 @@ concept LinearOperatorTraits = requires {
   typename Op::executor_type;
   { Op::domain_rank } -> std::convertible_to<std::size_t>;
   { Op::range_rank } -> std::convertible_to<std::size_t>;
-} && Executor<typename Op::executor_type> && (Op::domain_rank >= 1) && (Op::range_rank >= 1);
+}
+&&Executor<typename Op::executor_type> && (Op::domain_rank >= 1) && (Op::range_rank >= 1);
 
 /// A linear operator (see the file comment for the contract). Operators are plain value types; the
 /// concept is checked on the unqualified type.
 template <class Op>
-concept LinearOperator =
-    LinearOperatorTraits<Op> &&
+concept LinearOperator = LinearOperatorTraits<Op> &&
     requires(const Op& op,
              View<const typename Op::value_type, Op::domain_rank, typename Op::executor_type::memory_space> x_in,
              View<typename Op::value_type, Op::range_rank, typename Op::executor_type::memory_space> y_out,
              View<const typename Op::value_type, Op::range_rank, typename Op::executor_type::memory_space> y_in,
              View<typename Op::value_type, Op::domain_rank, typename Op::executor_type::memory_space> x_out) {
-      { op.domain_shape() } -> std::convertible_to<Extents<Op::domain_rank>>;
-      { op.range_shape() } -> std::convertible_to<Extents<Op::range_rank>>;
-      { op.executor() } -> std::convertible_to<typename Op::executor_type>;
-      op.apply(x_in, y_out);
-      op.apply_adjoint(y_in, x_out);
-    };
+  { op.domain_shape() } -> std::convertible_to<Extents<Op::domain_rank>>;
+  { op.range_shape() } -> std::convertible_to<Extents<Op::range_rank>>;
+  { op.executor() } -> std::convertible_to<typename Op::executor_type>;
+  op.apply(x_in, y_out);
+  op.apply_adjoint(y_in, x_out);
+};
 
 /// Element type of an operator.
 template <LinearOperatorTraits Op>
@@ -103,17 +103,15 @@ template <LinearOperator Op>
 namespace detail {
 
 template <std::size_t DomainRank, std::size_t RangeRank, std::size_t InRank, std::size_t OutRank>
-inline void check_shapes(std::string_view name, std::string_view direction, const char* in_name,
-                         const char* out_name, const Extents<InRank>& expected_in,
-                         const Extents<OutRank>& expected_out, const Extents<InRank>& in,
-                         const Extents<OutRank>& out, const Extents<DomainRank>& domain,
+inline void check_shapes(std::string_view name, std::string_view direction, const char* in_name, const char* out_name,
+                         const Extents<InRank>& expected_in, const Extents<OutRank>& expected_out,
+                         const Extents<InRank>& in, const Extents<OutRank>& out, const Extents<DomainRank>& domain,
                          const Extents<RangeRank>& range, std::source_location where) {
   if (in == expected_in && out == expected_out) return;
-  throw dimension_mismatch(std::string(name) + "::" + std::string(direction) + ": expected " + in_name +
-                               " of shape " + to_string(expected_in) + " and " + out_name + " of shape " +
-                               to_string(expected_out) + ", got " + in_name + " " + to_string(in) + " and " +
-                               out_name + " " + to_string(out) + " (operator domain " + to_string(domain) +
-                               " -> range " + to_string(range) + ")",
+  throw dimension_mismatch(std::string(name) + "::" + std::string(direction) + ": expected " + in_name + " of shape " +
+                               to_string(expected_in) + " and " + out_name + " of shape " + to_string(expected_out) +
+                               ", got " + in_name + " " + to_string(in) + " and " + out_name + " " + to_string(out) +
+                               " (operator domain " + to_string(domain) + " -> range " + to_string(range) + ")",
                            where);
 }
 
@@ -138,8 +136,7 @@ inline void check_apply_adjoint_shapes(const Op& op, const Y& y, const X& x, std
                                        std::source_location where = std::source_location::current()) {
   const Extents<Op::domain_rank> domain = op.domain_shape();
   const Extents<Op::range_rank> range = op.range_shape();
-  detail::check_shapes(name, "apply_adjoint", "y", "x", range, domain, y.extents(), x.extents(), domain, range,
-                       where);
+  detail::check_shapes(name, "apply_adjoint", "y", "x", range, domain, y.extents(), x.extents(), domain, range, where);
 }
 
 }  // namespace pnpdist

@@ -67,7 +67,7 @@ using stored_operator_t =
 
 /// The operand `arg` as a composite stores it (see stored_operator_t).
 template <class Arg>
-  requires LinearOperator<std::remove_cvref_t<Arg>>
+requires LinearOperator<std::remove_cvref_t<Arg>>
 [[nodiscard]] inline stored_operator_t<Arg&&> store_operator(Arg&& arg) {
   if constexpr (std::is_lvalue_reference_v<Arg&&> && !is_operator_ref_v<std::remove_cvref_t<Arg>>)
     return OperatorRef<std::remove_cvref_t<Arg>>(arg);

@@ -63,7 +63,7 @@ inline constexpr bool is_scaled_v<Scaled<Op>> = true;
 /// alpha A. Rvalue operands are moved into the result, lvalue operands referenced (they must outlive
 /// it). Scaling a Scaled multiplies the factors instead of nesting.
 template <class Arg>
-  requires LinearOperator<std::remove_cvref_t<Arg>>
+requires LinearOperator<std::remove_cvref_t<Arg>>
 [[nodiscard]] inline auto scale(typename std::remove_cvref_t<Arg>::value_type alpha, Arg&& op) {
   using Op = std::remove_cvref_t<Arg>;
   if constexpr (is_scaled_v<Op>) {

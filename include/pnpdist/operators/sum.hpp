@@ -41,9 +41,9 @@ public:
     const auto db = b_.domain_shape();
     const auto ra = a_.range_shape();
     const auto rb = b_.range_shape();
-    require<dimension_mismatch>(da == db && ra == rb,
-                                "add: the operators map different shapes: " + to_string(da) + " -> " + to_string(ra) +
-                                    " and " + to_string(db) + " -> " + to_string(rb));
+    require<dimension_mismatch>(da == db && ra == rb, "add: the operators map different shapes: " + to_string(da) +
+                                                          " -> " + to_string(ra) + " and " + to_string(db) + " -> " +
+                                                          to_string(rb));
   }
 
   [[nodiscard]] Extents<domain_rank> domain_shape() const { return a_.domain_shape(); }
@@ -80,10 +80,10 @@ private:
 /// a + b. Rvalue operands are moved into the result, lvalue operands referenced (they must outlive it).
 /// Throws dimension_mismatch unless both map the same domain shape to the same range shape.
 template <class FirstArg, class SecondArg>
-  requires LinearOperator<std::remove_cvref_t<FirstArg>> && LinearOperator<std::remove_cvref_t<SecondArg>>
+requires LinearOperator<std::remove_cvref_t<FirstArg>> && LinearOperator<std::remove_cvref_t<SecondArg>>
 [[nodiscard]] inline auto add(FirstArg&& a, SecondArg&& b) {
-  return Sum<stored_operator_t<FirstArg&&>, stored_operator_t<SecondArg&&>>(
-      store_operator(std::forward<FirstArg>(a)), store_operator(std::forward<SecondArg>(b)));
+  return Sum<stored_operator_t<FirstArg&&>, stored_operator_t<SecondArg&&>>(store_operator(std::forward<FirstArg>(a)),
+                                                                            store_operator(std::forward<SecondArg>(b)));
 }
 
 }  // namespace pnpdist

@@ -58,7 +58,7 @@ inline void fill(const Exec& exec, const View<T, Rank, typename Exec::memory_spa
 
 /// dst <- src (src may be a view of const elements).
 template <class Exec, class U, class T, std::size_t Rank>
-  requires std::is_same_v<std::remove_const_t<U>, T>
+requires std::is_same_v<std::remove_const_t<U>, T>
 inline void copy(const Exec& exec, const View<U, Rank, typename Exec::memory_space>& src,
                  const View<T, Rank, typename Exec::memory_space>& dst) {
   elementwise(exec, detail::CopyOp<T>{}, src, dst);
@@ -72,7 +72,7 @@ inline void scale(const Exec& exec, T alpha, const View<T, Rank, typename Exec::
 
 /// y <- alpha * x + beta * y. With beta == 0, y is overwritten: its old contents (even NaN) do not leak.
 template <class Exec, class U, class T, std::size_t Rank>
-  requires std::is_same_v<std::remove_const_t<U>, T>
+requires std::is_same_v<std::remove_const_t<U>, T>
 inline void axpby(const Exec& exec, T alpha, const View<U, Rank, typename Exec::memory_space>& x, T beta,
                   const View<T, Rank, typename Exec::memory_space>& y) {
   if (beta == T(0))
@@ -85,7 +85,7 @@ inline void axpby(const Exec& exec, T alpha, const View<U, Rank, typename Exec::
 
 /// y <- y + alpha * x.
 template <class Exec, class U, class T, std::size_t Rank>
-  requires std::is_same_v<std::remove_const_t<U>, T>
+requires std::is_same_v<std::remove_const_t<U>, T>
 inline void axpy(const Exec& exec, T alpha, const View<U, Rank, typename Exec::memory_space>& x,
                  const View<T, Rank, typename Exec::memory_space>& y) {
   elementwise(exec, detail::AxpyOp<T>{alpha}, x, y);

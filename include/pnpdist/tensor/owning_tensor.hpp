@@ -58,13 +58,9 @@ public:
 
   /// Element access; only for host-accessible spaces.
   template <class... I>
-    requires(Space::host_accessible && sizeof...(I) == Rank)
-  T& operator()(I... indices) {
-    return view()(indices...);
-  }
+  requires(Space::host_accessible && sizeof...(I) == Rank) T& operator()(I... indices) { return view()(indices...); }
   template <class... I>
-    requires(Space::host_accessible && sizeof...(I) == Rank)
-  const T& operator()(I... indices) const {
+  requires(Space::host_accessible && sizeof...(I) == Rank) const T& operator()(I... indices) const {
     return view()(indices...);
   }
 

@@ -52,8 +52,9 @@ inline void random_fill(const Exec& exec, const View<T, Rank, typename Exec::mem
   constexpr index_t per_block = PhiloxBlock<T>::size;
   const index_t blocks = (x.size() + per_block - 1) / per_block;
   with_elements(x, [&](auto elements) {
-    for_each(exec, blocks,
-             RandomFillKernel<T, decltype(elements), Mode>{elements, x.size(), PhiloxStream{seed, stream}, offset, scale});
+    for_each(
+        exec, blocks,
+        RandomFillKernel<T, decltype(elements), Mode>{elements, x.size(), PhiloxStream{seed, stream}, offset, scale});
   });
 }
 

@@ -64,16 +64,14 @@ inline accumulator_t<std::remove_const_t<T>> sum(const Exec& exec,
 /// Inner product <x, y> (real data), each product formed and accumulated in double for float data (a
 /// float product is exact in double).
 template <class Exec, class T, class U, std::size_t Rank>
-  requires std::is_same_v<std::remove_const_t<T>, std::remove_const_t<U>>
-inline accumulator_t<std::remove_const_t<T>> dot(const Exec& exec,
-                                                 const View<T, Rank, typename Exec::memory_space>& x,
+requires std::is_same_v<std::remove_const_t<T>, std::remove_const_t<U>>
+inline accumulator_t<std::remove_const_t<T>> dot(const Exec& exec, const View<T, Rank, typename Exec::memory_space>& x,
                                                  const View<U, Rank, typename Exec::memory_space>& y) {
   using Acc = accumulator_t<std::remove_const_t<T>>;
   require_same_extents(x, y, "dot");
   return with_elements(x, [&](auto xe) {
     return with_elements(y, [&](auto ye) {
-      return transform_reduce(exec, x.size(), SumOp<Acc>{},
-                              detail::ProductAs<decltype(xe), decltype(ye), Acc>{xe, ye});
+      return transform_reduce(exec, x.size(), SumOp<Acc>{}, detail::ProductAs<decltype(xe), decltype(ye), Acc>{xe, ye});
     });
   });
 }
@@ -117,7 +115,8 @@ inline index_t count_nonfinite(const Exec& exec, const View<T, Rank, typename Ex
 template <class Exec, class T, std::size_t Rank>
 inline void require_finite(const Exec& exec, const View<T, Rank, typename Exec::memory_space>& x, const char* what) {
   const index_t bad = count_nonfinite(exec, x);
-  require(bad == 0, [&] { return std::string(what) + " contains " + std::to_string(bad) + " NaN or infinite value(s)"; });
+  require(bad == 0,
+          [&] { return std::string(what) + " contains " + std::to_string(bad) + " NaN or infinite value(s)"; });
 }
 
 }  // namespace pnpdist

@@ -21,19 +21,14 @@ inline constexpr VolumeShape volume_shape(index_t batch, index_t channels, index
 
 /// Named accessors; valid for both image and volume shapes (the spatial axes are the trailing ones).
 template <std::size_t Rank>
-  requires(Rank == 4 || Rank == 5)
-constexpr index_t batch_size(const Extents<Rank>& s) { return s[0]; }
+requires(Rank == 4 || Rank == 5) constexpr index_t batch_size(const Extents<Rank>& s) { return s[0]; }
 template <std::size_t Rank>
-  requires(Rank == 4 || Rank == 5)
-constexpr index_t channels(const Extents<Rank>& s) { return s[1]; }
+requires(Rank == 4 || Rank == 5) constexpr index_t channels(const Extents<Rank>& s) { return s[1]; }
 template <std::size_t Rank>
-  requires(Rank == 5)
-constexpr index_t depth(const Extents<Rank>& s) { return s[2]; }
+requires(Rank == 5) constexpr index_t depth(const Extents<Rank>& s) { return s[2]; }
 template <std::size_t Rank>
-  requires(Rank == 4 || Rank == 5)
-constexpr index_t height(const Extents<Rank>& s) { return s[Rank - 2]; }
+requires(Rank == 4 || Rank == 5) constexpr index_t height(const Extents<Rank>& s) { return s[Rank - 2]; }
 template <std::size_t Rank>
-  requires(Rank == 4 || Rank == 5)
-constexpr index_t width(const Extents<Rank>& s) { return s[Rank - 1]; }
+requires(Rank == 4 || Rank == 5) constexpr index_t width(const Extents<Rank>& s) { return s[Rank - 1]; }
 
 }  // namespace pnpdist

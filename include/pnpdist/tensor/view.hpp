@@ -44,13 +44,11 @@ public:
 
   /// A view of const elements converts implicitly from a view of mutable ones.
   template <class U>
-    requires(std::is_same_v<T, const U>)
-  PNPDIST_HOST_DEVICE View(const View<U, Rank, Space>& other)
+  requires(std::is_same_v<T, const U>) PNPDIST_HOST_DEVICE View(const View<U, Rank, Space>& other)
       : data_(other.data()), extents_(other.extents()), strides_(other.strides()) {}
 
   template <class... I>
-    requires(sizeof...(I) == Rank)
-  PNPDIST_HOST_DEVICE T& operator()(I... indices) const {
+  requires(sizeof...(I) == Rank) PNPDIST_HOST_DEVICE T& operator()(I... indices) const {
     const index_t idx[Rank > 0 ? Rank : 1] = {static_cast<index_t>(indices)...};
     index_t offset = 0;
     for (std::size_t d = 0; d < Rank; ++d) {

@@ -14,7 +14,8 @@ int main() {
   pnpdist::fill(exec, x.view(), 0.5f);
   const double total = pnpdist::sum(exec, x.view());
   std::printf("pnpdist consumer (%s): sum = %.1f; compiled features:", exec.name, total);
-  for (const auto& f : pnpdist::compiled_features()) std::printf(" %.*s=%d", int(f.name.size()), f.name.data(), f.compiled);
+  for (const auto& f : pnpdist::compiled_features())
+    std::printf(" %.*s=%d", int(f.name.size()), f.name.data(), f.compiled);
   std::printf("\n");
   return total == 50000.0 ? 0 : 1;
 }

@@ -69,10 +69,18 @@ inline void cuda_copy_bytes(void* dst, const void* src, std::size_t bytes, CopyK
 #if defined(PNPDIST_HAS_CUDA)
   cudaMemcpyKind direction = cudaMemcpyDefault;
   switch (kind) {
-    case CopyKind::host_to_device: direction = cudaMemcpyHostToDevice; break;
-    case CopyKind::device_to_host: direction = cudaMemcpyDeviceToHost; break;
-    case CopyKind::device_to_device: direction = cudaMemcpyDeviceToDevice; break;
-    case CopyKind::host_to_host: direction = cudaMemcpyHostToHost; break;
+    case CopyKind::host_to_device:
+      direction = cudaMemcpyHostToDevice;
+      break;
+    case CopyKind::device_to_host:
+      direction = cudaMemcpyDeviceToHost;
+      break;
+    case CopyKind::device_to_device:
+      direction = cudaMemcpyDeviceToDevice;
+      break;
+    case CopyKind::host_to_host:
+      direction = cudaMemcpyHostToHost;
+      break;
   }
   PNPDIST_CUDA_CHECK(cudaDeviceSynchronize());
   PNPDIST_CUDA_CHECK(cudaMemcpy(dst, src, bytes, direction));
@@ -82,8 +90,9 @@ inline void cuda_copy_bytes(void* dst, const void* src, std::size_t bytes, CopyK
   (void)dst;
   (void)src;
   (void)kind;
-  throw not_compiled("pnpdist: copy involving CudaSpace, but this build has no CUDA "
-                     "(link the pnpdist::cuda component)");
+  throw not_compiled(
+      "pnpdist: copy involving CudaSpace, but this build has no CUDA "
+      "(link the pnpdist::cuda component)");
 #endif
 }
 

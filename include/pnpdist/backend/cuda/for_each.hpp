@@ -55,13 +55,14 @@ inline void for_each(const Cuda& exec, index_t n, const F& f) {
   if (n <= 0) return;
 #if defined(PNPDIST_CUDA_KERNELS_AVAILABLE)
   cuda_launch(dim3(static_cast<unsigned>(cuda_for_each_block_count(n))),
-              dim3(static_cast<unsigned>(cuda_for_each_block_size)), 0, exec.stream,
-              &detail::cuda_for_each_kernel<F>, n, f);
+              dim3(static_cast<unsigned>(cuda_for_each_block_size)), 0, exec.stream, &detail::cuda_for_each_kernel<F>,
+              n, f);
 #else
   (void)exec;
   (void)f;
-  throw not_compiled("pnpdist::for_each on the Cuda executor: compile this translation unit with nvcc "
-                     "(and link the pnpdist::cuda component)");
+  throw not_compiled(
+      "pnpdist::for_each on the Cuda executor: compile this translation unit with nvcc "
+      "(and link the pnpdist::cuda component)");
 #endif
 }
 

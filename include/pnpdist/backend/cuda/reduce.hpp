@@ -110,8 +110,9 @@ inline typename Op::value_type transform_reduce(const Cuda& exec, index_t n, con
   (void)exec;
   (void)op;
   (void)f;
-  throw not_compiled("pnpdist::transform_reduce on the Cuda executor: compile this translation unit with nvcc "
-                     "(and link the pnpdist::cuda component)");
+  throw not_compiled(
+      "pnpdist::transform_reduce on the Cuda executor: compile this translation unit with nvcc "
+      "(and link the pnpdist::cuda component)");
 #endif
 }
 
