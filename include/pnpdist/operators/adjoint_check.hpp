@@ -36,8 +36,8 @@ namespace pnpdist {
 struct AdjointCheckResult {
   double forward_inner = 0;  ///< <A x, y>
   double adjoint_inner = 0;  ///< <x, A^T y>
-  double relative_error =
-      0;  ///< |forward - adjoint| / max(|forward|, |adjoint|, tiny); NaN if an output was not finite
+  /// |forward - adjoint| / max(|forward|, |adjoint|, tiny); NaN if an output was not finite.
+  double relative_error = 0;
 
   /// True when relative_error <= tolerance (false when it is NaN).
   [[nodiscard]] bool passed(double tolerance = 1e-5) const { return relative_error <= tolerance; }
