@@ -23,66 +23,61 @@ using pnpdist::Tensor;
 constexpr index_t min_size = index_t{1} << 12;
 constexpr index_t max_size = index_t{1} << 26;
 
+// Two float vectors of state.range(0) elements, first-touched by the executor's threads (so pages land
+// where the threads that use them run), and the bookkeeping every benchmark reports.
 template <class Exec>
-Exec make_executor() {
-  return Exec{};
-}
+struct VectorPair {
+  Exec exec{};
+  index_t n;
+  Tensor<float, 1> x, y;
+
+  explicit VectorPair(const benchmark::State& state)
+      : n(state.range(0)), x(Extents<1>{state.range(0)}), y(Extents<1>{state.range(0)}) {
+    pnpdist::fill(exec, x.view(), 1.0f);
+    pnpdist::fill(exec, y.view(), 2.0f);
+  }
+  // Throughput counted as `bytes_per_element` per element and iteration (STREAM convention).
+  void report(benchmark::State& state, index_t bytes_per_element) const {
+    state.SetBytesProcessed(state.iterations() * n * bytes_per_element);
+    state.counters["threads"] = exec.concurrency();
+  }
+};
 
 template <class Exec>
 void bm_axpby(benchmark::State& state) {
-  const auto exec = make_executor<Exec>();
-  const index_t n = state.range(0);
-  Tensor<float, 1> x(Extents<1>{n}), y(Extents<1>{n});
-  pnpdist::fill(exec, x.view(), 1.0f);
-  pnpdist::fill(exec, y.view(), 2.0f);
+  VectorPair<Exec> v(state);
   for (auto _ : state) {
-    pnpdist::axpby(exec, 0.5f, x.const_view(), 0.25f, y.view());
-    benchmark::DoNotOptimize(y.data());
+    pnpdist::axpby(v.exec, 0.5f, v.x.const_view(), 0.25f, v.y.view());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * n * 12);
-  state.counters["threads"] = exec.concurrency();
+  v.report(state, 12);
 }
 
 template <class Exec>
 void bm_dot(benchmark::State& state) {
-  const auto exec = make_executor<Exec>();
-  const index_t n = state.range(0);
-  Tensor<float, 1> x(Extents<1>{n}), y(Extents<1>{n});
-  pnpdist::fill(exec, x.view(), 1.0f);
-  pnpdist::fill(exec, y.view(), 2.0f);
-  for (auto _ : state) benchmark::DoNotOptimize(pnpdist::dot(exec, x.view(), y.view()));
-  state.SetBytesProcessed(state.iterations() * n * 8);
-  state.counters["threads"] = exec.concurrency();
+  VectorPair<Exec> v(state);
+  for (auto _ : state) benchmark::DoNotOptimize(pnpdist::dot(v.exec, v.x.view(), v.y.view()));
+  v.report(state, 8);
 }
 
 template <class Exec>
 void bm_copy(benchmark::State& state) {
-  const auto exec = make_executor<Exec>();
-  const index_t n = state.range(0);
-  Tensor<float, 1> x(Extents<1>{n}), y(Extents<1>{n});
-  pnpdist::fill(exec, x.view(), 1.0f);
-  pnpdist::fill(exec, y.view(), 0.0f);
+  VectorPair<Exec> v(state);
   for (auto _ : state) {
-    pnpdist::copy(exec, x.const_view(), y.view());
+    pnpdist::copy(v.exec, v.x.const_view(), v.y.view());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * n * 8);
-  state.counters["threads"] = exec.concurrency();
+  v.report(state, 8);
 }
 
 // The reference: one thread's std::memcpy (glibc, non-temporal stores for large sizes).
 void bm_memcpy_reference(benchmark::State& state) {
-  const index_t n = state.range(0);
-  Tensor<float, 1> x(Extents<1>{n}), y(Extents<1>{n});
-  std::memset(x.data(), 0, x.bytes());
-  std::memset(y.data(), 0, y.bytes());
+  VectorPair<pnpdist::Serial> v(state);
   for (auto _ : state) {
-    std::memcpy(y.data(), x.data(), x.bytes());
+    std::memcpy(v.y.data(), v.x.data(), v.x.bytes());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * n * 8);
-  state.counters["threads"] = 1;
+  v.report(state, 8);
 }
 
 #define PNPDIST_SIZES RangeMultiplier(4)->Range(min_size, max_size)->UseRealTime()
