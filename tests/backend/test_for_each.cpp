@@ -63,3 +63,41 @@ TEST_CASE("the OpenMP executor says it was not compiled", "[for_each][unit]") {
   CHECK_THROWS_WITH(for_each(pnpdist::OpenMP{}, 10, MarkVisit{nullptr}), Catch::Contains("pnpdist::openmp component"));
 }
 #endif
+
+#if defined(PNPDIST_HAS_OPENMP)
+#include <omp.h>
+
+namespace {
+
+struct RecordThread {
+  std::atomic<int>* used;  // used[t] = 1 when OpenMP thread t ran an iteration
+  void operator()(pnpdist::index_t) const { used[omp_get_thread_num()].store(1, std::memory_order_relaxed); }
+  void operator()(pnpdist::index_t, pnpdist::index_t) const { (*this)(0); }
+};
+
+int threads_used(const std::atomic<int>* used) { return used[0].load() + used[1].load(); }
+
+}  // namespace
+
+TEST_CASE("OpenMP launches go parallel by the work they hold, not by their iteration count", "[for_each][unit]") {
+  const pnpdist::OpenMP exec{2};
+  {
+    std::atomic<int> used[2] = {};
+    for_each(exec, exec.min_parallel_iterations - 1, RecordThread{used});
+    CHECK(threads_used(used) == 1);  // small launch: the calling thread alone
+  }
+  {
+    std::atomic<int> used[2] = {};
+    for_each(exec, 4 * exec.min_parallel_iterations, RecordThread{used});
+    CHECK(threads_used(used) == 2);
+  }
+  {
+    // 64 rows of 1024 elements: few iterations, but 64k elements of work.
+    std::atomic<int> used[2] = {};
+    pnpdist::for_each(exec, pnpdist::Extents<2>{64, 1024}, RecordThread{used});
+    CHECK(threads_used(used) == 2);
+  }
+  CHECK(pnpdist::with_iteration_cost(exec, 1024).min_parallel_iterations == exec.min_parallel_iterations / 1024);
+  CHECK(pnpdist::with_iteration_cost(exec, 1).min_parallel_iterations == exec.min_parallel_iterations);
+}
+#endif

@@ -39,10 +39,10 @@ private:
 
 }  // namespace detail
 
-/// The executor to use for launches whose every iteration is heavy. Executors with a parallelism
-/// threshold (OpenMP) overload it; for the others it is the executor itself.
+/// The executor for a launch whose iterations each cost about `elements_per_iteration` element-wise
+/// updates. Executors with a serial threshold (OpenMP) overload it; for the others it is the executor.
 template <class Exec>
-inline const Exec& coarse_grained(const Exec& exec) {
+inline const Exec& with_iteration_cost(const Exec& exec, index_t /*elements_per_iteration*/) {
   return exec;
 }
 
@@ -56,7 +56,8 @@ inline void for_each(const Exec& exec, const Extents<Rank>& extents, const F& f)
   } else {
     index_t outer = 1;
     for (std::size_t d = 0; d + 1 < Rank; ++d) outer *= extents[d];
-    for_each(exec, outer, detail::RowKernel<Rank, F>{extents, f});
+    // An iteration is a whole row of extents[Rank - 1] elements.
+    for_each(with_iteration_cost(exec, extents[Rank - 1]), outer, detail::RowKernel<Rank, F>{extents, f});
   }
 }
 

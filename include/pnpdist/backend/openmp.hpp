@@ -21,7 +21,7 @@ struct OpenMP {
   int num_threads = 0;
   /// Launches with fewer iterations run in the calling thread: for light iterations (one element each)
   /// waking the team costs more than it saves below about 16k (axpby measured on 2 cores). Launches of
-  /// heavy iterations lower it (coarse_grained).
+  /// heavier iterations scale it down (with_iteration_cost).
   index_t min_parallel_iterations = 16384;
 
   /// Number of threads a launch uses.
@@ -56,10 +56,11 @@ inline void for_each(const OpenMP& exec, index_t n, const F& f) {
 #endif
 }
 
-/// The executor for launches whose every iteration is heavy (thousands of elements, about a microsecond):
-/// parallel from 16 iterations on, where the work outweighs waking the team (measured on 2 cores).
-inline OpenMP coarse_grained(OpenMP exec) {
-  exec.min_parallel_iterations = 16;
+/// The executor for a launch whose iterations each cost about `elements_per_iteration` element-wise
+/// updates (a row of an N-D launch, a reduction chunk): the serial threshold is divided by that cost.
+inline OpenMP with_iteration_cost(OpenMP exec, index_t elements_per_iteration) {
+  if (elements_per_iteration > 1)
+    exec.min_parallel_iterations = (exec.min_parallel_iterations + elements_per_iteration - 1) / elements_per_iteration;
   return exec;
 }
 
