@@ -59,7 +59,10 @@ add_library(pnpdist_cuda_header_check OBJECT ${pnpdist_cuda_check_sources})
 pnpdist_cuda_check_settings(pnpdist_cuda_header_check)
 
 # (b) Every kernel instantiated, compiled and linked.
-add_executable(pnpdist_cuda_kernels_instantiation ${PROJECT_SOURCE_DIR}/tests/cuda/cuda_kernels_instantiation.cu)
+# Each module adds its kernels in its own tests/cuda/instantiate_<module>.cu (no main; linked here).
+file(GLOB pnpdist_cuda_instantiation_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/cuda/instantiate_*.cu)
+add_executable(pnpdist_cuda_kernels_instantiation ${PROJECT_SOURCE_DIR}/tests/cuda/cuda_kernels_instantiation.cu
+               ${pnpdist_cuda_instantiation_sources})
 pnpdist_cuda_check_settings(pnpdist_cuda_kernels_instantiation)
 
 add_custom_target(pnpdist_cuda_compile_check)

@@ -35,3 +35,20 @@ set(PNPDIST_FOUND_ONEDNN ${dnnl_FOUND})
 
 find_package(FFTW3f QUIET)
 set(PNPDIST_FOUND_FFTW ${FFTW3f_FOUND})
+
+# Image files: libpng and libjpeg(-turbo) from Debian (libpng-dev, libjpeg-dev).
+find_package(PNG QUIET)
+find_package(JPEG QUIET)
+if(PNG_FOUND AND JPEG_FOUND)
+  set(PNPDIST_FOUND_IMAGEIO ON)
+else()
+  set(PNPDIST_FOUND_IMAGEIO OFF)
+endif()
+
+# cuDNN: shipped beside the CUDA toolkit (not a Debian package here).
+find_package(CUDNN QUIET)
+if(CUDNN_FOUND AND PNPDIST_FOUND_CUDA)
+  set(PNPDIST_FOUND_CUDNN ON)
+else()
+  set(PNPDIST_FOUND_CUDNN OFF)
+endif()

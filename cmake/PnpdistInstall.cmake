@@ -20,4 +20,5 @@ install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/pnpdistConfigVersion.cmake
   cmake/FindFFTW3f.cmake
   cmake/FindNCCL.cmake
+  cmake/FindCUDNN.cmake
   DESTINATION ${PNPDIST_CMAKE_DIR})

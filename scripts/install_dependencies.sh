@@ -9,6 +9,7 @@ packages=(
   catch2 libbenchmark-dev
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
+  libpng-dev libjpeg-dev
 )
 
 missing=()
