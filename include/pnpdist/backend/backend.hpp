@@ -10,4 +10,5 @@
 #include "pnpdist/backend/host_space.hpp"
 #include "pnpdist/backend/openmp.hpp"
 #include "pnpdist/backend/reduce.hpp"
+#include "pnpdist/backend/resident_memory.hpp"
 #include "pnpdist/backend/serial.hpp"
