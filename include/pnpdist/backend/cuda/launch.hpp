@@ -7,8 +7,11 @@
 ///
 /// Everything here needs a CUDA compiler: it is defined only when __CUDACC__ is (nvcc, either pass), and
 /// this header then defines PNPDIST_CUDA_KERNELS_AVAILABLE. Headers with kernels test that macro, never
-/// __CUDACC__ directly, so that a replacement of this header (the emulation) switches them on too. In a
-/// translation unit compiled by the host compiler this header declares nothing.
+/// __CUDACC__ directly, so that the CPU emulation of CUDA switches them on too. In a translation unit
+/// compiled by the host compiler this header declares nothing, except in the emulated test build
+/// (PNPDIST_CUDA_EMULATION, see docs/cuda_emulation.md): there the emulator's <cuda_runtime.h> comes first
+/// on the include path, and cuda_launch / cuda_dynamic_shared keep their signatures but run the kernel on
+/// the CPU, each block's threads as concurrent host threads.
 
 #include <cstddef>
 
@@ -48,4 +51,35 @@ __device__ inline T* cuda_dynamic_shared() {
 
 }  // namespace pnpdist
 
-#endif  // __CUDACC__
+#elif defined(PNPDIST_CUDA_EMULATION)
+#include <cuda_runtime.h>  // the emulator's (tests/cuda_emulation/include), never the toolkit's
+
+#include "pnpdist/core/cuda_check.hpp"
+
+#define PNPDIST_CUDA_KERNELS_AVAILABLE 1
+
+namespace pnpdist {
+
+inline constexpr std::size_t cuda_dynamic_shared_alignment = 16;
+
+/// The emulated launch: runs the whole grid before returning (blocks one after another, the threads of a
+/// block concurrently). Same contract as under nvcc: configuration errors throw cuda_error here, faults
+/// inside the kernel surface at the next synchronization.
+template <class... Params, class... Args>
+inline void cuda_launch(dim3 grid, dim3 block, std::size_t shared_bytes, void* stream, void (*kernel)(Params...),
+                        Args&&... args) {
+  pnpdist_cuda_emulator::launch(grid, block, shared_bytes, static_cast<cudaStream_t>(stream), kernel,
+                                static_cast<Args&&>(args)...);
+  PNPDIST_CUDA_CHECK(cudaGetLastError());
+}
+
+/// The dynamic shared memory of the running launch (exactly its shared_bytes bytes).
+template <class T>
+__device__ inline T* cuda_dynamic_shared() {
+  static_assert(alignof(T) <= cuda_dynamic_shared_alignment, "cuda_dynamic_shared: over-aligned type");
+  return static_cast<T*>(pnpdist_cuda_emulator::dynamic_shared_memory());
+}
+
+}  // namespace pnpdist
+
+#endif  // __CUDACC__ / PNPDIST_CUDA_EMULATION

@@ -1,0 +1,539 @@
+#pragma once
+/// \file
+/// Joseph's method (ray-driven, linear interpolation along the dominant axis), written once for the
+/// forward projection and its exact transpose.
+///
+/// A ray is the line o + t d. In index space (voxel centres at integer coordinates) its dominant axis a is
+/// the one of largest |d_a|; the ray is sampled once per slice s = 0 .. n_a - 1 of that axis, at the
+/// positions q_b(s) = q0_b + s dq_b along the other axes, where the image is interpolated linearly (2D) or
+/// bilinearly (3D), with zero outside the grid. Each sample has the weight |d| / |d_a| (the world length of
+/// the ray per slice). The weights of a ray are produced by one function, joseph_sample_2d/3d, which calls a
+/// policy with (voxel index, interpolation weight):
+///   - GatherPolicy   (forward):  acc += w * volume[i]
+///   - ScatterPolicy  (adjoint):  volume[i] += w * value
+/// so the forward and the back projection use the same weights: the back projection is the exact transpose.
+///
+/// Parallelism. The forward projection runs one iteration per ray. The back projection runs, for each view
+/// and each axis, one iteration per slice of that axis, which visits every ray of the view whose dominant
+/// axis it is: a sample of slice s only touches voxels of slice s, so no two iterations write the same voxel
+/// and no atomics are needed. Each voxel accumulates its terms in a fixed order (views in order, then the
+/// axes, then the rays in order), so the result has the same bits for any number of threads.
+
+#include <cmath>
+#include <cstddef>
+
+#include "pnpdist/core/macros.hpp"
+#include "pnpdist/core/types.hpp"
+#include "pnpdist/physics/ct/geometry.hpp"
+
+namespace pnpdist::ct {
+
+/// Index-space description of a 2D grid: axis 0 = y (rows), axis 1 = x (columns).
+struct JosephGrid2D {
+  index_t n[2];
+  double inverse_size[2];  ///< 1 / pixel size along each axis
+  double centre[2];        ///< (n - 1) / 2
+  index_t detector_cols;
+  bool parallel;
+};
+
+/// Index-space description of a 3D grid: axis 0 = z (slices), 1 = y (rows), 2 = x (columns).
+struct JosephGrid3D {
+  index_t n[3];
+  double inverse_size[3];
+  double centre[3];
+  index_t detector_rows;
+  index_t detector_cols;
+  bool parallel;
+};
+
+[[nodiscard]] inline JosephGrid2D make_joseph_grid(const Geometry2D& g) {
+  const VolumeGeometry2D& v = g.volume;
+  return JosephGrid2D{{v.rows, v.cols},
+                      {1.0 / v.pixel_size_y, 1.0 / v.pixel_size_x},
+                      {0.5 * static_cast<double>(v.rows - 1), 0.5 * static_cast<double>(v.cols - 1)},
+                      g.detector_cols,
+                      g.beam == Beam::parallel};
+}
+[[nodiscard]] inline JosephGrid3D make_joseph_grid(const Geometry3D& g) {
+  const VolumeGeometry3D& v = g.volume;
+  return JosephGrid3D{{v.slices, v.rows, v.cols},
+                      {1.0 / v.voxel_size_z, 1.0 / v.voxel_size_y, 1.0 / v.voxel_size_x},
+                      {0.5 * static_cast<double>(v.slices - 1), 0.5 * static_cast<double>(v.rows - 1),
+                       0.5 * static_cast<double>(v.cols - 1)},
+                      g.detector_rows,
+                      g.detector_cols,
+                      g.beam == Beam::parallel};
+}
+
+/// One ray of a 2D geometry in index space. Samples s in [s_lo, s_hi] (empty when s_lo > s_hi).
+struct JosephRay2D {
+  float q0;      ///< position along the other axis at slice 0
+  float dq;      ///< its change per slice
+  float weight;  ///< world length per slice
+  float value;   ///< back projection: the sinogram value times weight
+  int axis;      ///< dominant axis (0 = y, 1 = x)
+  int s_lo;
+  int s_hi;
+  int in_lo;  ///< [in_lo, in_hi]: samples whose interpolation neighbours all lie inside the grid
+  int in_hi;
+};
+
+/// One ray of a 3D geometry in index space; q0/dq along the two other axes in increasing axis order.
+struct JosephRay3D {
+  float q0[2];
+  float dq[2];
+  float weight;
+  float value;
+  int axis;  ///< dominant axis (0 = z, 1 = y, 2 = x)
+  int s_lo;
+  int s_hi;
+  int in_lo;  ///< [in_lo, in_hi]: samples whose interpolation neighbours all lie inside the grid
+  int in_hi;
+};
+
+namespace detail {
+
+/// Narrows the sample range [lo, hi] to the slices where q0 + s dq lies in (-1, n) (widened by one slice on
+/// each side; the sampling function checks every sample anyway).
+PNPDIST_HOST_DEVICE void clip_sample_range(double q0, double dq, index_t n, double& lo, double& hi) {
+  const double upper = static_cast<double>(n);
+  if (dq == 0) {
+    if (!(q0 > -1.0 && q0 < upper)) {
+      lo = 1;
+      hi = 0;
+    }
+    return;
+  }
+  double t1 = (-1.0 - q0) / dq, t2 = (upper - q0) / dq;
+  if (t1 > t2) {
+    const double t = t1;
+    t1 = t2;
+    t2 = t;
+  }
+  if (t1 - 1 > lo) lo = t1 - 1;
+  if (t2 + 1 < hi) hi = t2 + 1;
+}
+
+/// Narrows [lo, hi] to the slices where q0 + s dq lies in [margin, n - 1 - margin] (both interpolation
+/// neighbours inside the grid, with a margin that covers the float rounding of the sample position).
+PNPDIST_HOST_DEVICE void clip_interior_range(double q0, double dq, index_t n, double& lo, double& hi) {
+  const double margin = 1e-2;
+  const double low = margin, high = static_cast<double>(n - 1) - margin;
+  if (high < low) {
+    lo = 1;
+    hi = 0;
+    return;
+  }
+  if (dq == 0) {
+    if (!(q0 >= low && q0 <= high)) {
+      lo = 1;
+      hi = 0;
+    }
+    return;
+  }
+  double t1 = (low - q0) / dq, t2 = (high - q0) / dq;
+  if (t1 > t2) {
+    const double t = t1;
+    t1 = t2;
+    t2 = t;
+  }
+  if (t1 > lo) lo = t1;
+  if (t2 < hi) hi = t2;
+}
+
+PNPDIST_HOST_DEVICE void set_range(double lo, double hi, int& s_lo, int& s_hi) {
+  if (lo > hi) {
+    s_lo = 1;
+    s_hi = 0;
+    return;
+  }
+  s_lo = static_cast<int>(::ceil(lo));
+  s_hi = static_cast<int>(::floor(hi));
+}
+
+PNPDIST_HOST_DEVICE double absolute(double x) { return x < 0 ? -x : x; }
+
+}  // namespace detail
+
+/// The ray through detector column `col` of the view with vector `e` (6 numbers, geometry.hpp).
+PNPDIST_HOST_DEVICE JosephRay2D joseph_ray_2d(const JosephGrid2D& grid, const double* e, index_t col) {
+  const double pc = static_cast<double>(col) - 0.5 * static_cast<double>(grid.detector_cols - 1);
+  const double px = e[2] + pc * e[4], py = e[3] + pc * e[5];
+  double ox, oy, dx, dy;
+  if (grid.parallel) {
+    ox = px, oy = py, dx = e[0], dy = e[1];
+  } else {
+    ox = e[0], oy = e[1], dx = px - e[0], dy = py - e[1];
+  }
+  const double p[2] = {oy * grid.inverse_size[0] + grid.centre[0], ox * grid.inverse_size[1] + grid.centre[1]};
+  const double d[2] = {dy * grid.inverse_size[0], dx * grid.inverse_size[1]};
+  const int a = detail::absolute(d[1]) >= detail::absolute(d[0]) ? 1 : 0;
+  const int b = 1 - a;
+  const double slope = d[b] / d[a];
+  const double q0 = p[b] - p[a] * slope;
+  JosephRay2D ray;
+  ray.q0 = static_cast<float>(q0);
+  ray.dq = static_cast<float>(slope);
+  ray.weight = static_cast<float>(::sqrt(dx * dx + dy * dy) / detail::absolute(d[a]));
+  ray.value = 0;
+  ray.axis = a;
+  double lo = 0, hi = static_cast<double>(grid.n[a] - 1);
+  detail::clip_sample_range(q0, slope, grid.n[b], lo, hi);
+  detail::set_range(lo, hi, ray.s_lo, ray.s_hi);
+  double in_lo = 0, in_hi = static_cast<double>(grid.n[a] - 1);
+  detail::clip_interior_range(q0, slope, grid.n[b], in_lo, in_hi);
+  detail::set_range(in_lo, in_hi, ray.in_lo, ray.in_hi);
+  return ray;
+}
+
+/// The ray through detector pixel (row, col) of the view with vector `e` (12 numbers, geometry.hpp).
+PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const double* e, index_t row,
+                                                      index_t col) {
+  const double pc = static_cast<double>(col) - 0.5 * static_cast<double>(grid.detector_cols - 1);
+  const double pr = static_cast<double>(row) - 0.5 * static_cast<double>(grid.detector_rows - 1);
+  double pix[3], o[3], dw[3];
+  for (int k = 0; k < 3; ++k) pix[k] = e[3 + k] + pc * e[6 + k] + pr * e[9 + k];
+  for (int k = 0; k < 3; ++k) {
+    if (grid.parallel) {
+      o[k] = pix[k];
+      dw[k] = e[k];
+    } else {
+      o[k] = e[k];
+      dw[k] = pix[k] - e[k];
+    }
+  }
+  // World (x, y, z) to index axes (z, y, x).
+  const double p[3] = {o[2] * grid.inverse_size[0] + grid.centre[0], o[1] * grid.inverse_size[1] + grid.centre[1],
+                       o[0] * grid.inverse_size[2] + grid.centre[2]};
+  const double d[3] = {dw[2] * grid.inverse_size[0], dw[1] * grid.inverse_size[1], dw[0] * grid.inverse_size[2]};
+  int a = 2;
+  if (detail::absolute(d[1]) > detail::absolute(d[a])) a = 1;
+  if (detail::absolute(d[0]) > detail::absolute(d[a])) a = 0;
+  const int b0 = a == 0 ? 1 : 0;
+  const int b1 = a == 2 ? 1 : 2;
+  JosephRay3D ray;
+  double lo = 0, hi = static_cast<double>(grid.n[a] - 1);
+  double in_lo = 0, in_hi = hi;
+  const int others[2] = {b0, b1};
+  for (int k = 0; k < 2; ++k) {
+    const int b = others[k];
+    const double slope = d[b] / d[a];
+    const double q0 = p[b] - p[a] * slope;
+    ray.q0[k] = static_cast<float>(q0);
+    ray.dq[k] = static_cast<float>(slope);
+    detail::clip_sample_range(q0, slope, grid.n[b], lo, hi);
+    detail::clip_interior_range(q0, slope, grid.n[b], in_lo, in_hi);
+  }
+  ray.weight = static_cast<float>(::sqrt(dw[0] * dw[0] + dw[1] * dw[1] + dw[2] * dw[2]) / detail::absolute(d[a]));
+  ray.value = 0;
+  ray.axis = a;
+  detail::set_range(lo, hi, ray.s_lo, ray.s_hi);
+  detail::set_range(in_lo, in_hi, ray.in_lo, ray.in_hi);
+  return ray;
+}
+
+/// Forward policy: accumulates w * volume[i].
+template <class T>
+struct GatherPolicy {
+  const T* volume;
+  T acc;
+  PNPDIST_HOST_DEVICE void operator()(index_t i, T w) { acc += w * volume[i]; }
+};
+
+/// Adjoint policy: adds w * value to volume[i].
+template <class T>
+struct ScatterPolicy {
+  T* volume;
+  T value;
+  PNPDIST_HOST_DEVICE void operator()(index_t i, T w) const { volume[i] += w * value; }
+};
+
+/// Strides of the axes of a 2D / 3D grid. Two memory layouts are used: the volume's own row-major layout
+/// ((y, x) or (z, y, x)) and the layout with the last two axes swapped ((x, y) or (z, x, y)), so that each
+/// traversal walks memory with small strides: the forward projection of a ray whose dominant axis is y reads
+/// the swapped copy (its samples are then contiguous), and the back projection of the rays whose dominant
+/// axis is x accumulates into a swapped buffer (each slice is then contiguous).
+PNPDIST_HOST_DEVICE index_t axis_stride(const JosephGrid2D& g, int axis, bool swapped) {
+  if (swapped) return axis == 0 ? 1 : g.n[0];
+  return axis == 0 ? g.n[1] : 1;
+}
+PNPDIST_HOST_DEVICE index_t axis_stride(const JosephGrid3D& g, int axis, bool swapped) {
+  if (axis == 0) return g.n[1] * g.n[2];
+  if (swapped) return axis == 1 ? 1 : g.n[1];
+  return axis == 1 ? g.n[2] : 1;
+}
+
+/// The axis along which the swapped layout is used by the forward projection (y).
+PNPDIST_HOST_DEVICE constexpr int swapped_forward_axis(const JosephGrid2D&) { return 0; }
+PNPDIST_HOST_DEVICE constexpr int swapped_forward_axis(const JosephGrid3D&) { return 1; }
+
+/// Strides and extents of the axes a ray visits: the dominant axis a and the other axes (increasing order).
+struct SampleAxes2D {
+  index_t stride_a, stride_b, n_b;
+};
+struct SampleAxes3D {
+  index_t stride_a, stride_0, stride_1, n_0, n_1;
+};
+
+PNPDIST_HOST_DEVICE SampleAxes2D sample_axes(const JosephGrid2D& g, int a, bool swapped) {
+  const int b = 1 - a;
+  return SampleAxes2D{axis_stride(g, a, swapped), axis_stride(g, b, swapped), g.n[b]};
+}
+PNPDIST_HOST_DEVICE SampleAxes3D sample_axes(const JosephGrid3D& g, int a, bool swapped) {
+  const int b0 = a == 0 ? 1 : 0;
+  const int b1 = a == 2 ? 1 : 2;
+  return SampleAxes3D{axis_stride(g, a, swapped), axis_stride(g, b0, swapped), axis_stride(g, b1, swapped), g.n[b0],
+                      g.n[b1]};
+}
+
+/// The weights of sample s of a 2D ray: policy(voxel index, interpolation weight) for the (at most two)
+/// pixels of slice s it interpolates, zero outside the grid. The ray weight is applied by the caller.
+/// For s in [ray.in_lo, ray.in_hi] both pixels are inside and joseph_sample_2d_interior gives the same
+/// calls without the bounds checks.
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_2d(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s, Policy& policy) {
+  const float q = ray.q0 + static_cast<float>(s) * ray.dq;
+  if (!(q > -1.0f && q < static_cast<float>(ax.n_b))) return;
+  const float fl = ::floorf(q);
+  const index_t i0 = static_cast<index_t>(fl);
+  const T f = static_cast<T>(q - fl);
+  const index_t base = s * ax.stride_a + i0 * ax.stride_b;
+  if (i0 >= 0) policy(base, T(1) - f);
+  if (i0 + 1 < ax.n_b) policy(base + ax.stride_b, f);
+}
+
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_2d_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s,
+                                                   Policy& policy) {
+  const float q = ray.q0 + static_cast<float>(s) * ray.dq;
+  const index_t i0 = static_cast<index_t>(q);  // q > 0: truncation is floor
+  const T f = static_cast<T>(q - static_cast<float>(i0));
+  const index_t base = s * ax.stride_a + i0 * ax.stride_b;
+  policy(base, T(1) - f);
+  policy(base + ax.stride_b, f);
+}
+
+/// The weights of sample s of a 3D ray: bilinear interpolation in the slice s of its dominant axis, zero
+/// outside the grid; joseph_sample_3d_interior for s in [ray.in_lo, ray.in_hi].
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_3d(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s, Policy& policy) {
+  const float fs = static_cast<float>(s);
+  const float q0 = ray.q0[0] + fs * ray.dq[0];
+  const float q1 = ray.q0[1] + fs * ray.dq[1];
+  if (!(q0 > -1.0f && q0 < static_cast<float>(ax.n_0) && q1 > -1.0f && q1 < static_cast<float>(ax.n_1))) return;
+  const float fl0 = ::floorf(q0), fl1 = ::floorf(q1);
+  const index_t i0 = static_cast<index_t>(fl0), i1 = static_cast<index_t>(fl1);
+  const T f0 = static_cast<T>(q0 - fl0), f1 = static_cast<T>(q1 - fl1);
+  const index_t base = s * ax.stride_a + i0 * ax.stride_0 + i1 * ax.stride_1;
+  const bool lo0 = i0 >= 0, hi0 = i0 + 1 < ax.n_0, lo1 = i1 >= 0, hi1 = i1 + 1 < ax.n_1;
+  if (lo0 && lo1) policy(base, (T(1) - f0) * (T(1) - f1));
+  if (lo0 && hi1) policy(base + ax.stride_1, (T(1) - f0) * f1);
+  if (hi0 && lo1) policy(base + ax.stride_0, f0 * (T(1) - f1));
+  if (hi0 && hi1) policy(base + ax.stride_0 + ax.stride_1, f0 * f1);
+}
+
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_3d_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s,
+                                                   Policy& policy) {
+  const float fs = static_cast<float>(s);
+  const float q0 = ray.q0[0] + fs * ray.dq[0];
+  const float q1 = ray.q0[1] + fs * ray.dq[1];
+  const index_t i0 = static_cast<index_t>(q0), i1 = static_cast<index_t>(q1);
+  const T f0 = static_cast<T>(q0 - static_cast<float>(i0)), f1 = static_cast<T>(q1 - static_cast<float>(i1));
+  const index_t base = s * ax.stride_a + i0 * ax.stride_0 + i1 * ax.stride_1;
+  policy(base, (T(1) - f0) * (T(1) - f1));
+  policy(base + ax.stride_1, (T(1) - f0) * f1);
+  policy(base + ax.stride_0, f0 * (T(1) - f1));
+  policy(base + ax.stride_0 + ax.stride_1, f0 * f1);
+}
+
+/// Overloads picking the 2D or 3D sample function (joseph_traverse / joseph_sample_any are generic).
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s, Policy& policy) {
+  joseph_sample_2d<T>(ax, ray, s, policy);
+}
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s, Policy& policy) {
+  joseph_sample_3d<T>(ax, ray, s, policy);
+}
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s,
+                                                Policy& policy) {
+  joseph_sample_2d_interior<T>(ax, ray, s, policy);
+}
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s,
+                                                Policy& policy) {
+  joseph_sample_3d_interior<T>(ax, ray, s, policy);
+}
+
+/// All samples of a ray, in order: the checked ends and the unchecked interior.
+template <class T, class Axes, class Ray, class Policy>
+PNPDIST_HOST_DEVICE void joseph_traverse(const Axes& ax, const Ray& ray, Policy& policy) {
+  const index_t in_lo = ray.in_lo > ray.s_lo ? ray.in_lo : ray.s_lo;
+  const index_t in_hi = ray.in_hi < ray.s_hi ? ray.in_hi : ray.s_hi;
+  if (in_lo > in_hi) {
+    for (index_t s = ray.s_lo; s <= ray.s_hi; ++s) joseph_sample<T>(ax, ray, s, policy);
+    return;
+  }
+  for (index_t s = ray.s_lo; s < in_lo; ++s) joseph_sample<T>(ax, ray, s, policy);
+  for (index_t s = in_lo; s <= in_hi; ++s) joseph_sample_interior<T>(ax, ray, s, policy);
+  for (index_t s = in_hi + 1; s <= ray.s_hi; ++s) joseph_sample<T>(ax, ray, s, policy);
+}
+
+/// Sample s of a ray, checked or not as the interior range says (the same weights either way).
+template <class T, class Axes, class Ray, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_any(const Axes& ax, const Ray& ray, index_t s, Policy& policy) {
+  if (s >= ray.in_lo && s <= ray.in_hi)
+    joseph_sample_interior<T>(ax, ray, s, policy);
+  else
+    joseph_sample<T>(ax, ray, s, policy);
+}
+
+/// out = in with the last two axes swapped (accumulate: out += ...), for `count` stacked (rows x cols)
+/// matrices, by 32 x 32 tiles: one iteration per tile, each writing its own tile of `out`.
+template <class T>
+struct SwapLastAxes {
+  const T* in;  ///< count x rows x cols
+  T* out;       ///< count x cols x rows
+  index_t rows, cols;
+  bool accumulate;
+  static constexpr index_t tile = 32;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t t) const {
+    const index_t tiles_r = (rows + tile - 1) / tile, tiles_c = (cols + tile - 1) / tile;
+    const index_t m = t / (tiles_r * tiles_c), tr = (t / tiles_c) % tiles_r, tc = t % tiles_c;
+    const T* src = in + m * rows * cols;
+    T* dst = out + m * rows * cols;
+    const index_t r_end = (tr + 1) * tile < rows ? (tr + 1) * tile : rows;
+    const index_t c_end = (tc + 1) * tile < cols ? (tc + 1) * tile : cols;
+    for (index_t c = tc * tile; c < c_end; ++c)
+      for (index_t r = tr * tile; r < r_end; ++r) {
+        if (accumulate)
+          dst[c * rows + r] += src[r * cols + c];
+        else
+          dst[c * rows + r] = src[r * cols + c];
+      }
+  }
+  [[nodiscard]] index_t iterations(index_t count) const {
+    return count * ((rows + tile - 1) / tile) * ((cols + tile - 1) / tile);
+  }
+};
+
+/// Forward projection, one iteration per ray (view-major, then detector column): sinogram[i] = weight *
+/// sum of the samples.
+template <class T>
+struct JosephForward2D {
+  JosephGrid2D grid;
+  const double* vectors;  ///< views x 6
+  const T* image;          ///< (H, W)
+  const T* image_swapped;  ///< the same image stored (W, H)
+  T* sinogram;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const {
+    const index_t view = i / grid.detector_cols, col = i % grid.detector_cols;
+    const JosephRay2D ray = joseph_ray_2d(grid, vectors + 6 * view, col);
+    const bool swapped = ray.axis == swapped_forward_axis(grid);
+    const SampleAxes2D ax = sample_axes(grid, ray.axis, swapped);
+    GatherPolicy<T> gather{swapped ? image_swapped : image, T(0)};
+    joseph_traverse<T>(ax, ray, gather);
+    sinogram[i] = gather.acc * static_cast<T>(ray.weight);
+  }
+};
+
+/// Back projection, step 1 for one view: the rays of the view and their weighted sinogram values.
+template <class T>
+struct JosephViewRays2D {
+  JosephGrid2D grid;
+  const double* view_vector;  ///< 6 numbers
+  const T* sinogram_row;      ///< detector_cols values
+  JosephRay2D* rays;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t col) const {
+    JosephRay2D ray = joseph_ray_2d(grid, view_vector, col);
+    ray.value = static_cast<float>(sinogram_row[col] * static_cast<T>(ray.weight));
+    rays[col] = ray;
+  }
+};
+
+/// Back projection, step 2 for one view and one axis: one iteration per slice of the axis, adding the
+/// samples of every ray of the view with that dominant axis (in ray order) to the slice.
+template <class T>
+struct JosephAdjointSlices2D {
+  JosephGrid2D grid;
+  const JosephRay2D* rays;
+  index_t ray_count;
+  int axis;
+  bool swapped;  ///< `image` is stored with the last two axes swapped
+  T* image;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t s) const {
+    const SampleAxes2D ax = sample_axes(grid, axis, swapped);
+    for (index_t r = 0; r < ray_count; ++r) {
+      const JosephRay2D& ray = rays[r];
+      if (ray.axis != axis || s < ray.s_lo || s > ray.s_hi) continue;
+      ScatterPolicy<T> scatter{image, static_cast<T>(ray.value)};
+      joseph_sample_any<T>(ax, ray, s, scatter);
+    }
+  }
+};
+
+/// Forward projection of a 3D volume, one iteration per ray (view, detector row, detector column).
+template <class T>
+struct JosephForward3D {
+  JosephGrid3D grid;
+  const double* vectors;  ///< views x 12
+  const T* volume;          ///< (D, H, W)
+  const T* volume_swapped;  ///< the same volume stored (D, W, H)
+  T* projections;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const {
+    const index_t per_view = grid.detector_rows * grid.detector_cols;
+    const index_t view = i / per_view, pixel = i % per_view;
+    const JosephRay3D ray = joseph_ray_3d(grid, vectors + 12 * view, pixel / grid.detector_cols, pixel % grid.detector_cols);
+    const bool swapped = ray.axis == swapped_forward_axis(grid);
+    const SampleAxes3D ax = sample_axes(grid, ray.axis, swapped);
+    GatherPolicy<T> gather{swapped ? volume_swapped : volume, T(0)};
+    joseph_traverse<T>(ax, ray, gather);
+    projections[i] = gather.acc * static_cast<T>(ray.weight);
+  }
+};
+
+/// Back projection, step 1 for one view of a 3D geometry.
+template <class T>
+struct JosephViewRays3D {
+  JosephGrid3D grid;
+  const double* view_vector;  ///< 12 numbers
+  const T* projection;        ///< detector_rows x detector_cols values
+  JosephRay3D* rays;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t pixel) const {
+    JosephRay3D ray = joseph_ray_3d(grid, view_vector, pixel / grid.detector_cols, pixel % grid.detector_cols);
+    ray.value = static_cast<float>(projection[pixel] * static_cast<T>(ray.weight));
+    rays[pixel] = ray;
+  }
+};
+
+/// Back projection, step 2 for one view and one axis of a 3D geometry (see JosephAdjointSlices2D).
+template <class T>
+struct JosephAdjointSlices3D {
+  JosephGrid3D grid;
+  const JosephRay3D* rays;
+  index_t ray_count;
+  int axis;
+  bool swapped;  ///< `volume` is stored with the last two axes swapped
+  T* volume;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t s) const {
+    const SampleAxes3D ax = sample_axes(grid, axis, swapped);
+    for (index_t r = 0; r < ray_count; ++r) {
+      const JosephRay3D& ray = rays[r];
+      if (ray.axis != axis || s < ray.s_lo || s > ray.s_hi) continue;
+      ScatterPolicy<T> scatter{volume, static_cast<T>(ray.value)};
+      joseph_sample_any<T>(ax, ray, s, scatter);
+    }
+  }
+};
+
+}  // namespace pnpdist::ct

@@ -1,0 +1,350 @@
+// Covers: cuda_for_each_kernel cuda_reduce_chunks_kernel
+// The CUDA backend run by the CPU emulation of CUDA (label cuda-emulated): for_each (1-D, N-D, the
+// grid-stride loop), transform_reduce (one to three levels), and everything built on them (tensor algebra,
+// reductions, random fills, DenseMatrix, power_method) on the Cuda executor, compared bit for bit with the
+// Serial executor. The kernels are the library's, compiled by the host compiler with -ffp-contract=off
+// on both sides, so equal bits are required, not closeness. Sizes are small: the emulator runs every
+// thread of a block as an OS thread, one block after another.
+
+#include <cuda_runtime.h>
+#include <catch2/catch.hpp>
+
+#include <pnpdist/backend/backend.hpp>
+#include <pnpdist/operators/dense_matrix.hpp>
+#include <pnpdist/operators/power_method.hpp>
+#include <pnpdist/tensor/algebra.hpp>
+#include <pnpdist/tensor/random.hpp>
+#include <pnpdist/tensor/reductions.hpp>
+#include <pnpdist/tensor/tensor.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using pnpdist::Cuda;
+using pnpdist::CudaSpace;
+using pnpdist::Extents;
+using pnpdist::HostSpace;
+using pnpdist::index_t;
+using pnpdist::Serial;
+using pnpdist::Tensor;
+namespace emu = pnpdist_cuda_emulator;
+
+template <class T>
+bool same_bits(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+/// Deterministic, exactly representable, ill-conditioned test value: +-(0..1) * 2^e, e in [-20, 20]. Any
+/// change in the order of a reduction changes the bits of the result.
+PNPDIST_HOST_DEVICE double test_value(index_t i) {
+  std::uint64_t h = static_cast<std::uint64_t>(i) * 6364136223846793005ull + 1442695040888963407ull;
+  h ^= h >> 29;
+  const double mantissa = static_cast<double>(h % 2001) / 1000.0 - 1.0;
+  const int exponent = static_cast<int>((h >> 11) % 41) - 20;
+  return std::ldexp(mantissa, exponent);
+}
+
+/// The same values on the host (for Serial) and on the emulated device (for Cuda).
+template <class T, std::size_t Rank>
+struct Mirrored {
+  Tensor<T, Rank, HostSpace> host;
+  Tensor<T, Rank, CudaSpace> device;
+};
+
+template <class T, std::size_t Rank>
+Mirrored<T, Rank> mirrored(const Extents<Rank>& extents, index_t seed) {
+  Tensor<T, Rank, HostSpace> host(extents);
+  for (index_t i = 0; i < host.size(); ++i) host.data()[i] = static_cast<T>(test_value(seed * 1000003 + i));
+  Tensor<T, Rank, CudaSpace> device = pnpdist::clone<CudaSpace>(host.const_view());
+  return {std::move(host), std::move(device)};
+}
+
+/// True when the device copy holds the same bits as the host copy.
+template <class T, std::size_t Rank>
+bool same_contents(const Mirrored<T, Rank>& m) {
+  const Tensor<T, Rank, HostSpace> back = pnpdist::clone<HostSpace>(m.device.const_view());
+  return std::memcmp(back.data(), m.host.data(), m.host.bytes()) == 0;
+}
+
+// ---- for_each -------------------------------------------------------------------------------------------
+
+template <class T>
+struct Affine {  // y[i] = alpha * x[i] + beta
+  const T* x;
+  T* y;
+  T alpha, beta;
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const { y[i] = alpha * x[i] + beta; }
+};
+
+struct CountVisits {  // visits[i] += 1: each index exactly once
+  int* visits;
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const { visits[i] += 1; }
+};
+
+template <class T>
+struct Volume {  // out(a, b, c) from the multi-index
+  T* out;
+  index_t rows, columns;
+  PNPDIST_HOST_DEVICE void operator()(index_t a, index_t b, index_t c) const {
+    out[(a * rows + b) * columns + c] = static_cast<T>(test_value(a * 1000003 + b * 1009 + c)) * T(3) + T(0.5);
+  }
+};
+
+TEMPLATE_TEST_CASE("emulated Cuda for_each: 1-D and N-D launches equal Serial", "[cuda-emulated]", float, double) {
+  using T = TestType;
+  const Cuda cuda;
+  for (const index_t n : {index_t{1}, index_t{255}, index_t{256}, index_t{257}, index_t{3001}}) {
+    INFO("n = " << n);
+    auto x = mirrored<T, 1>(Extents<1>{n}, 11);
+    auto y = mirrored<T, 1>(Extents<1>{n}, 12);
+    pnpdist::for_each(Serial{}, n, Affine<T>{x.host.data(), y.host.data(), T(1.75), T(-0.375)});
+    pnpdist::for_each(cuda, n, Affine<T>{x.device.data(), y.device.data(), T(1.75), T(-0.375)});
+    pnpdist::synchronize(cuda);
+    CHECK(same_contents(y));
+  }
+  const Extents<3> extents{3, 17, 33};
+  auto v = mirrored<T, 3>(extents, 13);
+  pnpdist::for_each(Serial{}, extents, Volume<T>{v.host.data(), 17, 33});
+  pnpdist::for_each(cuda, extents, Volume<T>{v.device.data(), 17, 33});
+  pnpdist::synchronize(cuda);
+  CHECK(same_contents(v));
+  // Empty index spaces launch nothing.
+  const auto launches = emu::statistics().launches;
+  pnpdist::for_each(cuda, index_t{0}, Affine<T>{nullptr, nullptr, T(1), T(1)});
+  pnpdist::for_each(cuda, Extents<3>{4, 0, 5}, Volume<T>{nullptr, 0, 5});
+  CHECK(emu::statistics().launches == launches);
+}
+
+TEST_CASE("emulated Cuda for_each: the grid-stride loop visits every index once past the block limit",
+          "[cuda-emulated]") {
+  // More indices than cuda_for_each_max_blocks * cuda_for_each_block_size threads: some threads take two.
+  const index_t n = pnpdist::cuda_for_each_max_blocks * pnpdist::cuda_for_each_block_size + 1000;
+  int* visits = nullptr;
+  REQUIRE(cudaMalloc(reinterpret_cast<void**>(&visits), static_cast<std::size_t>(n) * sizeof(int)) == cudaSuccess);
+  REQUIRE(cudaMemset(visits, 0, static_cast<std::size_t>(n) * sizeof(int)) == cudaSuccess);
+  const auto before = emu::statistics();
+  pnpdist::for_each(Cuda{}, n, CountVisits{visits});
+  pnpdist::synchronize(Cuda{});
+  CHECK(emu::statistics().blocks - before.blocks == static_cast<std::uint64_t>(pnpdist::cuda_for_each_max_blocks));
+  std::vector<int> host(static_cast<std::size_t>(n));
+  REQUIRE(cudaMemcpy(host.data(), visits, host.size() * sizeof(int), cudaMemcpyDeviceToHost) == cudaSuccess);
+  index_t wrong = 0;
+  for (const int v : host) wrong += v != 1 ? 1 : 0;
+  CHECK(wrong == 0);
+  CHECK(cudaFree(visits) == cudaSuccess);
+}
+
+// ---- tensor algebra (contiguous views use the 1-D launch, strided sub-views the N-D one) ----------------
+
+template <class T, class Operation>
+void check_algebra_step(const std::string& what, Mirrored<T, 3>& x, Mirrored<T, 3>& y, const Operation& operation) {
+  const Cuda cuda;
+  operation(Serial{}, x.host.view(), y.host.view());
+  operation(cuda, x.device.view(), y.device.view());
+  pnpdist::synchronize(cuda);
+  INFO(what);
+  CHECK(same_contents(x));
+  CHECK(same_contents(y));
+}
+
+TEMPLATE_TEST_CASE("emulated Cuda tensor algebra equals Serial", "[cuda-emulated]", float, double) {
+  using T = TestType;
+  const Extents<3> extents{3, 17, 33};
+  const Extents<3> offset{1, 2, 3};
+  const Extents<3> patch{2, 13, 28};
+  auto x = mirrored<T, 3>(extents, 21);
+  auto y = mirrored<T, 3>(extents, 22);
+  const auto sub = [offset, patch](auto view) { return pnpdist::subview(view, offset, patch); };
+
+  check_algebra_step<T>("fill", x, y, [](const auto& e, auto, auto b) { pnpdist::fill(e, b, T(0.25)); });
+  check_algebra_step<T>("fill patch", x, y, [&](const auto& e, auto, auto b) { pnpdist::fill(e, sub(b), T(-4)); });
+  check_algebra_step<T>("copy", x, y, [](const auto& e, auto a, auto b) { pnpdist::copy(e, a, b); });
+  y = mirrored<T, 3>(extents, 23);
+  check_algebra_step<T>("copy patch", x, y, [&](const auto& e, auto a, auto b) { pnpdist::copy(e, sub(a), sub(b)); });
+  check_algebra_step<T>("scale", x, y, [](const auto& e, auto a, auto) { pnpdist::scale(e, T(2.5), a); });
+  check_algebra_step<T>("scale patch", x, y, [&](const auto& e, auto a, auto) { pnpdist::scale(e, T(-0.3), sub(a)); });
+  check_algebra_step<T>("axpby", x, y,
+                        [](const auto& e, auto a, auto b) { pnpdist::axpby(e, T(0.75), a, T(-1.25), b); });
+  check_algebra_step<T>("axpby patch", x, y,
+                        [&](const auto& e, auto a, auto b) { pnpdist::axpby(e, T(1.1), sub(a), T(0.3), sub(b)); });
+  check_algebra_step<T>("axpby beta = 0", x, y,
+                        [](const auto& e, auto a, auto b) { pnpdist::axpby(e, T(0.7), a, T(0), b); });
+  check_algebra_step<T>("axpby beta = 1", x, y,
+                        [&](const auto& e, auto a, auto b) { pnpdist::axpby(e, T(0.9), sub(a), T(1), sub(b)); });
+  check_algebra_step<T>("axpy", x, y, [](const auto& e, auto a, auto b) { pnpdist::axpy(e, T(-0.6), a, b); });
+  check_algebra_step<T>("clamp", x, y, [](const auto& e, auto a, auto) { pnpdist::clamp(e, a, T(-0.5), T(0.5)); });
+  check_algebra_step<T>("clamp patch", x, y,
+                        [&](const auto& e, auto, auto b) { pnpdist::clamp(e, sub(b), T(-100), T(1)); });
+  const auto host_zeros = pnpdist::zeros<T>(Serial{}, extents);
+  const auto device_zeros = pnpdist::zeros<T>(Cuda{}, extents);
+  const auto back = pnpdist::clone<HostSpace>(device_zeros.const_view());
+  CHECK(std::memcmp(back.data(), host_zeros.data(), host_zeros.bytes()) == 0);
+}
+
+// ---- reductions -----------------------------------------------------------------------------------------
+
+template <class T, std::size_t Rank>
+void check_reductions_of(const Mirrored<T, Rank>& x, const Mirrored<T, Rank>& y, const Extents<Rank>& offset,
+                         const Extents<Rank>& patch) {
+  const Cuda cuda;
+  const Serial serial;
+  const auto hx = x.host.const_view();
+  const auto hy = y.host.const_view();
+  const auto dx = x.device.const_view();
+  const auto dy = y.device.const_view();
+  CHECK(same_bits(pnpdist::sum(serial, hx), pnpdist::sum(cuda, dx)));
+  CHECK(same_bits(pnpdist::dot(serial, hx, hy), pnpdist::dot(cuda, dx, dy)));
+  CHECK(same_bits(pnpdist::squared_norm(serial, hx), pnpdist::squared_norm(cuda, dx)));
+  CHECK(same_bits(pnpdist::norm(serial, hx), pnpdist::norm(cuda, dx)));
+  CHECK(same_bits(pnpdist::max_value(serial, hx), pnpdist::max_value(cuda, dx)));
+  CHECK(same_bits(pnpdist::min_value(serial, hx), pnpdist::min_value(cuda, dx)));
+  CHECK(pnpdist::count_nonfinite(serial, hx) == pnpdist::count_nonfinite(cuda, dx));
+  const auto px = pnpdist::subview(hx, offset, patch);
+  const auto py = pnpdist::subview(hy, offset, patch);
+  const auto qx = pnpdist::subview(dx, offset, patch);
+  const auto qy = pnpdist::subview(dy, offset, patch);
+  CHECK(same_bits(pnpdist::sum(serial, px), pnpdist::sum(cuda, qx)));
+  CHECK(same_bits(pnpdist::dot(serial, px, py), pnpdist::dot(cuda, qx, qy)));
+  CHECK(same_bits(pnpdist::max_value(serial, px), pnpdist::max_value(cuda, qx)));
+  CHECK(same_bits(pnpdist::min_value(serial, px), pnpdist::min_value(cuda, qx)));
+}
+
+TEMPLATE_TEST_CASE("emulated Cuda reductions equal Serial bit for bit", "[cuda-emulated]", float, double) {
+  using T = TestType;
+  // Around the chunk size (4096) and with two reduction levels (more than one chunk).
+  for (const index_t n : {index_t{1}, index_t{255}, index_t{4096}, index_t{4097}, index_t{4096} * 5 + 3}) {
+    INFO("n = " << n);
+    auto x = mirrored<T, 1>(Extents<1>{n}, 31);
+    auto y = mirrored<T, 1>(Extents<1>{n}, 32);
+    check_reductions_of(x, y, Extents<1>{n > 2 ? 1 : 0}, Extents<1>{n > 2 ? n - 2 : n});
+  }
+  {
+    INFO("3-D");
+    auto x = mirrored<T, 3>(Extents<3>{3, 40, 37}, 33);
+    auto y = mirrored<T, 3>(Extents<3>{3, 40, 37}, 34);
+    check_reductions_of(x, y, Extents<3>{1, 5, 2}, Extents<3>{2, 30, 33});
+  }
+  {
+    INFO("NaN and infinity propagate identically");
+    auto z = mirrored<T, 1>(Extents<1>{6000}, 35);
+    z.host.data()[1234] = std::numeric_limits<T>::infinity();
+    z.host.data()[4777] = std::numeric_limits<T>::quiet_NaN();
+    z.device = pnpdist::clone<CudaSpace>(z.host.const_view());
+    check_reductions_of(z, z, Extents<1>{0}, Extents<1>{1235});
+  }
+}
+
+struct IllConditioned {
+  PNPDIST_HOST_DEVICE double operator()(index_t i) const { return test_value(i); }
+};
+struct FloatSquare {
+  PNPDIST_HOST_DEVICE float operator()(index_t i) const {
+    const float v = static_cast<float>(test_value(i));
+    return v * v;
+  }
+};
+struct Modulo {
+  PNPDIST_HOST_DEVICE index_t operator()(index_t i) const { return (i * 7919) % 1000 - 500; }
+};
+
+TEST_CASE("emulated Cuda transform_reduce equals Serial for sums, extrema and integers", "[cuda-emulated]") {
+  const Cuda cuda;
+  for (const index_t n : {index_t{0}, index_t{1}, index_t{4095}, index_t{4096} * 9 + 1}) {
+    INFO("n = " << n);
+    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<double>{}, IllConditioned{}),
+                    pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<double>{}, IllConditioned{})));
+    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<float>{}, FloatSquare{}),
+                    pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<float>{}, FloatSquare{})));
+    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::MaxOp<double>{}, IllConditioned{}),
+                    pnpdist::transform_reduce(cuda, n, pnpdist::MaxOp<double>{}, IllConditioned{})));
+    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::MinOp<double>{}, IllConditioned{}),
+                    pnpdist::transform_reduce(cuda, n, pnpdist::MinOp<double>{}, IllConditioned{})));
+    CHECK(pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<index_t>{}, Modulo{}) ==
+          pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<index_t>{}, Modulo{}));
+  }
+}
+
+TEST_CASE("emulated Cuda backend: allocations and copies are tracked as documented", "[cuda-emulated]") {
+  const Cuda cuda;
+  auto x = mirrored<float, 1>(Extents<1>{20000}, 41);
+  auto& device_memory = pnpdist::allocation_tracker<CudaSpace>();
+  const auto before = device_memory.statistics();
+  const std::size_t emulated_before = emu::device_bytes_in_use();
+  pnpdist::copy_tracker().reset();
+
+  pnpdist::scale(cuda, 0.5f, x.device.view());
+  pnpdist::synchronize(cuda);
+  auto copies = pnpdist::copy_tracker().statistics();
+  CHECK(copies.count_of(pnpdist::CopyKind::host_to_device) + copies.count_of(pnpdist::CopyKind::device_to_host) +
+            copies.count_of(pnpdist::CopyKind::device_to_device) ==
+        0);
+  CHECK(device_memory.statistics().allocations == before.allocations);
+
+  (void)pnpdist::sum(cuda, x.device.const_view());  // 5 chunks: two levels, two scratch buffers
+  copies = pnpdist::copy_tracker().statistics();
+  CHECK(copies.count_of(pnpdist::CopyKind::device_to_host) == 1);
+  CHECK(copies.bytes_of(pnpdist::CopyKind::device_to_host) == sizeof(double));
+  CHECK(copies.count_of(pnpdist::CopyKind::host_to_device) == 0);
+  CHECK(copies.count_of(pnpdist::CopyKind::device_to_device) == 0);
+  const auto after = device_memory.statistics();
+  CHECK(after.current_bytes == before.current_bytes);
+  CHECK(after.allocations == before.allocations + 2);
+  CHECK(emu::device_bytes_in_use() == emulated_before);  // the runtime saw every scratch buffer freed
+}
+
+// ---- random fills, DenseMatrix, power_method -------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("emulated Cuda random fills equal Serial", "[cuda-emulated]", float, double) {
+  using T = TestType;
+  const Cuda cuda;
+  auto x = mirrored<T, 3>(Extents<3>{2, 19, 23}, 51);
+  auto y = mirrored<T, 3>(Extents<3>{2, 19, 23}, 52);
+  check_algebra_step<T>("fill_normal", x, y,
+                        [](const auto& e, auto a, auto) { pnpdist::fill_normal(e, a, 7, 3, T(0.5), T(2)); });
+  check_algebra_step<T>("fill_uniform", x, y,
+                        [](const auto& e, auto, auto b) { pnpdist::fill_uniform(e, b, 8, 0, T(-1), T(3)); });
+  check_algebra_step<T>("add_gaussian_noise", x, y,
+                        [](const auto& e, auto a, auto) { pnpdist::add_gaussian_noise(e, a, T(0.1), 9, 1); });
+  check_algebra_step<T>("fill_normal on a strided patch", x, y, [](const auto& e, auto a, auto) {
+    pnpdist::fill_normal(e, pnpdist::subview(a, Extents<3>{1, 2, 3}, Extents<3>{1, 15, 17}), 10, 0, T(0), T(1));
+  });
+}
+
+TEMPLATE_TEST_CASE("emulated Cuda DenseMatrix and power_method equal Serial", "[cuda-emulated]", float, double) {
+  using T = TestType;
+  const index_t rows = 37;
+  const index_t cols = 29;
+  std::vector<T> entries(static_cast<std::size_t>(rows * cols));
+  for (std::size_t k = 0; k < entries.size(); ++k)
+    entries[k] = static_cast<T>(test_value(static_cast<index_t>(k)) / 1024.0);
+  const pnpdist::DenseMatrix<T, Serial> host_matrix(Serial{}, rows, cols, std::span<const T>(entries));
+  const pnpdist::DenseMatrix<T, Cuda> device_matrix(Cuda{}, rows, cols, std::span<const T>(entries));
+
+  auto x = mirrored<T, 1>(Extents<1>{cols}, 61);
+  auto y = mirrored<T, 1>(Extents<1>{rows}, 62);
+  host_matrix.apply(x.host.const_view(), y.host.view());
+  device_matrix.apply(x.device.const_view(), y.device.view());
+  pnpdist::synchronize(Cuda{});
+  CHECK(same_contents(y));
+  host_matrix.apply_adjoint(y.host.const_view(), x.host.view());
+  device_matrix.apply_adjoint(y.device.const_view(), x.device.view());
+  pnpdist::synchronize(Cuda{});
+  CHECK(same_contents(x));
+
+  const pnpdist::PowerMethodOptions options{30, 1e-5, 4};
+  const auto on_host = pnpdist::power_method(host_matrix, options);
+  const auto on_device = pnpdist::power_method(device_matrix, options);
+  CHECK(same_bits(on_host.squared_norm, on_device.squared_norm));
+  CHECK(on_host.iterations == on_device.iterations);
+  CHECK(on_host.converged == on_device.converged);
+}
+
+}  // namespace

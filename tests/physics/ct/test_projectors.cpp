@@ -1,0 +1,138 @@
+// Joseph projectors: dot-product adjoint test for every geometry kind (odd sizes, detector offsets,
+// non-square pixels, a 12-column vector geometry), identical bits on every host executor and thread count,
+// forward projection against an independent reference implementation (tests/reference/ct_joseph.hpp).
+#include <catch2/catch.hpp>
+
+#include <pnpdist/operators/adjoint_check.hpp>
+#include <pnpdist/physics/ct/ct.hpp>
+#include <pnpdist/tensor/random.hpp>
+
+#include <cstring>
+#include <numbers>
+
+#include "reference/ct_joseph.hpp"
+#include "support/host_executors.hpp"
+
+using namespace pnpdist;
+using pnpdist::ct::Beam;
+
+namespace {
+
+constexpr double pi = std::numbers::pi;
+
+ct::Geometry2D parallel_2d() {
+  return ct::parallel_beam_2d(ct::uniform_angles(13, 0.1, pi + 0.1), {23, 1.3, 2.1}, {17, 21, 1.0, 1.0});
+}
+ct::Geometry2D fan_2d() {
+  return ct::fan_beam_2d(ct::uniform_angles(11, 0, 2 * pi), {29, 1.7, -1.4}, 40.0, 25.0, {19, 15, 1.2, 0.9});
+}
+ct::Geometry3D cone_3d() {
+  return ct::cone_beam(ct::uniform_angles(9, 0.2, 2 * pi + 0.2), {13, 17, 1.6, 1.9, 0.7, -1.1}, 35.0, 30.0,
+                       {9, 11, 13, 1.1, 0.9, 1.0});
+}
+ct::Geometry3D parallel_3d() {
+  return ct::parallel_beam_3d(ct::uniform_angles(7, 0, pi), {11, 15, 1.1, 0.8, 0.4, 0.3}, {9, 10, 13, 1.0, 1.2, 0.8});
+}
+// A vector geometry with tilted detector and source off the central plane, as read from a 12-column file.
+ct::Geometry3D tilted_cone_vectors() {
+  ct::Geometry3D g{Beam::divergent, {8, 12, 10, 1.0, 1.0, 1.0}, 9, 14, {}};
+  for (int k = 0; k < 6; ++k) {
+    const double t = 0.9 * k + 0.3, c = std::cos(t), s = std::sin(t);
+    g.vectors.push_back({30 * s, -30 * c, 2.0 + 0.3 * k, -25 * s + 0.2, 25 * c, -1.0, 1.5 * c, 1.5 * s, 0.2,
+                         -0.1 * s, 0.1 * c, 1.4});
+  }
+  return g;
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("Joseph projectors pass the dot-product test", "[ct][adjoint]", test::HostExecutors) {
+  const auto exec = test::make_executor<TestType>();
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_2d()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, fan_2d()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, cone_3d()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_3d()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, tilted_cone_vectors()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, fan_2d()), seed).passed(1e-5));
+  }
+}
+
+TEST_CASE("Joseph projector adjoint on a geometry read from a 12-column vector file", "[ct][adjoint]") {
+  const std::string path = "ct_test_vectors.txt";
+  ct::write_vector_file(path, tilted_cone_vectors());
+  const ct::Geometry3D g = ct::read_vector_file(path, Beam::divergent, {8, 12, 10, 1.0, 1.0, 1.0}, 9, 14);
+  std::remove(path.c_str());
+  REQUIRE(g.views() == 6);
+  CHECK(adjoint_check(ct::make_projector<float>(Serial{}, g), 7).passed(1e-5));
+}
+
+namespace {
+
+template <class Geometry, class Exec>
+void check_against_reference(const Exec& exec, const Geometry& g) {
+  const auto A = ct::make_projector<float>(exec, g);
+  auto x = make_domain_tensor(A);
+  fill_normal(Serial{}, x.view(), 5, 0, 0.0f, 1.0f);
+  auto y = make_range_tensor(A);
+  A.apply(x.const_view(), y.view());
+  const auto expected = test::reference_joseph_forward(g, x.const_view());
+  double worst = 0, scale = 0;
+  for (index_t i = 0; i < y.size(); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(y.data()[i]) - expected[static_cast<std::size_t>(i)]));
+    scale = std::max(scale, std::abs(expected[static_cast<std::size_t>(i)]));
+  }
+  CHECK(worst <= 1e-4 * scale);
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("Joseph forward projection matches the reference implementation", "[ct]",
+                        test::HostExecutors) {
+  const auto exec = test::make_executor<TestType>();
+  check_against_reference(exec, parallel_2d());
+  check_against_reference(exec, fan_2d());
+  check_against_reference(exec, cone_3d());
+  check_against_reference(exec, parallel_3d());
+  check_against_reference(exec, tilted_cone_vectors());
+}
+
+#if defined(PNPDIST_HAS_OPENMP)
+namespace {
+
+template <class Geometry>
+void check_same_bits(const Geometry& g) {
+  const auto a1 = ct::make_projector<float>(OpenMP{1}, g);
+  const auto a2 = ct::make_projector<float>(OpenMP{2}, g);
+  const auto s = ct::make_projector<float>(Serial{}, g);
+  auto y = make_range_tensor(a1);
+  fill_normal(Serial{}, y.view(), 9, 1, 0.0f, 1.0f);
+  auto x1 = make_domain_tensor(a1), x2 = make_domain_tensor(a1), x0 = make_domain_tensor(a1);
+  a1.apply_adjoint(y.const_view(), x1.view());
+  a2.apply_adjoint(y.const_view(), x2.view());
+  s.apply_adjoint(y.const_view(), x0.view());
+  CHECK(std::memcmp(x1.data(), x2.data(), x1.bytes()) == 0);
+  CHECK(std::memcmp(x1.data(), x0.data(), x1.bytes()) == 0);
+  auto f1 = make_range_tensor(a1), f2 = make_range_tensor(a1);
+  a1.apply(x1.const_view(), f1.view());
+  a2.apply(x1.const_view(), f2.view());
+  CHECK(std::memcmp(f1.data(), f2.data(), f1.bytes()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("Joseph back projection has the same bits at 1 and 2 threads", "[ct][determinism]") {
+  // Large enough for the OpenMP executor to split the slices among its threads.
+  check_same_bits(ct::parallel_beam_2d(ct::uniform_angles(20, 0, pi), {181, 1.0, 0.3}, {160, 170, 1.0, 1.0}));
+  check_same_bits(ct::fan_beam_2d(ct::uniform_angles(20, 0, 2 * pi), {201, 1.5, 0.0}, 300.0, 200.0, {150, 150, 1.0, 1.0}));
+  check_same_bits(ct::cone_beam(ct::uniform_angles(6, 0, 2 * pi), {40, 44, 2.0, 2.0, 0, 0}, 100.0, 100.0,
+                                {40, 41, 42, 1.0, 1.0, 1.0}));
+}
+#endif
+
+TEST_CASE("Joseph projectors reject wrong shapes", "[ct]") {
+  const auto A = ct::make_projector<float>(Serial{}, parallel_2d());
+  Tensor<float, 2> x(Extents<2>{17, 20}), y(A.range_shape());
+  CHECK_THROWS_AS(A.apply(x.const_view(), y.view()), dimension_mismatch);
+  CHECK_THROWS_AS(A.apply_adjoint(y.const_view(), x.view()), dimension_mismatch);
+}
