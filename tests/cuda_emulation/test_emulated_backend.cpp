@@ -1,78 +1,36 @@
-// Covers: cuda_for_each_kernel cuda_reduce_chunks_kernel
-// The CUDA backend run by the CPU emulation of CUDA (label cuda-emulated): for_each (1-D, N-D, the
-// grid-stride loop), transform_reduce (one to three levels), and everything built on them (tensor algebra,
-// reductions, random fills, DenseMatrix, power_method) on the Cuda executor, compared bit for bit with the
-// Serial executor. The kernels are the library's, compiled by the host compiler with -ffp-contract=off
-// on both sides, so equal bits are required, not closeness. Sizes are small: the emulator runs every
-// thread of a block as an OS thread, one block after another.
+// Covers: cuda_for_each_kernel
+// The CUDA backend's for_each run by the CPU emulation of CUDA (label cuda-emulated): 1-D, N-D and the
+// grid-stride loop, and what is built on it (tensor algebra, random fills, DenseMatrix, power_method) on
+// the Cuda executor, compared bit for bit with the Serial executor. The kernels are the library's, compiled
+// by the host compiler with -ffp-contract=off on both sides, so equal bits are required, not closeness.
+// Sizes are small: the emulator runs the threads of a block as OS threads, one block after another.
 
 #include <cuda_runtime.h>
 #include <catch2/catch.hpp>
 
-#include <pnpdist/backend/backend.hpp>
+#include "emulated_test_support.hpp"
+
 #include <pnpdist/operators/dense_matrix.hpp>
 #include <pnpdist/operators/power_method.hpp>
 #include <pnpdist/tensor/algebra.hpp>
 #include <pnpdist/tensor/random.hpp>
-#include <pnpdist/tensor/reductions.hpp>
-#include <pnpdist/tensor/tensor.hpp>
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <span>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace {
 
+using namespace pnpdist::test;
 using pnpdist::Cuda;
 using pnpdist::CudaSpace;
 using pnpdist::Extents;
 using pnpdist::HostSpace;
 using pnpdist::index_t;
 using pnpdist::Serial;
-using pnpdist::Tensor;
 namespace emu = pnpdist_cuda_emulator;
-
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
-
-/// Deterministic, exactly representable, ill-conditioned test value: +-(0..1) * 2^e, e in [-20, 20]. Any
-/// change in the order of a reduction changes the bits of the result.
-PNPDIST_HOST_DEVICE double test_value(index_t i) {
-  std::uint64_t h = static_cast<std::uint64_t>(i) * 6364136223846793005ull + 1442695040888963407ull;
-  h ^= h >> 29;
-  const double mantissa = static_cast<double>(h % 2001) / 1000.0 - 1.0;
-  const int exponent = static_cast<int>((h >> 11) % 41) - 20;
-  return std::ldexp(mantissa, exponent);
-}
-
-/// The same values on the host (for Serial) and on the emulated device (for Cuda).
-template <class T, std::size_t Rank>
-struct Mirrored {
-  Tensor<T, Rank, HostSpace> host;
-  Tensor<T, Rank, CudaSpace> device;
-};
-
-template <class T, std::size_t Rank>
-Mirrored<T, Rank> mirrored(const Extents<Rank>& extents, index_t seed) {
-  Tensor<T, Rank, HostSpace> host(extents);
-  for (index_t i = 0; i < host.size(); ++i) host.data()[i] = static_cast<T>(test_value(seed * 1000003 + i));
-  Tensor<T, Rank, CudaSpace> device = pnpdist::clone<CudaSpace>(host.const_view());
-  return {std::move(host), std::move(device)};
-}
-
-/// True when the device copy holds the same bits as the host copy.
-template <class T, std::size_t Rank>
-bool same_contents(const Mirrored<T, Rank>& m) {
-  const Tensor<T, Rank, HostSpace> back = pnpdist::clone<HostSpace>(m.device.const_view());
-  return std::memcmp(back.data(), m.host.data(), m.host.bytes()) == 0;
-}
 
 // ---- for_each -------------------------------------------------------------------------------------------
 
@@ -187,117 +145,6 @@ TEMPLATE_TEST_CASE("emulated Cuda tensor algebra equals Serial", "[cuda-emulated
   const auto device_zeros = pnpdist::zeros<T>(Cuda{}, extents);
   const auto back = pnpdist::clone<HostSpace>(device_zeros.const_view());
   CHECK(std::memcmp(back.data(), host_zeros.data(), host_zeros.bytes()) == 0);
-}
-
-// ---- reductions -----------------------------------------------------------------------------------------
-
-template <class T, std::size_t Rank>
-void check_reductions_of(const Mirrored<T, Rank>& x, const Mirrored<T, Rank>& y, const Extents<Rank>& offset,
-                         const Extents<Rank>& patch) {
-  const Cuda cuda;
-  const Serial serial;
-  const auto hx = x.host.const_view();
-  const auto hy = y.host.const_view();
-  const auto dx = x.device.const_view();
-  const auto dy = y.device.const_view();
-  CHECK(same_bits(pnpdist::sum(serial, hx), pnpdist::sum(cuda, dx)));
-  CHECK(same_bits(pnpdist::dot(serial, hx, hy), pnpdist::dot(cuda, dx, dy)));
-  CHECK(same_bits(pnpdist::squared_norm(serial, hx), pnpdist::squared_norm(cuda, dx)));
-  CHECK(same_bits(pnpdist::norm(serial, hx), pnpdist::norm(cuda, dx)));
-  CHECK(same_bits(pnpdist::max_value(serial, hx), pnpdist::max_value(cuda, dx)));
-  CHECK(same_bits(pnpdist::min_value(serial, hx), pnpdist::min_value(cuda, dx)));
-  CHECK(pnpdist::count_nonfinite(serial, hx) == pnpdist::count_nonfinite(cuda, dx));
-  const auto px = pnpdist::subview(hx, offset, patch);
-  const auto py = pnpdist::subview(hy, offset, patch);
-  const auto qx = pnpdist::subview(dx, offset, patch);
-  const auto qy = pnpdist::subview(dy, offset, patch);
-  CHECK(same_bits(pnpdist::sum(serial, px), pnpdist::sum(cuda, qx)));
-  CHECK(same_bits(pnpdist::dot(serial, px, py), pnpdist::dot(cuda, qx, qy)));
-  CHECK(same_bits(pnpdist::max_value(serial, px), pnpdist::max_value(cuda, qx)));
-  CHECK(same_bits(pnpdist::min_value(serial, px), pnpdist::min_value(cuda, qx)));
-}
-
-TEMPLATE_TEST_CASE("emulated Cuda reductions equal Serial bit for bit", "[cuda-emulated]", float, double) {
-  using T = TestType;
-  // Around the chunk size (4096) and with two reduction levels (more than one chunk).
-  for (const index_t n : {index_t{1}, index_t{255}, index_t{4096}, index_t{4097}, index_t{4096} * 5 + 3}) {
-    INFO("n = " << n);
-    auto x = mirrored<T, 1>(Extents<1>{n}, 31);
-    auto y = mirrored<T, 1>(Extents<1>{n}, 32);
-    check_reductions_of(x, y, Extents<1>{n > 2 ? 1 : 0}, Extents<1>{n > 2 ? n - 2 : n});
-  }
-  {
-    INFO("3-D");
-    auto x = mirrored<T, 3>(Extents<3>{3, 40, 37}, 33);
-    auto y = mirrored<T, 3>(Extents<3>{3, 40, 37}, 34);
-    check_reductions_of(x, y, Extents<3>{1, 5, 2}, Extents<3>{2, 30, 33});
-  }
-  {
-    INFO("NaN and infinity propagate identically");
-    auto z = mirrored<T, 1>(Extents<1>{6000}, 35);
-    z.host.data()[1234] = std::numeric_limits<T>::infinity();
-    z.host.data()[4777] = std::numeric_limits<T>::quiet_NaN();
-    z.device = pnpdist::clone<CudaSpace>(z.host.const_view());
-    check_reductions_of(z, z, Extents<1>{0}, Extents<1>{1235});
-  }
-}
-
-struct IllConditioned {
-  PNPDIST_HOST_DEVICE double operator()(index_t i) const { return test_value(i); }
-};
-struct FloatSquare {
-  PNPDIST_HOST_DEVICE float operator()(index_t i) const {
-    const float v = static_cast<float>(test_value(i));
-    return v * v;
-  }
-};
-struct Modulo {
-  PNPDIST_HOST_DEVICE index_t operator()(index_t i) const { return (i * 7919) % 1000 - 500; }
-};
-
-TEST_CASE("emulated Cuda transform_reduce equals Serial for sums, extrema and integers", "[cuda-emulated]") {
-  const Cuda cuda;
-  for (const index_t n : {index_t{0}, index_t{1}, index_t{4095}, index_t{4096} * 9 + 1}) {
-    INFO("n = " << n);
-    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<double>{}, IllConditioned{}),
-                    pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<double>{}, IllConditioned{})));
-    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<float>{}, FloatSquare{}),
-                    pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<float>{}, FloatSquare{})));
-    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::MaxOp<double>{}, IllConditioned{}),
-                    pnpdist::transform_reduce(cuda, n, pnpdist::MaxOp<double>{}, IllConditioned{})));
-    CHECK(same_bits(pnpdist::transform_reduce(Serial{}, n, pnpdist::MinOp<double>{}, IllConditioned{}),
-                    pnpdist::transform_reduce(cuda, n, pnpdist::MinOp<double>{}, IllConditioned{})));
-    CHECK(pnpdist::transform_reduce(Serial{}, n, pnpdist::SumOp<index_t>{}, Modulo{}) ==
-          pnpdist::transform_reduce(cuda, n, pnpdist::SumOp<index_t>{}, Modulo{}));
-  }
-}
-
-TEST_CASE("emulated Cuda backend: allocations and copies are tracked as documented", "[cuda-emulated]") {
-  const Cuda cuda;
-  auto x = mirrored<float, 1>(Extents<1>{20000}, 41);
-  auto& device_memory = pnpdist::allocation_tracker<CudaSpace>();
-  const auto before = device_memory.statistics();
-  const std::size_t emulated_before = emu::device_bytes_in_use();
-  pnpdist::copy_tracker().reset();
-
-  pnpdist::scale(cuda, 0.5f, x.device.view());
-  pnpdist::synchronize(cuda);
-  auto copies = pnpdist::copy_tracker().statistics();
-  CHECK(copies.count_of(pnpdist::CopyKind::host_to_device) + copies.count_of(pnpdist::CopyKind::device_to_host) +
-            copies.count_of(pnpdist::CopyKind::device_to_device) ==
-        0);
-  CHECK(device_memory.statistics().allocations == before.allocations);
-
-  (void)pnpdist::sum(cuda, x.device.const_view());  // 5 chunks: two levels, two scratch buffers
-  copies = pnpdist::copy_tracker().statistics();
-  CHECK(copies.count_of(pnpdist::CopyKind::device_to_host) == 1);
-  CHECK(copies.bytes_of(pnpdist::CopyKind::device_to_host) == sizeof(double));
-  CHECK(copies.count_of(pnpdist::CopyKind::host_to_device) == 0);
-  CHECK(copies.count_of(pnpdist::CopyKind::device_to_device) == 0);
-  const auto after = device_memory.statistics();
-  CHECK(after.current_bytes == before.current_bytes);
-  CHECK(after.allocations == before.allocations + 2);
-  CHECK(emu::device_bytes_in_use() == emulated_before);  // the runtime saw every scratch buffer freed
 }
 
 // ---- random fills, DenseMatrix, power_method -------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 #include <tuple>
+#include <type_traits>
 
 #include "nn/nn_test_support.hpp"
 #include "support/host_executors.hpp"
@@ -33,7 +34,7 @@ struct Fixture {
 };
 
 template <std::size_t Dim, class Net>
-void check_fixture(Net& net, const std::string& name) {
+void check_fixture(Net& net, const std::string& name, bool repeat) {
   using namespace pnpdist;
   const auto x = read_npy<float, Dim + 2>(test::nn_fixture(name + "_input.npy"));
   const auto expected = read_npy<float, Dim + 2>(test::nn_fixture(name + "_output.npy"));
@@ -43,6 +44,7 @@ void check_fixture(Net& net, const std::string& name) {
   const double error = test::relative_error(y, expected);
   INFO(name << " with engine " << Net::engine_type::name << ": relative error " << error);
   CHECK(error < 1e-4);
+  if (!repeat) return;
   // A second call reuses the plan and gives the same result.
   Tensor<float, Dim + 2> y2(x.extents());
   net.denoise(x.const_view(), sigma(0), y2.view());
@@ -63,9 +65,7 @@ TEMPLATE_LIST_TEST_CASE("DRUNet<2> equals PyTorch on the fixtures", "[nn][drunet
   for (const Fixture& f : fixtures2d) {
     const auto weights = pnpdist::nn::load_drunet_weights<float, 2>(pnpdist::test::nn_fixture(std::string(f.name) + ".safetensors"), f.config);
     DRUNet<2, float, std::remove_const_t<Exec>> net(weights, exec);
-    check_fixture<2>(net, f.name);
-    DRUNet<2, float, std::remove_const_t<Exec>, pnpdist::nn::ReferenceEngine<float, 2, std::remove_const_t<Exec>>> reference(weights, exec);
-    check_fixture<2>(reference, f.name);
+    check_fixture<2>(net, f.name, std::is_same_v<TestType, pnpdist::Serial>);
   }
 }
 
@@ -73,9 +73,7 @@ TEMPLATE_LIST_TEST_CASE("DRUNet<3> equals PyTorch on the fixture", "[nn][drunet]
   using Exec = decltype(pnpdist::test::make_executor<TestType>());
   const auto weights = pnpdist::nn::load_drunet_weights<float, 3>(pnpdist::test::nn_fixture(std::string(fixture3d.name) + ".safetensors"), fixture3d.config);
   DRUNet<3, float, Exec> net(weights, pnpdist::test::make_executor<TestType>());
-  check_fixture<3>(net, fixture3d.name);
-  DRUNet<3, float, Exec, pnpdist::nn::ReferenceEngine<float, 3, Exec>> reference(weights, pnpdist::test::make_executor<TestType>());
-  check_fixture<3>(reference, fixture3d.name);
+  check_fixture<3>(net, fixture3d.name, std::is_same_v<TestType, pnpdist::Serial>);
 }
 
 TEST_CASE("DRUNet<2> in double precision equals PyTorch", "[nn][drunet]") {
@@ -95,7 +93,7 @@ TEST_CASE("Inflated 3D DRUNet reproduces the 2D network on inputs constant along
   const auto weights3d = pnpdist::nn::inflate_drunet_weights(weights2d);
   DRUNet<2, float, pnpdist::Serial> net2d(weights2d);
   DRUNet<3, float, pnpdist::Serial> net3d(weights3d);
-  const index_t depth = 19, h = 13, w = 11;
+  const index_t depth = 9, h = 10, w = 11;
   Tensor<float, 4> x2(Extents<4>{1, 2, h, w});
   pnpdist::fill_uniform(pnpdist::Serial{}, x2.view(), 3, 0, 0.0f, 1.0f);
   Tensor<float, 5> x3(Extents<5>{1, 2, depth, h, w});

@@ -9,7 +9,8 @@
 /// * 9 MACs per pixel, 0.1% of the network). A residual block holds its input and output in one buffer:
 /// t = relu(conv(x)) goes to the other buffer, then conv(t) is accumulated onto x (a sum post-op). Peak
 /// activation memory: (2 widths[0] + widths[1]/4 + widths[2]/16 + widths[3]/64) floats per pixel in 2D
-/// (divide by 8 and 64 and 512 in 3D), plus the input and output.
+/// (divide by 8 and 64 and 512 in 3D), plus the input. The output aliases work buffer A, which is free
+/// when the tail runs (the last residual blocks work in B); engines store Buffer::output in A.
 
 #include <cstddef>
 
@@ -60,6 +61,7 @@ inline void run_drunet_schedule(const DRUNetConfig& config, Ops& ops) {
     t = swap;
     blocks(x, t, s - 1);
   }
+  // After the three swaps x is B: A is free and holds the output (see the file comment).
   ops.conv(ConvStep{head, Buffer::input, x, 0, PostOps{true, false}});  // x + x1, x1 recomputed
   ops.conv(ConvStep{layer++, x, Buffer::output, 0, {}});
 }

@@ -13,8 +13,9 @@
 /// memory space of the executor. bias is optional (nullptr: none). Post-ops run in the order
 /// result = conv + bias; if (sum) result += out (the value out held before); if (relu) result = max(result, 0),
 /// so a residual block's second convolution accumulates into the tensor holding its input. Every output
-/// element is written by exactly one iteration and reads only its own previous value, so results do not
-/// depend on the executor or the thread count (the sums run in a fixed order, in T).
+/// element is written by exactly one iteration and reads only its own previous value, and its sum runs in
+/// a fixed order in T: results do not depend on the thread count (executors agree up to the compiler's
+/// floating-point contraction choices).
 
 #include <cstddef>
 

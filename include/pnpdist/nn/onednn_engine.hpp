@@ -248,13 +248,13 @@ public:
     primitives_.clear();
     std::size_t work = 0;
     for (int s = 0; s < 4; ++s) work = std::max(work, desc(Buffer::a, s).get_size());
+    work = std::max(work, desc(Buffer::output, 0).get_size());  // Buffer::output aliases A (drunet_schedule.hpp)
     allocate(Buffer::a, work);
     allocate(Buffer::b, work);
     allocate(Buffer::skip2, desc(Buffer::skip2, 1).get_size());
     allocate(Buffer::skip3, desc(Buffer::skip3, 2).get_size());
     allocate(Buffer::skip4, desc(Buffer::skip4, 3).get_size());
     allocate(Buffer::input, desc(Buffer::input, 0).get_size());
-    allocate(Buffer::output, desc(Buffer::output, 0).get_size());
   }
 
   [[nodiscard]] View<float, rank, HostSpace> input() {
@@ -337,7 +337,7 @@ private:
     for (std::size_t d = 0; d < Dim; ++d) spatial[d] = spatial_[d] >> scale;
     return onednn_detail::activation_desc<Dim>(n_, buffer_channels(config_, b, scale), spatial, b != Buffer::input);
   }
-  float* buffer(Buffer b) { return buffers_[static_cast<std::size_t>(b)].data(); }
+  float* buffer(Buffer b) { return buffers_[static_cast<std::size_t>(b == Buffer::output ? Buffer::a : b)].data(); }
   void allocate(Buffer b, std::size_t bytes) {
     auto& t = buffers_[static_cast<std::size_t>(b)];
     t = Tensor<float, 1, HostSpace>();  // release before allocating

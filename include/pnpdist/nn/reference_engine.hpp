@@ -5,6 +5,7 @@
 /// drunet_schedule.hpp. The oracle of the tests, the host engine where oneDNN is absent, and the CUDA
 /// engine where cuDNN is absent.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <utility>
@@ -43,7 +44,7 @@ public:
     spatial_ = spatial;
     index_t pixels = 1;
     for (index_t e : spatial) pixels *= e;
-    index_t work = 0;
+    index_t work = config_.image_channels * pixels;  // A also holds the output
     for (int s = 0; s < 4; ++s) work = std::max(work, config_.widths[static_cast<std::size_t>(s)] * (pixels >> (Dim * static_cast<std::size_t>(s))));
     auto allocate = [&](Buffer b, index_t elements) { buffers_[static_cast<std::size_t>(b)] = Tensor<T, 1, memory_space>(Extents<1>{n * elements}); };
     for (Buffer b : {Buffer::a, Buffer::b}) allocate(b, work);
@@ -51,7 +52,7 @@ public:
     allocate(Buffer::skip3, config_.widths[2] * (pixels >> (2 * Dim)));
     allocate(Buffer::skip4, config_.widths[3] * (pixels >> (3 * Dim)));
     allocate(Buffer::input, config_.in_channels() * pixels);
-    allocate(Buffer::output, config_.image_channels * pixels);
+    // Buffer::output aliases A (see drunet_schedule.hpp).
   }
 
   /// The padded input (N, in_channels, spatial...), to be filled before run().
@@ -89,7 +90,8 @@ public:
     extents[0] = n_;
     extents[1] = buffer_channels(config_, b, scale);
     for (std::size_t d = 0; d < Dim; ++d) extents[d + 2] = spatial_[d] >> scale;
-    return View<T, rank, memory_space>(buffers_[static_cast<std::size_t>(b)].data(), extents);
+    const Buffer storage = b == Buffer::output ? Buffer::a : b;
+    return View<T, rank, memory_space>(buffers_[static_cast<std::size_t>(storage)].data(), extents);
   }
 
 private:

@@ -12,8 +12,9 @@
 ///
 /// for a fixed number of iterations from p = 0, tau = 1 / (4 (Rank - 2)) (the bound that guarantees
 /// convergence). The dual variable p (Rank - 2 components) and v are buffers the denoiser owns, allocated
-/// on the first call and reused while the extents stay the same. Results are deterministic and do not
-/// depend on the executor or the thread count.
+/// on the first call and reused while the extents stay the same. Every element is updated by one
+/// iteration in a fixed order, so results are deterministic; executors agree up to the compiler's
+/// floating-point contraction (FMA) choices.
 
 #include <cmath>
 #include <cstddef>

@@ -233,12 +233,15 @@ PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const do
   return ray;
 }
 
-/// Forward policy: accumulates w * volume[i].
+/// Forward policy: accumulates w * volume[i]. The samples of a ray's interior go round-robin to four
+/// partial sums (`lane` = sample index mod 4), so that consecutive samples do not wait for each other; the
+/// sum is ((acc0 + acc1) + (acc2 + acc3)), a fixed order.
 template <class T>
 struct GatherPolicy {
   const T* volume;
-  T acc;
-  PNPDIST_HOST_DEVICE void operator()(index_t i, T w) { acc += w * volume[i]; }
+  T acc[4] = {T(0), T(0), T(0), T(0)};
+  PNPDIST_HOST_DEVICE void operator()(index_t i, T w, int lane = 0) { acc[lane] += w * volume[i]; }
+  PNPDIST_HOST_DEVICE T sum() const { return (acc[0] + acc[1]) + (acc[2] + acc[3]); }
 };
 
 /// Adjoint policy: adds w * value to volume[i].
@@ -246,7 +249,7 @@ template <class T>
 struct ScatterPolicy {
   T* volume;
   T value;
-  PNPDIST_HOST_DEVICE void operator()(index_t i, T w) const { volume[i] += w * value; }
+  PNPDIST_HOST_DEVICE void operator()(index_t i, T w, int /*lane*/ = 0) const { volume[i] += w * value; }
 };
 
 /// Strides of the axes of a 2D / 3D grid. Two memory layouts are used: the volume's own row-major layout
@@ -305,13 +308,13 @@ PNPDIST_HOST_DEVICE void joseph_sample_2d(const SampleAxes2D& ax, const JosephRa
 
 template <class T, class Policy>
 PNPDIST_HOST_DEVICE void joseph_sample_2d_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s,
-                                                   Policy& policy) {
+                                                   Policy& policy, int lane = 0) {
   const float q = ray.q0 + static_cast<float>(s) * ray.dq;
   const index_t i0 = static_cast<index_t>(q);  // q > 0: truncation is floor
   const T f = static_cast<T>(q - static_cast<float>(i0));
   const index_t base = s * ax.stride_a + i0 * ax.stride_b;
-  policy(base, T(1) - f);
-  policy(base + ax.stride_b, f);
+  policy(base, T(1) - f, lane);
+  policy(base + ax.stride_b, f, lane);
 }
 
 /// The weights of sample s of a 3D ray: bilinear interpolation in the slice s of its dominant axis, zero
@@ -335,17 +338,17 @@ PNPDIST_HOST_DEVICE void joseph_sample_3d(const SampleAxes3D& ax, const JosephRa
 
 template <class T, class Policy>
 PNPDIST_HOST_DEVICE void joseph_sample_3d_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s,
-                                                   Policy& policy) {
+                                                   Policy& policy, int lane = 0) {
   const float fs = static_cast<float>(s);
   const float q0 = ray.q0[0] + fs * ray.dq[0];
   const float q1 = ray.q0[1] + fs * ray.dq[1];
   const index_t i0 = static_cast<index_t>(q0), i1 = static_cast<index_t>(q1);
   const T f0 = static_cast<T>(q0 - static_cast<float>(i0)), f1 = static_cast<T>(q1 - static_cast<float>(i1));
   const index_t base = s * ax.stride_a + i0 * ax.stride_0 + i1 * ax.stride_1;
-  policy(base, (T(1) - f0) * (T(1) - f1));
-  policy(base + ax.stride_1, (T(1) - f0) * f1);
-  policy(base + ax.stride_0, f0 * (T(1) - f1));
-  policy(base + ax.stride_0 + ax.stride_1, f0 * f1);
+  policy(base, (T(1) - f0) * (T(1) - f1), lane);
+  policy(base + ax.stride_1, (T(1) - f0) * f1, lane);
+  policy(base + ax.stride_0, f0 * (T(1) - f1), lane);
+  policy(base + ax.stride_0 + ax.stride_1, f0 * f1, lane);
 }
 
 /// Overloads picking the 2D or 3D sample function (joseph_traverse / joseph_sample_any are generic).
@@ -359,27 +362,39 @@ PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes3D& ax, const JosephRay3D
 }
 template <class T, class Policy>
 PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s,
-                                                Policy& policy) {
-  joseph_sample_2d_interior<T>(ax, ray, s, policy);
+                                                Policy& policy, int lane = 0) {
+  joseph_sample_2d_interior<T>(ax, ray, s, policy, lane);
 }
 template <class T, class Policy>
 PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s,
-                                                Policy& policy) {
-  joseph_sample_3d_interior<T>(ax, ray, s, policy);
+                                                Policy& policy, int lane = 0) {
+  joseph_sample_3d_interior<T>(ax, ray, s, policy, lane);
 }
 
-/// All samples of a ray, in order: the checked ends and the unchecked interior.
+/// All samples of a ray, in order: the checked ends and the unchecked interior. Works on a local copy of
+/// the policy (its partial sums stay in registers) and stores it back at the end.
 template <class T, class Axes, class Ray, class Policy>
-PNPDIST_HOST_DEVICE void joseph_traverse(const Axes& ax, const Ray& ray, Policy& policy) {
+PNPDIST_HOST_DEVICE void joseph_traverse(const Axes& ax, const Ray& ray, Policy& result) {
+  Policy policy = result;
   const index_t in_lo = ray.in_lo > ray.s_lo ? ray.in_lo : ray.s_lo;
   const index_t in_hi = ray.in_hi < ray.s_hi ? ray.in_hi : ray.s_hi;
   if (in_lo > in_hi) {
     for (index_t s = ray.s_lo; s <= ray.s_hi; ++s) joseph_sample<T>(ax, ray, s, policy);
+    result = policy;
     return;
   }
   for (index_t s = ray.s_lo; s < in_lo; ++s) joseph_sample<T>(ax, ray, s, policy);
-  for (index_t s = in_lo; s <= in_hi; ++s) joseph_sample_interior<T>(ax, ray, s, policy);
-  for (index_t s = in_hi + 1; s <= ray.s_hi; ++s) joseph_sample<T>(ax, ray, s, policy);
+  // Four samples at a time, each to its own lane of the policy (independent partial sums for the gather).
+  index_t s = in_lo;
+  for (; s + 3 <= in_hi; s += 4) {
+    joseph_sample_interior<T>(ax, ray, s, policy, 0);
+    joseph_sample_interior<T>(ax, ray, s + 1, policy, 1);
+    joseph_sample_interior<T>(ax, ray, s + 2, policy, 2);
+    joseph_sample_interior<T>(ax, ray, s + 3, policy, 3);
+  }
+  for (; s <= in_hi; ++s) joseph_sample_interior<T>(ax, ray, s, policy);
+  for (index_t t = in_hi + 1; t <= ray.s_hi; ++t) joseph_sample<T>(ax, ray, t, policy);
+  result = policy;
 }
 
 /// Sample s of a ray, checked or not as the interior range says (the same weights either way).
@@ -438,44 +453,7 @@ struct JosephForward2D {
     const SampleAxes2D ax = sample_axes(grid, ray.axis, swapped);
     GatherPolicy<T> gather{swapped ? image_swapped : image, T(0)};
     joseph_traverse<T>(ax, ray, gather);
-    sinogram[i] = gather.acc * static_cast<T>(ray.weight);
-  }
-};
-
-/// Back projection, step 1 for one view: the rays of the view and their weighted sinogram values.
-template <class T>
-struct JosephViewRays2D {
-  JosephGrid2D grid;
-  const double* view_vector;  ///< 6 numbers
-  const T* sinogram_row;      ///< detector_cols values
-  JosephRay2D* rays;
-
-  PNPDIST_HOST_DEVICE void operator()(index_t col) const {
-    JosephRay2D ray = joseph_ray_2d(grid, view_vector, col);
-    ray.value = static_cast<float>(sinogram_row[col] * static_cast<T>(ray.weight));
-    rays[col] = ray;
-  }
-};
-
-/// Back projection, step 2 for one view and one axis: one iteration per slice of the axis, adding the
-/// samples of every ray of the view with that dominant axis (in ray order) to the slice.
-template <class T>
-struct JosephAdjointSlices2D {
-  JosephGrid2D grid;
-  const JosephRay2D* rays;
-  index_t ray_count;
-  int axis;
-  bool swapped;  ///< `image` is stored with the last two axes swapped
-  T* image;
-
-  PNPDIST_HOST_DEVICE void operator()(index_t s) const {
-    const SampleAxes2D ax = sample_axes(grid, axis, swapped);
-    for (index_t r = 0; r < ray_count; ++r) {
-      const JosephRay2D& ray = rays[r];
-      if (ray.axis != axis || s < ray.s_lo || s > ray.s_hi) continue;
-      ScatterPolicy<T> scatter{image, static_cast<T>(ray.value)};
-      joseph_sample_any<T>(ax, ray, s, scatter);
-    }
+    sinogram[i] = gather.sum() * static_cast<T>(ray.weight);
   }
 };
 
@@ -496,44 +474,79 @@ struct JosephForward3D {
     const SampleAxes3D ax = sample_axes(grid, ray.axis, swapped);
     GatherPolicy<T> gather{swapped ? volume_swapped : volume, T(0)};
     joseph_traverse<T>(ax, ray, gather);
-    projections[i] = gather.acc * static_cast<T>(ray.weight);
+    projections[i] = gather.sum() * static_cast<T>(ray.weight);
   }
 };
 
-/// Back projection, step 1 for one view of a 3D geometry.
-template <class T>
-struct JosephViewRays3D {
-  JosephGrid3D grid;
-  const double* view_vector;  ///< 12 numbers
-  const T* projection;        ///< detector_rows x detector_cols values
-  JosephRay3D* rays;
+/// The ray of detector pixel `pixel` (row-major over the detector) of the view with vector `e`.
+PNPDIST_HOST_DEVICE JosephRay2D joseph_pixel_ray(const JosephGrid2D& g, const double* views, index_t view, index_t pixel) {
+  return joseph_ray_2d(g, views + 6 * view, pixel);
+}
+PNPDIST_HOST_DEVICE JosephRay3D joseph_pixel_ray(const JosephGrid3D& g, const double* views, index_t view, index_t pixel) {
+  return joseph_ray_3d(g, views + 12 * view, pixel / g.detector_cols, pixel % g.detector_cols);
+}
 
-  PNPDIST_HOST_DEVICE void operator()(index_t pixel) const {
-    JosephRay3D ray = joseph_ray_3d(grid, view_vector, pixel / grid.detector_cols, pixel % grid.detector_cols);
-    ray.value = static_cast<float>(projection[pixel] * static_cast<T>(ray.weight));
-    rays[pixel] = ray;
+/// Back projection, step 1 for a block of consecutive views: the rays of the block's views and their
+/// weighted projection values (one iteration per ray of the block).
+template <class T, class Grid, class Ray>
+struct JosephBlockRays {
+  Grid grid;
+  const double* vectors;    ///< all views
+  const T* projections;     ///< the block's projections: views x pixels
+  index_t first_view;
+  index_t pixels;           ///< rays per view
+  Ray* rays;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const {
+    Ray ray = joseph_pixel_ray(grid, vectors, first_view + i / pixels, i % pixels);
+    ray.value = static_cast<float>(projections[i] * static_cast<T>(ray.weight));
+    rays[i] = ray;
   }
 };
 
-/// Back projection, step 2 for one view and one axis of a 3D geometry (see JosephAdjointSlices2D).
+/// Where the samples of one dominant axis go: the image / volume in its own layout or in the swapped one.
 template <class T>
-struct JosephAdjointSlices3D {
-  JosephGrid3D grid;
-  const JosephRay3D* rays;
-  index_t ray_count;
-  int axis;
-  bool swapped;  ///< `volume` is stored with the last two axes swapped
-  T* volume;
+struct SliceTarget {
+  int axis;      ///< -1: none
+  bool swapped;  ///< `data` is stored with the last two axes swapped
+  T* data;
+};
 
-  PNPDIST_HOST_DEVICE void operator()(index_t s) const {
-    const SampleAxes3D ax = sample_axes(grid, axis, swapped);
-    for (index_t r = 0; r < ray_count; ++r) {
-      const JosephRay3D& ray = rays[r];
-      if (ray.axis != axis || s < ray.s_lo || s > ray.s_hi) continue;
-      ScatterPolicy<T> scatter{volume, static_cast<T>(ray.value)};
-      joseph_sample_any<T>(ax, ray, s, scatter);
+/// Back projection, step 2 for a block of views: one iteration per slice of `first.axis` (iterations
+/// [0, n_first)) and of `second.axis` (the following n_second iterations). A slice visits the views of the
+/// block in order and, in each, the rays in order whose dominant axis is the slice's axis, adding their
+/// samples to the slice: a slice is written by one iteration only, in a fixed order. The two targets must
+/// not overlap (x goes to the swapped buffer, y or z to the image).
+template <class T, class Grid, class Ray>
+struct JosephBlockAdjoint {
+  Grid grid;
+  const Ray* rays;              ///< views x pixels
+  const unsigned char* masks;   ///< per view of the block: bit a set when some ray has dominant axis a
+  index_t views;
+  index_t pixels;
+  SliceTarget<T> first;
+  SliceTarget<T> second;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const {
+    const index_t n_first = grid.n[first.axis];
+    const SliceTarget<T>& target = i < n_first ? first : second;
+    const index_t s = i < n_first ? i : i - n_first;
+    const int axis = target.axis;
+    const auto ax = sample_axes(grid, axis, target.swapped);
+    const unsigned char bit = static_cast<unsigned char>(1u << axis);
+    for (index_t v = 0; v < views; ++v) {
+      if (!(masks[v] & bit)) continue;
+      const Ray* view_rays = rays + v * pixels;
+      for (index_t r = 0; r < pixels; ++r) {
+        const Ray& ray = view_rays[r];
+        if (ray.axis != axis || s < ray.s_lo || s > ray.s_hi) continue;
+        ScatterPolicy<T> scatter{target.data, static_cast<T>(ray.value)};
+        joseph_sample_any<T>(ax, ray, s, scatter);
+      }
     }
   }
+  /// Iterations of a launch.
+  [[nodiscard]] index_t iterations() const { return grid.n[first.axis] + (second.axis >= 0 ? grid.n[second.axis] : 0); }
 };
 
 }  // namespace pnpdist::ct

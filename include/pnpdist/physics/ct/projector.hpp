@@ -43,6 +43,43 @@ Tensor<double, 2, Space> upload_vectors(const std::vector<std::array<double, Col
   return out;
 }
 
+template <class Space, class U>
+Tensor<U, 1, Space> upload(const std::vector<U>& values) {
+  Tensor<U, 1, Space> out(Extents<1>{static_cast<index_t>(values.size())});
+  deep_copy(out.view(), View<const U, 1, HostSpace>(values.data(), Extents<1>{static_cast<index_t>(values.size())}));
+  return out;
+}
+
+/// Views per block of the back projection: as many as fit the ray buffer budget (64 MiB), at least one.
+inline index_t block_views(index_t views, index_t pixels, std::size_t ray_bytes) {
+  const index_t budget = index_t{64} << 20;
+  index_t count = budget / (pixels * static_cast<index_t>(ray_bytes));
+  if (count < 1) count = 1;
+  return count < views ? count : views;
+}
+
+/// The back projection of all views, block by block (joseph.hpp): rays of the block, then one launch over
+/// the slices of the targets `first` and `second` (disjoint buffers) and, if any, one over `third`.
+template <class T, class Exec, class Grid, class Ray>
+void back_project_blocks(const Exec& exec, const Grid& grid, const double* vectors, const T* projections,
+                         const unsigned char* masks, index_t views, index_t pixels, Ray* rays, index_t block_views,
+                         SliceTarget<T> first, SliceTarget<T> second, SliceTarget<T> third) {
+  for (index_t begin = 0; begin < views; begin += block_views) {
+    const index_t count = begin + block_views <= views ? block_views : views - begin;
+    for_each(with_iteration_cost(exec, 64), count * pixels,
+             JosephBlockRays<T, Grid, Ray>{grid, vectors, projections + begin * pixels, begin, pixels, rays});
+    const SliceTarget<T> none{-1, false, nullptr};
+    if (first.axis >= 0) {
+      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, first, second};
+      for_each(with_iteration_cost(exec, 4 * count * pixels), op.iterations(), op);
+    }
+    if (third.axis >= 0) {
+      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, third, none};
+      for_each(with_iteration_cost(exec, 4 * count * pixels), op.iterations(), op);
+    }
+  }
+}
+
 template <class V>
 void require_contiguous(const V& v, const char* what) {
   require<invalid_argument>(v.is_contiguous(), [&] { return std::string(what) + " needs contiguous views"; });
@@ -64,15 +101,17 @@ public:
   JosephProjector2D(const Exec& exec, Geometry2D geometry)
       : exec_(exec), geometry_(std::move(geometry)), grid_((validate(geometry_), make_joseph_grid(geometry_))) {
     vectors_ = detail::upload_vectors<space>(geometry_.vectors);
-    rays_ = Tensor<JosephRay2D, 1, space>(Extents<1>{geometry_.detector_cols});
+    block_views_ = detail::block_views(geometry_.views(), geometry_.detector_cols, sizeof(JosephRay2D));
+    rays_ = Tensor<JosephRay2D, 1, space>(Extents<1>{block_views_ * geometry_.detector_cols});
     // Which dominant axes occur in each view (the back projection skips the others).
-    axes_.assign(geometry_.vectors.size(), {false, false});
+    std::vector<unsigned char> masks(geometry_.vectors.size(), 0);
     for (std::size_t k = 0; k < geometry_.vectors.size(); ++k)
       for (index_t c = 0; c < geometry_.detector_cols; ++c) {
-        const auto axis = static_cast<std::size_t>(joseph_ray_2d(grid_, geometry_.vectors[k].data(), c).axis);
-        axes_[k][axis] = true;
-        uses_axis_[axis] = true;
+        const int axis = joseph_ray_2d(grid_, geometry_.vectors[k].data(), c).axis;
+        masks[k] = static_cast<unsigned char>(masks[k] | (1u << axis));
+        uses_axis_[static_cast<std::size_t>(axis)] = true;
       }
+    masks_ = detail::upload<space>(masks);
     swapped_ = Tensor<T, 1, space>(Extents<1>{grid_.n[0] * grid_.n[1]});
   }
 
@@ -99,18 +138,13 @@ public:
     detail::require_contiguous(y, "ct::JosephProjector2D::apply_adjoint");
     fill(exec_, x, T(0));
     if (uses_axis_[1]) fill(exec_, swapped_.view(), T(0));
-    const index_t cols = geometry_.detector_cols;
-    for (index_t k = 0; k < geometry_.views(); ++k) {
-      for_each(with_iteration_cost(exec_, 64), cols,
-               JosephViewRays2D<T>{grid_, vectors_.data() + 6 * k, y.data() + k * cols, rays_.data()});
-      for (int axis = 0; axis < 2; ++axis) {
-        if (!axes_[static_cast<std::size_t>(k)][static_cast<std::size_t>(axis)]) continue;
-        // Rays along x accumulate into the swapped buffer, where their slices (columns) are contiguous.
-        const bool swapped = axis == 1;
-        for_each(with_iteration_cost(exec_, 4 * cols), grid_.n[axis],
-                 JosephAdjointSlices2D<T>{grid_, rays_.data(), cols, axis, swapped, swapped ? swapped_.data() : x.data()});
-      }
-    }
+    // Rays along y add to the image's rows, rays along x to the swapped buffer's rows (the columns).
+    const SliceTarget<T> rows{0, false, x.data()}, cols{1, true, swapped_.data()};
+    const SliceTarget<T> none{-1, false, nullptr};
+    const SliceTarget<T> first = uses_axis_[0] ? rows : cols;
+    const SliceTarget<T> second = uses_axis_[0] && uses_axis_[1] ? cols : none;
+    detail::back_project_blocks<T>(exec_, grid_, vectors_.data(), y.data(), masks_.data(), geometry_.views(),
+                                   geometry_.detector_cols, rays_.data(), block_views_, first, second, none);
     if (uses_axis_[1]) swap_last_axes_back(swapped_.data(), x.data());
   }
 
@@ -119,10 +153,11 @@ private:
   Geometry2D geometry_;
   JosephGrid2D grid_;
   Tensor<double, 2, space> vectors_;
-  mutable Tensor<JosephRay2D, 1, space> rays_;
-  mutable Tensor<T, 1, space> swapped_;  ///< the image with its axes swapped (W, H)
-  std::vector<std::array<bool, 2>> axes_;
-  std::array<bool, 2> uses_axis_{};
+  mutable Tensor<JosephRay2D, 1, space> rays_;  ///< the rays of a block of views
+  mutable Tensor<T, 1, space> swapped_;          ///< the image with its axes swapped (W, H)
+  Tensor<unsigned char, 1, space> masks_;        ///< per view: the dominant axes of its rays (bit mask)
+  index_t block_views_ = 1;
+  std::array<bool, 2> uses_axis_{};  ///< which dominant axes occur in the geometry
 
   // out (W, H) = in (H, W) transposed.
   void swap_last_axes(const T* in, T* out, bool accumulate) const {
@@ -151,18 +186,20 @@ public:
       : exec_(exec), geometry_(std::move(geometry)), grid_((validate(geometry_), make_joseph_grid(geometry_))) {
     vectors_ = detail::upload_vectors<space>(geometry_.vectors);
     const index_t pixels = geometry_.detector_rows * geometry_.detector_cols;
-    rays_ = Tensor<JosephRay3D, 1, space>(Extents<1>{pixels});
-    axes_.assign(geometry_.vectors.size(), {false, false, false});
+    block_views_ = detail::block_views(geometry_.views(), pixels, sizeof(JosephRay3D));
+    rays_ = Tensor<JosephRay3D, 1, space>(Extents<1>{block_views_ * pixels});
+    std::vector<unsigned char> masks(geometry_.vectors.size(), 0);
     for (std::size_t k = 0; k < geometry_.vectors.size(); ++k) {
       const index_t rows = geometry_.beam == Beam::parallel ? 1 : geometry_.detector_rows;
       const index_t cols = geometry_.beam == Beam::parallel ? 1 : geometry_.detector_cols;
       for (index_t r = 0; r < rows; ++r)
         for (index_t c = 0; c < cols; ++c) {
-          const auto axis = static_cast<std::size_t>(joseph_ray_3d(grid_, geometry_.vectors[k].data(), r, c).axis);
-          axes_[k][axis] = true;
-          uses_axis_[axis] = true;
+          const int axis = joseph_ray_3d(grid_, geometry_.vectors[k].data(), r, c).axis;
+          masks[k] = static_cast<unsigned char>(masks[k] | (1u << axis));
+          uses_axis_[static_cast<std::size_t>(axis)] = true;
         }
     }
+    masks_ = detail::upload<space>(masks);
     swapped_ = Tensor<T, 1, space>(Extents<1>{grid_.n[0] * grid_.n[1] * grid_.n[2]});
   }
 
@@ -191,18 +228,18 @@ public:
     detail::require_contiguous(y, "ct::JosephProjector3D::apply_adjoint");
     fill(exec_, x, T(0));
     if (uses_axis_[2]) fill(exec_, swapped_.view(), T(0));
-    const index_t pixels = geometry_.detector_rows * geometry_.detector_cols;
-    for (index_t k = 0; k < geometry_.views(); ++k) {
-      for_each(with_iteration_cost(exec_, 64), pixels,
-               JosephViewRays3D<T>{grid_, vectors_.data() + 12 * k, y.data() + k * pixels, rays_.data()});
-      for (int axis = 0; axis < 3; ++axis) {
-        if (!axes_[static_cast<std::size_t>(k)][static_cast<std::size_t>(axis)]) continue;
-        // Rays along x accumulate into the (D, W, H) buffer, where their slices are contiguous rows.
-        const bool swapped = axis == 2;
-        for_each(with_iteration_cost(exec_, 4 * pixels), grid_.n[axis],
-                 JosephAdjointSlices3D<T>{grid_, rays_.data(), pixels, axis, swapped, swapped ? swapped_.data() : x.data()});
-      }
-    }
+    // Rays along y add to y-slices of the volume, rays along x to x-slices of the swapped buffer (one launch,
+    // disjoint targets); rays along z (rare) to z-slices of the volume in a launch of their own.
+    const SliceTarget<T> ys{1, false, x.data()}, xs{2, true, swapped_.data()}, zs{0, false, x.data()};
+    const SliceTarget<T> none{-1, false, nullptr};
+    SliceTarget<T> first = none, second = none;
+    if (uses_axis_[1]) first = ys;
+    if (uses_axis_[2]) (first.axis < 0 ? first : second) = xs;
+    const SliceTarget<T> third = uses_axis_[0] ? zs : none;
+    if (first.axis < 0) first = third;
+    detail::back_project_blocks<T>(exec_, grid_, vectors_.data(), y.data(), masks_.data(), geometry_.views(),
+                                   geometry_.detector_rows * geometry_.detector_cols, rays_.data(), block_views_, first,
+                                   second, first.axis == 0 ? none : third);
     if (uses_axis_[2]) swap_last_axes_back(swapped_.data(), x.data());
   }
 
@@ -211,9 +248,10 @@ private:
   Geometry3D geometry_;
   JosephGrid3D grid_;
   Tensor<double, 2, space> vectors_;
-  mutable Tensor<JosephRay3D, 1, space> rays_;
-  mutable Tensor<T, 1, space> swapped_;  ///< the volume with its last two axes swapped (D, W, H)
-  std::vector<std::array<bool, 3>> axes_;
+  mutable Tensor<JosephRay3D, 1, space> rays_;  ///< the rays of a block of views
+  mutable Tensor<T, 1, space> swapped_;          ///< the volume with its last two axes swapped (D, W, H)
+  Tensor<unsigned char, 1, space> masks_;        ///< per view: the dominant axes of its rays (bit mask)
+  index_t block_views_ = 1;
   std::array<bool, 3> uses_axis_{};
 
   // out (D, W, H) = in (D, H, W) with the last two axes swapped.

@@ -32,6 +32,7 @@
 ///   - a device builtin (threadIdx, __syncthreads, ...) used outside a kernel aborts the program.
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +44,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <semaphore>
 #include <source_location>
 #include <string>
 #include <thread>
@@ -122,8 +124,7 @@ enum class State : unsigned char { fresh, running, at_barrier, at_warp, exited }
 
 /// A kernel thread of the running block.
 struct ThreadSlot {
-  std::condition_variable cv;  // wakes the OS thread that runs it, once it has stopped
-  bool go = false;
+  std::binary_semaphore wake{0};  // released once per stop, to let the OS thread that runs it go on
   State state = State::exited;
   // __syncthreads
   std::source_location site{};
@@ -168,7 +169,7 @@ public:
     {
       std::lock_guard<std::mutex> lock(mutex_);
       shutting_down_ = true;
-      for (auto& worker : workers_) worker.cv.notify_all();
+      for (auto& worker : workers_) worker.wake.release();
     }
     for (auto& worker : workers_) worker.thread.join();
   }
@@ -293,20 +294,22 @@ private:
   /// An OS thread of the pool. It runs fresh kernel threads (started from their first instruction) until
   /// one stops at a synchronization point; it stays with that kernel thread until it exits.
   struct Worker {
-    std::condition_variable cv;
+    std::binary_semaphore wake{0};
     int assigned = -1;  // the fresh kernel thread to start
     std::thread thread;
   };
 
   void worker_main(Worker& worker) {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
     for (;;) {
-      worker.cv.wait(lock, [&] { return worker.assigned >= 0 || shutting_down_; });
+      worker.wake.acquire();
+      lock.lock();
       if (shutting_down_) return;
       int next = worker.assigned;
       worker.assigned = -1;
       while (next >= 0) next = run_kernel_thread(static_cast<unsigned>(next), lock);
       idle_.push_back(&worker);
+      lock.unlock();
     }
   }
 
@@ -341,10 +344,7 @@ private:
     std::memset(shared_.get(), uninitialized_byte, shared_bytes_);
     aborted_ = false;
     alive_ = threads_;
-    for (unsigned t = 0; t < threads_; ++t) {
-      slots_[t].state = State::fresh;
-      slots_[t].go = false;
-    }
+    for (unsigned t = 0; t < threads_; ++t) slots_[t].state = State::fresh;
     std::vector<unsigned> all(threads_);
     for (unsigned t = 0; t < threads_; ++t) all[t] = t;
     ++statistics_.blocks;
@@ -359,8 +359,7 @@ private:
     ThreadSlot& slot = slots_[t];
     if (slot.state != State::fresh) {
       slot.state = State::running;
-      slot.go = true;
-      slot.cv.notify_one();
+      slot.wake.release();
       return -1;
     }
     if (may_run_here) return static_cast<int>(t);
@@ -374,7 +373,7 @@ private:
     Worker* worker = idle_.back();
     idle_.pop_back();
     worker->assigned = static_cast<int>(t);
-    worker->cv.notify_one();
+    worker->wake.release();
     return -1;
   }
 
@@ -421,10 +420,11 @@ private:
   void wait_for_release(unsigned me, std::unique_lock<std::mutex>& lock) {
     if (aborted_) throw BlockAborted{};
     (void)stopped(false);
-    ThreadSlot& slot = slots_[me];
-    slot.cv.wait(lock, [&] { return slot.go || aborted_; });
-    if (aborted_) throw BlockAborted{};
-    slot.go = false;
+    // Wait without the lock: whoever releases this thread (activate, or fault) changed its state under
+    // the lock first, and the semaphore orders those writes (and the result) before this thread goes on.
+    lock.unlock();
+    slots_[me].wake.acquire();
+    if (aborted_.load()) throw BlockAborted{};
   }
 
   int exit_thread(unsigned me) {
@@ -449,7 +449,11 @@ private:
                  "schedule %s: %s\n",
                  block_index_.x, block_index_.y, block_index_.z, grid_.x, grid_.y, grid_.z, block_.x, block_.y,
                  block_.z, schedule_name(schedule_), message.c_str());
-    for (unsigned t = 0; t < threads_; ++t) slots_[t].cv.notify_all();
+    for (unsigned t = 0; t < threads_; ++t)  // wake every thread stopped at a synchronization point, once
+      if (slots_[t].state == State::at_barrier || slots_[t].state == State::at_warp) {
+        slots_[t].state = State::running;
+        slots_[t].wake.release();
+      }
   }
 
   static std::string where(const std::source_location& site) {
@@ -625,7 +629,7 @@ private:
   uint3 block_index_{0, 0, 0};
   unsigned threads_ = 0;
   unsigned alive_ = 0;
-  bool aborted_ = false;
+  std::atomic<bool> aborted_{false};  // written under the lock; read without it by released threads
   // the running pass
   std::vector<unsigned> pass_;
   std::vector<unsigned> pending_;  // parallel schedule: fresh threads waiting for one of the running to stop
