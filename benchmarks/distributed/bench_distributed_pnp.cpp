@@ -183,15 +183,24 @@ Options parse(int argc, char** argv) {
   for (int a = 1; a + 1 < argc; a += 2) {
     const std::string key = argv[a];
     const long long v = std::atoll(argv[a + 1]);
-    if (key == "--size") o.size = v;
-    else if (key == "--operators") o.operators = v;
-    else if (key == "--patch") o.patch = v;
-    else if (key == "--overlap") o.overlap = v;
-    else if (key == "--max-batch") o.max_batch = v;
-    else if (key == "--passes") o.passes = v;
-    else if (key == "--threads") o.threads = static_cast<int>(v);
-    else if (key == "--iterations") o.iterations = static_cast<int>(v);
-    else throw invalid_argument("bench_distributed_pnp: unknown option " + key);
+    if (key == "--size")
+      o.size = v;
+    else if (key == "--operators")
+      o.operators = v;
+    else if (key == "--patch")
+      o.patch = v;
+    else if (key == "--overlap")
+      o.overlap = v;
+    else if (key == "--max-batch")
+      o.max_batch = v;
+    else if (key == "--passes")
+      o.passes = v;
+    else if (key == "--threads")
+      o.threads = static_cast<int>(v);
+    else if (key == "--iterations")
+      o.iterations = static_cast<int>(v);
+    else
+      throw invalid_argument("bench_distributed_pnp: unknown option " + key);
   }
   return o;
 }
@@ -210,16 +219,17 @@ int run(const Comm& world, const Options& o) {
 
   double comm_seconds = 0;
   const TimedCommunicator<Comm> comm{world, &comm_seconds};
-  const auto physics = distribute_physics(o.operators, comm, Dealing::round_robin(), [&](std::span<const index_t> mine) {
-    LocalBlurStack local{exec, shape, {}, {}, Tensor<float, 4>(shape), Tensor<float, 4>(shape)};
-    for (const index_t i : mine) {
-      local.ops.emplace_back(exec, o.size, i);
-      local.ys.emplace_back(shape);
-      local.ops.back().apply(truth.const_view(), local.ys.back().view());
-      add_gaussian_noise(exec, local.ys.back().view(), 0.01f, 0, static_cast<std::uint64_t>(i));
-    }
-    return local;
-  });
+  const auto physics =
+      distribute_physics(o.operators, comm, Dealing::round_robin(), [&](std::span<const index_t> mine) {
+        LocalBlurStack local{exec, shape, {}, {}, Tensor<float, 4>(shape), Tensor<float, 4>(shape)};
+        for (const index_t i : mine) {
+          local.ops.emplace_back(exec, o.size, i);
+          local.ys.emplace_back(shape);
+          local.ops.back().apply(truth.const_view(), local.ys.back().view());
+          add_gaussian_noise(exec, local.ys.back().view(), 0.01f, 0, static_cast<std::uint64_t>(i));
+        }
+        return local;
+      });
   auto denoiser = distribute_denoiser(test::BoxFilterDenoiser<4, BenchExecutor>(o.passes, 1, exec),
                                       PatchTiler<2>(o.patch, o.overlap), comm, o.max_batch);
 
@@ -260,8 +270,13 @@ int run(const Comm& world, const Options& o) {
   // Gather every rank's figures on every rank (allgatherv of fixed-size records).
   const int ranks = world.size();
   constexpr index_t fields = 8;
-  std::vector<double> mine{median(grad_t), median(grad_c), median(den_t), median(den_c), double(grad_peak),
-                           double(den_peak), double(peak_resident_bytes()),
+  std::vector<double> mine{median(grad_t),
+                           median(grad_c),
+                           median(den_t),
+                           median(den_c),
+                           double(grad_peak),
+                           double(den_peak),
+                           double(peak_resident_bytes()),
                            double(denoiser.local_tiles(shape).size)};
   std::vector<double> all(static_cast<std::size_t>(fields * ranks));
   std::vector<index_t> counts(static_cast<std::size_t>(ranks), fields);
@@ -290,8 +305,8 @@ int run(const Comm& world, const Options& o) {
       static_cast<long long>(o.operators), static_cast<long long>(o.passes), static_cast<long long>(o.patch),
       static_cast<long long>(o.overlap), static_cast<long long>(o.max_batch), static_cast<long long>(o.size),
       static_cast<long long>(o.size), ranks, o.threads, o.iterations, PNPDIST_COMPILER, PNPDIST_BUILD_TYPE,
-      PNPDIST_GIT_HASH, column(0).c_str(), column(1).c_str(), column(2).c_str(), column(3).c_str(),
-      column(4).c_str(), column(5).c_str(), column(6).c_str(), column(7).c_str());
+      PNPDIST_GIT_HASH, column(0).c_str(), column(1).c_str(), column(2).c_str(), column(3).c_str(), column(4).c_str(),
+      column(5).c_str(), column(6).c_str(), column(7).c_str());
   return 0;
 }
 

@@ -40,14 +40,22 @@ int main(int argc, char** argv) {
     }
     if (a + 1 >= argc) return std::fprintf(stderr, "missing value for %s\n", key.c_str()), 2;
     const long long v = std::atoll(argv[++a]);
-    if (key == "--height") height = v;
-    else if (key == "--width") width = v;
-    else if (key == "--channels") channels = v;
-    else if (key == "--patch") patch = v;
-    else if (key == "--overlap") overlap = v;
-    else if (key == "--max-batch") max_batch = v;
-    else if (key == "--threads") threads = static_cast<int>(v);
-    else return std::fprintf(stderr, "unknown option %s\n", key.c_str()), 2;
+    if (key == "--height")
+      height = v;
+    else if (key == "--width")
+      width = v;
+    else if (key == "--channels")
+      channels = v;
+    else if (key == "--patch")
+      patch = v;
+    else if (key == "--overlap")
+      overlap = v;
+    else if (key == "--max-batch")
+      max_batch = v;
+    else if (key == "--threads")
+      threads = static_cast<int>(v);
+    else
+      return std::fprintf(stderr, "unknown option %s\n", key.c_str()), 2;
   }
   Exec exec{};
 #if defined(PNPDIST_HAS_OPENMP)
@@ -86,7 +94,7 @@ int main(int argc, char** argv) {
       "\"peak_allocated_bytes_during_denoise\": %zu, \"drunet_planned_bytes\": %zu, \"seconds\": %.3f}\n",
       static_cast<long long>(channels), static_cast<long long>(height), static_cast<long long>(width),
       untiled ? "false" : "true", static_cast<long long>(patch), static_cast<long long>(overlap),
-      static_cast<long long>(max_batch), static_cast<long long>(tiles), threads, resident_before,
-      peak_resident_bytes(), tracker.statistics().peak_bytes - allocated_before, planned, seconds);
+      static_cast<long long>(max_batch), static_cast<long long>(tiles), threads, resident_before, peak_resident_bytes(),
+      tracker.statistics().peak_bytes - allocated_before, planned, seconds);
   return 0;
 }

@@ -1,12 +1,13 @@
 // Full-size colour DRUNet (widths 64..512, 4 blocks, 32.6M parameters, random weights) forward pass on
-// one N=1 image of H x W, on the OpenMP executor with the default host engine (oneDNN when built). One
-// untimed warm-up pass (planning, primitive creation, weight reorders), then one timed pass.
-// Arguments: H, W, threads. Counters: GFLOP/s (2 x 2,117,568 MACs per padded pixel), peak resident
+// one N=1 image of H x W, on the OpenMP executor with the default host engine (oneDNN when built), one
+// timed pass.
+// Arguments: H, W, threads, warm-up (0: the timed pass is the first one, as a single call of an
+// application would be; 1: one untimed pass before). Counters: GFLOP/s (2 x 2,117,568 MACs per padded pixel), peak resident
 // memory of the process (VmHWM: run one size per process for a figure comparable with PyTorch's, e.g.
 // --benchmark_filter='/1024/1024/'), the planned activation bytes and the engine.
 //
-//   bench_drunet --benchmark_filter='bm_drunet/1024/1024/2' --benchmark_out=drunet.json --benchmark_out_format=json
-//   /usr/bin/python3 tools/bench_drunet_torch.py --size 1024 1024 --threads 2
+//   bench_drunet --benchmark_filter='bm_drunet/h:1024/w:1024/threads:2/warmup:0' --benchmark_out=drunet.json --benchmark_out_format=json
+//   /usr/bin/python3 tools/bench_drunet_torch.py --size 1024 1024 --threads 2 --no-warmup
 
 #include <benchmark/benchmark.h>
 
@@ -30,7 +31,7 @@ void bm_drunet(benchmark::State& state) {
   pnpdist::nn::DRUNet<2, float, pnpdist::OpenMP> net(pnpdist::nn::random_drunet_weights<float, 2>(config, 1), exec);
   Tensor<float, 4> x(Extents<4>{1, 3, h, w}), y(Extents<4>{1, 3, h, w});
   pnpdist::fill_uniform(exec, x.view(), 1, 0, 0.0f, 1.0f);
-  net.denoise(x.const_view(), 25.0f / 255.0f, y.view());  // warm-up: plans buffers, creates primitives, reorders weights
+  if (state.range(3) != 0) net.denoise(x.const_view(), 25.0f / 255.0f, y.view());  // warm-up: plans, creates primitives, reorders weights
   for (auto _ : state) {
     net.denoise(x.const_view(), 25.0f / 255.0f, y.view());
     benchmark::ClobberMemory();
@@ -45,9 +46,10 @@ void bm_drunet(benchmark::State& state) {
 }
 
 BENCHMARK(bm_drunet)
-    ->Args({512, 512, 2})
-    ->Args({1024, 1024, 2})
-    ->Args({1366, 2048, 2})
+    ->ArgNames({"h", "w", "threads", "warmup"})
+    ->ArgsProduct({{512}, {512}, {2}, {0, 1}})
+    ->ArgsProduct({{1024}, {1024}, {2}, {0, 1}})
+    ->ArgsProduct({{1366}, {2048}, {2}, {0, 1}})
     ->Iterations(1)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();

@@ -73,8 +73,9 @@ template <class Comm>
 double instantiate_physics(const Cuda& exec, const Comm& comm) {
   pnpdist::Tensor<float, 1, CudaSpace> y = pnpdist::zeros<float>(exec, Extents<1>{64});
   pnpdist::Tensor<float, 1, CudaSpace> g(Extents<1>{64});
-  auto physics = pnpdist::distribute_physics(4, comm, pnpdist::Dealing::round_robin(),
-                                             [&](std::span<const index_t>) { return IdentityPhysics{exec, y.const_view()}; });
+  auto physics = pnpdist::distribute_physics(4, comm, pnpdist::Dealing::round_robin(), [&](std::span<const index_t>) {
+    return IdentityPhysics{exec, y.const_view()};
+  });
   physics.gradient(y.const_view(), g.view());
   pnpdist::synchronize(physics.executor());
   return physics.data_fidelity(y.const_view()) + static_cast<double>(physics.domain_shape()[0]);

@@ -28,7 +28,8 @@ TEST_CASE("allreduce_sum adds every rank's buffer, in place, on every rank", "[d
   for (std::size_t i = 0; i < d.size(); ++i) d[i] = (i == static_cast<std::size_t>(r) % d.size()) ? 0.5 : 0.0;
   comm.allreduce_sum(View<float, 1, HostSpace>(f.data(), Extents<1>{1000}));
   comm.allreduce_sum(View<double, 1, HostSpace>(d.data(), Extents<1>{7}));
-  for (std::size_t i = 0; i < f.size(); ++i) REQUIRE(f[i] == static_cast<float>(p * (p + 1) / 2 * static_cast<int>(i % 13)));
+  for (std::size_t i = 0; i < f.size(); ++i)
+    REQUIRE(f[i] == static_cast<float>(p * (p + 1) / 2 * static_cast<int>(i % 13)));
   double total = 0;
   for (const double v : d) total += v;
   CHECK(total == 0.5 * p);

@@ -28,8 +28,7 @@ template <std::size_t Rank, class Exec>
 void check_distributed(const Exec& exec, const Extents<Rank>& shape, const PatchTiler<Rank - 2>& tiler, index_t passes,
                        index_t max_batch) {
   const auto comm = test::world();
-  INFO("shape " << to_string(shape) << " max batch " << max_batch << " rank " << comm.rank() << " of "
-                << comm.size());
+  INFO("shape " << to_string(shape) << " max batch " << max_batch << " rank " << comm.rank() << " of " << comm.size());
   Tensor<float, Rank> x(shape);
   fill_normal(Serial{}, x.view(), 17, 0, 0.0f, 1.0f);
   Tensor<float, Rank> untiled(shape);
@@ -49,8 +48,10 @@ void check_distributed(const Exec& exec, const Extents<Rank>& shape, const Patch
   const index_t tiles = distributed.tiled().grid(shape).size();
   CHECK(std::abs(mine.size - tiles / comm.size()) <= 1);
   const auto& inner = distributed.tiled().denoiser();
-  if (mine.size == 0) CHECK(inner.calls() == 0);
-  else CHECK(inner.largest_batch() == (max_batch == 0 ? mine.size : std::min(max_batch, mine.size)));
+  if (mine.size == 0)
+    CHECK(inner.calls() == 0);
+  else
+    CHECK(inner.largest_batch() == (max_batch == 0 ? mine.size : std::min(max_batch, mine.size)));
 }
 
 }  // namespace

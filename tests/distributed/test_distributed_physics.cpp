@@ -8,6 +8,7 @@
 // the allreduce). data_fidelity is accumulated in double: relative 1e-12 between rank counts.
 #include <pnpdist/distributed/distributed_physics.hpp>
 #include <pnpdist/distributed/mpi/mpi_communicator.hpp>
+#include <pnpdist/operators/stacked_physics.hpp>
 #include <pnpdist/tensor/random.hpp>
 
 #include <catch2/catch.hpp>
@@ -48,7 +49,8 @@ Reference reference(index_t operators, const std::vector<float>& x) {
       ref.fidelity += 0.5 * residual * residual;
       for (index_t c = 0; c < cols; ++c) {
         ref.gradient[static_cast<std::size_t>(c)] += double(op.entries(r, c)) * residual;
-        ref.scale[static_cast<std::size_t>(c)] += std::abs(double(op.entries(r, c))) * (ax_abs + std::abs(op.measurement(r)));
+        ref.scale[static_cast<std::size_t>(c)] +=
+            std::abs(double(op.entries(r, c))) * (ax_abs + std::abs(op.measurement(r)));
       }
     }
   }
@@ -116,12 +118,11 @@ TEMPLATE_LIST_TEST_CASE("Distributed gradient and data fidelity equal the refere
   }
 }
 
-TEST_CASE("Each rank builds only the operators dealt to it, and together they build each once",
-          "[distributed][mpi]") {
+TEST_CASE("Each rank builds only the operators dealt to it, and together they build each once", "[distributed][mpi]") {
   const auto comm = test::world();
   const index_t operators = 7;
-  for (const Dealing& dealing : {Dealing::round_robin(), Dealing::cost_balanced(operator_costs(operators)),
-                                 Dealing::contiguous()}) {
+  for (const Dealing& dealing :
+       {Dealing::round_robin(), Dealing::cost_balanced(operator_costs(operators)), Dealing::contiguous()}) {
     const index_t built_before = test::dense_stack_operators_built();
     const auto physics = make_physics(Serial{}, comm, operators, dealing);
     const auto& mine = physics.local().indices();
@@ -134,8 +135,9 @@ TEST_CASE("Each rank builds only the operators dealt to it, and together they bu
       counts[static_cast<std::size_t>(r)] = static_cast<index_t>(physics.assignment().items_of(r).size());
     std::vector<double> mine_as_double(mine.begin(), mine.end());
     std::vector<double> all(static_cast<std::size_t>(operators), -1.0);
-    comm.allgatherv(View<const double, 1, HostSpace>(mine_as_double.data(), Extents<1>{static_cast<index_t>(mine.size())}),
-                    View<double, 1, HostSpace>(all.data(), Extents<1>{operators}), counts);
+    comm.allgatherv(
+        View<const double, 1, HostSpace>(mine_as_double.data(), Extents<1>{static_cast<index_t>(mine.size())}),
+        View<double, 1, HostSpace>(all.data(), Extents<1>{operators}), counts);
     std::sort(all.begin(), all.end());
     for (index_t i = 0; i < operators; ++i) REQUIRE(all[static_cast<std::size_t>(i)] == double(i));
   }
@@ -153,4 +155,33 @@ TEST_CASE("A rank without operators contributes zero", "[distributed][mpi]") {
   single.gradient(xv, g_single.view());
   for (index_t j = 0; j < cols; ++j) REQUIRE(g(j) == g_single(j));  // one nonzero term: the sum is exact
   CHECK(physics.data_fidelity(xv) == single.data_fidelity(xv));
+}
+
+TEST_CASE("DistributedPhysics over the library's StackedPhysics equals the reference", "[distributed][mpi]") {
+  // 8 operators: every rank of up to 8 owns at least one (StackedPhysics needs a non-empty stack).
+  const auto comm = test::world();
+  const index_t operators = 8;
+  std::vector<float> x(cols);
+  fill_normal(Serial{}, View<float, 1, HostSpace>(x.data(), Extents<1>{cols}), 6, 0, 0.0f, 1.0f);
+  const View<const float, 1, HostSpace> xv(x.data(), Extents<1>{cols});
+  const Reference ref = reference(operators, x);
+  const auto physics = distribute_physics(
+      operators, comm, Dealing::cost_balanced(operator_costs(operators)), [&](std::span<const index_t> mine) {
+        std::vector<DenseMatrix<float, Serial>> ops;
+        std::vector<Tensor<float, 1>> ys;
+        for (const index_t i : mine) {
+          auto d = test::dense_stack_operator(i, cols, seed);
+          ops.emplace_back(Serial{}, std::move(d.entries));
+          ys.push_back(std::move(d.measurement));
+        }
+        return StackedPhysics<DenseMatrix<float, Serial>>(std::move(ops), std::move(ys));
+      });
+  static_assert(Physics<std::remove_cvref_t<decltype(physics)>>);
+  Tensor<float, 1> g(Extents<1>{cols});
+  physics.gradient(xv, g.view());
+  const float eps = std::numeric_limits<float>::epsilon();
+  for (index_t j = 0; j < cols; ++j)
+    REQUIRE(std::abs(g(j) - ref.gradient[static_cast<std::size_t>(j)]) <=
+            4.0 * double(operators + 2) * eps * ref.scale[static_cast<std::size_t>(j)]);
+  CHECK(std::abs(physics.data_fidelity(xv) - ref.fidelity) <= 1e-5 * ref.fidelity);
 }

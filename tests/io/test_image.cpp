@@ -4,10 +4,10 @@
 #include <pnpdist/io/npy.hpp>
 #include <pnpdist/physics/blur/psf.hpp>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 #include <fstream>
 #include <string>
 
@@ -61,7 +61,8 @@ TEST_CASE("read_image decodes PIL-written PNG and JPEG files", "[io][image]") {
     double tolerance;
   };
   // libjpeg-turbo and PIL decode with the same library: equal up to its integer rounding.
-  const Case cases[] = {{"rgb8.png", "rgb8.npy", 1e-7}, {"gray16.png", "gray16.npy", 1e-7}, {"rgb.jpg", "rgb_jpg.npy", 1.5 / 255}};
+  const Case cases[] = {
+      {"rgb8.png", "rgb8.npy", 1e-7}, {"gray16.png", "gray16.npy", 1e-7}, {"rgb.jpg", "rgb_jpg.npy", 1.5 / 255}};
   for (const Case& c : cases) {
     INFO(c.image);
     const auto image = pnpdist::read_image(pnpdist::test::blur_fixture(c.image));
@@ -76,7 +77,8 @@ TEST_CASE("read_image decodes PIL-written PNG and JPEG files", "[io][image]") {
 
 TEST_CASE("write_image writes 8- and 16-bit PNGs that read back to the nearest level", "[io][image]") {
   Tensor<float, 3> image(Extents<3>{3, 5, 6});
-  for (index_t i = 0; i < image.size(); ++i) image.data()[i] = static_cast<float>(i) / static_cast<float>(image.size() - 1);
+  for (index_t i = 0; i < image.size(); ++i)
+    image.data()[i] = static_cast<float>(i) / static_cast<float>(image.size() - 1);
   image(0, 0, 0) = -0.5f;  // clamped to 0
   image(2, 4, 5) = 1.5f;   // clamped to 1
   for (int bits : {8, 16}) {

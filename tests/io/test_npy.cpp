@@ -2,9 +2,9 @@
 
 #include <pnpdist/io/npy.hpp>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 #include <fstream>
 #include <string>
 #include <vector>

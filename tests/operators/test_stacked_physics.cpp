@@ -132,3 +132,29 @@ TEST_CASE("StackedPhysics rejects inconsistent stacks", "[operators][stacked][er
   Tensor<float, 1> x(Extents<1>{3});
   CHECK_THROWS_AS(empty.data_fidelity(x.const_view()), pnpdist::invalid_argument);
 }
+
+TEST_CASE("Simulated noise depends on the operator's stream, not on its place in the stack", "[operators][stacked]") {
+  const pnpdist::Serial exec;
+  using Matrix = pnpdist::DenseMatrix<float, pnpdist::Serial>;
+  const std::vector<float> entries[3] = {matrix_entries(4, 3, 1), matrix_entries(4, 3, 2), matrix_entries(4, 3, 3)};
+  const auto make = [&](std::initializer_list<int> which) {
+    std::vector<Matrix> ops;
+    for (int i : which) ops.emplace_back(exec, 4, 3, std::span<const float>(entries[i]));
+    return pnpdist::StackedPhysics<Matrix>(std::move(ops));
+  };
+  Tensor<float, 1> x(Extents<1>{3});
+  for (index_t j = 0; j < 3; ++j) x(j) = 0.25f * static_cast<float>(j + 1);
+  auto all = make({0, 1, 2});
+  all.simulate(x.const_view(), {.noise_sigma = 0.5, .seed = 7});
+  // A process holding operators 2 and 0 (dealt round-robin, say) simulates them with their global streams.
+  auto mine = make({2, 0});
+  mine.simulate(x.const_view(), {.noise_sigma = 0.5, .seed = 7, .streams = {2, 0}});
+  for (index_t r = 0; r < 4; ++r) {
+    CHECK(mine.measurement(0)(r) == all.measurement(2)(r));
+    CHECK(mine.measurement(1)(r) == all.measurement(0)(r));
+  }
+  auto shifted = make({1, 2});
+  shifted.simulate(x.const_view(), {.noise_sigma = 0.5, .seed = 7, .first_stream = 1});
+  for (index_t r = 0; r < 4; ++r) CHECK(shifted.measurement(1)(r) == all.measurement(2)(r));
+  CHECK_THROWS_AS(mine.simulate(x.const_view(), {.noise_sigma = 0.5, .streams = {2}}), pnpdist::invalid_argument);
+}

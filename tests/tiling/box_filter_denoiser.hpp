@@ -68,7 +68,8 @@ public:
                 double s = 0;
                 for (index_t dz = 0; dz <= 2 * rz; ++dz)
                   for (index_t di = 0; di <= 2; ++di)
-                    for (index_t dj = 0; dj <= 2; ++dj) s += a[static_cast<std::size_t>(((z + dz) * ph + i + di) * pw + j + dj)];
+                    for (index_t dj = 0; dj <= 2; ++dj)
+                      s += a[static_cast<std::size_t>(((z + dz) * ph + i + di) * pw + j + dj)];
                 b[static_cast<std::size_t>((z * qh + i) * qw + j)] = s / norm;
               }
           a.swap(b);
@@ -94,12 +95,16 @@ private:
     return i;
   }
   static float at(const View<const float, Rank, HostSpace>& v, index_t n, index_t c, index_t z, index_t i, index_t j) {
-    if constexpr (Rank == 5) return v(n, c, z, i, j);
-    else return (void)z, v(n, c, i, j);
+    if constexpr (Rank == 5)
+      return v(n, c, z, i, j);
+    else
+      return (void)z, v(n, c, i, j);
   }
   static float& ref(const View<float, Rank, HostSpace>& v, index_t n, index_t c, index_t z, index_t i, index_t j) {
-    if constexpr (Rank == 5) return v(n, c, z, i, j);
-    else return (void)z, v(n, c, i, j);
+    if constexpr (Rank == 5)
+      return v(n, c, z, i, j);
+    else
+      return (void)z, v(n, c, i, j);
   }
 
   Exec exec_;

@@ -26,8 +26,8 @@ index_t reflect_by_folding(index_t i, index_t n) {
 template <std::size_t Dim>
 void check_grid(const Extents<Dim>& image, const Extents<Dim>& patch, const Extents<Dim>& overlap, index_t batch,
                 index_t multiple) {
-  INFO("image " << to_string(image) << " patch " << to_string(patch) << " overlap " << to_string(overlap)
-                << " batch " << batch << " multiple " << multiple);
+  INFO("image " << to_string(image) << " patch " << to_string(patch) << " overlap " << to_string(overlap) << " batch "
+                << batch << " multiple " << multiple);
   const TileGrid<Dim> grid = PatchTiler<Dim>(patch, overlap).grid(image, batch, multiple);
   index_t per_image = 1;
   for (std::size_t d = 0; d < Dim; ++d) {

@@ -65,8 +65,7 @@ TEMPLATE_LIST_TEST_CASE("TiledDenoiser<2D> equals the untiled denoiser when the 
     CHECK(identical(y, expected));
     const index_t tiles = tiled_denoiser.grid(c.shape).size();
     CHECK(tiled_denoiser.denoiser().largest_batch() == (c.max_batch == 0 ? tiles : std::min(c.max_batch, tiles)));
-    CHECK(tiled_denoiser.denoiser().calls() ==
-          (c.max_batch == 0 ? 1 : (tiles + c.max_batch - 1) / c.max_batch));
+    CHECK(tiled_denoiser.denoiser().calls() == (c.max_batch == 0 ? 1 : (tiles + c.max_batch - 1) / c.max_batch));
   }
 }
 
@@ -118,8 +117,9 @@ TEST_CASE("TiledDenoiser::denoise_tiles writes exactly the cores of its tiles", 
         bool inside = false;
         for (index_t t = range.begin; t < range.begin + range.size; ++t) {
           const Tile<2> tile = grid.tile(t);
-          inside = inside || (tile.batch == n && i >= tile.core_begin[0] && i < tile.core_begin[0] + tile.core_extents[0] &&
-                              j >= tile.core_begin[1] && j < tile.core_begin[1] + tile.core_extents[1]);
+          inside =
+              inside || (tile.batch == n && i >= tile.core_begin[0] && i < tile.core_begin[0] + tile.core_extents[0] &&
+                         j >= tile.core_begin[1] && j < tile.core_begin[1] + tile.core_extents[1]);
         }
         if (inside) {
           ++written;

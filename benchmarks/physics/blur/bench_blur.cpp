@@ -9,7 +9,8 @@
 //
 // With PNPDIST_BLUR_BENCH_DATA=DIR (written by tools/bench_blur_torch.py --out DIR), x and the measurements
 // are read from DIR/x.npy and DIR/y_<i>.npy; the fused gradient is written to DIR/grad_pnpdist.npy and,
-// when DIR/grad_torch.npy exists, its relative difference to PyTorch's is reported in the context.
+// when DIR/grad_torch.npy (and DIR/grad_double.npy, a float64 reference) exist, the relative differences
+// are reported in the context.
 // Without it, x is uniform and the measurements are simulated (noise 0.1, seed 0, clamped to [0, 1]).
 //
 //   OMP_NUM_THREADS=2 bench_blur --benchmark_out=blur.json --benchmark_out_format=json
@@ -90,6 +91,22 @@ double relative_max_difference(const Tensor<float, 4>& a, const Tensor<float, 4>
   return diff / scale;
 }
 
+std::string scientific(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2e", v);
+  return text;
+}
+
+double relative_norm_difference(const Tensor<float, 4>& a, const Tensor<float, 4>& b) {
+  double diff = 0, scale = 0;
+  for (index_t i = 0; i < b.size(); ++i) {
+    const double d = double(a.data()[i]) - double(b.data()[i]);
+    diff += d * d;
+    scale += double(b.data()[i]) * double(b.data()[i]);
+  }
+  return std::sqrt(diff / scale);
+}
+
 void bm_stack_gradient_fused(benchmark::State& state) {
   StackProblem& p = stack_problem();
   Tensor<float, 4> g(p.shape);
@@ -141,26 +158,51 @@ void bm_blur(benchmark::State& state) {
 
 BENCHMARK(bm_stack_gradient_fused)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(bm_stack_gradient_per_operator)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
-BENCHMARK(bm_blur<false>)->Name("bm_direct_blur")->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(bm_blur<true>)->Name("bm_fft_blur")->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bm_blur<false>)
+    ->Name("bm_direct_blur")
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(bm_blur<true>)
+    ->Name("bm_fft_blur")
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
-/// Fused vs per-operator (and vs PyTorch when its gradient is in the data directory), as context entries.
+/// Fused vs per-operator (and vs PyTorch when its gradient is in the data directory), as context entries:
+/// max |a - b| / max |b| ("max_rel") and ||a - b|| / ||b|| ("norm_rel").
 void add_agreement_context() {
   StackProblem& p = stack_problem();
   Tensor<float, 4> fused(p.shape), per_operator(p.shape);
   p.fused->gradient(p.x.const_view(), fused.view());
   p.physics->gradient(p.x.const_view(), per_operator.view());
   benchmark::AddCustomContext("fused_vs_per_operator_max_rel_diff",
-                              std::to_string(relative_max_difference(fused, per_operator)));
+                              scientific(relative_max_difference(fused, per_operator)));
   if (const char* dir = data_dir()) {
     pnpdist::write_npy(std::string(dir) + "/grad_pnpdist.npy", fused.const_view());
+    // The float64 reference of tools/bench_blur_torch.py --double-reference, read as float.
+    const std::string double_path = std::string(dir) + "/grad_double.npy";
+    if (std::FILE* f = std::fopen(double_path.c_str(), "rb")) {
+      std::fclose(f);
+      const auto exact = pnpdist::read_npy<float, 4>(double_path);
+      benchmark::AddCustomContext("fused_vs_double_max_rel_diff", scientific(relative_max_difference(fused, exact)));
+      benchmark::AddCustomContext("per_operator_vs_double_max_rel_diff",
+                                  scientific(relative_max_difference(per_operator, exact)));
+    }
     const std::string torch_path = std::string(dir) + "/grad_torch.npy";
     if (std::FILE* f = std::fopen(torch_path.c_str(), "rb")) {
       std::fclose(f);
       const auto torch_grad = pnpdist::read_npy<float, 4>(torch_path);
-      benchmark::AddCustomContext("fused_vs_torch_max_rel_diff", std::to_string(relative_max_difference(fused, torch_grad)));
+      benchmark::AddCustomContext("fused_vs_torch_max_rel_diff",
+                                  scientific(relative_max_difference(fused, torch_grad)));
+      benchmark::AddCustomContext("fused_vs_torch_norm_rel_diff",
+                                  scientific(relative_norm_difference(fused, torch_grad)));
       benchmark::AddCustomContext("per_operator_vs_torch_max_rel_diff",
-                                  std::to_string(relative_max_difference(per_operator, torch_grad)));
+                                  scientific(relative_max_difference(per_operator, torch_grad)));
     }
   }
 }

@@ -10,11 +10,11 @@
 /// one), zeroes y, denoises its tiles in batches of at most max_batch_size (0: all of its tiles at once) and
 /// writes their cores into y. The image is then reassembled by ONE allreduce_sum of y in place. Cores are
 /// disjoint, so every sample is a sum of one value and zeros: the reassembly is exact (no float round-off),
-/// and y is bit-identical on every rank and for every number of ranks (as long as the wrapped denoiser
-/// processes batch items independently). An allgatherv would move half the data (each rank sends only its
-/// cores) but needs the cores packed into a contiguous buffer and unpacked, i.e. two more copies of the
-/// image and a second buffer; the allreduce needs neither, which matters when the image is large and lives
-/// on the device.
+/// and y is bit-identical on every rank and for every number of ranks, up to the sign of zero, as long as
+/// the wrapped denoiser processes batch items independently. An allgatherv would move half the data (each
+/// rank sends only its cores) but needs the cores packed into a contiguous buffer and unpacked, i.e. two
+/// more copies of the image and a second buffer; the allreduce needs neither, which matters when the image
+/// is large and lives on the device.
 /// Satisfies Denoiser (size multiple 1). x and y must be contiguous and identical on every rank.
 
 #include <cstddef>

@@ -318,8 +318,8 @@ inline void write_image(const std::string& path, const View<T, 3, HostSpace>& im
         double v = static_cast<double>(image(c, i, j));
         v = std::isnan(v) ? 0.0 : std::clamp(v, 0.0, 1.0);
         const auto level = static_cast<unsigned>(std::lround(v * levels));
-        const std::size_t at = static_cast<std::size_t>(i) * row_bytes +
-                               static_cast<std::size_t>(j * channels + c) * sample_bytes;
+        const std::size_t at =
+            static_cast<std::size_t>(i) * row_bytes + static_cast<std::size_t>(j * channels + c) * sample_bytes;
         if (bits == 16) {
           const auto s = static_cast<std::uint16_t>(level);
           std::memcpy(bytes.data() + at, &s, 2);
@@ -335,8 +335,8 @@ inline void write_image(const std::string& path, const View<T, 3, HostSpace>& im
   std::FILE* file = std::fopen(path.c_str(), "wb");
   require<io_error>(file != nullptr, [&] { return "write_image: cannot open '" + path + "' for writing"; });
   detail::PngState state{};
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, detail::png_error_callback,
-                                            detail::png_warning_callback);
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, detail::png_error_callback, detail::png_warning_callback);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   bool ok = info != nullptr;
   if (ok)
@@ -347,7 +347,8 @@ inline void write_image(const std::string& path, const View<T, 3, HostSpace>& im
   const bool closed = std::fclose(file) == 0;
   require<io_error>(ok && closed, [&] { return "write_image: writing '" + path + "' failed: " + state.message; });
 #else
-  throw not_compiled("write_image('" + path + "'): PNG needs the pnpdist::imageio component (libpng), not in this build");
+  throw not_compiled("write_image('" + path +
+                     "'): PNG needs the pnpdist::imageio component (libpng), not in this build");
 #endif
 }
 

@@ -12,8 +12,8 @@
 ///   data_fidelity(x)      f(x) = 1/2 sum_i ||A_i x - y_i||^2, accumulated in double
 ///   gradient(x, g)        g = sum_i A_i^T (A_i x - y_i)
 ///   simulate(x, options)  y_i = clamp(A_i x + sigma n_i), n_i standard normal from the counter-based stream
-///                         (options.seed, options.first_stream + i): the noise of operator i depends on its
-///                         global index only, never on which process holds it.
+///                         (options.seed, options.stream_of(i)): give each operator its global index as
+///                         stream, and its noise never depends on which process holds it.
 ///
 /// StackedOperator<Op> (stacked_operator(physics)) is the stack as one LinearOperator from the domain to the
 /// concatenation of all measurements (rank 1), for the dot-product test and the power method (||A||^2 of the
@@ -44,7 +44,8 @@
 namespace pnpdist {
 
 /// How measurements are simulated: y_i = A_i x + noise_sigma * n_i, then clamped to [low, high] when
-/// `clamp` is set. n_i is drawn from the stream (seed, first_stream + i).
+/// `clamp` is set. n_i is drawn from the stream (seed, stream_of(i)): streams[i] when `streams` is given (the
+/// global indices of the operators a process holds, say), first_stream + i otherwise.
 struct MeasurementSimulation {
   double noise_sigma = 0.0;
   std::uint64_t seed = 0;
@@ -52,6 +53,18 @@ struct MeasurementSimulation {
   bool clamp = false;
   double low = 0.0;
   double high = 1.0;
+  std::vector<std::uint64_t> streams = {};
+
+  /// The noise stream of operator i of the stack. Throws invalid_argument when `streams` is given and
+  /// has no entry i.
+  [[nodiscard]] std::uint64_t stream_of(std::size_t i) const {
+    if (streams.empty()) return first_stream + i;
+    require(i < streams.size(), [&] {
+      return "MeasurementSimulation: " + std::to_string(streams.size()) + " streams given for operator " +
+             std::to_string(i);
+    });
+    return streams[i];
+  }
 };
 
 namespace detail {
@@ -173,7 +186,7 @@ public:
     ys.reserve(operators_.size());
     for (std::size_t i = 0; i < operators_.size(); ++i) {
       ys.emplace_back(operators_[i].range_shape());
-      detail::simulate_one(operators_[i], x, ys.back().view(), options, options.first_stream + i);
+      detail::simulate_one(operators_[i], x, ys.back().view(), options, options.stream_of(i));
     }
     measurements_ = std::move(ys);
   }
@@ -284,7 +297,7 @@ public:
     has_measurements_ = true;
   }
 
-  /// Simulates and stores the measurements (stream first_stream + i for operator i).
+  /// Simulates and stores the measurements (stream options.stream_of(i) for operator i).
   void simulate(const View<const value_type, domain_rank, memory_space>& x, const MeasurementSimulation& options) {
     simulate_all(x, options, std::make_index_sequence<count>{});
     has_measurements_ = true;
@@ -329,10 +342,10 @@ private:
   template <std::size_t... I>
   void simulate_all(const View<const value_type, domain_rank, memory_space>& x, const MeasurementSimulation& options,
                     std::index_sequence<I...>) {
-    ((std::get<I>(measurements_) = range_tensor_t<std::tuple_element_t<I, std::tuple<First, Rest...>>>(
-          std::get<I>(operators_).range_shape()),
+    ((std::get<I>(measurements_) =
+          range_tensor_t<std::tuple_element_t<I, std::tuple<First, Rest...>>>(std::get<I>(operators_).range_shape()),
       detail::simulate_one(std::get<I>(operators_), x, std::get<I>(measurements_).view(), options,
-                           options.first_stream + I)),
+                           options.stream_of(I))),
      ...);
   }
   template <class Ys, std::size_t... I>
@@ -345,8 +358,9 @@ private:
                    std::index_sequence<I...>) const {
     std::get<0>(operators_).apply_adjoint(std::get<0>(ys), x);
     if (scratch_.data() == nullptr) scratch_ = Tensor<value_type, domain_rank, memory_space>(domain_shape());
-    ((I == 0 ? void() : (std::get<I>(operators_).apply_adjoint(std::get<I>(ys), scratch_.view()),
-                         axpy(executor(), value_type(1), scratch_.const_view(), x))),
+    ((I == 0 ? void()
+             : (std::get<I>(operators_).apply_adjoint(std::get<I>(ys), scratch_.view()),
+                axpy(executor(), value_type(1), scratch_.const_view(), x))),
      ...);
   }
   template <std::size_t... I>
@@ -358,8 +372,8 @@ private:
   template <std::size_t... I>
   void gradient_all(const View<const value_type, domain_rank, memory_space>& x,
                     const View<value_type, domain_rank, memory_space>& g, std::index_sequence<I...>) const {
-    (detail::member_gradient(std::get<I>(operators_), x, std::get<I>(measurements_).const_view(),
-                             std::get<I>(buffers_), scratch_, g, I == 0),
+    (detail::member_gradient(std::get<I>(operators_), x, std::get<I>(measurements_).const_view(), std::get<I>(buffers_),
+                             scratch_, g, I == 0),
      ...);
   }
 

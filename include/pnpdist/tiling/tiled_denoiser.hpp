@@ -126,7 +126,8 @@ public:
   TiledDenoiser(D denoiser, PatchTiler<dim> tiler, index_t max_batch_size = 0)
       : denoiser_(std::move(denoiser)), tiler_(tiler), max_batch_size_(max_batch_size) {
     require(max_batch_size >= 0, [&] {
-      return "TiledDenoiser: max_batch_size must be >= 0 (0 = all tiles at once), got " + std::to_string(max_batch_size);
+      return "TiledDenoiser: max_batch_size must be >= 0 (0 = all tiles at once), got " +
+             std::to_string(max_batch_size);
     });
   }
 

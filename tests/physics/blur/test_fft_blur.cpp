@@ -67,8 +67,8 @@ TEMPLATE_LIST_TEST_CASE("FftBlur equals the PyTorch FFT reference and the direct
   for (const char* name : {"psf_2_1_30.npy", "psf_5x3.npy"}) {
     INFO(name);
     const auto psf = pnpdist::read_npy<float, 2>(pnpdist::test::blur_fixture(name));
-    const auto reference = pnpdist::read_npy<float, 4>(
-        pnpdist::test::blur_fixture(std::string(name) == "psf_5x3.npy" ? "blur_circular_5x3.npy" : "blur_circular.npy"));
+    const auto reference = pnpdist::read_npy<float, 4>(pnpdist::test::blur_fixture(
+        std::string(name) == "psf_5x3.npy" ? "blur_circular_5x3.npy" : "blur_circular.npy"));
     const FftBlur<Exec> op(exec, psf.const_view(), x.extents());
     Tensor<float, 4> y(x.extents());
     op.apply(x.const_view(), y.view());

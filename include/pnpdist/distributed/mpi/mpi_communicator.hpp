@@ -67,12 +67,18 @@ inline void mpi_check(int code, const char* call, std::source_location where = s
 template <class T>
 inline MPI_Datatype mpi_datatype() {
   using U = std::remove_const_t<T>;
-  if constexpr (std::is_same_v<U, float>) return MPI_FLOAT;
-  else if constexpr (std::is_same_v<U, double>) return MPI_DOUBLE;
-  else if constexpr (std::is_same_v<U, int>) return MPI_INT;
-  else if constexpr (std::is_same_v<U, std::int64_t>) return MPI_INT64_T;
-  else if constexpr (std::is_same_v<U, unsigned char>) return MPI_UNSIGNED_CHAR;
-  else static_assert(sizeof(U) == 0, "MpiCommunicator: unsupported element type");
+  if constexpr (std::is_same_v<U, float>)
+    return MPI_FLOAT;
+  else if constexpr (std::is_same_v<U, double>)
+    return MPI_DOUBLE;
+  else if constexpr (std::is_same_v<U, int>)
+    return MPI_INT;
+  else if constexpr (std::is_same_v<U, std::int64_t>)
+    return MPI_INT64_T;
+  else if constexpr (std::is_same_v<U, unsigned char>)
+    return MPI_UNSIGNED_CHAR;
+  else
+    static_assert(sizeof(U) == 0, "MpiCommunicator: unsupported element type");
 }
 
 }  // namespace detail
@@ -112,9 +118,9 @@ public:
 #if defined(PNPDIST_HAS_MPI)
     for (index_t begin = 0; begin < buffer.size(); begin += chunk) {
       const int count = static_cast<int>(std::min(chunk, buffer.size() - begin));
-      detail::mpi_check(MPI_Allreduce(MPI_IN_PLACE, buffer.data() + begin, count, detail::mpi_datatype<T>(), MPI_SUM,
-                                      comm_),
-                        "MPI_Allreduce");
+      detail::mpi_check(
+          MPI_Allreduce(MPI_IN_PLACE, buffer.data() + begin, count, detail::mpi_datatype<T>(), MPI_SUM, comm_),
+          "MPI_Allreduce");
     }
 #else
     (void)buffer;
@@ -132,8 +138,8 @@ public:
   void allgatherv(const View<const T, 1, Space>& send, const View<T, 1, Space>& recv,
                   std::span<const index_t> counts) const {
     require<dimension_mismatch>(static_cast<int>(counts.size()) == size_, [&] {
-      return "MpiCommunicator::allgatherv: " + std::to_string(counts.size()) + " counts for " +
-             std::to_string(size_) + " ranks";
+      return "MpiCommunicator::allgatherv: " + std::to_string(counts.size()) + " counts for " + std::to_string(size_) +
+             " ranks";
     });
     std::vector<int> int_counts(counts.size());
     std::vector<int> displacements(counts.size());

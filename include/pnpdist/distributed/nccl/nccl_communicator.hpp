@@ -51,12 +51,18 @@ inline void nccl_check(ncclResult_t result, const char* call,
 template <class T>
 inline ncclDataType_t nccl_datatype() {
   using U = std::remove_const_t<T>;
-  if constexpr (std::is_same_v<U, float>) return ncclFloat32;
-  else if constexpr (std::is_same_v<U, double>) return ncclFloat64;
-  else if constexpr (std::is_same_v<U, int>) return ncclInt32;
-  else if constexpr (std::is_same_v<U, std::int64_t>) return ncclInt64;
-  else if constexpr (std::is_same_v<U, unsigned char>) return ncclUint8;
-  else static_assert(sizeof(U) == 0, "NcclCommunicator: unsupported element type");
+  if constexpr (std::is_same_v<U, float>)
+    return ncclFloat32;
+  else if constexpr (std::is_same_v<U, double>)
+    return ncclFloat64;
+  else if constexpr (std::is_same_v<U, int>)
+    return ncclInt32;
+  else if constexpr (std::is_same_v<U, std::int64_t>)
+    return ncclInt64;
+  else if constexpr (std::is_same_v<U, unsigned char>)
+    return ncclUint8;
+  else
+    static_assert(sizeof(U) == 0, "NcclCommunicator: unsupported element type");
 }
 
 /// Owns an ncclComm_t.
@@ -115,7 +121,8 @@ public:
   template <class T>
   void allgatherv([[maybe_unused]] const View<const T, 1, CudaSpace>& send,
                   [[maybe_unused]] const View<T, 1, CudaSpace>& recv, std::span<const index_t> counts) const {
-    require<dimension_mismatch>(static_cast<int>(counts.size()) == size(), "NcclCommunicator::allgatherv: one count per rank");
+    require<dimension_mismatch>(static_cast<int>(counts.size()) == size(),
+                                "NcclCommunicator::allgatherv: one count per rank");
     index_t total = 0;
     for (const index_t c : counts) total += c;
     require<dimension_mismatch>(
@@ -147,9 +154,7 @@ public:
   }
 
   /// Returns once every rank has reached it and this rank's stream is idle.
-  void barrier() const {
-    (void)allreduce_sum(0.0);
-  }
+  void barrier() const { (void)allreduce_sum(0.0); }
 
   /// Aborts the NCCL communicator (unblocking pending operations), then the MPI job.
   [[noreturn]] void abort(int code) const {

@@ -72,8 +72,8 @@ public:
                AccumulateSquaredMagnitudeKernel<float>{normal_.data(), op.transfer_function().data(), normal_scale});
       fft_.forward(reshape(y.const_view(), real), work_.view());
       for_each(exec_, work_.size(),
-               AccumulateConjProductKernel<float>{back_projection_.data(), op.transfer_function().data(),
-                                                  work_.data(), plane});
+               AccumulateConjProductKernel<float>{back_projection_.data(), op.transfer_function().data(), work_.data(),
+                                                  plane});
       measurement_energy_ += static_cast<double>(squared_norm(exec_, y.const_view()));
     }
   }

@@ -46,9 +46,12 @@ enum class Boundary {
 /// "circular", "same" or "valid".
 [[nodiscard]] inline const char* to_string(Boundary boundary) {
   switch (boundary) {
-    case Boundary::circular: return "circular";
-    case Boundary::same: return "same";
-    case Boundary::valid: return "valid";
+    case Boundary::circular:
+      return "circular";
+    case Boundary::same:
+      return "same";
+    case Boundary::valid:
+      return "valid";
   }
   return "unknown";
 }

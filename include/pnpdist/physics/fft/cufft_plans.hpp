@@ -32,7 +32,8 @@ namespace detail {
 
 /// Throws cuda_error naming the cuFFT call and its status.
 inline void check_cufft(cufftResult status, const char* call) {
-  if (status != CUFFT_SUCCESS) throw cuda_error(std::string(call) + " failed with cufftResult " + std::to_string(status));
+  if (status != CUFFT_SUCCESS)
+    throw cuda_error(std::string(call) + " failed with cufftResult " + std::to_string(status));
 }
 
 /// The process-wide cache of cuFFT plans, destroyed at program exit.

@@ -67,8 +67,14 @@ public:
   /// fftwf_alignment_of is `real_alignment` and `complex_alignment`. Made on first use (under the lock).
   fftwf_plan plan(RealFftDirection direction, index_t batch, index_t height, index_t width, int threads,
                   int real_alignment, int complex_alignment) {
-    const Key key{direction == RealFftDirection::forward ? 0 : 1, batch, height, width, threads, real_alignment,
-                  complex_alignment, static_cast<int>(fftw_planning())};
+    const Key key{direction == RealFftDirection::forward ? 0 : 1,
+                  batch,
+                  height,
+                  width,
+                  threads,
+                  real_alignment,
+                  complex_alignment,
+                  static_cast<int>(fftw_planning())};
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto it = plans_.find(key); it != plans_.end()) return it->second;
     if (!threads_initialized_) {

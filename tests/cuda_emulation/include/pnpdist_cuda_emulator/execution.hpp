@@ -367,6 +367,7 @@ private:
       workers_.emplace_back();
       Worker& worker = workers_.back();
       worker.assigned = static_cast<int>(t);
+      worker.wake.release();
       worker.thread = std::thread([this, &worker] { worker_main(worker); });
       return -1;
     }

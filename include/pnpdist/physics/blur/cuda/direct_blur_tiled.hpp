@@ -77,7 +77,8 @@ __global__ void direct_blur_tiled_kernel(View<const T, 4, CudaSpace> in, View<T,
     if (i < out.extent(2) && j < out.extent(3)) {
       T acc = T(0);
       for (int a = 0; a < kh; ++a)
-        for (int b = 0; b < kw; ++b) acc += weights[a * kw + b] * patch[(ty + kh - 1 - a) * patch_w + (tx + kw - 1 - b)];
+        for (int b = 0; b < kw; ++b)
+          acc += weights[a * kw + b] * patch[(ty + kh - 1 - a) * patch_w + (tx + kw - 1 - b)];
       out(n, c, i, j) = acc;
     }
   }
@@ -95,8 +96,7 @@ inline void direct_blur_tiled(const Cuda& exec, const View<const T, 4, CudaSpace
   if (planes == 0 || out.extent(2) == 0 || out.extent(3) == 0) return;
   const auto kh = static_cast<std::size_t>(kernel.extent(0));
   const auto kw = static_cast<std::size_t>(kernel.extent(1));
-  const std::size_t shared =
-      ((direct_blur_tile + kh - 1) * (direct_blur_tile + kw - 1) + kh * kw) * sizeof(T);
+  const std::size_t shared = ((direct_blur_tile + kh - 1) * (direct_blur_tile + kw - 1) + kh * kw) * sizeof(T);
   const dim3 grid(static_cast<unsigned>((out.extent(3) + direct_blur_tile - 1) / direct_blur_tile),
                   static_cast<unsigned>((out.extent(2) + direct_blur_tile - 1) / direct_blur_tile),
                   static_cast<unsigned>(planes < 65535 ? planes : 65535));
