@@ -140,3 +140,15 @@ TEST_CASE("DRUNet parameter and MAC counts of the official colour network", "[nn
   CHECK(layers[36].name == "m_up3.0");
   CHECK(layers.back().name == "m_tail");
 }
+
+TEST_CASE("DRUNet's memory plan: two full-resolution work buffers, the coarse skips and the input", "[nn][drunet]") {
+  const DRUNetConfig config{3, {8, 12, 16, 20}, 1, false};
+  DRUNet<2, float, pnpdist::Serial, pnpdist::nn::ReferenceEngine<float, 2, pnpdist::Serial>> net(
+      pnpdist::nn::random_drunet_weights<float, 2>(config, 2));
+  Tensor<float, 4> x(Extents<4>{2, 3, 30, 17}), y(x.extents());
+  pnpdist::fill(pnpdist::Serial{}, x.view(), 0.5f);
+  net.denoise(x.const_view(), 0.1f, y.view());
+  const std::size_t pixels = 2 * 32 * 24;  // batch 2, padded to 32 x 24
+  const std::size_t floats = 2 * 8 * pixels + 12 * pixels / 4 + 16 * pixels / 16 + 20 * pixels / 64 + 4 * pixels;
+  CHECK(net.planned_bytes() == floats * sizeof(float));
+}

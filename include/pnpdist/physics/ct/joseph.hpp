@@ -13,11 +13,11 @@
 ///   - ScatterPolicy  (adjoint):  volume[i] += w * value
 /// so the forward and the back projection use the same weights: the back projection is the exact transpose.
 ///
-/// Parallelism. The forward projection runs one iteration per ray. The back projection runs, for each view
-/// and each axis, one iteration per slice of that axis, which visits every ray of the view whose dominant
-/// axis it is: a sample of slice s only touches voxels of slice s, so no two iterations write the same voxel
-/// and no atomics are needed. Each voxel accumulates its terms in a fixed order (views in order, then the
-/// axes, then the rays in order), so the result has the same bits for any number of threads.
+/// Parallelism. The forward projection runs one iteration per ray. The back projection runs, for each block
+/// of views and each axis, one iteration per run of consecutive slices of that axis, which visits every ray
+/// of the block whose dominant axis it is: a sample of slice s only touches voxels of slice s, so no two
+/// iterations write the same voxel and no atomics are needed. Each voxel accumulates its terms in a fixed
+/// order (blocks, axes, views, rays), so the result has the same bits for any number of threads.
 
 #include <cmath>
 #include <cstddef>
@@ -512,13 +512,16 @@ struct SliceTarget {
   T* data;
 };
 
-/// Back projection, step 2 for a block of views: one iteration per slice of `first.axis` (iterations
-/// [0, n_first)) and of `second.axis` (the following n_second iterations). A slice visits the views of the
-/// block in order and, in each, the rays in order whose dominant axis is the slice's axis, adding their
-/// samples to the slice: a slice is written by one iteration only, in a fixed order. The two targets must
-/// not overlap (x goes to the swapped buffer, y or z to the image).
+/// Back projection, step 2 for a block of views: one iteration per run of `slices_per_iteration`
+/// consecutive slices of `first.axis` (the first iterations) and of `second.axis` (the following ones).
+/// An iteration visits the views of the block in order and, in each, the rays in order whose dominant axis is
+/// its axis, adding their samples in its slices: a slice is written by one iteration only, and every voxel
+/// receives its terms in a fixed order (views, then rays), whatever the number of threads. Reading each ray
+/// once for several slices keeps the ray buffer traffic low. The two targets must not overlap (x goes to the
+/// swapped buffer, y or z to the image).
 template <class T, class Grid, class Ray>
 struct JosephBlockAdjoint {
+  static constexpr index_t slices_per_iteration = 8;
   Grid grid;
   const Ray* rays;              ///< views x pixels
   const unsigned char* masks;   ///< per view of the block: bit a set when some ray has dominant axis a
@@ -527,11 +530,14 @@ struct JosephBlockAdjoint {
   SliceTarget<T> first;
   SliceTarget<T> second;
 
+  PNPDIST_HOST_DEVICE static index_t runs(index_t n) { return (n + slices_per_iteration - 1) / slices_per_iteration; }
+
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
-    const index_t n_first = grid.n[first.axis];
-    const SliceTarget<T>& target = i < n_first ? first : second;
-    const index_t s = i < n_first ? i : i - n_first;
+    const index_t runs_first = runs(grid.n[first.axis]);
+    const SliceTarget<T>& target = i < runs_first ? first : second;
     const int axis = target.axis;
+    const index_t begin = (i < runs_first ? i : i - runs_first) * slices_per_iteration;
+    const index_t end = begin + slices_per_iteration < grid.n[axis] ? begin + slices_per_iteration : grid.n[axis];
     const auto ax = sample_axes(grid, axis, target.swapped);
     const unsigned char bit = static_cast<unsigned char>(1u << axis);
     for (index_t v = 0; v < views; ++v) {
@@ -539,14 +545,18 @@ struct JosephBlockAdjoint {
       const Ray* view_rays = rays + v * pixels;
       for (index_t r = 0; r < pixels; ++r) {
         const Ray& ray = view_rays[r];
-        if (ray.axis != axis || s < ray.s_lo || s > ray.s_hi) continue;
+        if (ray.axis != axis) continue;
+        const index_t lo = ray.s_lo > begin ? ray.s_lo : begin;
+        const index_t hi = ray.s_hi < end - 1 ? ray.s_hi : end - 1;
         ScatterPolicy<T> scatter{target.data, static_cast<T>(ray.value)};
-        joseph_sample_any<T>(ax, ray, s, scatter);
+        for (index_t s = lo; s <= hi; ++s) joseph_sample_any<T>(ax, ray, s, scatter);
       }
     }
   }
   /// Iterations of a launch.
-  [[nodiscard]] index_t iterations() const { return grid.n[first.axis] + (second.axis >= 0 ? grid.n[second.axis] : 0); }
+  [[nodiscard]] index_t iterations() const {
+    return runs(grid.n[first.axis]) + (second.axis >= 0 ? runs(grid.n[second.axis]) : 0);
+  }
 };
 
 }  // namespace pnpdist::ct

@@ -7,12 +7,15 @@
 ///   - A launch runs to completion inside launch(): blocks run one after another, in order of blockIdx
 ///     (x fastest). Launches from several host threads are serialized (one global lock), so static
 ///     storage standing for `__shared__` variables belongs to one block at a time.
-///   - The threads of a block are real OS threads (a pool reused by every block, grown to the largest
-///     block launched). Each kernel thread runs until it reaches a synchronization point (__syncthreads,
-///     a warp-synchronous intrinsic, or its end); when every thread of the block has reached one, the
-///     emulator checks that the synchronization is well formed and releases the threads it completes.
+///   - Kernel threads run on real OS threads (a pool reused by every block). Each kernel thread runs until
+///     it reaches a synchronization point (__syncthreads, a warp-synchronous intrinsic, or its end); when
+///     every thread of the block has reached one, the emulator checks that the synchronization is well
+///     formed and releases the threads it completes. A kernel thread stopped at a synchronization point
+///     keeps its OS thread; one that has not started yet may start on the OS thread of one that exited
+///     (so a block without barriers under an ordered schedule runs on a single OS thread).
 ///   - The threads released together (a "pass") run either one at a time in a fixed order (schedules
-///     `forward`: ascending linear thread index, `reverse`: descending) or all at once (`parallel`). The
+///     `forward`: ascending linear thread index, `reverse`: descending) or concurrently (`parallel`: at
+///     most 8 threads that have not started yet are started at once, the next when one stops). The
 ///     ordered schedules make barrier bugs deterministic: a thread reading shared memory that a
 ///     higher-numbered thread writes with no barrier in between reads it before the write under
 ///     `forward` (and the symmetric bug shows under `reverse`). The default, `mixed`, cycles through
@@ -29,7 +32,8 @@
 ///   - warp intrinsics: the caller's own lane missing from `mask`; a lane named in `mask` that does not
 ///     exist, has exited, waits at __syncthreads, or executes a different intrinsic or mask; a shuffle
 ///     reading a lane outside `mask`; a width that is not a power of two in [1, 32];
-///   - a device builtin (threadIdx, __syncthreads, ...) used outside a kernel aborts the program.
+///   - a device builtin (__syncthreads, a warp intrinsic, ...) called outside a kernel, or a launch from
+///     inside a kernel (dynamic parallelism), aborts the program.
 
 #include <algorithm>
 #include <atomic>
@@ -257,6 +261,9 @@ public:
     }
     return static_cast<unsigned>(current_index());
   }
+
+  /// True on an OS thread while it runs a kernel thread.
+  static bool in_kernel() { return current_index() >= 0; }
 
   /// Lanes of the calling thread's warp that are alive (not exited), as __activemask() reports them.
   unsigned active_mask() {
@@ -714,6 +721,10 @@ inline void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t
     Tuple local = parameters;
     std::apply(kernel, local);
   };
+  if (detail::Engine::in_kernel()) {
+    std::fprintf(stderr, "pnpdist CUDA emulation: a kernel launched a kernel (dynamic parallelism is not emulated)\n");
+    std::abort();
+  }
   detail::Engine& engine = detail::Engine::instance();
   std::lock_guard<std::mutex> serialize(engine.launch_mutex());
   if (!engine.run(grid, block, shared_bytes, body)) record_kernel_fault();
