@@ -29,7 +29,9 @@ endif()
 if(PNPDIST_WITH_CUDA)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
-  pnpdist_add_component(cuda PNPDIST_HAS_CUDA CUDA::cudart)
+  # cuFFT ships with every toolkit: the device FFT (physics/fft) is part of the component.
+  pnpdist_add_component(cuda PNPDIST_HAS_CUDA CUDA::cudart CUDA::cufft)
+  target_compile_definitions(pnpdist_cuda INTERFACE PNPDIST_HAS_CUFFT=1)
   # CMake 3.25 knows no C++20 dialect for CUDA, so it is passed explicitly. Host/device functors call
   # constexpr std functions (numeric_limits), and device lambdas are allowed in user code.
   target_compile_options(pnpdist_cuda INTERFACE

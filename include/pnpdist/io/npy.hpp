@@ -53,7 +53,9 @@ struct NpyHeader {
 /// The value of `key` in the header dictionary text: the characters after "'key':" up to the next ',' or
 /// '}' outside parentheses; empty when the key is absent.
 inline std::string npy_header_value(std::string_view dict, std::string_view key) {
-  const std::string quoted = "'" + std::string(key) + "'";
+  std::string quoted = "'";
+  quoted += key;
+  quoted += '\'';
   const std::size_t at = dict.find(quoted);
   if (at == std::string_view::npos) return {};
   std::size_t i = dict.find(':', at + quoted.size());
