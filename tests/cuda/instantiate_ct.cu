@@ -16,8 +16,8 @@ template <class T>
 double instantiate_ct_kernels(const Cuda& exec) {
   const double pi = std::numbers::pi;
   const auto g2 = ct::fan_beam_2d(ct::uniform_angles(8, 0, 2 * pi), {24, 1.5, 0.0}, 60.0, 40.0, {16, 18, 1, 1});
-  const auto g3 = ct::cone_beam(ct::uniform_angles(8, 0, 2 * pi), {12, 14, 2.0, 2.0, 0, 0}, 60.0, 60.0,
-                                {10, 11, 12, 1, 1, 1});
+  const auto g3 =
+      ct::cone_beam(ct::uniform_angles(8, 0, 2 * pi), {12, 14, 2.0, 2.0, 0, 0}, 60.0, 60.0, {10, 11, 12, 1, 1, 1});
   const ct::JosephProjector2D<T, Cuda> a2(exec, g2);
   const ct::JosephProjector3D<T, Cuda> a3(exec, g3);
   double acc = adjoint_check(a2, 1).relative_error + adjoint_check(a3, 1).relative_error;

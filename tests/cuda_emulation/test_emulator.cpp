@@ -164,6 +164,7 @@ TEST_CASE("emulated barriers: a missing __syncthreads gives a wrong result deter
   }
   // The default (mixed) schedule gives a forward-ordered block in every launch of three blocks or more.
   {
+    const emu::ScheduleOverride schedule(emu::Schedule::mixed);
     const auto got = c.run(&block_sum_dynamic<false>, 128 * sizeof(std::int64_t));
     CHECK(got != c.expected);
     const auto got_static = c.run(&block_sum_static<false>, 0);

@@ -63,7 +63,8 @@ TEMPLATE_LIST_TEST_CASE("DRUNet<2> equals PyTorch on the fixtures", "[nn][drunet
   const auto exec = pnpdist::test::make_executor<TestType>();
   using Exec = decltype(exec);
   for (const Fixture& f : fixtures2d) {
-    const auto weights = pnpdist::nn::load_drunet_weights<float, 2>(pnpdist::test::nn_fixture(std::string(f.name) + ".safetensors"), f.config);
+    const auto weights = pnpdist::nn::load_drunet_weights<float, 2>(
+        pnpdist::test::nn_fixture(std::string(f.name) + ".safetensors"), f.config);
     DRUNet<2, float, std::remove_const_t<Exec>> net(weights, exec);
     check_fixture<2>(net, f.name, std::is_same_v<TestType, pnpdist::Serial>);
   }
@@ -71,14 +72,16 @@ TEMPLATE_LIST_TEST_CASE("DRUNet<2> equals PyTorch on the fixtures", "[nn][drunet
 
 TEMPLATE_LIST_TEST_CASE("DRUNet<3> equals PyTorch on the fixture", "[nn][drunet]", pnpdist::test::HostExecutors) {
   using Exec = decltype(pnpdist::test::make_executor<TestType>());
-  const auto weights = pnpdist::nn::load_drunet_weights<float, 3>(pnpdist::test::nn_fixture(std::string(fixture3d.name) + ".safetensors"), fixture3d.config);
+  const auto weights = pnpdist::nn::load_drunet_weights<float, 3>(
+      pnpdist::test::nn_fixture(std::string(fixture3d.name) + ".safetensors"), fixture3d.config);
   DRUNet<3, float, Exec> net(weights, pnpdist::test::make_executor<TestType>());
   check_fixture<3>(net, fixture3d.name, std::is_same_v<TestType, pnpdist::Serial>);
 }
 
 TEST_CASE("DRUNet<2> in double precision equals PyTorch", "[nn][drunet]") {
   const Fixture& f = fixtures2d[0];
-  const auto weights = pnpdist::nn::load_drunet_weights<double, 2>(pnpdist::test::nn_fixture(std::string(f.name) + ".safetensors"), f.config);
+  const auto weights = pnpdist::nn::load_drunet_weights<double, 2>(
+      pnpdist::test::nn_fixture(std::string(f.name) + ".safetensors"), f.config);
   DRUNet<2, double, pnpdist::Serial> net(weights);
   const auto x = pnpdist::read_npy<double, 4>(pnpdist::test::nn_fixture("drunet2d_color_input.npy"));
   const auto expected = pnpdist::read_npy<double, 4>(pnpdist::test::nn_fixture("drunet2d_color_output.npy"));

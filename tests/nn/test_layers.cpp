@@ -30,7 +30,8 @@ Tensor<float, Rank> random_tensor(const Extents<Rank>& e, std::uint64_t seed) {
 template <std::size_t Rank>
 Extents<Rank> output_extents(ConvKind kind, Extents<Rank> in, index_t cout) {
   in[1] = cout;
-  for (std::size_t d = 2; d < Rank; ++d) in[d] = kind == ConvKind::down2 ? in[d] / 2 : kind == ConvKind::up2 ? in[d] * 2 : in[d];
+  for (std::size_t d = 2; d < Rank; ++d)
+    in[d] = kind == ConvKind::down2 ? in[d] / 2 : kind == ConvKind::up2 ? in[d] * 2 : in[d];
   return in;
 }
 
@@ -49,7 +50,8 @@ TEMPLATE_LIST_TEST_CASE("conv3 with a centred delta kernel copies its input; pos
   for (index_t n = 0; n < 2; ++n)
     for (index_t c = 0; c < 3; ++c)
       for (index_t i = 0; i < 5; ++i)
-        for (index_t j = 0; j < 7; ++j) CHECK(y(n, c, i, j) == std::max(2.0f * x(n, c, i, j) + bias[static_cast<std::size_t>(c)] + 1.0f, 0.0f));
+        for (index_t j = 0; j < 7; ++j)
+          CHECK(y(n, c, i, j) == std::max(2.0f * x(n, c, i, j) + bias[static_cast<std::size_t>(c)] + 1.0f, 0.0f));
 }
 
 TEST_CASE("conv_down2 averages and conv_up2 replicates with kernels of equal taps", "[nn][layers]") {
@@ -67,12 +69,14 @@ TEST_CASE("conv_down2 averages and conv_up2 replicates with kernels of equal tap
     }
   Tensor<float, 5> up(x.extents());
   const std::vector<float> ones(8, 1.0f);
-  pnpdist::nn::conv_up2(pnpdist::Serial{}, down.const_view(), ones.data(), static_cast<const float*>(nullptr), up.view());
+  pnpdist::nn::conv_up2(pnpdist::Serial{}, down.const_view(), ones.data(), static_cast<const float*>(nullptr),
+                        up.view());
   for (index_t i = 0; i < 4; ++i)
     for (index_t j = 0; j < 6; ++j)
       for (index_t k = 0; k < 2; ++k) CHECK(up(0, 0, i, j, k) == down(0, 0, i / 2, j / 2, k / 2));
   Tensor<float, 5> wrong(Extents<5>{1, 1, 3, 3, 1});
-  CHECK_THROWS_AS(pnpdist::nn::conv_down2(pnpdist::Serial{}, x.const_view(), w.data(), static_cast<const float*>(nullptr), wrong.view()),
+  CHECK_THROWS_AS(pnpdist::nn::conv_down2(pnpdist::Serial{}, x.const_view(), w.data(),
+                                          static_cast<const float*>(nullptr), wrong.view()),
                   pnpdist::dimension_mismatch);
 }
 
@@ -97,14 +101,19 @@ void check_onednn_layers(const Extents<Rank>& in_extents) {
           pnpdist::copy(pnpdist::Serial{}, initial.const_view(), actual.view());
           const float* bias = with_bias ? b.data() : nullptr;
           pnpdist::nn::convolution(pnpdist::Serial{}, kind, x.const_view(), w.data(), bias, expected.view(), post);
-          const std::string impl = pnpdist::nn::onednn_convolution(2, kind, x.const_view(), w.data(), bias, actual.view(), post, blocked);
-          INFO("kind " << static_cast<int>(kind) << " bias " << with_bias << " sum " << post.sum << " relu " << post.relu
-                       << " blocked " << blocked << " implementation " << impl);
+          const std::string impl =
+              pnpdist::nn::onednn_convolution(2, kind, x.const_view(), w.data(), bias, actual.view(), post, blocked);
+          INFO("kind " << static_cast<int>(kind) << " bias " << with_bias << " sum " << post.sum << " relu "
+                       << post.relu << " blocked " << blocked << " implementation " << impl);
           CHECK(pnpdist::test::relative_error(actual, expected) < 1e-5);
         }
 }
 
-TEST_CASE("oneDNN layers equal the reference layers (2D)", "[nn][layers][onednn]") { check_onednn_layers(Extents<4>{2, 5, 6, 10}); }
-TEST_CASE("oneDNN layers equal the reference layers (3D)", "[nn][layers][onednn]") { check_onednn_layers(Extents<5>{1, 5, 4, 6, 8}); }
+TEST_CASE("oneDNN layers equal the reference layers (2D)", "[nn][layers][onednn]") {
+  check_onednn_layers(Extents<4>{2, 5, 6, 10});
+}
+TEST_CASE("oneDNN layers equal the reference layers (3D)", "[nn][layers][onednn]") {
+  check_onednn_layers(Extents<5>{1, 5, 4, 6, 8});
+}
 
 #endif

@@ -45,7 +45,8 @@ TEMPLATE_LIST_TEST_CASE("Identity denoiser copies", "[priors]", pnpdist::test::H
   for (index_t e = 0; e < x.size(); ++e) CHECK(y.data()[e] == x.data()[e]);
 }
 
-TEMPLATE_LIST_TEST_CASE("TV denoiser shrinks a 1-D step by lambda/a and lambda/b", "[priors][tv]", pnpdist::test::HostExecutors) {
+TEMPLATE_LIST_TEST_CASE("TV denoiser shrinks a 1-D step by lambda/a and lambda/b", "[priors][tv]",
+                        pnpdist::test::HostExecutors) {
   // x = 0 on a = 6 samples, 1 on b = 10: the minimiser is the step with plateaus lambda/a and 1 - lambda/b
   // (as long as those stay apart).
   const auto exec = pnpdist::test::make_executor<TestType>();
@@ -55,10 +56,12 @@ TEMPLATE_LIST_TEST_CASE("TV denoiser shrinks a 1-D step by lambda/a and lambda/b
   for (index_t j = 0; j < a + b; ++j) x(0, 0, 0, j) = j < a ? 0.0 : 1.0;
   pnpdist::TVDenoiser<double, 4, decltype(exec)> tv(exec, 3000, 2.0);
   tv.denoise(x.const_view(), lambda / 2.0, y.view());
-  for (index_t j = 0; j < a + b; ++j) CHECK(y(0, 0, 0, j) == Approx(j < a ? lambda / a : 1.0 - lambda / b).margin(1e-6));
+  for (index_t j = 0; j < a + b; ++j)
+    CHECK(y(0, 0, 0, j) == Approx(j < a ? lambda / a : 1.0 - lambda / b).margin(1e-6));
 }
 
-TEST_CASE("TV denoiser: the result beats random perturbations; constants pass unchanged; executors agree", "[priors][tv]") {
+TEST_CASE("TV denoiser: the result beats random perturbations; constants pass unchanged; executors agree",
+          "[priors][tv]") {
   Tensor<double, 4> x(Extents<4>{1, 1, 12, 9}), y(x.extents()), z(x.extents());
   pnpdist::fill_uniform(pnpdist::Serial{}, x.view(), 4, 0, 0.0, 1.0);
   const double lambda = 0.15;

@@ -55,7 +55,8 @@ const DRUNetConfig small{3, {2, 3, 4, 5}, 1, false};
 
 TEST_CASE("safetensors: write and read back", "[nn][safetensors]") {
   const std::string path = temp_path("roundtrip");
-  pnpdist::write_safetensors(path, {{"a", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b.weight", {1}, {-0.5f}}, {"empty", {0, 4}, {}}});
+  pnpdist::write_safetensors(path,
+                             {{"a", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b.weight", {1}, {-0.5f}}, {"empty", {0, 4}, {}}});
   const SafetensorsFile file(path);
   REQUIRE(file.entries().size() == 3);
   CHECK(file.find("a")->shape == std::vector<index_t>{2, 3});
@@ -74,7 +75,8 @@ TEST_CASE("safetensors: the PyTorch fixtures parse, F16 and BF16 convert", "[nn]
   CHECK(head->dtype == "F32");
   // A hand-made file: F16 1.0, -2.0, 2^-24 (subnormal) and BF16 1.5.
   const std::string path = temp_path("half");
-  const std::string header = R"({"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[6,8]},"__metadata__":{"format":"pt"}})";
+  const std::string header =
+      R"({"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[6,8]},"__metadata__":{"format":"pt"}})";
   std::string bytes(8, '\0');
   bytes[0] = static_cast<char>(header.size());
   bytes += header;
@@ -140,10 +142,12 @@ TEST_CASE("DRUNet weights: mismatches name the first offending tensor", "[nn][sa
     pnpdist::write_safetensors(path, tensors);
     const DRUNetConfig wider{3, {2, 3, 4, 6}, 1, false};
     const std::string m = message_of(path, wider);
-    CHECK_THAT(m, Catch::Contains("m_down3.1.weight") && Catch::Contains("(5, 4, 2, 2)") && Catch::Contains("expects (6, 4, 2, 2)"));
+    CHECK_THAT(m, Catch::Contains("m_down3.1.weight") && Catch::Contains("(5, 4, 2, 2)") &&
+                      Catch::Contains("expects (6, 4, 2, 2)"));
   }
   SECTION("grayscale file for a colour network") {
-    pnpdist::write_safetensors(path, pnpdist::nn::to_safetensors(pnpdist::nn::random_drunet_weights<float, 2>(DRUNetConfig{1, {2, 3, 4, 5}, 1, false}, 3)));
+    pnpdist::write_safetensors(path, pnpdist::nn::to_safetensors(pnpdist::nn::random_drunet_weights<float, 2>(
+                                         DRUNetConfig{1, {2, 3, 4, 5}, 1, false}, 3)));
     CHECK_THAT(message_of(path, small), Catch::Contains("'m_head.weight' has shape (2, 2, 3, 3)"));
   }
   SECTION("missing tensor") {
@@ -153,7 +157,8 @@ TEST_CASE("DRUNet weights: mismatches name the first offending tensor", "[nn][sa
   }
   SECTION("more blocks than the file holds") {
     pnpdist::write_safetensors(path, tensors);
-    CHECK_THAT(message_of(path, DRUNetConfig{3, {2, 3, 4, 5}, 2, false}), Catch::Contains("has no tensor 'm_down1.1.res.0.weight'"));
+    CHECK_THAT(message_of(path, DRUNetConfig{3, {2, 3, 4, 5}, 2, false}),
+               Catch::Contains("has no tensor 'm_down1.1.res.0.weight'"));
   }
   SECTION("unexpected tensor") {
     tensors.push_back({"m_head.bias", {2}, {0, 0}});
@@ -162,7 +167,8 @@ TEST_CASE("DRUNet weights: mismatches name the first offending tensor", "[nn][sa
   }
   SECTION("biases expected") {
     pnpdist::write_safetensors(path, tensors);
-    CHECK_THAT(message_of(path, DRUNetConfig{3, {2, 3, 4, 5}, 1, true}), Catch::Contains("has no tensor 'm_head.bias'"));
+    CHECK_THAT(message_of(path, DRUNetConfig{3, {2, 3, 4, 5}, 1, true}),
+               Catch::Contains("has no tensor 'm_head.bias'"));
   }
   std::remove(path.c_str());
 }
@@ -175,7 +181,8 @@ TEST_CASE("DRUNet weights: 2D files load into a 3D network by inflation, 3D file
   const auto direct = pnpdist::nn::inflate_drunet_weights(w2);
   REQUIRE(inflated.layers.size() == direct.layers.size());
   for (std::size_t i = 0; i < direct.layers.size(); ++i) CHECK(inflated.layers[i].weight == direct.layers[i].weight);
-  // The inflation itself: centre slice of 3x3x3 kernels, halved copies for the strided conv, copies for the transposed one.
+  // The inflation itself: centre slice of 3x3x3 kernels, halved copies for the strided conv, copies for the transposed
+  // one.
   CHECK(direct.layers[0].weight[9 + 4] == w2.layers[0].weight[4]);
   CHECK(direct.layers[0].weight[4] == 0.0f);
   CHECK(direct.layers[3].spec.kind == pnpdist::nn::ConvKind::down2);

@@ -15,8 +15,8 @@ namespace pnpdist::test {
 namespace ct_reference {
 
 struct Grid {
-  index_t n[3];     // (z, y, x)
-  double size[3];   // voxel size (z, y, x)
+  index_t n[3];    // (z, y, x)
+  double size[3];  // voxel size (z, y, x)
 };
 
 // Value of the volume at index-space point (z, y, x), trilinear with zero outside; `axis` is sampled exactly.

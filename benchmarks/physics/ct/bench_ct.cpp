@@ -63,7 +63,9 @@ void bm_parallel_2d(benchmark::State& state, bool forward) {
   const auto x = phantom::rasterize<float>(exec, phantom::shepp_logan_2d(), g.volume, scale, 2);
   Tensor<float, 2> y(A.range_shape()), z(A.domain_shape());
   A.apply(x.const_view(), y.view());
-  if (forward) state.counters["rel_rms_analytic"] = relative_rms(y, phantom::analytic_projections(phantom::shepp_logan_2d(), scale, g));
+  if (forward)
+    state.counters["rel_rms_analytic"] =
+        relative_rms(y, phantom::analytic_projections(phantom::shepp_logan_2d(), scale, g));
   for (auto _ : state) {
     if (forward)
       A.apply(x.const_view(), y.view());
@@ -86,7 +88,8 @@ void bm_cone_3d(benchmark::State& state, bool forward) {
   Tensor<float, 3> y(A.range_shape()), z(A.domain_shape());
   A.apply(x.const_view(), y.view());
   if (forward && n <= 128)
-    state.counters["rel_rms_analytic"] = relative_rms(y, phantom::analytic_projections(phantom::shepp_logan_3d(), scale, g));
+    state.counters["rel_rms_analytic"] =
+        relative_rms(y, phantom::analytic_projections(phantom::shepp_logan_3d(), scale, g));
   for (auto _ : state) {
     if (forward)
       A.apply(x.const_view(), y.view());
@@ -106,8 +109,20 @@ void bm_cone_3d_bp(benchmark::State& state) { bm_cone_3d(state, false); }
 
 // Wall time, and the CPU time of the whole process (all threads): on a shared machine the latter shows the
 // work done when the wall time is inflated by other jobs.
-BENCHMARK(bm_parallel_2d_fp)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
-BENCHMARK(bm_parallel_2d_bp)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(bm_parallel_2d_fp)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+BENCHMARK(bm_parallel_2d_bp)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 BENCHMARK(bm_cone_3d_fp)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(bm_cone_3d_bp)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 

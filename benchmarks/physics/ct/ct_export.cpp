@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <numbers>
 #include <string>
 
@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   pnpdist::write_npy(dir + "/analytic" + suffix, exact.const_view());
   pnpdist::write_npy(dir + "/fp" + suffix, y.const_view());
   pnpdist::write_npy(dir + "/bp" + suffix, z.const_view());
-  std::printf("{\"n\": %lld, \"threads\": %d, \"fp_s\": %.6f, \"bp_s\": %.6f, \"fp_cpu_s\": %.6f, \"bp_cpu_s\": %.6f}\n",
-              static_cast<long long>(n), exec.concurrency(), fp, bp, fp_cpu, bp_cpu);
+  std::printf(
+      "{\"n\": %lld, \"threads\": %d, \"fp_s\": %.6f, \"bp_s\": %.6f, \"fp_cpu_s\": %.6f, \"bp_cpu_s\": %.6f}\n",
+      static_cast<long long>(n), exec.concurrency(), fp, bp, fp_cpu, bp_cpu);
   return 0;
 }

@@ -198,7 +198,8 @@ private:
   }
 
   void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\r' || text_[pos_] == '\t'))
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\r' || text_[pos_] == '\t'))
       ++pos_;
   }
   char peek() {
@@ -268,8 +269,8 @@ public:
     std::uint64_t header_length = 0;
     for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
     require<io_error>(header_length <= file_size_ - 8, [&] {
-      return "safetensors file '" + path_ + "': header length " + std::to_string(header_length) +
-             " exceeds the " + std::to_string(file_size_ - 8) + " bytes that follow it (truncated or not a safetensors file)";
+      return "safetensors file '" + path_ + "': header length " + std::to_string(header_length) + " exceeds the " +
+             std::to_string(file_size_ - 8) + " bytes that follow it (truncated or not a safetensors file)";
     });
     std::string header(header_length, '\0');
     in.read(header.data(), static_cast<std::streamsize>(header_length));
@@ -295,8 +296,8 @@ public:
       require<io_error>(static_cast<std::uint64_t>(e.element_count()) * element_bytes == e.end - e.begin, [&] {
         return "safetensors file '" + path_ + "': tensor '" + e.name + "' of shape " + shape_to_string(e.shape) +
                " and dtype " + e.dtype + " needs " +
-               std::to_string(static_cast<std::uint64_t>(e.element_count()) * element_bytes) + " bytes, its offsets span " +
-               std::to_string(e.end - e.begin);
+               std::to_string(static_cast<std::uint64_t>(e.element_count()) * element_bytes) +
+               " bytes, its offsets span " + std::to_string(e.end - e.begin);
       });
     }
   }
@@ -315,9 +316,8 @@ public:
   template <class T>
   [[nodiscard]] std::vector<T> read(std::string_view name) const {
     const SafetensorsEntry* e = find(name);
-    require<io_error>(e != nullptr, [&] {
-      return "safetensors file '" + path_ + "' has no tensor '" + std::string(name) + "'";
-    });
+    require<io_error>(e != nullptr,
+                      [&] { return "safetensors file '" + path_ + "' has no tensor '" + std::string(name) + "'"; });
     return read<T>(*e);
   }
 
@@ -342,7 +342,8 @@ private:
     if (dtype == "F32") return static_cast<double>(std::bit_cast<float>(load<std::uint32_t>(bytes + 4 * i)));
     if (dtype == "F64") return std::bit_cast<double>(load<std::uint64_t>(bytes + 8 * i));
     if (dtype == "F16") return static_cast<double>(detail::half_to_float(load<std::uint16_t>(bytes + 2 * i)));
-    return static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(load<std::uint16_t>(bytes + 2 * i)) << 16));
+    return static_cast<double>(
+        std::bit_cast<float>(static_cast<std::uint32_t>(load<std::uint16_t>(bytes + 2 * i)) << 16));
   }
   template <class U>
   static U load(const unsigned char* p) {  // little-endian, whatever the host
@@ -385,7 +386,11 @@ inline void write_safetensors(const std::string& path, const std::vector<Safeten
     const std::uint64_t end = offset + 4 * static_cast<std::uint64_t>(n);
     if (t) header.append(",");
     header.append("\"").append(tensor.name).append("\":{\"dtype\":\"F32\",\"shape\":[").append(shape);
-    header.append("],\"data_offsets\":[").append(std::to_string(offset)).append(",").append(std::to_string(end)).append("]}");
+    header.append("],\"data_offsets\":[")
+        .append(std::to_string(offset))
+        .append(",")
+        .append(std::to_string(end))
+        .append("]}");
     offset = end;
   }
   header += "}";

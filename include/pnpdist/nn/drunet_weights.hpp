@@ -18,8 +18,8 @@
 /// DRUNet<3> takes 3D weights (kernels 3x3x3 and 2x2x2) or 2D ones, inflated: a 3x3 kernel becomes a
 /// 3x3x3 kernel holding it at the centre depth slice and zeros elsewhere; a 2x2 kernel is replicated
 /// along depth, halved for the stride-2 convolution (which sums its two depth taps) and kept as it is for
-/// the transposed one (each output voxel receives exactly one depth tap). On an input constant along depth, the inflated network then computes the 2D
-/// network's output on every slice away from the depth borders.
+/// the transposed one (each output voxel receives exactly one depth tap). On an input constant along depth, the
+/// inflated network then computes the 2D network's output on every slice away from the depth borders.
 
 #include <array>
 #include <cmath>
@@ -37,10 +37,10 @@ namespace pnpdist::nn {
 
 /// The architecture parameters of DRUNet. Defaults: the official colour network.
 struct DRUNetConfig {
-  index_t image_channels = 3;                    ///< 1 (grayscale) or 3 (colour); the input gets one more (noise level map)
+  index_t image_channels = 3;  ///< 1 (grayscale) or 3 (colour); the input gets one more (noise level map)
   std::array<index_t, 4> widths{64, 128, 256, 512};  ///< channels at each of the four scales
-  index_t blocks = 4;                            ///< residual blocks per scale
-  bool bias = false;                             ///< convolutions with biases (the official network has none)
+  index_t blocks = 4;                                ///< residual blocks per scale
+  bool bias = false;                                 ///< convolutions with biases (the official network has none)
 
   [[nodiscard]] index_t in_channels() const { return image_channels + 1; }
   /// Throws invalid_argument for non-positive channel counts or a negative block count.
@@ -198,8 +198,11 @@ template <class T, std::size_t Dim>
 inline std::vector<SafetensorsTensor> to_safetensors(const DRUNetWeights<T, Dim>& weights) {
   std::vector<SafetensorsTensor> tensors;
   for (const auto& l : weights.layers) {
-    tensors.push_back({l.spec.name + ".weight", l.spec.weight_shape(Dim), std::vector<float>(l.weight.begin(), l.weight.end())});
-    if (!l.bias.empty()) tensors.push_back({l.spec.name + ".bias", {l.spec.out_channels}, std::vector<float>(l.bias.begin(), l.bias.end())});
+    tensors.push_back(
+        {l.spec.name + ".weight", l.spec.weight_shape(Dim), std::vector<float>(l.weight.begin(), l.weight.end())});
+    if (!l.bias.empty())
+      tensors.push_back(
+          {l.spec.name + ".bias", {l.spec.out_channels}, std::vector<float>(l.bias.begin(), l.bias.end())});
   }
   return tensors;
 }
@@ -233,7 +236,8 @@ inline DRUNetWeights<T, Dim> load_drunet_weights(const std::string& path, const 
     LayerWeights<T> layer{spec, {}, {}};
     for (int part = 0; part < (config.bias ? 2 : 1); ++part) {
       const std::string name = spec.name + (part == 0 ? ".weight" : ".bias");
-      const std::vector<index_t> shape = part == 0 ? spec.weight_shape(file_dim) : std::vector<index_t>{spec.out_channels};
+      const std::vector<index_t> shape =
+          part == 0 ? spec.weight_shape(file_dim) : std::vector<index_t>{spec.out_channels};
       const SafetensorsEntry* e = file.find(name);
       require<io_error>(e != nullptr, [&] {
         return "weights file '" + path + "' has no tensor '" + name + "', which " + detail::describe(config) + " needs";

@@ -146,7 +146,8 @@ struct Up2Kernel {
       offset += (p[d] / 2) * in.stride(d + 2);
     }
     T acc = bias ? bias[co] : T(0);
-    for (index_t ci = 0; ci < cin; ++ci) acc += weight[(ci * cout + co) * taps + k] * in.data()[offset + ci * in.stride(1)];
+    for (index_t ci = 0; ci < cin; ++ci)
+      acc += weight[(ci * cout + co) * taps + k] * in.data()[offset + ci * in.stride(1)];
     index_t o = n * out.stride(0) + co * out.stride(1);
     for (std::size_t d = 0; d < Dim; ++d) o += p[d] * out.stride(d + 2);
     out.data()[o] = detail::apply_post_ops(acc, post.sum ? out.data()[o] : T(0), post);
@@ -167,7 +168,8 @@ inline void check_conv_shapes(ConvKind kind, const In& in, const Out& out) {
   require<dimension_mismatch>(ok, [&] {
     const char* name = kind == ConvKind::conv3 ? "conv3" : kind == ConvKind::down2 ? "conv_down2" : "conv_up2";
     return std::string(name) + ": input extents " + to_string(in.extents()) + " and output extents " +
-           to_string(out.extents()) + " do not fit (conv3 keeps the spatial size, conv_down2 halves it, conv_up2 doubles it)";
+           to_string(out.extents()) +
+           " do not fit (conv3 keeps the spatial size, conv_down2 halves it, conv_up2 doubles it)";
   });
 }
 

@@ -130,12 +130,11 @@ inline ConvPrimitive make_conv(const LayerSpec& spec, bool bias, const dnnl::mem
     const dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
     return {dnnl::deconvolution_forward(pd), pd.weights_desc(), pd.scratchpad_desc(), pd.impl_info_str()};
   }
-  const auto desc = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                           dnnl::algorithm::convolution_direct, src, weights, bias_desc,
-                                                           dst, strides, padding, padding)
-                         : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                           dnnl::algorithm::convolution_direct, src, weights, dst,
-                                                           strides, padding, padding);
+  const auto desc =
+      bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src, weights, bias_desc, dst, strides, padding, padding)
+           : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src, weights, dst, strides, padding, padding);
   const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
   return {dnnl::convolution_forward(pd), pd.weights_desc(), pd.scratchpad_desc(), pd.impl_info_str()};
 }
@@ -199,20 +198,27 @@ inline std::string onednn_convolution(int threads, ConvKind kind, const View<con
   }
   const auto plain_in = onednn_detail::activation_desc<Dim>(in.extent(0), in.extent(1), in_spatial, false);
   const auto plain_out = onednn_detail::activation_desc<Dim>(out.extent(0), out.extent(1), out_spatial, false);
-  const auto src_desc = blocked ? onednn_detail::activation_desc<Dim>(in.extent(0), in.extent(1), in_spatial, true) : plain_in;
-  const auto dst_desc = blocked ? onednn_detail::activation_desc<Dim>(out.extent(0), out.extent(1), out_spatial, true) : plain_out;
+  const auto src_desc =
+      blocked ? onednn_detail::activation_desc<Dim>(in.extent(0), in.extent(1), in_spatial, true) : plain_in;
+  const auto dst_desc =
+      blocked ? onednn_detail::activation_desc<Dim>(out.extent(0), out.extent(1), out_spatial, true) : plain_out;
   const auto conv = onednn_detail::make_conv<Dim>(spec, bias != nullptr, src_desc, dst_desc, post);
   dnnl::stream stream(onednn_detail::cpu_engine());
   const memory user_weights = onednn_detail::plain_memory(
-      memory::desc(onednn_detail::weight_dims<Dim>(spec), memory::data_type::f32, onednn_detail::weight_tag<Dim>(kind)), weight);
+      memory::desc(onednn_detail::weight_dims<Dim>(spec), memory::data_type::f32, onednn_detail::weight_tag<Dim>(kind)),
+      weight);
   memory weights = onednn_detail::reordered(user_weights, conv.weights_desc, stream);
   memory src_user(plain_in, onednn_detail::cpu_engine(), const_cast<float*>(in.data()));
   memory dst_user(plain_out, onednn_detail::cpu_engine(), out.data());
   memory src = onednn_detail::reordered(src_user, src_desc, stream);
   memory dst = onednn_detail::reordered(dst_user, dst_desc, stream);  // its contents matter for the sum post-op
   memory scratch(conv.scratchpad_desc, onednn_detail::cpu_engine());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, scratch}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, onednn_detail::plain_memory(memory::desc({spec.out_channels}, memory::data_type::f32, memory::format_tag::x), bias));
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, scratch}};
+  if (bias)
+    args.emplace(DNNL_ARG_BIAS,
+                 onednn_detail::plain_memory(
+                     memory::desc({spec.out_channels}, memory::data_type::f32, memory::format_tag::x), bias));
   conv.primitive.execute(stream, args);
   if (blocked) dnnl::reorder(dst, dst_user).execute(stream, dst, dst_user);
   stream.wait();
@@ -230,14 +236,22 @@ public:
 
   /// Keeps the weights in oneDNN memories (plain layout until the first plan).
   OneDnnEngine(const Exec& exec, const DRUNetWeights<float, Dim>& weights)
-      : exec_(exec), config_(weights.config), stream_(onednn_detail::cpu_engine()), block_(onednn_detail::channel_block()) {
+      : exec_(exec),
+        config_(weights.config),
+        stream_(onednn_detail::cpu_engine()),
+        block_(onednn_detail::channel_block()) {
     using dnnl::memory;
     for (const LayerWeights<float>& l : weights.layers) {
       specs_.push_back(l.spec);
-      weights_.push_back(onednn_detail::plain_memory(
-          memory::desc(onednn_detail::weight_dims<Dim>(l.spec), memory::data_type::f32, onednn_detail::weight_tag<Dim>(l.spec.kind)),
-          l.weight.data()));
-      biases_.push_back(l.bias.empty() ? memory() : onednn_detail::plain_memory(memory::desc({l.spec.out_channels}, memory::data_type::f32, memory::format_tag::x), l.bias.data()));
+      weights_.push_back(
+          onednn_detail::plain_memory(memory::desc(onednn_detail::weight_dims<Dim>(l.spec), memory::data_type::f32,
+                                                   onednn_detail::weight_tag<Dim>(l.spec.kind)),
+                                      l.weight.data()));
+      biases_.push_back(
+          l.bias.empty()
+              ? memory()
+              : onednn_detail::plain_memory(
+                    memory::desc({l.spec.out_channels}, memory::data_type::f32, memory::format_tag::x), l.bias.data()));
     }
   }
 
@@ -275,7 +289,8 @@ public:
     Extents<Dim> spatial{};
     for (std::size_t d = 0; d < Dim; ++d) spatial[d] = spatial_[d];
     for_each(exec_, y.extents(),
-             BlockedCropKernel<float, rank, HostSpace>{buffer(Buffer::output), round_up(config_.image_channels, block_), block_, spatial, y});
+             BlockedCropKernel<float, rank, HostSpace>{buffer(Buffer::output), round_up(config_.image_channels, block_),
+                                                       block_, spatial, y});
   }
 
   [[nodiscard]] std::size_t planned_bytes() const {
@@ -287,7 +302,8 @@ public:
   /// "layer: implementation" for every primitive created so far (to check that no reference kernel runs).
   [[nodiscard]] std::vector<std::string> implementations() const {
     std::vector<std::string> names;
-    for (const auto& [key, p] : primitives_) names.push_back(specs_[std::get<0>(key)].name + ": " + p.conv.implementation);
+    for (const auto& [key, p] : primitives_)
+      names.push_back(specs_[std::get<0>(key)].name + ": " + p.conv.implementation);
     return names;
   }
 
@@ -304,7 +320,8 @@ public:
       weights_[step.layer] = onednn_detail::reordered(weights_[step.layer], p.conv.weights_desc, stream_);
       p.weights = weights_[step.layer];
       if (p.conv.scratchpad_desc.get_size() > scratch_.bytes())
-        scratch_ = Tensor<float, 1, HostSpace>(Extents<1>{static_cast<index_t>(p.conv.scratchpad_desc.get_size() / sizeof(float) + 1)});
+        scratch_ = Tensor<float, 1, HostSpace>(
+            Extents<1>{static_cast<index_t>(p.conv.scratchpad_desc.get_size() / sizeof(float) + 1)});
       it = primitives_.emplace(key, std::move(p)).first;
     }
     const Prepared& p = it->second;
@@ -319,11 +336,13 @@ public:
   }
   void copy(Buffer dst, Buffer src, int scale) {
     const index_t n = static_cast<index_t>(desc(dst, scale).get_size() / sizeof(float));
-    pnpdist::copy(exec_, View<const float, 1, HostSpace>(buffer(src), Extents<1>{n}), View<float, 1, HostSpace>(buffer(dst), Extents<1>{n}));
+    pnpdist::copy(exec_, View<const float, 1, HostSpace>(buffer(src), Extents<1>{n}),
+                  View<float, 1, HostSpace>(buffer(dst), Extents<1>{n}));
   }
   void add(Buffer dst, Buffer src, int scale) {
     const index_t n = static_cast<index_t>(desc(dst, scale).get_size() / sizeof(float));
-    add_residual(exec_, View<float, 1, HostSpace>(buffer(dst), Extents<1>{n}), View<const float, 1, HostSpace>(buffer(src), Extents<1>{n}));
+    add_residual(exec_, View<float, 1, HostSpace>(buffer(dst), Extents<1>{n}),
+                 View<const float, 1, HostSpace>(buffer(src), Extents<1>{n}));
   }
 
 private:

@@ -45,8 +45,12 @@ public:
     index_t pixels = 1;
     for (index_t e : spatial) pixels *= e;
     index_t work = config_.image_channels * pixels;  // A also holds the output
-    for (int s = 0; s < 4; ++s) work = std::max(work, config_.widths[static_cast<std::size_t>(s)] * (pixels >> (Dim * static_cast<std::size_t>(s))));
-    auto allocate = [&](Buffer b, index_t elements) { buffers_[static_cast<std::size_t>(b)] = Tensor<T, 1, memory_space>(Extents<1>{n * elements}); };
+    for (int s = 0; s < 4; ++s)
+      work =
+          std::max(work, config_.widths[static_cast<std::size_t>(s)] * (pixels >> (Dim * static_cast<std::size_t>(s))));
+    auto allocate = [&](Buffer b, index_t elements) {
+      buffers_[static_cast<std::size_t>(b)] = Tensor<T, 1, memory_space>(Extents<1>{n * elements});
+    };
     for (Buffer b : {Buffer::a, Buffer::b}) allocate(b, work);
     allocate(Buffer::skip2, config_.widths[1] * (pixels >> Dim));
     allocate(Buffer::skip3, config_.widths[2] * (pixels >> (2 * Dim)));
@@ -63,7 +67,8 @@ public:
 
   /// Copies the top-left corner of the output into y (N, image_channels, extents <= padded).
   void crop_output(const View<T, rank, memory_space>& y) {
-    for_each(exec_, y.extents(), CropKernel<T, rank, memory_space>{View<const T, rank, memory_space>(view(Buffer::output, 0)), y});
+    for_each(exec_, y.extents(),
+             CropKernel<T, rank, memory_space>{View<const T, rank, memory_space>(view(Buffer::output, 0)), y});
   }
 
   /// Bytes of activation buffers the plan holds (input and output included).
@@ -81,8 +86,12 @@ public:
     const T* bias = biases_[step.layer].size() > 0 ? biases_[step.layer].data() : nullptr;
     convolution(exec_, spec.kind, in, weights_[step.layer].data(), bias, view(step.dst, out_scale), step.post);
   }
-  void copy(Buffer dst, Buffer src, int scale) { pnpdist::copy(exec_, View<const T, rank, memory_space>(view(src, scale)), view(dst, scale)); }
-  void add(Buffer dst, Buffer src, int scale) { add_residual(exec_, view(dst, scale), View<const T, rank, memory_space>(view(src, scale))); }
+  void copy(Buffer dst, Buffer src, int scale) {
+    pnpdist::copy(exec_, View<const T, rank, memory_space>(view(src, scale)), view(dst, scale));
+  }
+  void add(Buffer dst, Buffer src, int scale) {
+    add_residual(exec_, view(dst, scale), View<const T, rank, memory_space>(view(src, scale)));
+  }
 
   /// Buffer b seen as an N x C x spatial tensor at `scale`.
   [[nodiscard]] View<T, rank, memory_space> view(Buffer b, int scale) {
@@ -97,7 +106,8 @@ public:
 private:
   Tensor<T, 1, memory_space> to_space(const std::vector<T>& values) {
     Tensor<T, 1, memory_space> t(Extents<1>{static_cast<index_t>(values.size())});
-    if (!values.empty()) deep_copy(t.view(), View<const T, 1, HostSpace>(values.data(), Extents<1>{static_cast<index_t>(values.size())}));
+    if (!values.empty())
+      deep_copy(t.view(), View<const T, 1, HostSpace>(values.data(), Extents<1>{static_cast<index_t>(values.size())}));
     return t;
   }
 

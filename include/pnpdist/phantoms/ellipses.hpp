@@ -109,10 +109,10 @@ struct RasterizeEllipses {
     double sum = 0;
     for (int sy = 0; sy < ss; ++sy)
       for (int sx = 0; sx < ss; ++sx) {
-        const double x = (static_cast<double>(ix) - 0.5 * static_cast<double>(grid.cols - 1) +
-                          (sx + 0.5) / ss - 0.5) * grid.pixel_size_x / scale;
-        const double y = (static_cast<double>(iy) - 0.5 * static_cast<double>(grid.rows - 1) +
-                          (sy + 0.5) / ss - 0.5) * grid.pixel_size_y / scale;
+        const double x = (static_cast<double>(ix) - 0.5 * static_cast<double>(grid.cols - 1) + (sx + 0.5) / ss - 0.5) *
+                         grid.pixel_size_x / scale;
+        const double y = (static_cast<double>(iy) - 0.5 * static_cast<double>(grid.rows - 1) + (sy + 0.5) / ss - 0.5) *
+                         grid.pixel_size_y / scale;
         for (index_t k = 0; k < count; ++k) {
           const Ellipse& e = shapes[k];
           const double c = std::cos(e.phi), s = std::sin(e.phi);
@@ -141,12 +141,15 @@ struct RasterizeEllipsoids {
     for (int sz = 0; sz < ss; ++sz)
       for (int sy = 0; sy < ss; ++sy)
         for (int sx = 0; sx < ss; ++sx) {
-          const double x = (static_cast<double>(ix) - 0.5 * static_cast<double>(grid.cols - 1) + (sx + 0.5) / ss - 0.5) *
-                           grid.voxel_size_x / scale;
-          const double y = (static_cast<double>(iy) - 0.5 * static_cast<double>(grid.rows - 1) + (sy + 0.5) / ss - 0.5) *
-                           grid.voxel_size_y / scale;
-          const double z = (static_cast<double>(iz) - 0.5 * static_cast<double>(grid.slices - 1) + (sz + 0.5) / ss - 0.5) *
-                           grid.voxel_size_z / scale;
+          const double x =
+              (static_cast<double>(ix) - 0.5 * static_cast<double>(grid.cols - 1) + (sx + 0.5) / ss - 0.5) *
+              grid.voxel_size_x / scale;
+          const double y =
+              (static_cast<double>(iy) - 0.5 * static_cast<double>(grid.rows - 1) + (sy + 0.5) / ss - 0.5) *
+              grid.voxel_size_y / scale;
+          const double z =
+              (static_cast<double>(iz) - 0.5 * static_cast<double>(grid.slices - 1) + (sz + 0.5) / ss - 0.5) *
+              grid.voxel_size_z / scale;
           for (index_t k = 0; k < count; ++k) {
             const Ellipsoid& e = shapes[k];
             const double c = std::cos(e.phi), s = std::sin(e.phi);
@@ -166,8 +169,9 @@ template <class T, class Exec>
   require(supersampling >= 1, "phantom::rasterize: supersampling must be >= 1");
   require(scale > 0, "phantom::rasterize: scale must be > 0");
   Tensor<T, 2> out(grid.shape());
-  for_each(with_iteration_cost(exec, 10 * supersampling * supersampling), out.size(),
-           RasterizeEllipses<T>{shapes.data(), static_cast<index_t>(shapes.size()), grid, scale, supersampling, out.data()});
+  for_each(
+      with_iteration_cost(exec, 10 * supersampling * supersampling), out.size(),
+      RasterizeEllipses<T>{shapes.data(), static_cast<index_t>(shapes.size()), grid, scale, supersampling, out.data()});
   return out;
 }
 

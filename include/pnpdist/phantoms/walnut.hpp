@@ -30,11 +30,11 @@ inline double hash_uniform(std::uint64_t x) {
 /// The walnut-like phantom (densities: shell 1.0, kernel 0.5, texture +-0.1), `texture` small ellipsoids.
 [[nodiscard]] inline std::vector<Ellipsoid> walnut(std::uint64_t seed = 0, int texture = 60) {
   std::vector<Ellipsoid> shapes = {
-      {1.0, 0.80, 0.72, 0.88, 0.0, 0.0, 0.0, 0.3},     // shell outside
-      {-1.0, 0.74, 0.66, 0.82, 0.0, 0.0, 0.0, 0.3},    // shell inside (air)
-      {0.5, 0.32, 0.60, 0.74, -0.35, 0.0, 0.0, 0.3},   // kernel lobe
-      {0.5, 0.32, 0.60, 0.74, 0.35, 0.0, 0.0, 0.3},    // kernel lobe
-      {-0.5, 0.03, 0.55, 0.70, 0.0, 0.0, 0.0, 0.3},    // gap between the lobes (can overlap a lobe edge)
+      {1.0, 0.80, 0.72, 0.88, 0.0, 0.0, 0.0, 0.3},    // shell outside
+      {-1.0, 0.74, 0.66, 0.82, 0.0, 0.0, 0.0, 0.3},   // shell inside (air)
+      {0.5, 0.32, 0.60, 0.74, -0.35, 0.0, 0.0, 0.3},  // kernel lobe
+      {0.5, 0.32, 0.60, 0.74, 0.35, 0.0, 0.0, 0.3},   // kernel lobe
+      {-0.5, 0.03, 0.55, 0.70, 0.0, 0.0, 0.0, 0.3},   // gap between the lobes (can overlap a lobe edge)
   };
   for (int k = 0; k < texture; ++k) {
     const std::uint64_t base = seed * 1000003ull + static_cast<std::uint64_t>(k) * 8ull;

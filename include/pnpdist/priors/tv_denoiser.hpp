@@ -121,7 +121,8 @@ public:
   void denoise(const View<const T, Rank, memory_space>& x, T sigma, const View<T, Rank, memory_space>& y) {
     require_same_extents(x, y, "TVDenoiser::denoise");
     require<dimension_mismatch>(x.is_contiguous() && y.is_contiguous(), "TVDenoiser::denoise needs contiguous views");
-    require(sigma >= T(0), [&] { return "TVDenoiser::denoise: sigma " + std::to_string(sigma) + " is negative or NaN"; });
+    require(sigma >= T(0),
+            [&] { return "TVDenoiser::denoise: sigma " + std::to_string(sigma) + " is negative or NaN"; });
     const T lambda = weight_scale_ * sigma;
     if (lambda == T(0) || iterations_ == 0) {
       copy(exec_, x, y);
@@ -135,7 +136,8 @@ public:
     const detail::TVGeometry<Rank> g{x.extents(), contiguous_strides(x.extents()), x.size()};
     const T tau = T(1) / T(4 * (Rank - 2));
     for (int it = 0; it < iterations_; ++it) {
-      for_each(exec_, x.extents(), detail::TVDivergenceKernel<T, Rank>{g, p_.data(), x.data(), -T(1) / lambda, T(1), v_.data()});
+      for_each(exec_, x.extents(),
+               detail::TVDivergenceKernel<T, Rank>{g, p_.data(), x.data(), -T(1) / lambda, T(1), v_.data()});
       for_each(exec_, x.extents(), detail::TVDualKernel<T, Rank>{g, v_.data(), tau, p_.data()});
     }
     for_each(exec_, x.extents(), detail::TVDivergenceKernel<T, Rank>{g, p_.data(), x.data(), T(1), -lambda, y.data()});

@@ -68,7 +68,7 @@ template <LinearOperator Op>
   const auto& exec = A.executor();
   auto ones_x = make_domain_tensor(A);
   auto ones_y = make_range_tensor(A);
-  auto row = make_range_tensor(A);  // R
+  auto row = make_range_tensor(A);   // R
   auto col = make_domain_tensor(A);  // C
   fill(exec, ones_x.view(), T(1));
   fill(exec, ones_y.view(), T(1));
@@ -79,15 +79,16 @@ template <LinearOperator Op>
   elementwise(exec, detail::InverseOrZero<T>{eps}, col.view());
 
   IterativeResult<T, Op::domain_rank, operator_space_t<Op>> result{zeros<T>(exec, A.domain_shape()), {}, {}, 0};
-  auto& r = ones_y;    // reused: the residual
-  auto& wr = row;      // R stays in `row`; the weighted residual goes to `weighted`
+  auto& r = ones_y;  // reused: the residual
+  auto& wr = row;    // R stays in `row`; the weighted residual goes to `weighted`
   auto weighted = make_range_tensor(A);
-  auto& g = ones_x;    // reused: the back projection
+  auto& g = ones_x;  // reused: the back projection
   auto record = [&] {
     result.residual_norms.push_back(static_cast<double>(norm(exec, r.const_view())));
     copy(exec, r.const_view(), weighted.view());
     elementwise(exec, detail::MultiplyBy<T>{}, weighted.view(), wr.const_view());
-    result.weighted_residual_norms.push_back(std::sqrt(static_cast<double>(dot(exec, weighted.const_view(), r.const_view()))));
+    result.weighted_residual_norms.push_back(
+        std::sqrt(static_cast<double>(dot(exec, weighted.const_view(), r.const_view()))));
   };
   for (index_t k = 0;; ++k) {
     A.apply(result.x.const_view(), r.view());

@@ -3,8 +3,8 @@
 // bounds stated in docs/ct.md); limits of the divergent geometries approach the parallel ones.
 #include <catch2/catch.hpp>
 
-#include <pnpdist/physics/ct/ct.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
+#include <pnpdist/physics/ct/ct.hpp>
 
 #include <cmath>
 #include <numbers>
@@ -50,8 +50,9 @@ TEST_CASE("2D forward projections converge to the analytic line integrals", "[ct
     std::vector<Errors> errors;
     for (index_t n : {64, 128, 256}) {
       const ct::VolumeGeometry2D image{n, n, 1, 1};
-      const auto g = fan ? ct::fan_beam_2d(ct::uniform_angles(90, 0, 2 * pi), {2 * n, 1.0, 0.0}, 2.0 * n, 1.0 * n, image)
-                         : ct::parallel_beam_2d(ct::uniform_angles(90, 0, pi), {n + n / 2, 1.0, 0.0}, image);
+      const auto g =
+          fan ? ct::fan_beam_2d(ct::uniform_angles(90, 0, 2 * pi), {2 * n, 1.0, 0.0}, 2.0 * n, 1.0 * n, image)
+              : ct::parallel_beam_2d(ct::uniform_angles(90, 0, pi), {n + n / 2, 1.0, 0.0}, image);
       const double scale = phantom::fitted_scale(image);
       const auto x = phantom::rasterize<float>(exec, shapes, image, scale, 8);
       const auto A = ct::make_projector<float>(exec, g);
@@ -76,7 +77,8 @@ TEST_CASE("3D cone-beam forward projections converge to the analytic line integr
   std::vector<Errors> errors;
   for (index_t n : {32, 64, 128}) {
     const ct::VolumeGeometry3D volume{n, n, n, 1, 1, 1};
-    const auto g = ct::cone_beam(ct::uniform_angles(n / 2, 0, 2 * pi), {n, n, 2.0, 2.0, 0, 0}, 4.0 * n, 4.0 * n, volume);
+    const auto g =
+        ct::cone_beam(ct::uniform_angles(n / 2, 0, 2 * pi), {n, n, 2.0, 2.0, 0, 0}, 4.0 * n, 4.0 * n, volume);
     const double scale = phantom::fitted_scale(volume);
     const auto x = phantom::rasterize<float>(exec, shapes, volume, scale, 2);
     const auto A = ct::make_projector<float>(exec, g);

@@ -51,13 +51,14 @@ TEST_CASE("Degenerate geometries are rejected with clear errors", "[ct][geometry
   CHECK_THROWS_WITH(ct::validate(g), Catch::Contains("parallel to the detector"));
   g.vectors[0] = {0, 1, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0};  // u parallel to v
   CHECK_THROWS_WITH(ct::validate(g), Catch::Contains("parallel"));
-  CHECK_THROWS_AS(ct::make_projector<float>(Serial{}, ct::Geometry3D{Beam::divergent, volume, 4, 4, {}}), invalid_argument);
+  CHECK_THROWS_AS(ct::make_projector<float>(Serial{}, ct::Geometry3D{Beam::divergent, volume, 4, 4, {}}),
+                  invalid_argument);
 }
 
 TEST_CASE("Vector files round-trip and malformed rows are io errors", "[ct][geometry]") {
   const ct::VolumeGeometry3D volume{8, 8, 8, 1, 1, 1};
-  const auto g = ct::cone_beam(ct::uniform_angles(5, 0, 2 * std::numbers::pi), {4, 6, 1.5, 2.0, 0.5, -0.25}, 100.0,
-                               50.0, volume);
+  const auto g =
+      ct::cone_beam(ct::uniform_angles(5, 0, 2 * std::numbers::pi), {4, 6, 1.5, 2.0, 0.5, -0.25}, 100.0, 50.0, volume);
   const std::string path = "ct_geometry_roundtrip.txt";
   ct::write_vector_file(path, g);
   const auto back = ct::read_vector_file(path, Beam::divergent, volume, 4, 6);

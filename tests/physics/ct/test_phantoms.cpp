@@ -42,8 +42,8 @@ TEST_CASE("The walnut-like phantom is deterministic and its projections are anal
   CHECK(a.back().x0 != c.back().x0);
   const index_t n = 32;
   const ct::VolumeGeometry3D volume{n, n, n, 1, 1, 1};
-  const auto g = ct::cone_beam(ct::uniform_angles(6, 0, 2 * std::numbers::pi), {n, n, 2.0, 2.0, 0, 0}, 4.0 * n,
-                               4.0 * n, volume);
+  const auto g =
+      ct::cone_beam(ct::uniform_angles(6, 0, 2 * std::numbers::pi), {n, n, 2.0, 2.0, 0, 0}, 4.0 * n, 4.0 * n, volume);
   const double scale = phantom::fitted_scale(volume);
   const auto x = phantom::rasterize<float>(Serial{}, a, volume, scale, 2);
   const auto A = ct::make_projector<float>(Serial{}, g);

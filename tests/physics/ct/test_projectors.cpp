@@ -38,8 +38,8 @@ ct::Geometry3D tilted_cone_vectors() {
   ct::Geometry3D g{Beam::divergent, {8, 12, 10, 1.0, 1.0, 1.0}, 9, 14, {}};
   for (int k = 0; k < 6; ++k) {
     const double t = 0.9 * k + 0.3, c = std::cos(t), s = std::sin(t);
-    g.vectors.push_back({30 * s, -30 * c, 2.0 + 0.3 * k, -25 * s + 0.2, 25 * c, -1.0, 1.5 * c, 1.5 * s, 0.2,
-                         -0.1 * s, 0.1 * c, 1.4});
+    g.vectors.push_back(
+        {30 * s, -30 * c, 2.0 + 0.3 * k, -25 * s + 0.2, 25 * c, -1.0, 1.5 * c, 1.5 * s, 0.2, -0.1 * s, 0.1 * c, 1.4});
   }
   return g;
 }
@@ -87,8 +87,7 @@ void check_against_reference(const Exec& exec, const Geometry& g) {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("Joseph forward projection matches the reference implementation", "[ct]",
-                        test::HostExecutors) {
+TEMPLATE_LIST_TEST_CASE("Joseph forward projection matches the reference implementation", "[ct]", test::HostExecutors) {
   const auto exec = test::make_executor<TestType>();
   check_against_reference(exec, parallel_2d());
   check_against_reference(exec, fan_2d());
@@ -124,7 +123,8 @@ void check_same_bits(const Geometry& g) {
 TEST_CASE("Joseph back projection has the same bits at 1 and 2 threads", "[ct][determinism]") {
   // Large enough for the OpenMP executor to split the slices among its threads.
   check_same_bits(ct::parallel_beam_2d(ct::uniform_angles(20, 0, pi), {181, 1.0, 0.3}, {160, 170, 1.0, 1.0}));
-  check_same_bits(ct::fan_beam_2d(ct::uniform_angles(20, 0, 2 * pi), {201, 1.5, 0.0}, 300.0, 200.0, {150, 150, 1.0, 1.0}));
+  check_same_bits(
+      ct::fan_beam_2d(ct::uniform_angles(20, 0, 2 * pi), {201, 1.5, 0.0}, 300.0, 200.0, {150, 150, 1.0, 1.0}));
   check_same_bits(ct::cone_beam(ct::uniform_angles(6, 0, 2 * pi), {40, 44, 2.0, 2.0, 0, 0}, 100.0, 100.0,
                                 {40, 41, 42, 1.0, 1.0, 1.0}));
 }

@@ -2,8 +2,8 @@
 // reconstructed to its value, the Shepp-Logan phantoms reach the PSNR stated in docs/ct.md.
 #include <catch2/catch.hpp>
 
-#include <pnpdist/physics/ct/ct.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
+#include <pnpdist/physics/ct/ct.hpp>
 
 #include <cmath>
 #include <numbers>
@@ -59,8 +59,9 @@ TEST_CASE("FBP reconstructs a constant disc to its value", "[ct][fbp]") {
   const double scale = phantom::fitted_scale(image);
   for (const auto filter : {ct::Filter::ram_lak, ct::Filter::shepp_logan, ct::Filter::cosine, ct::Filter::hann}) {
     for (const bool fan : {false, true}) {
-      const auto g = fan ? ct::fan_beam_2d(ct::uniform_angles(256, 0, 2 * pi), {2 * n, 1.0, 0.0}, 2.0 * n, 1.0 * n, image)
-                         : ct::parallel_beam_2d(ct::uniform_angles(256, 0, pi), {n + n / 2, 1.0, 0.0}, image);
+      const auto g =
+          fan ? ct::fan_beam_2d(ct::uniform_angles(256, 0, 2 * pi), {2 * n, 1.0, 0.0}, 2.0 * n, 1.0 * n, image)
+              : ct::parallel_beam_2d(ct::uniform_angles(256, 0, pi), {n + n / 2, 1.0, 0.0}, image);
       const auto sinogram = to_float(phantom::analytic_projections(disc, scale, g));
       Tensor<float, 2> rec(image.shape());
       ct::fbp<float>(exec, g, sinogram.const_view(), rec.view(), filter);

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <pnpdist/operators/dense_matrix.hpp>
-#include <pnpdist/physics/ct/ct.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
+#include <pnpdist/physics/ct/ct.hpp>
 #include <pnpdist/solvers/cgls.hpp>
 #include <pnpdist/solvers/sirt.hpp>
 #include <pnpdist/tensor/random.hpp>
@@ -21,8 +21,8 @@ TEMPLATE_LIST_TEST_CASE("SIRT's residual decreases monotonically on a CT problem
   const auto exec = test::make_executor<TestType>();
   const auto g = ct::parallel_beam_2d(ct::uniform_angles(24, 0, std::numbers::pi), {33, 1.0, 0.0}, {24, 24, 1, 1});
   const auto A = ct::make_projector<float>(exec, g);
-  const auto truth = phantom::rasterize<float>(Serial{}, phantom::shepp_logan_2d(), g.volume,
-                                                phantom::fitted_scale(g.volume), 2);
+  const auto truth =
+      phantom::rasterize<float>(Serial{}, phantom::shepp_logan_2d(), g.volume, phantom::fitted_scale(g.volume), 2);
   Tensor<float, 2> y(A.range_shape());
   A.apply(truth.const_view(), y.view());
   const auto result = sirt(A, y.const_view(), {30, 1.0, false});
@@ -52,31 +52,36 @@ TEMPLATE_LIST_TEST_CASE("CGLS reaches the least-squares solution of a dense syst
   for (index_t c = 0; c < n; ++c) {
     index_t p = c;
     for (index_t r = c + 1; r < n; ++r)
-      if (std::abs(ata[static_cast<std::size_t>(r * n + c)]) > std::abs(ata[static_cast<std::size_t>(p * n + c)])) p = r;
-    for (index_t j = 0; j < n; ++j) std::swap(ata[static_cast<std::size_t>(c * n + j)], ata[static_cast<std::size_t>(p * n + j)]);
+      if (std::abs(ata[static_cast<std::size_t>(r * n + c)]) > std::abs(ata[static_cast<std::size_t>(p * n + c)]))
+        p = r;
+    for (index_t j = 0; j < n; ++j)
+      std::swap(ata[static_cast<std::size_t>(c * n + j)], ata[static_cast<std::size_t>(p * n + j)]);
     std::swap(aty[static_cast<std::size_t>(c)], aty[static_cast<std::size_t>(p)]);
     for (index_t r = c + 1; r < n; ++r) {
       const double f = ata[static_cast<std::size_t>(r * n + c)] / ata[static_cast<std::size_t>(c * n + c)];
-      for (index_t j = c; j < n; ++j) ata[static_cast<std::size_t>(r * n + j)] -= f * ata[static_cast<std::size_t>(c * n + j)];
+      for (index_t j = c; j < n; ++j)
+        ata[static_cast<std::size_t>(r * n + j)] -= f * ata[static_cast<std::size_t>(c * n + j)];
       aty[static_cast<std::size_t>(r)] -= f * aty[static_cast<std::size_t>(c)];
     }
   }
   std::vector<double> expected(static_cast<std::size_t>(n));
   for (index_t i = n - 1; i >= 0; --i) {
     double s = aty[static_cast<std::size_t>(i)];
-    for (index_t j = i + 1; j < n; ++j) s -= ata[static_cast<std::size_t>(i * n + j)] * expected[static_cast<std::size_t>(j)];
+    for (index_t j = i + 1; j < n; ++j)
+      s -= ata[static_cast<std::size_t>(i * n + j)] * expected[static_cast<std::size_t>(j)];
     expected[static_cast<std::size_t>(i)] = s / ata[static_cast<std::size_t>(i * n + i)];
   }
   const DenseMatrix<double, std::remove_const_t<decltype(exec)>> op(exec, std::move(a));
   const auto result = cgls(op, y.const_view(), {20});
-  for (index_t i = 0; i < n; ++i) CHECK(result.x(i) == Approx(expected[static_cast<std::size_t>(i)]).epsilon(1e-8).margin(1e-10));
+  for (index_t i = 0; i < n; ++i)
+    CHECK(result.x(i) == Approx(expected[static_cast<std::size_t>(i)]).epsilon(1e-8).margin(1e-10));
   for (std::size_t k = 1; k < result.residual_norms.size(); ++k)
     CHECK(result.residual_norms[k] <= result.residual_norms[k - 1] * (1 + 1e-12));
 }
 
 TEST_CASE("CGLS reduces the residual of a CT problem", "[solvers][cgls]") {
-  const auto g = ct::fan_beam_2d(ct::uniform_angles(30, 0, 2 * std::numbers::pi), {41, 1.2, 0.0}, 60.0, 40.0,
-                                 {24, 24, 1, 1});
+  const auto g =
+      ct::fan_beam_2d(ct::uniform_angles(30, 0, 2 * std::numbers::pi), {41, 1.2, 0.0}, 60.0, 40.0, {24, 24, 1, 1});
   const auto A = ct::make_projector<float>(Serial{}, g);
   Tensor<float, 2> x(A.domain_shape()), y(A.range_shape());
   fill_normal(Serial{}, x.view(), 4, 0, 0.0f, 1.0f);

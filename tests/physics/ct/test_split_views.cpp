@@ -53,8 +53,8 @@ TEMPLATE_LIST_TEST_CASE("split_views builds the operators of a 100-view problem"
 
 TEST_CASE("StackedPhysics of split CT operators has the gradient of the single operator", "[ct][split]") {
   const Serial exec{};
-  const auto g = ct::fan_beam_2d(ct::uniform_angles(30, 0, 2 * std::numbers::pi), {41, 1.5, 0.0}, 80.0, 60.0,
-                                 {24, 28, 1, 1});
+  const auto g =
+      ct::fan_beam_2d(ct::uniform_angles(30, 0, 2 * std::numbers::pi), {41, 1.5, 0.0}, 80.0, 60.0, {24, 28, 1, 1});
   using Op = ct::JosephProjector2D<float, Serial>;
   const Op full(exec, g);
   Tensor<float, 2> truth(full.domain_shape()), x(full.domain_shape());

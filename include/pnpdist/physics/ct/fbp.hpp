@@ -12,7 +12,9 @@
 ///      each view by D^2 / U^2 (U: depth of the voxel along the central ray, D: that of the origin), and the
 ///      sum over views is scaled by pi / views.
 /// The scale assumes views spread uniformly over 180 degrees (parallel) or 360 degrees (divergent): a
-/// constant disc is then reconstructed to its value. Short scans (no Parker weights) are not handled.
+/// constant disc is then reconstructed to its value. Short scans (no Parker weights) are not handled. The
+/// filter's detector spacing (and, for divergent beams, its scaling to the origin) is taken from the first
+/// view: exact for circular orbits, an approximation for vector geometries whose magnification varies.
 /// This back projection is not the adjoint of the Joseph projector (a different discretization).
 ///
 /// Memory: two copies of the projections (weighted, filtered), the filter kernel and the per-view vectors, in the
@@ -57,7 +59,9 @@ inline std::vector<FbpView> fbp_views(const Geometry3D& g) {
     const bool parallel = g.beam == Beam::parallel;
     // Orient n from the source to the detector (along the rays for parallel beams).
     double along = 0;
-    for (int k = 0; k < 3; ++k) along += n[k] * (parallel ? e[static_cast<std::size_t>(k)] : e[3 + static_cast<std::size_t>(k)] - e[static_cast<std::size_t>(k)]);
+    for (int k = 0; k < 3; ++k)
+      along += n[k] * (parallel ? e[static_cast<std::size_t>(k)]
+                                : e[3 + static_cast<std::size_t>(k)] - e[static_cast<std::size_t>(k)]);
     for (double& c : n) c /= along < 0 ? -nn : nn;
     double depth = 0, sd = 0;
     for (std::size_t k = 0; k < 3; ++k) {
@@ -77,8 +81,11 @@ inline std::vector<FbpView> fbp_views(const Geometry3D& g) {
 }
 
 inline Geometry3D as_3d(const Geometry2D& g) {
-  Geometry3D out{g.beam, {1, g.volume.rows, g.volume.cols, 1.0, g.volume.pixel_size_y, g.volume.pixel_size_x}, 1,
-                 g.detector_cols, {}};
+  Geometry3D out{g.beam,
+                 {1, g.volume.rows, g.volume.cols, 1.0, g.volume.pixel_size_y, g.volume.pixel_size_x},
+                 1,
+                 g.detector_cols,
+                 {}};
   for (const auto& e : g.vectors) out.vectors.push_back({e[0], e[1], 0, e[2], e[3], 0, e[4], e[5], 0, 0, 0, 1});
   return out;
 }
@@ -206,12 +213,12 @@ inline void fdk(const Exec& exec, const Geometry3D& geometry, View<const T, 3, t
                 View<T, 3, typename Exec::memory_space> volume, Filter filter = Filter::ram_lak) {
   using Space = typename Exec::memory_space;
   validate(geometry);
-  require<dimension_mismatch>(projections.extents() == geometry.projection_shape() && volume.extents() == geometry.volume.shape(),
-                              [&] {
-                                return "ct::fdk: expected projections " + to_string(geometry.projection_shape()) +
-                                       " and volume " + to_string(geometry.volume.shape()) + ", got " +
-                                       to_string(projections.extents()) + " and " + to_string(volume.extents());
-                              });
+  require<dimension_mismatch>(
+      projections.extents() == geometry.projection_shape() && volume.extents() == geometry.volume.shape(), [&] {
+        return "ct::fdk: expected projections " + to_string(geometry.projection_shape()) + " and volume " +
+               to_string(geometry.volume.shape()) + ", got " + to_string(projections.extents()) + " and " +
+               to_string(volume.extents());
+      });
   require<invalid_argument>(projections.is_contiguous() && volume.is_contiguous(), "ct::fdk needs contiguous views");
   const bool divergent = geometry.beam == Beam::divergent;
   const std::vector<FbpView> host_views = detail::fbp_views(geometry);
@@ -224,7 +231,8 @@ inline void fdk(const Exec& exec, const Geometry3D& geometry, View<const T, 3, t
   Tensor<FbpView, 1, Space> views(Extents<1>{geometry.views()});
   deep_copy(views.view(), View<const FbpView, 1, HostSpace>(host_views.data(), Extents<1>{geometry.views()}));
   Tensor<double, 1, Space> kernel_device(Extents<1>{static_cast<index_t>(kernel.size())});
-  deep_copy(kernel_device.view(), View<const double, 1, HostSpace>(kernel.data(), Extents<1>{static_cast<index_t>(kernel.size())}));
+  deep_copy(kernel_device.view(),
+            View<const double, 1, HostSpace>(kernel.data(), Extents<1>{static_cast<index_t>(kernel.size())}));
   Tensor<T, 3, Space> weighted(projections.extents()), filtered(projections.extents());
   const index_t rows = geometry.detector_rows, cols = geometry.detector_cols;
   for_each(with_iteration_cost(exec, 16), weighted.size(),
@@ -243,12 +251,12 @@ template <class T, class Exec>
 inline void fbp(const Exec& exec, const Geometry2D& geometry, View<const T, 2, typename Exec::memory_space> sinogram,
                 View<T, 2, typename Exec::memory_space> image, Filter filter = Filter::ram_lak) {
   validate(geometry);
-  require<dimension_mismatch>(sinogram.extents() == geometry.sinogram_shape() && image.extents() == geometry.volume.shape(),
-                              [&] {
-                                return "ct::fbp: expected sinogram " + to_string(geometry.sinogram_shape()) +
-                                       " and image " + to_string(geometry.volume.shape()) + ", got " +
-                                       to_string(sinogram.extents()) + " and " + to_string(image.extents());
-                              });
+  require<dimension_mismatch>(
+      sinogram.extents() == geometry.sinogram_shape() && image.extents() == geometry.volume.shape(), [&] {
+        return "ct::fbp: expected sinogram " + to_string(geometry.sinogram_shape()) + " and image " +
+               to_string(geometry.volume.shape()) + ", got " + to_string(sinogram.extents()) + " and " +
+               to_string(image.extents());
+      });
   require<invalid_argument>(sinogram.is_contiguous() && image.is_contiguous(), "ct::fbp needs contiguous views");
   using Space = typename Exec::memory_space;
   const Geometry3D g3 = detail::as_3d(geometry);

@@ -57,17 +57,20 @@ enum class Filter { ram_lak, shepp_logan, cosine, hann };
   // Window in frequency: real DFT of the symmetric kernel on L = 2N points, times the window, inverse DFT.
   const index_t L = 2 * n;
   std::vector<double> cosines(static_cast<std::size_t>(L));
-  for (index_t j = 0; j < L; ++j) cosines[static_cast<std::size_t>(j)] = std::cos(2 * pi * static_cast<double>(j) / static_cast<double>(L));
+  for (index_t j = 0; j < L; ++j)
+    cosines[static_cast<std::size_t>(j)] = std::cos(2 * pi * static_cast<double>(j) / static_cast<double>(L));
   std::vector<double> spectrum(static_cast<std::size_t>(n + 1));
   for (index_t f = 0; f <= n; ++f) {
     double sum = 0;
     for (index_t k = -(n - 1); k <= n - 1; ++k)
       sum += w[static_cast<std::size_t>(k + n - 1)] * cosines[static_cast<std::size_t>(((f * k) % L + L) % L)];
-    spectrum[static_cast<std::size_t>(f)] = sum * filter_window(filter, pi * static_cast<double>(f) / static_cast<double>(n));
+    spectrum[static_cast<std::size_t>(f)] =
+        sum * filter_window(filter, pi * static_cast<double>(f) / static_cast<double>(n));
   }
   for (index_t k = -(n - 1); k <= n - 1; ++k) {
     // Inverse of a real symmetric spectrum: bins 0 and N once, the others twice.
-    double sum = spectrum[0] + spectrum[static_cast<std::size_t>(n)] * cosines[static_cast<std::size_t>(((n * k) % L + L) % L)];
+    double sum =
+        spectrum[0] + spectrum[static_cast<std::size_t>(n)] * cosines[static_cast<std::size_t>(((n * k) % L + L) % L)];
     for (index_t f = 1; f < n; ++f)
       sum += 2 * spectrum[static_cast<std::size_t>(f)] * cosines[static_cast<std::size_t>(((f * k) % L + L) % L)];
     w[static_cast<std::size_t>(k + n - 1)] = sum / static_cast<double>(L);

@@ -101,14 +101,14 @@ inline std::string view_name(std::size_t k) { return "view " + std::to_string(k)
 inline void validate(const Geometry2D& g) {
   const VolumeGeometry2D& v = g.volume;
   require(g.views() >= 1, "ct::Geometry2D: the geometry has no views");
-  require(v.rows >= 1 && v.cols >= 1, [&] {
-    return "ct::Geometry2D: empty image " + std::to_string(v.rows) + " x " + std::to_string(v.cols);
-  });
+  require(v.rows >= 1 && v.cols >= 1,
+          [&] { return "ct::Geometry2D: empty image " + std::to_string(v.rows) + " x " + std::to_string(v.cols); });
   require(v.pixel_size_x > 0 && v.pixel_size_y > 0, [&] {
     return "ct::Geometry2D: pixel sizes must be > 0, got " + std::to_string(v.pixel_size_y) + " x " +
            std::to_string(v.pixel_size_x);
   });
-  require(g.detector_cols >= 1, [&] { return "ct::Geometry2D: detector_cols must be >= 1, got " + std::to_string(g.detector_cols); });
+  require(g.detector_cols >= 1,
+          [&] { return "ct::Geometry2D: detector_cols must be >= 1, got " + std::to_string(g.detector_cols); });
   const double hx = 0.5 * static_cast<double>(v.cols) * v.pixel_size_x;
   const double hy = 0.5 * static_cast<double>(v.rows) * v.pixel_size_y;
   for (std::size_t k = 0; k < g.vectors.size(); ++k) {
@@ -145,11 +145,10 @@ inline void validate(const Geometry3D& g) {
     return "ct::Geometry3D: empty volume " + std::to_string(v.slices) + " x " + std::to_string(v.rows) + " x " +
            std::to_string(v.cols);
   });
-  require(v.voxel_size_x > 0 && v.voxel_size_y > 0 && v.voxel_size_z > 0,
-          "ct::Geometry3D: voxel sizes must be > 0");
+  require(v.voxel_size_x > 0 && v.voxel_size_y > 0 && v.voxel_size_z > 0, "ct::Geometry3D: voxel sizes must be > 0");
   require(g.detector_rows >= 1 && g.detector_cols >= 1, [&] {
-    return "ct::Geometry3D: detector must have >= 1 row and column, got " + std::to_string(g.detector_rows) +
-           " x " + std::to_string(g.detector_cols);
+    return "ct::Geometry3D: detector must have >= 1 row and column, got " + std::to_string(g.detector_rows) + " x " +
+           std::to_string(g.detector_cols);
   });
   const double h[3] = {0.5 * static_cast<double>(v.cols) * v.voxel_size_x,
                        0.5 * static_cast<double>(v.rows) * v.voxel_size_y,
@@ -166,7 +165,8 @@ inline void validate(const Geometry3D& g) {
     const double ny = e[8] * e[9] - e[6] * e[11];
     const double nz = e[6] * e[10] - e[7] * e[9];
     const double nn = detail::norm3(nx, ny, nz);
-    require(nn > 1e-12 * un * vn, [&] { return "ct::Geometry3D: detector vectors u and v are parallel in " + detail::view_name(k); });
+    require(nn > 1e-12 * un * vn,
+            [&] { return "ct::Geometry3D: detector vectors u and v are parallel in " + detail::view_name(k); });
     if (g.beam == Beam::parallel) {
       const double rn = detail::norm3(e[0], e[1], e[2]);
       require(rn > 0, [&] { return "ct::Geometry3D: zero-length ray direction in " + detail::view_name(k); });
@@ -205,7 +205,8 @@ struct Detector3D {
   Geometry2D g{Beam::parallel, volume, detector.cols, {}};
   for (double t : angles) {
     const double c = std::cos(t), s = std::sin(t);
-    g.vectors.push_back({s, -c, detector.offset * c, detector.offset * s, detector.pixel_size * c, detector.pixel_size * s});
+    g.vectors.push_back(
+        {s, -c, detector.offset * c, detector.offset * s, detector.pixel_size * c, detector.pixel_size * s});
   }
   validate(g);
   return g;
@@ -215,7 +216,8 @@ struct Detector3D {
 [[nodiscard]] inline Geometry2D fan_beam_2d(const std::vector<double>& angles, const Detector2D& detector,
                                             double source_origin, double origin_detector,
                                             const VolumeGeometry2D& volume) {
-  require(source_origin > 0, [&] { return "ct::fan_beam_2d: source_origin must be > 0, got " + std::to_string(source_origin); });
+  require(source_origin > 0,
+          [&] { return "ct::fan_beam_2d: source_origin must be > 0, got " + std::to_string(source_origin); });
   Geometry2D g{Beam::divergent, volume, detector.cols, {}};
   for (double t : angles) {
     const double c = std::cos(t), s = std::sin(t);
@@ -243,7 +245,8 @@ struct Detector3D {
 [[nodiscard]] inline Geometry3D cone_beam(const std::vector<double>& angles, const Detector3D& detector,
                                           double source_origin, double origin_detector,
                                           const VolumeGeometry3D& volume) {
-  require(source_origin > 0, [&] { return "ct::cone_beam: source_origin must be > 0, got " + std::to_string(source_origin); });
+  require(source_origin > 0,
+          [&] { return "ct::cone_beam: source_origin must be > 0, got " + std::to_string(source_origin); });
   Geometry3D g{Beam::divergent, volume, detector.rows, detector.cols, {}};
   for (double t : angles) {
     const double c = std::cos(t), s = std::sin(t);

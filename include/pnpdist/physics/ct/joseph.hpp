@@ -188,8 +188,7 @@ PNPDIST_HOST_DEVICE JosephRay2D joseph_ray_2d(const JosephGrid2D& grid, const do
 }
 
 /// The ray through detector pixel (row, col) of the view with vector `e` (12 numbers, geometry.hpp).
-PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const double* e, index_t row,
-                                                      index_t col) {
+PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const double* e, index_t row, index_t col) {
   const double pc = static_cast<double>(col) - 0.5 * static_cast<double>(grid.detector_cols - 1);
   const double pr = static_cast<double>(row) - 0.5 * static_cast<double>(grid.detector_rows - 1);
   double pix[3], o[3], dw[3];
@@ -441,7 +440,7 @@ struct SwapLastAxes {
 template <class T>
 struct JosephForward2D {
   JosephGrid2D grid;
-  const double* vectors;  ///< views x 6
+  const double* vectors;   ///< views x 6
   const T* image;          ///< (H, W)
   const T* image_swapped;  ///< the same image stored (W, H)
   T* sinogram;
@@ -461,7 +460,7 @@ struct JosephForward2D {
 template <class T>
 struct JosephForward3D {
   JosephGrid3D grid;
-  const double* vectors;  ///< views x 12
+  const double* vectors;    ///< views x 12
   const T* volume;          ///< (D, H, W)
   const T* volume_swapped;  ///< the same volume stored (D, W, H)
   T* projections;
@@ -469,7 +468,8 @@ struct JosephForward3D {
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
     const index_t per_view = grid.detector_rows * grid.detector_cols;
     const index_t view = i / per_view, pixel = i % per_view;
-    const JosephRay3D ray = joseph_ray_3d(grid, vectors + 12 * view, pixel / grid.detector_cols, pixel % grid.detector_cols);
+    const JosephRay3D ray =
+        joseph_ray_3d(grid, vectors + 12 * view, pixel / grid.detector_cols, pixel % grid.detector_cols);
     const bool swapped = ray.axis == swapped_forward_axis(grid);
     const SampleAxes3D ax = sample_axes(grid, ray.axis, swapped);
     GatherPolicy<T> gather{swapped ? volume_swapped : volume, T(0)};
@@ -479,10 +479,12 @@ struct JosephForward3D {
 };
 
 /// The ray of detector pixel `pixel` (row-major over the detector) of the view with vector `e`.
-PNPDIST_HOST_DEVICE JosephRay2D joseph_pixel_ray(const JosephGrid2D& g, const double* views, index_t view, index_t pixel) {
+PNPDIST_HOST_DEVICE JosephRay2D joseph_pixel_ray(const JosephGrid2D& g, const double* views, index_t view,
+                                                 index_t pixel) {
   return joseph_ray_2d(g, views + 6 * view, pixel);
 }
-PNPDIST_HOST_DEVICE JosephRay3D joseph_pixel_ray(const JosephGrid3D& g, const double* views, index_t view, index_t pixel) {
+PNPDIST_HOST_DEVICE JosephRay3D joseph_pixel_ray(const JosephGrid3D& g, const double* views, index_t view,
+                                                 index_t pixel) {
   return joseph_ray_3d(g, views + 12 * view, pixel / g.detector_cols, pixel % g.detector_cols);
 }
 
@@ -491,10 +493,10 @@ PNPDIST_HOST_DEVICE JosephRay3D joseph_pixel_ray(const JosephGrid3D& g, const do
 template <class T, class Grid, class Ray>
 struct JosephBlockRays {
   Grid grid;
-  const double* vectors;    ///< all views
-  const T* projections;     ///< the block's projections: views x pixels
+  const double* vectors;  ///< all views
+  const T* projections;   ///< the block's projections: views x pixels
   index_t first_view;
-  index_t pixels;           ///< rays per view
+  index_t pixels;  ///< rays per view
   Ray* rays;
 
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
@@ -523,8 +525,8 @@ template <class T, class Grid, class Ray>
 struct JosephBlockAdjoint {
   static constexpr index_t slices_per_iteration = 8;
   Grid grid;
-  const Ray* rays;              ///< views x pixels
-  const unsigned char* masks;   ///< per view of the block: bit a set when some ray has dominant axis a
+  const Ray* rays;             ///< views x pixels
+  const unsigned char* masks;  ///< per view of the block: bit a set when some ray has dominant axis a
   index_t views;
   index_t pixels;
   SliceTarget<T> first;

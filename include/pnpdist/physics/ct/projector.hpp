@@ -154,8 +154,8 @@ private:
   JosephGrid2D grid_;
   Tensor<double, 2, space> vectors_;
   mutable Tensor<JosephRay2D, 1, space> rays_;  ///< the rays of a block of views
-  mutable Tensor<T, 1, space> swapped_;          ///< the image with its axes swapped (W, H)
-  Tensor<unsigned char, 1, space> masks_;        ///< per view: the dominant axes of its rays (bit mask)
+  mutable Tensor<T, 1, space> swapped_;         ///< the image with its axes swapped (W, H)
+  Tensor<unsigned char, 1, space> masks_;       ///< per view: the dominant axes of its rays (bit mask)
   index_t block_views_ = 1;
   std::array<bool, 2> uses_axis_{};  ///< which dominant axes occur in the geometry
 
@@ -249,8 +249,8 @@ private:
   JosephGrid3D grid_;
   Tensor<double, 2, space> vectors_;
   mutable Tensor<JosephRay3D, 1, space> rays_;  ///< the rays of a block of views
-  mutable Tensor<T, 1, space> swapped_;          ///< the volume with its last two axes swapped (D, W, H)
-  Tensor<unsigned char, 1, space> masks_;        ///< per view: the dominant axes of its rays (bit mask)
+  mutable Tensor<T, 1, space> swapped_;         ///< the volume with its last two axes swapped (D, W, H)
+  Tensor<unsigned char, 1, space> masks_;       ///< per view: the dominant axes of its rays (bit mask)
   index_t block_views_ = 1;
   std::array<bool, 3> uses_axis_{};
 

@@ -22,7 +22,8 @@ template <class Geometry>
            std::to_string(parts) + " non-empty blocks";
   });
   std::vector<Geometry> out;
-  for (const Block& b : contiguous_blocks(geometry.views(), parts)) out.push_back(select_views(geometry, b.begin, b.size));
+  for (const Block& b : contiguous_blocks(geometry.views(), parts))
+    out.push_back(select_views(geometry, b.begin, b.size));
   return out;
 }
 

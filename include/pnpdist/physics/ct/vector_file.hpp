@@ -50,8 +50,8 @@ namespace pnpdist::ct {
       ++n;
     }
     if (n != 12)
-      throw io_error("ct::read_vector_file: '" + path + "' line " + std::to_string(line_number) + ": expected 12 numbers, got " +
-                     std::to_string(n));
+      throw io_error("ct::read_vector_file: '" + path + "' line " + std::to_string(line_number) +
+                     ": expected 12 numbers, got " + std::to_string(n));
     g.vectors.push_back(row);
   }
   validate(g);

@@ -48,6 +48,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <semaphore>
 #include <source_location>
 #include <string>
@@ -184,8 +185,8 @@ public:
   /// Serializes launches.
   std::mutex& launch_mutex() { return launch_mutex_; }
 
-  Schedule schedule_override() const { return override_; }
-  void set_schedule_override(Schedule s) { override_ = s; }
+  std::optional<Schedule> schedule_override() const { return override_; }
+  void set_schedule_override(std::optional<Schedule> s) { override_ = s; }
 
   Statistics statistics() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -205,7 +206,7 @@ public:
     block_ = block;
     threads_ = threads;
     ++statistics_.launches;
-    const Schedule chosen = override_ != Schedule::mixed ? override_ : default_schedule_;
+    const Schedule chosen = override_.value_or(default_schedule_);
     std::uint64_t b = 0;
     bool ok = true;
     for (unsigned z = 0; z < grid.z && ok; ++z)
@@ -626,7 +627,7 @@ private:
   std::vector<Worker*> idle_;
   bool shutting_down_ = false;
   Schedule default_schedule_ = Schedule::mixed;
-  Schedule override_ = Schedule::mixed;
+  std::optional<Schedule> override_;
   Schedule schedule_ = Schedule::forward;
   Statistics statistics_;
   // the running launch and block
@@ -662,7 +663,7 @@ T from_bits(std::uint64_t bits) {
 
 }  // namespace detail
 
-/// Selects the schedule of every launch while alive (tests); Schedule::mixed restores the default.
+/// Selects the schedule of every launch while alive (tests), whatever PNPDIST_CUDA_EMULATION_SCHEDULE says.
 class ScheduleOverride {
 public:
   explicit ScheduleOverride(Schedule s) : previous_(detail::Engine::instance().schedule_override()) {
@@ -673,7 +674,7 @@ public:
   ScheduleOverride& operator=(const ScheduleOverride&) = delete;
 
 private:
-  Schedule previous_;
+  std::optional<Schedule> previous_;
 };
 
 inline Statistics statistics() { return detail::Engine::instance().statistics(); }
