@@ -64,6 +64,10 @@ file(GLOB pnpdist_cuda_instantiation_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_
 add_executable(pnpdist_cuda_kernels_instantiation ${PROJECT_SOURCE_DIR}/tests/cuda/cuda_kernels_instantiation.cu
                ${pnpdist_cuda_instantiation_sources})
 pnpdist_cuda_check_settings(pnpdist_cuda_kernels_instantiation)
+# With the cuDNN component, DRUNet on Cuda selects CudnnEngine (tests/cuda/instantiate_nn_cudnn.cu): link it.
+if(TARGET pnpdist::cudnn)
+  target_link_libraries(pnpdist_cuda_kernels_instantiation PRIVATE pnpdist::cudnn)
+endif()
 
 add_custom_target(pnpdist_cuda_compile_check)
 add_dependencies(pnpdist_cuda_compile_check pnpdist_cuda_header_check pnpdist_cuda_kernels_instantiation)

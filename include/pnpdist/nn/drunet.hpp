@@ -12,8 +12,9 @@
 /// drunet_schedule.hpp for the plan and planned_bytes() for its size).
 ///
 /// The engine is chosen from the executor at compile time: host executors use OneDnnEngine when the
-/// pnpdist::onednn component is linked and ReferenceEngine otherwise; the CUDA executor uses
-/// ReferenceEngine (the library's own kernels).
+/// pnpdist::onednn component is linked and ReferenceEngine otherwise; the CUDA executor uses CudnnEngine
+/// (float) when the pnpdist::cudnn component is linked and ReferenceEngine (the library's own kernels)
+/// otherwise.
 
 #include <array>
 #include <cstddef>
@@ -25,6 +26,7 @@
 #include "pnpdist/backend/openmp.hpp"
 #include "pnpdist/backend/serial.hpp"
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/nn/cuda/cudnn_engine.hpp"
 #include "pnpdist/nn/drunet_weights.hpp"
 #include "pnpdist/nn/onednn_engine.hpp"
 #include "pnpdist/nn/padding.hpp"
@@ -46,6 +48,12 @@ struct default_engine<float, Dim, Serial> {
 template <std::size_t Dim>
 struct default_engine<float, Dim, OpenMP> {
   using type = OneDnnEngine<Dim, OpenMP>;
+};
+#endif
+#if defined(PNPDIST_HAS_CUDNN) && defined(PNPDIST_HAS_CUDA)
+template <std::size_t Dim>
+struct default_engine<float, Dim, Cuda> {
+  using type = CudnnEngine<Dim, Cuda>;
 };
 #endif
 template <class T, std::size_t Dim, class Exec>

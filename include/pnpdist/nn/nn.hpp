@@ -1,9 +1,10 @@
 #pragma once
 /// \file
 /// The nn module: DRUNet (drunet.hpp), its layers (layers.hpp), engines (reference_engine.hpp,
-/// onednn_engine.hpp) and weights (drunet_weights.hpp, io/safetensors.hpp).
+/// onednn_engine.hpp, cuda/cudnn_engine.hpp) and weights (drunet_weights.hpp, io/safetensors.hpp).
 
 #include "pnpdist/io/safetensors.hpp"
+#include "pnpdist/nn/cuda/cudnn_engine.hpp"
 #include "pnpdist/nn/drunet.hpp"
 #include "pnpdist/nn/drunet_schedule.hpp"
 #include "pnpdist/nn/drunet_weights.hpp"

@@ -56,9 +56,10 @@ struct Registry {
   cufftHandle next = 1;
 };
 
+/// Never destroyed: plan caches of the library destroy their plans from static destructors.
 inline Registry& registry() {
-  static Registry r;
-  return r;
+  static Registry* const r = new Registry;
+  return *r;
 }
 
 }  // namespace pnpdist_cuda_emulator::cufft

@@ -136,9 +136,10 @@ struct DeviceState {
   std::size_t bytes_allocated = 0;
 };
 
+/// Never destroyed: device memory may be freed from static destructors (e.g. a static tensor).
 inline DeviceState& device() {
-  static DeviceState state;
-  return state;
+  static DeviceState* const state = new DeviceState;
+  return *state;
 }
 
 inline cudaError_t& last_error() {
