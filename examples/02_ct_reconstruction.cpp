@@ -11,11 +11,7 @@
 //   02_ct_reconstruction [--size 256] [--views 100] [--operators 8] [--noise 0.01] [--sirt 100] [--cgls 20]
 //                        [--seed 0] [--threads 0]
 
-#include <pnpdist/physics/ct/ct.hpp>
-#include <pnpdist/phantoms/phantoms.hpp>
 #include <pnpdist/pnp.hpp>
-#include <pnpdist/solvers/cgls.hpp>
-#include <pnpdist/solvers/sirt.hpp>
 
 #include <chrono>
 #include <cmath>

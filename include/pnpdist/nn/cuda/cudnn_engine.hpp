@@ -173,8 +173,7 @@ public:
              std::to_string(expected.size());
     });
     PNPDIST_CUDNN_CHECK(cudnnSetStream(handle_.get(), static_cast<cudaStream_t>(exec_.stream)));
-    PNPDIST_CUDNN_CHECK(
-        cudnnSetActivationDescriptor(relu_.get(), CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+    PNPDIST_CUDNN_CHECK(cudnnSetActivationDescriptor(relu_.get(), CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
     index_t widest = 0;
     for (const LayerWeights<float>& l : weights.layers) {
       const LayerSpec& spec = l.spec;
@@ -213,10 +212,17 @@ public:
     steps_.clear();
     workspace_ = Tensor<float, 1, CudaSpace>();
     Planner planner{*this};
-    run_drunet_schedule(config_, planner);
+    try {
+      run_drunet_schedule(config_, planner);
+    } catch (...) {
+      n_ = -1;  // no half-made plan is reused
+      steps_.clear();
+      throw;
+    }
     std::size_t bytes = 0;
     for (const auto& entry : steps_) bytes = std::max(bytes, entry.second.workspace_bytes);
-    workspace_ = Tensor<float, 1, CudaSpace>(Extents<1>{static_cast<index_t>((bytes + sizeof(float) - 1) / sizeof(float))});
+    workspace_ =
+        Tensor<float, 1, CudaSpace>(Extents<1>{static_cast<index_t>((bytes + sizeof(float) - 1) / sizeof(float))});
   }
 
   /// The padded input (N, in_channels, spatial...), to be filled before run().
@@ -262,13 +268,13 @@ public:
           static_cast<cudnnConvolutionBwdDataAlgo_t>(s.algorithm), ws, ws_bytes, beta, s.dst.get(), out));
       add_bias(step.layer, s, out);
       if (step.post.relu)
-        PNPDIST_CUDNN_CHECK(cudnnActivationForward(handle_.get(), relu_.get(), &one, s.dst.get(), out, &zero,
-                                                   s.dst.get(), out));
+        PNPDIST_CUDNN_CHECK(
+            cudnnActivationForward(handle_.get(), relu_.get(), &one, s.dst.get(), out, &zero, s.dst.get(), out));
       return;
     }
     const auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(s.algorithm);
     if (step.post.relu) {
-      // y = relu(conv(x) + alpha2 * y + bias); a zero alpha2 does not read y.
+      // y = relu(conv(x) + alpha2 * y + bias); alpha2 = 0 does not read y (cuDNN's blending convention).
       PNPDIST_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
           handle_.get(), &one, s.src.get(), in, filters_[step.layer].get(), w, s.conv.get(), algo, ws, ws_bytes, beta,
           s.dst.get(), out, bias_descs_[step.layer].get(), has_bias ? biases_[step.layer].data() : zero_bias_.data(),
@@ -371,10 +377,9 @@ private:
       }
       if (found) {
         PNPDIST_CUDNN_CHECK(cudnnSetConvolutionMathType(s.conv.get(), math));
-        PNPDIST_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle_.get(), s.src.get(), filter, s.conv.get(),
-                                                                    s.dst.get(),
-                                                                    static_cast<cudnnConvolutionFwdAlgo_t>(s.algorithm),
-                                                                    &s.workspace_bytes));
+        PNPDIST_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+            handle_.get(), s.src.get(), filter, s.conv.get(), s.dst.get(),
+            static_cast<cudnnConvolutionFwdAlgo_t>(s.algorithm), &s.workspace_bytes));
       }
     }
     if (!found)
@@ -387,8 +392,8 @@ private:
   void add_bias(std::size_t layer, const Step& s, float* out) {
     if (biases_[layer].size() == 0) return;
     const float one = 1.0f;
-    PNPDIST_CUDNN_CHECK(cudnnAddTensor(handle_.get(), &one, bias_descs_[layer].get(), biases_[layer].data(), &one,
-                                       s.dst.get(), out));
+    PNPDIST_CUDNN_CHECK(
+        cudnnAddTensor(handle_.get(), &one, bias_descs_[layer].get(), biases_[layer].data(), &one, s.dst.get(), out));
   }
 
   Exec exec_;

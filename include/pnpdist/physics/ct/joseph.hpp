@@ -350,6 +350,64 @@ PNPDIST_HOST_DEVICE void joseph_sample_3d_interior(const SampleAxes3D& ax, const
   policy(base + ax.stride_0 + ax.stride_1, f0 * f1, lane);
 }
 
+/// Interior samples s0 .. s0 + joseph_batch - 1 of a ray at once: the positions, voxel indices and weights
+/// of joseph_sample_2d_interior / joseph_sample_3d_interior (the same expressions, so the same values) are
+/// computed for the whole batch first (a loop the compiler vectorizes), then handed to the policy in sample
+/// order, sample k on lane k mod 4.
+inline constexpr int joseph_batch = 8;
+
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s0,
+                                               Policy& policy) {
+  index_t base[joseph_batch];
+  T w0[joseph_batch], w1[joseph_batch];
+  const int first = static_cast<int>(s0);
+  for (int k = 0; k < joseph_batch; ++k) {
+    const float q = ray.q0 + static_cast<float>(first + k) * ray.dq;
+    const int i = static_cast<int>(q);  // q > 0: truncation is floor
+    const T f = static_cast<T>(q - static_cast<float>(i));
+    base[k] = (s0 + k) * ax.stride_a + static_cast<index_t>(i) * ax.stride_b;
+    w0[k] = T(1) - f;
+    w1[k] = f;
+  }
+  for (int k = 0; k < joseph_batch; k += 4) {
+    for (int l = 0; l < 4; ++l) {
+      const index_t b = base[k + l];
+      policy(b, w0[k + l], l);
+      policy(b + ax.stride_b, w1[k + l], l);
+    }
+  }
+}
+
+template <class T, class Policy>
+PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s0,
+                                               Policy& policy) {
+  index_t base[joseph_batch];
+  T w00[joseph_batch], w01[joseph_batch], w10[joseph_batch], w11[joseph_batch];
+  const int first = static_cast<int>(s0);
+  for (int k = 0; k < joseph_batch; ++k) {
+    const float fs = static_cast<float>(first + k);
+    const float q0 = ray.q0[0] + fs * ray.dq[0];
+    const float q1 = ray.q0[1] + fs * ray.dq[1];
+    const int j0 = static_cast<int>(q0), j1 = static_cast<int>(q1);
+    const T f0 = static_cast<T>(q0 - static_cast<float>(j0)), f1 = static_cast<T>(q1 - static_cast<float>(j1));
+    base[k] = (s0 + k) * ax.stride_a + static_cast<index_t>(j0) * ax.stride_0 + static_cast<index_t>(j1) * ax.stride_1;
+    w00[k] = (T(1) - f0) * (T(1) - f1);
+    w01[k] = (T(1) - f0) * f1;
+    w10[k] = f0 * (T(1) - f1);
+    w11[k] = f0 * f1;
+  }
+  for (int k = 0; k < joseph_batch; k += 4) {
+    for (int l = 0; l < 4; ++l) {
+      const index_t b = base[k + l];
+      policy(b, w00[k + l], l);
+      policy(b + ax.stride_1, w01[k + l], l);
+      policy(b + ax.stride_0, w10[k + l], l);
+      policy(b + ax.stride_0 + ax.stride_1, w11[k + l], l);
+    }
+  }
+}
+
 /// Overloads picking the 2D or 3D sample function (joseph_traverse / joseph_sample_any are generic).
 template <class T, class Policy>
 PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s, Policy& policy) {
@@ -383,8 +441,10 @@ PNPDIST_HOST_DEVICE void joseph_traverse(const Axes& ax, const Ray& ray, Policy&
     return;
   }
   for (index_t s = ray.s_lo; s < in_lo; ++s) joseph_sample<T>(ax, ray, s, policy);
-  // Four samples at a time, each to its own lane of the policy (independent partial sums for the gather).
+  // Batches of samples, then four at a time, each to its own lane of the policy (independent partial sums
+  // for the gather).
   index_t s = in_lo;
+  for (; s + joseph_batch - 1 <= in_hi; s += joseph_batch) joseph_batch_interior<T>(ax, ray, s, policy);
   for (; s + 3 <= in_hi; s += 4) {
     joseph_sample_interior<T>(ax, ray, s, policy, 0);
     joseph_sample_interior<T>(ax, ray, s + 1, policy, 1);
@@ -456,9 +516,12 @@ struct JosephForward2D {
   }
 };
 
-/// Forward projection of a 3D volume, one iteration per ray (view, detector row, detector column).
+/// Forward projection of a 3D volume, one iteration per ray. Iterations go view by view and, in a view, by
+/// bands of `band` detector rows, column by column inside a band: consecutive rays are neighbours in both
+/// detector directions, so the voxels one ray reads are still in cache for the next ones.
 template <class T>
 struct JosephForward3D {
+  static constexpr index_t band = 8;
   JosephGrid3D grid;
   const double* vectors;    ///< views x 12
   const T* volume;          ///< (D, H, W)
@@ -466,15 +529,19 @@ struct JosephForward3D {
   T* projections;
 
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
-    const index_t per_view = grid.detector_rows * grid.detector_cols;
+    const index_t cols = grid.detector_cols;
+    const index_t per_view = grid.detector_rows * cols;
     const index_t view = i / per_view, pixel = i % per_view;
-    const JosephRay3D ray =
-        joseph_ray_3d(grid, vectors + 12 * view, pixel / grid.detector_cols, pixel % grid.detector_cols);
+    const index_t first_row = pixel / (band * cols) * band;
+    const index_t height = grid.detector_rows - first_row < band ? grid.detector_rows - first_row : band;
+    const index_t offset = pixel - first_row * cols;
+    const index_t row = first_row + offset % height, col = offset / height;
+    const JosephRay3D ray = joseph_ray_3d(grid, vectors + 12 * view, row, col);
     const bool swapped = ray.axis == swapped_forward_axis(grid);
     const SampleAxes3D ax = sample_axes(grid, ray.axis, swapped);
     GatherPolicy<T> gather{swapped ? volume_swapped : volume, T(0)};
     joseph_traverse<T>(ax, ray, gather);
-    projections[i] = gather.sum() * static_cast<T>(ray.weight);
+    projections[view * per_view + row * cols + col] = gather.sum() * static_cast<T>(ray.weight);
   }
 };
 
@@ -523,7 +590,7 @@ struct SliceTarget {
 /// swapped buffer, y or z to the image).
 template <class T, class Grid, class Ray>
 struct JosephBlockAdjoint {
-  static constexpr index_t slices_per_iteration = 8;
+  static constexpr index_t slices_per_iteration = joseph_batch;
   Grid grid;
   const Ray* rays;             ///< views x pixels
   const unsigned char* masks;  ///< per view of the block: bit a set when some ray has dominant axis a
@@ -551,7 +618,10 @@ struct JosephBlockAdjoint {
         const index_t lo = ray.s_lo > begin ? ray.s_lo : begin;
         const index_t hi = ray.s_hi < end - 1 ? ray.s_hi : end - 1;
         ScatterPolicy<T> scatter{target.data, static_cast<T>(ray.value)};
-        for (index_t s = lo; s <= hi; ++s) joseph_sample_any<T>(ax, ray, s, scatter);
+        if (lo == begin && hi == begin + joseph_batch - 1 && lo >= ray.in_lo && hi <= ray.in_hi)
+          joseph_batch_interior<T>(ax, ray, lo, scatter);  // the whole run inside: the same weights, batched
+        else
+          for (index_t s = lo; s <= hi; ++s) joseph_sample_any<T>(ax, ray, s, scatter);
       }
     }
   }
