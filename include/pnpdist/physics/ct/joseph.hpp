@@ -359,20 +359,21 @@ inline constexpr int joseph_batch = 8;
 template <class T, class Policy>
 PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s0,
                                                Policy& policy) {
-  index_t base[joseph_batch];
+  int i0[joseph_batch];
   T w0[joseph_batch], w1[joseph_batch];
   const int first = static_cast<int>(s0);
   for (int k = 0; k < joseph_batch; ++k) {
     const float q = ray.q0 + static_cast<float>(first + k) * ray.dq;
     const int i = static_cast<int>(q);  // q > 0: truncation is floor
     const T f = static_cast<T>(q - static_cast<float>(i));
-    base[k] = (s0 + k) * ax.stride_a + static_cast<index_t>(i) * ax.stride_b;
+    i0[k] = i;
     w0[k] = T(1) - f;
     w1[k] = f;
   }
+  index_t slice = s0 * ax.stride_a;
   for (int k = 0; k < joseph_batch; k += 4) {
-    for (int l = 0; l < 4; ++l) {
-      const index_t b = base[k + l];
+    for (int l = 0; l < 4; ++l, slice += ax.stride_a) {
+      const index_t b = slice + i0[k + l] * ax.stride_b;
       policy(b, w0[k + l], l);
       policy(b + ax.stride_b, w1[k + l], l);
     }
@@ -382,7 +383,7 @@ PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes2D& ax, const Jos
 template <class T, class Policy>
 PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s0,
                                                Policy& policy) {
-  index_t base[joseph_batch];
+  int i0[joseph_batch], i1[joseph_batch];
   T w00[joseph_batch], w01[joseph_batch], w10[joseph_batch], w11[joseph_batch];
   const int first = static_cast<int>(s0);
   for (int k = 0; k < joseph_batch; ++k) {
@@ -391,15 +392,17 @@ PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes3D& ax, const Jos
     const float q1 = ray.q0[1] + fs * ray.dq[1];
     const int j0 = static_cast<int>(q0), j1 = static_cast<int>(q1);
     const T f0 = static_cast<T>(q0 - static_cast<float>(j0)), f1 = static_cast<T>(q1 - static_cast<float>(j1));
-    base[k] = (s0 + k) * ax.stride_a + static_cast<index_t>(j0) * ax.stride_0 + static_cast<index_t>(j1) * ax.stride_1;
+    i0[k] = j0;
+    i1[k] = j1;
     w00[k] = (T(1) - f0) * (T(1) - f1);
     w01[k] = (T(1) - f0) * f1;
     w10[k] = f0 * (T(1) - f1);
     w11[k] = f0 * f1;
   }
+  index_t slice = s0 * ax.stride_a;
   for (int k = 0; k < joseph_batch; k += 4) {
-    for (int l = 0; l < 4; ++l) {
-      const index_t b = base[k + l];
+    for (int l = 0; l < 4; ++l, slice += ax.stride_a) {
+      const index_t b = slice + i0[k + l] * ax.stride_0 + i1[k + l] * ax.stride_1;
       policy(b, w00[k + l], l);
       policy(b + ax.stride_1, w01[k + l], l);
       policy(b + ax.stride_0, w10[k + l], l);
@@ -582,7 +585,7 @@ struct SliceTarget {
 };
 
 /// Back projection, step 2 for a block of views: one iteration per run of `slices_per_iteration`
-/// consecutive slices of `first.axis` (the first iterations) and of `second.axis` (the following ones).
+/// consecutive slices of `first.axis` and of `second.axis` (interleaved, see operator()).
 /// An iteration visits the views of the block in order and, in each, the rays in order whose dominant axis is
 /// its axis, adding their samples in its slices: a slice is written by one iteration only, and every voxel
 /// receives its terms in a fixed order (views, then rays), whatever the number of threads. Reading each ray
@@ -602,10 +605,24 @@ struct JosephBlockAdjoint {
   PNPDIST_HOST_DEVICE static index_t runs(index_t n) { return (n + slices_per_iteration - 1) / slices_per_iteration; }
 
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
+    // Iterations alternate between the two targets (run k of `first`, run k of `second`, ...) while both have
+    // runs left, so that a contiguous share of the iterations holds work of both axes: the views of a block
+    // often have rays of one dominant axis only.
     const index_t runs_first = runs(grid.n[first.axis]);
-    const SliceTarget<T>& target = i < runs_first ? first : second;
+    const index_t runs_second = second.axis >= 0 ? runs(grid.n[second.axis]) : 0;
+    const index_t common = runs_first < runs_second ? runs_first : runs_second;
+    bool in_first;
+    index_t run;
+    if (i < 2 * common) {
+      in_first = i % 2 == 0;
+      run = i / 2;
+    } else {
+      in_first = runs_first > runs_second;
+      run = i - common;
+    }
+    const SliceTarget<T>& target = in_first ? first : second;
     const int axis = target.axis;
-    const index_t begin = (i < runs_first ? i : i - runs_first) * slices_per_iteration;
+    const index_t begin = run * slices_per_iteration;
     const index_t end = begin + slices_per_iteration < grid.n[axis] ? begin + slices_per_iteration : grid.n[axis];
     const auto ax = sample_axes(grid, axis, target.swapped);
     const unsigned char bit = static_cast<unsigned char>(1u << axis);
