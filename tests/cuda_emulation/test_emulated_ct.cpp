@@ -95,8 +95,8 @@ void check_projector(const Geometry& g) {
   for (std::uint64_t seed : {3u, 4u}) {
     const auto device_check = pnpdist::adjoint_check(device_op, seed);
     const auto host_check = pnpdist::adjoint_check(host_op, seed);
-    INFO("seed " << seed << ": <Ax, y> " << device_check.forward_inner << ", <x, A^T y> "
-                 << device_check.adjoint_inner << ", relative error " << device_check.relative_error);
+    INFO("seed " << seed << ": <Ax, y> " << device_check.forward_inner << ", <x, A^T y> " << device_check.adjoint_inner
+                 << ", relative error " << device_check.relative_error);
     CHECK(device_check.passed(1e-5));
     CHECK(device_check.forward_inner == host_check.forward_inner);
     CHECK(device_check.adjoint_inner == host_check.adjoint_inner);

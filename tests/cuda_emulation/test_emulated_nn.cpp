@@ -85,8 +85,8 @@ void check_layers(const Extents<Rank>& in_extents) {
         auto dy = pnpdist::clone<CudaSpace>(y.const_view());
         pnpdist::nn::convolution(Serial{}, kind, x.const_view(), w.data(), with_bias ? b.data() : nullptr, y.view(),
                                  post);
-        pnpdist::nn::convolution(Cuda{}, kind, dx.const_view(), dw.data(), with_bias ? db.data() : nullptr,
-                                 dy.view(), post);
+        pnpdist::nn::convolution(Cuda{}, kind, dx.const_view(), dw.data(), with_bias ? db.data() : nullptr, dy.view(),
+                                 post);
         pnpdist::synchronize(Cuda{});
         INFO("kind " << static_cast<int>(kind) << ", bias " << with_bias << ", sum " << post.sum << ", relu "
                      << post.relu);
