@@ -10,6 +10,8 @@
 
 #include <pnpdist/pnp.hpp>
 
+#include "example_options.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,41 +47,39 @@ void print_help() {
       "  --help           this text");
 }
 
-double parse_number(const std::string& option, const char* text) {
-  char* end = nullptr;
-  const double value = std::strtod(text, &end);
-  if (end == text || *end != '\0' || !std::isfinite(value))
-    throw pnpdist::invalid_argument(option + ": '" + text + "' is not a finite number");
-  return value;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      print_help();
-      std::exit(0);
+  pnpdist_examples::parse_options(argc, argv, print_help, [&](const std::string& name, double value) {
+    if (name == "--size") {
+      o.size = static_cast<pnpdist::index_t>(value);
+      return true;
     }
-    if (i + 1 >= argc) throw pnpdist::invalid_argument("unknown option or missing value: '" + arg + "' (see --help)");
-    const double v = parse_number(arg, argv[++i]);
-    if (arg == "--size")
-      o.size = static_cast<pnpdist::index_t>(v);
-    else if (arg == "--blur")
-      o.blur = v;
-    else if (arg == "--noise")
-      o.noise = static_cast<float>(v);
-    else if (arg == "--lambda")
-      o.lambda = static_cast<float>(v);
-    else if (arg == "--iterations")
-      o.iterations = static_cast<int>(v);
-    else if (arg == "--seed")
-      o.seed = static_cast<std::uint64_t>(v);
-    else if (arg == "--threads")
-      o.threads = static_cast<int>(v);
-    else
-      throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
-  }
+    if (name == "--blur") {
+      o.blur = value;
+      return true;
+    }
+    if (name == "--noise") {
+      o.noise = static_cast<float>(value);
+      return true;
+    }
+    if (name == "--lambda") {
+      o.lambda = static_cast<float>(value);
+      return true;
+    }
+    if (name == "--iterations") {
+      o.iterations = static_cast<int>(value);
+      return true;
+    }
+    if (name == "--seed") {
+      o.seed = static_cast<std::uint64_t>(value);
+      return true;
+    }
+    if (name == "--threads") {
+      o.threads = static_cast<int>(value);
+      return true;
+    }
+    return false;
+  });
   pnpdist::require(o.size >= 16, "--size must be at least 16");
   pnpdist::require(o.blur > 0, "--blur must be positive");
   pnpdist::require(o.noise >= 0, "--noise must be non-negative");
