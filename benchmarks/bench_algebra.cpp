@@ -7,6 +7,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benchmark_main.hpp"
+
 #include <pnpdist/core/config.hpp>
 #include <pnpdist/tensor/algebra.hpp>
 #include <pnpdist/tensor/reductions.hpp>
@@ -95,19 +97,9 @@ BENCHMARK(bm_dot<pnpdist::OpenMP>)->PNPDIST_SIZES;
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string features;
-  for (const auto& f : pnpdist::compiled_features())
-    if (f.compiled) features += (features.empty() ? "" : ",") + std::string(f.name);
-  benchmark::AddCustomContext("pnpdist_backends", "serial" + (features.empty() ? "" : "," + features));
+  pnpdist_bench::add_build_context();
 #if defined(PNPDIST_HAS_OPENMP)
   benchmark::AddCustomContext("openmp_threads", std::to_string(pnpdist::OpenMP{}.concurrency()));
 #endif
-  benchmark::AddCustomContext("compiler", PNPDIST_COMPILER);
-  benchmark::AddCustomContext("build_type", PNPDIST_BUILD_TYPE);
-  benchmark::AddCustomContext("git_hash", PNPDIST_GIT_HASH);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pnpdist_bench::run_benchmarks(argc, argv);
 }

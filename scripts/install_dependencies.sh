@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pnpdist builds and tests with (idempotent; needs root or sudo).
+# python3-yaml: the benchmark runner (tools/pnpdist_run.py); chromium: the dashboard check (headless);
+# lomiri-wallpapers-16.04: the default photograph of the deblurring example (CC-BY-SA, see docs/examples.md).
 # The CUDA toolkit is not a Debian package here: it is expected under /usr/local/cuda, and CUDA checks
 # are skipped with a message when it is absent.
 set -euo pipefail
@@ -10,6 +12,8 @@ packages=(
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev
+  python3 python3-yaml chromium
+  lomiri-wallpapers-16.04
 )
 
 missing=()

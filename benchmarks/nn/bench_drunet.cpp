@@ -11,6 +11,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benchmark_main.hpp"
+
 #include <pnpdist/backend/resident_memory.hpp>
 #include <pnpdist/core/config.hpp>
 #include <pnpdist/nn/nn.hpp>
@@ -59,16 +61,6 @@ BENCHMARK(bm_drunet)
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string features;
-  for (const auto& f : pnpdist::compiled_features())
-    if (f.compiled) features += (features.empty() ? "" : ",") + std::string(f.name);
-  benchmark::AddCustomContext("pnpdist_backends", "serial" + (features.empty() ? "" : "," + features));
-  benchmark::AddCustomContext("compiler", PNPDIST_COMPILER);
-  benchmark::AddCustomContext("build_type", PNPDIST_BUILD_TYPE);
-  benchmark::AddCustomContext("git_hash", PNPDIST_GIT_HASH);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  pnpdist_bench::add_build_context();
+  return pnpdist_bench::run_benchmarks(argc, argv);
 }

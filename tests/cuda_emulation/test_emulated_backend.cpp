@@ -24,12 +24,6 @@
 namespace {
 
 using namespace pnpdist::test;
-using pnpdist::Cuda;
-using pnpdist::CudaSpace;
-using pnpdist::Extents;
-using pnpdist::HostSpace;
-using pnpdist::index_t;
-using pnpdist::Serial;
 namespace emu = pnpdist_cuda_emulator;
 
 // ---- for_each -------------------------------------------------------------------------------------------

@@ -12,41 +12,17 @@
 #include <pnpdist/physics/blur/direct_blur.hpp>
 #include <pnpdist/tensor/tensor.hpp>
 
+#include "emulated_test_support.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <utility>
 
 namespace {
 
-using pnpdist::Cuda;
-using pnpdist::CudaSpace;
-using pnpdist::Extents;
-using pnpdist::HostSpace;
-using pnpdist::index_t;
-using pnpdist::Serial;
-using pnpdist::Tensor;
+using namespace pnpdist::test;  // NOLINT: the shared test vocabulary
 using pnpdist::blur::Boundary;
 using pnpdist::blur::DirectBlur;
-
-template <class T, std::size_t Rank>
-Tensor<T, Rank, HostSpace> test_tensor(const Extents<Rank>& extents, std::uint64_t seed) {
-  Tensor<T, Rank, HostSpace> t(extents);
-  for (index_t i = 0; i < t.size(); ++i) {
-    const std::uint64_t h =
-        (static_cast<std::uint64_t>(i) + seed * 7919) * 6364136223846793005ull + 1442695040888963407ull;
-    t.data()[i] = static_cast<T>(static_cast<double>((h >> 33) % 2001) / 1000.0 - 1.0);
-  }
-  return t;
-}
-
-/// Number of positions where the emulated device result differs from the host result.
-template <class T>
-index_t mismatches(const Tensor<T, 4, HostSpace>& host, const Tensor<T, 4, CudaSpace>& device) {
-  const auto back = pnpdist::clone<HostSpace>(device.const_view());
-  index_t wrong = 0;
-  for (index_t i = 0; i < host.size(); ++i) wrong += back.data()[i] == host.data()[i] ? 0 : 1;
-  return wrong;
-}
 
 TEMPLATE_TEST_CASE("emulated Cuda tiled direct blur equals the Serial blur", "[cuda-emulated][blur]", float, double) {
   using T = TestType;
@@ -58,28 +34,28 @@ TEMPLATE_TEST_CASE("emulated Cuda tiled direct blur equals the Serial blur", "[c
   for (const Case c : {Case{3, 3, Boundary::circular}, Case{5, 7, Boundary::same}, Case{1, 1, Boundary::circular},
                        Case{4, 6, Boundary::valid}, Case{9, 5, Boundary::circular}, Case{17, 3, Boundary::same}}) {
     INFO("PSF " << c.kh << " x " << c.kw << ", boundary " << pnpdist::blur::to_string(c.boundary));
-    const auto psf = test_tensor<T, 2>(Extents<2>{c.kh, c.kw}, 3);
+    const auto psf = uniform_test_tensor<T, 2>(Extents<2>{c.kh, c.kw}, 3);
     const DirectBlur<T, Serial> host_blur(Serial{}, psf.const_view(), shape, c.boundary);
     const DirectBlur<T, Cuda> device_blur(Cuda{}, psf.const_view(), shape, c.boundary);
     REQUIRE(device_blur.range_shape() == host_blur.range_shape());
 
-    const auto x = test_tensor<T, 4>(shape, 1);
+    const auto x = uniform_test_tensor<T, 4>(shape, 1);
     const auto dx = pnpdist::clone<CudaSpace>(x.const_view());
     Tensor<T, 4, HostSpace> y(host_blur.range_shape());
     Tensor<T, 4, CudaSpace> dy(host_blur.range_shape());
     host_blur.apply(x.const_view(), y.view());
     device_blur.apply(dx.const_view(), dy.view());
     pnpdist::synchronize(Cuda{});
-    CHECK(mismatches(y, dy) == 0);
+    CHECK(value_mismatches(y, dy) == 0);
 
-    const auto r = test_tensor<T, 4>(host_blur.range_shape(), 2);
+    const auto r = uniform_test_tensor<T, 4>(host_blur.range_shape(), 2);
     const auto dr = pnpdist::clone<CudaSpace>(r.const_view());
     Tensor<T, 4, HostSpace> z(shape);
     Tensor<T, 4, CudaSpace> dz(shape);
     host_blur.apply_adjoint(r.const_view(), z.view());
     device_blur.apply_adjoint(dr.const_view(), dz.view());
     pnpdist::synchronize(Cuda{});
-    CHECK(mismatches(z, dz) == 0);
+    CHECK(value_mismatches(z, dz) == 0);
   }
 }
 

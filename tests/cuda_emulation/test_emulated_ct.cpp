@@ -17,6 +17,8 @@
 #include <pnpdist/tensor/random.hpp>
 #include <pnpdist/tensor/tensor.hpp>
 
+#include "emulated_test_support.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <numbers>
@@ -24,13 +26,7 @@
 namespace {
 
 namespace emu = pnpdist_cuda_emulator;
-using pnpdist::Cuda;
-using pnpdist::CudaSpace;
-using pnpdist::Extents;
-using pnpdist::HostSpace;
-using pnpdist::index_t;
-using pnpdist::Serial;
-using pnpdist::Tensor;
+using namespace pnpdist::test;  // NOLINT: the shared test vocabulary
 namespace ct = pnpdist::ct;
 
 constexpr double pi = std::numbers::pi;
@@ -54,15 +50,6 @@ Tensor<T, Rank, HostSpace> host_values(const Extents<Rank>& extents, std::uint64
   return t;
 }
 
-/// Number of elements whose bits differ between the host result and the emulated device result.
-template <class T, std::size_t Rank>
-index_t mismatches(const Tensor<T, Rank, HostSpace>& host, const Tensor<T, Rank, CudaSpace>& device) {
-  const auto back = pnpdist::clone<HostSpace>(device.const_view());
-  index_t wrong = 0;
-  for (index_t i = 0; i < host.size(); ++i) wrong += std::memcmp(&back.data()[i], &host.data()[i], sizeof(T)) ? 1 : 0;
-  return wrong;
-}
-
 template <class T, class Geometry>
 void check_projector(const Geometry& g) {
   const auto host_op = ct::make_projector<T>(Serial{}, g);
@@ -79,7 +66,7 @@ void check_projector(const Geometry& g) {
   device_op.apply(dx.const_view(), dy.view());
   pnpdist::synchronize(Cuda{});
   CHECK(emu::statistics().launches > launches);  // the device result comes from emulated kernels
-  CHECK(mismatches(y, dy) == 0);
+  CHECK(bit_mismatches(y, dy) == 0);
 
   // Back projection.
   const auto r = host_values<T>(host_op.range_shape(), 2);
@@ -89,7 +76,7 @@ void check_projector(const Geometry& g) {
   host_op.apply_adjoint(r.const_view(), z.view());
   device_op.apply_adjoint(dr.const_view(), dz.view());
   pnpdist::synchronize(Cuda{});
-  CHECK(mismatches(z, dz) == 0);
+  CHECK(bit_mismatches(z, dz) == 0);
 
   // The dot-product test on Cuda: passes, and with the same inner products as on Serial.
   for (std::uint64_t seed : {3u, 4u}) {
@@ -123,7 +110,7 @@ TEST_CASE("emulated Cuda FBP and FDK equal the Serial ones", "[cuda-emulated][ct
     ct::fbp<T>(Serial{}, g, sinogram.const_view(), image.view());
     ct::fbp<T>(Cuda{}, g, dsinogram.const_view(), dimage.view());
     pnpdist::synchronize(Cuda{});
-    CHECK(mismatches(image, dimage) == 0);
+    CHECK(bit_mismatches(image, dimage) == 0);
   }
   const ct::Geometry3D g = cone_3d();
   const auto projections = host_values<T>(g.projection_shape(), 6);
@@ -133,5 +120,5 @@ TEST_CASE("emulated Cuda FBP and FDK equal the Serial ones", "[cuda-emulated][ct
   ct::fdk<T>(Serial{}, g, projections.const_view(), volume.view());
   ct::fdk<T>(Cuda{}, g, dprojections.const_view(), dvolume.view());
   pnpdist::synchronize(Cuda{});
-  CHECK(mismatches(volume, dvolume) == 0);
+  CHECK(bit_mismatches(volume, dvolume) == 0);
 }

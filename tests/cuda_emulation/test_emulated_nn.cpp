@@ -17,19 +17,15 @@
 #include <pnpdist/tensor/random.hpp>
 #include <pnpdist/tensor/tensor.hpp>
 
+#include "emulated_test_support.hpp"
+
 #include <cstdint>
 #include <cstring>
 
 namespace {
 
 namespace emu = pnpdist_cuda_emulator;
-using pnpdist::Cuda;
-using pnpdist::CudaSpace;
-using pnpdist::Extents;
-using pnpdist::HostSpace;
-using pnpdist::index_t;
-using pnpdist::Serial;
-using pnpdist::Tensor;
+using namespace pnpdist::test;  // NOLINT: the shared test vocabulary
 using pnpdist::nn::ConvKind;
 using pnpdist::nn::DRUNet;
 using pnpdist::nn::DRUNetConfig;
@@ -41,15 +37,6 @@ Tensor<T, Rank, HostSpace> host_values(const Extents<Rank>& extents, std::uint64
   Tensor<T, Rank, HostSpace> t(extents);
   pnpdist::fill_uniform(Serial{}, t.view(), seed, 0, low, T(1));
   return t;
-}
-
-/// Number of elements whose bits differ between the host result and the emulated device result.
-template <class T, std::size_t Rank>
-index_t mismatches(const Tensor<T, Rank, HostSpace>& host, const Tensor<T, Rank, CudaSpace>& device) {
-  const auto back = pnpdist::clone<HostSpace>(device.const_view());
-  index_t wrong = 0;
-  for (index_t i = 0; i < host.size(); ++i) wrong += std::memcmp(&back.data()[i], &host.data()[i], sizeof(T)) ? 1 : 0;
-  return wrong;
 }
 
 /// True when some output is nonzero (a network whose outputs are all zero would compare equal trivially).
@@ -90,7 +77,7 @@ void check_layers(const Extents<Rank>& in_extents) {
         pnpdist::synchronize(Cuda{});
         INFO("kind " << static_cast<int>(kind) << ", bias " << with_bias << ", sum " << post.sum << ", relu "
                      << post.relu);
-        CHECK(mismatches(y, dy) == 0);
+        CHECK(bit_mismatches(y, dy) == 0);
       }
   // The element-wise kernels of the engine.
   auto a = host_values<T>(in_extents, 5);
@@ -100,7 +87,7 @@ void check_layers(const Extents<Rank>& in_extents) {
   pnpdist::nn::relu(Serial{}, a.view());
   pnpdist::nn::relu(Cuda{}, da.view());
   pnpdist::synchronize(Cuda{});
-  CHECK(mismatches(a, da) == 0);
+  CHECK(bit_mismatches(a, da) == 0);
 }
 
 template <std::size_t Dim, class T>
@@ -121,7 +108,7 @@ void check_drunet(const Extents<Dim + 2>& extents, const DRUNetConfig& config) {
     CHECK(emu::statistics().launches >= launches + weights.layers.size() + 2);
     INFO("sigma " << sigma);
     CHECK(any_nonzero(y));
-    CHECK(mismatches(y, dy) == 0);
+    CHECK(bit_mismatches(y, dy) == 0);
   }
   CHECK(device_net.planned_bytes() == host_net.planned_bytes());
 }
@@ -139,7 +126,7 @@ void check_tv(const Extents<Rank>& extents) {
     device_tv.denoise(dx.const_view(), sigma, dy.view());
     pnpdist::synchronize(Cuda{});
     INFO("sigma " << sigma);
-    CHECK(mismatches(y, dy) == 0);
+    CHECK(bit_mismatches(y, dy) == 0);
   }
 }
 

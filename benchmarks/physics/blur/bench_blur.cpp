@@ -17,6 +17,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benchmark_main.hpp"
+
 #include <pnpdist/core/config.hpp>
 #include <pnpdist/io/npy.hpp>
 #include <pnpdist/operators/stacked_physics.hpp>
@@ -210,14 +212,8 @@ void add_agreement_context() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string features;
-  for (const auto& f : pnpdist::compiled_features())
-    if (f.compiled) features += (features.empty() ? "" : ",") + std::string(f.name);
-  benchmark::AddCustomContext("pnpdist_backends", "serial" + (features.empty() ? "" : "," + features));
+  pnpdist_bench::add_build_context();
   benchmark::AddCustomContext("openmp_threads", std::to_string(pnpdist::OpenMP{}.concurrency()));
-  benchmark::AddCustomContext("compiler", PNPDIST_COMPILER);
-  benchmark::AddCustomContext("build_type", PNPDIST_BUILD_TYPE);
-  benchmark::AddCustomContext("git_hash", PNPDIST_GIT_HASH);
   benchmark::AddCustomContext("stack_image", "1 x 3 x " + std::to_string(bench_height) + " x " +
                                                  std::to_string(bench_width) + ", " + std::to_string(bench_blurs) +
                                                  " blurs, 139 x 139 PSFs");
@@ -229,9 +225,5 @@ int main(int argc, char** argv) {
     if (arg.rfind("--benchmark_filter=", 0) == 0 && arg.find("stack") == std::string::npos) wants_stack = false;
   }
   if (wants_stack) add_agreement_context();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pnpdist_bench::run_benchmarks(argc, argv);
 }
