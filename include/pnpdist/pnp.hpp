@@ -3,13 +3,14 @@
 /// pnpdist: distributed Plug-and-Play reconstruction for imaging inverse problems. The one header users
 /// include; each module also has its own umbrella (core/core.hpp, backend/backend.hpp, tensor/tensor.hpp,
 /// operators/operators.hpp, physics/physics.hpp, phantoms/phantoms.hpp, nn/nn.hpp, priors/priors.hpp,
-/// tiling/tiling.hpp, distributed/distributed.hpp, solvers/solvers.hpp, io/io.hpp). Features whose
+/// tiling/tiling.hpp, distributed/distributed.hpp, solvers/solvers.hpp, metrics/metrics.hpp, io/io.hpp). Features whose
 /// optional dependency is not linked compile and throw pnpdist::not_compiled when used.
 
 #include "pnpdist/backend/backend.hpp"
 #include "pnpdist/core/core.hpp"
 #include "pnpdist/distributed/distributed.hpp"
 #include "pnpdist/io/io.hpp"
+#include "pnpdist/metrics/metrics.hpp"
 #include "pnpdist/nn/nn.hpp"
 #include "pnpdist/operators/operators.hpp"
 #include "pnpdist/phantoms/phantoms.hpp"
