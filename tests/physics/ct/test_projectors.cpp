@@ -7,6 +7,7 @@
 #include <pnpdist/physics/ct/ct.hpp>
 #include <pnpdist/tensor/random.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <numbers>
 
@@ -44,6 +45,20 @@ ct::Geometry3D tilted_cone_vectors() {
   return g;
 }
 
+// Large enough for the grouped paths of joseph.hpp: full groups of 8 detector columns / 4 x 4 detector patches
+// with a common interior, and back-projection runs of 8 slices inside the rays' interiors; the odd detector
+// counts leave partial groups at the detector's edge (sampled ray by ray).
+ct::Geometry2D parallel_2d_groups() {
+  return ct::parallel_beam_2d(ct::uniform_angles(7, 0.05, pi + 0.05), {45, 1.0, 0.4}, {40, 44, 1.0, 1.0});
+}
+ct::Geometry2D fan_2d_groups() {
+  return ct::fan_beam_2d(ct::uniform_angles(6, 0.3, 2 * pi + 0.3), {51, 1.3, 0.2}, 120.0, 60.0, {36, 41, 1.0, 1.0});
+}
+ct::Geometry3D cone_3d_groups() {
+  return ct::cone_beam(ct::uniform_angles(5, 0.1, 2 * pi + 0.1), {23, 26, 1.6, 1.6, 0.3, -0.2}, 80.0, 60.0,
+                       {26, 28, 30, 1.0, 1.0, 1.0});
+}
+
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("Joseph projectors pass the dot-product test", "[ct][adjoint]", test::HostExecutors) {
@@ -55,6 +70,17 @@ TEMPLATE_LIST_TEST_CASE("Joseph projectors pass the dot-product test", "[ct][adj
     CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_3d()), seed).passed(1e-5));
     CHECK(adjoint_check(ct::make_projector<float>(exec, tilted_cone_vectors()), seed).passed(1e-5));
     CHECK(adjoint_check(ct::make_projector<double>(exec, fan_2d()), seed).passed(1e-5));
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("Joseph projectors with ray groups pass the dot-product test", "[ct][adjoint]",
+                        test::HostExecutors) {
+  const auto exec = test::make_executor<TestType>();
+  for (std::uint64_t seed : {11u, 12u}) {
+    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_2d_groups()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, fan_2d_groups()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, cone_3d_groups()), seed).passed(1e-5));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, cone_3d_groups()), seed).passed(1e-5));
   }
 }
 
@@ -94,6 +120,9 @@ TEMPLATE_LIST_TEST_CASE("Joseph forward projection matches the reference impleme
   check_against_reference(exec, cone_3d());
   check_against_reference(exec, parallel_3d());
   check_against_reference(exec, tilted_cone_vectors());
+  check_against_reference(exec, parallel_2d_groups());
+  check_against_reference(exec, fan_2d_groups());
+  check_against_reference(exec, cone_3d_groups());
 }
 
 #if defined(PNPDIST_HAS_OPENMP)
@@ -135,4 +164,48 @@ TEST_CASE("Joseph projectors reject wrong shapes", "[ct]") {
   Tensor<float, 2> x(Extents<2>{17, 20}), y(A.range_shape());
   CHECK_THROWS_AS(A.apply(x.const_view(), y.view()), dimension_mismatch);
   CHECK_THROWS_AS(A.apply_adjoint(y.const_view(), x.view()), dimension_mismatch);
+}
+
+TEST_CASE("Joseph 3D ray groups give the same sums with 32- and 64-bit voxel offsets", "[ct]") {
+  // The projectors use 32-bit offsets for volumes below 2^31 voxels and 64-bit ones above; both variants of
+  // the group kernels must agree bit for bit (here on a small volume, where both are valid), and agree with
+  // the per-sample functions.
+  const ct::Geometry3D g = cone_3d_groups();
+  const ct::JosephGrid3D grid = ct::make_joseph_grid(g);
+  Tensor<float, 1> volume(Extents<1>{grid.n[0] * grid.n[1] * grid.n[2]});
+  fill_normal(Serial{}, volume.view(), 21, 0, 0.0f, 1.0f);
+  int groups = 0;
+  for (index_t r0 = 0; r0 + ct::joseph_patch <= g.detector_rows; r0 += ct::joseph_patch)
+    for (index_t c0 = 0; c0 + ct::joseph_patch <= g.detector_cols; c0 += ct::joseph_patch) {
+      ct::JosephRay3D rays[ct::joseph_group_3d];
+      bool same_axis = true;
+      for (int k = 0; k < ct::joseph_group_3d; ++k) {
+        rays[k] = ct::joseph_ray_3d(grid, g.vectors[0].data(), r0 + k / ct::joseph_patch, c0 + k % ct::joseph_patch);
+        same_axis = same_axis && rays[k].axis == rays[0].axis;
+      }
+      index_t lo, hi;
+      ct::joseph_common_interior(rays, ct::joseph_group_3d, lo, hi);
+      if (!same_axis || lo > hi) continue;
+      ++groups;
+      const bool swapped = ct::slice_layout_swapped(grid, rays[0].axis);
+      REQUIRE_FALSE(swapped);  // this view's rays run along y: the volume's own layout
+      const ct::SampleAxes3D ax = ct::sample_axes(grid, rays[0].axis, false);
+      float a[ct::joseph_group_3d] = {}, b[ct::joseph_group_3d] = {};
+      ct::joseph_gather_group_3d<float, int>(volume.data(), ax.stride_a, ax.stride_0, rays, lo, hi, a);
+      ct::joseph_gather_group_3d<float, index_t>(volume.data(), ax.stride_a, ax.stride_0, rays, lo, hi, b);
+      CHECK(std::memcmp(a, b, sizeof a) == 0);
+      for (int k = 0; k < ct::joseph_group_3d; ++k) {
+        ct::GatherPolicy<float> gather{volume.data()};
+        for (index_t s = lo; s <= hi; ++s) ct::joseph_sample_3d_interior<float>(ax, rays[k], s, gather);
+        CHECK(std::abs(a[k] - gather.sum()) <= 1e-4f * (1.0f + std::abs(gather.sum())));
+      }
+      Tensor<float, 1> sa(volume.extents()), sb(volume.extents());
+      fill(Serial{}, sa.view(), 0.0f);
+      fill(Serial{}, sb.view(), 0.0f);
+      for (int k = 0; k < ct::joseph_group_3d; ++k) rays[k].value = 0.5f + 0.1f * static_cast<float>(k);
+      ct::joseph_scatter_group<float, int>(sa.data(), ax, rays, lo, hi);
+      ct::joseph_scatter_group<float, index_t>(sb.data(), ax, rays, lo, hi);
+      CHECK(std::memcmp(sa.data(), sb.data(), sa.bytes()) == 0);
+    }
+  CHECK(groups > 0);
 }

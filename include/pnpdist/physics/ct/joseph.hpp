@@ -13,11 +13,14 @@
 ///   - ScatterPolicy  (adjoint):  volume[i] += w * value
 /// so the forward and the back projection use the same weights: the back projection is the exact transpose.
 ///
-/// Parallelism. The forward projection runs one iteration per ray. The back projection runs, for each block
+/// Parallelism. The forward projection runs one iteration per group of rays of a view (8 detector columns in
+/// 2D, 4 x 4 detector pixels in 3D), sampled slice by slice together where they all lie inside the grid
+/// (each ray's sum in a fixed order). The back projection runs, for each block
 /// of views and each axis, one iteration per run of consecutive slices of that axis, which visits every ray
 /// of the block whose dominant axis it is: a sample of slice s only touches voxels of slice s, so no two
-/// iterations write the same voxel and no atomics are needed. Each voxel accumulates its terms in a fixed
-/// order (blocks, axes, views, rays), so the result has the same bits for any number of threads.
+/// iterations write the same voxel and no atomics are needed. Each voxel accumulates its terms in an order
+/// fixed by the geometry (blocks, axes, views, groups of rays), so the result has the same bits for any
+/// number of threads.
 
 #include <cmath>
 #include <cstddef>
@@ -25,6 +28,37 @@
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
+
+/// Full unrolling of a short loop of constant trip count (its iterations become independent scalar code).
+#if defined(__CUDA_ARCH__)
+#define PNPDIST_JOSEPH_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__)
+#define PNPDIST_JOSEPH_UNROLL
+#elif defined(__clang__)
+#define PNPDIST_JOSEPH_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define PNPDIST_JOSEPH_UNROLL _Pragma("GCC unroll 16")
+#else
+#define PNPDIST_JOSEPH_UNROLL
+#endif
+/// A hint to fetch the cache line of an address that will be read soon (host compilers only).
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define PNPDIST_JOSEPH_PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PNPDIST_JOSEPH_PREFETCH(address)
+#endif
+/// A short loop kept as a loop (so that the loop vectorizer, which runs after complete unrolling, sees it).
+#if defined(__CUDA_ARCH__)
+#define PNPDIST_JOSEPH_NO_UNROLL _Pragma("unroll 1")
+#elif defined(__CUDACC__)
+#define PNPDIST_JOSEPH_NO_UNROLL
+#elif defined(__clang__)
+#define PNPDIST_JOSEPH_NO_UNROLL _Pragma("clang loop unroll(disable)")
+#elif defined(__GNUC__)
+#define PNPDIST_JOSEPH_NO_UNROLL _Pragma("GCC unroll 1")
+#else
+#define PNPDIST_JOSEPH_NO_UNROLL
+#endif
 
 namespace pnpdist::ct {
 
@@ -253,9 +287,9 @@ struct ScatterPolicy {
 
 /// Strides of the axes of a 2D / 3D grid. Two memory layouts are used: the volume's own row-major layout
 /// ((y, x) or (z, y, x)) and the layout with the last two axes swapped ((x, y) or (z, x, y)), so that each
-/// traversal walks memory with small strides: the forward projection of a ray whose dominant axis is y reads
-/// the swapped copy (its samples are then contiguous), and the back projection of the rays whose dominant
-/// axis is x accumulates into a swapped buffer (each slice is then contiguous).
+/// traversal walks memory with small strides: the forward projection of rays whose dominant axis is x reads
+/// a swapped copy and their back projection accumulates into a swapped buffer, so that each slice of the
+/// dominant axis is contiguous (slice_layout_swapped).
 PNPDIST_HOST_DEVICE index_t axis_stride(const JosephGrid2D& g, int axis, bool swapped) {
   if (swapped) return axis == 0 ? 1 : g.n[0];
   return axis == 0 ? g.n[1] : 1;
@@ -265,10 +299,6 @@ PNPDIST_HOST_DEVICE index_t axis_stride(const JosephGrid3D& g, int axis, bool sw
   if (swapped) return axis == 1 ? 1 : g.n[1];
   return axis == 1 ? g.n[2] : 1;
 }
-
-/// The axis along which the swapped layout is used by the forward projection (y).
-PNPDIST_HOST_DEVICE constexpr int swapped_forward_axis(const JosephGrid2D&) { return 0; }
-PNPDIST_HOST_DEVICE constexpr int swapped_forward_axis(const JosephGrid3D&) { return 1; }
 
 /// Strides and extents of the axes a ray visits: the dominant axis a and the other axes (increasing order).
 struct SampleAxes2D {
@@ -498,53 +528,264 @@ struct SwapLastAxes {
   }
 };
 
-/// Forward projection, one iteration per ray (view-major, then detector column): sinogram[i] = weight *
-/// sum of the samples.
+/// The layout in which the slices of a dominant axis are contiguous (stride 1 along the last other axis):
+/// the swapped one for rays along x, the volume's own for the others. The forward projection of a group of
+/// rays and the back projection both walk the volume slice by slice in this layout.
+PNPDIST_HOST_DEVICE constexpr bool slice_layout_swapped(const JosephGrid2D&, int axis) { return axis == 1; }
+PNPDIST_HOST_DEVICE constexpr bool slice_layout_swapped(const JosephGrid3D&, int axis) { return axis == 2; }
+
+/// Rays per group of the forward projection: 8 adjacent detector columns (2D), a patch of 4 x 4 detector
+/// pixels (3D).
+inline constexpr int joseph_group_2d = 8;
+inline constexpr int joseph_patch = 4;
+inline constexpr int joseph_group_3d = joseph_patch * joseph_patch;
+/// Whether every pixel / voxel offset fits an int (the groups then compute offsets in 32 bits).
+PNPDIST_HOST_DEVICE bool joseph_int_offsets(const JosephGrid2D& g) { return g.n[0] * g.n[1] < (index_t{1} << 31) - 1; }
+PNPDIST_HOST_DEVICE bool joseph_int_offsets(const JosephGrid3D& g) {
+  return g.n[0] * g.n[1] * g.n[2] < (index_t{1} << 31) - 1;
+}
+
+/// How many slices ahead a group prefetches.
+inline constexpr index_t joseph_prefetch_slices = 12;
+
+/// The samples of rays[0 .. count-1] outside the group's common interior [lo, hi] (all samples, by
+/// joseph_traverse, when lo > hi), checked or not as each ray's interior range says: acc[r] += their sum.
+template <class T, class Axes, class Ray>
+PNPDIST_HOST_DEVICE void joseph_gather_outside(const Axes& ax, const T* data, const Ray* rays, int count, index_t lo,
+                                               index_t hi, T* acc) {
+  for (int r = 0; r < count; ++r) {
+    const Ray& ray = rays[r];
+    GatherPolicy<T> gather{data};
+    if (lo > hi) {
+      joseph_traverse<T>(ax, ray, gather);
+    } else {
+      const index_t below = ray.s_hi < lo - 1 ? ray.s_hi : lo - 1;
+      for (index_t s = ray.s_lo; s <= below; ++s) joseph_sample_any<T>(ax, ray, s, gather);
+      const index_t above = ray.s_lo > hi + 1 ? ray.s_lo : hi + 1;
+      for (index_t s = above; s <= ray.s_hi; ++s) joseph_sample_any<T>(ax, ray, s, gather);
+    }
+    acc[r] += gather.sum();
+  }
+}
+
+/// The slices [lo, hi] where every ray of the group samples its interior (empty: lo > hi).
+template <class Ray>
+PNPDIST_HOST_DEVICE void joseph_common_interior(const Ray* rays, int count, index_t& lo, index_t& hi) {
+  lo = 0;
+  hi = -1;
+  for (int r = 0; r < count; ++r) {
+    const index_t a = rays[r].in_lo > rays[r].s_lo ? rays[r].in_lo : rays[r].s_lo;
+    const index_t b = rays[r].in_hi < rays[r].s_hi ? rays[r].in_hi : rays[r].s_hi;
+    if (r == 0 || a > lo) lo = a;
+    if (r == 0 || b < hi) hi = b;
+  }
+}
+
+/// The interior samples s in [lo, hi] of a group of joseph_group_2d rays of one dominant axis, in the slice
+/// layout (stride 1 along the other axis): slice by slice, all rays at once (one loop over the rays that the
+/// compiler vectorizes; the rays' samples in a slice lie close together, so they share cache lines). The
+/// positions and weights are those of joseph_sample_2d_interior.
+template <class T>
+PNPDIST_HOST_DEVICE void joseph_gather_group_2d(const T* data, index_t stride_a, const JosephRay2D* rays, index_t lo,
+                                                index_t hi, T* acc) {
+  constexpr int G = joseph_group_2d;
+  float q0[G], dq[G];
+  T sum[G];
+  for (int r = 0; r < G; ++r) {
+    q0[r] = rays[r].q0;
+    dq[r] = rays[r].dq;
+    sum[r] = T(0);
+  }
+  for (index_t s = lo; s <= hi; ++s) {
+    const T* slice = data + s * stride_a;
+    const float fs = static_cast<float>(s);
+    int index[G];
+    T w0[G], w1[G], v0[G], v1[G];
+    PNPDIST_JOSEPH_NO_UNROLL
+    for (int r = 0; r < G; ++r) {
+      const float q = q0[r] + fs * dq[r];
+      const int i = static_cast<int>(q);  // q > 0: truncation is floor
+      const T f = static_cast<T>(q - static_cast<float>(i));
+      index[r] = i;
+      w0[r] = T(1) - f;
+      w1[r] = f;
+    }
+    // The slice joseph_prefetch_slices ahead (about the same window), then plain loads (a vector gather is
+    // slower here) and the weighted sums as one vector operation.
+    if (s + joseph_prefetch_slices <= hi) {
+      PNPDIST_JOSEPH_PREFETCH(slice + joseph_prefetch_slices * stride_a + index[0]);
+      PNPDIST_JOSEPH_PREFETCH(slice + joseph_prefetch_slices * stride_a + index[G - 1]);
+    }
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) {
+      const T* v = slice + index[r];
+      v0[r] = v[0];
+      v1[r] = v[1];
+    }
+    PNPDIST_JOSEPH_NO_UNROLL
+    for (int r = 0; r < G; ++r) sum[r] += w0[r] * v0[r] + w1[r] * v1[r];
+  }
+  for (int r = 0; r < G; ++r) acc[r] += sum[r];
+}
+
+/// The same for a group of joseph_group_3d rays (bilinear; stride_0 the stride of the first other axis, the
+/// second has stride 1); the weights of joseph_sample_3d_interior. Offsets within a slice are computed in
+/// `Offset`: int (cheaper vector arithmetic) when joseph_int_offsets says the volume allows it.
+template <class T, class Offset = index_t>
+PNPDIST_HOST_DEVICE void joseph_gather_group_3d(const T* data, index_t stride_a, index_t stride_0,
+                                                const JosephRay3D* rays, index_t lo, index_t hi, T* acc) {
+  constexpr int G = joseph_group_3d;
+  float q0[G], q1[G], dq0[G], dq1[G];
+  T sum[G];
+  for (int r = 0; r < G; ++r) {
+    q0[r] = rays[r].q0[0];
+    q1[r] = rays[r].q0[1];
+    dq0[r] = rays[r].dq[0];
+    dq1[r] = rays[r].dq[1];
+    sum[r] = T(0);
+  }
+  for (index_t s = lo; s <= hi; ++s) {
+    const T* slice = data + s * stride_a;
+    const float fs = static_cast<float>(s);
+    Offset offset[G];
+    T w00[G], w01[G], w10[G], w11[G], v00[G], v01[G], v10[G], v11[G];
+    PNPDIST_JOSEPH_NO_UNROLL
+    for (int r = 0; r < G; ++r) {
+      const float p0 = q0[r] + fs * dq0[r];
+      const float p1 = q1[r] + fs * dq1[r];
+      const int j0 = static_cast<int>(p0), j1 = static_cast<int>(p1);
+      const T f0 = static_cast<T>(p0 - static_cast<float>(j0)), f1 = static_cast<T>(p1 - static_cast<float>(j1));
+      offset[r] = static_cast<Offset>(j0) * static_cast<Offset>(stride_0) + j1;
+      w00[r] = (T(1) - f0) * (T(1) - f1);
+      w01[r] = (T(1) - f0) * f1;
+      w10[r] = f0 * (T(1) - f1);
+      w11[r] = f0 * f1;
+    }
+    // Prefetch the rows of the patch joseph_prefetch_slices ahead, then plain loads and vector sums.
+    if (s + joseph_prefetch_slices <= hi) {
+      const T* ahead = slice + joseph_prefetch_slices * stride_a;
+      PNPDIST_JOSEPH_UNROLL
+      for (int k = 0; k < joseph_patch; ++k) PNPDIST_JOSEPH_PREFETCH(ahead + offset[k * joseph_patch]);
+      PNPDIST_JOSEPH_PREFETCH(ahead + offset[G - joseph_patch] + stride_0);
+    }
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) {
+      const T* v = slice + offset[r];
+      v00[r] = v[0];
+      v01[r] = v[1];
+      v10[r] = v[stride_0];
+      v11[r] = v[stride_0 + 1];
+    }
+    PNPDIST_JOSEPH_NO_UNROLL
+    for (int r = 0; r < G; ++r) sum[r] += w00[r] * v00[r] + w01[r] * v01[r] + w10[r] * v10[r] + w11[r] * v11[r];
+  }
+  for (int r = 0; r < G; ++r) acc[r] += sum[r];
+}
+
+/// Forward projection, one iteration per group of joseph_group_2d consecutive detector columns of a view
+/// (view-major): sinogram[i] = weight * sum of the samples. A full group whose rays share their dominant
+/// axis is sampled slice by slice (joseph_gather_group_2d) inside the common interior of its rays, ray by
+/// ray outside it; other groups ray by ray. Each ray's sum is taken in a fixed order.
 template <class T>
 struct JosephForward2D {
   JosephGrid2D grid;
   const double* vectors;   ///< views x 6
   const T* image;          ///< (H, W)
-  const T* image_swapped;  ///< the same image stored (W, H)
+  const T* image_swapped;  ///< the same image stored (W, H); read for rays along x
   T* sinogram;
 
+  PNPDIST_HOST_DEVICE static index_t groups(index_t cols) { return (cols + joseph_group_2d - 1) / joseph_group_2d; }
+  /// Iterations of a launch over `views` views.
+  [[nodiscard]] index_t iterations(index_t views) const { return views * groups(grid.detector_cols); }
+
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
-    const index_t view = i / grid.detector_cols, col = i % grid.detector_cols;
-    const JosephRay2D ray = joseph_ray_2d(grid, vectors + 6 * view, col);
-    const bool swapped = ray.axis == swapped_forward_axis(grid);
-    const SampleAxes2D ax = sample_axes(grid, ray.axis, swapped);
-    GatherPolicy<T> gather{swapped ? image_swapped : image, T(0)};
-    joseph_traverse<T>(ax, ray, gather);
-    sinogram[i] = gather.sum() * static_cast<T>(ray.weight);
+    const index_t cols = grid.detector_cols, per_view = groups(cols);
+    const index_t view = i / per_view, first = (i % per_view) * joseph_group_2d;
+    const int count = static_cast<int>(cols - first < joseph_group_2d ? cols - first : joseph_group_2d);
+    JosephRay2D rays[joseph_group_2d];
+    T acc[joseph_group_2d];
+    bool same_axis = true;
+    for (int r = 0; r < count; ++r) {
+      rays[r] = joseph_ray_2d(grid, vectors + 6 * view, first + r);
+      acc[r] = T(0);
+      same_axis = same_axis && rays[r].axis == rays[0].axis;
+    }
+    if (count == joseph_group_2d && same_axis) {
+      const int axis = rays[0].axis;
+      const bool swapped = slice_layout_swapped(grid, axis);
+      const SampleAxes2D ax = sample_axes(grid, axis, swapped);
+      const T* data = swapped ? image_swapped : image;
+      index_t lo, hi;
+      joseph_common_interior(rays, count, lo, hi);
+      joseph_gather_outside<T>(ax, data, rays, count, lo, hi, acc);
+      if (lo <= hi) joseph_gather_group_2d<T>(data, ax.stride_a, rays, lo, hi, acc);
+    } else {
+      for (int r = 0; r < count; ++r) {
+        const bool swapped = slice_layout_swapped(grid, rays[r].axis);
+        joseph_gather_outside<T>(sample_axes(grid, rays[r].axis, swapped), swapped ? image_swapped : image, rays + r, 1,
+                                 0, -1, acc + r);
+      }
+    }
+    for (int r = 0; r < count; ++r) sinogram[view * cols + first + r] = acc[r] * static_cast<T>(rays[r].weight);
   }
 };
 
-/// Forward projection of a 3D volume, one iteration per ray. Iterations go view by view and, in a view, by
-/// bands of `band` detector rows, column by column inside a band: consecutive rays are neighbours in both
-/// detector directions, so the voxels one ray reads are still in cache for the next ones.
+/// Forward projection of a 3D volume, one iteration per patch of joseph_patch x joseph_patch detector pixels
+/// of a view (view-major, then patch row, patch column): a full patch whose rays share their dominant axis
+/// is sampled slice by slice (joseph_gather_group_3d) inside the common interior of its rays, ray by ray
+/// outside it; other patches (at the detector's edges, or mixing axes) ray by ray.
 template <class T>
 struct JosephForward3D {
-  static constexpr index_t band = 8;
   JosephGrid3D grid;
   const double* vectors;    ///< views x 12
   const T* volume;          ///< (D, H, W)
-  const T* volume_swapped;  ///< the same volume stored (D, W, H)
+  const T* volume_swapped;  ///< the same volume stored (D, W, H); read for rays along x
   T* projections;
 
+  PNPDIST_HOST_DEVICE static index_t patches(index_t n) { return (n + joseph_patch - 1) / joseph_patch; }
+  /// Iterations of a launch over `views` views.
+  [[nodiscard]] index_t iterations(index_t views) const {
+    return views * patches(grid.detector_rows) * patches(grid.detector_cols);
+  }
+
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
-    const index_t cols = grid.detector_cols;
-    const index_t per_view = grid.detector_rows * cols;
-    const index_t view = i / per_view, pixel = i % per_view;
-    const index_t first_row = pixel / (band * cols) * band;
-    const index_t height = grid.detector_rows - first_row < band ? grid.detector_rows - first_row : band;
-    const index_t offset = pixel - first_row * cols;
-    const index_t row = first_row + offset % height, col = offset / height;
-    const JosephRay3D ray = joseph_ray_3d(grid, vectors + 12 * view, row, col);
-    const bool swapped = ray.axis == swapped_forward_axis(grid);
-    const SampleAxes3D ax = sample_axes(grid, ray.axis, swapped);
-    GatherPolicy<T> gather{swapped ? volume_swapped : volume, T(0)};
-    joseph_traverse<T>(ax, ray, gather);
-    projections[view * per_view + row * cols + col] = gather.sum() * static_cast<T>(ray.weight);
+    const index_t rows = grid.detector_rows, cols = grid.detector_cols;
+    const index_t patch_cols = patches(cols), per_view = patches(rows) * patch_cols;
+    const index_t view = i / per_view, patch = i % per_view;
+    const index_t row0 = patch / patch_cols * joseph_patch, col0 = patch % patch_cols * joseph_patch;
+    const int height = static_cast<int>(rows - row0 < joseph_patch ? rows - row0 : joseph_patch);
+    const int width = static_cast<int>(cols - col0 < joseph_patch ? cols - col0 : joseph_patch);
+    const int count = height * width;
+    JosephRay3D rays[joseph_group_3d];
+    T acc[joseph_group_3d];
+    bool same_axis = true;
+    for (int r = 0; r < count; ++r) {
+      rays[r] = joseph_ray_3d(grid, vectors + 12 * view, row0 + r / width, col0 + r % width);
+      acc[r] = T(0);
+      same_axis = same_axis && rays[r].axis == rays[0].axis;
+    }
+    if (count == joseph_group_3d && same_axis) {
+      const int axis = rays[0].axis;
+      const bool swapped = slice_layout_swapped(grid, axis);
+      const SampleAxes3D ax = sample_axes(grid, axis, swapped);
+      const T* data = swapped ? volume_swapped : volume;
+      index_t lo, hi;
+      joseph_common_interior(rays, count, lo, hi);
+      joseph_gather_outside<T>(ax, data, rays, count, lo, hi, acc);
+      if (lo <= hi && joseph_int_offsets(grid))
+        joseph_gather_group_3d<T, int>(data, ax.stride_a, ax.stride_0, rays, lo, hi, acc);
+      else if (lo <= hi)
+        joseph_gather_group_3d<T, index_t>(data, ax.stride_a, ax.stride_0, rays, lo, hi, acc);
+    } else {
+      for (int r = 0; r < count; ++r) {
+        const bool swapped = slice_layout_swapped(grid, rays[r].axis);
+        joseph_gather_outside<T>(sample_axes(grid, rays[r].axis, swapped), swapped ? volume_swapped : volume, rays + r,
+                                 1, 0, -1, acc + r);
+      }
+    }
+    T* out = projections + view * rows * cols;
+    for (int r = 0; r < count; ++r)
+      out[(row0 + r / width) * cols + col0 + r % width] = acc[r] * static_cast<T>(rays[r].weight);
   }
 };
 
@@ -584,11 +825,97 @@ struct SliceTarget {
   T* data;
 };
 
+/// Rays per group of the back projection (consecutive rays of a view: detector columns in 2D, pixels in
+/// row-major detector order in 3D).
+inline constexpr int joseph_scatter_rays = 8;
+
+/// The back projection of the interior samples s in [lo, hi] of a group of joseph_scatter_rays rays of one
+/// dominant axis, in the slice layout (stride 1 along the last other axis): slice by slice, the positions
+/// and weighted values of all rays at once (a loop the compiler vectorizes; the expressions of
+/// joseph_sample_2d/3d_interior and ScatterPolicy), then the additions: one pass over the rays (in order)
+/// per interpolation neighbour. The order of the terms a voxel receives is fixed by the geometry.
+template <class T, class Offset = index_t>
+PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes2D& ax, const JosephRay2D* rays, index_t lo,
+                                              index_t hi) {
+  constexpr int G = joseph_scatter_rays;
+  float q0[G], dq[G];
+  T value[G];
+  for (int r = 0; r < G; ++r) {
+    q0[r] = rays[r].q0;
+    dq[r] = rays[r].dq;
+    value[r] = static_cast<T>(rays[r].value);
+  }
+  for (index_t s = lo; s <= hi; ++s) {
+    T* slice = data + s * ax.stride_a;
+    const float fs = static_cast<float>(s);
+    Offset index[G];
+    T a0[G], a1[G];
+    PNPDIST_JOSEPH_NO_UNROLL
+    for (int r = 0; r < G; ++r) {
+      const float q = q0[r] + fs * dq[r];
+      const int i = static_cast<int>(q);  // q > 0: truncation is floor
+      const T f = static_cast<T>(q - static_cast<float>(i));
+      index[r] = i;
+      a0[r] = (T(1) - f) * value[r];
+      a1[r] = f * value[r];
+    }
+    // One pass per interpolation neighbour: neighbouring rays then rarely write the same voxel back to back
+    // (a store followed by an overlapping load stalls).
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) slice[index[r]] += a0[r];
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) slice[index[r] + 1] += a1[r];
+  }
+}
+
+template <class T, class Offset = index_t>
+PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes3D& ax, const JosephRay3D* rays, index_t lo,
+                                              index_t hi) {
+  constexpr int G = joseph_scatter_rays;
+  float q0[G], q1[G], dq0[G], dq1[G];
+  T value[G];
+  for (int r = 0; r < G; ++r) {
+    q0[r] = rays[r].q0[0];
+    q1[r] = rays[r].q0[1];
+    dq0[r] = rays[r].dq[0];
+    dq1[r] = rays[r].dq[1];
+    value[r] = static_cast<T>(rays[r].value);
+  }
+  const index_t stride_0 = ax.stride_0;
+  for (index_t s = lo; s <= hi; ++s) {
+    T* slice = data + s * ax.stride_a;
+    const float fs = static_cast<float>(s);
+    Offset offset[G];
+    T a00[G], a01[G], a10[G], a11[G];
+    PNPDIST_JOSEPH_NO_UNROLL
+    for (int r = 0; r < G; ++r) {
+      const float p0 = q0[r] + fs * dq0[r];
+      const float p1 = q1[r] + fs * dq1[r];
+      const int j0 = static_cast<int>(p0), j1 = static_cast<int>(p1);
+      const T f0 = static_cast<T>(p0 - static_cast<float>(j0)), f1 = static_cast<T>(p1 - static_cast<float>(j1));
+      offset[r] = static_cast<Offset>(j0) * static_cast<Offset>(stride_0) + j1;
+      a00[r] = (T(1) - f0) * (T(1) - f1) * value[r];
+      a01[r] = (T(1) - f0) * f1 * value[r];
+      a10[r] = f0 * (T(1) - f1) * value[r];
+      a11[r] = f0 * f1 * value[r];
+    }
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) slice[offset[r]] += a00[r];
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) slice[offset[r] + 1] += a01[r];
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) slice[offset[r] + stride_0] += a10[r];
+    PNPDIST_JOSEPH_UNROLL
+    for (int r = 0; r < G; ++r) slice[offset[r] + stride_0 + 1] += a11[r];
+  }
+}
+
 /// Back projection, step 2 for a block of views: one iteration per run of `slices_per_iteration`
 /// consecutive slices of `first.axis` and of `second.axis` (interleaved, see operator()).
 /// An iteration visits the views of the block in order and, in each, the rays in order whose dominant axis is
 /// its axis, adding their samples in its slices: a slice is written by one iteration only, and every voxel
-/// receives its terms in a fixed order (views, then rays), whatever the number of threads. Reading each ray
+/// receives its terms in an order fixed by the geometry (views, then groups of joseph_scatter_rays rays),
+/// whatever the number of threads. Reading each ray
 /// once for several slices keeps the ray buffer traffic low. The two targets must not overlap (x goes to the
 /// swapped buffer, y or z to the image).
 template <class T, class Grid, class Ray>
@@ -629,18 +956,41 @@ struct JosephBlockAdjoint {
     for (index_t v = 0; v < views; ++v) {
       if (!(masks[v] & bit)) continue;
       const Ray* view_rays = rays + v * pixels;
-      for (index_t r = 0; r < pixels; ++r) {
-        const Ray& ray = view_rays[r];
-        if (ray.axis != axis) continue;
-        const index_t lo = ray.s_lo > begin ? ray.s_lo : begin;
-        const index_t hi = ray.s_hi < end - 1 ? ray.s_hi : end - 1;
-        ScatterPolicy<T> scatter{target.data, static_cast<T>(ray.value)};
-        if (lo == begin && hi == begin + joseph_batch - 1 && lo >= ray.in_lo && hi <= ray.in_hi)
-          joseph_batch_interior<T>(ax, ray, lo, scatter);  // the whole run inside: the same weights, batched
+      index_t r = 0;
+      // Groups of consecutive rays that all sample their interior in every slice of the run: slice by slice,
+      // all rays at once (joseph_scatter_group), each voxel still receiving its terms in ray order.
+      for (; r + joseph_scatter_rays <= pixels; r += joseph_scatter_rays) {
+        bool whole = true;
+        for (int k = 0; k < joseph_scatter_rays; ++k) {
+          const Ray& ray = view_rays[r + k];
+          whole = whole && ray.axis == axis && ray.s_lo <= begin && ray.in_lo <= begin && ray.s_hi >= end - 1 &&
+                  ray.in_hi >= end - 1;
+        }
+        if (whole)
+          if (joseph_int_offsets(grid))
+            joseph_scatter_group<T, int>(target.data, ax, view_rays + r, begin, end - 1);
+          else
+            joseph_scatter_group<T, index_t>(target.data, ax, view_rays + r, begin, end - 1);
         else
-          for (index_t s = lo; s <= hi; ++s) joseph_sample_any<T>(ax, ray, s, scatter);
+          for (int k = 0; k < joseph_scatter_rays; ++k)
+            scatter_ray(axis, ax, view_rays[r + k], target.data, begin, end);
       }
+      for (; r < pixels; ++r) scatter_ray(axis, ax, view_rays[r], target.data, begin, end);
     }
+  }
+
+  /// The samples of one ray in the slices [begin, end) of `axis`.
+  template <class Axes>
+  PNPDIST_HOST_DEVICE static void scatter_ray(int axis, const Axes& ax, const Ray& ray, T* data, index_t begin,
+                                              index_t end) {
+    if (ray.axis != axis) return;
+    const index_t lo = ray.s_lo > begin ? ray.s_lo : begin;
+    const index_t hi = ray.s_hi < end - 1 ? ray.s_hi : end - 1;
+    ScatterPolicy<T> scatter{data, static_cast<T>(ray.value)};
+    if (lo == begin && hi == begin + joseph_batch - 1 && lo >= ray.in_lo && hi <= ray.in_hi)
+      joseph_batch_interior<T>(ax, ray, lo, scatter);  // the whole run inside: the same weights, batched
+    else
+      for (index_t s = lo; s <= hi; ++s) joseph_sample_any<T>(ax, ray, s, scatter);
   }
   /// Iterations of a launch.
   [[nodiscard]] index_t iterations() const {

@@ -126,9 +126,9 @@ public:
     detail::require_contiguous(x, "ct::JosephProjector2D::apply");
     detail::require_contiguous(y, "ct::JosephProjector2D::apply");
     const index_t cost = grid_.n[0] > grid_.n[1] ? grid_.n[0] : grid_.n[1];
-    if (uses_axis_[0]) swap_last_axes(x.data(), swapped_.data(), false);
-    for_each(with_iteration_cost(exec_, cost), y.size(),
-             JosephForward2D<T>{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()});
+    if (uses_axis_[1]) swap_last_axes(x.data(), swapped_.data(), false);
+    const JosephForward2D<T> op{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()};
+    for_each(with_iteration_cost(exec_, joseph_group_2d * cost), op.iterations(geometry_.views()), op);
   }
 
   /// x = A^T y (back projection, the exact transpose of apply).
@@ -216,9 +216,9 @@ public:
     index_t cost = grid_.n[0];
     if (grid_.n[1] > cost) cost = grid_.n[1];
     if (grid_.n[2] > cost) cost = grid_.n[2];
-    if (uses_axis_[1]) swap_last_axes(x.data(), swapped_.data(), false);
-    for_each(with_iteration_cost(exec_, 4 * cost), y.size(),
-             JosephForward3D<T>{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()});
+    if (uses_axis_[2]) swap_last_axes(x.data(), swapped_.data(), false);
+    const JosephForward3D<T> op{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()};
+    for_each(with_iteration_cost(exec_, 4 * joseph_group_3d * cost), op.iterations(geometry_.views()), op);
   }
 
   /// x = A^T y (back projection, the exact transpose of apply).
