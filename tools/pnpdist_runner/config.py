@@ -1,0 +1,560 @@
+"""Loading, validation and expansion of a runner config.
+
+A config has the benchmark's shape:
+
+    dataset:  [ {<dataset name>: {<dataset keys>}} ]
+    solver:   [ {PnP: {<solver keys>}} ]
+    slurm_gres, slurm_ntasks_per_node, slurm_nodes, distribute_physics, ...: [[row], [row], ...]
+    max-runs: 10
+
+Every problem found is reported (all of them, not only the first) as "<file>: <where>: <key>: <problem>".
+The expansion is rows x init_method, in that order, capped by max-runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from typing import Any, Callable
+
+import yaml
+
+
+class ConfigError(Exception):
+    """A config that cannot be run; `messages` lists every problem, each naming the key (and row)."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = list(messages)
+        super().__init__("\n".join(self.messages))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Value checkers: each returns the normalised value or raises _Bad(description of what was expected).
+
+
+class _Bad(Exception):
+    pass
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _int(minimum: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Bad(f"expected an integer >= {minimum}")
+        if value < minimum:
+            raise _Bad(f"expected an integer >= {minimum}")
+        return value
+
+    return check
+
+
+def _number(minimum: float, strict: bool) -> Callable[[Any], float]:
+    what = f"a number {'>' if strict else '>='} {minimum:g}"
+
+    def check(value: Any) -> float:
+        # YAML 1.1 reads 1e-2 (no dot) as a string: take scientific notation written that way as the number.
+        if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Bad(f"expected {what}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Bad(f"expected {what}")
+        if value < minimum or (strict and value == minimum):
+            raise _Bad(f"expected {what}")
+        return float(value)
+
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise _Bad("expected true or false")
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise _Bad("expected one of " + ", ".join(choices))
+        return value
+
+    return check
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _Bad("expected a non-empty string")
+    return value
+
+
+def _step(value: Any) -> float | str:
+    if value == "auto":
+        return "auto"
+    try:
+        return _number(0.0, True)(value)
+    except _Bad:
+        raise _Bad("expected a number > 0 or 'auto'") from None
+
+
+def _init_methods(value: Any) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise _Bad("expected a non-empty list of zeros, adjoint, pseudo_inverse")
+    for item in items:
+        if item not in INIT_METHODS:
+            raise _Bad("expected a non-empty list of zeros, adjoint, pseudo_inverse")
+    if len(set(items)) != len(items):
+        raise _Bad("expected a list without repeated entries")
+    return list(items)
+
+
+def _slurm_time(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)  # minutes, as Slurm reads a bare number
+    if isinstance(value, str) and re.fullmatch(r"(\d+-)?\d+(:\d{2}){0,2}", value):
+        return value
+    raise _Bad("expected minutes (an integer) or a time like 01:30:00 or 1-00:00:00")
+
+
+def _path(value: Any) -> str:
+    """A file path, relative paths taken from the current directory; the file must exist."""
+    path = os.path.abspath(_string(value))
+    if not os.path.isfile(path):
+        raise _Bad(f"file not found: {path}")
+    return path
+
+
+INIT_METHODS = ("zeros", "adjoint", "pseudo_inverse")
+
+# Dataset name -> (example program, {key: (checker, flag or None)}). Keys left out take the example's defaults
+# (the benchmark's full-size values). `img_size` and `image_size` are synonyms.
+_COMMON_DATASET_KEYS: dict[str, tuple[Callable[[Any], Any], str | None]] = {
+    "img_size": (_int(1), "--size"),
+    "image_size": (_int(1), "--size"),
+    "num_operators": (_int(1), "--operators"),
+    "noise_level": (_number(0.0, False), "--noise"),
+    "seed": (_int(0), "--seed"),
+}
+DATASETS: dict[str, tuple[str, int, dict[str, tuple[Callable[[Any], Any], str | None]]]] = {
+    # name: (example, patch dimensions, keys)
+    "highres_color_image": ("highres_deblur", 2, {**_COMMON_DATASET_KEYS, "image": (_path, "--image")}),
+    "tomography_2d": ("tomography_2d", 2, {**_COMMON_DATASET_KEYS, "num_angles": (_int(1), "--angles")}),
+    "tomography_3d": ("tomography_3d", 3, {
+        **_COMMON_DATASET_KEYS,
+        "num_projections": (_int(1), "--projections"),
+        "geometry_type": (_choice("conebeam"), None),
+        "use_dataset_sinogram": (_bool, None),
+        "detector": (_int(0), "--detector"),
+        "voxel_size": (_number(0.0, False), "--voxel-size"),
+        "projections_file": (_path, "--projections-file"),
+        "vectors_file": (_path, "--vectors-file"),
+    }),
+}
+
+# PnP solver keys: (checker, flag or None, may be a grid column).
+SOLVER_KEYS: dict[str, tuple[Callable[[Any], Any], str | None, bool]] = {
+    "denoiser": (_choice("drunet", "tv"), "--denoiser", True),
+    "denoiser_sigma": (_number(0.0, True), "--sigma", True),
+    "step_size": (_step, "--step", True),
+    "denoiser_lambda_relaxation": (_number(0.0, False), "--relaxation", True),
+    "init_method": (_init_methods, "--init", False),
+    "max_iter": (_int(1), "--iterations", True),
+    "weights": (_path, "--weights", True),
+    "tv_iterations": (_int(1), "--tv-iterations", True),
+    "checkpoint_every": (_int(0), None, True),
+}
+
+# The execution grid's columns (slurm_nodes may be left out: 1).
+GRID_REQUIRED = ("slurm_gres", "slurm_ntasks_per_node", "distribute_physics", "distribute_denoiser", "patch_size",
+                 "overlap", "max_batch_size")
+GRID_OPTIONAL_DEFAULTS = {"slurm_nodes": 1}
+
+TOP_LEVEL_KEYS = {
+    "dataset": "a list with one {name: {keys}} entry",
+    "solver": "a list with one {PnP: {keys}} entry",
+    "max-runs": "an integer >= 1",
+    "slurm_time": "the Slurm time limit per row (default 01:00:00)",
+    "slurm_partition": "a Slurm partition",
+    "slurm_account": "a Slurm account",
+    "slurm_cpus_per_task": "CPUs per rank on Slurm (default: --cores / slurm_ntasks_per_node)",
+}
+_TOP_LEVEL_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "max-runs": _int(1),
+    "slurm_time": _slurm_time,
+    "slurm_partition": _string,
+    "slurm_account": _string,
+    "slurm_cpus_per_task": _int(1),
+}
+
+
+def _gres(value: Any) -> tuple[str | None, int]:
+    """'cpu' (or 'none'/null): no generic resource; 'gpu:N' or 'gpu:TYPE:N': N GPUs per node."""
+    if value is None or value in ("cpu", "none", ""):
+        return None, 0
+    if isinstance(value, str):
+        match = re.fullmatch(r"gpu(?::([A-Za-z0-9_.-]+))?:(\d+)", value)
+        if match and int(match.group(2)) > 0:
+            return value, int(match.group(2))
+    raise _Bad("expected 'cpu', 'gpu:N' or 'gpu:TYPE:N' with N >= 1")
+
+
+def _extent(dims: int) -> Callable[[Any], int | list[int]]:
+    what = f"expected an integer or a list of {dims} integers"
+
+    def check(value: Any) -> int | list[int]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise _Bad(what + " >= 0")
+            return value
+        if (isinstance(value, list) and len(value) == dims
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            if any(v < 0 for v in value):
+                raise _Bad(what + " >= 0")
+            return list(value)
+        raise _Bad(what)
+
+    return check
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The validated config and its runs.
+
+
+@dataclasses.dataclass
+class Row:
+    """One row of the execution grid (1-based `number`), values normalised."""
+
+    number: int
+    columns: dict[str, Any]          # every column of the row, slurm_nodes included
+    gres: str | None                 # the --gres value, None for CPU rows
+    gpus_per_node: int
+    ntasks_per_node: int
+    nodes: int
+
+    @property
+    def ranks(self) -> int:
+        return self.ntasks_per_node * self.nodes
+
+
+@dataclasses.dataclass
+class Run:
+    """One program execution: a grid row with one init method."""
+
+    index: int                       # 1-based position in the full expansion (stable under --only/max-runs)
+    row: Row
+    init_method: str
+    solver: dict[str, Any]           # solver keys after the row's overrides
+    flags: list[str]                 # example flags, without --threads and --output-dir
+
+    @property
+    def name(self) -> str:
+        return f"run_{self.index:03d}"
+
+
+@dataclasses.dataclass
+class Config:
+    path: str
+    stem: str
+    dataset_name: str
+    example: str
+    dataset: dict[str, Any]
+    solver: dict[str, Any]
+    grid_columns: list[str]
+    rows: list[Row]
+    max_runs: int | None
+    slurm: dict[str, Any]
+
+    def expand(self, max_runs: int | None = None, only_row: int | None = None) -> tuple[list[Run], int]:
+        """The runs (rows x init_method; only row `only_row` (1-based) when given; then capped by max_runs or
+        the config's max-runs) and their number before the cap. Run names number the full expansion."""
+        if only_row is not None and not 1 <= only_row <= len(self.rows):
+            raise ConfigError([f"{self.path}: --only {only_row}: the execution grid has rows 1 to {len(self.rows)}"])
+        runs: list[Run] = []
+        for row in self.rows:
+            solver = dict(self.solver)
+            for column in self.grid_columns:
+                if column in SOLVER_KEYS:
+                    solver[column] = row.columns[column]
+            for init in solver["init_method"]:
+                runs.append(Run(len(runs) + 1, row, init, solver, _flags(self, row, solver, init)))
+        if only_row is not None:
+            runs = [run for run in runs if run.row.number == only_row]
+        total = len(runs)
+        cap = max_runs if max_runs is not None else self.max_runs
+        if cap is not None:
+            runs = runs[:cap]
+        return runs, total
+
+
+def _flag_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _flags(config: Config, row: Row, solver: dict[str, Any], init: str) -> list[str]:
+    flags: list[str] = []
+    keys = DATASETS[config.dataset_name][2]
+    for key, value in config.dataset.items():
+        flag = keys[key][1]
+        if flag is not None:
+            flags += [flag, _flag_value(value)]
+    for key, value in solver.items():
+        flag = SOLVER_KEYS[key][1]
+        if key == "init_method":
+            flags += ["--init", init]
+        elif flag is not None:
+            flags += [flag, _flag_value(value)]
+    c = row.columns
+    flags += ["--distribute-physics", _flag_value(c["distribute_physics"]),
+              "--distribute-denoiser", _flag_value(c["distribute_denoiser"]),
+              "--patch-size", _flag_value(c["patch_size"]),
+              "--overlap", _flag_value(c["overlap"]),
+              "--max-batch-size", _flag_value(c["max_batch_size"])]
+    return flags
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading.
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses repeated keys in a mapping (PyYAML keeps the last one silently)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"repeated key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_config(path: str) -> Config:
+    """Reads and validates `path`; raises ConfigError listing every problem."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{path}: not valid YAML: {e}"]) from None
+    return validate_config(data, path)
+
+
+def _single_entry(value: Any, where: str, errors: list[str]) -> tuple[str, dict] | None:
+    """The (name, params) of a `[ {name: {params}} ]` section (a bare {name: {params}} mapping is accepted)."""
+    entries = value if isinstance(value, list) else [value]
+    if len(entries) != 1 or not isinstance(entries[0], dict) or len(entries[0]) != 1:
+        errors.append(f"{where}: expected a list with exactly one entry of the form {{name: {{keys}}}}, "
+                      f"got {_show(value)}")
+        return None
+    (name, params), = entries[0].items()
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        errors.append(f"{where}: {name}: expected a mapping of keys, got {_show(params)}")
+        return None
+    return str(name), params
+
+
+def validate_config(data: Any, path: str) -> Config:
+    errors: list[str] = []
+    where = path
+    if not isinstance(data, dict):
+        raise ConfigError([f"{where}: expected a mapping with dataset, solver and the execution grid, "
+                           f"got {_show(data)}"])
+
+    grid_keys = [k for k in data if isinstance(k, str) and "," in k]
+    for key in data:
+        if key in TOP_LEVEL_KEYS or key in grid_keys:
+            continue
+        errors.append(f"{where}: {key}: unknown key (known: {', '.join(TOP_LEVEL_KEYS)} and the execution grid "
+                      f"'{', '.join(GRID_REQUIRED)}: [...]')")
+    for key in ("dataset", "solver"):
+        if key not in data:
+            errors.append(f"{where}: {key}: missing")
+
+    top: dict[str, Any] = {}
+    for key, check in _TOP_LEVEL_CHECKS.items():
+        if key in data:
+            try:
+                top[key] = check(data[key])
+            except _Bad as e:
+                errors.append(f"{where}: {key}: {e}, got {_show(data[key])}")
+
+    # Dataset.
+    dataset_name, example, dims, dataset = None, None, 2, {}
+    entry = _single_entry(data["dataset"], f"{where}: dataset", errors) if "dataset" in data else None
+    if entry:
+        name, params = entry
+        if name not in DATASETS:
+            errors.append(f"{where}: dataset: {name}: unknown dataset (known: {', '.join(DATASETS)})")
+        else:
+            dataset_name = name
+            example, dims, keys = DATASETS[name]
+            for key, value in params.items():
+                if key not in keys:
+                    errors.append(f"{where}: dataset {name}: {key}: unknown key (known: {', '.join(keys)})")
+                    continue
+                try:
+                    dataset[key] = keys[key][0](value)
+                except _Bad as e:
+                    errors.append(f"{where}: dataset {name}: {key}: {e}, got {_show(value)}")
+            if "img_size" in params and "image_size" in params:
+                errors.append(f"{where}: dataset {name}: image_size: given together with its synonym img_size")
+            if name == "tomography_3d":
+                real = dataset.get("use_dataset_sinogram", False)
+                for key in ("projections_file", "vectors_file"):
+                    if real and key not in params:
+                        errors.append(f"{where}: dataset {name}: {key}: missing (use_dataset_sinogram is true)")
+                    if not real and key in params:
+                        errors.append(f"{where}: dataset {name}: {key}: given but use_dataset_sinogram is not true")
+
+    # Solver.
+    solver: dict[str, Any] = {}
+    entry = _single_entry(data["solver"], f"{where}: solver", errors) if "solver" in data else None
+    if entry:
+        name, params = entry
+        if name != "PnP":
+            errors.append(f"{where}: solver: {name}: unknown solver (known: PnP)")
+        else:
+            for key, value in params.items():
+                if key not in SOLVER_KEYS:
+                    errors.append(f"{where}: solver PnP: {key}: unknown key (known: {', '.join(SOLVER_KEYS)})")
+                    continue
+                try:
+                    solver[key] = SOLVER_KEYS[key][0](value)
+                except _Bad as e:
+                    errors.append(f"{where}: solver PnP: {key}: {e}, got {_show(value)}")
+            solver.setdefault("init_method", ["zeros"])
+
+    # Execution grid.
+    columns: list[str] = []
+    rows: list[Row] = []
+    if len(grid_keys) > 1:
+        errors.append(f"{where}: more than one execution grid key: " + "; ".join(repr(k) for k in grid_keys))
+    elif not grid_keys:
+        errors.append(f"{where}: the execution grid is missing: '{', '.join(GRID_REQUIRED)}: [[...], ...]'")
+    else:
+        key = grid_keys[0]
+        columns = [c.strip() for c in key.split(",")]
+        column_errors = len(errors)
+        for column in columns:
+            if columns.count(column) > 1:
+                errors.append(f"{where}: execution grid: {column}: column named twice")
+                break
+        for column in columns:
+            if column in GRID_REQUIRED or column in GRID_OPTIONAL_DEFAULTS:
+                continue
+            if column in SOLVER_KEYS and SOLVER_KEYS[column][2]:
+                continue
+            grid_solver = [k for k, v in SOLVER_KEYS.items() if v[2]]
+            errors.append(f"{where}: execution grid: {column}: unknown column (known: "
+                          f"{', '.join(GRID_REQUIRED + tuple(GRID_OPTIONAL_DEFAULTS))} and the solver keys "
+                          f"{', '.join(grid_solver)})")
+        for column in GRID_REQUIRED:
+            if column not in columns:
+                errors.append(f"{where}: execution grid: {column}: missing column")
+        table = data[key]
+        if not isinstance(table, list) or not table:
+            errors.append(f"{where}: execution grid: expected a non-empty list of rows, got {_show(table)}")
+        elif len(errors) == column_errors:
+            for number, values in enumerate(table, start=1):
+                row_where = f"{where}: execution grid row {number}"
+                row = _validate_row(values, number, columns, dims, row_where, errors)
+                if row is None:
+                    continue
+                rows.append(row)
+                operators = dataset.get("num_operators")
+                if row.columns["distribute_physics"] and operators is not None and row.ranks > operators:
+                    errors.append(f"{row_where}: distribute_physics: {row.ranks} ranks but num_operators is "
+                                  f"{operators} (every rank needs at least one operator)")
+
+    if errors:
+        raise ConfigError(errors)
+    assert dataset_name is not None and example is not None
+    config = Config(path=path, stem=os.path.splitext(os.path.basename(path))[0], dataset_name=dataset_name,
+                    example=example, dataset=dataset, solver=solver, grid_columns=columns, rows=rows,
+                    max_runs=top.get("max-runs"),
+                    slurm={k: v for k, v in top.items() if k.startswith("slurm_")})
+    return config
+
+
+def _validate_row(values: Any, number: int, columns: list[str], dims: int, where: str,
+                  errors: list[str]) -> Row | None:
+    if not isinstance(values, list):
+        errors.append(f"{where}: expected a list of {len(columns)} values ({', '.join(columns)}), got {_show(values)}")
+        return None
+    if len(values) != len(columns):
+        errors.append(f"{where}: expected {len(columns)} values ({', '.join(columns)}), got {len(values)}: "
+                      f"{_show(values)}")
+        return None
+    checks: dict[str, Callable[[Any], Any]] = {
+        "slurm_gres": _gres,
+        "slurm_ntasks_per_node": _int(1),
+        "slurm_nodes": _int(1),
+        "distribute_physics": _bool,
+        "distribute_denoiser": _bool,
+        "patch_size": _extent(dims),
+        "overlap": _extent(dims),
+        "max_batch_size": _int(0),
+    }
+    normalised: dict[str, Any] = dict(GRID_OPTIONAL_DEFAULTS)
+    gres: tuple[str | None, int] = (None, 0)
+    count = len(errors)
+    for column, value in zip(columns, values):
+        check = checks.get(column) or SOLVER_KEYS[column][0]
+        try:
+            result = check(value)
+        except _Bad as e:
+            errors.append(f"{where}: {column}: {e}, got {_show(value)}")
+            continue
+        if column == "slurm_gres":
+            gres = result
+            normalised[column] = value if value is not None else "cpu"
+        else:
+            normalised[column] = result
+    if len(errors) != count:
+        return None
+    ntasks = normalised["slurm_ntasks_per_node"]
+    if gres[0] is not None and gres[1] != ntasks:
+        errors.append(f"{where}: slurm_ntasks_per_node: {ntasks} ranks per node but slurm_gres {gres[0]!r} gives "
+                      f"{gres[1]} GPUs per node (one rank per GPU)")
+    patch, overlap = normalised["patch_size"], normalised["overlap"]
+    patches = patch if isinstance(patch, list) else [patch] * dims
+    overlaps = overlap if isinstance(overlap, list) else [overlap] * dims
+    if normalised["distribute_denoiser"] and not any(p > 0 for p in patches):
+        errors.append(f"{where}: distribute_denoiser: true needs tiles: patch_size > 0, got {_show(patch)}")
+    if any(p > 0 for p in patches):
+        if any(p == 0 for p in patches):
+            errors.append(f"{where}: patch_size: {_show(patch)} mixes 0 (whole image) with tile sizes")
+        elif any(o > p for o, p in zip(overlaps, patches)):
+            errors.append(f"{where}: overlap: {_show(overlap)} exceeds patch_size {_show(patch)}")
+    if len(errors) != count:
+        return None
+    return Row(number=number, columns=normalised, gres=gres[0], gpus_per_node=gres[1], ntasks_per_node=ntasks,
+               nodes=normalised["slurm_nodes"])
