@@ -1,12 +1,27 @@
 #pragma once
-// Command-line parsing shared by the examples: every option is "--name value" with a finite number, plus
-// --help / -h. Bad input throws pnpdist::invalid_argument naming the option.
+// Command-line parsing shared by the examples.
+//
+//  - parse_options(): every option is "--name value" with a finite number, plus --help / -h (the small
+//    numbered examples).
+//  - OptionTable: a declarative table of typed options (integers, numbers, text, choices, 0|1 switches,
+//    comma-separated per-axis lists, flags without a value). --help is generated from the table with every
+//    option's default (the value before parsing), and options_json() writes every resolved value as one JSON
+//    object whose keys are the flag names with '_' for '-' (--patch-size -> "patch_size").
+// Bad input throws pnpdist::invalid_argument naming the option and the value.
 
 #include <pnpdist/core/errors.hpp>
+#include <pnpdist/core/types.hpp>
 
+#include <array>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pnpdist_examples {
 
@@ -34,5 +49,255 @@ inline void parse_options(int argc, char** argv, const PrintHelp& print_help, co
       throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
   }
 }
+
+/// The integer `text` given for `option`.
+inline long long parse_integer(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || end == text.c_str() || *end != '\0' || errno == ERANGE)
+    throw pnpdist::invalid_argument(option + ": '" + text + "' is not an integer");
+  return value;
+}
+
+/// `value` as a JSON number; NaN and infinities become null.
+inline std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.10g", value);
+  return buffer;
+}
+
+/// `text` as a JSON string (quotes, backslashes and control characters escaped).
+inline std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += buffer;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+/// A comma-separated list of N integers, or one integer used on every axis ("448" -> {448, 448}).
+template <std::size_t N>
+inline std::array<pnpdist::index_t, N> parse_integer_list(const std::string& option, const std::string& text) {
+  std::vector<std::string> parts(1);
+  for (const char c : text) {
+    if (c == ',')
+      parts.emplace_back();
+    else
+      parts.back() += c;
+  }
+  if (parts.size() != 1 && parts.size() != N)
+    throw pnpdist::invalid_argument(option + ": '" + text + "' needs 1 or " + std::to_string(N) +
+                                    " comma-separated integers");
+  std::array<pnpdist::index_t, N> values{};
+  for (std::size_t d = 0; d < N; ++d)
+    values[d] = static_cast<pnpdist::index_t>(parse_integer(option, parts[parts.size() == 1 ? 0 : d]));
+  return values;
+}
+
+/// A declarative command-line table (see the file comment).
+class OptionTable {
+public:
+  /// `usage` is printed first by --help (program name and purpose), `epilogue` after the options.
+  explicit OptionTable(std::string usage, std::string epilogue = {})
+      : usage_(std::move(usage)), epilogue_(std::move(epilogue)) {}
+
+  /// A general option "--name METAVAR": set(text) parses and stores the value (throwing invalid_argument),
+  /// json() writes the current value as JSON, shown() as plain text for --help (json() by default).
+  void add(const std::string& name, const std::string& metavar, const std::string& help,
+           std::function<void(const std::string&)> set, std::function<std::string()> json,
+           std::function<std::string()> shown = {}) {
+    if (!shown) shown = json;
+    entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(json), shown(), false});
+  }
+
+  /// --name N: an integer in [low, high].
+  void integer(const std::string& name, const std::string& help, pnpdist::index_t& target, pnpdist::index_t low = 0,
+               pnpdist::index_t high = std::numeric_limits<pnpdist::index_t>::max(), const std::string& metavar = "N") {
+    add(
+        name, metavar, help,
+        [&target, name, low, high](const std::string& text) {
+          const long long value = parse_integer(name, text);
+          if (value < low || value > high)
+            throw pnpdist::invalid_argument(name + ": " + text + " is outside [" + std::to_string(low) + ", " +
+                                            std::to_string(high) + "]");
+          target = static_cast<pnpdist::index_t>(value);
+        },
+        [&target] { return std::to_string(target); });
+  }
+
+  /// --name X: a finite number in [low, high].
+  void number(const std::string& name, const std::string& help, double& target, double low = 0,
+              double high = std::numeric_limits<double>::max(), const std::string& metavar = "X") {
+    add(
+        name, metavar, help,
+        [&target, name, low, high](const std::string& text) {
+          const double value = parse_number(name, text.c_str());
+          if (value < low || value > high)
+            throw pnpdist::invalid_argument(name + ": " + text + " is outside [" + json_number(low) + ", " +
+                                            json_number(high) + "]");
+          target = value;
+        },
+        [&target] { return json_number(target); });
+  }
+
+  /// --name TEXT: any text (a path, say); shown as `none` when empty.
+  void text(const std::string& name, const std::string& metavar, const std::string& help, std::string& target) {
+    add(
+        name, metavar, help, [&target](const std::string& text) { target = text; },
+        [&target] { return json_string(target); }, [&target] { return target.empty() ? std::string("none") : target; });
+  }
+
+  /// --name a|b|c: one of `choices`.
+  void choice(const std::string& name, const std::string& help, std::string& target, std::vector<std::string> choices) {
+    std::string metavar;
+    for (const std::string& c : choices) metavar += (metavar.empty() ? "" : "|") + c;
+    add(
+        name, metavar, help,
+        [&target, name, choices, metavar](const std::string& text) {
+          for (const std::string& c : choices)
+            if (c == text) {
+              target = text;
+              return;
+            }
+          throw pnpdist::invalid_argument(name + ": '" + text + "' is not one of " + metavar);
+        },
+        [&target] { return json_string(target); }, [&target] { return target; });
+  }
+
+  /// --name 0|1 (also true|false).
+  void boolean(const std::string& name, const std::string& help, bool& target) {
+    add(
+        name, "0|1", help,
+        [&target, name](const std::string& text) {
+          if (text == "1" || text == "true")
+            target = true;
+          else if (text == "0" || text == "false")
+            target = false;
+          else
+            throw pnpdist::invalid_argument(name + ": '" + text + "' is not 0 or 1");
+        },
+        [&target] { return std::string(target ? "true" : "false"); },
+        [&target] { return std::string(target ? "1" : "0"); });
+  }
+
+  /// --name P or P,P,...: N non-negative integers (one value is used on every axis). JSON: a number when
+  /// all are equal, otherwise an array.
+  template <std::size_t N>
+  void integer_list(const std::string& name, const std::string& metavar, const std::string& help,
+                    std::array<pnpdist::index_t, N>& target) {
+    add(
+        name, metavar, help,
+        [&target, name](const std::string& text) {
+          const auto values = parse_integer_list<N>(name, text);
+          for (const pnpdist::index_t v : values)
+            if (v < 0) throw pnpdist::invalid_argument(name + ": '" + text + "' has a negative value");
+          target = values;
+        },
+        [&target] { return list_json(target); },
+        [&target] {
+          std::string s;
+          for (std::size_t d = 0; d < N; ++d) s += (d ? "," : "") + std::to_string(target[d]);
+          return s;
+        });
+  }
+
+  /// --name without a value: sets target to true.
+  void flag(const std::string& name, const std::string& help, bool& target) {
+    entries_.push_back(Entry{name, "", help, [&target](const std::string&) { target = true; },
+                             [&target] { return std::string(target ? "true" : "false"); }, "", true});
+  }
+
+  /// Parses argv. --help / -h prints help() and exits with 0; an unknown option, a missing value or a bad
+  /// value throws invalid_argument.
+  void parse(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--help" || arg == "-h") {
+        std::fputs(help().c_str(), stdout);
+        std::exit(0);
+      }
+      Entry* entry = find(arg);
+      if (entry == nullptr) throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
+      if (entry->is_flag) {
+        entry->set("");
+        continue;
+      }
+      if (i + 1 >= argc) throw pnpdist::invalid_argument(arg + " needs a value (see --help)");
+      entry->set(argv[++i]);
+    }
+  }
+
+  /// The --help text: usage, every option with its metavar, help and default, epilogue.
+  [[nodiscard]] std::string help() const {
+    std::string out = usage_ + "\n\nOptions (defaults in brackets):\n";
+    for (const Entry& e : entries_) {
+      std::string head = "  " + e.name + (e.metavar.empty() ? "" : " " + e.metavar);
+      if (head.size() < 30)
+        head.resize(30, ' ');
+      else
+        head += "\n" + std::string(30, ' ');
+      std::string body = e.help;
+      if (!e.is_flag) body += " [" + e.default_text + "]";
+      // Continuation lines of the help text are indented under its first line.
+      std::string indented;
+      for (const char c : body) indented += c == '\n' ? std::string("\n") + std::string(30, ' ') : std::string(1, c);
+      out += head + indented + "\n";
+    }
+    out += "  --help                      this text\n";
+    if (!epilogue_.empty()) out += "\n" + epilogue_ + "\n";
+    return out;
+  }
+
+  /// Every option's resolved value: {"size": 256, "patch_size": [8, 256, 256], ...}.
+  [[nodiscard]] std::string options_json() const {
+    std::string out = "{";
+    for (std::size_t k = 0; k < entries_.size(); ++k) {
+      std::string key = entries_[k].name.substr(2);
+      for (char& c : key)
+        if (c == '-') c = '_';
+      out += (k ? ", " : "") + json_string(key) + ": " + entries_[k].json();
+    }
+    return out + "}";
+  }
+
+  template <std::size_t N>
+  static std::string list_json(const std::array<pnpdist::index_t, N>& values) {
+    bool equal = true;
+    for (std::size_t d = 1; d < N; ++d) equal = equal && values[d] == values[0];
+    if (equal) return std::to_string(values[0]);
+    std::string s = "[";
+    for (std::size_t d = 0; d < N; ++d) s += (d ? ", " : "") + std::to_string(values[d]);
+    return s + "]";
+  }
+
+private:
+  struct Entry {
+    std::string name, metavar, help;
+    std::function<void(const std::string&)> set;
+    std::function<std::string()> json;
+    std::string default_text;
+    bool is_flag;
+  };
+
+  Entry* find(const std::string& name) {
+    for (Entry& e : entries_)
+      if (e.name == name) return &e;
+    return nullptr;
+  }
+
+  std::string usage_, epilogue_;
+  std::vector<Entry> entries_;
+};
 
 }  // namespace pnpdist_examples

@@ -1,0 +1,618 @@
+#pragma once
+// What the three benchmark examples (highres_deblur, tomography_2d, tomography_3d) share:
+//
+//   CommonOptions<Dim> / add_common_options   the options of every example (see docs/examples.md)
+//   run_example(argc, argv, name, table, body) MPI (when built) or one process, --help before MPI starts,
+//                                              option errors reported once, exceptions abort every rank
+//   OperatorShare / share_operators            which operators this rank builds: all of them, or its
+//                                              round-robin share when --distribute-physics 1
+//   with_denoiser<Dim>(...)                    the prior chosen at run time (DRUNet or TV; whole, tiled or
+//                                              distributed), handed to a generic continuation
+//   run_pnp(...)                               the PnP solve with observers, every rank's records gathered to
+//                                              rank 0, result.json and the PNG images written by rank 0
+//
+// Each example assembles its physics at compile time and calls run_pnp once per physics type it can build
+// (replicated or distributed). All option combinations are instantiated at compile time; the choice among
+// them is a run-time branch.
+
+#include <pnpdist/pnp.hpp>
+
+#include "example_options.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if !defined(PNPDIST_WEIGHTS_DIR)
+#define PNPDIST_WEIGHTS_DIR "weights"
+#endif
+
+namespace pnpdist_examples {
+
+using pnpdist::index_t;
+
+#if defined(PNPDIST_HAS_OPENMP)
+using Exec = pnpdist::OpenMP;
+inline Exec make_executor(index_t threads) { return Exec{static_cast<int>(threads)}; }
+#else
+using Exec = pnpdist::Serial;
+inline Exec make_executor(index_t) { return Exec{}; }
+#endif
+
+#if defined(PNPDIST_HAS_MPI)
+using World = pnpdist::MpiCommunicator;
+#else
+using World = pnpdist::SelfCommunicator;
+#endif
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// The options every example accepts (the contract of the benchmark runner); Dim = 2 or 3 spatial axes of
+/// the denoiser tiles.
+template <std::size_t Dim>
+struct CommonOptions {
+  index_t size = 0;
+  index_t operators = 8;
+  double noise = 0.01;
+  index_t iterations = 100;
+  std::string step = "auto";
+  double sigma = 0.01;
+  double relaxation = 0;
+  std::string init = "zeros";
+  std::string denoiser = "drunet";
+  std::string weights;  // empty: the shipped weights for the example
+  index_t tv_iterations = 50;
+  bool distribute_physics = false;
+  bool distribute_denoiser = false;
+  std::array<index_t, Dim> patch_size{};
+  std::array<index_t, Dim> overlap{};
+  index_t max_batch_size = 0;
+  index_t threads = 0;
+  index_t seed = 0;
+  std::string output_dir = ".";
+  std::string checkpoint;
+  index_t checkpoint_every = 0;
+  bool quiet = false;
+
+  /// The fixed step, or nothing for --step auto.
+  [[nodiscard]] std::optional<double> fixed_step() const {
+    if (step == "auto") return std::nullopt;
+    const double value = parse_number("--step", step.c_str());
+    if (!(value > 0)) throw pnpdist::invalid_argument("--step: '" + step + "' must be positive or auto");
+    return value;
+  }
+};
+
+/// Help texts of the options whose meaning depends on the example.
+struct ProblemHelp {
+  std::string size, operators, noise;
+  std::string init_choices = "zeros|adjoint|pseudo_inverse";
+};
+
+/// Registers the problem-size options (--size, --operators, --noise) of `o`.
+template <std::size_t Dim>
+void add_problem_options(OptionTable& table, CommonOptions<Dim>& o, const ProblemHelp& help) {
+  table.integer("--size", help.size, o.size, 8);
+  table.integer("--operators", help.operators, o.operators, 1);
+  table.number("--noise", help.noise, o.noise, 0.0);
+}
+
+/// Registers the solver, prior, distribution and output options of `o` (after the example's own).
+template <std::size_t Dim>
+void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const ProblemHelp& help,
+                        const std::string& default_weights) {
+  const std::string axes = Dim == 2 ? "P[,P]" : "P[,P,P]";
+  table.integer("--iterations", "PnP iterations", o.iterations, 0);
+  table.add(
+      "--step", "X|auto", "step size gamma; auto = 0.99 / ||A||^2 (power method, 30 iterations)",
+      [&o](const std::string& text) {
+        o.step = text;
+        (void)o.fixed_step();
+      },
+      [&o] { return o.step == "auto" ? json_string("auto") : json_number(*o.fixed_step()); }, [&o] { return o.step; });
+  table.number("--sigma", "noise level handed to the denoiser", o.sigma, 0.0);
+  table.number("--relaxation", "lambda: x+ = (1-a) z + a D(z), a = gamma lambda / (1 + gamma lambda); 0 = x+ = D(z)",
+               o.relaxation, 0.0, 1e30, "L");
+  std::vector<std::string> inits;
+  {
+    std::string part;
+    for (const char c : help.init_choices + "|") {
+      if (c == '|') {
+        inits.push_back(part);
+        part.clear();
+      } else {
+        part += c;
+      }
+    }
+  }
+  table.choice("--init", "initial iterate: zeros, A^T y, or the pseudo-inverse (see below)", o.init, inits);
+  table.choice("--denoiser", "prior: DRUNet (with --weights) or total variation (Chambolle)", o.denoiser,
+               {"drunet", "tv"});
+  table.text("--weights", "PATH",
+             "DRUNet safetensors file; none = " + default_weights +
+                 "\n(when that file is missing the example warns and uses TV)",
+             o.weights);
+  table.integer("--tv-iterations", "Chambolle iterations of the TV prior (weight = sigma)", o.tv_iterations, 1);
+  table.boolean("--distribute-physics", "1: deal the operators round robin to the MPI ranks; 0: every rank holds all",
+                o.distribute_physics);
+  table.boolean("--distribute-denoiser", "1: deal the denoiser tiles to the ranks (needs --patch-size > 0)",
+                o.distribute_denoiser);
+  table.integer_list("--patch-size", axes, "tile core size per axis (0 = denoise the whole image)", o.patch_size);
+  table.integer_list("--overlap", axes, "tile overlap per axis (context on each side of a core)", o.overlap);
+  table.integer("--max-batch-size", "tiles per denoiser batch (0 = all tiles of a rank at once)", o.max_batch_size, 0,
+                std::numeric_limits<index_t>::max(), "B");
+  table.integer("--threads", "OpenMP threads per rank (0 = all cores)", o.threads, 0, 4096, "T");
+  table.integer("--seed", "noise seed (operator i draws from stream i of it)", o.seed, 0,
+                std::numeric_limits<index_t>::max(), "S");
+  table.text("--output-dir", "DIR", "where result.json and the PNG images go (created)", o.output_dir);
+  table.text("--checkpoint", "PATH",
+             "checkpoint file, resumed from when it exists (PATH.rank<r> per rank with several ranks)", o.checkpoint);
+  table.integer("--checkpoint-every", "write the checkpoint every K iterations (0 = never)", o.checkpoint_every, 0,
+                std::numeric_limits<index_t>::max(), "K");
+  table.flag("--quiet", "no progress lines (they are printed only when stderr is a terminal)", o.quiet);
+}
+
+/// Checks the combinations the table cannot check option by option.
+template <std::size_t Dim>
+void validate_common(const CommonOptions<Dim>& o) {
+  const bool tiled = std::any_of(o.patch_size.begin(), o.patch_size.end(), [](index_t p) { return p > 0; });
+  const bool whole = std::all_of(o.patch_size.begin(), o.patch_size.end(), [](index_t p) { return p == 0; });
+  pnpdist::require(tiled == !whole, "--patch-size: give 0 (whole image) or a positive size on every axis");
+  pnpdist::require(!o.distribute_denoiser || tiled,
+                   "--distribute-denoiser 1 needs tiles: give --patch-size > 0 (for example 448 or 8,256,256)");
+  for (std::size_t d = 0; d < Dim; ++d)
+    pnpdist::require(!tiled || o.overlap[d] <= o.patch_size[d], [&] {
+      return "--overlap " + std::to_string(o.overlap[d]) + " exceeds --patch-size " + std::to_string(o.patch_size[d]) +
+             " on axis " + std::to_string(d);
+    });
+  pnpdist::require(o.checkpoint_every == 0 || !o.checkpoint.empty(), "--checkpoint-every needs --checkpoint PATH");
+}
+
+/// The message of an exception (without the source location pnpdist::error puts in front of what()).
+inline std::string error_message(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const pnpdist::error*>(&e)) return error->message();
+  return e.what();
+}
+
+/// Runs body(world) on every rank: --help is answered before MPI starts; option errors are reported once
+/// (by rank 0) and every rank exits with 2; any other exception ends a single process with status 1 and
+/// aborts every rank of a larger group with a message naming the rank (pnpdist::run_on_all_ranks).
+template <class Body>
+int run_example(int argc, char** argv, const char* name, OptionTable& table, Body&& body) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(table.help().c_str(), stdout);
+      return 0;
+    }
+  }
+#if defined(PNPDIST_HAS_MPI)
+  pnpdist::mpi::Environment environment(argc, argv);
+  const World world = environment.world();
+#else
+  const World world;
+#endif
+  try {
+    table.parse(argc, argv);
+  } catch (const std::exception& e) {
+    if (world.rank() == 0) std::fprintf(stderr, "%s: %s\n", name, error_message(e).c_str());
+    return 2;
+  }
+  if (world.size() > 1) return pnpdist::run_on_all_ranks(world, [&] { return body(world); });
+  try {  // one process: no other rank to release, so report and return instead of aborting
+    return body(world);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, error_message(e).c_str());
+    return 1;
+  }
+}
+
+/// Which operators this rank builds: all of them (replicated physics), or its round-robin share.
+struct OperatorShare {
+  pnpdist::Assignment assignment;
+  std::vector<index_t> mine;  // increasing
+  bool distributed = false;
+};
+
+inline OperatorShare share_operators(bool distribute, const World& world, index_t count) {
+  if (!distribute) {
+    std::vector<index_t> all(static_cast<std::size_t>(count));
+    std::iota(all.begin(), all.end(), index_t{0});
+    return {pnpdist::Assignment(std::vector<int>(static_cast<std::size_t>(count), 0), 1), std::move(all), false};
+  }
+  pnpdist::require(count >= world.size(), [&] {
+    return "--distribute-physics 1: " + std::to_string(count) + " operators for " + std::to_string(world.size()) +
+           " ranks; every rank needs at least one operator";
+  });
+  pnpdist::Assignment assignment = pnpdist::Dealing::round_robin().deal(count, world.size());
+  std::vector<index_t> mine = assignment.items_of(world.rank());
+  return {std::move(assignment), std::move(mine), true};
+}
+
+/// The measurement simulation of this rank's operators: noise `sigma`, operator i from stream i of
+/// `seed` (the data do not depend on the number of ranks).
+inline pnpdist::MeasurementSimulation simulation_of(const OperatorShare& share, double sigma, index_t seed,
+                                                    bool clamp01 = false) {
+  pnpdist::MeasurementSimulation s{sigma, static_cast<std::uint64_t>(seed)};
+  for (const index_t i : share.mine) s.streams.push_back(static_cast<std::uint64_t>(i));
+  s.clamp = clamp01;
+  return s;
+}
+
+/// The rank's local physics wrapped as a DistributedPhysics over `world` (--distribute-physics 1).
+template <class Local>
+auto distributed(const World& world, const OperatorShare& share, Local local) {
+  return pnpdist::DistributedPhysics<Local, World>(world, share.assignment, std::move(local));
+}
+
+/// Sum over the ranks of a host tensor, in place (the parts of a sum over operators computed by each rank).
+template <std::size_t Rank>
+void sum_over_ranks(const World& world, pnpdist::Tensor<float, Rank>& x) {
+  world.allreduce_sum(pnpdist::flat_view(x.view()));
+}
+
+/// The initial iterate chosen by --init, identical on every rank: zeros; A^T y = -grad f(0) over the
+/// rank's operators `local`; or pseudo_inverse(), this rank's part of a sum over operators. The parts are
+/// summed over the ranks when the operators are dealt to them.
+template <std::size_t Dim, class Local, class PseudoInverse>
+pnpdist::Tensor<float, Local::domain_rank> initial_iterate(const CommonOptions<Dim>& o, const World& world,
+                                                           const OperatorShare& share, const Exec& exec,
+                                                           const Local& local, PseudoInverse&& pseudo_inverse) {
+  constexpr std::size_t R = Local::domain_rank;
+  pnpdist::Tensor<float, R> x0 = pnpdist::zeros<float>(exec, local.domain_shape());
+  if (o.init == "zeros") return x0;
+  if (o.init == "adjoint") {
+    pnpdist::Tensor<float, R> zero = pnpdist::zeros<float>(exec, local.domain_shape());
+    local.gradient(zero.const_view(), x0.view());
+    pnpdist::scale(exec, -1.0f, x0.view());
+  } else {
+    x0 = pseudo_inverse();
+  }
+  if (share.distributed) sum_over_ranks(world, x0);
+  return x0;
+}
+
+// ---- The prior ---------------------------------------------------------------------------------------
+
+/// What the prior turned out to be (for result.json and the log).
+struct DenoiserInfo {
+  std::string kind;      // "drunet" or "tv"
+  std::string weights;   // the safetensors file (drunet)
+  std::string config;    // the DRUNet architecture
+  std::string fallback;  // why TV replaced the default DRUNet, empty otherwise
+};
+
+/// The DRUNet file to use, or empty when the default file is missing (then TV is used with a warning).
+/// Throws io_error for an explicit --weights file that does not exist.
+template <std::size_t Dim>
+std::string resolve_weights(const CommonOptions<Dim>& o, const std::string& default_weights, DenoiserInfo& info) {
+  if (o.denoiser != "drunet") return {};
+  if (!o.weights.empty()) {
+    if (!std::filesystem::exists(o.weights))
+      throw pnpdist::io_error("--weights: the file '" + o.weights + "' does not exist");
+    return o.weights;
+  }
+  if (std::filesystem::exists(default_weights)) return default_weights;
+  info.fallback = "the default weights " + default_weights + " do not exist";
+  return {};
+}
+
+/// Builds the prior chosen by the options on images of `channels` channels and calls fn(prior, info) with
+/// it: DRUNet<Dim> (weights' architecture read from the file; 2D weights are inflated for Dim = 3) or
+/// TVDenoiser; then whole, tiled (PatchTiler, --max-batch-size) or distributed over `world`'s ranks.
+template <std::size_t Dim, class Fn>
+void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& exec, index_t channels,
+                   const std::string& default_weights, Fn&& fn) {
+  DenoiserInfo info;
+  const std::string weights = resolve_weights(o, default_weights, info);
+  if (!info.fallback.empty() && world.rank() == 0)
+    std::fprintf(stderr, "warning: %s; using the TV denoiser instead (pass --weights PATH or --denoiser tv)\n",
+                 info.fallback.c_str());
+  const auto wrap = [&](auto base) {
+    pnpdist::Extents<Dim> patch{}, overlap{};
+    for (std::size_t d = 0; d < Dim; ++d) {
+      patch[d] = o.patch_size[d];
+      overlap[d] = o.overlap[d];
+    }
+    if (o.distribute_denoiser) {
+      auto prior = pnpdist::distribute_denoiser(std::move(base), pnpdist::PatchTiler<Dim>(patch, overlap), world,
+                                                o.max_batch_size);
+      fn(prior, info);
+    } else if (patch[0] > 0) {
+      auto prior = pnpdist::tiled(std::move(base), pnpdist::PatchTiler<Dim>(patch, overlap), o.max_batch_size);
+      fn(prior, info);
+    } else {
+      fn(base, info);
+    }
+  };
+  if (!weights.empty()) {
+    const pnpdist::nn::DRUNetConfig config = pnpdist::nn::infer_drunet_config(weights);
+    pnpdist::require(config.image_channels == channels, [&] {
+      return "--weights " + weights + ": the network takes " + std::to_string(config.image_channels) +
+             " channel(s), this example's images have " + std::to_string(channels);
+    });
+    info.kind = "drunet";
+    info.weights = weights;
+    info.config = pnpdist::nn::describe(config);
+    wrap(pnpdist::nn::DRUNet<Dim, float, Exec>(pnpdist::nn::load_drunet_weights<float, Dim>(weights, config), exec));
+  } else {
+    info.kind = "tv";
+    wrap(pnpdist::TVDenoiser<float, Dim + 2, Exec>(exec, static_cast<int>(o.tv_iterations), 1.0f));
+  }
+}
+
+// ---- Images ---------------------------------------------------------------------------------------------
+
+/// A displayable C x H x W host image of `x`: (H, W) as gray, (D, H, W) by its central slice, (1, C, H, W) as
+/// C channels; values mapped from [low, high] to [0, 1] (the PNG writer clamps to that range).
+template <std::size_t Rank>
+pnpdist::Tensor<float, 3> display_image(const Exec& exec, const pnpdist::View<const float, Rank>& x, double low,
+                                        double high) {
+  static_assert(Rank >= 2 && Rank <= 4, "display_image: (H, W), (D, H, W) or (1, C, H, W)");
+  const auto planes = [&] {
+    if constexpr (Rank == 2) {
+      return pnpdist::reshape(x, pnpdist::Extents<3>{1, x.extent(0), x.extent(1)});
+    } else if constexpr (Rank == 3) {
+      return pnpdist::subview(x, pnpdist::Extents<3>{x.extent(0) / 2, 0, 0},
+                              pnpdist::Extents<3>{1, x.extent(1), x.extent(2)});
+    } else {
+      return pnpdist::reshape(x, pnpdist::Extents<3>{x.extent(0) * x.extent(1), x.extent(2), x.extent(3)});
+    }
+  }();
+  pnpdist::Tensor<float, 3> image = pnpdist::clone(planes);
+  const double range = high > low ? high - low : 1.0;
+  pnpdist::Tensor<float, 3> offset(image.extents());
+  pnpdist::fill(exec, offset.view(), static_cast<float>(-low / range));
+  pnpdist::axpy(exec, static_cast<float>(1.0 / range), image.const_view(), offset.view());
+  return offset;
+}
+
+/// Writes `x` (see display_image) as an 8-bit PNG at output_dir/name; returns name.
+template <std::size_t Rank>
+std::string save_png(const Exec& exec, const std::string& output_dir, const std::string& name,
+                     const pnpdist::View<const float, Rank>& x, double low, double high) {
+  const pnpdist::Tensor<float, 3> image = display_image(exec, x, low, high);
+  pnpdist::write_image((std::filesystem::path(output_dir) / name).string(), image.const_view(), 8);
+  return name;
+}
+
+// ---- The run ----------------------------------------------------------------------------------------------
+
+/// What run_pnp needs besides the physics and the options.
+template <std::size_t R>
+struct Problem {
+  const char* example = "";
+  std::string description;                             // one line for the log and result.json
+  std::optional<pnpdist::View<const float, R>> truth;  // none for real data
+  double data_range = 1.0;                             // PSNR/SSIM range and display range of the images
+  index_t channels = 1;                                // of the denoiser's images
+  std::string default_weights;
+  std::string extra_json;       // members added to result.json's "problem" object
+  std::string measurement_png;  // written by the example (rank 0), empty if none
+};
+
+/// The figures of one IterationRecord, in the order of record_fields.
+inline constexpr std::size_t record_field_count = 13;
+inline constexpr const char* record_fields[record_field_count] = {"iteration",
+                                                                  "wall_seconds",
+                                                                  "iteration_seconds",
+                                                                  "gradient_seconds",
+                                                                  "denoiser_seconds",
+                                                                  "data_fidelity",
+                                                                  "psnr",
+                                                                  "ssim",
+                                                                  "relative_change",
+                                                                  "peak_rss_gradient_bytes",
+                                                                  "peak_rss_denoiser_bytes",
+                                                                  "peak_tracked_gradient_bytes",
+                                                                  "peak_tracked_denoiser_bytes"};
+
+inline std::array<double, record_field_count> record_values(const pnpdist::IterationRecord& r) {
+  return {static_cast<double>(r.iteration),
+          r.wall_seconds,
+          r.iteration_seconds,
+          r.gradient_seconds,
+          r.denoiser_seconds,
+          r.data_fidelity,
+          r.psnr,
+          r.ssim,
+          r.relative_change,
+          static_cast<double>(r.peak_rss_gradient_bytes),
+          static_cast<double>(r.peak_rss_denoiser_bytes),
+          static_cast<double>(r.peak_tracked_gradient_bytes),
+          static_cast<double>(r.peak_tracked_denoiser_bytes)};
+}
+
+/// Every rank's records on every rank: ranks x iterations x fields, by one allreduce of a zero-padded
+/// buffer (each rank fills its own slice; a sum of one value and zeros is exact, NaN included).
+inline std::vector<std::vector<std::array<double, record_field_count>>> gather_records(
+    const World& world, const std::vector<pnpdist::IterationRecord>& mine) {
+  const auto ranks = static_cast<std::size_t>(world.size());
+  const auto count = static_cast<std::size_t>(world.allreduce_sum(static_cast<double>(mine.size())) / ranks);
+  pnpdist::require(count == mine.size(), "gather_records: the ranks performed different numbers of iterations");
+  std::vector<double> buffer(ranks * count * record_field_count, 0.0);
+  for (std::size_t k = 0; k < count; ++k) {
+    const auto values = record_values(mine[k]);
+    std::copy(values.begin(), values.end(),
+              buffer.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(world.rank()) * count + k) *
+                                                           record_field_count));
+  }
+  world.allreduce_sum(
+      pnpdist::View<double, 1>(buffer.data(), pnpdist::Extents<1>{static_cast<index_t>(buffer.size())}));
+  std::vector<std::vector<std::array<double, record_field_count>>> all(ranks);
+  for (std::size_t r = 0; r < ranks; ++r)
+    for (std::size_t k = 0; k < count; ++k) {
+      std::array<double, record_field_count> values{};
+      std::copy_n(buffer.begin() + static_cast<std::ptrdiff_t>((r * count + k) * record_field_count),
+                  record_field_count, values.begin());
+      all[r].push_back(values);
+    }
+  return all;
+}
+
+inline std::string records_json(const std::vector<std::vector<std::array<double, record_field_count>>>& all) {
+  std::string out = "[";
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    out += r ? ",\n    [" : "\n    [";
+    for (std::size_t k = 0; k < all[r].size(); ++k) {
+      out += k ? ",\n      {" : "\n      {";
+      for (std::size_t f = 0; f < record_field_count; ++f)
+        out += (f ? ", " : "") + json_string(record_fields[f]) + ": " + json_number(all[r][k][f]);
+      out += "}";
+    }
+    out += all[r].empty() ? "]" : "\n    ]";
+  }
+  return out + "\n  ]";
+}
+
+/// The checkpoint file of this rank: PATH when the solver can tell the ranks apart itself (a distributed
+/// physics or denoiser: it appends .rank<r>) or there is one rank, PATH.rank<r> otherwise.
+template <std::size_t Dim>
+std::string checkpoint_path(const CommonOptions<Dim>& o, const World& world, bool solver_sees_ranks) {
+  if (o.checkpoint.empty() || world.size() == 1 || solver_sees_ranks) return o.checkpoint;
+  return o.checkpoint + ".rank" + std::to_string(world.rank());
+}
+
+/// The PnP run of an example: builds the prior, solves on `physics` from x0 (the initial iterate every rank
+/// computed the same), gathers every rank's records and writes result.json and the images (rank 0).
+template <std::size_t Dim, std::size_t R, class Physics>
+int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, const OptionTable& table,
+            const Problem<R>& problem, const Physics& physics, const pnpdist::Tensor<float, R>& x0,
+            Clock::time_point program_start) {
+  const bool root = world.rank() == 0;
+  int status = 0;
+  with_denoiser<Dim>(
+      o, world, exec, problem.channels, problem.default_weights, [&](auto& prior, const DenoiserInfo& info) {
+        using Prior = std::remove_cvref_t<decltype(prior)>;
+        constexpr bool prior_has_ranks = requires(const Prior& p) { p.communicator(); };
+        constexpr bool physics_has_ranks = requires(const Physics& p) { p.communicator(); };
+
+        pnpdist::PnPOptions options;
+        options.step = o.fixed_step();
+        options.sigma = o.sigma;
+        if (o.relaxation > 0) options.relaxation = o.relaxation;
+        options.max_iterations = o.iterations;
+        options.checkpoint_path = checkpoint_path(o, world, prior_has_ranks || physics_has_ranks);
+        options.checkpoint_every = o.checkpoint_every;
+        pnpdist::PnPSolver<Prior> solver(prior, options);
+
+        if (root && !o.quiet)
+          std::printf("%s: %s\n%s: prior %s%s%s, %d rank(s) x %d thread(s), %s\n", problem.example,
+                      problem.description.c_str(), problem.example, info.kind.c_str(),
+                      info.kind == "drunet" ? (" (" + info.weights + ", " + info.config + ")").c_str() : "",
+                      o.distribute_denoiser ? ", tiles dealt to the ranks" : (o.patch_size[0] > 0 ? ", tiled" : ""),
+                      world.size(), exec.concurrency(),
+                      o.distribute_physics ? "operators dealt to the ranks" : "operators on every rank");
+        std::fflush(stdout);
+
+        // The initial iterate's figures, measured here so that a resumed run reports them too.
+        pnpdist::IterationRecord initial;
+        initial.data_fidelity = physics.data_fidelity(x0.const_view());
+        if (problem.truth)
+          pnpdist::observe::ground_truth(*problem.truth, problem.data_range).measure(exec, initial, x0.const_view());
+
+        const std::size_t peak_before_solve = pnpdist::peak_resident_bytes();
+        const double setup_seconds = seconds_since(program_start);
+        const auto solve_start = Clock::now();
+        auto progress = pnpdist::observe::progress(root && !o.quiet);
+        auto result = problem.truth
+                          ? solver.solve(physics, pnpdist::init::given(x0),
+                                         pnpdist::observe::ground_truth(*problem.truth, problem.data_range), progress)
+                          : solver.solve(physics, pnpdist::init::given(x0), progress);
+        const double solve_seconds = seconds_since(solve_start);
+
+        const auto all = gather_records(world, result.records);
+        double peak = static_cast<double>(peak_before_solve);
+        for (const auto& rank_records : all)
+          for (const auto& values : rank_records) peak = std::max({peak, values[9], values[10]});
+        peak = std::max(peak, static_cast<double>(pnpdist::peak_resident_bytes()));
+        // The largest peak of any rank: one value per rank, gathered.
+        std::vector<double> peaks(static_cast<std::size_t>(world.size()), 0.0);
+        peaks[static_cast<std::size_t>(world.rank())] = peak;
+        world.allreduce_sum(pnpdist::View<double, 1>(peaks.data(), pnpdist::Extents<1>{world.size()}));
+        peak = *std::max_element(peaks.begin(), peaks.end());
+        if (!root) return;
+
+        double final_psnr = std::numeric_limits<double>::quiet_NaN(), final_ssim = final_psnr;
+        if (!result.records.empty()) {
+          final_psnr = result.records.back().psnr;
+          final_ssim = result.records.back().ssim;
+        } else {
+          final_psnr = initial.psnr;
+          final_ssim = initial.ssim;
+        }
+        std::filesystem::create_directories(o.output_dir);
+        const double low = 0, high = problem.data_range;
+        std::string images = "{";
+        if (problem.truth)
+          images +=
+              "\"truth\": " + json_string(save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high)) + ", ";
+        if (!problem.measurement_png.empty())
+          images += "\"measurement\": " + json_string(problem.measurement_png) + ", ";
+        images += "\"reconstruction\": " +
+                  json_string(save_png(exec, o.output_dir, "reconstruction.png", result.x.const_view(), low, high)) +
+                  ", ";
+        images +=
+            "\"initial\": " + json_string(save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high)) +
+            "}";
+
+        std::string json =
+            "{\n  \"schema\": \"pnpdist.run/1\",\n  \"example\": " + json_string(problem.example) + ",\n";
+        json += "  \"options\": " + table.options_json() + ",\n";
+        json += "  \"ranks\": " + std::to_string(world.size()) +
+                ", \"threads_per_rank\": " + std::to_string(exec.concurrency()) + ",\n";
+        json += "  \"setup_seconds\": " + json_number(setup_seconds + result.setup_seconds) + ",\n";
+        json += "  \"init\": {\"method\": " + json_string(o.init) + ", \"psnr\": " + json_number(initial.psnr) +
+                ", \"ssim\": " + json_number(initial.ssim) +
+                ", \"data_fidelity\": " + json_number(initial.data_fidelity) + "},\n";
+        json += "  \"records\": " + records_json(all) + ",\n";
+        json += "  \"final\": {\"psnr\": " + json_number(final_psnr) + ", \"ssim\": " + json_number(final_ssim) +
+                ", \"iterations\": " + std::to_string(result.iterations) + ", \"total_seconds\": " +
+                json_number(result.records.empty() ? solve_seconds : result.records.back().wall_seconds) +
+                ", \"peak_rss_bytes\": " + json_number(peak) + ", \"step\": " + json_number(result.step) +
+                ", \"squared_norm\": " + json_number(result.squared_norm) +
+                ", \"resumed_from\": " + std::to_string(result.resumed_from) + "},\n";
+        json += "  \"images\": " + images + ",\n";
+        json += "  \"problem\": {\"description\": " + json_string(problem.description) +
+                ", \"data_range\": " + json_number(problem.data_range) + problem.extra_json + "},\n";
+        json += "  \"denoiser\": {\"kind\": " + json_string(info.kind) + ", \"weights\": " + json_string(info.weights) +
+                ", \"config\": " + json_string(info.config) + ", \"fallback\": " + json_string(info.fallback) +
+                ", \"executor\": " + json_string(Exec::name) + "}\n}\n";
+        const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
+        std::ofstream out(path);
+        out << json;
+        out.close();
+        if (!out) throw pnpdist::io_error("cannot write " + path);
+        if (!o.quiet)
+          std::printf("%s: PSNR %.2f dB -> %.2f dB after %lld iterations in %.2f s (setup %.2f s); %s\n",
+                      problem.example, initial.psnr, final_psnr, static_cast<long long>(result.iterations),
+                      result.records.empty() ? 0.0 : result.records.back().wall_seconds,
+                      setup_seconds + result.setup_seconds, path.c_str());
+        status = 0;
+      });
+  return status;
+}
+
+/// The output directory exists (rank 0 creates it) before anything is written into it.
+template <std::size_t Dim>
+void prepare_output_dir(const World& world, const CommonOptions<Dim>& o) {
+  if (world.rank() == 0) std::filesystem::create_directories(o.output_dir);
+}
+
+}  // namespace pnpdist_examples
