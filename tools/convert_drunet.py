@@ -4,11 +4,13 @@ the safetensors file pnpdist loads (nn::load_drunet_weights): same tensor names,
 
     /usr/bin/python3 tools/convert_drunet.py drunet_color.pth drunet_color.safetensors
 """
-import json
-import struct
+import os
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from drunet_torch import write_safetensors  # noqa: E402
 
 
 def main():
@@ -17,22 +19,8 @@ def main():
     state = torch.load(sys.argv[1], map_location='cpu')
     if 'state_dict' in state and isinstance(state['state_dict'], dict):
         state = state['state_dict']
-    header, blobs, offset = {}, [], 0
-    for name, tensor in state.items():
-        if not name.endswith(('.weight', '.bias')):
-            continue
-        data = tensor.detach().to(torch.float32).contiguous().numpy().astype('<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header, separators=(',', ':'))
-    text += ' ' * ((-len(text)) % 8)
-    with open(sys.argv[2], 'wb') as f:
-        f.write(struct.pack('<Q', len(text)))
-        f.write(text.encode('ascii'))
-        for blob in blobs:
-            f.write(blob)
-    print(f'{len(header)} tensors, {offset // 4} parameters -> {sys.argv[2]}')
+    tensors, parameters = write_safetensors(sys.argv[2], state)
+    print(f'{tensors} tensors, {parameters} parameters -> {sys.argv[2]}')
 
 
 if __name__ == '__main__':

@@ -9,85 +9,14 @@ Each fixture <name> gives <name>.safetensors, <name>_input.npy, <name>_output.np
 The network pads every spatial size to a multiple of 8 by replicating the last row/column/slice, appends
 a channel holding sigma, and crops the result back.
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
-from torch import nn
 
-
-class ResBlock(nn.Module):
-    def __init__(self, width, conv, bias):
-        super().__init__()
-        self.res = nn.Sequential(conv(width, width, 3, padding=1, bias=bias), nn.ReLU(),
-                                 conv(width, width, 3, padding=1, bias=bias))
-
-    def forward(self, x):
-        return x + self.res(x)
-
-
-class DRUNet(nn.Module):
-    def __init__(self, channels, widths, blocks, dim, bias):
-        super().__init__()
-        conv = nn.Conv2d if dim == 2 else nn.Conv3d
-        up = nn.ConvTranspose2d if dim == 2 else nn.ConvTranspose3d
-        w = widths
-
-        def res(width):
-            return [ResBlock(width, conv, bias) for _ in range(blocks)]
-
-        self.m_head = conv(channels + 1, w[0], 3, padding=1, bias=bias)
-        self.m_down1 = nn.Sequential(*res(w[0]), conv(w[0], w[1], 2, stride=2, bias=bias))
-        self.m_down2 = nn.Sequential(*res(w[1]), conv(w[1], w[2], 2, stride=2, bias=bias))
-        self.m_down3 = nn.Sequential(*res(w[2]), conv(w[2], w[3], 2, stride=2, bias=bias))
-        self.m_body = nn.Sequential(*res(w[3]))
-        self.m_up3 = nn.Sequential(up(w[3], w[2], 2, stride=2, bias=bias), *res(w[2]))
-        self.m_up2 = nn.Sequential(up(w[2], w[1], 2, stride=2, bias=bias), *res(w[1]))
-        self.m_up1 = nn.Sequential(up(w[1], w[0], 2, stride=2, bias=bias), *res(w[0]))
-        self.m_tail = conv(w[0], channels, 3, padding=1, bias=bias)
-        self.dim = dim
-
-    def forward(self, x, sigma):
-        spatial = x.shape[2:]
-        pad = []
-        for s in reversed(spatial):  # F.pad takes the last dimension first
-            pad += [0, (-s) % 8]
-        mode = 'replicate'
-        x = torch.nn.functional.pad(x, pad, mode=mode)
-        noise = torch.full((x.shape[0], 1) + tuple(x.shape[2:]), sigma, dtype=x.dtype)
-        x = torch.cat([x, noise], dim=1)
-        x1 = self.m_head(x)
-        x2 = self.m_down1(x1)
-        x3 = self.m_down2(x2)
-        x4 = self.m_down3(x3)
-        x = self.m_body(x4)
-        x = self.m_up3(x + x4)
-        x = self.m_up2(x + x3)
-        x = self.m_up1(x + x2)
-        x = self.m_tail(x + x1)
-        index = (slice(None), slice(None)) + tuple(slice(0, s) for s in spatial)
-        return x[index]
-
-
-def write_safetensors(path, state_dict):
-    header = {}
-    offset = 0
-    blobs = []
-    for name, tensor in state_dict.items():
-        data = tensor.detach().to(torch.float32).contiguous().numpy().astype('<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header, separators=(',', ':'))
-    text += ' ' * ((-len(text)) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)))
-        f.write(text.encode('ascii'))
-        for blob in blobs:
-            f.write(blob)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from drunet_torch import DRUNet, write_safetensors  # noqa: E402
 
 
 FIXTURES = [

@@ -207,15 +207,98 @@ inline std::vector<SafetensorsTensor> to_safetensors(const DRUNetWeights<T, Dim>
   return tensors;
 }
 
-namespace detail {
-
+/// "DRUNet(image_channels 3, widths (64, 128, 256, 512), blocks 4)": for messages and reports.
 inline std::string describe(const DRUNetConfig& c) {
   return "DRUNet(image_channels " + std::to_string(c.image_channels) + ", widths (" + std::to_string(c.widths[0]) +
          ", " + std::to_string(c.widths[1]) + ", " + std::to_string(c.widths[2]) + ", " + std::to_string(c.widths[3]) +
          "), blocks " + std::to_string(c.blocks) + (c.bias ? ", with biases)" : ")");
 }
 
+namespace detail {
+
+/// Checks that `file` holds exactly the tensors of `config` (weights with kernels of `file_dim` spatial
+/// dimensions, biases when config.bias) with the expected shapes. Throws io_error naming
+/// the first tensor that is missing, misshapen or unexpected.
+inline void check_drunet_tensors(const SafetensorsFile& file, const std::string& path, const DRUNetConfig& config,
+                                 std::size_t file_dim) {
+  const auto specs = drunet_layers(config);
+  std::size_t expected_tensors = 0;
+  for (const LayerSpec& spec : specs) {
+    for (int part = 0; part < (config.bias ? 2 : 1); ++part) {
+      const std::string name = spec.name + (part == 0 ? ".weight" : ".bias");
+      const std::vector<index_t> shape =
+          part == 0 ? spec.weight_shape(file_dim) : std::vector<index_t>{spec.out_channels};
+      const SafetensorsEntry* e = file.find(name);
+      require<io_error>(e != nullptr, [&] {
+        return "weights file '" + path + "' has no tensor '" + name + "', which " + describe(config) + " needs";
+      });
+      require<io_error>(e->shape == shape, [&] {
+        return "weights file '" + path + "': tensor '" + name + "' has shape " + shape_to_string(e->shape) + ", " +
+               describe(config) + " expects " + shape_to_string(shape);
+      });
+      ++expected_tensors;
+    }
+  }
+  if (file.entries().size() != expected_tensors) {
+    for (const SafetensorsEntry& e : file.entries()) {
+      bool known = false;
+      for (const LayerSpec& spec : specs)
+        known = known || e.name == spec.name + ".weight" || (config.bias && e.name == spec.name + ".bias");
+      require<io_error>(known, [&] {
+        return "weights file '" + path + "' holds tensor '" + e.name + "', which " + describe(config) +
+               " does not have";
+      });
+    }
+  }
+}
+
 }  // namespace detail
+
+/// The architecture of the DRUNet whose weights `path` holds (a safetensors file in the official layout,
+/// see the file comment): image_channels from m_head.weight (its input channels minus the noise level map),
+/// widths from the output channels of m_head and of the three downsampling convolutions, blocks from the
+/// residual blocks m_down1.{b}.res.0.weight present, bias from m_head.bias. Accepts 2D files (4-D weight
+/// tensors) and 3D ones (5-D). The result is checked against every tensor of the file (exactly the tensors
+/// of that configuration, with their shapes), so load_drunet_weights(path, infer_drunet_config(path))
+/// succeeds. Throws io_error when the file cannot be read or is not a DRUNet weights file, naming the
+/// tensor that does not fit.
+inline DRUNetConfig infer_drunet_config(const std::string& path) {
+  const SafetensorsFile file(path);
+  const SafetensorsEntry* head = file.find("m_head.weight");
+  require<io_error>(head != nullptr, [&] {
+    std::string names;
+    for (std::size_t i = 0; i < file.entries().size() && i < 4; ++i)
+      names += (i ? ", '" : "'") + file.entries()[i].name + "'";
+    if (file.entries().size() > 4) names += ", ...";
+    return "weights file '" + path + "' is not a DRUNet weights file in the official layout: it has no tensor " +
+           "'m_head.weight' (its " + std::to_string(file.entries().size()) +
+           " tensors: " + (names.empty() ? std::string("none") : names) + ")";
+  });
+  const std::size_t rank = head->shape.size();
+  require<io_error>((rank == 4 || rank == 5) && head->shape[1] >= 2, [&] {
+    return "weights file '" + path + "': tensor 'm_head.weight' has shape " + shape_to_string(head->shape) +
+           ", a DRUNet head is (widths[0], image_channels + 1, 3, 3) or (widths[0], image_channels + 1, 3, 3, 3)";
+  });
+  DRUNetConfig config;
+  config.image_channels = head->shape[1] - 1;
+  config.widths[0] = head->shape[0];
+  config.bias = file.find("m_head.bias") != nullptr;
+  config.blocks = 0;
+  while (file.find("m_down1." + std::to_string(config.blocks) + ".res.0.weight") != nullptr) ++config.blocks;
+  for (int s = 1; s <= 3; ++s) {
+    const std::string name = "m_down" + std::to_string(s) + "." + std::to_string(config.blocks) + ".weight";
+    const SafetensorsEntry* down = file.find(name);
+    require<io_error>(down != nullptr && down->shape.size() == rank, [&] {
+      return "weights file '" + path + "' is not a DRUNet weights file in the official layout: with " +
+             std::to_string(config.blocks) + " residual block(s) per scale (from m_down1) it needs a " +
+             std::to_string(rank - 2) + "D downsampling convolution '" + name + "'" +
+             (down ? ", found shape " + shape_to_string(down->shape) : std::string(", which is missing"));
+    });
+    config.widths[static_cast<std::size_t>(s)] = down->shape[0];
+  }
+  detail::check_drunet_tensors(file, path, config, rank - 2);
+  return config;
+}
 
 /// Loads the weights of a DRUNet<Dim> with configuration `config` from a safetensors file (see the file
 /// comment for the names, checks and the 2D-to-3D inflation). Throws io_error.
@@ -224,43 +307,18 @@ inline DRUNetWeights<T, Dim> load_drunet_weights(const std::string& path, const 
   static_assert(Dim == 2 || Dim == 3, "DRUNet is 2D or 3D");
   const SafetensorsFile file(path);
   const auto specs = drunet_layers(config);
-  std::size_t expected_tensors = 0;
   bool all_2d = Dim == 3;
   // Which layout do the files' tensors have? For Dim 3, 2D weights (inflated below) or 3D ones.
   if constexpr (Dim == 3) {
     if (const SafetensorsEntry* head = file.find(specs.front().name + ".weight")) all_2d = head->shape.size() == 4;
   }
   const std::size_t file_dim = all_2d ? 2 : Dim;
+  detail::check_drunet_tensors(file, path, config, file_dim);
   std::vector<LayerWeights<T>> layers;
   for (const LayerSpec& spec : specs) {
-    LayerWeights<T> layer{spec, {}, {}};
-    for (int part = 0; part < (config.bias ? 2 : 1); ++part) {
-      const std::string name = spec.name + (part == 0 ? ".weight" : ".bias");
-      const std::vector<index_t> shape =
-          part == 0 ? spec.weight_shape(file_dim) : std::vector<index_t>{spec.out_channels};
-      const SafetensorsEntry* e = file.find(name);
-      require<io_error>(e != nullptr, [&] {
-        return "weights file '" + path + "' has no tensor '" + name + "', which " + detail::describe(config) + " needs";
-      });
-      require<io_error>(e->shape == shape, [&] {
-        return "weights file '" + path + "': tensor '" + name + "' has shape " + shape_to_string(e->shape) + ", " +
-               detail::describe(config) + " expects " + shape_to_string(shape);
-      });
-      (part == 0 ? layer.weight : layer.bias) = file.read<T>(*e);
-      ++expected_tensors;
-    }
+    LayerWeights<T> layer{spec, file.read<T>(*file.find(spec.name + ".weight")), {}};
+    if (config.bias) layer.bias = file.read<T>(*file.find(spec.name + ".bias"));
     layers.push_back(std::move(layer));
-  }
-  if (file.entries().size() != expected_tensors) {
-    for (const SafetensorsEntry& e : file.entries()) {
-      bool known = false;
-      for (const LayerSpec& spec : specs)
-        known = known || e.name == spec.name + ".weight" || (config.bias && e.name == spec.name + ".bias");
-      require<io_error>(known, [&] {
-        return "weights file '" + path + "' holds tensor '" + e.name + "', which " + detail::describe(config) +
-               " does not have";
-      });
-    }
   }
   if constexpr (Dim == 3) {
     if (all_2d) {

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Trains the DRUNet weights shipped in weights/ (drunet_gray.safetensors, drunet_color.safetensors): the
+official DRUNet layout (tools/drunet_torch.py) at reduced width, on photographs from Debian's wallpaper
+packages, on the CPU. See docs/model_card.md for the data, the settings and the results.
+
+    /usr/bin/python3 tools/train_drunet.py setup                # installs the image packages (apt-get, root)
+    /usr/bin/python3 tools/train_drunet.py all --work DIR --threads 1   # both networks at once -> weights/
+    /usr/bin/python3 tools/train_drunet.py all --work DIR --threads 1 --stop-at K   # the same, stopped after K steps
+    /usr/bin/python3 tools/train_drunet.py train --channels 1 --work DIR --out weights/drunet_gray.safetensors
+    /usr/bin/python3 tools/train_drunet.py train --channels 3 --work DIR --out weights/drunet_color.safetensors
+    /usr/bin/python3 tools/train_drunet.py export --channels 1 --work DIR --out FILE   # from the checkpoint
+    /usr/bin/python3 tools/train_drunet.py heldout --work DIR    # writes the held-out images as .npy (C x H x W)
+    /usr/bin/python3 tools/train_drunet.py evaluate --channels 1 --weights FILE --work DIR
+
+`train` prepares the data once (DIR/data_<channels>.npz), then trains for a fixed number of steps with a
+seeded sampler: the patches, flips, noise levels and noise of step s depend only on (seed, s), so a run
+resumed from DIR/checkpoint_<channels>.pt (written every --checkpoint-every steps) sees the same data as an
+uninterrupted one. Threads: --threads (default 2). Everything is deterministic up to the floating-point
+summation order of PyTorch's CPU kernels.
+"""
+import argparse
+import glob
+import hashlib
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from drunet_torch import DRUNet, write_safetensors  # noqa: E402
+
+PACKAGES = ['lomiri-wallpapers-16.04', 'plasma-workspace-wallpapers', 'mate-backgrounds', 'lxqt-themes', 'python3-skimage']
+
+# Architecture and training settings of the shipped weights.
+WIDTHS = (16, 32, 64, 128)
+BLOCKS = 2
+PATCHES = ((64, 8), (96, 4), (128, 2))  # (patch size, batch size): about 33,000 pixels per step
+SIGMA_MAX = 50.0 / 255.0
+LEARNING_RATE = 1e-3
+FINAL_LEARNING_RATE = 1e-5
+VALIDATION_MODULUS = 5  # an image is held out when sha256(name) % 5 == 0
+EVAL_SIGMAS = (15, 25, 50)
+SKIMAGE_TEST = ('astronaut', 'camera', 'chelsea', 'coffee', 'rocket', 'motorcycle_left', 'brick', 'grass', 'gravel',
+                'moon', 'coins', 'page', 'text')
+
+
+# The photographs among the packages' wallpapers (the others are rendered artwork, gradients and logos).
+PLASMA_PHOTOGRAPHS = ('BytheWater', 'ColdRipple', 'DarkestHour', 'EveningGlow', 'FallenLeaf', 'Kite', 'MilkyWay',
+                      'OneStandsOut', 'Path', 'summer_1am')
+LXQT_PHOTOGRAPHS = ('Butterfly-Kenneth-Wimer.jpg', 'Valendas.png', 'after-the-rain.jpg', 'appleflower.png', 'beam.png',
+                    'butterfly.png', 'cloud.png', 'drop.png', 'flowers.png', 'fog.jpg', 'this-is-not-windows.jpg')
+LOMIRI_ARTWORK = ('umang_by_Abhishek_Mudgal.jpg',)
+
+
+def package_images():
+    """(name, path) of the training/validation photographs: one file per wallpaper (the largest resolution)."""
+    images = []
+
+    def add(package, path):
+        images.append((package + '/' + os.path.relpath(path, '/usr/share'), path))
+
+    for path in sorted(glob.glob('/usr/share/backgrounds/*.jpg')):  # lomiri-wallpapers-16.04
+        if os.path.basename(path) not in LOMIRI_ARTWORK:
+            add('lomiri-wallpapers-16.04', path)
+    for wallpaper in PLASMA_PHOTOGRAPHS:  # plasma-workspace-wallpapers
+        files = glob.glob(f'/usr/share/wallpapers/{wallpaper}/contents/images/*')
+
+        def pixels(f):
+            w, h = (int(v) for v in os.path.splitext(os.path.basename(f))[0].split('x'))
+            return w * h
+
+        add('plasma-workspace-wallpapers', max(files, key=pixels))
+    for path in sorted(glob.glob('/usr/share/backgrounds/mate/nature/*.jpg')):  # mate-backgrounds
+        add('mate-backgrounds', path)
+    for name in LXQT_PHOTOGRAPHS:  # lxqt-themes
+        add('lxqt-themes', '/usr/share/lxqt/wallpapers/' + name)
+    missing = [path for _, path in images if not os.path.exists(path)]
+    if missing or len(images) == 0:
+        sys.exit('missing training images (run: train_drunet.py setup): ' + ', '.join(missing))
+    return images
+
+
+def is_validation(name):
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % VALIDATION_MODULUS == 0
+
+
+def load_image(path, channels, downscale=None):
+    """The image as float32 C x H x W in [0, 1], downscaled (box filter, antialiased) by an integer factor:
+    `downscale`, or for the package images 2 to 4 so that the longer side is about 1024 pixels."""
+    from PIL import Image
+    with Image.open(path) as im:
+        im = im.convert('RGB')
+        if downscale is None:
+            downscale = min(4, max(2, round(max(im.size) / 1024)))
+        if downscale > 1:
+            im = im.reduce(downscale)
+        if channels == 1:
+            im = im.convert('L')  # ITU-R 601-2 luma
+        a = np.asarray(im, dtype=np.uint8)
+    if a.ndim == 2:
+        a = a[None]
+    else:
+        a = a.transpose(2, 0, 1)
+    return np.ascontiguousarray(a)
+
+
+def prepare(work, channels):
+    """Decodes and downscales the package images once; returns (train, validation) lists of (name, uint8 CxHxW)."""
+    os.makedirs(work, exist_ok=True)
+    cache = os.path.join(work, f'data_{channels}.npz')
+    expected = [name for name, _ in package_images()]
+    if os.path.exists(cache) and [str(n) for n in np.load(cache)['names']] != expected:
+        os.remove(cache)  # made from another list of images
+    if not os.path.exists(cache):
+        arrays, names = {}, []
+        for i, (name, path) in enumerate(package_images()):
+            arrays[f'img{i}'] = load_image(path, channels)
+            names.append(name)
+        np.savez(cache + '.tmp.npz', names=np.array(names), **arrays)
+        os.replace(cache + '.tmp.npz', cache)
+    data = np.load(cache)
+    names = [str(n) for n in data['names']]
+    images = [(n, data[f'img{i}']) for i, n in enumerate(names)]
+    train = [x for x in images if not is_validation(x[0])]
+    validation = [x for x in images if is_validation(x[0])]
+    return train, validation
+
+
+def skimage_test_images(channels):
+    import skimage
+    folder = os.path.join(os.path.dirname(skimage.__file__), 'data')
+    out = []
+    for name in SKIMAGE_TEST:
+        path = os.path.join(folder, name + '.png')
+        if not os.path.exists(path):
+            path = os.path.join(folder, name + '.jpg')
+        from PIL import Image
+        with Image.open(path) as im:
+            if channels == 3 and im.mode not in ('RGB', 'RGBA', 'P'):
+                continue  # a gray image is no colour test image
+        out.append(('python3-skimage/' + os.path.basename(path), load_image(path, channels, downscale=1)))
+    return out
+
+
+def make_batch(train, channels, seed, step):
+    """The batch of step `step`: (clean, noisy, sigma) tensors, a function of (seed, step) only."""
+    rng = np.random.default_rng([seed, step])
+    size, batch = PATCHES[rng.integers(len(PATCHES))]
+    weights = np.array([im.shape[1] * im.shape[2] for _, im in train], dtype=np.float64)
+    weights /= weights.sum()
+    clean = np.empty((batch, channels, size, size), dtype=np.float32)
+    for b in range(batch):
+        _, im = train[rng.choice(len(train), p=weights)]
+        y = rng.integers(im.shape[1] - size + 1)
+        x = rng.integers(im.shape[2] - size + 1)
+        patch = im[:, y:y + size, x:x + size].astype(np.float32) / 255.0
+        patch = np.rot90(patch, k=int(rng.integers(4)), axes=(1, 2))
+        if rng.integers(2):
+            patch = patch[:, :, ::-1]
+        clean[b] = patch
+    sigma = rng.uniform(0.0, SIGMA_MAX, size=batch).astype(np.float32)
+    noisy = clean + sigma[:, None, None, None] * rng.standard_normal(clean.shape, dtype=np.float32)
+    return torch.from_numpy(clean), torch.from_numpy(noisy), torch.from_numpy(sigma)
+
+
+# Steps of the shipped networks: the grayscale one needs more to pull clearly ahead of TV.
+DEFAULT_STEPS = {1: 3000, 3: 1000}
+
+
+def learning_rate(step, steps):
+    """Cosine decay from LEARNING_RATE to FINAL_LEARNING_RATE over `steps`."""
+    t = min(step / max(steps, 1), 1.0)
+    return FINAL_LEARNING_RATE + 0.5 * (LEARNING_RATE - FINAL_LEARNING_RATE) * (1 + math.cos(math.pi * t))
+
+
+def psnr(x, ref):
+    mse = float(np.mean((np.clip(x, 0, 1).astype(np.float64) - ref.astype(np.float64)) ** 2))
+    return 10 * math.log10(1.0 / mse)
+
+
+def noisy_image(image, sigma255, seed):
+    clean = image.astype(np.float32) / 255.0
+    rng = np.random.default_rng([seed, int(sigma255)])
+    return clean, clean + (sigma255 / 255.0) * rng.standard_normal(clean.shape, dtype=np.float32)
+
+
+def denoise(net, noisy, sigma, tile=512):
+    """Runs the network on a C x H x W image (whole, or in overlapping tiles for large images)."""
+    with torch.no_grad():
+        x = torch.from_numpy(noisy)[None]
+        return net(x, float(sigma))[0].numpy()
+
+
+def validation_psnr(net, validation, sigma255, seed, crop=256):
+    values = []
+    for name, im in validation:
+        h, w = im.shape[1:]
+        y, x = (h - crop) // 2, (w - crop) // 2
+        clean, noisy = noisy_image(im[:, y:y + crop, x:x + crop], sigma255, seed)
+        values.append(psnr(denoise(net, noisy, sigma255 / 255.0), clean))
+    return float(np.mean(values))
+
+
+def new_network(channels):
+    """The network to train, initialized as the identity: PyTorch's default initialization, except that the
+    head copies the image channels into its first features, the tail reads them back, and the first up
+    convolution (m_up1.0) is zero, so the decoder adds nothing at first. The head-to-tail path has no
+    nonlinearity, so the network starts as x -> x and learns the correction (residual learning, within the
+    official layout)."""
+    net = DRUNet(channels, WIDTHS, BLOCKS, dim=2, bias=False)
+    with torch.no_grad():
+        net.m_head.weight[:channels].zero_()
+        net.m_tail.weight.zero_()
+        for c in range(channels):
+            net.m_head.weight[c, c, 1, 1] = 1.0
+            net.m_tail.weight[c, c, 1, 1] = 1.0
+        net.m_up1[0].weight.zero_()
+    return net
+
+
+def train(args):
+    torch.set_num_threads(args.threads)
+    args.steps = args.steps or DEFAULT_STEPS[args.channels]
+    train_set, validation = prepare(args.work, args.channels)
+    print(f'{len(train_set)} training and {len(validation)} validation images '
+          f'({sum(im.shape[1] * im.shape[2] for _, im in train_set)} training pixels)', flush=True)
+    torch.manual_seed(args.seed)
+    net = new_network(args.channels)
+    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    checkpoint = os.path.join(args.work, f'checkpoint_{args.channels}.pt')
+    step = 0
+    if os.path.exists(checkpoint):
+        state = torch.load(checkpoint)
+        net.load_state_dict(state['model'])
+        optimizer.load_state_dict(state['optimizer'])
+        step = state['step']
+        print(f'resumed from {checkpoint} at step {step}', flush=True)
+    print(f'DRUNet widths {WIDTHS}, blocks {BLOCKS}: {sum(p.numel() for p in net.parameters())} parameters', flush=True)
+    net.train()
+    start, loss_sum = time.time(), 0.0
+    stop = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
+    while step < stop:
+        for group in optimizer.param_groups:
+            group['lr'] = learning_rate(step, args.steps)
+        clean, noisy, sigma = make_batch(train_set, args.channels, args.seed, step)
+        loss = torch.nn.functional.l1_loss(net(noisy, sigma), clean)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss_sum += float(loss)
+        step += 1
+        if step % args.log_every == 0:
+            elapsed = time.time() - start
+            print(f'step {step} loss {loss_sum / args.log_every:.5f} lr {learning_rate(step, args.steps):.2e} '
+                  f'{elapsed:.0f} s', flush=True)
+            loss_sum = 0.0
+        if step % args.checkpoint_every == 0 or step == stop:
+            torch.save({'model': net.state_dict(), 'optimizer': optimizer.state_dict(), 'step': step},
+                       checkpoint + '.tmp')
+            os.replace(checkpoint + '.tmp', checkpoint)
+            net.eval()
+            print(f'step {step} checkpoint; validation PSNR at sigma 25 (256 px centre crops): '
+                  f'{validation_psnr(net, validation, 25, args.seed):.2f} dB', flush=True)
+            net.train()
+    export(args)
+
+
+def export(args):
+    checkpoint = os.path.join(args.work, f'checkpoint_{args.channels}.pt')
+    state = torch.load(checkpoint)
+    net = new_network(args.channels)
+    net.load_state_dict(state['model'])
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    tensors, parameters = write_safetensors(args.out, net.state_dict())
+    print(f'step {state["step"]}: {tensors} tensors, {parameters} parameters -> {args.out}', flush=True)
+
+
+def heldout(args):
+    """Writes the held-out images (validation split and skimage test images), gray and colour, as float32
+    C x H x W .npy files in [0, 1] for the native evaluation (tools/denoiser_psnr_table.cpp)."""
+    for channels in (1, 3):
+        _, validation = prepare(args.work, channels)
+        folder = os.path.join(args.work, 'heldout', 'gray' if channels == 1 else 'color')
+        os.makedirs(folder, exist_ok=True)
+        sets = [('validation', validation), ('skimage', skimage_test_images(channels))]
+        for set_name, images in sets:
+            for name, im in images:
+                stem = set_name + '__' + os.path.splitext(name.replace('/', '_'))[0]
+                np.save(os.path.join(folder, stem + '.npy'), im.astype(np.float32) / 255.0)
+        print(folder, ', '.join(f'{s}: {len(i)}' for s, i in sets))
+
+
+def evaluate(args):
+    torch.set_num_threads(args.threads)
+    from drunet_torch import read_safetensors
+    net = new_network(args.channels)
+    net.load_state_dict(read_safetensors(args.weights))
+    net.eval()
+    _, validation = prepare(args.work, args.channels)
+    for set_name, images in (('validation', validation), ('skimage', skimage_test_images(args.channels))):
+        row = []
+        for s in EVAL_SIGMAS:
+            values = []
+            for _, im in images:
+                clean, noisy = noisy_image(im, s, args.seed)
+                values.append(psnr(denoise(net, noisy, s / 255.0), clean))
+            row.append(f'sigma {s}: {np.mean(values):.2f} dB')
+        print(f'{set_name} ({len(images)} images): ' + ', '.join(row), flush=True)
+
+
+def train_all(args):
+    """Trains the gray and the colour network at the same time (one process and --threads threads each) and
+    writes weights/drunet_gray.safetensors and weights/drunet_color.safetensors; each process logs to
+    <work>/train_<channels>.log."""
+    os.makedirs(args.work, exist_ok=True)
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+    children = []
+    for channels, name in ((1, 'gray'), (3, 'color')):
+        command = [sys.executable, os.path.abspath(__file__), 'train', '--channels', str(channels), '--work', args.work,
+                   '--out', os.path.join(root, 'weights', f'drunet_{name}.safetensors'),
+                   '--steps', str(args.steps or DEFAULT_STEPS[channels]),
+                   '--seed', str(args.seed), '--threads', str(args.threads), '--log-every', str(args.log_every),
+                   '--checkpoint-every', str(args.checkpoint_every)]
+        if args.stop_at is not None:
+            command += ['--stop-at', str(args.stop_at)]
+        log = open(os.path.join(args.work, f'train_{channels}.log'), 'a')
+        children.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log))
+    failed = 0
+    for child, log in children:
+        failed += child.wait() != 0
+        log.close()
+    sys.exit(failed)
+
+
+def setup(_):
+    subprocess.run(['apt-get', 'install', '-y', '--no-install-recommends'] + PACKAGES, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('command', choices=['setup', 'all', 'train', 'export', 'heldout', 'evaluate'])
+    parser.add_argument('--channels', type=int, choices=[1, 3], default=1)
+    parser.add_argument('--work', default='drunet_training', help='data cache and checkpoints')
+    parser.add_argument('--out', help='safetensors file written by train/export')
+    parser.add_argument('--weights', help='safetensors file read by evaluate')
+    parser.add_argument('--steps', type=int,
+                        help=f'training steps (default: {DEFAULT_STEPS[1]} for gray, {DEFAULT_STEPS[3]} for colour)')
+    parser.add_argument('--stop-at', type=int, help='stop (and export) after this many of the --steps steps')
+    parser.add_argument('--seed', type=int, default=20251122)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--log-every', type=int, default=50)
+    parser.add_argument('--checkpoint-every', type=int, default=100)
+    args = parser.parse_args()
+    {'setup': setup, 'all': train_all, 'train': train, 'export': export, 'heldout': heldout, 'evaluate': evaluate}[args.command](args)
+
+
+if __name__ == '__main__':
+    main()
