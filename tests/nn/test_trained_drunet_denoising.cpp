@@ -1,9 +1,9 @@
-// Denoising quality of the shipped DRUNet weights against the TV denoiser on a photograph held out from
-// their training (PNPDIST_HELDOUT_PHOTOGRAPH, from Debian's lomiri-wallpapers-16.04; see
-// docs/model_card.md): at sigma 25/255 (seeded noise), against TVDenoiser with the best of several TV
-// weights. Measured with the shipped weights: colour DRUNet 29.06 dB, TV 27.61 dB (+1.44 dB); gray DRUNet
-// 27.46 dB, TV 27.58 dB (-0.12 dB: on this textured crop the small gray network only matches TV). The
-// colour network must win by kColorMarginDb, the gray one must stay within kGrayToleranceDb of TV.
+// Denoising quality of the shipped DRUNet weights against the TV denoiser on the three photographs of
+// Debian's lomiri-wallpapers-16.04 held out from their training (PNPDIST_HELDOUT_PHOTOGRAPHS; see
+// docs/model_card.md): centre 256 x 256 crops at sigma 25/255 (seeded noise), mean PSNR against TVDenoiser
+// with the best of five TV weights for the mean. Measured with the shipped weights: gray DRUNet 32.12 dB,
+// TV 31.26 dB (+0.86 dB); colour DRUNet 32.73 dB, TV 31.21 dB (+1.52 dB). Asserted margins: gray 0.5 dB,
+// colour 1.0 dB.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/openmp.hpp>
@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 #include <string>
 
 using pnpdist::Extents;
@@ -34,7 +35,7 @@ Exec executor() { return pnpdist::Serial{}; }
 #endif
 
 constexpr double kColorMarginDb = 1.0;
-constexpr double kGrayToleranceDb = 0.5;
+constexpr double kGrayMarginDb = 0.5;
 constexpr float kSigma = 25.f / 255.f;
 constexpr index_t kCrop = 256;
 
@@ -49,17 +50,19 @@ double psnr(const A& x, const B& reference) {
   return 10 * std::log10(static_cast<double>(reference.size()) / se);
 }
 
-/// The held-out photograph downscaled 4x (antialiased bicubic), its centre kCrop x kCrop, as 1 x C x H x W
-/// with C = 3 or (ITU-R 601 luma) C = 1.
-Tensor<float, 4> heldout_crop(index_t channels) {
-  const std::string path = PNPDIST_HELDOUT_PHOTOGRAPH;
-  if (path.empty() || path.find("NOTFOUND") != std::string::npos || !std::filesystem::exists(path)) {
-    FAIL(
-        "the held-out photograph picosdeeuropa_by_Aitzol_Berasategi.jpg was not found in /usr/share/backgrounds "
-        "(configured path: '"
-        << path
-        << "'): install Debian's package lomiri-wallpapers-16.04 (scripts/install_dependencies.sh) and "
-           "configure again");
+/// The photographs of lomiri-wallpapers-16.04 held out from training (the package's validation images).
+constexpr const char* kHeldout[] = {"free_by_Peter_Nerlich.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg",
+                                    "seeding_by_Clements_Engelhardt.jpg"};
+
+/// The held-out photograph `file` downscaled 4x (antialiased bicubic), its centre kCrop x kCrop, as
+/// 1 x C x H x W with C = 3 or (ITU-R 601 luma) C = 1.
+Tensor<float, 4> heldout_crop(const std::string& file, index_t channels) {
+  const std::string folder = PNPDIST_HELDOUT_PHOTOGRAPHS;
+  const std::string path = folder + "/" + file;
+  if (folder.empty() || folder.find("NOTFOUND") != std::string::npos || !std::filesystem::exists(path)) {
+    FAIL("the held-out photograph " << file << " was not found (configured folder: '" << folder
+                                    << "'): install Debian's package lomiri-wallpapers-16.04 "
+                                       "(scripts/install_dependencies.sh) and configure again");
   }
   const auto image = pnpdist::read_image(path);
   REQUIRE(image.extent(0) == 3);
@@ -84,37 +87,33 @@ Tensor<float, 4> heldout_crop(index_t channels) {
 
 }  // namespace
 
-TEST_CASE("The shipped DRUNet weights against the tuned TV denoiser on a held-out photograph", "[nn][drunet][slow]") {
+TEST_CASE("The shipped DRUNet weights beat the tuned TV denoiser on held-out photographs", "[nn][drunet][slow]") {
   for (const std::string name : {"gray", "color"}) {
     const index_t channels = name == "gray" ? 1 : 3;
-    const auto clean = heldout_crop(channels);
-    Tensor<float, 4> noisy(clean.extents());
-    pnpdist::copy(executor(), clean.const_view(), noisy.view());
-    pnpdist::add_gaussian_noise(executor(), noisy.view(), kSigma, 2025, 11);
-
     const std::string weights = std::string(PNPDIST_WEIGHTS_DIR) + "/drunet_" + name + ".safetensors";
     pnpdist::nn::DRUNet<2, float, Exec> net(
         pnpdist::nn::load_drunet_weights<float, 2>(weights, pnpdist::nn::infer_drunet_config(weights)), executor());
-    Tensor<float, 4> y(clean.extents());
-    net.denoise(noisy.const_view(), kSigma, y.view());
-    const double drunet = psnr(y, clean);
-
-    double tv = 0, best_scale = 0;
-    for (const float scale : {0.5f, 0.7f, 1.0f, 1.4f, 2.0f}) {
-      pnpdist::TVDenoiser<float, 4, Exec> denoiser(executor(), 200, scale);
-      denoiser.denoise(noisy.const_view(), kSigma, y.view());
-      const double p = psnr(y, clean);
-      if (p > tv) {
-        tv = p;
-        best_scale = scale;
+    constexpr float kScales[] = {0.5f, 0.7f, 1.0f, 1.4f, 2.0f};
+    double drunet = 0, tv[std::size(kScales)] = {};
+    for (const char* file : kHeldout) {
+      const auto clean = heldout_crop(file, channels);
+      Tensor<float, 4> noisy(clean.extents());
+      pnpdist::copy(executor(), clean.const_view(), noisy.view());
+      pnpdist::add_gaussian_noise(executor(), noisy.view(), kSigma, 2025, 11);
+      Tensor<float, 4> y(clean.extents());
+      net.denoise(noisy.const_view(), kSigma, y.view());
+      const double image_drunet = psnr(y, clean);
+      drunet += image_drunet / std::size(kHeldout);
+      for (std::size_t k = 0; k < std::size(kScales); ++k) {
+        pnpdist::TVDenoiser<float, 4, Exec> denoiser(executor(), 200, kScales[k]);
+        denoiser.denoise(noisy.const_view(), kSigma, y.view());
+        tv[k] += psnr(y, clean) / std::size(kHeldout);
       }
+      WARN(name << " " << file << ": noisy " << psnr(noisy, clean) << " dB, DRUNet " << image_drunet << " dB");
     }
-    WARN(name << ": noisy " << psnr(noisy, clean) << " dB, DRUNet " << drunet << " dB, TV (best weight_scale "
-              << best_scale << ") " << tv << " dB");
-    if (channels == 3) {
-      CHECK(drunet > tv + kColorMarginDb);
-    } else {
-      CHECK(drunet > tv - kGrayToleranceDb);
-    }
+    const std::size_t best = static_cast<std::size_t>(std::max_element(std::begin(tv), std::end(tv)) - tv);
+    WARN(name << " mean: DRUNet " << drunet << " dB, TV (best weight_scale " << kScales[best] << ") " << tv[best]
+              << " dB");
+    CHECK(drunet > tv[best] + (channels == 3 ? kColorMarginDb : kGrayMarginDb));
   }
 }
