@@ -9,9 +9,8 @@
 //
 //   OMP_NUM_THREADS=2 bench_ct --benchmark_out=ct.json --benchmark_out_format=json
 
-#include <benchmark/benchmark.h>
+#include "benchmark_main.hpp"
 
-#include <pnpdist/core/config.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
 #include <pnpdist/physics/ct/ct.hpp>
 
@@ -129,17 +128,7 @@ BENCHMARK(bm_cone_3d_bp)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond)->Use
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string features;
-  for (const auto& f : pnpdist::compiled_features())
-    if (f.compiled) features += (features.empty() ? "" : ",") + std::string(f.name);
-  benchmark::AddCustomContext("pnpdist_backends", "serial" + (features.empty() ? "" : "," + features));
+  pnpdist_bench::add_build_context();
   benchmark::AddCustomContext("threads", std::to_string(Exec{}.concurrency()));
-  benchmark::AddCustomContext("compiler", PNPDIST_COMPILER);
-  benchmark::AddCustomContext("build_type", PNPDIST_BUILD_TYPE);
-  benchmark::AddCustomContext("git_hash", PNPDIST_GIT_HASH);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pnpdist_bench::run_benchmarks(argc, argv);
 }
