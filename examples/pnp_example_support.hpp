@@ -10,6 +10,7 @@
 //                                              distributed), handed to a generic continuation
 //   run_pnp(...)                               the PnP solve with observers, every rank's records gathered to
 //                                              rank 0, result.json and the PNG images written by rank 0
+//   run_pnp_on_share(...)                      run_pnp on this rank's operators, distributed or not
 //
 // Each example assembles its physics at compile time and calls run_pnp once per physics type it can build
 // (replicated or distributed). All option combinations are instantiated at compile time; the choice among
@@ -607,6 +608,17 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
         status = 0;
       });
   return status;
+}
+
+/// run_pnp on this rank's stack of operators `local`: wrapped in DistributedPhysics when the operators are
+/// dealt to the ranks (share.distributed), as it is otherwise.
+template <std::size_t Dim, std::size_t R, class Local>
+int run_pnp_on_share(const World& world, const Exec& exec, const CommonOptions<Dim>& o, const OptionTable& table,
+                     const Problem<R>& problem, const OperatorShare& share, Local local,
+                     const pnpdist::Tensor<float, R>& x0, Clock::time_point program_start) {
+  if (share.distributed)
+    return run_pnp(world, exec, o, table, problem, distributed(world, share, std::move(local)), x0, program_start);
+  return run_pnp(world, exec, o, table, problem, local, x0, program_start);
 }
 
 /// The output directory exists (rank 0 creates it) before anything is written into it.

@@ -97,9 +97,7 @@ int run(const World& world, const Options& o, const OptionTable& table) {
     problem.measurement_png = save_png(exec, o.output_dir, "measurement.png", sinogram.const_view(), 0.0, peak);
   }
 
-  if (share.distributed)
-    return run_pnp(world, exec, o, table, problem, distributed(world, share, std::move(local)), x0, start);
-  return run_pnp(world, exec, o, table, problem, local, x0, start);
+  return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, start);
 }
 
 }  // namespace

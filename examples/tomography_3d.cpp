@@ -144,9 +144,7 @@ int run(const World& world, Options o, const OptionTable& table) {
     ct::write_vector_file((std::filesystem::path(o.output_dir) / "geometry.txt").string(), geometry);
   }
 
-  if (share.distributed)
-    return run_pnp(world, exec, o, table, problem, distributed(world, share, std::move(local)), x0, start);
-  return run_pnp(world, exec, o, table, problem, local, x0, start);
+  return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, start);
 }
 
 }  // namespace
