@@ -64,17 +64,20 @@ template <class T, class Exec, class Grid, class Ray>
 void back_project_blocks(const Exec& exec, const Grid& grid, const double* vectors, const T* projections,
                          const unsigned char* masks, index_t views, index_t pixels, Ray* rays, index_t block_views,
                          SliceTarget<T> first, SliceTarget<T> second, SliceTarget<T> third) {
+  index_t smallest = grid.n[0];  // the shortest axis sets the run length of every launch
+  for (const index_t n : grid.n) smallest = n < smallest ? n : smallest;
+  const index_t run_slices = joseph_run_slices(smallest, exec.concurrency());
   for (index_t begin = 0; begin < views; begin += block_views) {
     const index_t count = begin + block_views <= views ? block_views : views - begin;
     for_each(with_iteration_cost(exec, 64), count * pixels,
              JosephBlockRays<T, Grid, Ray>{grid, vectors, projections + begin * pixels, begin, pixels, rays});
     const SliceTarget<T> none{-1, false, nullptr};
     if (first.axis >= 0) {
-      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, first, second};
+      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, first, second, run_slices};
       for_each(with_iteration_cost(exec, 4 * count * pixels), op.iterations(), op);
     }
     if (third.axis >= 0) {
-      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, third, none};
+      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, third, none, run_slices};
       for_each(with_iteration_cost(exec, 4 * count * pixels), op.iterations(), op);
     }
   }
