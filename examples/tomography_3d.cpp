@@ -168,9 +168,10 @@ int main(int argc, char** argv) {
   OptionTable table(
       "tomography_3d: PnP cone-beam reconstruction of a walnut-like phantom with a 3D DRUNet (the 3D tomography\n"
       "benchmark). Defaults are the benchmark's scale (512^3, the size of the real walnut reconstructions).\n"
-      "On a 2-core, 24 GB machine --size 64 fits well (3 to 6 s per iteration with the shipped DRUNet and 2\n"
-      "ranks), --size 128 takes about a minute per iteration; 512^3 fits in memory (about 2 GB of activations\n"
-      "per batch of 10 tiles) but takes about half an hour per iteration there (estimated from 64^3).\n"
+      "On a 2-core, 24 GB machine --size 64 fits well (1.6 s per iteration with the shipped DRUNet and 2\n"
+      "ranks on an idle machine, 3 to 6 s on a shared one), --size 128 about 8 times that; 512^3 fits in\n"
+      "memory (about 2 GB of activations per batch of 10 tiles) but takes 15 to 30 minutes per iteration\n"
+      "there (scaled from 64^3).\n"
       "\n"
       "  tomography_3d [options]            one process\n"
       "  mpirun -np N tomography_3d [options]",
