@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <numbers>
+#include <vector>
 
 #include "reference/ct_joseph.hpp"
 #include "support/host_executors.hpp"
@@ -208,4 +209,36 @@ TEST_CASE("Joseph 3D ray groups give the same sums with 32- and 64-bit voxel off
       CHECK(std::memcmp(sa.data(), sb.data(), sa.bytes()) == 0);
     }
   CHECK(groups > 0);
+}
+
+TEST_CASE("Joseph back projection prefetches towards the next detector row", "[ct]") {
+  // A performance hint only (it changes no bits): the row joseph_scatter_group prefetches must lie on the side
+  // where the next detector row's rays sample the slice, +2 when that side is larger indices, -1 otherwise.
+  ct::Geometry3D g = ct::cone_beam(ct::uniform_angles(8, 0.1, 2 * pi + 0.1), {24, 20, 2.0, 2.0, 0, 0}, 60.0, 60.0,
+                                   {20, 22, 24, 1.0, 1.0, 1.0});
+  for (const bool flipped : {false, true}) {
+    if (flipped)
+      for (auto& e : g.vectors)
+        for (int k = 9; k < 12; ++k) e[static_cast<std::size_t>(k)] = -e[static_cast<std::size_t>(k)];
+    const ct::JosephGrid3D grid = ct::make_joseph_grid(g);
+    const index_t pixels = g.detector_rows * g.detector_cols;
+    for (index_t view = 0; view < g.views(); ++view) {
+      std::vector<ct::JosephRay3D> rays(static_cast<std::size_t>(pixels));
+      for (index_t p = 0; p < pixels; ++p)
+        rays[static_cast<std::size_t>(p)] = ct::joseph_pixel_ray(grid, g.vectors[0].data(), view, p);
+      const int axis = rays[static_cast<std::size_t>(pixels / 2)].axis;
+      // The rows of the first other axis (z for every view here) where the central column's rays cross the
+      // middle slice, detector row by detector row.
+      const float middle = 0.5f * static_cast<float>(grid.n[axis] - 1);
+      const index_t col = g.detector_cols / 2;
+      const auto row_at = [&](index_t row) {
+        const ct::JosephRay3D& ray = rays[static_cast<std::size_t>(row * g.detector_cols + col)];
+        return ray.q0[0] + middle * ray.dq[0];
+      };
+      const bool increasing = row_at(g.detector_rows - 1) > row_at(0);
+      CAPTURE(view, flipped, axis);
+      CHECK(increasing == !flipped);
+      CHECK(ct::joseph_prefetch_row(grid, rays.data(), axis) == (increasing ? 2 : -1));
+    }
+  }
 }
