@@ -990,25 +990,21 @@ struct JosephBlockAdjoint {
       const Ray* view_rays = rays + v * pixels;
       const int prefetch_row = joseph_prefetch_row(grid, view_rays, axis);
       index_t r = 0;
-      // Groups of consecutive rays, batch by batch of joseph_batch slices: where all rays of the group sample
-      // their interior in every slice of the batch, slice by slice, all rays at once (joseph_scatter_group);
-      // otherwise ray by ray. Each voxel still receives its terms in ray order.
+      // Groups of consecutive rays: where all rays of the group sample their interior in every slice of the
+      // run (or else of a batch of joseph_batch slices), slice by slice, all rays at once
+      // (joseph_scatter_group); otherwise ray by ray. Each voxel still receives its terms in ray order.
       for (; r + joseph_scatter_rays <= pixels; r += joseph_scatter_rays) {
+        const Ray* group = view_rays + r;
+        if (group_inside(group, axis, begin, end)) {
+          scatter_group(ax, group, target.data, begin, end, prefetch_row);
+          continue;
+        }
         for (index_t b = begin; b < end; b += joseph_batch) {
           const index_t e = b + joseph_batch < end ? b + joseph_batch : end;
-          bool whole = true;
-          for (int k = 0; k < joseph_scatter_rays; ++k) {
-            const Ray& ray = view_rays[r + k];
-            whole =
-                whole && ray.axis == axis && ray.s_lo <= b && ray.in_lo <= b && ray.s_hi >= e - 1 && ray.in_hi >= e - 1;
-          }
-          if (whole)
-            if (joseph_int_offsets(grid))
-              joseph_scatter_group<T, int>(target.data, ax, view_rays + r, b, e - 1, prefetch_row);
-            else
-              joseph_scatter_group<T, index_t>(target.data, ax, view_rays + r, b, e - 1, prefetch_row);
+          if (group_inside(group, axis, b, e))
+            scatter_group(ax, group, target.data, b, e, prefetch_row);
           else
-            for (int k = 0; k < joseph_scatter_rays; ++k) scatter_ray(axis, ax, view_rays[r + k], target.data, b, e);
+            for (int k = 0; k < joseph_scatter_rays; ++k) scatter_ray(axis, ax, group[k], target.data, b, e);
         }
       }
       for (; r < pixels; ++r)
@@ -1017,6 +1013,25 @@ struct JosephBlockAdjoint {
     }
   }
 
+  /// Whether every ray of a group has dominant axis `axis` and samples its interior in the slices [begin, end).
+  PNPDIST_HOST_DEVICE static bool group_inside(const Ray* group, int axis, index_t begin, index_t end) {
+    bool inside = true;
+    for (int k = 0; k < joseph_scatter_rays; ++k) {
+      const Ray& ray = group[k];
+      inside = inside && ray.axis == axis && ray.s_lo <= begin && ray.in_lo <= begin && ray.s_hi >= end - 1 &&
+               ray.in_hi >= end - 1;
+    }
+    return inside;
+  }
+  /// joseph_scatter_group over the slices [begin, end), with 32-bit offsets where the grid allows them.
+  template <class Axes>
+  PNPDIST_HOST_DEVICE void scatter_group(const Axes& ax, const Ray* group, T* data, index_t begin, index_t end,
+                                         int prefetch_row) const {
+    if (joseph_int_offsets(grid))
+      joseph_scatter_group<T, int>(data, ax, group, begin, end - 1, prefetch_row);
+    else
+      joseph_scatter_group<T, index_t>(data, ax, group, begin, end - 1, prefetch_row);
+  }
   /// The samples of one ray in the slices [begin, end) of `axis`.
   template <class Axes>
   PNPDIST_HOST_DEVICE static void scatter_ray(int axis, const Axes& ax, const Ray& ray, T* data, index_t begin,
