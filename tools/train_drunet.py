@@ -11,6 +11,7 @@ packages, on the CPU. See docs/model_card.md for the data, the settings and the 
     /usr/bin/python3 tools/train_drunet.py export --channels 1 --work DIR --out FILE   # from the checkpoint
     /usr/bin/python3 tools/train_drunet.py heldout --work DIR    # writes the held-out images as .npy (C x H x W)
     /usr/bin/python3 tools/train_drunet.py evaluate --channels 1 --weights FILE --work DIR
+    /usr/bin/python3 tools/train_drunet.py stabilize --channels 1 --weights FILE --work DIR --out FILE --penalty 0.1
 
 `train` prepares the data once (DIR/data_<channels>.npz), then trains for a fixed number of steps with a
 seeded sampler: the patches, flips, noise levels and noise of step s depend only on (seed, s), so a run
@@ -279,6 +280,54 @@ def export(args):
     print(f'step {state["step"]}: {tensors} tensors, {parameters} parameters -> {args.out}', flush=True)
 
 
+def spectral_norm_estimate(net, x, sigma, rng, iterations=4, eps=1e-3):
+    """Per sample, ||D(x + eps v) - D(x)|| / eps for the direction v found by `iterations` steps of the power
+    method on the Jacobian of D at x (finite differences, no gradient); the last evaluation carries the
+    gradient, so the estimate can be penalized."""
+    def normalized(v):
+        return v / v.flatten(1).norm(dim=1)[:, None, None, None]
+    v = torch.from_numpy(rng.standard_normal(x.shape, dtype=np.float32))
+    with torch.no_grad():
+        base = net(x, sigma)
+        for _ in range(iterations):
+            v = (net(x + eps * normalized(v), sigma) - base) / eps
+    v = normalized(v).detach()
+    return ((net(x + eps * v, sigma) - net(x, sigma)) / eps).flatten(1).norm(dim=1)
+
+
+def stabilize(args):
+    """Fine-tunes --weights for --steps steps (learning rate 1e-4) with the L1 loss plus --penalty times the
+    squared excess of the Jacobian's spectral norm over 0.98 (spectral_norm_estimate on two clean patches plus
+    noise of sigma up to 0.05, the regime of PnP iterates), and writes --out. An experiment towards weights
+    that stay stable in long PnP runs (docs/examples.md, "PnP stability"); the shipped weights are not
+    fine-tuned."""
+    torch.set_num_threads(args.threads)
+    from drunet_torch import read_safetensors
+    train_set, validation = prepare(args.work, args.channels)
+    net = new_network(args.channels)
+    net.load_state_dict(read_safetensors(args.weights))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    start = time.time()
+    for step in range(args.steps or 400):
+        clean, noisy, sigma = make_batch(train_set, args.channels, args.seed + 1, step)
+        loss = torch.nn.functional.l1_loss(net(noisy, sigma), clean)
+        rng = np.random.default_rng([args.seed + 2, step])
+        small = torch.from_numpy(rng.uniform(0.0, 0.05, size=2).astype(np.float32))
+        x = clean[:2] + small[:, None, None, None] * torch.from_numpy(
+            rng.standard_normal(clean[:2].shape, dtype=np.float32))
+        norm = spectral_norm_estimate(net, x, small, rng)
+        total = loss + args.penalty * torch.relu(norm - 0.98).pow(2).mean()
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        if step % args.log_every == 0:
+            print(f'step {step} loss {float(loss):.5f} spectral norm estimates {norm.detach().numpy().round(3)} '
+                  f'{time.time() - start:.0f} s', flush=True)
+    net.eval()
+    print(f'validation PSNR at sigma 25: {validation_psnr(net, validation, 25, args.seed):.2f} dB', flush=True)
+    write_safetensors(args.out, net.state_dict())
+
+
 def heldout(args):
     """Writes the held-out images (validation split and skimage test images), gray and colour, as float32
     C x H x W .npy files in [0, 1] for the native evaluation (tools/denoiser_psnr_table.cpp)."""
@@ -342,11 +391,12 @@ def setup(_):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('command', choices=['setup', 'all', 'train', 'export', 'heldout', 'evaluate'])
+    parser.add_argument('command', choices=['setup', 'all', 'train', 'export', 'heldout', 'evaluate', 'stabilize'])
     parser.add_argument('--channels', type=int, choices=[1, 3], default=1)
     parser.add_argument('--work', default='drunet_training', help='data cache and checkpoints')
     parser.add_argument('--out', help='safetensors file written by train/export')
-    parser.add_argument('--weights', help='safetensors file read by evaluate')
+    parser.add_argument('--weights', help='safetensors file read by evaluate and stabilize')
+    parser.add_argument('--penalty', type=float, default=0.1, help='stabilize: weight of the spectral norm penalty')
     parser.add_argument('--steps', type=int,
                         help=f'training steps (default: {DEFAULT_STEPS[1]} for gray, {DEFAULT_STEPS[3]} for colour)')
     parser.add_argument('--stop-at', type=int, help='stop (and export) after this many of the --steps steps')
@@ -355,7 +405,8 @@ def main():
     parser.add_argument('--log-every', type=int, default=50)
     parser.add_argument('--checkpoint-every', type=int, default=100)
     args = parser.parse_args()
-    {'setup': setup, 'all': train_all, 'train': train, 'export': export, 'heldout': heldout, 'evaluate': evaluate}[args.command](args)
+    {'setup': setup, 'all': train_all, 'train': train, 'export': export, 'heldout': heldout, 'evaluate': evaluate,
+     'stabilize': stabilize}[args.command](args)
 
 
 if __name__ == '__main__':
