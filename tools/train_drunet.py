@@ -398,7 +398,8 @@ def main():
     parser.add_argument('--weights', help='safetensors file read by evaluate and stabilize')
     parser.add_argument('--penalty', type=float, default=0.1, help='stabilize: weight of the spectral norm penalty')
     parser.add_argument('--steps', type=int,
-                        help=f'training steps (default: {DEFAULT_STEPS[1]} for gray, {DEFAULT_STEPS[3]} for colour)')
+                        help=f'train: steps (default: {DEFAULT_STEPS[1]} for gray, {DEFAULT_STEPS[3]} for colour); '
+                             'stabilize: fine-tuning steps (default: 400)')
     parser.add_argument('--stop-at', type=int, help='stop (and export) after this many of the --steps steps')
     parser.add_argument('--seed', type=int, default=20251122)
     parser.add_argument('--threads', type=int, default=2)
