@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from drunet_torch import DRUNet, write_safetensors  # noqa: E402
+from drunet_torch import DRUNet, read_safetensors, write_safetensors  # noqa: E402
 
 PACKAGES = ['lomiri-wallpapers-16.04', 'plasma-workspace-wallpapers', 'mate-backgrounds', 'lxqt-themes', 'python3-skimage']
 
@@ -280,6 +280,13 @@ def export(args):
     print(f'step {state["step"]}: {tensors} tensors, {parameters} parameters -> {args.out}', flush=True)
 
 
+def load_network(channels, path):
+    """The network of new_network's architecture with the weights of the safetensors file `path`."""
+    net = new_network(channels)
+    net.load_state_dict(read_safetensors(path))
+    return net
+
+
 def spectral_norm_estimate(net, x, sigma, rng, iterations=4, eps=1e-3):
     """Per sample, ||D(x + eps v) - D(x)|| / eps for the direction v found by `iterations` steps of the power
     method on the Jacobian of D at x (finite differences, no gradient); the last evaluation carries the
@@ -302,10 +309,8 @@ def stabilize(args):
     that stay stable in long PnP runs (docs/examples.md, "PnP stability"); the shipped weights are not
     fine-tuned."""
     torch.set_num_threads(args.threads)
-    from drunet_torch import read_safetensors
     train_set, validation = prepare(args.work, args.channels)
-    net = new_network(args.channels)
-    net.load_state_dict(read_safetensors(args.weights))
+    net = load_network(args.channels, args.weights)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
     start = time.time()
     for step in range(args.steps or 400):
@@ -345,9 +350,7 @@ def heldout(args):
 
 def evaluate(args):
     torch.set_num_threads(args.threads)
-    from drunet_torch import read_safetensors
-    net = new_network(args.channels)
-    net.load_state_dict(read_safetensors(args.weights))
+    net = load_network(args.channels, args.weights)
     net.eval()
     _, validation = prepare(args.work, args.channels)
     for set_name, images in (('validation', validation), ('skimage', skimage_test_images(args.channels))):
@@ -394,7 +397,7 @@ def main():
     parser.add_argument('command', choices=['setup', 'all', 'train', 'export', 'heldout', 'evaluate', 'stabilize'])
     parser.add_argument('--channels', type=int, choices=[1, 3], default=1)
     parser.add_argument('--work', default='drunet_training', help='data cache and checkpoints')
-    parser.add_argument('--out', help='safetensors file written by train/export')
+    parser.add_argument('--out', help='safetensors file written by train, export and stabilize')
     parser.add_argument('--weights', help='safetensors file read by evaluate and stabilize')
     parser.add_argument('--penalty', type=float, default=0.1, help='stabilize: weight of the spectral norm penalty')
     parser.add_argument('--steps', type=int,
