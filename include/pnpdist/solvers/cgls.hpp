@@ -19,6 +19,9 @@ namespace pnpdist {
 
 struct CglsOptions {
   index_t iterations = 50;
+  /// Early stop (e.g. the discrepancy principle): stop at the first k with ||y - A x_k|| <= stop_residual
+  /// (the recursively updated residual; 0: never).
+  double stop_residual = 0;
 };
 
 template <LinearOperator Op>
@@ -41,7 +44,11 @@ template <LinearOperator Op>
   double gamma = static_cast<double>(squared_norm(exec, s.const_view()));
   result.residual_norms.push_back(static_cast<double>(norm(exec, r.const_view())));
   result.weighted_residual_norms.push_back(std::sqrt(gamma));
-  for (index_t k = 0; k < options.iterations && gamma > 0; ++k) {
+  const auto reached = [&] {
+    result.reached_stop_residual = options.stop_residual > 0 && result.residual_norms.back() <= options.stop_residual;
+    return result.reached_stop_residual;
+  };
+  for (index_t k = 0; k < options.iterations && gamma > 0 && !reached(); ++k) {
     A.apply(p.const_view(), q.view());
     const double qq = static_cast<double>(squared_norm(exec, q.const_view()));
     if (!(qq > 0)) break;

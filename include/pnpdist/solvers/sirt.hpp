@@ -28,6 +28,9 @@ struct SirtOptions {
   index_t iterations = 100;
   double relaxation = 1.0;   ///< lambda, in (0, 2)
   bool nonnegative = false;  ///< clamp x at 0 after every update (the monotonicity guarantee is then lost)
+  /// Early stop (e.g. the discrepancy principle, tau * noise sigma * sqrt(measurements)): stop at the first
+  /// k with ||y - A x_k|| <= stop_residual (0: never; `iterations` stays the maximum).
+  double stop_residual = 0;
 };
 
 /// x and the residual history of an iterative solver.
@@ -37,6 +40,7 @@ struct IterativeResult {
   std::vector<double> residual_norms;           ///< ||y - A x_k||_2, k = 0 .. iterations
   std::vector<double> weighted_residual_norms;  ///< SIRT: ||y - A x_k||_R; CGLS: ||A^T (y - A x_k)||_2
   index_t iterations = 0;
+  bool reached_stop_residual = false;  ///< stopped because ||y - A x_k|| <= stop_residual (SIRT, CGLS)
 };
 
 namespace detail {
@@ -94,6 +98,10 @@ template <LinearOperator Op>
     A.apply(result.x.const_view(), r.view());
     axpby(exec, T(1), y, T(-1), r.view());  // r = y - A x
     record();
+    if (options.stop_residual > 0 && result.residual_norms.back() <= options.stop_residual) {
+      result.reached_stop_residual = true;
+      break;
+    }
     if (k == options.iterations) break;
     A.apply_adjoint(weighted.const_view(), g.view());
     elementwise(exec, detail::MultiplyBy<T>{}, g.view(), col.const_view());
