@@ -16,6 +16,7 @@
 // Writes result.json (docs/examples.md) and truth.png, measurement.png (the first blurred image),
 // initial.png and reconstruction.png into --output-dir.
 
+#include "baselines.hpp"
 #include "pnp_example_support.hpp"
 
 namespace {
@@ -30,6 +31,7 @@ const std::string default_weights = PNPDIST_WEIGHTS_DIR "/drunet_color.safetenso
 
 struct Options : CommonOptions<2> {
   std::string image = default_image;
+  BaselineOptions baselines;
 };
 
 /// linspace(0, 180, count) in degrees (both ends included; count = 1 gives 0).
@@ -91,6 +93,21 @@ int run(const World& world, const Options& o, const OptionTable& table) {
   };
   const pnpdist::Tensor<float, 4> x0 = initial_iterate(o, world, share, exec, local, no_pseudo_inverse);
 
+  // The classical baselines on every blur (rank 0; not part of the PnP timings). With the blurs dealt to the
+  // ranks, rank 0 builds all of them and simulates their measurements again (the same noise streams).
+  const BaselineRun baselines = run_baselines(world, o.baselines.enabled, [&] {
+    BaselineRecorder<4> recorder(exec, truth.const_view(), 1.0, o.output_dir, o.quiet);
+    if (!share.distributed) return deblur_baselines(exec, local, o.noise, o.baselines, recorder);
+    const OperatorShare all = share_operators(false, world, o.operators);
+    std::vector<Blur> every;
+    for (const index_t i : all.mine)
+      every.emplace_back(exec, blur::gaussian_psf<float>(0.01 * s, 0.005 * s, blur_angle(i, o.operators)).const_view(),
+                         shape);
+    pnpdist::StackedPhysics<Blur> full(std::move(every));
+    full.simulate(truth.const_view(), simulation_of(all, o.noise, o.seed, /*clamp to [0, 1]*/ true));
+    return deblur_baselines(exec, full, o.noise, o.baselines, recorder);
+  });
+
   Problem<4> problem;
   problem.example = "highres_deblur";
   problem.description = std::filesystem::path(o.image).filename().string() + " " + std::to_string(shape[2]) + "x" +
@@ -100,6 +117,7 @@ int run(const World& world, const Options& o, const OptionTable& table) {
                         " kernels, noise " + json_number(o.noise) + ", clamped to [0, 1]";
   problem.truth = truth.const_view();
   problem.data_range = 1.0;
+  problem.baselines_json = baselines.json;
   problem.channels = 3;
   problem.default_weights = default_weights;
   problem.extra_json = ", \"image\": " + json_string(o.image) + ", \"shape\": [1, 3, " + std::to_string(shape[2]) +
@@ -107,11 +125,13 @@ int run(const World& world, const Options& o, const OptionTable& table) {
   if (world.rank() == 0)  // rank 0 holds blur 0 whether the blurs are dealt round robin or replicated
     problem.measurement_png = save_png(exec, o.output_dir, "measurement.png", local.measurement(0).const_view(), 0, 1);
 
+  const auto pnp_start = start + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(baselines.seconds));  // baselines not counted
   if (share.distributed)
-    return run_pnp(world, exec, o, table, problem, distributed(world, share, std::move(local)), x0, start);
+    return run_pnp(world, exec, o, table, problem, distributed(world, share, std::move(local)), x0, pnp_start);
   const blur::CircularBlurStack<Exec> fused(local);
   stack.reset();  // the fused form holds all it needs: free the blurs, their buffers and measurements
-  return run_pnp(world, exec, o, table, problem, fused, x0, start);
+  return run_pnp(world, exec, o, table, problem, fused, x0, pnp_start);
 }
 
 }  // namespace
@@ -138,10 +158,14 @@ int main(int argc, char** argv) {
       "  mpirun -np N highres_deblur [options]",
       "Default image: " + default_image +
           "\n(Debian package lomiri-wallpapers-16.04; photograph \"Dragonfly\" by Bolly, 2018, licence CC-BY-SA-4.0).\n"
-          "Output: result.json, truth.png, measurement.png (blur 0), initial.png, reconstruction.png in "
-          "--output-dir.");
+          "Output: result.json, truth.png, measurement.png (blur 0), initial.png, reconstruction.png,\n"
+          "baseline_<name>.png in --output-dir. Baselines (--baselines 1): Tikhonov and gradient-regularised\n"
+          "(Wiener-like) closed-form inverses with the weight set by the discrepancy principle, PnP-TV\n"
+          "(docs/examples.md).");
   table.text("--image", "PATH", "colour (or gray) PNG, JPEG or float32 .npy (C x H x W) image", o.image);
   add_problem_options(table, o, help);
   add_common_options(table, o, help, default_weights);
+  o.baselines.tv_weight = 0.025;  // chosen on a validation photograph (docs/examples.md)
+  add_baseline_options(table, o.baselines, false);
   return run_example(argc, argv, "highres_deblur", table, [&](const World& world) { return run(world, o, table); });
 }

@@ -406,6 +406,7 @@ struct Problem {
   std::string default_weights;
   std::string extra_json;       // members added to result.json's "problem" object
   std::string measurement_png;  // written by the example (rank 0), empty if none
+  std::string baselines_json;   // result.json's "baselines" list (examples/baselines.hpp), empty: none
 };
 
 /// The figures of one IterationRecord, in the order of record_fields.
@@ -590,6 +591,7 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
                 ", \"squared_norm\": " + json_number(result.squared_norm) +
                 ", \"resumed_from\": " + std::to_string(result.resumed_from) + "},\n";
         json += "  \"images\": " + images + ",\n";
+        if (!problem.baselines_json.empty()) json += "  \"baselines\": " + problem.baselines_json + ",\n";
         json += "  \"problem\": {\"description\": " + json_string(problem.description) +
                 ", \"data_range\": " + json_number(problem.data_range) + problem.extra_json + "},\n";
         json += "  \"denoiser\": {\"kind\": " + json_string(info.kind) + ", \"weights\": " + json_string(info.weights) +

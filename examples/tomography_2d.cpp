@@ -12,7 +12,9 @@
 // Writes result.json (docs/examples.md) and truth.png, measurement.png (the sinogram, views x bins),
 // initial.png and reconstruction.png into --output-dir.
 
+#include "baselines.hpp"
 #include "pnp_example_support.hpp"
+#include "truth_file.hpp"
 
 #include <numbers>
 
@@ -24,11 +26,14 @@ using Projector = ct::JosephProjector2D<float, Exec>;
 
 struct Options : CommonOptions<2> {
   index_t angles = 100;
+  std::string truth_file;  // --truth: instead of the phantom
+  bool size_given = false;
+  BaselineOptions baselines;
 };
 
 const std::string default_weights = PNPDIST_WEIGHTS_DIR "/drunet_gray.safetensors";
 
-int run(const World& world, const Options& o, const OptionTable& table) {
+int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
   validate_common(o);
   pnpdist::require(o.operators <= o.angles, [&] {
@@ -37,13 +42,19 @@ int run(const World& world, const Options& o, const OptionTable& table) {
   });
   const Exec exec = make_executor(o.threads);
   prepare_output_dir(world, o);
+  std::optional<pnpdist::Tensor<float, 2>> given_truth;
+  if (!o.truth_file.empty()) given_truth = read_truth_2d(o.truth_file, o.size, o.size_given);
 
   const double pixel = 1.0 / static_cast<double>(o.size);
   const ct::VolumeGeometry2D volume{o.size, o.size, pixel, pixel};
   const ct::Geometry2D geometry = ct::parallel_beam_2d(ct::uniform_angles(o.angles, 0.0, std::numbers::pi),
                                                        ct::Detector2D{o.size, pixel, 0.0}, volume);
-  const pnpdist::Tensor<float, 2> truth = pnpdist::phantom::rasterize<float>(
-      exec, pnpdist::phantom::shepp_logan_2d(), volume, pnpdist::phantom::fitted_scale(volume));
+  const pnpdist::Tensor<float, 2> truth =
+      given_truth ? std::move(*given_truth)
+                  : pnpdist::phantom::rasterize<float>(exec, pnpdist::phantom::shepp_logan_2d(), volume,
+                                                       pnpdist::phantom::fitted_scale(volume));
+  const double data_range =
+      given_truth ? std::max(1e-6, static_cast<double>(pnpdist::max_value(exec, truth.const_view()))) : 1.0;
 
   // This rank's projectors (all of them, or its round-robin share) and their noisy measurements.
   const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
@@ -81,13 +92,28 @@ int run(const World& world, const Options& o, const OptionTable& table) {
   };
   const pnpdist::Tensor<float, 2> x0 = initial_iterate(o, world, share, exec, local, fbp);
 
+  // The classical baselines on the whole sinogram (rank 0; not part of the PnP timings).
+  const BaselineRun baselines = run_baselines(world, o.baselines.enabled, [&] {
+    BaselineRecorder<2> recorder(exec, truth.const_view(), data_range, o.output_dir, o.quiet);
+    return ct_baselines<Projector, 2>(
+        exec, geometry, sinogram, o.noise, o.baselines, "fbp",
+        [&](ct::Filter filter) {
+          pnpdist::Tensor<float, 2> x(volume.shape());
+          ct::fbp<float>(exec, geometry, sinogram.const_view(), x.view(), filter);
+          return x;
+        },
+        recorder);
+  });
+
   Problem<2> problem;
   problem.example = "tomography_2d";
-  problem.description = "Shepp-Logan " + std::to_string(o.size) + "x" + std::to_string(o.size) + ", parallel beam, " +
+  problem.description = (o.truth_file.empty() ? std::string("Shepp-Logan ") : "truth " + o.truth_file + " ") +
+                        std::to_string(o.size) + "x" + std::to_string(o.size) + ", parallel beam, " +
                         std::to_string(o.angles) + " angles in [0, 180) in " + std::to_string(o.operators) +
                         " operators, " + std::to_string(o.size) + " bins, noise " + json_number(o.noise);
   problem.truth = truth.const_view();
-  problem.data_range = 1.0;
+  problem.data_range = data_range;
+  problem.baselines_json = baselines.json;
   problem.channels = 1;
   problem.default_weights = default_weights;
   problem.extra_json = ", \"shape\": [" + std::to_string(o.size) + ", " + std::to_string(o.size) +
@@ -97,7 +123,9 @@ int run(const World& world, const Options& o, const OptionTable& table) {
     problem.measurement_png = save_png(exec, o.output_dir, "measurement.png", sinogram.const_view(), 0.0, peak);
   }
 
-  return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, start);
+  return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0,
+                          start + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(baselines.seconds)));
 }
 
 }  // namespace
@@ -121,9 +149,18 @@ int main(int argc, char** argv) {
       "  tomography_2d [options]            one process\n"
       "  mpirun -np N tomography_2d [options]",
       "--init pseudo_inverse is filtered back projection (Ram-Lak). Output: result.json, truth.png,\n"
-      "measurement.png (sinogram), initial.png, reconstruction.png in --output-dir.");
+      "measurement.png (sinogram), initial.png, reconstruction.png and baseline_<name>.png in --output-dir.\n"
+      "Baselines (--baselines 1): FBP (Ram-Lak, Hann), SIRT and CGLS stopped by the discrepancy principle,\n"
+      "PnP-TV (docs/examples.md).");
   add_problem_options(table, o, help);
   table.integer("--angles", "projection angles, uniform in [0, 180) degrees", o.angles, 1);
+  table.text("--truth", "PATH",
+             "ground truth instead of the phantom: a square gray PNG or 2-D .npy, values as given\n"
+             "(phantom-like: [0, 1]); --size is taken from it",
+             o.truth_file);
   add_common_options(table, o, help, default_weights);
+  o.baselines.tv_weight = 0.001;  // chosen on a validation phantom (docs/examples.md)
+  add_baseline_options(table, o.baselines, true);
+  o.size_given = option_given(argc, argv, "--size");
   return run_example(argc, argv, "tomography_2d", table, [&](const World& world) { return run(world, o, table); });
 }

@@ -15,7 +15,9 @@
 // Writes result.json (docs/examples.md), geometry.txt (the views as a 12-column vector file) and truth.png,
 // measurement.png (projection 0), initial.png and reconstruction.png (central slices) into --output-dir.
 
+#include "baselines.hpp"
 #include "pnp_example_support.hpp"
+#include "truth_file.hpp"
 
 #include <numbers>
 
@@ -33,6 +35,10 @@ struct Options : CommonOptions<3> {
   double voxel_size = 0;
   std::string projections_file;
   std::string vectors_file;
+  std::string truth_file;  // --truth: instead of the phantom
+  index_t phantom_seed = 0;
+  bool size_given = false;
+  BaselineOptions baselines;
 };
 
 /// The geometry: the default circular orbit, or the views of --vectors-file (detector from the projections
@@ -57,13 +63,17 @@ ct::Geometry3D make_geometry(const Options& o, const std::optional<pnpdist::Exte
                        ct::Detector3D{side, side, pixel, pixel, 0.0, 0.0}, 2.0 * extent, 2.0 * extent, volume);
 }
 
-int run(const World& world, Options o, const OptionTable& table) {
+int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
   validate_common(o);
   pnpdist::require(o.projections_file.empty() || !o.vectors_file.empty(),
                    "--projections-file needs --vectors-file (the geometry of the projections)");
+  pnpdist::require(o.truth_file.empty() || o.projections_file.empty(),
+                   "--truth and --projections-file exclude each other (real projections have no ground truth)");
   const Exec exec = make_executor(o.threads);
   prepare_output_dir(world, o);
+  std::optional<pnpdist::Tensor<float, 3>> given_truth;
+  if (!o.truth_file.empty()) given_truth = read_truth_3d(o.truth_file, o.size, o.size_given);
 
   // Real projections (every rank reads the file and keeps the views of its operators).
   std::optional<pnpdist::Tensor<float, 3>> data;
@@ -75,8 +85,11 @@ int run(const World& world, Options o, const OptionTable& table) {
   });
   std::optional<pnpdist::Tensor<float, 3>> truth;
   double data_range = 1.0;
-  if (!data) {
-    const auto shapes = pnpdist::phantom::walnut(0);
+  if (given_truth) {
+    truth = std::move(*given_truth);
+    data_range = std::max(1e-6, static_cast<double>(pnpdist::max_value(exec, truth->const_view())));
+  } else if (!data) {
+    const auto shapes = pnpdist::phantom::walnut(o.phantom_seed);
     truth = pnpdist::phantom::rasterize<float>(exec, shapes, geometry.volume,
                                                pnpdist::phantom::fitted_scale(geometry.volume));
     data_range = pnpdist::max_value(exec, truth->const_view());
@@ -118,16 +131,50 @@ int run(const World& world, Options o, const OptionTable& table) {
   const pnpdist::Tensor<float, 3> x0 = initial_iterate(o, world, share, exec, local, fdk);
   if (!truth) data_range = std::max(1e-6, static_cast<double>(pnpdist::max_value(exec, x0.const_view())));
 
+  // The classical baselines on all projections (rank 0; not part of the PnP timings). With the operators
+  // dealt to the ranks the projections are first assembled on every rank (one sum: each rank writes its blocks).
+  std::optional<pnpdist::Tensor<float, 3>> projections;
+  if (o.baselines.enabled) {
+    std::vector<index_t> first_view(parts.size(), 0);
+    for (std::size_t i = 1; i < parts.size(); ++i) first_view[i] = first_view[i - 1] + parts[i - 1].views();
+    projections = pnpdist::zeros<float>(exec, geometry.projection_shape());
+    for (std::size_t k = 0; k < share.mine.size(); ++k) {
+      const auto& y = local.measurement(k);
+      pnpdist::copy(exec, y.const_view(),
+                    pnpdist::subview(projections->view(),
+                                     pnpdist::Extents<3>{first_view[static_cast<std::size_t>(share.mine[k])], 0, 0},
+                                     y.extents()));
+    }
+    if (share.distributed) sum_over_ranks(world, *projections);
+  }
+  const BaselineRun baselines = run_baselines(world, o.baselines.enabled, [&] {
+    BaselineRecorder<3> recorder(
+        exec, truth ? std::optional<pnpdist::View<const float, 3>>(truth->const_view()) : std::nullopt, data_range,
+        o.output_dir, o.quiet);
+    return ct_baselines<Projector, 3>(
+        exec, geometry, *projections, o.noise, o.baselines, "fdk",
+        [&](ct::Filter filter) {
+          pnpdist::Tensor<float, 3> x(geometry.volume.shape());
+          ct::fdk<float>(exec, geometry, projections->const_view(), x.view(), filter);
+          return x;
+        },
+        recorder);
+  });
+  projections.reset();
+
   Problem<3> problem;
   problem.example = "tomography_3d";
   problem.description =
-      (truth ? "walnut-like phantom " : "projections " + o.projections_file + ", ") + std::to_string(o.size) + "^3, " +
+      (!o.truth_file.empty() ? "truth " + o.truth_file + " "
+       : truth               ? "walnut-like phantom (seed " + std::to_string(o.phantom_seed) + ") "
+                             : "projections " + o.projections_file + ", ") + std::to_string(o.size) + "^3, " +
       "cone beam, " + std::to_string(geometry.views()) + " projections in " + std::to_string(o.operators) +
       " operators, detector " + std::to_string(geometry.detector_rows) + "x" + std::to_string(geometry.detector_cols) +
       (o.vectors_file.empty() ? ", circular orbit as per-view vectors" : ", vectors " + o.vectors_file) +
       (truth ? ", noise " + json_number(o.noise) : "");
   if (truth) problem.truth = truth->const_view();
   problem.data_range = data_range;
+  problem.baselines_json = baselines.json;
   problem.channels = 1;
   problem.default_weights = default_weights;
   problem.extra_json = ", \"shape\": [" + std::to_string(o.size) + ", " + std::to_string(o.size) + ", " +
@@ -144,7 +191,9 @@ int run(const World& world, Options o, const OptionTable& table) {
     ct::write_vector_file((std::filesystem::path(o.output_dir) / "geometry.txt").string(), geometry);
   }
 
-  return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, start);
+  return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0,
+                          start + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(baselines.seconds)));
 }
 
 }  // namespace
@@ -178,13 +227,24 @@ int main(int argc, char** argv) {
       "--init pseudo_inverse is FDK (Ram-Lak). Real data: --projections-file P.npy (views x rows x cols,\n"
       "float32 line integrals) with --vectors-file V.txt (one 12-number cone_vec row per view) and --voxel-size\n"
       "in the units of the vectors. Output: result.json, geometry.txt, truth.png, measurement.png (projection 0),\n"
-      "initial.png, reconstruction.png (central slices) in --output-dir.");
+      "initial.png, reconstruction.png, baseline_<name>.png (central slices) in --output-dir. Baselines\n"
+      "(--baselines 1): FDK (Ram-Lak, Hann), SIRT and CGLS stopped by the discrepancy principle, PnP-TV\n"
+      "(docs/examples.md).");
   add_problem_options(table, o, help);
   table.integer("--projections", "cone-beam projections over 360 degrees (generated geometry)", o.projections, 1);
   table.integer("--detector", "detector rows = columns of the generated geometry (0 = ceil(1.5 size))", o.detector, 0);
   table.number("--voxel-size", "voxel side in world units (0 = 1 / size: the unit cube)", o.voxel_size, 0.0);
   table.text("--projections-file", "PATH", "real projections, views x rows x cols float32 .npy", o.projections_file);
   table.text("--vectors-file", "PATH", "per-view geometry, 12 columns (ASTRA cone_vec)", o.vectors_file);
+  table.text("--truth", "PATH",
+             "ground truth instead of the phantom: a cubic 3-D .npy, values as given (phantom-like:\n"
+             "[0, 1.5]); --size is taken from it",
+             o.truth_file);
+  table.integer("--phantom-seed", "seed of the walnut-like phantom's shapes (0 = the benchmark's)", o.phantom_seed, 0);
   add_common_options(table, o, help, default_weights);
+  o.baselines.tv_weight = 0.002;
+  o.baselines.max_iterations = 200;
+  add_baseline_options(table, o.baselines, true);
+  o.size_given = option_given(argc, argv, "--size");
   return run_example(argc, argv, "tomography_3d", table, [&](const World& world) { return run(world, o, table); });
 }

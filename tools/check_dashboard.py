@@ -5,6 +5,8 @@
     the rendered DOM, laid out with a non-zero size, with a title, axis titles and a legend, and (unless
     --allow-empty) hold data (lines or bars);
   - the runs table is there with one row per run, and every <img> decoded (a broken data URI shows here);
+  - with --baselines N: both PSNR plots draw N labelled baseline reference lines (g.reference, laid out with a
+    non-zero width, inside the plot) and every run's image section shows N decoded baseline images;
   - the console logged no error, no exception was thrown and no resource failed to load (the page must fetch
     nothing: it is self-contained).
 
@@ -41,6 +43,11 @@ _INSPECT = r"""
       legend: svg.querySelectorAll('.legend-item').length,
       lines: svg.querySelectorAll('.series path').length,
       bars: Array.from(svg.querySelectorAll('rect.bar')).filter(r => r.getBBox().height > 0).length,
+      references: Array.from(svg.querySelectorAll('g.reference')).map(g => ({
+        label: (g.querySelector('text') || {}).textContent || '',
+        width: g.querySelector('line') ? g.querySelector('line').getBBox().width : 0,
+        y: g.querySelector('line') ? g.querySelector('line').getBBox().y : -1,
+        height: svg.viewBox.baseVal.height})),
     };
   }
   const images = Array.from(document.images).map(img => ({
@@ -54,6 +61,9 @@ _INSPECT = r"""
     plots, images, external,
     table_rows: table ? table.querySelectorAll('tbody tr').length : -1,
     image_sections: document.querySelectorAll('section[data-images]').length,
+    baseline_images: Array.from(document.querySelectorAll('section[data-images]')).map(section =>
+        Array.from(section.querySelectorAll('figure[data-image^="baseline_"] img'))
+            .filter(img => img.complete && img.naturalWidth > 0).length),
   });
 })()
 """
@@ -220,7 +230,7 @@ def problems_in_events(events: list[dict[str, Any]]) -> tuple[list[str], list[st
 
 
 def check(found: dict[str, Any], events: list[dict[str, Any]], allow_empty: bool,
-          runs: int | None) -> tuple[list[str], list[str]]:
+          runs: int | None, baselines: int | None = None) -> tuple[list[str], list[str]]:
     failures, warnings = problems_in_events(events)
     plots = found.get("plots", {})
     for name in PLOTS:
@@ -245,6 +255,17 @@ def check(found: dict[str, Any], events: list[dict[str, Any]], allow_empty: bool
             failures.append(f"image {image['alt']!r} did not decode (broken PNG data URI)")
     for url in found.get("external", []):
         failures.append(f"the page references an external resource: {url[:120]}")
+    if baselines is not None:
+        for name in ("psnr-vs-iteration", "psnr-vs-time"):
+            references = (plots.get(name) or {}).get("references", [])
+            if len(references) != baselines:
+                failures.append(f"plot {name}: {len(references)} baseline lines, expected {baselines}")
+            for ref in references:
+                if not ref["label"] or ref["width"] <= 0 or not 0 <= ref["y"] <= ref["height"]:
+                    failures.append(f"plot {name}: baseline line {ref['label']!r} unlabelled, empty or outside")
+        for section, count in enumerate(found.get("baseline_images", [])):
+            if count != baselines:
+                failures.append(f"image section {section + 1}: {count} decoded baseline images, expected {baselines}")
     if found.get("table_rows", -1) < 0:
         failures.append('runs table missing: no <table data-table="runs">')
     elif runs is not None and found["table_rows"] != runs:
@@ -258,6 +279,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("dashboard", help="dashboard.html, or the runner's output directory holding it")
     p.add_argument("--chromium", help="the browser executable (default: chromium on PATH)")
     p.add_argument("--runs", type=int, help="expect this many rows in the runs table")
+    p.add_argument("--baselines", type=int,
+                   help="expect this many baseline lines on the PSNR plots and baseline images per run")
     p.add_argument("--allow-empty", action="store_true", help="accept plots without data (every run failed)")
     p.add_argument("--timeout", type=float, default=60, help="seconds to wait for Chromium (default: %(default)s)")
     args = p.parse_args(argv)
@@ -274,7 +297,7 @@ def main(argv: list[str]) -> int:
     except CheckError as e:
         print(f"check_dashboard: cannot render {path}: {e}", file=sys.stderr)
         return 2
-    failures, warnings = check(found, events, args.allow_empty, args.runs)
+    failures, warnings = check(found, events, args.allow_empty, args.runs, args.baselines)
     for warning in warnings:
         print(f"check_dashboard: warning: {warning}", file=sys.stderr)
     if failures:

@@ -1,12 +1,17 @@
 # Smoke test driver for the benchmark examples (registered in examples/CMakeLists.txt):
 #
 #   cmake -DCOMMAND="prog|--size|64|..." -DOUTPUT_DIR=dir [-DPRE_COMMAND="prog|..."] [-DRANKS=2]
-#         [-DRESUMED_FROM=3] -P run_example.cmake
+#         [-DRESUMED_FROM=3] [-DBASELINES="sirt|cgls|..."] [-DDISCREPANCY="sirt|cgls"] [-DNO_BASELINES=1]
+#         -P run_example.cmake
 #
 # Runs PRE_COMMAND (if any) and COMMAND ('|' separates the arguments), each of which must exit with 0, then
 # checks OUTPUT_DIR/result.json: the schema name, the final PSNR above the initial one, RANKS lists of
 # records (one per rank, all of the same length as final.iterations), finite timings, the resume point,
-# and that every image it names exists.
+# and that every image it names exists. BASELINES: "baselines" lists exactly these names, in this order, each
+# with a numeric (finite: NaN is written as null) PSNR and SSIM, a time > 0 and its image; DISCREPANCY: those
+# of them stopped by the discrepancy principle (parameters.stopped_by) after fewer iterations than their
+# maximum, with a residual at or below the threshold; NO_BASELINES: no "baselines" key (--baselines 0).
+cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
 foreach(var COMMAND OUTPUT_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run_example.cmake: ${var} is not set")
@@ -75,4 +80,51 @@ foreach(k RANGE ${last_image})
     message(FATAL_ERROR "image ${key}: ${OUTPUT_DIR}/${file} does not exist")
   endif()
 endforeach()
+if(DEFINED BASELINES)
+  string(REPLACE "|" ";" expected "${BASELINES}")
+  list(LENGTH expected expected_count)
+  string(JSON count ERROR_VARIABLE missing LENGTH "${json}" baselines)
+  if(missing OR NOT count EQUAL expected_count)
+    message(FATAL_ERROR "baselines: ${count} ${missing}, expected ${expected_count}: ${expected}")
+  endif()
+  set(k 0)
+  foreach(name IN LISTS expected)
+    string(JSON got GET "${json}" baselines ${k} name)
+    string(JSON psnr_type TYPE "${json}" baselines ${k} psnr)
+    string(JSON ssim_type TYPE "${json}" baselines ${k} ssim)
+    string(JSON seconds GET "${json}" baselines ${k} seconds)
+    string(JSON file GET "${json}" baselines ${k} image)
+    if(NOT got STREQUAL name OR NOT psnr_type STREQUAL "NUMBER" OR NOT ssim_type STREQUAL "NUMBER"
+       OR NOT seconds GREATER 0)
+      message(FATAL_ERROR "baseline ${k}: ${got} (PSNR ${psnr_type}, SSIM ${ssim_type}, ${seconds} s), expected ${name} "
+                          "with numeric PSNR and SSIM and a positive time")
+    endif()
+    if(NOT file STREQUAL "baseline_${name}.png" OR NOT EXISTS "${OUTPUT_DIR}/${file}")
+      message(FATAL_ERROR "baseline ${name}: image '${file}' missing")
+    endif()
+    string(JSON psnr GET "${json}" baselines ${k} psnr)
+    message(STATUS "baseline ${name}: PSNR ${psnr} dB, ${seconds} s")
+    if(DEFINED DISCREPANCY)
+      string(REPLACE "|" ";" stopped "${DISCREPANCY}")
+      if(name IN_LIST stopped)
+        string(JSON by GET "${json}" baselines ${k} parameters stopped_by)
+        string(JSON its GET "${json}" baselines ${k} parameters iterations)
+        string(JSON most GET "${json}" baselines ${k} parameters max_iterations)
+        string(JSON residual GET "${json}" baselines ${k} parameters residual)
+        string(JSON threshold GET "${json}" baselines ${k} parameters threshold)
+        if(NOT by STREQUAL "discrepancy" OR NOT its LESS most OR NOT its GREATER 0 OR residual GREATER threshold)
+          message(FATAL_ERROR "baseline ${name}: stopped by ${by} after ${its} of ${most} iterations, residual "
+                              "${residual} (threshold ${threshold}); expected the discrepancy principle before the maximum")
+        endif()
+      endif()
+    endif()
+    math(EXPR k "${k} + 1")
+  endforeach()
+endif()
+if(NO_BASELINES)
+  string(JSON baselines ERROR_VARIABLE missing GET "${json}" baselines)
+  if(NOT missing)
+    message(FATAL_ERROR "result.json has baselines, expected none (--baselines 0)")
+  endif()
+endif()
 message(STATUS "result.json: ${ranks} rank(s), ${iterations} iterations, PSNR ${initial} -> ${final} dB")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for a pnpdist example program in the runner's tests: takes the examples' flags, and rank 0
 writes a result.json of schema pnpdist.run/1 (records for every rank, made-up but consistent numbers) and
-four small PNG images into --output-dir. It records what it was given (argv, world size, threads, the
+four small PNG images into --output-dir, and (unless --baselines 0) two classical baselines with their images
+(baseline_<name>.png) as the real examples do. It records what it was given (argv, world size, threads, the
 environment variables the runner sets) under "fake" so that tests can check the launch.
 
 --seed 666 makes it fail (exit code 3, a message on stderr) without writing result.json."""
@@ -66,6 +67,13 @@ def main() -> int:
         with open(os.path.join(out, name + ".png"), "wb") as f:
             f.write(png(24, 16, lambda x, y, k=k: (x * 10 + y * 5 + 40 * k) % 256))
         images[name] = name + ".png"
+    baselines = []
+    if options.get("baselines", "1") != "0":
+        for k, (name, psnr) in enumerate((("fbp_hann", 14.5), ("sirt", 17.25))):
+            with open(os.path.join(out, f"baseline_{name}.png"), "wb") as f:
+                f.write(png(24, 16, lambda x, y, k=k: (x * 7 + y * 9 + 60 * k) % 256))
+            baselines.append({"name": name, "psnr": psnr, "ssim": 0.4, "seconds": 0.05,
+                              "parameters": {"iterations": 3}, "image": f"baseline_{name}.png"})
     last = records[0][-1]
     result = {
         "schema": "pnpdist.run/1", "example": os.path.basename(sys.argv[0]), "options": options,
@@ -75,6 +83,7 @@ def main() -> int:
         "final": {"psnr": last["psnr"], "ssim": last["ssim"], "iterations": iterations,
                   "total_seconds": last["wall_seconds"], "peak_rss_bytes": 400 * 2 ** 20},
         "images": images,
+        **({"baselines": baselines} if baselines else {}),
         "fake": {"argv": sys.argv[1:], "world_size": size,
                  "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMPI_ALLOW_RUN_AS_ROOT",
                                                          "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM")}},

@@ -82,8 +82,11 @@ class TempDirTest(unittest.TestCase):
 
 
 def synthetic_run(out: str, name: str, row: int, ranks: int, columns: dict, psnr_final: float, iterations: int = 5,
-                  exit_code: int = 0, with_result: bool = True, init_method: str = "zeros") -> dict:
-    """A run directory as the runner and an example leave it; returns the result written (or {})."""
+                  exit_code: int = 0, with_result: bool = True, init_method: str = "zeros",
+                  baselines: dict[str, float] | None = None, init_zeros: bool = False) -> dict:
+    """A run directory as the runner and an example leave it; returns the result written (or {}).
+    baselines: {name: PSNR} written to result.json's "baselines" with an image each (baseline_<name>.png);
+    init_zeros: the initial iterate is zeros (init.method "zeros")."""
     directory = os.path.join(out, "runs", name)
     os.makedirs(directory, exist_ok=True)
     meta = {"schema": "pnpdist.runner-run/1", "run": name, "index": int(name[-3:]), "row": row,
@@ -118,11 +121,21 @@ def synthetic_run(out: str, name: str, row: int, ranks: int, columns: dict, psnr
         with open(os.path.join(directory, kind + ".png"), "wb") as f:
             f.write(fake_example.png(8, 6, lambda x, y, k=k: (x * 30 + y * 20 + k * 50) % 256))
         images[kind] = kind + ".png"
+    init = {"psnr": 9.5, "ssim": 0.1}
+    if init_zeros:
+        init["method"] = "zeros"
     result = {"schema": "pnpdist.run/1", "example": "tomography_2d", "options": {}, "ranks": ranks,
-              "threads_per_rank": 1, "setup_seconds": 0.3, "init": {"psnr": 9.5, "ssim": 0.1}, "records": records,
+              "threads_per_rank": 1, "setup_seconds": 0.3, "init": init, "records": records,
               "final": {"psnr": psnr_final, "ssim": 0.8, "iterations": iterations,
                         "total_seconds": 0.2 * iterations, "peak_rss_bytes": 123 * 2 ** 20},
               "images": images}
+    if baselines is not None:
+        result["baselines"] = []
+        for k, (baseline, psnr) in enumerate(baselines.items()):
+            with open(os.path.join(directory, f"baseline_{baseline}.png"), "wb") as f:
+                f.write(fake_example.png(8, 6, lambda x, y, k=k: (x * 20 + y * 10 + k * 70) % 256))
+            result["baselines"].append({"name": baseline, "psnr": psnr, "ssim": 0.5, "seconds": 0.1 * (k + 1),
+                                        "parameters": {"iterations": 7 + k}, "image": f"baseline_{baseline}.png"})
     with open(os.path.join(directory, "result.json"), "w") as f:
         json.dump(result, f)
     return result

@@ -60,6 +60,23 @@ class CheckDashboard(TempDirTest):
         self.assertIn("external resource: elsewhere.png", done.stderr)
         self.assertIn("Failed to load resource", done.stderr)
 
+    def test_baselines_are_checked_when_expected(self):
+        out = os.path.join(self.tmp, "with_baselines")
+        synthetic_run(out, "run_001", 1, 1, ROW1, psnr_final=28.0, baselines={"fbp_hann": 20.0, "sirt": 25.0},
+                      init_zeros=True)
+        synthetic_run(out, "run_002", 2, 2, ROW2, psnr_final=27.0, baselines={"fbp_hann": 20.1, "sirt": 25.2})
+        write_dashboard(out, collect(out))
+        done = self.run_tool(CHECK, out, "--runs", "2", "--baselines", "2", timeout=180)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        wrong = self.run_tool(CHECK, out, "--baselines", "3", timeout=180)
+        self.assertEqual(wrong.returncode, 1)
+        self.assertIn("plot psnr-vs-iteration: 2 baseline lines, expected 3", wrong.stderr)
+        self.assertIn("image section 1: 2 decoded baseline images, expected 3", wrong.stderr)
+        # the plain dashboard has none
+        none = self.run_tool(CHECK, self.out, "--baselines", "2", timeout=180)
+        self.assertEqual(none.returncode, 1)
+        self.assertIn("plot psnr-vs-time: 0 baseline lines, expected 2", none.stderr)
+
     def test_plots_without_data_fail_unless_allowed(self):
         empty = os.path.join(self.tmp, "empty")
         synthetic_run(empty, "run_001", 1, 1, ROW1, psnr_final=0, exit_code=1, with_result=False)

@@ -166,6 +166,16 @@ class SyntheticRuns(TempDirTest):
         self.assertIn("out of memory in the denoiser", table)
         self.assertIn("28.00 dB", table)
 
+    def test_summary_without_baselines_leaves_the_best_baseline_empty(self):
+        row = self.summary()[0]
+        self.assertEqual(row["best_baseline"], "")
+        self.assertEqual(row["best_baseline_psnr"], "")
+
+    def test_psnr_plots_without_baselines_have_no_reference_lines(self):
+        page = self.dashboard()
+        for name in ("psnr-vs-iteration", "psnr-vs-time"):
+            self.assertEqual(self.plot(page, name).findall(f".//{SVG_NS}g[@class='reference']"), [])
+
     def test_dashboard_command_line(self):
         done = self.run_tool(DASHBOARD, self.out)
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -198,6 +208,95 @@ class Charts(unittest.TestCase):
         chart = svg.line_chart("p", "t", "x", "y", [("a", "#000", [])])
         self.assertIn("no data", chart)
         self.assertIn('data-plot="p"', chart)
+
+BASELINES = {"fbp_hann": 3.0, "sirt": 26.5, "cgls": 26.0}
+
+
+class SyntheticRunsWithBaselines(SyntheticRuns):
+    """The same runs, the first two with classical baselines (one far below every PSNR of the runs) and a zero
+    initial iterate."""
+
+    def setUp(self):
+        TempDirTest.setUp(self)
+        self.out = os.path.join(self.tmp, "out")
+        self.results = {
+            "run_001": synthetic_run(self.out, "run_001", 1, 1, ROW1, psnr_final=28.0, iterations=5,
+                                     baselines=BASELINES, init_zeros=True),
+            "run_002": synthetic_run(self.out, "run_002", 2, 2, ROW2, psnr_final=27.5, iterations=4,
+                                     baselines={"fbp_hann": 3.1, "sirt": 26.4, "cgls": 26.1}, init_zeros=True),
+        }
+        synthetic_run(self.out, "run_003", 3, 2, ROW2, psnr_final=0, exit_code=137, with_result=False)
+        self.runs = collect(self.out)
+
+    # The base class's checks of the images and of runs without baselines do not apply as they are.
+    def test_images_are_embedded_per_run(self):
+        page = self.dashboard()
+        for run in ("run_001", "run_002"):
+            section = re.search(rf'<section class="images" data-images="{run}">.*?</section>', page, re.S).group(0)
+            # a zero initial iterate: a labelled placeholder, not a black image
+            self.assertRegex(section, r'<figure data-image="initial" class="zeros"><div class="placeholder">all zeros')
+            for name in BASELINES:
+                uri = re.search(rf'<figure data-image="baseline_{name}"><img src="data:image/png;base64,([^"]+)"',
+                                section).group(1)
+                with open(os.path.join(self.out, "runs", run, f"baseline_{name}.png"), "rb") as f:
+                    self.assertEqual(base64.b64decode(uri), f.read())
+            psnr = self.results[run]["baselines"][1]["psnr"]
+            self.assertIn(f"baseline sirt ({psnr:.2f} dB)", section)
+
+    def test_summary_without_baselines_leaves_the_best_baseline_empty(self):
+        row = self.summary()[2]  # the failed run
+        self.assertEqual(row["best_baseline"], "")
+
+    def test_psnr_plots_without_baselines_have_no_reference_lines(self):
+        pass
+
+    def test_summary_names_the_best_baseline(self):
+        rows = {r["run"]: r for r in self.summary()}
+        self.assertEqual(rows["run_001"]["best_baseline"], "sirt")
+        self.assertAlmostEqual(float(rows["run_001"]["best_baseline_psnr"]), 26.5)
+        self.assertEqual(rows["run_002"]["best_baseline"], "sirt")
+        self.assertAlmostEqual(float(rows["run_002"]["best_baseline_psnr"]), 26.4)
+        with open(os.path.join(self.out, "summary.csv"), newline="") as f:
+            header = next(csv.reader(f))
+        self.assertEqual(header.index("best_baseline"), header.index("init_psnr") + 1)
+
+    def test_psnr_plots_draw_the_baselines_as_labelled_horizontal_lines_at_their_values(self):
+        page = self.dashboard()
+        for name in ("psnr-vs-iteration", "psnr-vs-time"):
+            root = self.plot(page, name)
+            refs = root.findall(f".//{SVG_NS}g[@class='reference']")
+            self.assertEqual([r.get("data-reference") for r in refs],
+                             ["sirt 26.50 dB", "cgls 26.00 dB", "fbp_hann 3.00 dB"])  # the first run's, top down
+            ys = {}
+            for ref in refs:
+                line = ref.find(f"{SVG_NS}line")
+                self.assertEqual(line.get("y1"), line.get("y2"))  # horizontal
+                self.assertEqual(line.get("stroke-dasharray"), "6 4")  # dashed
+                self.assertLess(float(line.get("x1")), float(line.get("x2")))
+                self.assertEqual(ref.find(f"{SVG_NS}text").text, ref.get("data-reference"))
+                self.assertIn("SSIM 0.500", ref.find(f"{SVG_NS}title").text)
+                ys[ref.get("data-reference").split()[0]] = float(line.get("y1"))
+            self.assertLess(ys["sirt"], ys["cgls"])
+            self.assertLess(ys["cgls"], ys["fbp_hann"])
+            # the y axis covers the baseline far below the runs: its line lies on the plot, at or above the axis
+            x_axis = [float(l.get("y1")) for l in root.findall(f".//{SVG_NS}g[@class='axis x-axis']/{SVG_NS}line")
+                      if l.get("y1") == l.get("y2")]
+            self.assertLessEqual(ys["fbp_hann"], max(x_axis))
+            tick_values = [float(t.text) for t in root.findall(f".//{SVG_NS}g[@class='axis y-axis']/{SVG_NS}text")
+                           if t.get("class") != "axis-title"]
+            self.assertLessEqual(min(tick_values), 3.0)
+            # the run curves are still drawn through their values: the last point of run_001 lies above sirt
+            series = root.findall(f".//{SVG_NS}g[@class='series']")
+            last = float(series[0].findall(f"{SVG_NS}circle")[-1].get("cy"))
+            self.assertLess(last, ys["sirt"])
+            # labels of close values are moved apart
+            labels = sorted(float(r.find(f"{SVG_NS}text").get("y")) for r in refs)
+            self.assertTrue(all(b - a >= svg.REFERENCE_LABEL_GAP - 1e-6 for a, b in zip(labels, labels[1:])))
+
+    def test_table_names_the_best_baseline(self):
+        page = self.dashboard()
+        table = re.search(r'<table data-table="runs">.*?</table>', page, re.S).group(0)
+        self.assertIn("sirt (26.50 dB)", table)
 
 
 if __name__ == "__main__":

@@ -173,6 +173,7 @@ SOLVER_KEYS: dict[str, tuple[Callable[[Any], Any], str | None, bool]] = {
     "max_iter": (_int(1), "--iterations", True),
     "weights": (_path, "--weights", True),
     "tv_iterations": (_int(1), "--tv-iterations", True),
+    "baselines": (_bool, "--baselines", False),
     "checkpoint_every": (_int(0), None, True),
 }
 

@@ -1,13 +1,17 @@
 """The dashboard: one self-contained HTML file (inline CSS and SVG, images as base64 PNG data URIs, no
 script, nothing fetched) with
 
-  <svg data-plot="psnr-vs-iteration">   PSNR of rank 0's iterate per iteration, one line per run
+  <svg data-plot="psnr-vs-iteration">   PSNR of rank 0's iterate per iteration, one line per run, and the
+                                        classical baselines (result.json "baselines", of the first run that
+                                        has them) as labelled horizontal dashed lines (g.reference)
   <svg data-plot="psnr-vs-time">        the same against the solve's wall time
   <svg data-plot="time-breakdown">      mean time per iteration: gradient, denoiser, other (stacked), per run
   <svg data-plot="memory-per-phase">    peak memory in the gradient and denoiser phases (host RSS and the
                                         allocation tracker's high-water mark; maximum over ranks), per run
   <table data-table="runs">             every run: configuration, status, final metrics, times, memory
-  <section data-images="run_XXX">       truth, measurement, initial and reconstruction of each run
+  <section data-images="run_XXX">       truth, measurement, initial and reconstruction of each run, then its
+                                        baselines' images (figure data-image="baseline_<name>"); a zero
+                                        initial iterate is shown as a labelled placeholder, not a black square
 """
 
 from __future__ import annotations
@@ -80,18 +84,51 @@ def _bytes_unit(values: list[int | None]) -> tuple[str, float]:
     return "MiB", 2.0 ** 20
 
 
+# Colours of the baselines' reference lines: darker than the runs' palette, told apart by their labels.
+BASELINE_COLOURS = ["#444444", "#7b4173", "#637939", "#843c39", "#3182bd", "#8c6d31", "#636363", "#393b79"]
+
+
+def baseline_references(runs: list[RunData]) -> list[tuple[str, str, float, str]]:
+    """(label, colour, PSNR, tooltip) of the baselines of the first run that has some (the runs of a config
+    share their problem, so their baselines agree up to timing)."""
+    source = next((r for r in runs if r.baselines()), None)
+    if source is None:
+        return []
+    out = []
+    for index, b in enumerate(source.baselines()):
+        psnr = b.get("psnr")
+        if not isinstance(psnr, (int, float)) or isinstance(psnr, bool):
+            continue
+        seconds = b.get("seconds")
+        ssim = b.get("ssim")
+        tooltip = (f"baseline {b['name']} ({source.name}): PSNR {psnr:.2f} dB"
+                   + (f", SSIM {ssim:.3f}" if isinstance(ssim, (int, float)) else "")
+                   + (f", {seconds:.3g} s" if isinstance(seconds, (int, float)) else "")
+                   + (f", {_parameters_text(b.get('parameters'))}" if b.get("parameters") else ""))
+        out.append((f"{b['name']} {psnr:.2f} dB", BASELINE_COLOURS[index % len(BASELINE_COLOURS)], float(psnr),
+                    tooltip))
+    return out
+
+
+def _parameters_text(parameters: Any) -> str:
+    if isinstance(parameters, dict):
+        return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in parameters.items())
+    return str(parameters)
+
+
 def plots(runs: list[RunData]) -> dict[str, str]:
     labels = run_labels(runs)
     colours = {run.name: svg.color(i) for i, run in enumerate(runs)}
+    references = baseline_references(runs)
     out = {}
     out["psnr-vs-iteration"] = svg.line_chart(
         "psnr-vs-iteration", "PSNR vs iteration", "iteration", "PSNR (dB)",
         [(labels[r.name], colours[r.name], r.psnr_curve("iteration")) for r in runs],
-        x_format=lambda v: f"{v:g}", y_format=lambda v: f"{v:.2f} dB")
+        x_format=lambda v: f"{v:g}", y_format=lambda v: f"{v:.2f} dB", references=references)
     out["psnr-vs-time"] = svg.line_chart(
         "psnr-vs-time", "PSNR vs time", "wall time of the solve (s)", "PSNR (dB)",
         [(labels[r.name], colours[r.name], r.psnr_curve("wall_seconds")) for r in runs],
-        x_format=lambda v: f"{v:.3g} s", y_format=lambda v: f"{v:.2f} dB")
+        x_format=lambda v: f"{v:.3g} s", y_format=lambda v: f"{v:.2f} dB", references=references)
 
     keys = _label_keys(runs)
     categories = [[r.name] + [_short(k, _value(r, k)) for k in keys] + ([r.status] if r.status != "ok" else [])
@@ -155,7 +192,7 @@ def _table(runs: list[RunData], labels: dict[str, str]) -> str:
             if column not in config_columns:
                 config_columns.append(column)
     head = (["run", "row", "init", "ranks", "threads/rank"] + config_columns
-            + ["status", "final PSNR", "final SSIM", "iterations", "total time", "mean time/iteration",
+            + ["status", "final PSNR", "final SSIM", "best baseline", "iterations", "total time", "mean time/iteration",
                "mean gradient", "mean denoiser", "peak RSS", "error"])
     rows = []
     for run in runs:
@@ -163,7 +200,8 @@ def _table(runs: list[RunData], labels: dict[str, str]) -> str:
         cells = [run.name, s["row"], s["init_method"], s["ranks"], s["threads_per_rank"]]
         cells += [s.get(c) for c in config_columns]
         cells = [_fmt(c) for c in cells]
-        cells += [s["status"], _fmt(s["final_psnr"], "db"), _fmt(s["final_ssim"]), _fmt(s["iterations"]),
+        best = (f"{s['best_baseline']} ({_fmt(s['best_baseline_psnr'], 'db')})" if s["best_baseline"] else None)
+        cells += [s["status"], _fmt(s["final_psnr"], "db"), _fmt(s["final_ssim"]), _fmt(best), _fmt(s["iterations"]),
                   _fmt(s["total_seconds"], "s"), _fmt(s["mean_iteration_seconds"], "s"),
                   _fmt(s["mean_gradient_seconds"], "s"), _fmt(s["mean_denoiser_seconds"], "s"),
                   _fmt(s["peak_rss_bytes"], "bytes")]
@@ -195,11 +233,25 @@ def _images(runs: list[RunData], labels: dict[str, str]) -> str:
                 caption += f" ({run.final('psnr'):.2f} dB)"
             if kind == "initial" and isinstance(init.get("psnr"), (int, float)):
                 caption += f" ({init['psnr']:.2f} dB)"
-            if path is None:
+            if kind == "initial" and init.get("method") == "zeros":
+                figures.append(f'<figure data-image="{kind}" class="zeros"><div class="placeholder">all zeros'
+                               f'</div><figcaption>{_e(caption)}</figcaption></figure>')
+            elif path is None:
                 figures.append(f'<figure data-image="{kind}" class="missing"><div class="placeholder">no image'
                                f'</div><figcaption>{_e(caption)}</figcaption></figure>')
             else:
                 figures.append(f'<figure data-image="{kind}"><img src="{_data_uri(path)}" alt="{_e(caption)}">'
+                               f'<figcaption>{_e(caption)}</figcaption></figure>')
+        for b in run.baselines():
+            path = run.baseline_image_path(b)
+            psnr = b.get("psnr")
+            caption = f"baseline {b['name']}" + (f" ({psnr:.2f} dB)" if isinstance(psnr, (int, float)) else "")
+            kind = "baseline_" + b["name"]
+            if path is None:
+                figures.append(f'<figure data-image="{_e(kind)}" class="missing"><div class="placeholder">no image'
+                               f'</div><figcaption>{_e(caption)}</figcaption></figure>')
+            else:
+                figures.append(f'<figure data-image="{_e(kind)}"><img src="{_data_uri(path)}" alt="{_e(caption)}">'
                                f'<figcaption>{_e(caption)}</figcaption></figure>')
         parts.append(f'<section class="images" data-images="{_e(run.name)}"><h3>{_e(labels[run.name])} '
                      f'<span class="status-{_e(run.status)}">[{_e(run.status)}]</span></h3>'

@@ -130,6 +130,26 @@ class RunData:
         path = os.path.join(self.directory, name)
         return path if os.path.isfile(path) else None
 
+    # -- baselines ------------------------------------------------------------------------------------------
+    def baselines(self) -> list[dict[str, Any]]:
+        """result.json's "baselines" entries (name, psnr, ssim, seconds, parameters, image) that have a name."""
+        entries = (self.result or {}).get("baselines")
+        if not isinstance(entries, list):
+            return []
+        return [b for b in entries if isinstance(b, dict) and isinstance(b.get("name"), str) and b["name"]]
+
+    def best_baseline(self) -> dict[str, Any] | None:
+        """The baseline of the highest finite PSNR, or None."""
+        scored = [b for b in self.baselines() if _finite(b.get("psnr"))]
+        return max(scored, key=lambda b: float(b["psnr"])) if scored else None
+
+    def baseline_image_path(self, baseline: dict[str, Any]) -> str | None:
+        name = baseline.get("image")
+        if not isinstance(name, str) or not name:
+            return None
+        path = os.path.join(self.directory, name)
+        return path if os.path.isfile(path) else None
+
     # -- summary --------------------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         meta = self.meta
@@ -148,6 +168,8 @@ class RunData:
             "final_psnr": self.final("psnr"),
             "final_ssim": self.final("ssim"),
             "init_psnr": _finite_or_none(((self.result or {}).get("init") or {}).get("psnr")),
+            "best_baseline": (self.best_baseline() or {}).get("name"),
+            "best_baseline_psnr": _finite_or_none((self.best_baseline() or {}).get("psnr")),
             "iterations": self.final("iterations"),
             "setup_seconds": _finite_or_none((self.result or {}).get("setup_seconds")),
             "total_seconds": self.final("total_seconds"),
@@ -234,7 +256,8 @@ def write_summary(out_dir: str, runs: list[RunData]) -> str:
     return path
 
 
-_MEASURED = ["status", "exit_code", "final_psnr", "final_ssim", "init_psnr", "iterations", "setup_seconds",
+_MEASURED = ["status", "exit_code", "final_psnr", "final_ssim", "init_psnr", "best_baseline", "best_baseline_psnr",
+             "iterations", "setup_seconds",
              "total_seconds", "mean_iteration_seconds", "mean_gradient_seconds", "mean_denoiser_seconds",
              "peak_rss_bytes", "peak_rss_gradient_bytes", "peak_rss_denoiser_bytes", "peak_tracked_gradient_bytes",
              "peak_tracked_denoiser_bytes", "wall_seconds", "process_peak_rss_bytes", "error"]

@@ -1,6 +1,8 @@
 """Inline SVG charts (line charts, stacked and grouped bar charts) with axes, tick labels, axis titles and a
 legend. Every chart's root is <svg data-plot="<id>">; its data elements carry class "series" (lines) or "bar"
-(bars) and a <title> tooltip with the exact value."""
+(bars) and a <title> tooltip with the exact value. Line charts may carry labelled horizontal reference lines
+(<g class="reference" data-reference="<name>">: a dashed line across the plot and its label), such as the
+PSNR of a classical baseline."""
 
 from __future__ import annotations
 
@@ -143,18 +145,52 @@ def _no_data(frame: _Frame) -> str:
             f'text-anchor="middle" font-size="14" fill="#888">no data</text>')
 
 
+REFERENCE_LABEL_GAP = 13  # px between the labels of reference lines
+
+
+def _references(frame: _Frame, references: list[tuple[str, str, float, str]]) -> list[str]:
+    """Horizontal dashed lines at y = value across the plot, labelled at their right end; labels that would
+    overlap are moved apart vertically (the line stays at its value)."""
+    if not references:
+        return []
+    ordered = sorted(references, key=lambda r: -r[2])  # top to bottom
+    label_y = []
+    for _, _, value, _ in ordered:
+        y = frame.y(value) - 3
+        if label_y and y < label_y[-1] + REFERENCE_LABEL_GAP:
+            y = label_y[-1] + REFERENCE_LABEL_GAP
+        label_y.append(y)
+    overflow = label_y[-1] - (frame.bottom - 2) if label_y else 0
+    if overflow > 0:  # pushed below the axis: move the whole stack up
+        label_y = [y - overflow for y in label_y]
+    out = ['<g class="references">']
+    for (label, stroke, value, tooltip), ty in zip(ordered, label_y):
+        y = frame.y(value)
+        out.append(f'<g class="reference" data-reference="{_e(label)}" data-value="{value:.6g}">'
+                   f'<line x1="{frame.left}" x2="{frame.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{stroke}" '
+                   f'stroke-width="1.5" stroke-dasharray="6 4"/>'
+                   f'<text x="{frame.right - 4}" y="{ty:.1f}" text-anchor="end" font-size="{FONT - 1}" '
+                   f'fill="{stroke}">{_e(label)}</text><title>{_e(tooltip)}</title></g>')
+    out.append('</g>')
+    return out
+
+
 def line_chart(plot_id: str, title: str, x_title: str, y_title: str,
                series: list[tuple[str, str, list[tuple[float, float]]]],
                x_format: Callable[[float], str] = lambda v: f"{v:g}",
-               y_format: Callable[[float], str] = lambda v: f"{v:.2f}") -> str:
-    """One polyline (with point markers and tooltips) per (label, colour, points)."""
+               y_format: Callable[[float], str] = lambda v: f"{v:.2f}",
+               references: list[tuple[str, str, float, str]] | None = None) -> str:
+    """One polyline (with point markers and tooltips) per (label, colour, points); each reference
+    (label, colour, y value, tooltip) a labelled horizontal dashed line (the y range covers it)."""
+    references = [r for r in references or [] if math.isfinite(r[2])]
     xs = [p[0] for _, _, pts in series for p in pts]
-    ys = [p[1] for _, _, pts in series for p in pts]
+    ys = [p[1] for _, _, pts in series for p in pts] + [r[2] for r in references]
     frame = _Frame(nice_ticks(min(xs, default=0), max(xs, default=1)),
                    nice_ticks(min(ys, default=0), max(ys, default=1)), PLOT_HEIGHT)
     body = frame.draw(title, x_title, y_title)
     if not xs:
         body.append(_no_data(frame))
+    body += _references(frame, references)
     for index, (label, stroke, points) in enumerate(series):
         if not points:
             continue
