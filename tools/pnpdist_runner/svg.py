@@ -170,7 +170,8 @@ def _references(frame: _Frame, references: list[tuple[str, str, float, str]]) ->
                    f'<line x1="{frame.left}" x2="{frame.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{stroke}" '
                    f'stroke-width="1.5" stroke-dasharray="6 4"/>'
                    f'<text x="{frame.right - 4}" y="{ty:.1f}" text-anchor="end" font-size="{FONT - 1}" '
-                   f'fill="{stroke}">{_e(label)}</text><title>{_e(tooltip)}</title></g>')
+                   f'fill="{stroke}" stroke="#fff" stroke-width="3" paint-order="stroke">{_e(label)}</text>'
+                   f'<title>{_e(tooltip)}</title></g>')
     out.append('</g>')
     return out
 
