@@ -12,6 +12,14 @@ packages, on the CPU. See docs/model_card.md for the data, the settings and the 
     /usr/bin/python3 tools/train_drunet.py heldout --work DIR    # writes the held-out images as .npy (C x H x W)
     /usr/bin/python3 tools/train_drunet.py evaluate --channels 1 --weights FILE --work DIR
     /usr/bin/python3 tools/train_drunet.py stabilize --channels 1 --weights FILE --work DIR --out FILE --penalty 0.1
+    /usr/bin/python3 tools/train_drunet.py stabilize-pnp --weights FILE --work DIR --out FILE --threads 1
+    /usr/bin/python3 tools/train_drunet.py lipschitz --weights FILE --work DIR --threads 1
+
+`stabilize-pnp` fine-tunes a network (by default settings: the 3000-step gray network, i.e.
+`git show 05c7fc7:weights/drunet_gray.safetensors`) with a penalty on its Jacobian's spectral norm at PnP-like
+inputs, so that PnP proximal-gradient iterations with a fixed small sigma converge (docs/model_card.md); it is
+seeded and resumable (DIR/stabilize_<channels>.pt). `lipschitz` prints the empirical Lipschitz constants of
+the denoiser D and of its residual I - D on the held-out images at sigma 0.01, 0.02 and 0.05.
 
 `train` prepares the data once (DIR/data_<channels>.npz), then trains for a fixed number of steps with a
 seeded sampler: the patches, flips, noise levels and noise of step s depend only on (seed, s), so a run
@@ -321,7 +329,7 @@ def stabilize(args):
         x = clean[:2] + small[:, None, None, None] * torch.from_numpy(
             rng.standard_normal(clean[:2].shape, dtype=np.float32))
         norm = spectral_norm_estimate(net, x, small, rng)
-        total = loss + args.penalty * torch.relu(norm - 0.98).pow(2).mean()
+        total = loss + (0.1 if args.penalty is None else args.penalty) * torch.relu(norm - 0.98).pow(2).mean()
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
@@ -331,6 +339,223 @@ def stabilize(args):
     net.eval()
     print(f'validation PSNR at sigma 25: {validation_psnr(net, validation, 25, args.seed):.2f} dB', flush=True)
     write_safetensors(args.out, net.state_dict())
+
+
+# Fine-tuning for PnP stability (`stabilize-pnp`): the settings of the shipped grayscale weights.
+PNP_PATCHES = 4                  # penalty patches per step
+PNP_PATCH = 64                   # their size
+PNP_POWER_ITERATIONS = 4         # power iterations on M^T M per step (M = J, 2J - I or I - J)
+PNP_FD_RMS = 1e-3                # finite-difference step: RMS per pixel of the perturbation
+STABILIZE_DEFAULTS = dict(steps=400, learning_rate=3e-5, final_learning_rate=1e-6, penalty=0.3, target=0.98,
+                          operator='D', sigma_min=0.005, sigma_max=0.02, seed=20251205)
+# The weights the shipped gray network was fine-tuned from (the 3000-step network of `train`, commit 05c7fc7).
+STABILIZE_SOURCE_SHA256 = {1: '0d334a32a97d49f9291af0286f4c0f98589d96330a8407e2ba8eda2507bfd786'}
+
+
+def checkerboard(shape):
+    """(-1)^(i+j) on the last two axes, broadcast to `shape`."""
+    h, w = shape[-2:]
+    return torch.from_numpy(((np.add.outer(np.arange(h), np.arange(w)) % 2) * -2.0 + 1.0).astype(np.float32))
+
+
+def apply_operator(operator, jv, v):
+    """M v from J v: M = J ('D'), 2J - I ('2D-I', firm nonexpansiveness) or I - J ('R', the residual)."""
+    if operator == 'D':
+        return jv
+    if operator == '2D-I':
+        return 2 * jv - v
+    if operator == 'R':
+        return v - jv
+    raise ValueError(operator)
+
+
+def jacobian_norm(net, x, sigma, operator, v, iterations, create_graph=False):
+    """Per sample, an estimate of the spectral norm of M (apply_operator) at x, M built from the Jacobian J of
+    x -> net(x, sigma): `iterations` steps of the power method on M^T M from v (J v by finite differences,
+    exact for this piecewise-linear network up to ReLU switches; J^T u by autograd), then ||M v|| for the
+    final unit v. With create_graph the returned norms carry the gradient with respect to the parameters.
+    Returns (norms, v)."""
+    def unit(t):
+        return t / t.flatten(1).norm(dim=1).clamp_min(1e-30)[:, None, None, None]
+    pixels = x[0].numel()
+    eps = PNP_FD_RMS * math.sqrt(pixels)  # v has unit norm: eps v has RMS PNP_FD_RMS per pixel
+    xg = x.detach().requires_grad_(True)
+    y = net(xg, sigma)
+    v = unit(v)
+    for _ in range(iterations):
+        with torch.no_grad():
+            jv = (net(x + eps * v, sigma) - y.detach()) / eps
+        mv = apply_operator(operator, jv, v)
+        (jtu,) = torch.autograd.grad(y, xg, mv if operator == 'D' else (2 * mv if operator == '2D-I' else -mv),
+                                     retain_graph=True)
+        # M^T M v: for 2J - I, (2J^T - I) mv; for I - J, mv - J^T mv
+        mtmv = jtu if operator == 'D' else (jtu - mv if operator == '2D-I' else mv + jtu)
+        v = unit(mtmv.detach())
+    if create_graph:
+        jv = (net(x + eps * v, sigma) - y) / eps
+    else:
+        with torch.no_grad():
+            jv = (net(x + eps * v, sigma) - y.detach()) / eps
+    return apply_operator(operator, jv, v).flatten(1).norm(dim=1), v
+
+
+def pnp_like_batch(train, channels, seed, step, sigma_range):
+    """The penalty inputs of step `step` (a function of (seed, step) only): PNP_PATCHES clean patches of
+    PNP_PATCH pixels plus a perturbation like a PnP iterate's (white noise of a level up to 1.5 times the
+    network's sigma, and for half of the patches a checkerboard of amplitude up to 0.05 under a smooth random
+    envelope), the network's sigma log-uniform in sigma_range, and the power method's start (white noise
+    plus a checkerboard)."""
+    rng = np.random.default_rng([seed, step, 7])
+    weights = np.array([im.shape[1] * im.shape[2] for _, im in train], dtype=np.float64)
+    weights /= weights.sum()
+    n, size = PNP_PATCHES, PNP_PATCH
+    clean = np.empty((n, channels, size, size), dtype=np.float32)
+    for b in range(n):
+        _, im = train[rng.choice(len(train), p=weights)]
+        y = rng.integers(im.shape[1] - size + 1)
+        x = rng.integers(im.shape[2] - size + 1)
+        patch = im[:, y:y + size, x:x + size].astype(np.float32) / 255.0
+        patch = np.rot90(patch, k=int(rng.integers(4)), axes=(1, 2))
+        clean[b] = patch[:, :, ::-1] if rng.integers(2) else patch
+    lo, hi = np.log(sigma_range[0]), np.log(sigma_range[1])
+    sigma = np.exp(rng.uniform(lo, hi, size=n)).astype(np.float32)
+    level = (sigma * rng.uniform(0.0, 1.5, size=n)).astype(np.float32)
+    x = clean + level[:, None, None, None] * rng.standard_normal(clean.shape, dtype=np.float32)
+    board = checkerboard(clean.shape).numpy()
+    yy, xx = np.meshgrid(np.linspace(0, 1, size), np.linspace(0, 1, size), indexing='ij')
+    for b in range(n):
+        if rng.integers(2):
+            fy, fx, py, px = rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.0), rng.uniform(0, 6.3), rng.uniform(0, 6.3)
+            envelope = 0.5 + 0.5 * np.sin(2 * np.pi * fy * yy + py) * np.cos(2 * np.pi * fx * xx + px)
+            x[b] += (rng.uniform(0.0, 0.05) * envelope * board).astype(np.float32)
+    start = rng.standard_normal(clean.shape, dtype=np.float32) + board * rng.uniform(0.0, 2.0, size=(n, 1, 1, 1))
+    return torch.from_numpy(x), torch.from_numpy(sigma), torch.from_numpy(start.astype(np.float32))
+
+
+def stabilize_pnp(args):
+    """Fine-tunes --weights (default: the 3000-step gray network, the file weights/drunet_gray.safetensors
+    had before this procedure; its sha256 is checked) towards PnP stability, and writes --out. Each step:
+    the L1 denoising loss of `train` (batch of make_batch(seed, step), sigma uniform in [0, 50]/255) plus
+    --penalty times the mean squared excess over --target of the spectral norm of M (--operator: D, the
+    denoiser's Jacobian J; 2D-I: 2J - I, firm nonexpansiveness; R: I - J, the residual) at PnP-like points
+    (pnp_like_batch: training patches plus noise and checkerboards, network sigma in [0.005, 0.05]),
+    estimated by PNP_POWER_ITERATIONS power iterations (jacobian_norm). Adam, learning rate --lr decayed
+    by a cosine to --final-lr over --steps. Seeded (every draw is a function of (--seed, step)); a
+    checkpoint (DIR/stabilize_<channels>.pt) every --checkpoint-every steps, resumed from when it exists
+    with the same settings; --stop-at K stops (and exports) after K steps."""
+    torch.set_num_threads(args.threads)
+    d = STABILIZE_DEFAULTS
+    steps = args.steps or d['steps']
+    lr0 = args.lr if args.lr is not None else d['learning_rate']
+    lr1 = args.final_lr if args.final_lr is not None else d['final_learning_rate']
+    penalty = args.penalty if args.penalty is not None else d['penalty']
+    target = args.target if args.target is not None else d['target']
+    operator = args.operator or d['operator']
+    seed = args.stabilize_seed if args.stabilize_seed is not None else d['seed']
+    sigma_range = (args.sigma_min if args.sigma_min is not None else d['sigma_min'],
+                   args.sigma_max if args.sigma_max is not None else d['sigma_max'])
+    settings = dict(steps=steps, lr=lr0, final_lr=lr1, penalty=penalty, target=target, operator=operator, seed=seed,
+                    sigma_range=sigma_range, patches=(PNP_PATCHES, PNP_PATCH), power_iterations=PNP_POWER_ITERATIONS,
+                    fd_rms=PNP_FD_RMS, weights=hashlib.sha256(open(args.weights, 'rb').read()).hexdigest())
+    if settings['weights'] != STABILIZE_SOURCE_SHA256.get(args.channels):
+        print(f'note: {args.weights} is not the network the shipped weights were fine-tuned from', flush=True)
+    print('stabilize-pnp ' + ' '.join(f'{k}={v}' for k, v in settings.items()), flush=True)
+    train_set, validation = prepare(args.work, args.channels)
+    net = load_network(args.channels, args.weights)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr0)
+    checkpoint = os.path.join(args.work, f'stabilize_{args.channels}.pt')
+    step = 0
+    if os.path.exists(checkpoint):
+        state = torch.load(checkpoint)
+        if state['settings'] != settings:
+            sys.exit(f'{checkpoint} was written with other settings ({state["settings"]}); remove it to start over')
+        net.load_state_dict(state['model'])
+        optimizer.load_state_dict(state['optimizer'])
+        step = state['step']
+        print(f'resumed from {checkpoint} at step {step}', flush=True)
+
+    def rate(s):
+        t = min(s / max(steps, 1), 1.0)
+        return lr1 + 0.5 * (lr0 - lr1) * (1 + math.cos(math.pi * t))
+
+    stop = steps if args.stop_at is None else min(args.stop_at, steps)
+    start, sums, count = time.time(), np.zeros(4), 0
+    net.train()
+    while step < stop:
+        for group in optimizer.param_groups:
+            group['lr'] = rate(step)
+        clean, noisy, sigma = make_batch(train_set, args.channels, seed, step)
+        loss = torch.nn.functional.l1_loss(net(noisy, sigma), clean)
+        x, small, v0 = pnp_like_batch(train_set, args.channels, seed, step, sigma_range)
+        norms, _ = jacobian_norm(net, x, small, operator, v0, PNP_POWER_ITERATIONS, create_graph=True)
+        excess = torch.relu(norms - target).pow(2).mean()
+        total = loss + penalty * excess
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        step += 1
+        n = norms.detach().numpy()
+        sums += [float(loss), float(excess), n.mean(), n.max()]
+        count += 1
+        if step % args.log_every == 0 or step == stop:
+            m = sums / count
+            print(f'step {step} loss {m[0]:.5f} excess {m[1]:.2e} norm mean {m[2]:.3f} max {m[3]:.3f} '
+                  f'lr {rate(step):.2e} {time.time() - start:.0f} s', flush=True)
+            sums, count = np.zeros(4), 0
+        if step % args.checkpoint_every == 0 or step == stop:
+            torch.save({'model': net.state_dict(), 'optimizer': optimizer.state_dict(), 'step': step,
+                        'settings': settings}, checkpoint + '.tmp')
+            os.replace(checkpoint + '.tmp', checkpoint)
+            net.eval()
+            print(f'step {step} checkpoint; validation PSNR at sigma 25 (256 px centre crops): '
+                  f'{validation_psnr(net, validation, 25, args.seed):.2f} dB', flush=True)
+            net.train()
+    net.eval()
+    tensors, parameters = write_safetensors(args.out, net.state_dict())
+    print(f'step {step}: {tensors} tensors, {parameters} parameters -> {args.out}', flush=True)
+
+
+LIPSCHITZ_SIGMAS = (0.01, 0.02, 0.05)
+
+
+def lipschitz(args):
+    """Empirical Lipschitz constants of the denoiser D = net(., sigma) and of its residual R = I - D (and of
+    2D - I) on the held-out images (validation split and skimage test images, centre --crop crops): for every
+    image and sigma in LIPSCHITZ_SIGMAS, the spectral norm of the Jacobian at clean + sigma * noise (seeded),
+    by --power-iterations steps of the power method on M^T M (jacobian_norm; a lower bound that the
+    iterations raise towards the norm). Prints the maximum (and the median) over the images per sigma."""
+    torch.set_num_threads(args.threads)
+    net = load_network(args.channels, args.weights)
+    net.eval()
+    _, validation = prepare(args.work, args.channels)
+    images = [('validation/' + n, im) for n, im in validation]
+    images += [('skimage/' + n.split('/')[-1], im) for n, im in skimage_test_images(args.channels)]
+    crops = []
+    for _, im in images:
+        h, w = im.shape[1:]
+        c = min(args.crop, h, w)
+        y, x = (h - c) // 2, (w - c) // 2
+        crops.append(im[:, y:y + c, x:x + c].astype(np.float32) / 255.0)
+    operators = args.operators.split(',')
+    print(f'{args.weights}: {len(crops)} held-out images, centre {args.crop} px crops, '
+          f'{args.power_iterations} power iterations', flush=True)
+    start = time.time()
+    for sigma in LIPSCHITZ_SIGMAS:
+        results = {op: [] for op in operators}
+        for i, clean in enumerate(crops):
+            rng = np.random.default_rng([args.seed, i, int(round(sigma * 1e4))])
+            x = torch.from_numpy(clean + sigma * rng.standard_normal(clean.shape, dtype=np.float32))[None]
+            v0 = torch.from_numpy(rng.standard_normal(x.shape, dtype=np.float32)) + checkerboard(x.shape)
+            for op in operators:
+                norm, _ = jacobian_norm(net, x, sigma, op, v0, args.power_iterations)
+                results[op].append(float(norm[0]))
+        parts = []
+        for op in operators:
+            values = np.array(results[op])
+            name = {'D': 'D', 'R': 'R = I - D', '2D-I': '2D - I'}[op]
+            parts.append(f'{name}: max {values.max():.4f} ({images[int(values.argmax())][0]}) '
+                         f'median {np.median(values):.4f}')
+        print(f'sigma {sigma}: ' + '; '.join(parts) + f'  [{time.time() - start:.0f} s]', flush=True)
 
 
 def heldout(args):
@@ -394,15 +619,42 @@ def setup(_):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('command', choices=['setup', 'all', 'train', 'export', 'heldout', 'evaluate', 'stabilize'])
+    parser.add_argument('command', choices=['setup', 'all', 'train', 'export', 'heldout', 'evaluate', 'stabilize',
+                                            'stabilize-pnp', 'lipschitz'])
     parser.add_argument('--channels', type=int, choices=[1, 3], default=1)
     parser.add_argument('--work', default='drunet_training', help='data cache and checkpoints')
     parser.add_argument('--out', help='safetensors file written by train, export and stabilize')
     parser.add_argument('--weights', help='safetensors file read by evaluate and stabilize')
-    parser.add_argument('--penalty', type=float, default=0.1, help='stabilize: weight of the spectral norm penalty')
+    parser.add_argument('--penalty', type=float,
+                        help='stabilize: weight of the spectral norm penalty (default 0.1); stabilize-pnp: '
+                             f'weight of the penalty (default {STABILIZE_DEFAULTS["penalty"]})')
+    parser.add_argument('--target', type=float,
+                        help=f'stabilize-pnp: spectral norm above which the penalty acts '
+                             f'(default {STABILIZE_DEFAULTS["target"]})')
+    parser.add_argument('--operator', choices=['D', '2D-I', 'R'],
+                        help='stabilize-pnp: the Jacobian penalized: D (J), 2D-I (2J - I) or R (I - J) '
+                             f'(default {STABILIZE_DEFAULTS["operator"]})')
+    parser.add_argument('--lr', type=float,
+                        help=f'stabilize-pnp: initial learning rate (default {STABILIZE_DEFAULTS["learning_rate"]})')
+    parser.add_argument('--final-lr', type=float,
+                        help=f'stabilize-pnp: final learning rate (default '
+                             f'{STABILIZE_DEFAULTS["final_learning_rate"]})')
+    parser.add_argument('--stabilize-seed', type=int,
+                        help=f'stabilize-pnp: seed of the batches and penalty points (default '
+                             f'{STABILIZE_DEFAULTS["seed"]})')
+    parser.add_argument('--sigma-min', type=float,
+                        help=f'stabilize-pnp: smallest network sigma of the penalty points (default '
+                             f'{STABILIZE_DEFAULTS["sigma_min"]})')
+    parser.add_argument('--sigma-max', type=float,
+                        help=f'stabilize-pnp: largest network sigma of the penalty points (default '
+                             f'{STABILIZE_DEFAULTS["sigma_max"]})')
+    parser.add_argument('--crop', type=int, default=128, help='lipschitz: centre crop of the held-out images')
+    parser.add_argument('--power-iterations', type=int, default=20, help='lipschitz: power iterations')
+    parser.add_argument('--operators', default='D,R', help='lipschitz: D, R (I - D), 2D-I, comma-separated')
     parser.add_argument('--steps', type=int,
                         help=f'train: steps (default: {DEFAULT_STEPS[1]} for gray, {DEFAULT_STEPS[3]} for colour); '
-                             'stabilize: fine-tuning steps (default: 400)')
+                             'stabilize: fine-tuning steps (default: 400); stabilize-pnp: fine-tuning steps '
+                             f'(default: {STABILIZE_DEFAULTS["steps"]})')
     parser.add_argument('--stop-at', type=int, help='stop (and export) after this many of the --steps steps')
     parser.add_argument('--seed', type=int, default=20251122)
     parser.add_argument('--threads', type=int, default=2)
@@ -410,7 +662,7 @@ def main():
     parser.add_argument('--checkpoint-every', type=int, default=100)
     args = parser.parse_args()
     {'setup': setup, 'all': train_all, 'train': train, 'export': export, 'heldout': heldout, 'evaluate': evaluate,
-     'stabilize': stabilize}[args.command](args)
+     'stabilize': stabilize, 'stabilize-pnp': stabilize_pnp, 'lipschitz': lipschitz}[args.command](args)
 
 
 if __name__ == '__main__':
