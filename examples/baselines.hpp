@@ -8,8 +8,9 @@
 //       the TV denoiser, step 0.99 / ||A||^2, TV weight gamma * lambda: proximal gradient on
 //       1/2 ||A x - y||^2 + lambda TV(x), written out here) from the Ram-Lak FBP / FDK.
 //   Deblurring (highres_deblur): the closed-form Tikhonov (mu ||x||^2) and gradient-regularised (nu ||D x||^2,
-//       Wiener-like) inverses of the stack of circular blurs, mu and nu chosen by the discrepancy principle
-//       (||A x - y|| = tau * noise * sqrt(M)); PnP-TV from the Tikhonov solution.
+//       Wiener-like) inverses of the stack of circular blurs, mu and nu chosen by generalised cross-validation
+//       (--baseline-rule gcv, the default) or the discrepancy principle (||A x - y|| = tau * noise * sqrt(M));
+//       PnP-TV from the Tikhonov solution.
 //
 // None of the rules looks at the truth: the iteration counts and regularisation weights follow from the
 // noise level (--noise) alone; the TV weight lambda is a per-example default chosen on a validation problem
@@ -37,6 +38,7 @@ struct BaselineOptions {
   double tv_weight = 0.01;              // lambda of PnP-TV (per example default, see main())
   index_t tv_iterations = 100;          // PnP-TV iterations
   index_t tv_inner_iterations = 50;     // Chambolle iterations of its TV denoiser
+  std::string rule = "gcv";             // deblurring: how mu and nu are chosen (gcv or discrepancy)
 };
 
 inline void add_baseline_options(OptionTable& table, BaselineOptions& b, bool iterative) {
@@ -46,6 +48,11 @@ inline void add_baseline_options(OptionTable& table, BaselineOptions& b, bool it
                b.tau, 0.1, 10.0, "TAU");
   if (iterative)
     table.integer("--baseline-max-iterations", "at most this many SIRT / CGLS iterations", b.max_iterations, 1);
+  else
+    table.choice("--baseline-rule",
+                 "how the closed-form inverses choose their weight: generalised cross-validation or the\n"
+                 "discrepancy principle (with --noise and --baseline-tau)",
+                 b.rule, {"gcv", "discrepancy"});
   table.number("--baseline-tv-weight", "lambda of the PnP-TV baseline (1/2 ||A x - y||^2 + lambda TV(x))",
                b.tv_weight, 0.0, 1e30, "L");
   table.integer("--baseline-tv-iterations", "iterations of the PnP-TV baseline", b.tv_iterations, 0);
@@ -246,8 +253,13 @@ inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
     const auto start = Clock::now();
     pnpdist::Tensor<float, 4> x(stack.domain_shape());
     blur::DiscrepancyChoice choice;
-    std::string rule = "discrepancy";
-    if (target > 0) {
+    std::string rule = b.rule;
+    std::string extra;
+    if (rule == "gcv") {
+      const blur::GcvChoice gcv = blur::choose_by_gcv(inverse, gradient ? 0.0 : 1.0, gradient ? 1.0 : 0.0, x.view());
+      choice = gcv;
+      extra = ", \"gcv\": " + json_number(gcv.gcv) + ", \"trace\": " + json_number(gcv.trace);
+    } else if (target > 0) {
       choice = blur::choose_by_discrepancy(inverse, gradient ? 0.0 : 1.0, gradient ? 1.0 : 0.0, target, x.view());
     } else {  // no noise: a small fixed weight
       rule = "fixed (noise 0)";
@@ -260,7 +272,7 @@ inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
                  std::string("{\"rule\": ") + json_string(rule) + ", \"tau\": " + json_number(b.tau) +
                      ", \"noise\": " + json_number(noise) + ", \"target\": " + json_number(target) + ", \"" +
                      (gradient ? "nu" : "mu") + "\": " + json_number(choice.t) +
-                     ", \"residual\": " + json_number(choice.residual) +
+                     ", \"residual\": " + json_number(choice.residual) + extra +
                      ", \"solves\": " + std::to_string(choice.evaluations) + "}");
     if (!gradient) tikhonov = std::move(x);
   }

@@ -47,6 +47,37 @@ std::vector<double> dense_solve(Matrix m, std::vector<double> b) {
   return x;
 }
 
+/// trace(M^-1 N) by Gauss-Jordan inversion of M.
+double trace_of_inverse_times(Matrix m, const Matrix& n) {
+  const std::size_t size = m.size();
+  Matrix inverse(size, std::vector<double>(size, 0.0));
+  for (std::size_t i = 0; i < size; ++i) inverse[i][i] = 1;
+  for (std::size_t k = 0; k < size; ++k) {
+    std::size_t pivot = k;
+    for (std::size_t i = k + 1; i < size; ++i)
+      if (std::abs(m[i][k]) > std::abs(m[pivot][k])) pivot = i;
+    std::swap(m[k], m[pivot]);
+    std::swap(inverse[k], inverse[pivot]);
+    const double d = m[k][k];
+    for (std::size_t j = 0; j < size; ++j) {
+      m[k][j] /= d;
+      inverse[k][j] /= d;
+    }
+    for (std::size_t i = 0; i < size; ++i) {
+      if (i == k || m[i][k] == 0) continue;
+      const double f = m[i][k];
+      for (std::size_t j = 0; j < size; ++j) {
+        m[i][j] -= f * m[k][j];
+        inverse[i][j] -= f * inverse[k][j];
+      }
+    }
+  }
+  double trace = 0;
+  for (std::size_t i = 0; i < size; ++i)
+    for (std::size_t j = 0; j < size; ++j) trace += inverse[i][j] * n[j][i];
+  return trace;
+}
+
 }  // namespace
 
 TEST_CASE("FourierRegularizedInverse: Tikhonov and gradient-regularised inverse against a direct solve",
@@ -134,6 +165,8 @@ TEST_CASE("FourierRegularizedInverse: Tikhonov and gradient-regularised inverse 
     std::vector<double> xd(n);
     for (std::size_t j = 0; j < n; ++j) xd[j] = x.data()[j];
     CHECK(inverse.residual_squared(x.const_view()) == Approx(residual_squared(xd)).epsilon(1e-4));
+    // trace(A M^-1 A^T) = trace(M^-1 A^T A), the influence trace of generalised cross-validation
+    CHECK(inverse.influence_trace(mu, nu) == Approx(trace_of_inverse_times(m, normal)).epsilon(1e-4));
   }
 
   SECTION("the discrepancy principle reaches its target, and a larger target regularises more") {
@@ -146,6 +179,24 @@ TEST_CASE("FourierRegularizedInverse: Tikhonov and gradient-regularised inverse 
     CHECK(high.t > low.t);
     const auto gradient = pnpdist::blur::choose_by_discrepancy(inverse, 0.0, 1.0, 0.3 * base, x.view());
     CHECK(gradient.residual == Approx(0.3 * base).epsilon(1e-3));
+  }
+
+  SECTION("generalised cross-validation picks a minimiser of its criterion") {
+    Tensor<float, 4> x(shape);
+    const double m = static_cast<double>(inverse.measurement_count());
+    for (const auto& [mu_direction, nu_direction] : {std::pair{1.0, 0.0}, std::pair{0.0, 1.0}}) {
+      const auto gcv = [&](double t) {
+        inverse.solve(t * mu_direction, t * nu_direction, x.view());
+        const double free = m - inverse.influence_trace(t * mu_direction, t * nu_direction);
+        return m * inverse.residual_squared(x.const_view()) / (free * free);
+      };
+      const auto choice = pnpdist::blur::choose_by_gcv(inverse, mu_direction, nu_direction, x.view());
+      INFO("mu " << mu_direction << ", nu " << nu_direction << ": t " << choice.t);
+      CHECK(choice.t > 1e-6);
+      CHECK(choice.t < 1e3);
+      CHECK(choice.gcv == Approx(gcv(choice.t)).epsilon(1e-6));
+      for (const double factor : {0.5, 0.8, 1.25, 2.0}) CHECK(choice.gcv <= gcv(choice.t * factor) * (1 + 1e-6));
+    }
   }
 }
 

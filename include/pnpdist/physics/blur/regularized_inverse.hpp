@@ -11,7 +11,9 @@
 /// 5-point stencil, whose eigenvalues are L). mu > 0, nu = 0 is Tikhonov; mu = 0, nu > 0 the gradient
 /// (Laplacian) regulariser, a Wiener filter for a signal spectrum decaying like 1 / |frequency|^2.
 /// residual_squared(x) = sum_i ||A_i x - y_i||^2 by Parseval's identity (one forward transform), so that a
-/// parameter can be chosen by the discrepancy principle without the truth (choose_by_discrepancy).
+/// parameter can be chosen without the truth: by the discrepancy principle (choose_by_discrepancy, needs the
+/// noise level) or by generalised cross-validation (choose_by_gcv, does not), for which influence_trace(mu,
+/// nu) = trace(A (A^T A + mu I + nu D^T D)^-1 A^T) = N C sum_(u,v) S / (S + mu + nu L) over the full spectrum.
 ///
 /// Guarantees: the same S and B as blur::CircularBlurStack (same kernels); equal to the direct solution of the
 /// normal equations up to float round-off (tests/physics/blur/test_regularized_inverse.cpp). Memory: S (H x
@@ -20,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "pnpdist/backend/cuda/for_each.hpp"
@@ -38,6 +41,31 @@
 #include "pnpdist/tensor/reductions.hpp"
 
 namespace pnpdist::blur {
+
+/// sum over the full spectrum (the half spectrum's columns weighted by their multiplicity) of
+/// n S / (n S + mu + nu L(u, v)): one channel's trace of the influence matrix.
+template <class T>
+struct InfluenceTraceKernel {
+  const T* normal;
+  index_t spectrum_width;
+  index_t height;
+  index_t width;
+  double n;
+  double mu;
+  double nu;
+
+  PNPDIST_HOST_DEVICE double operator()(index_t p) const {
+    const index_t u = p / spectrum_width;
+    const index_t v = p % spectrum_width;
+    constexpr double pi = 3.14159265358979323846;
+    const double su = ::sin(pi * static_cast<double>(u) / static_cast<double>(height));
+    const double sv = ::sin(pi * static_cast<double>(v) / static_cast<double>(width));
+    const double s = n * static_cast<double>(normal[p]);
+    const double denominator = s + mu + nu * 4.0 * (su * su + sv * sv);
+    const double m = (v == 0 || 2 * v == width) ? 1.0 : 2.0;
+    return denominator > 0 ? m * s / denominator : 0.0;
+  }
+};
 
 /// X <- B / (n S + mu + nu L(u, v)) per half-spectrum element (S, B divided by n = H W as stored; the
 /// inverse transform, which multiplies by n, then gives x(mu, nu)). A zero denominator gives 0.
@@ -136,6 +164,17 @@ public:
     return std::max(0.0, terms + measurement_energy_);
   }
 
+  /// trace(A (A^T A + mu I + nu D^T D)^-1 A^T), the effective number of fitted parameters (GCV).
+  [[nodiscard]] double influence_trace(double mu, double nu) const {
+    const index_t h = shape_[2];
+    const index_t w = shape_[3];
+    const double per_channel = transform_reduce(
+        exec_, normal_.size(), SumOp<double>{},
+        InfluenceTraceKernel<float>{normal_.data(), fft::spectrum_width(w), h, w,
+                                    static_cast<double>(h) * static_cast<double>(w), mu, nu});
+    return static_cast<double>(shape_[0] * shape_[1]) * per_channel;
+  }
+
 private:
   void check(const Extents<4>& e, const char* what) const {
     require<dimension_mismatch>(e == shape_, [&] {
@@ -189,6 +228,61 @@ DiscrepancyChoice choose_by_discrepancy(const FourierRegularizedInverse<Exec>& i
     choice.t = std::exp(0.5 * (lo + hi));
   }
   choice.residual = residual(choice.t);
+  return choice;
+}
+
+/// The parameter t chosen by generalised cross-validation for the family x(t) = solve(t * mu_direction,
+/// t * nu_direction): the minimiser of GCV(t) = M ||A x(t) - y||^2 / (M - influence_trace(t))^2 (M the number
+/// of measured values), searched on `points` values of log t evenly spread over [low, high] and refined by
+/// golden-section search between the neighbours of the best (`refinements` steps). Needs no noise level.
+/// x holds x(t) on return; DiscrepancyChoice::residual is sqrt(||A x(t) - y||^2).
+struct GcvChoice : DiscrepancyChoice {
+  double gcv = 0;    ///< GCV(t)
+  double trace = 0;  ///< influence_trace(t)
+};
+
+template <class Exec>
+GcvChoice choose_by_gcv(const FourierRegularizedInverse<Exec>& inverse, double mu_direction, double nu_direction,
+                        const View<float, 4, typename Exec::memory_space>& x, double low = 1e-6, double high = 1e3,
+                        int points = 28, int refinements = 16) {
+  require(low > 0 && high > low && points >= 3 && refinements >= 0, "choose_by_gcv: invalid bracket");
+  GcvChoice choice;
+  const double m = static_cast<double>(inverse.measurement_count());
+  const auto gcv = [&](double log_t) {
+    const double t = std::exp(log_t);
+    inverse.solve(t * mu_direction, t * nu_direction, x);
+    ++choice.evaluations;
+    const double r2 = inverse.residual_squared(View<const float, 4, typename Exec::memory_space>(x));
+    const double free = m - inverse.influence_trace(t * mu_direction, t * nu_direction);
+    return free > 0 ? m * r2 / (free * free) : std::numeric_limits<double>::infinity();
+  };
+  const double a = std::log(low), b = std::log(high), step = (b - a) / (points - 1);
+  int best = 0;
+  double best_value = std::numeric_limits<double>::infinity();
+  for (int k = 0; k < points; ++k) {
+    const double value = gcv(a + k * step);
+    if (value < best_value) {
+      best_value = value;
+      best = k;
+    }
+  }
+  double lo = a + std::max(0, best - 1) * step, hi = a + std::min(points - 1, best + 1) * step;
+  const double ratio = 0.5 * (std::sqrt(5.0) - 1.0);
+  double c = hi - ratio * (hi - lo), d = lo + ratio * (hi - lo);
+  double fc = gcv(c), fd = gcv(d);
+  for (int k = 0; k < refinements; ++k) {
+    if (fc < fd) {
+      hi = d, d = c, fd = fc, c = hi - ratio * (hi - lo), fc = gcv(c);
+    } else {
+      lo = c, c = d, fc = fd, d = lo + ratio * (hi - lo), fd = gcv(d);
+    }
+  }
+  double log_t = fc < fd ? c : d;
+  if (std::min(fc, fd) > best_value) log_t = a + best * step;
+  choice.t = std::exp(log_t);
+  choice.gcv = gcv(log_t);
+  choice.residual = std::sqrt(inverse.residual_squared(View<const float, 4, typename Exec::memory_space>(x)));
+  choice.trace = inverse.influence_trace(choice.t * mu_direction, choice.t * nu_direction);
   return choice;
 }
 
