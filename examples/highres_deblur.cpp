@@ -17,6 +17,7 @@
 // initial.png and reconstruction.png into --output-dir.
 
 #include "baselines.hpp"
+#include "measurement_export.hpp"
 #include "pnp_example_support.hpp"
 
 namespace {
@@ -87,6 +88,7 @@ int run(const World& world, const Options& o, const OptionTable& table) {
   std::optional<pnpdist::StackedPhysics<Blur>> stack(std::in_place, std::move(blurs));
   auto& local = *stack;
   local.simulate(truth.const_view(), simulation_of(share, o.noise, o.seed, /*clamp to [0, 1]*/ true));
+  export_measurements(world, share, local, truth.const_view());
 
   const auto no_pseudo_inverse = []() -> pnpdist::Tensor<float, 4> {
     throw pnpdist::invalid_argument("highres_deblur: --init pseudo_inverse is not available (use zeros or adjoint)");
@@ -167,5 +169,6 @@ int main(int argc, char** argv) {
   add_common_options(table, o, help, default_weights);
   o.baselines.tv_weight = 0.025;  // chosen on a validation photograph (docs/examples.md)
   add_baseline_options(table, o.baselines, false);
+  add_measurement_export_option(table);
   return run_example(argc, argv, "highres_deblur", table, [&](const World& world) { return run(world, o, table); });
 }

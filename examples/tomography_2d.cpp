@@ -13,6 +13,7 @@
 // initial.png and reconstruction.png into --output-dir.
 
 #include "baselines.hpp"
+#include "measurement_export.hpp"
 #include "pnp_example_support.hpp"
 #include "truth_file.hpp"
 
@@ -63,6 +64,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
   for (const index_t i : share.mine) blocks.emplace_back(exec, parts[static_cast<std::size_t>(i)]);
   pnpdist::StackedPhysics<Projector> local(std::move(blocks));
   local.simulate(truth.const_view(), simulation_of(share, o.noise, o.seed));
+  export_measurements(world, share, local, truth.const_view());
 
   // The whole sinogram (views x bins) for the picture: each rank writes its blocks, one sum over the ranks.
   std::vector<index_t> first_view(parts.size(), 0);
@@ -161,6 +163,7 @@ int main(int argc, char** argv) {
   add_common_options(table, o, help, default_weights);
   o.baselines.tv_weight = 0.001;  // chosen on a validation phantom (docs/examples.md)
   add_baseline_options(table, o.baselines, true);
+  add_measurement_export_option(table);
   o.size_given = option_given(argc, argv, "--size");
   return run_example(argc, argv, "tomography_2d", table, [&](const World& world) { return run(world, o, table); });
 }
