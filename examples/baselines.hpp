@@ -4,9 +4,9 @@
 //
 //   CT (tomography_2d, tomography_3d): FBP / FDK with the Ram-Lak and the Hann filter; SIRT and CGLS from
 //       zeros, stopped by the discrepancy principle (the first iteration with ||A x - y|| <= tau * noise *
-//       sqrt(M), M the number of measured values; at most --baseline-max-iterations); PnP-TV (the proximal-gradient PnP step with
-//       the TV denoiser, step 0.99 / ||A||^2, TV weight gamma * lambda: proximal gradient on
-//       1/2 ||A x - y||^2 + lambda TV(x), written out here) from the Ram-Lak FBP / FDK.
+//       sqrt(M), M the number of measured values; at most --baseline-max-iterations); PnP-TV (the
+//       proximal-gradient PnP step with the TV denoiser, step 0.99 / ||A||^2, TV weight gamma * lambda: proximal
+//       gradient on 1/2 ||A x - y||^2 + lambda TV(x), written out here) from the Ram-Lak FBP / FDK.
 //   Deblurring (highres_deblur): the closed-form Tikhonov (mu ||x||^2) and gradient-regularised (nu ||D x||^2,
 //       Wiener-like) inverses of the stack of circular blurs, mu and nu chosen by generalised cross-validation
 //       (--baseline-rule gcv, the default) or the discrepancy principle (||A x - y|| = tau * noise * sqrt(M));
@@ -33,19 +33,19 @@ namespace pnpdist_examples {
 /// The baseline options (--baselines ...), registered by add_baseline_options.
 struct BaselineOptions {
   bool enabled = true;
-  double tau = 1.05;                    // discrepancy principle: ||A x - y|| <= tau * noise * sqrt(M)
-  index_t max_iterations = 500;         // SIRT / CGLS
-  double tv_weight = 0.01;              // lambda of PnP-TV (per example default, see main())
-  index_t tv_iterations = 100;          // PnP-TV iterations
-  index_t tv_inner_iterations = 50;     // Chambolle iterations of its TV denoiser
-  std::string rule = "gcv";             // deblurring: how mu and nu are chosen (gcv or discrepancy)
+  double tau = 1.05;                 // discrepancy principle: ||A x - y|| <= tau * noise * sqrt(M)
+  index_t max_iterations = 500;      // SIRT / CGLS
+  double tv_weight = 0.01;           // lambda of PnP-TV (per example default, see main())
+  index_t tv_iterations = 100;       // PnP-TV iterations
+  index_t tv_inner_iterations = 50;  // Chambolle iterations of its TV denoiser
+  std::string rule = "gcv";          // deblurring: how mu and nu are chosen (gcv or discrepancy)
 };
 
 inline void add_baseline_options(OptionTable& table, BaselineOptions& b, bool iterative) {
   table.boolean("--baselines", "1: compute the classical baselines beside PnP (result.json \"baselines\"); 0: skip",
                 b.enabled);
-  table.number("--baseline-tau", "discrepancy principle: stop / choose at ||A x - y|| = tau * noise * sqrt(M)",
-               b.tau, 0.1, 10.0, "TAU");
+  table.number("--baseline-tau", "discrepancy principle: stop / choose at ||A x - y|| = tau * noise * sqrt(M)", b.tau,
+               0.1, 10.0, "TAU");
   if (iterative)
     table.integer("--baseline-max-iterations", "at most this many SIRT / CGLS iterations", b.max_iterations, 1);
   else
@@ -53,8 +53,8 @@ inline void add_baseline_options(OptionTable& table, BaselineOptions& b, bool it
                  "how the closed-form inverses choose their weight: generalised cross-validation or the\n"
                  "discrepancy principle (with --noise and --baseline-tau)",
                  b.rule, {"gcv", "discrepancy"});
-  table.number("--baseline-tv-weight", "lambda of the PnP-TV baseline (1/2 ||A x - y||^2 + lambda TV(x))",
-               b.tv_weight, 0.0, 1e30, "L");
+  table.number("--baseline-tv-weight", "lambda of the PnP-TV baseline (1/2 ||A x - y||^2 + lambda TV(x))", b.tv_weight,
+               0.0, 1e30, "L");
   table.integer("--baseline-tv-iterations", "iterations of the PnP-TV baseline", b.tv_iterations, 0);
 }
 
@@ -73,9 +73,9 @@ inline std::string baselines_json(const std::vector<BaselineResult>& results) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     const BaselineResult& r = results[i];
     out += (i ? ",\n    " : "\n    ");
-    out += "{\"name\": " + json_string(r.name) + ", \"psnr\": " + json_number(r.psnr) + ", \"ssim\": " +
-           json_number(r.ssim) + ", \"seconds\": " + json_number(r.seconds) + ", \"image\": " + json_string(r.image) +
-           ", \"parameters\": " + r.parameters + "}";
+    out += "{\"name\": " + json_string(r.name) + ", \"psnr\": " + json_number(r.psnr) +
+           ", \"ssim\": " + json_number(r.ssim) + ", \"seconds\": " + json_number(r.seconds) +
+           ", \"image\": " + json_string(r.image) + ", \"parameters\": " + r.parameters + "}";
   }
   return out + (results.empty() ? "]" : "\n  ]");
 }
@@ -147,9 +147,9 @@ inline std::string iterative_parameters(const BaselineOptions& b, double noise, 
                                         bool reached, double residual) {
   return "{\"rule\": \"discrepancy\", \"tau\": " + json_number(b.tau) + ", \"noise\": " + json_number(noise) +
          ", \"threshold\": " + json_number(threshold) + ", \"residual\": " + json_number(residual) +
-         ", \"iterations\": " + std::to_string(iterations) + ", \"max_iterations\": " +
-         std::to_string(b.max_iterations) + ", \"stopped_by\": " +
-         json_string(reached ? "discrepancy" : "max_iterations") + "}";
+         ", \"iterations\": " + std::to_string(iterations) +
+         ", \"max_iterations\": " + std::to_string(b.max_iterations) +
+         ", \"stopped_by\": " + json_string(reached ? "discrepancy" : "max_iterations") + "}";
 }
 
 /// PnP-TV on `physics` from x0: the proximal-gradient iteration x+ = TV(x - gamma grad f(x); gamma lambda)
@@ -177,9 +177,10 @@ pnpdist::Tensor<float, R> pnp_tv(const Exec& exec, const Physics& physics, const
 
 inline std::string tv_parameters(const BaselineOptions& b, double step, const std::string& init) {
   return "{\"lambda\": " + json_number(b.tv_weight) + ", \"step\": " + json_number(step) +
-         ", \"denoiser_sigma\": " + json_number(step * b.tv_weight) + ", \"iterations\": " +
-         std::to_string(b.tv_iterations) + ", \"chambolle_iterations\": " + std::to_string(b.tv_inner_iterations) +
-         ", \"init\": " + json_string(init) + "}";
+         ", \"denoiser_sigma\": " + json_number(step * b.tv_weight) +
+         ", \"iterations\": " + std::to_string(b.tv_iterations) +
+         ", \"chambolle_iterations\": " + std::to_string(b.tv_inner_iterations) + ", \"init\": " + json_string(init) +
+         "}";
 }
 
 /// The CT baselines (2D or 3D) on the whole problem: one projector over every view of `geometry`, `y` every
@@ -269,10 +270,9 @@ inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
     }
     const double seconds = setup + seconds_since(start);
     recorder.add(gradient ? "wiener_gradient" : "tikhonov", x.const_view(), seconds,
-                 std::string("{\"rule\": ") + json_string(rule) + ", \"tau\": " + json_number(b.tau) +
-                     ", \"noise\": " + json_number(noise) + ", \"target\": " + json_number(target) + ", \"" +
-                     (gradient ? "nu" : "mu") + "\": " + json_number(choice.t) +
-                     ", \"residual\": " + json_number(choice.residual) + extra +
+                 std::string("{\"rule\": ") + json_string(rule) + ", \"tau\": " + json_number(b.tau) + ", \"noise\": " +
+                     json_number(noise) + ", \"target\": " + json_number(target) + ", \"" + (gradient ? "nu" : "mu") +
+                     "\": " + json_number(choice.t) + ", \"residual\": " + json_number(choice.residual) + extra +
                      ", \"solves\": " + std::to_string(choice.evaluations) + "}");
     if (!gradient) tikhonov = std::move(x);
   }

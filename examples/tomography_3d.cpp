@@ -240,7 +240,8 @@ int main(int argc, char** argv) {
              "ground truth instead of the phantom: a cubic 3-D .npy, values as given (phantom-like:\n"
              "[0, 1.5]); --size is taken from it",
              o.truth_file);
-  table.integer("--phantom-seed", "seed of the walnut-like phantom's shapes (0 = the benchmark's)", o.phantom_seed, 0);
+  table.integer("--phantom-seed", "seed of the walnut-like phantom's texture ellipsoids (0 = the benchmark's)",
+                o.phantom_seed, 0);
   add_common_options(table, o, help, default_weights);
   o.baselines.tv_weight = 0.001;  // chosen on a validation phantom (docs/examples.md)
   o.baselines.max_iterations = 200;

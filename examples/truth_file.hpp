@@ -36,7 +36,8 @@ void check_truth(const pnpdist::Tensor<float, Rank>& t, const std::string& path,
              (Rank == 2 ? "square" : "cubic") + " (the image fills the unit " + (Rank == 2 ? "square" : "cube") +
              " at --size = its side)";
     });
-  pnpdist::require(t.extent(0) >= 8, [&] { return "--truth " + path + ": side " + std::to_string(t.extent(0)) + " < 8"; });
+  pnpdist::require(t.extent(0) >= 8,
+                   [&] { return "--truth " + path + ": side " + std::to_string(t.extent(0)) + " < 8"; });
   for (index_t i = 0; i < t.size(); ++i)
     pnpdist::require(std::isfinite(t.data()[i]), [&] {
       return "--truth " + path + ": element " + std::to_string(i) + " is " + std::to_string(t.data()[i]) +

@@ -168,10 +168,10 @@ public:
   [[nodiscard]] double influence_trace(double mu, double nu) const {
     const index_t h = shape_[2];
     const index_t w = shape_[3];
-    const double per_channel = transform_reduce(
-        exec_, normal_.size(), SumOp<double>{},
-        InfluenceTraceKernel<float>{normal_.data(), fft::spectrum_width(w), h, w,
-                                    static_cast<double>(h) * static_cast<double>(w), mu, nu});
+    const double per_channel =
+        transform_reduce(exec_, normal_.size(), SumOp<double>{},
+                         InfluenceTraceKernel<float>{normal_.data(), fft::spectrum_width(w), h, w,
+                                                     static_cast<double>(h) * static_cast<double>(w), mu, nu});
     return static_cast<double>(shape_[0] * shape_[1]) * per_channel;
   }
 
