@@ -8,8 +8,9 @@ pnpdist (the example programs) and in DeepInv. Cases (--cases, default all):
                own DPIR (deepinv.optim.DPIR: HQS, 8 iterations, sigma log-spaced from 49/255 to the noise
                level, stepsize 1/0.23 (sigma_k / noise)^2) against pnpdist --algorithm hqs with the same
                schedule and data weight 0.23 (w_k = 0.23 (noise / sigma_k)^2 = 1 / DeepInv's stepsize), both
-               from A^T y. DeepInv's data step is its generic CG prox of the stacked physics (--deblur-cg-*),
-               pnpdist's the closed form (sum_i A_i^T A_i is circulant).
+               from A^T y. DeepInv's data step is its generic CG prox of the stacked physics (--deblur-cg-*:
+               100 iterations at most, relative residual 1e-6), or with --deblur-prox fourier the closed form
+               that pnpdist uses (sum_i A_i^T A_i is circulant: one FFT pair).
   deblur_pgd   the same data, PnP-PGD with the benchmark's parameters: step 0.1, sigma 0.005, 30
                iterations from zeros (deepinv.optim.optim_builder("PGD", ...)).
   ct_hqs       tomography_2d --size 256 (Shepp-Logan, 100 parallel-beam views in 8 blocks, noise 0.01):
@@ -39,8 +40,8 @@ PSNR: 10 log10(1 / MSE) over all pixels, MSE in double, data range 1 (both examp
 no clipping in either program (pnpdist's examples do not clip; DeepInv's optimisers do not either).
 
 Install (Debian 12; DeepInv >= 0.3.3 needs torch >= 2.2, Debian's python3-torch is 1.13, so the venv gets
-PyPI's torch wheel; DeepInv 0.3.0-0.3.2 would accept torch 1.13 but need torchvision, which Debian 12 does
-not package for it):
+PyPI's torch wheel; DeepInv 0.3.0 and older accept any torch in their metadata but import torchvision,
+which Debian 12 does not package):
 
     /usr/bin/python3 -m venv --system-site-packages /tmp/dinv
     /tmp/dinv/bin/pip install deepinv==0.5.0     # torch 2.x from PyPI with its CUDA wheels: ~5.4 GB in the venv
