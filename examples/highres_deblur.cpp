@@ -120,6 +120,7 @@ int run(const World& world, const Options& o, const OptionTable& table) {
   problem.truth = truth.const_view();
   problem.data_range = 1.0;
   problem.baselines_json = baselines.json;
+  problem.noise_level = o.noise;
   problem.channels = 3;
   problem.default_weights = default_weights;
   problem.extra_json = ", \"image\": " + json_string(o.image) + ", \"shape\": [1, 3, " + std::to_string(shape[2]) +

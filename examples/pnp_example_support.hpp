@@ -72,9 +72,19 @@ struct CommonOptions {
   index_t operators = 8;
   double noise = 0.01;
   index_t iterations = 100;
+  std::string algorithm = "pgd";
   std::string step = "auto";
   double sigma = 0.01;
   double relaxation = 0;
+  double damping = 0;
+  double sigma_start = 49.0 / 255.0;
+  index_t schedule_iterations = 0;
+  double data_weight = 1.0;
+  double penalty = 1.0;
+  index_t cg_iterations = 10;
+  double cg_tolerance = 1e-4;
+  double tolerance = 0;
+  double residual_tolerance = 0;
   std::string init = "zeros";
   std::string denoiser = "drunet";
   std::string weights;  // empty: the shipped weights for the example
@@ -119,7 +129,11 @@ template <std::size_t Dim>
 void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const ProblemHelp& help,
                         const std::string& default_weights) {
   const std::string axes = Dim == 2 ? "P[,P]" : "P[,P,P]";
-  table.integer("--iterations", "PnP iterations", o.iterations, 0);
+  table.integer("--iterations", "PnP iterations (at most, with --tolerance / --residual-tolerance)", o.iterations, 0);
+  table.choice("--algorithm",
+               "pgd: proximal gradient (x+ = D(x - step grad f)); hqs: half-quadratic splitting with the DPIR\n"
+               "sigma schedule (--sigma-start down to --sigma); admm: PnP-ADMM (fixed --sigma, --penalty)",
+               o.algorithm, {"pgd", "hqs", "admm"});
   table.add(
       "--step", "X|auto", "step size gamma; auto = 0.99 / ||A||^2 (power method, 30 iterations)",
       [&o](const std::string& text) {
@@ -127,9 +141,26 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
         (void)o.fixed_step();
       },
       [&o] { return o.step == "auto" ? json_string("auto") : json_number(*o.fixed_step()); }, [&o] { return o.step; });
-  table.number("--sigma", "noise level handed to the denoiser", o.sigma, 0.0);
-  table.number("--relaxation", "lambda: x+ = (1-a) z + a D(z), a = gamma lambda / (1 + gamma lambda); 0 = x+ = D(z)",
-               o.relaxation, 0.0, 1e30, "L");
+  table.number("--sigma", "noise level handed to the denoiser (pgd, admm); hqs: the last sigma of the schedule",
+               o.sigma, 0.0);
+  table.number("--relaxation",
+               "pgd: lambda: x+ = (1-a) z + a D(z), a = gamma lambda / (1 + gamma lambda); 0 = x+ = D(z)", o.relaxation,
+               0.0, 1e30, "L");
+  table.number("--damping", "pgd: the damped denoiser x+ = a D(z) + (1-a) z with a in (0, 1]; 0 = off", o.damping, 0.0,
+               1.0, "A");
+  table.number("--sigma-start", "hqs: the first sigma of the schedule (DPIR: 49/255)", o.sigma_start, 0.0);
+  table.integer("--schedule-iterations", "hqs: iterations over which sigma falls to --sigma (0 = --iterations)",
+                o.schedule_iterations, 0);
+  table.number("--data-weight", "hqs: lambda in the data step's weight lambda (noise / sigma_k)^2 (DPIR: 0.23)",
+               o.data_weight, 0.0, 1e30, "L");
+  table.number("--penalty", "admm: rho, the weight of the data step's quadratic term", o.penalty, 0.0, 1e30, "RHO");
+  table.integer("--cg-iterations", "hqs, admm: conjugate-gradient iterations of the data step at most (CT)",
+                o.cg_iterations, 1);
+  table.number("--cg-tolerance", "hqs, admm: relative residual at which conjugate gradients stop", o.cg_tolerance, 0.0);
+  table.number("--tolerance", "stop when ||x_k - x_k-1|| / ||x_k-1|| is below this (0 = unused)", o.tolerance, 0.0);
+  table.number("--residual-tolerance",
+               "stop when |f(x_k) - f(x_k-1)| / f(x_k-1) is below this (0 = unused; with --tolerance: both)",
+               o.residual_tolerance, 0.0);
   std::vector<std::string> inits;
   {
     std::string part;
@@ -407,10 +438,11 @@ struct Problem {
   std::string extra_json;       // members added to result.json's "problem" object
   std::string measurement_png;  // written by the example (rank 0), empty if none
   std::string baselines_json;   // result.json's "baselines" list (examples/baselines.hpp), empty: none
+  double noise_level = 0.01;    // of the measurements: HQS's data-step weight (noise / sigma_k)^2
 };
 
 /// The figures of one IterationRecord, in the order of record_fields.
-inline constexpr std::size_t record_field_count = 13;
+inline constexpr std::size_t record_field_count = 16;
 inline constexpr const char* record_fields[record_field_count] = {"iteration",
                                                                   "wall_seconds",
                                                                   "iteration_seconds",
@@ -423,7 +455,10 @@ inline constexpr const char* record_fields[record_field_count] = {"iteration",
                                                                   "peak_rss_gradient_bytes",
                                                                   "peak_rss_denoiser_bytes",
                                                                   "peak_tracked_gradient_bytes",
-                                                                  "peak_tracked_denoiser_bytes"};
+                                                                  "peak_tracked_denoiser_bytes",
+                                                                  "relative_residual_change",
+                                                                  "denoiser_sigma",
+                                                                  "data_step_iterations"};
 
 inline std::array<double, record_field_count> record_values(const pnpdist::IterationRecord& r) {
   return {static_cast<double>(r.iteration),
@@ -438,7 +473,10 @@ inline std::array<double, record_field_count> record_values(const pnpdist::Itera
           static_cast<double>(r.peak_rss_gradient_bytes),
           static_cast<double>(r.peak_rss_denoiser_bytes),
           static_cast<double>(r.peak_tracked_gradient_bytes),
-          static_cast<double>(r.peak_tracked_denoiser_bytes)};
+          static_cast<double>(r.peak_tracked_denoiser_bytes),
+          r.relative_residual_change,
+          r.denoiser_sigma,
+          static_cast<double>(r.data_step_iterations)};
 }
 
 /// Every rank's records on every rank: ranks x iterations x fields, by one allreduce of a zero-padded
@@ -491,6 +529,38 @@ std::string checkpoint_path(const CommonOptions<Dim>& o, const World& world, boo
   return o.checkpoint + ".rank" + std::to_string(world.rank());
 }
 
+/// Calls fn(algorithm) with the PnP algorithm chosen by --algorithm and its parameters (every algorithm is
+/// instantiated; the choice is a run-time branch). `noise_level` is the measurements' noise (HQS's data weight).
+template <std::size_t Dim, class Fn>
+void with_algorithm(const CommonOptions<Dim>& o, double noise_level, Fn&& fn) {
+  const pnpdist::DataProximalOptions data_step{o.cg_iterations, o.cg_tolerance};
+  if (o.algorithm == "hqs") {
+    pnpdist::HalfQuadraticSplitting hqs;
+    hqs.sigma_start = o.sigma_start;
+    hqs.sigma_end = o.sigma;
+    hqs.schedule_iterations = o.schedule_iterations > 0 ? o.schedule_iterations : std::max<index_t>(o.iterations, 1);
+    pnpdist::require(noise_level > 0,
+                     "--algorithm hqs needs a positive --noise: the data step's weight is lambda (noise / sigma_k)^2");
+    hqs.noise_level = noise_level;
+    hqs.data_weight = o.data_weight;
+    hqs.data_step = data_step;
+    fn(hqs);
+  } else if (o.algorithm == "admm") {
+    pnpdist::ADMM admm;
+    admm.sigma = o.sigma;
+    admm.penalty = o.penalty;
+    admm.data_step = data_step;
+    fn(admm);
+  } else {
+    pnpdist::ProximalGradient pgd;
+    pgd.step = o.fixed_step();
+    pgd.sigma = o.sigma;
+    if (o.relaxation > 0) pgd.relaxation = o.relaxation;
+    if (o.damping > 0) pgd.damping = o.damping;
+    fn(pgd);
+  }
+}
+
 /// The PnP run of an example: builds the prior, solves on `physics` from x0 (the initial iterate every rank
 /// computed the same), gathers every rank's records and writes result.json and the images (rank 0).
 template <std::size_t Dim, std::size_t R, class Physics>
@@ -506,108 +576,112 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
         constexpr bool physics_has_ranks = requires(const Physics& p) { p.communicator(); };
 
         pnpdist::PnPOptions options;
-        options.step = o.fixed_step();
-        options.sigma = o.sigma;
-        if (o.relaxation > 0) options.relaxation = o.relaxation;
         options.max_iterations = o.iterations;
+        options.stagnation_tolerance = o.tolerance;
+        options.residual_tolerance = o.residual_tolerance;
         options.checkpoint_path = checkpoint_path(o, world, prior_has_ranks || physics_has_ranks);
         options.checkpoint_every = o.checkpoint_every;
-        pnpdist::PnPSolver<Prior> solver(prior, options);
+        with_algorithm(o, problem.noise_level, [&](const auto& algorithm) {
+          using Algorithm = std::remove_cvref_t<decltype(algorithm)>;
+          pnpdist::PnPSolver<Prior, Algorithm> solver(prior, options, algorithm);
 
-        if (root && !o.quiet)
-          std::printf("%s: %s\n%s: prior %s%s%s, %d rank(s) x %d thread(s), %s\n", problem.example,
-                      problem.description.c_str(), problem.example, info.kind.c_str(),
-                      info.kind == "drunet" ? (" (" + info.weights + ", " + info.config + ")").c_str() : "",
-                      o.distribute_denoiser ? ", tiles dealt to the ranks" : (o.patch_size[0] > 0 ? ", tiled" : ""),
-                      world.size(), exec.concurrency(),
-                      o.distribute_physics ? "operators dealt to the ranks" : "operators on every rank");
-        std::fflush(stdout);
+          if (root && !o.quiet)
+            std::printf("%s: %s\n%s: prior %s%s%s, %d rank(s) x %d thread(s), %s\n", problem.example,
+                        problem.description.c_str(), problem.example, info.kind.c_str(),
+                        info.kind == "drunet" ? (" (" + info.weights + ", " + info.config + ")").c_str() : "",
+                        o.distribute_denoiser ? ", tiles dealt to the ranks" : (o.patch_size[0] > 0 ? ", tiled" : ""),
+                        world.size(), exec.concurrency(),
+                        o.distribute_physics ? "operators dealt to the ranks" : "operators on every rank");
+          std::fflush(stdout);
 
-        // The initial iterate's figures, measured here so that a resumed run reports them too.
-        pnpdist::IterationRecord initial;
-        initial.data_fidelity = physics.data_fidelity(x0.const_view());
-        if (problem.truth)
-          pnpdist::observe::ground_truth(*problem.truth, problem.data_range).measure(exec, initial, x0.const_view());
+          // The initial iterate's figures, measured here so that a resumed run reports them too.
+          pnpdist::IterationRecord initial;
+          initial.data_fidelity = physics.data_fidelity(x0.const_view());
+          if (problem.truth)
+            pnpdist::observe::ground_truth(*problem.truth, problem.data_range).measure(exec, initial, x0.const_view());
 
-        const std::size_t peak_before_solve = pnpdist::peak_resident_bytes();
-        const double setup_seconds = seconds_since(program_start);
-        const auto solve_start = Clock::now();
-        auto progress = pnpdist::observe::progress(root && !o.quiet);
-        auto result = problem.truth
-                          ? solver.solve(physics, pnpdist::init::given(x0),
-                                         pnpdist::observe::ground_truth(*problem.truth, problem.data_range), progress)
-                          : solver.solve(physics, pnpdist::init::given(x0), progress);
-        const double solve_seconds = seconds_since(solve_start);
+          const std::size_t peak_before_solve = pnpdist::peak_resident_bytes();
+          const double setup_seconds = seconds_since(program_start);
+          const auto solve_start = Clock::now();
+          auto progress = pnpdist::observe::progress(root && !o.quiet);
+          auto result = problem.truth
+                            ? solver.solve(physics, pnpdist::init::given(x0),
+                                           pnpdist::observe::ground_truth(*problem.truth, problem.data_range), progress)
+                            : solver.solve(physics, pnpdist::init::given(x0), progress);
+          const double solve_seconds = seconds_since(solve_start);
 
-        const auto all = gather_records(world, result.records);
-        double peak = static_cast<double>(peak_before_solve);
-        for (const auto& rank_records : all)
-          for (const auto& values : rank_records) peak = std::max({peak, values[9], values[10]});
-        peak = std::max(peak, static_cast<double>(pnpdist::peak_resident_bytes()));
-        // The largest peak of any rank: one value per rank, gathered.
-        std::vector<double> peaks(static_cast<std::size_t>(world.size()), 0.0);
-        peaks[static_cast<std::size_t>(world.rank())] = peak;
-        world.allreduce_sum(pnpdist::View<double, 1>(peaks.data(), pnpdist::Extents<1>{world.size()}));
-        peak = *std::max_element(peaks.begin(), peaks.end());
-        if (!root) return;
+          const auto all = gather_records(world, result.records);
+          double peak = static_cast<double>(peak_before_solve);
+          for (const auto& rank_records : all)
+            for (const auto& values : rank_records) peak = std::max({peak, values[9], values[10]});
+          peak = std::max(peak, static_cast<double>(pnpdist::peak_resident_bytes()));
+          // The largest peak of any rank: one value per rank, gathered.
+          std::vector<double> peaks(static_cast<std::size_t>(world.size()), 0.0);
+          peaks[static_cast<std::size_t>(world.rank())] = peak;
+          world.allreduce_sum(pnpdist::View<double, 1>(peaks.data(), pnpdist::Extents<1>{world.size()}));
+          peak = *std::max_element(peaks.begin(), peaks.end());
+          if (!root) return;
 
-        double final_psnr = std::numeric_limits<double>::quiet_NaN(), final_ssim = final_psnr;
-        if (!result.records.empty()) {
-          final_psnr = result.records.back().psnr;
-          final_ssim = result.records.back().ssim;
-        } else {
-          final_psnr = initial.psnr;
-          final_ssim = initial.ssim;
-        }
-        std::filesystem::create_directories(o.output_dir);
-        const double low = 0, high = problem.data_range;
-        std::string images = "{";
-        if (problem.truth)
+          double final_psnr = std::numeric_limits<double>::quiet_NaN(), final_ssim = final_psnr;
+          if (!result.records.empty()) {
+            final_psnr = result.records.back().psnr;
+            final_ssim = result.records.back().ssim;
+          } else {
+            final_psnr = initial.psnr;
+            final_ssim = initial.ssim;
+          }
+          std::filesystem::create_directories(o.output_dir);
+          const double low = 0, high = problem.data_range;
+          std::string images = "{";
+          if (problem.truth)
+            images +=
+                "\"truth\": " + json_string(save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high)) +
+                ", ";
+          if (!problem.measurement_png.empty())
+            images += "\"measurement\": " + json_string(problem.measurement_png) + ", ";
+          images += "\"reconstruction\": " +
+                    json_string(save_png(exec, o.output_dir, "reconstruction.png", result.x.const_view(), low, high)) +
+                    ", ";
           images +=
-              "\"truth\": " + json_string(save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high)) + ", ";
-        if (!problem.measurement_png.empty())
-          images += "\"measurement\": " + json_string(problem.measurement_png) + ", ";
-        images += "\"reconstruction\": " +
-                  json_string(save_png(exec, o.output_dir, "reconstruction.png", result.x.const_view(), low, high)) +
-                  ", ";
-        images +=
-            "\"initial\": " + json_string(save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high)) +
-            "}";
+              "\"initial\": " + json_string(save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high)) +
+              "}";
 
-        std::string json =
-            "{\n  \"schema\": \"pnpdist.run/1\",\n  \"example\": " + json_string(problem.example) + ",\n";
-        json += "  \"options\": " + table.options_json() + ",\n";
-        json += "  \"ranks\": " + std::to_string(world.size()) +
-                ", \"threads_per_rank\": " + std::to_string(exec.concurrency()) + ",\n";
-        json += "  \"setup_seconds\": " + json_number(setup_seconds + result.setup_seconds) + ",\n";
-        json += "  \"init\": {\"method\": " + json_string(o.init) + ", \"psnr\": " + json_number(initial.psnr) +
-                ", \"ssim\": " + json_number(initial.ssim) +
-                ", \"data_fidelity\": " + json_number(initial.data_fidelity) + "},\n";
-        json += "  \"records\": " + records_json(all) + ",\n";
-        json += "  \"final\": {\"psnr\": " + json_number(final_psnr) + ", \"ssim\": " + json_number(final_ssim) +
-                ", \"iterations\": " + std::to_string(result.iterations) + ", \"total_seconds\": " +
-                json_number(result.records.empty() ? solve_seconds : result.records.back().wall_seconds) +
-                ", \"peak_rss_bytes\": " + json_number(peak) + ", \"step\": " + json_number(result.step) +
-                ", \"squared_norm\": " + json_number(result.squared_norm) +
-                ", \"resumed_from\": " + std::to_string(result.resumed_from) + "},\n";
-        json += "  \"images\": " + images + ",\n";
-        if (!problem.baselines_json.empty()) json += "  \"baselines\": " + problem.baselines_json + ",\n";
-        json += "  \"problem\": {\"description\": " + json_string(problem.description) +
-                ", \"data_range\": " + json_number(problem.data_range) + problem.extra_json + "},\n";
-        json += "  \"denoiser\": {\"kind\": " + json_string(info.kind) + ", \"weights\": " + json_string(info.weights) +
-                ", \"config\": " + json_string(info.config) + ", \"fallback\": " + json_string(info.fallback) +
-                ", \"executor\": " + json_string(Exec::name) + "}\n}\n";
-        const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
-        std::ofstream out(path);
-        out << json;
-        out.close();
-        if (!out) throw pnpdist::io_error("cannot write " + path);
-        if (!o.quiet)
-          std::printf("%s: PSNR %.2f dB -> %.2f dB after %lld iterations in %.2f s (setup %.2f s); %s\n",
-                      problem.example, initial.psnr, final_psnr, static_cast<long long>(result.iterations),
-                      result.records.empty() ? 0.0 : result.records.back().wall_seconds,
-                      setup_seconds + result.setup_seconds, path.c_str());
-        status = 0;
+          std::string json =
+              "{\n  \"schema\": \"pnpdist.run/1\",\n  \"example\": " + json_string(problem.example) + ",\n";
+          json += "  \"options\": " + table.options_json() + ",\n";
+          json += "  \"ranks\": " + std::to_string(world.size()) +
+                  ", \"threads_per_rank\": " + std::to_string(exec.concurrency()) + ",\n";
+          json += "  \"setup_seconds\": " + json_number(setup_seconds + result.setup_seconds) + ",\n";
+          json += "  \"init\": {\"method\": " + json_string(o.init) + ", \"psnr\": " + json_number(initial.psnr) +
+                  ", \"ssim\": " + json_number(initial.ssim) +
+                  ", \"data_fidelity\": " + json_number(initial.data_fidelity) + "},\n";
+          json += "  \"records\": " + records_json(all) + ",\n";
+          json += "  \"final\": {\"psnr\": " + json_number(final_psnr) + ", \"ssim\": " + json_number(final_ssim) +
+                  ", \"iterations\": " + std::to_string(result.iterations) + ", \"total_seconds\": " +
+                  json_number(result.records.empty() ? solve_seconds : result.records.back().wall_seconds) +
+                  ", \"peak_rss_bytes\": " + json_number(peak) + ", \"step\": " + json_number(result.step) +
+                  ", \"squared_norm\": " + json_number(result.squared_norm) +
+                  ", \"resumed_from\": " + std::to_string(result.resumed_from) + "},\n";
+          json += "  \"images\": " + images + ",\n";
+          if (!problem.baselines_json.empty()) json += "  \"baselines\": " + problem.baselines_json + ",\n";
+          json += "  \"problem\": {\"description\": " + json_string(problem.description) +
+                  ", \"data_range\": " + json_number(problem.data_range) + problem.extra_json + "},\n";
+          json += "  \"denoiser\": {\"kind\": " + json_string(info.kind) +
+                  ", \"weights\": " + json_string(info.weights) + ", \"config\": " + json_string(info.config) +
+                  ", \"fallback\": " + json_string(info.fallback) + ", \"executor\": " + json_string(Exec::name) +
+                  "}\n}\n";
+          const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
+          std::ofstream out(path);
+          out << json;
+          out.close();
+          if (!out) throw pnpdist::io_error("cannot write " + path);
+          if (!o.quiet)
+            std::printf("%s: PSNR %.2f dB -> %.2f dB after %lld iterations in %.2f s (setup %.2f s); %s\n",
+                        problem.example, initial.psnr, final_psnr, static_cast<long long>(result.iterations),
+                        result.records.empty() ? 0.0 : result.records.back().wall_seconds,
+                        setup_seconds + result.setup_seconds, path.c_str());
+          status = 0;
+        });
       });
   return status;
 }

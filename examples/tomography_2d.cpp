@@ -115,6 +115,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
                         " operators, " + std::to_string(o.size) + " bins, noise " + json_number(o.noise);
   problem.truth = truth.const_view();
   problem.data_range = data_range;
+  problem.noise_level = o.noise;
   problem.baselines_json = baselines.json;
   problem.channels = 1;
   problem.default_weights = default_weights;

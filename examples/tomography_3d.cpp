@@ -175,6 +175,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
   if (truth) problem.truth = truth->const_view();
   problem.data_range = data_range;
   problem.baselines_json = baselines.json;
+  problem.noise_level = o.noise;
   problem.channels = 1;
   problem.default_weights = default_weights;
   problem.extra_json = ", \"shape\": [" + std::to_string(o.size) + ", " + std::to_string(o.size) + ", " +

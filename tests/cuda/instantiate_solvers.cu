@@ -58,14 +58,17 @@ double instantiate_pnp(const Cuda& exec, const Extents<R>& shape) {
   const DenoisingPhysics<R> physics{exec, y.const_view()};
   HalvingDenoiser<Q> prior{exec};
   pnpdist::PnPOptions options;
-  options.relaxation = 1.0;
+  pnpdist::ProximalGradient pgd;
+  pgd.relaxation = 1.0;
   options.clip = std::pair{0.0, 1.0};
   options.max_iterations = 2;
-  auto result = pnpdist::PnPSolver(prior, options)
+  auto result = pnpdist::PnPSolver(prior, options, pgd)
                     .solve(physics, pnpdist::init::adjoint, pnpdist::observe::ground_truth(y, 1.0),
                            pnpdist::observe::progress(false));
-  auto second = pnpdist::PnPSolver(prior, options).solve(physics, pnpdist::init::given(result.x));
-  (void)pnpdist::PnPSolver(prior, options).solve(physics, pnpdist::init::zeros);
+  auto second = pnpdist::PnPSolver(prior, options, pgd).solve(physics, pnpdist::init::given(result.x));
+  (void)pnpdist::PnPSolver(prior, options, pgd).solve(physics, pnpdist::init::zeros);
+  (void)pnpdist::PnPSolver(prior, options, pnpdist::HalfQuadraticSplitting{}).solve(physics, pnpdist::init::zeros);
+  (void)pnpdist::PnPSolver(prior, options, pnpdist::ADMM{}).solve(physics, pnpdist::init::zeros);
   return result.records.back().psnr + second.step + pnpdist::automatic_step(physics) +
          pnpdist::ssim(exec, result.x.const_view(), y.const_view(), 1.0) +
          pnpdist::psnr(exec, result.x.const_view(), y.const_view(), 1.0);

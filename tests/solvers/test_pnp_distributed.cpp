@@ -53,11 +53,16 @@ StackedPhysics<ct::JosephProjector2D<float, Serial>> local_physics(std::span<con
 
 PnPOptions options() {
   PnPOptions o;
-  o.sigma = 0.004;
   o.max_iterations = 10;
-  o.relaxation = 100.0;
   o.clip = std::pair{0.0, 1e30};
   return o;
+}
+
+ProximalGradient pgd() {
+  ProximalGradient a;
+  a.sigma = 0.004;
+  a.relaxation = 100.0;
+  return a;
 }
 
 }  // namespace
@@ -69,12 +74,13 @@ TEST_CASE("Distributed PnP gives the iterates of one process", "[solvers][pnp][d
   const auto single_physics = local_physics(all, x_true);
   TiledDenoiser<TVDenoiser<float, 4, Serial>> single_prior(TVDenoiser<float, 4, Serial>(Serial{}, 30),
                                                            PatchTiler<2>(16, 4), 0);
-  const auto reference = PnPSolver(single_prior, options()).solve(single_physics, init::adjoint);
+  const auto reference = PnPSolver(single_prior, options(), pgd()).solve(single_physics, init::adjoint);
 
   const auto physics = distribute_physics(operators, comm, Dealing::round_robin(),
                                           [&](std::span<const index_t> mine) { return local_physics(mine, x_true); });
   auto prior = distribute_denoiser(TVDenoiser<float, 4, Serial>(Serial{}, 30), PatchTiler<2>(16, 4), comm, 2);
-  const auto result = PnPSolver(prior, options()).solve(physics, init::adjoint, observe::ground_truth(x_true, 1.0));
+  const auto result =
+      PnPSolver(prior, options(), pgd()).solve(physics, init::adjoint, observe::ground_truth(x_true, 1.0));
   REQUIRE(result.iterations == 10);
   CHECK(result.step == Approx(reference.step).epsilon(1e-5));
   double scale = 0, diff = 0;
@@ -97,7 +103,7 @@ TEST_CASE("Distributed PnP checkpoints one file per rank and resumes bit for bit
   const auto physics = distribute_physics(operators, comm, Dealing::round_robin(),
                                           [&](std::span<const index_t> mine) { return local_physics(mine, x_true); });
   auto prior = distribute_denoiser(TVDenoiser<float, 4, Serial>(Serial{}, 30), PatchTiler<2>(16, 4), comm, 0);
-  const auto uninterrupted = PnPSolver(prior, options()).solve(physics, init::adjoint);
+  const auto uninterrupted = PnPSolver(prior, options(), pgd()).solve(physics, init::adjoint);
 
   // Rank 0 chooses the path; every rank learns it through a broadcast of its length-independent hash.
   const std::string path =
@@ -107,7 +113,7 @@ TEST_CASE("Distributed PnP checkpoints one file per rank and resumes bit for bit
   first.max_iterations = 6;
   first.checkpoint_path = path;
   first.checkpoint_every = 3;
-  PnPSolver solver(prior, first);
+  PnPSolver solver(prior, first, pgd());
   const std::string mine = solver.checkpoint_file(comm.rank(), comm.size());
   std::filesystem::remove(mine);
   comm.barrier();
@@ -116,7 +122,7 @@ TEST_CASE("Distributed PnP checkpoints one file per rank and resumes bit for bit
   CHECK(mine == (comm.size() > 1 ? path + ".rank" + std::to_string(comm.rank()) : path));
   PnPOptions rest = first;
   rest.max_iterations = 10;
-  const auto resumed = PnPSolver(prior, rest).solve(physics, init::adjoint);
+  const auto resumed = PnPSolver(prior, rest, pgd()).solve(physics, init::adjoint);
   CHECK(resumed.resumed_from == 6);
   CHECK(resumed.records.size() == 10);
   CHECK(std::memcmp(resumed.x.data(), uninterrupted.x.data(), uninterrupted.x.bytes()) == 0);
@@ -128,13 +134,13 @@ TEST_CASE("Distributed PnP checkpoints one file per rank and resumes bit for bit
     std::filesystem::remove(mine);
     std::filesystem::remove(previous_checkpoint_path(mine));
     comm.barrier();
-    (void)PnPSolver(prior, first).solve(physics, init::adjoint);
+    (void)PnPSolver(prior, first, pgd()).solve(physics, init::adjoint);
     REQUIRE(std::filesystem::exists(previous_checkpoint_path(mine)));
     if (comm.rank() == 0)
       std::filesystem::copy_file(previous_checkpoint_path(mine), mine,
                                  std::filesystem::copy_options::overwrite_existing);
     comm.barrier();
-    const auto back = PnPSolver(prior, rest).solve(physics, init::adjoint);
+    const auto back = PnPSolver(prior, rest, pgd()).solve(physics, init::adjoint);
     CHECK(back.resumed_from == 3);
     CHECK(back.records.size() == 10);
     CHECK(std::memcmp(back.x.data(), uninterrupted.x.data(), uninterrupted.x.bytes()) == 0);

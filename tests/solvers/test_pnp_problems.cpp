@@ -43,11 +43,13 @@ TEST_CASE("PnP-TV deblurs a colour image better than its blurred measurement", "
   const blur::CircularBlurStack<Serial> physics(stack);
   TVDenoiser<float, 4, Serial> prior(exec, 25);
   PnPOptions options;
-  options.sigma = 0.005;
+  ProximalGradient pgd;
+  pgd.sigma = 0.005;
   options.max_iterations = 20;
   options.clip = std::pair{0.0, 1.0};
   const auto start = clone(stack.measurement(0).const_view());
-  const auto result = PnPSolver(prior, options).solve(physics, init::given(start), observe::ground_truth(truth, 1.0));
+  const auto result =
+      PnPSolver(prior, options, pgd).solve(physics, init::given(start), observe::ground_truth(truth, 1.0));
   const double before = psnr(exec, start.const_view(), truth.const_view(), 1.0);
   const double after = result.records.back().psnr;
   INFO("blurred " << before << " dB, PnP-TV " << after << " dB");
@@ -63,10 +65,11 @@ TEST_CASE("PnP-TV improves on FBP for 2D parallel-beam CT", "[solvers][pnp][prob
   auto problem = test::ct_problem_2d(exec, 64, 60, 4, 2.0);
   TVDenoiser<float, 4, Serial> prior(exec, 20);
   PnPOptions options;
-  options.sigma = 0.004;
+  ProximalGradient pgd;
+  pgd.sigma = 0.004;
   options.max_iterations = 30;
   options.clip = std::pair{0.0, 1e30};
-  const auto result = PnPSolver(prior, options)
+  const auto result = PnPSolver(prior, options, pgd)
                           .solve(problem.physics, init::given(problem.fbp), observe::ground_truth(problem.truth, 1.0));
   const double before = result.initial.psnr;
   const double after = result.records.back().psnr;
@@ -86,10 +89,11 @@ TEST_CASE("PnP-TV improves on FDK for 3D cone-beam CT", "[solvers][pnp][problems
   auto problem = test::ct_problem_3d(exec, 24, 36, 4, 1.5);
   TVDenoiser<float, 5, Serial> prior(exec, 30);
   PnPOptions options;
-  options.sigma = 0.004;
+  ProximalGradient pgd;
+  pgd.sigma = 0.004;
   options.max_iterations = 30;
   options.clip = std::pair{0.0, 1e30};
-  const auto result = PnPSolver(prior, options)
+  const auto result = PnPSolver(prior, options, pgd)
                           .solve(problem.physics, init::given(problem.fdk), observe::ground_truth(problem.truth, 1.0));
   const double before = result.initial.psnr;
   const double after = result.records.back().psnr;

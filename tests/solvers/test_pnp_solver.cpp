@@ -54,11 +54,12 @@ TEMPLATE_LIST_TEST_CASE("PnP iterations follow the hand computation (step, relax
     for (const bool clipped : {false, true}) {
       test::ScalingDenoiser<double, Exec> prior(exec, factor);
       PnPOptions options;
-      options.step = gamma;
+      ProximalGradient pgd;
+      pgd.step = gamma;
       options.max_iterations = 4;
-      if (relaxed) options.relaxation = lambda;
+      if (relaxed) pgd.relaxation = lambda;
       if (clipped) options.clip = std::pair{-0.2, 0.25};
-      const auto result = PnPSolver(prior, options).solve(physics, init::zeros);
+      const auto result = PnPSolver(prior, options, pgd).solve(physics, init::zeros);
       // Hand computation: x+ = clip((1 - a) z + a f z), a = g l / (1 + g l); without relaxation x+ = clip(f z).
       const double a = relaxed ? gamma * lambda / (1 + gamma * lambda) : 1.0;
       std::vector<double> x(static_cast<std::size_t>(n), 0.0);
@@ -86,11 +87,12 @@ TEST_CASE("With the identity denoiser PnP is gradient descent and relaxation cha
   const auto physics = test::dense_stack<double>(Serial{}, 2, 8, n, truth.const_view(), 17);
   IdentityDenoiser<double, 1, Serial> prior;
   PnPOptions options;
-  options.step = 0.2;
+  ProximalGradient pgd;
+  pgd.step = 0.2;
   options.max_iterations = 3;
-  const auto plain = PnPSolver(prior, options).solve(physics, init::adjoint);
-  options.relaxation = 5.0;
-  const auto relaxed = PnPSolver(prior, options).solve(physics, init::adjoint);
+  const auto plain = PnPSolver(prior, options, pgd).solve(physics, init::adjoint);
+  pgd.relaxation = 5.0;
+  const auto relaxed = PnPSolver(prior, options, pgd).solve(physics, init::adjoint);
   std::vector<double> x = reference_gradient(physics, std::vector<double>(static_cast<std::size_t>(n), 0.0));
   for (double& v : x) v = -v;  // A^T y
   for (int k = 0; k < 3; ++k) {
@@ -101,9 +103,13 @@ TEST_CASE("With the identity denoiser PnP is gradient descent and relaxation cha
     CHECK(plain.x(c) == Approx(x[static_cast<std::size_t>(c)]).epsilon(1e-12).margin(1e-14));
     CHECK(relaxed.x(c) == Approx(x[static_cast<std::size_t>(c)]).epsilon(1e-12).margin(1e-14));
   }
-  // Data fidelity at the iterate the gradient was taken at: decreasing for gradient descent with step < 1/L.
-  for (std::size_t k = 1; k < plain.records.size(); ++k)
-    CHECK(plain.records[k].data_fidelity < plain.records[k - 1].data_fidelity);
+  // Data fidelity of each iterate: decreasing for gradient descent with step < 1/L, and its relative change.
+  double before = plain.initial.data_fidelity;
+  for (const auto& r : plain.records) {
+    CHECK(r.data_fidelity < before);
+    CHECK(r.relative_residual_change == Approx((before - r.data_fidelity) / before).epsilon(1e-12));
+    before = r.data_fidelity;
+  }
 }
 
 TEMPLATE_LIST_TEST_CASE("The automatic step is 0.99 / ||A||^2 of a matrix with known singular values",
@@ -140,8 +146,9 @@ TEMPLATE_LIST_TEST_CASE("The automatic step is 0.99 / ||A||^2 of a matrix with k
   IdentityDenoiser<double, 1, Exec> prior(exec);
   PnPOptions options;
   options.max_iterations = 1;
-  options.power_iterations = 60;
-  const auto result = PnPSolver(prior, options).solve(physics, init::zeros);
+  ProximalGradient pgd;
+  pgd.power_iterations = 60;
+  const auto result = PnPSolver(prior, options, pgd).solve(physics, init::zeros);
   CHECK(result.step == Approx(0.99 / 9.0).epsilon(1e-8));
   CHECK(result.squared_norm == Approx(9.0).epsilon(1e-8));
 }
@@ -150,26 +157,43 @@ TEST_CASE("Invalid PnP options and shapes give clear errors", "[solvers][pnp][er
   IdentityDenoiser<double, 1, Serial> prior;
   const auto bad = [&](auto change, const char* text) {
     PnPOptions options;
-    change(options);
-    CHECK_THROWS_AS(PnPSolver(prior, options), invalid_argument);
-    CHECK_THROWS_WITH(PnPSolver(prior, options), Catch::Contains(text));
+    ProximalGradient pgd;
+    change(options, pgd);
+    CHECK_THROWS_AS(PnPSolver(prior, options, pgd), invalid_argument);
+    CHECK_THROWS_WITH(PnPSolver(prior, options, pgd), Catch::Contains(text));
   };
-  bad([](PnPOptions& o) { o.step = -0.1; }, "step must be positive");
-  bad([](PnPOptions& o) { o.step = 0.0; }, "step must be positive");
-  bad([](PnPOptions& o) { o.sigma = -1; }, "sigma must be non-negative");
-  bad([](PnPOptions& o) { o.max_iterations = -3; }, "max_iterations must be >= 0, got -3");
-  bad([](PnPOptions& o) { o.relaxation = -1.0; }, "relaxation");
-  bad([](PnPOptions& o) { o.clip = std::pair{1.0, 0.0}; }, "clip interval");
-  bad([](PnPOptions& o) { o.checkpoint_every = 2; }, "needs a checkpoint_path");
-  bad([](PnPOptions& o) { o.power_iterations = 0; }, "power_iterations");
+  bad([](PnPOptions&, ProximalGradient& a) { a.step = -0.1; }, "step must be positive");
+  bad([](PnPOptions&, ProximalGradient& a) { a.step = 0.0; }, "step must be positive");
+  bad([](PnPOptions&, ProximalGradient& a) { a.sigma = -1; }, "sigma must be non-negative");
+  bad([](PnPOptions& o, ProximalGradient&) { o.max_iterations = -3; }, "max_iterations must be >= 0, got -3");
+  bad([](PnPOptions&, ProximalGradient& a) { a.relaxation = -1.0; }, "relaxation");
+  bad([](PnPOptions&, ProximalGradient& a) { a.damping = 1.5; }, "damping must be in (0, 1]");
+  bad([](PnPOptions&, ProximalGradient& a) { a.damping = 0.0; }, "damping must be in (0, 1]");
+  bad(
+      [](PnPOptions&, ProximalGradient& a) {
+        a.damping = 0.5;
+        a.relaxation = 1.0;
+      },
+      "not both");
+  bad([](PnPOptions& o, ProximalGradient&) { o.clip = std::pair{1.0, 0.0}; }, "clip interval");
+  bad([](PnPOptions& o, ProximalGradient&) { o.checkpoint_every = 2; }, "needs a checkpoint_path");
+  bad([](PnPOptions& o, ProximalGradient&) { o.residual_tolerance = -1; }, "residual_tolerance must be >= 0");
+  bad(
+      [](PnPOptions& o, ProximalGradient&) {
+        o.residual_tolerance = 1e-3;
+        o.record_data_fidelity = false;
+      },
+      "needs record_data_fidelity");
+  bad([](PnPOptions&, ProximalGradient& a) { a.power_iterations = 0; }, "power_iterations");
 
   const auto truth = random_vector(5, 1);
   const auto physics = test::dense_stack<double>(Serial{}, 1, 6, 5, truth.const_view(), 2);
   PnPOptions options;
-  options.step = 0.1;
+  ProximalGradient pgd;
+  pgd.step = 0.1;
   const auto wrong = zeros<double>(Serial{}, Extents<1>{4});
-  CHECK_THROWS_AS(PnPSolver(prior, options).solve(physics, init::given(wrong)), dimension_mismatch);
-  CHECK_THROWS_WITH(PnPSolver(prior, options).solve(physics, init::given(wrong)),
+  CHECK_THROWS_AS(PnPSolver(prior, options, pgd).solve(physics, init::given(wrong)), dimension_mismatch);
+  CHECK_THROWS_WITH(PnPSolver(prior, options, pgd).solve(physics, init::given(wrong)),
                     Catch::Contains("(4)") && Catch::Contains("(5)"));
 }
 

@@ -165,10 +165,20 @@ DATASETS: dict[str, tuple[str, int, dict[str, tuple[Callable[[Any], Any], str | 
 
 # PnP solver keys: (checker, flag or None, may be a grid column).
 SOLVER_KEYS: dict[str, tuple[Callable[[Any], Any], str | None, bool]] = {
+    "algorithm": (_choice("pgd", "hqs", "admm"), "--algorithm", True),
     "denoiser": (_choice("drunet", "tv"), "--denoiser", True),
     "denoiser_sigma": (_number(0.0, True), "--sigma", True),
     "step_size": (_step, "--step", True),
     "denoiser_lambda_relaxation": (_number(0.0, False), "--relaxation", True),
+    "denoiser_damping": (_number(0.0, True), "--damping", True),
+    "sigma_start": (_number(0.0, True), "--sigma-start", True),
+    "schedule_iterations": (_int(0), "--schedule-iterations", True),
+    "data_weight": (_number(0.0, True), "--data-weight", True),
+    "admm_penalty": (_number(0.0, True), "--penalty", True),
+    "cg_iterations": (_int(1), "--cg-iterations", True),
+    "cg_tolerance": (_number(0.0, False), "--cg-tolerance", True),
+    "tolerance": (_number(0.0, False), "--tolerance", True),
+    "residual_tolerance": (_number(0.0, False), "--residual-tolerance", True),
     "init_method": (_init_methods, "--init", False),
     "max_iter": (_int(1), "--iterations", True),
     "weights": (_path, "--weights", True),

@@ -3,12 +3,13 @@
 /// Solver checkpoints: the state of an iterative solve (iteration, iterate, records so far, step size and
 /// a hash of the options that determine the iterates) in one binary file, written atomically.
 ///
-/// Format (version 1, in the byte order of the host that wrote it):
+/// Format (version 2, in the byte order of the host that wrote it):
 ///     "PNPDCKPT" | u32 version | u32 sizeof(value) | u64 options_hash | i32 rank | i32 ranks |
 ///     i64 iteration | f64 step | f64 elapsed_seconds | u32 tensor rank R | R x i64 extents |
-///     u64 record count | records (i64 iteration, 9 f64, 4 u64 each, in IterationRecord's field order; the first
-///     is the initialisation, iteration 0) |
-///     u64 bytes of x | x (row-major) | u64 FNV-1a 64 checksum of everything before it
+///     u64 record count | records (i64 iteration, 11 f64, 4 u64 each, in IterationRecord's field order, the
+///     data-step iteration count as f64; the first is the initialisation, iteration 0) |
+///     u64 bytes of the state | the state (x, then the algorithm's extra tensors, each row-major) |
+///     u64 FNV-1a 64 checksum of everything before it
 ///
 /// Guarantees: write_checkpoint writes `path.tmp`, fsyncs it, renames it over `path` and fsyncs the
 /// directory, so `path` is always either the previous complete checkpoint or the new complete one, whatever
@@ -48,7 +49,7 @@ struct Checkpoint {
   std::vector<unsigned char> data;
 };
 
-inline constexpr std::uint32_t checkpoint_version = 1;
+inline constexpr std::uint32_t checkpoint_version = 2;
 
 namespace detail {
 
@@ -149,10 +150,10 @@ inline void write_checkpoint(const std::string& path, const Checkpoint& state, b
   w.put(static_cast<std::uint64_t>(state.records.size()));
   for (const IterationRecord& r : state.records) {
     w.put(static_cast<std::int64_t>(r.iteration));
-    for (double v : {r.wall_seconds, r.iteration_seconds, r.gradient_seconds, r.denoiser_seconds, r.data_fidelity,
-                     r.psnr, r.ssim, r.relative_change})
+    for (double v :
+         {r.wall_seconds, r.iteration_seconds, r.gradient_seconds, r.denoiser_seconds, r.data_fidelity, r.psnr, r.ssim,
+          r.relative_change, r.relative_residual_change, r.denoiser_sigma, static_cast<double>(r.data_step_iterations)})
       w.put(v);
-    w.put(0.0);  // reserved
     for (std::size_t v : {r.peak_rss_gradient_bytes, r.peak_rss_denoiser_bytes, r.peak_tracked_gradient_bytes,
                           r.peak_tracked_denoiser_bytes})
       w.put(static_cast<std::uint64_t>(v));
@@ -223,16 +224,20 @@ inline void write_checkpoint(const std::string& path, const Checkpoint& state, b
   if (rank > 16) throw io_error("checkpoint " + path + ": implausible tensor rank " + std::to_string(rank));
   for (std::uint32_t d = 0; d < rank; ++d) c.extents.push_back(static_cast<index_t>(r.get<std::int64_t>("extents")));
   const auto count = r.get<std::uint64_t>("record count");
-  constexpr std::size_t record_bytes = 8 + 9 * 8 + 4 * 8;
+  constexpr std::size_t record_bytes = 8 + 11 * 8 + 4 * 8;
   if (count > r.remaining() / record_bytes)
     throw io_error("checkpoint " + path + ": record count " + std::to_string(count) + " exceeds the file");
   for (std::uint64_t i = 0; i < count; ++i) {
     IterationRecord rec;
     rec.iteration = static_cast<index_t>(r.get<std::int64_t>("records"));
-    for (double* v : {&rec.wall_seconds, &rec.iteration_seconds, &rec.gradient_seconds, &rec.denoiser_seconds,
-                      &rec.data_fidelity, &rec.psnr, &rec.ssim, &rec.relative_change})
+    for (double* v :
+         {&rec.wall_seconds, &rec.iteration_seconds, &rec.gradient_seconds, &rec.denoiser_seconds, &rec.data_fidelity,
+          &rec.psnr, &rec.ssim, &rec.relative_change, &rec.relative_residual_change, &rec.denoiser_sigma})
       *v = r.get<double>("records");
-    (void)r.get<double>("records");
+    const double data_step_iterations = r.get<double>("records");
+    if (!(data_step_iterations >= 0 && data_step_iterations < 1e15))
+      throw io_error("checkpoint " + path + ": a record holds an invalid data-step iteration count");
+    rec.data_step_iterations = static_cast<index_t>(data_step_iterations);
     for (std::size_t* v : {&rec.peak_rss_gradient_bytes, &rec.peak_rss_denoiser_bytes, &rec.peak_tracked_gradient_bytes,
                            &rec.peak_tracked_denoiser_bytes})
       *v = static_cast<std::size_t>(r.get<std::uint64_t>("records"));

@@ -1,40 +1,42 @@
 #pragma once
 /// \file
-/// PnPSolver: Plug-and-Play proximal gradient descent for any Physics f(x) = 1/2 sum_i ||A_i x - y_i||^2
-/// (StackedPhysics, DistributedPhysics) and any Denoiser D_sigma (DRUNet, TVDenoiser, TiledDenoiser,
-/// DistributedDenoiser, ...):
+/// PnPSolver<Prior, Algorithm>: the Plug-and-Play iteration loop for any Physics f(x) = 1/2 sum_i ||A_i x - y_i||^2
+/// (StackedPhysics, CircularBlurStack, DistributedPhysics) and any Denoiser D_sigma (DRUNet, TVDenoiser,
+/// TiledDenoiser, DistributedDenoiser, ...), with the algorithm chosen at compile time:
 ///
-///     z  = x - gamma grad f(x)
-///     x+ = clip(D_sigma(z))                                      (no relaxation)
-///     x+ = clip((1 - alpha) z + alpha D_sigma(z)),  alpha = gamma lambda / (1 + gamma lambda)   (lambda > 0)
+///     ProximalGradient        PnP-PGD, optionally relaxed or with a damped denoiser (solvers/proximal_gradient.hpp)
+///     HalfQuadraticSplitting  PnP-HQS with the DPIR sigma schedule (solvers/half_quadratic_splitting.hpp)
+///     ADMM                    PnP-ADMM / Douglas-Rachford (solvers/admm.hpp)
 ///
-/// gamma is options.step or step_factor / ||A||^2 (solvers/step_size.hpp, power method on A^T A).
+/// Each iteration is a data step (gradient or proximal step of f) and a denoiser step, timed separately; every
+/// algorithm shares this loop, its observers, records, stopping rules, checkpoints and distributed path.
 /// Initialisation: init::zeros, init::adjoint (A^T y = -grad f(0)) or init::given(x0) (a pseudo-inverse the
-/// caller computed: FBP, FDK, CGLS). Stops after max_iterations or when ||x+ - x|| / ||x|| drops below
-/// stagnation_tolerance. The physics' domain of rank R is seen by the denoiser (rank Q >= R) with Q - R
-/// leading unit axes: (H, W) -> (1, 1, H, W), (C, H, W) -> (1, C, H, W), (D, H, W) -> (1, 1, D, H, W).
+/// caller computed: FBP, FDK, CGLS). Stops after max_iterations, or when the stopping tolerances of PnPOptions
+/// hold (relative change of the iterate and of the data residual: no ground truth needed). The physics' domain
+/// of rank R is seen by the denoiser (rank Q >= R) with Q - R leading unit axes.
 ///
-/// Memory: three domain-sized tensors in the executor's memory space (x, z, D(z)) besides the physics' and
-/// the denoiser's own buffers; no host copy of the iterate except for checkpoints (every K iterations).
-/// Determinism: for deterministic physics and denoiser the iterates depend only on the inputs and options.
-/// Distributed runs: every rank calls solve() with the same arguments; physics and denoiser calls are
-/// collective, all control decisions (step, stagnation stop, resume) are taken from values identical on
-/// every rank, so ranks never diverge in their collective calls.
+/// An algorithm A provides validate(), hash() and a nested `A::Stepper<P, Prior>` constructed from (A, physics,
+/// prior, clip) with start(x0) (fresh start, collective), restore(step) (resume), step(), squared_norm(),
+/// extra_state() (an array of the domain-shaped tensors a checkpoint must keep besides x),
+/// data_step(k, x, record) and denoiser_step(k, x_next, record), which writes x_{k}.
 ///
-/// Records: one IterationRecord per iteration on each rank (solvers/iteration_record.hpp): wall time, time in
-/// the gradient phase (f(x), grad f(x) and the step) and the denoiser phase (D, relaxation, clip), with the
-/// executor synchronised at phase boundaries; peak host RSS (VmHWM, reset before each phase) and the
-/// allocation tracker's high-water mark of the executor's memory space in each phase.
+/// Memory: two domain-sized tensors (x, x+) in the executor's memory space plus the stepper's; no host copy
+/// of the iterate except for checkpoints. Determinism: for deterministic physics and denoiser the iterates
+/// depend only on the inputs and options. Distributed runs (solvers/solver_ranks.hpp): every rank calls solve()
+/// with the same arguments; physics and denoiser calls are collective and every control decision (step, stop,
+/// resume) is taken from values identical on every rank.
 ///
-/// Checkpoints (solvers/checkpoint.hpp): with checkpoint_path set and checkpoint_every = K > 0, the state
-/// after iterations K, 2K, ... is written atomically. solve() resumes from an existing checkpoint file:
-/// the run then ends with the same iterate as an uninterrupted run (bit for bit on one process: the state
-/// is stored exactly and the step is restored, not re-estimated). One file per rank: `path` on a single
-/// process, `path.rank<r>` when the physics or the denoiser has a communicator of several ranks (every
-/// rank stores its own records; ranks whose files are one period apart, killed between their renames, all
-/// resume from the oldest, kept as `.prev`). A checkpoint whose options hash, element type, shape or rank layout does
-/// not match this solve throws invalid_argument naming the file and the mismatch; a corrupt one io_error.
+/// Records: one IterationRecord per iteration on each rank: wall time, time in the data step and in the
+/// denoiser step (executor synchronised at the boundaries), f(x_k), relative changes of x and f, the denoiser's
+/// sigma, CG iterations, peak host RSS and the allocation tracker's high-water mark in each phase.
+///
+/// Checkpoints (solvers/checkpoint.hpp, checkpoint_resume.hpp): with checkpoint_path set and checkpoint_every =
+/// K > 0, the state after iterations K, 2K, ... (x and the algorithm's extra tensors) is written atomically,
+/// and solve() resumes from an existing file: the run then ends with the same iterate as an uninterrupted run
+/// (bit for bit on one process). One file per rank: `path` on a single process, `path.rank<r>` when the solve
+/// is distributed. A checkpoint written with other options or another algorithm is refused with an error.
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -48,14 +50,17 @@
 #include "pnpdist/backend/allocation_tracker.hpp"
 #include "pnpdist/backend/resident_memory.hpp"
 #include "pnpdist/core/errors.hpp"
-#include "pnpdist/metrics/psnr.hpp"
 #include "pnpdist/operators/physics.hpp"
 #include "pnpdist/priors/denoiser.hpp"
+#include "pnpdist/solvers/admm.hpp"
 #include "pnpdist/solvers/checkpoint.hpp"
+#include "pnpdist/solvers/checkpoint_resume.hpp"
+#include "pnpdist/solvers/half_quadratic_splitting.hpp"
 #include "pnpdist/solvers/iteration_record.hpp"
 #include "pnpdist/solvers/observers.hpp"
 #include "pnpdist/solvers/pnp_options.hpp"
-#include "pnpdist/solvers/step_size.hpp"
+#include "pnpdist/solvers/proximal_gradient.hpp"
+#include "pnpdist/solvers/solver_ranks.hpp"
 #include "pnpdist/tensor/algebra.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
 #include "pnpdist/tensor/reductions.hpp"
@@ -83,7 +88,10 @@ requires requires(const Tensor& t) { t.const_view(); }
 }  // namespace init
 
 /// Why a PnP run stopped.
-enum class PnPStop { max_iterations, stagnation };
+enum class PnPStop {
+  max_iterations,  ///< max_iterations were performed
+  stagnation       ///< the stopping tolerances of PnPOptions held
+};
 
 /// The outcome of PnPSolver::solve on this rank.
 template <class T, std::size_t Rank, class Space>
@@ -93,10 +101,35 @@ struct PnPResult {
   IterationRecord initial;               ///< iteration 0: the initialisation (data fidelity, psnr/ssim by observers)
   index_t iterations = 0;                ///< iterations performed in total
   PnPStop stop = PnPStop::max_iterations;
-  double step = 0;                                                 ///< gamma used
-  double squared_norm = std::numeric_limits<double>::quiet_NaN();  ///< ||A||^2 estimate (NaN with a fixed step)
+  double step = std::numeric_limits<double>::quiet_NaN();          ///< gamma of PnP-PGD (NaN for the others)
+  double squared_norm = std::numeric_limits<double>::quiet_NaN();  ///< ||A||^2 estimate (NaN when not estimated)
   double setup_seconds = 0;                                        ///< initialisation plus step estimation
   index_t resumed_from = 0;  ///< iteration of the checkpoint resumed from (0: fresh start)
+};
+
+/// The wall-clock phases of one iteration and the memory high-water marks in each (see IterationRecord).
+class PhaseTimer {
+public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Starts a phase: resets the host RSS peak and the tracker's peak of memory space Space.
+  template <class Space>
+  void begin() {
+    reset_peak_resident_bytes();
+    allocation_tracker<Space>().reset_peak();
+    start_ = Clock::now();
+  }
+  /// Ends the phase started last: returns its seconds and stores its peaks.
+  template <class Space>
+  double end(std::size_t& peak_rss, std::size_t& peak_tracked) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    peak_rss = peak_resident_bytes();
+    peak_tracked = allocation_tracker<Space>().statistics().peak_bytes;
+    return seconds;
+  }
+
+private:
+  Clock::time_point start_{};
 };
 
 namespace detail {
@@ -106,78 +139,43 @@ inline void synchronize_executor(const Exec& exec) {
   if constexpr (requires { synchronize(exec); }) synchronize(exec);
 }
 
-/// (rank, size) of the communicator of the physics or, failing that, of the denoiser; (0, 1) without one.
-template <class P, class D>
-inline std::pair<int, int> solver_rank(const P& physics, const D& prior) {
-  if constexpr (requires { physics.communicator().rank(); }) {
-    return {static_cast<int>(physics.communicator().rank()), static_cast<int>(physics.communicator().size())};
-  } else if constexpr (requires { prior.communicator().rank(); }) {
-    return {static_cast<int>(prior.communicator().rank()), static_cast<int>(prior.communicator().size())};
-  } else {
-    return {0, 1};
-  }
-}
-
-/// Sum over the ranks of a host double (identity without a communicator). Collective.
-template <class P, class D>
-inline double solver_allreduce(const P& physics, const D& prior, double value) {
-  if constexpr (requires { physics.communicator().allreduce_sum(value); }) {
-    return physics.communicator().allreduce_sum(value);
-  } else if constexpr (requires { prior.communicator().allreduce_sum(value); }) {
-    return prior.communicator().allreduce_sum(value);
-  } else {
-    return value;
-  }
-}
-
-/// The minimum over the ranks of a non-negative integer below 2^48, by one allreduce per bit. Collective.
-template <class P, class D>
-inline index_t solver_min(const P& physics, const D& prior, index_t value) {
-  index_t prefix = 0;  // the bits of the minimum found so far (identical on every rank)
-  for (int bit = 47; bit >= 0; --bit) {
-    const bool matches = (value >> bit) == (prefix >> bit);  // agrees with the prefix and has this bit 0
-    if (solver_allreduce(physics, prior, matches ? 1.0 : 0.0) == 0) prefix |= index_t{1} << bit;
-  }
-  return prefix;
-}
-
-/// Hash of what determines the iterates: element type, shape, step (or the automatic-step parameters),
-/// sigma, relaxation and clip.
+/// Hash of what determines the iterates: element type, shape, the algorithm's parameters and clip.
 template <class T, std::size_t Rank>
-inline std::uint64_t pnp_options_hash(const PnPOptions& o, const Extents<Rank>& shape) {
+inline std::uint64_t pnp_options_hash(const PnPOptions& o, const AlgorithmHash& algorithm, const Extents<Rank>& shape) {
   std::vector<double> v{static_cast<double>(sizeof(T)), static_cast<double>(Rank)};
   for (std::size_t d = 0; d < Rank; ++d) v.push_back(static_cast<double>(shape[d]));
-  v.push_back(o.step ? 1.0 : 0.0);
-  v.push_back(o.step ? *o.step : 0.0);
-  v.push_back(o.step ? 0.0 : o.step_factor);
-  v.push_back(o.step ? 0.0 : static_cast<double>(o.power_iterations));
-  v.push_back(o.step ? 0.0 : static_cast<double>(o.power_seed));
-  v.push_back(o.sigma);
-  v.push_back(o.relaxation ? *o.relaxation : 0.0);
+  v.insert(v.end(), algorithm.values.begin(), algorithm.values.end());
   v.push_back(o.clip ? 1.0 : 0.0);
   v.push_back(o.clip ? o.clip->first : 0.0);
   v.push_back(o.clip ? o.clip->second : 0.0);
   return fnv1a(v.data(), v.size() * sizeof(double));
 }
 
-template <class T>
-struct PnPStepKernel {  // z = x - gamma g, in place of g
-  T gamma;
-  PNPDIST_HOST_DEVICE void operator()(const T& x, T& g) const { g = x - gamma * g; }
-};
+/// |now - before| / |before| (inf when before = 0 and now differs; NaN when either is NaN).
+inline double relative_difference(double now, double before) {
+  if (std::isnan(now) || std::isnan(before)) return std::numeric_limits<double>::quiet_NaN();
+  const double change = std::abs(now - before);
+  return before != 0 ? change / std::abs(before) : (change > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+}
 
 }  // namespace detail
 
-/// PnP proximal gradient with the denoiser `Prior` (see the file comment).
-template <Denoiser Prior>
+/// Plug-and-Play with the denoiser `Prior` and the algorithm `Algorithm` (see the file comment).
+template <Denoiser Prior, class Algorithm = ProximalGradient>
 class PnPSolver {
 public:
   using prior_type = Prior;
+  using algorithm_type = Algorithm;
 
   /// Keeps a reference to `prior` (it must outlive the solver). Throws invalid_argument for invalid options.
-  PnPSolver(Prior& prior, PnPOptions options) : prior_(&prior), options_(std::move(options)) { options_.validate(); }
+  PnPSolver(Prior& prior, PnPOptions options, Algorithm algorithm = {})
+      : prior_(&prior), options_(std::move(options)), algorithm_(std::move(algorithm)) {
+    options_.validate();
+    algorithm_.validate();
+  }
 
   [[nodiscard]] const PnPOptions& options() const { return options_; }
+  [[nodiscard]] const Algorithm& algorithm() const { return algorithm_; }
   [[nodiscard]] Prior& prior() const { return *prior_; }
 
   /// The checkpoint file of `rank` among `ranks` for checkpoint_path (see the file comment).
@@ -192,12 +190,9 @@ public:
       const P& physics, Init init, Observers&&... observers) {
     using T = typename P::value_type;
     using Space = typename P::executor_type::memory_space;
+    using Stepper = typename Algorithm::template Stepper<P, Prior>;
     constexpr std::size_t R = P::domain_rank;
-    constexpr std::size_t Q = Prior::rank;
-    static_assert(std::is_same_v<T, typename Prior::value_type>, "PnPSolver: physics and denoiser value types differ");
-    static_assert(std::is_same_v<Space, typename Prior::executor_type::memory_space>,
-                  "PnPSolver: physics and denoiser live in different memory spaces");
-    static_assert(Q >= R, "PnPSolver: the denoiser's rank is lower than the physics' domain rank");
+    constexpr std::size_t extra = Stepper::extra_tensors;
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     const auto seconds_since = [](Clock::time_point t) {
@@ -206,195 +201,102 @@ public:
 
     const auto exec = physics.executor();
     const Extents<R> shape = physics.domain_shape();
-    Extents<Q> prior_shape{};
-    for (std::size_t d = 0; d < Q; ++d) prior_shape[d] = d < Q - R ? 1 : shape[d - (Q - R)];
-
+    const SolverRanks<P, Prior> ranks(physics, *prior_);
     PnPResult<T, R, Space> result{Tensor<T, R, Space>(shape),
                                   {},
                                   {},
                                   0,
                                   PnPStop::max_iterations,
-                                  0,
+                                  std::numeric_limits<double>::quiet_NaN(),
                                   std::numeric_limits<double>::quiet_NaN(),
                                   0,
                                   0};
-    Tensor<T, R, Space> z(shape);
-    Tensor<T, R, Space> d(shape);
+    Tensor<T, R, Space> next(shape);
+    initialise(physics, init, result.x.view(), next.view());
+    Stepper stepper(algorithm_, physics, *prior_, options_.clip);
 
-    // Initialisation.
-    using InitType = std::remove_cvref_t<Init>;
-    if constexpr (std::is_same_v<InitType, init::Zeros>) {
-      fill(exec, result.x.view(), T(0));
-    } else if constexpr (std::is_same_v<InitType, init::Adjoint>) {
-      fill(exec, z.view(), T(0));
-      physics.gradient(z.const_view(), result.x.view());
-      scale(exec, T(-1), result.x.view());
-    } else {
-      const View<const T, R, Space> x0(init.x0);
-      require<dimension_mismatch>(x0.extents() == shape, [&] {
-        return "PnPSolver::solve: the initial x0 has shape " + to_string(x0.extents()) + ", the physics' domain is " +
-               to_string(shape);
-      });
-      copy(exec, x0, result.x.view());
-    }
-
-    // Step size.
-    if (options_.step) {
-      result.step = *options_.step;
-    }
-
-    // Resume.
-    const auto [rank, ranks] = detail::solver_rank(physics, *prior_);
-    const std::uint64_t hash = detail::pnp_options_hash<T>(options_, shape);
-    const std::string file = options_.checkpoint_path.empty() ? std::string() : checkpoint_file(rank, ranks);
+    // Resume, or start afresh.
+    const std::uint64_t hash = detail::pnp_options_hash<T>(options_, algorithm_.hash(), shape);
+    const std::string file =
+        options_.checkpoint_path.empty() ? std::string() : checkpoint_file(ranks.rank(), ranks.size());
+    const std::size_t tensor_bytes = static_cast<std::size_t>(result.x.size()) * sizeof(T);
+    const std::optional<Checkpoint> resumed =
+        resume_checkpoint(ranks, file,
+                          {static_cast<std::uint32_t>(sizeof(T)), std::vector<index_t>(shape.begin(), shape.end()),
+                           hash, (1 + extra) * tensor_bytes});
     double elapsed_before = 0;
     index_t first = 1;
-    {
-      const bool exists = !file.empty() && checkpoint_exists(file);
-      const double present = detail::solver_allreduce(physics, *prior_, exists ? 1.0 : 0.0);
-      require(present == 0 || present == ranks, [&] {
-        return "PnPSolver: checkpoint " + file + (exists ? " exists" : " is missing") + " but only " +
-               std::to_string(static_cast<int>(present)) + " of " + std::to_string(ranks) + " ranks have theirs";
-      });
-      if (present > 0) {
-        // Read and check on every rank, then agree: an error on one rank is thrown on all of them (a rank
-        // that threw alone would leave the others waiting in a collective call).
-        Checkpoint c;
-        std::string problem;
-        bool io_problem = false;
-        try {
-          c = read_checkpoint(file);
-        } catch (const io_error& e) {
-          problem = e.message();
-          io_problem = true;
-        }
-        // Ranks killed between their renames hold checkpoints of different iterations: all go back to the
-        // oldest one, which the others kept as their previous checkpoint.
-        const double read_failures = detail::solver_allreduce(physics, *prior_, problem.empty() ? 0.0 : 1.0);
-        if (read_failures == 0) {
-          const double sum = detail::solver_allreduce(physics, *prior_, static_cast<double>(c.iteration));
-          if (sum != static_cast<double>(c.iteration) * ranks) {
-            const index_t common = detail::solver_min(physics, *prior_, c.iteration);
-            if (c.iteration != common) {
-              const std::string previous = previous_checkpoint_path(file);
-              try {
-                c = read_checkpoint(previous);
-                if (c.iteration != common)
-                  problem = "PnPSolver: the ranks' checkpoints are at different iterations and " + previous +
-                            " holds iteration " + std::to_string(c.iteration) + ", not the common " +
-                            std::to_string(common);
-              } catch (const io_error& e) {
-                problem =
-                    "PnPSolver: the ranks' checkpoints are at different iterations and the previous one "
-                    "cannot be read: " +
-                    e.message();
-              }
-            }
-          }
-        }
-        const auto mismatch = [&](const std::string& what) {
-          if (problem.empty()) problem = "PnPSolver: checkpoint " + file + " does not match this solve: " + what;
-        };
-        if (problem.empty()) {
-          if (c.value_size != sizeof(T))
-            mismatch("element size " + std::to_string(c.value_size) + " bytes, expected " + std::to_string(sizeof(T)));
-          if (c.ranks != ranks || c.rank != rank)
-            mismatch("written by rank " + std::to_string(c.rank) + " of " + std::to_string(c.ranks) +
-                     ", this is rank " + std::to_string(rank) + " of " + std::to_string(ranks));
-          bool same_shape = c.extents.size() == R;
-          for (std::size_t k = 0; same_shape && k < R; ++k) same_shape = c.extents[k] == shape[k];
-          if (!same_shape) mismatch("its iterate has another shape than the domain " + to_string(shape));
-          if (c.options_hash != hash)
-            mismatch("it was written with other options (step, sigma, relaxation, clip or power method settings)");
-          if (c.data.size() != static_cast<std::size_t>(result.x.size()) * sizeof(T))
-            mismatch("its iterate holds " + std::to_string(c.data.size()) + " bytes");
-        }
-        const double failures = detail::solver_allreduce(physics, *prior_, problem.empty() ? 0.0 : 1.0);
-        if (io_problem) throw io_error(problem);
-        if (!problem.empty()) throw invalid_argument(problem);
-        require(failures == 0, [&] {
-          return "PnPSolver: the checkpoint of another rank cannot be resumed from (this rank's is " + file + ")";
-        });
-        Tensor<T, R, HostSpace> host(shape);
-        std::memcpy(host.data(), c.data.data(), c.data.size());
-        deep_copy(result.x.view(), host.const_view());
-        result.step = c.step;
-        if (!c.records.empty() && c.records.front().iteration == 0) {
-          result.initial = c.records.front();
-          c.records.erase(c.records.begin());
-        }
-        result.records = std::move(c.records);
-        result.iterations = c.iteration;
-        result.resumed_from = c.iteration;
-        elapsed_before = c.elapsed_seconds;
-        first = c.iteration + 1;
+    if (resumed) {
+      Tensor<T, R, HostSpace> host(shape);
+      const auto restore_tensor = [&](std::size_t slot, const View<T, R, Space>& target) {
+        std::memcpy(host.data(), resumed->data.data() + slot * tensor_bytes, tensor_bytes);
+        deep_copy(target, host.const_view());
+      };
+      restore_tensor(0, result.x.view());
+      auto state = stepper.extra_state();
+      for (std::size_t i = 0; i < extra; ++i) restore_tensor(1 + i, state[i]);
+      stepper.restore(resumed->step);
+      std::vector<IterationRecord> records = resumed->records;
+      if (!records.empty() && records.front().iteration == 0) {
+        result.initial = records.front();
+        records.erase(records.begin());
       }
+      result.records = std::move(records);
+      result.iterations = resumed->iteration;
+      result.resumed_from = resumed->iteration;
+      elapsed_before = resumed->elapsed_seconds;
+      first = resumed->iteration + 1;
+    } else {
+      stepper.start(result.x.const_view());
+      result.initial.iteration = 0;
+      if (options_.record_data_fidelity) result.initial.data_fidelity = physics.data_fidelity(result.x.const_view());
+      notify_measure(exec, result.initial, result.x.const_view(), observers...);
     }
-    if (!options_.step && result.resumed_from == 0) {
-      result.squared_norm = physics_squared_norm(physics, options_.power_iterations, options_.power_seed);
-      result.step = options_.step_factor / result.squared_norm;
-    }
-    const double gamma = result.step;
-    const double alpha = options_.relaxation_alpha(gamma);
-
-    // Iteration 0: the initialisation (restored from the checkpoint on a resume).
-    result.initial.iteration = 0;
-    if (options_.record_data_fidelity && result.resumed_from == 0)
-      result.initial.data_fidelity = physics.data_fidelity(result.x.const_view());
-    if (result.resumed_from == 0) notify_measure(exec, result.initial, result.x.const_view(), observers...);
+    result.step = stepper.step();
+    result.squared_norm = stepper.squared_norm();
     detail::synchronize_executor(exec);
     result.setup_seconds = seconds_since(start);
 
     (notify_begin(observers, first), ...);
 
-    auto& tracker = allocation_tracker<Space>();
+    double previous_fidelity =
+        result.records.empty() ? result.initial.data_fidelity : result.records.back().data_fidelity;
+    PhaseTimer timer;
     for (index_t k = first; k <= options_.max_iterations; ++k) {
       IterationRecord rec;
       rec.iteration = k;
       detail::synchronize_executor(exec);
       const auto t0 = Clock::now();
 
-      // Gradient phase: f(x), g = grad f(x), z = x - gamma g.
-      reset_peak_resident_bytes();
-      tracker.reset_peak();
-      if (options_.record_data_fidelity) rec.data_fidelity = physics.data_fidelity(result.x.const_view());
-      physics.gradient(result.x.const_view(), z.view());
-      elementwise(exec, detail::PnPStepKernel<T>{static_cast<T>(gamma)}, result.x.const_view(), z.view());
+      timer.begin<Space>();
+      stepper.data_step(k, result.x.const_view(), rec);
       detail::synchronize_executor(exec);
-      const auto t1 = Clock::now();
-      rec.peak_rss_gradient_bytes = peak_resident_bytes();
-      rec.peak_tracked_gradient_bytes = tracker.statistics().peak_bytes;
+      rec.gradient_seconds = timer.end<Space>(rec.peak_rss_gradient_bytes, rec.peak_tracked_gradient_bytes);
 
-      // Denoiser phase: d = D(z), relaxation, clip.
-      reset_peak_resident_bytes();
-      tracker.reset_peak();
-      prior_->denoise(reshape<Q>(z.const_view(), prior_shape), static_cast<T>(options_.sigma),
-                      reshape<Q>(d.view(), prior_shape));
-      if (alpha > 0) axpby(exec, static_cast<T>(1 - alpha), z.const_view(), static_cast<T>(alpha), d.view());
-      if (options_.clip)
-        clamp(exec, d.view(), static_cast<T>(options_.clip->first), static_cast<T>(options_.clip->second));
+      timer.begin<Space>();
+      stepper.denoiser_step(k, next.view(), rec);
       detail::synchronize_executor(exec);
-      const auto t2 = Clock::now();
-      rec.peak_rss_denoiser_bytes = peak_resident_bytes();
-      rec.peak_tracked_denoiser_bytes = tracker.statistics().peak_bytes;
+      rec.denoiser_seconds = timer.end<Space>(rec.peak_rss_denoiser_bytes, rec.peak_tracked_denoiser_bytes);
 
-      const double change = std::sqrt(squared_distance(exec, d.const_view(), result.x.const_view()));
+      const double change = std::sqrt(squared_distance(exec, next.const_view(), result.x.const_view()));
       const double size = static_cast<double>(norm(exec, result.x.const_view()));
       rec.relative_change = size > 0 ? change / size : (change > 0 ? std::numeric_limits<double>::infinity() : 0.0);
-      std::swap(result.x, d);
+      std::swap(result.x, next);
       result.iterations = k;
-
-      rec.gradient_seconds = std::chrono::duration<double>(t1 - t0).count();
-      rec.denoiser_seconds = std::chrono::duration<double>(t2 - t1).count();
       rec.iteration_seconds = seconds_since(t0);
+      if (options_.record_data_fidelity) {
+        rec.data_fidelity = physics.data_fidelity(result.x.const_view());
+        rec.relative_residual_change = detail::relative_difference(rec.data_fidelity, previous_fidelity);
+        previous_fidelity = rec.data_fidelity;
+      }
       rec.wall_seconds = elapsed_before + seconds_since(start);
       notify_measure(exec, rec, result.x.const_view(), observers...);
       result.records.push_back(rec);
       (notify_call(observers, result.records.back(), result.x.const_view()), ...);
 
       if (options_.checkpoint_every > 0 && k % options_.checkpoint_every == 0)
-        write_state(result, hash, rank, ranks, file, elapsed_before + seconds_since(start));
-      if (options_.stagnation_tolerance > 0 && rec.relative_change < options_.stagnation_tolerance) {
+        write_state(result, stepper, hash, ranks, file, elapsed_before + seconds_since(start));
+      if (options_.converged(rec.relative_change, rec.relative_residual_change)) {
         result.stop = PnPStop::stagnation;
         break;
       }
@@ -403,6 +305,29 @@ public:
   }
 
 private:
+  template <class P, class Init, class X>
+  static void initialise(const P& physics, const Init& init, const X& x, const X& scratch) {
+    using T = typename P::value_type;
+    using Space = typename P::executor_type::memory_space;
+    constexpr std::size_t R = P::domain_rank;
+    const auto exec = physics.executor();
+    using InitType = std::remove_cvref_t<Init>;
+    if constexpr (std::is_same_v<InitType, init::Zeros>) {
+      fill(exec, x, T(0));
+    } else if constexpr (std::is_same_v<InitType, init::Adjoint>) {
+      fill(exec, scratch, T(0));
+      physics.gradient(View<const T, R, Space>(scratch), x);
+      scale(exec, T(-1), x);
+    } else {
+      const View<const T, R, Space> x0(init.x0);
+      require<dimension_mismatch>(x0.extents() == physics.domain_shape(), [&] {
+        return "PnPSolver::solve: the initial x0 has shape " + to_string(x0.extents()) + ", the physics' domain is " +
+               to_string(physics.domain_shape());
+      });
+      copy(exec, x0, x);
+    }
+  }
+
   template <class Exec, class X, class... Observers>
   static void notify_measure(const Exec& exec, IterationRecord& rec, const X& x, Observers&... observers) {
     (
@@ -420,14 +345,14 @@ private:
     if constexpr (std::is_invocable_v<O&, const IterationRecord&, const X&>) o(rec, x);
   }
 
-  template <class Result>
-  void write_state(const Result& result, std::uint64_t hash, int rank, int ranks, const std::string& file,
-                   double elapsed) const {
+  template <class Result, class Stepper, class Ranks>
+  void write_state(const Result& result, Stepper& stepper, std::uint64_t hash, const Ranks& ranks,
+                   const std::string& file, double elapsed) const {
     using T = typename decltype(result.x)::value_type;
     Checkpoint c;
     c.options_hash = hash;
-    c.rank = rank;
-    c.ranks = ranks;
+    c.rank = ranks.rank();
+    c.ranks = ranks.size();
     c.iteration = result.iterations;
     c.step = result.step;
     c.elapsed_seconds = elapsed;
@@ -436,14 +361,20 @@ private:
     c.records.reserve(result.records.size() + 1);
     c.records.push_back(result.initial);  // iteration 0
     c.records.insert(c.records.end(), result.records.begin(), result.records.end());
-    const auto host = clone<HostSpace>(result.x.const_view());
-    c.data.resize(host.bytes());
-    std::memcpy(c.data.data(), host.data(), host.bytes());
+    const auto append = [&](const auto& view) {
+      const auto host = clone<HostSpace>(view);
+      const std::size_t at = c.data.size();
+      c.data.resize(at + host.bytes());
+      std::memcpy(c.data.data() + at, host.data(), host.bytes());
+    };
+    append(result.x.const_view());
+    for (const auto& view : stepper.extra_state()) append(view);
     write_checkpoint(file, c);
   }
 
   Prior* prior_;
   PnPOptions options_;
+  Algorithm algorithm_;
 };
 
 }  // namespace pnpdist

@@ -4,6 +4,7 @@
 #include <pnpdist/operators/physics.hpp>
 #include <pnpdist/operators/stacked_physics.hpp>
 #include <pnpdist/physics/blur/blur.hpp>
+#include <pnpdist/solvers/data_proximal.hpp>
 #include <pnpdist/tensor/algebra.hpp>
 #include <pnpdist/tensor/random.hpp>
 #include <pnpdist/tensor/reductions.hpp>
@@ -98,6 +99,29 @@ TEMPLATE_LIST_TEST_CASE("A stack of circular blurs: simulation, gradient and fus
     CHECK(pnpdist::test::relative_max_difference(g2, g1) < 1e-5);
     CHECK(fused.data_fidelity(x.const_view()) == Approx(physics.data_fidelity(x.const_view())).epsilon(1e-6));
     check_gradient_against_finite_differences(fused, x, direction);
+  }
+
+  SECTION("the closed-form proximal step solves its optimality condition and equals conjugate gradients") {
+    const pnpdist::blur::CircularBlurStack<Exec> fused(physics);
+    const pnpdist::Serial host;
+    for (const double w : {0.05, 1.0}) {
+      Tensor<float, 4> prox(shape), residual(shape);
+      fused.proximal(x.const_view(), w, prox.view());
+      // grad f(prox) + w (prox - z) = 0, with the per-operator gradient (independent of the fused spectra).
+      physics.gradient(prox.const_view(), residual.view());
+      pnpdist::axpy(host, float(w), prox.const_view(), residual.view());
+      pnpdist::axpy(host, float(-w), x.const_view(), residual.view());
+      const double scale = w * double(pnpdist::norm(host, x.const_view()));
+      INFO("w = " << w);
+      CHECK(double(pnpdist::norm(host, residual.const_view())) < 1e-5 * scale + 1e-5);
+      // The same step by conjugate gradients on the per-operator stack.
+      pnpdist::DataProximal<pnpdist::StackedPhysics<Blur>> cg(physics, {.max_iterations = 200, .tolerance = 1e-7});
+      STATIC_REQUIRE(!decltype(cg)::closed_form());
+      Tensor<float, 4> iterative = pnpdist::zeros<float>(exec, shape);
+      const auto report = cg.apply(x.const_view(), w, iterative.view());
+      CHECK(report.iterations > 0);
+      CHECK(pnpdist::test::relative_max_difference(iterative, prox) < 1e-4);
+    }
   }
 
   SECTION("the stacked operator is matched with its adjoint") {

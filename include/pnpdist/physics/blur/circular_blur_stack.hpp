@@ -13,12 +13,17 @@
 ///   f(x) = 1/2 ( sum_i ||A_i x||^2 - 2 <x, sum_i A_i^T y_i> + sum_i ||y_i||^2 ),
 ///
 /// one forward transform; the first two terms are accumulated in double, the last is computed exactly at
-/// construction. Satisfies the Physics concept.
+/// construction. Satisfies the Physics concept. The proximal step of f has a closed form with the same S and B:
+///
+///   prox(z; w) = argmin_x f(x) + w/2 ||x - z||^2 = IDFT( (B + w DFT(z)) / (S + w) ),
+///
+/// one forward and one inverse transform (solvers/data_proximal.hpp uses it for HQS and ADMM).
 ///
 /// Guarantees: equal to StackedPhysics<FftBlur<Exec>>::gradient up to float round-off (tested); memory:
 /// S (H x (W/2+1) floats), B and one work spectrum (N*C x H x (W/2+1) complex each), all in the executor's
 /// memory space; no allocation per call. One instance must not be used from several threads at once.
 
+#include <cmath>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -104,6 +109,25 @@ public:
     for_each(exec_, work_.size(),
              NormalGradientKernel<float>{work_.data(), normal_.data(), back_projection_.data(), normal_.size()});
     fft_.inverse(work_.view(), reshape(g, real));
+  }
+
+  /// x = argmin f(x) + weight/2 ||x - z||^2 in closed form (see the file comment); weight > 0. z and x may
+  /// be the same view.
+  void proximal(const View<const float, 4, memory_space>& z, double weight,
+                const View<float, 4, memory_space>& x) const {
+    check(z.extents(), "proximal");
+    check(x.extents(), "proximal");
+    require<dimension_mismatch>(z.is_contiguous() && x.is_contiguous(),
+                                "CircularBlurStack::proximal: z and x must be contiguous");
+    require(weight > 0 && std::isfinite(weight),
+            [&] { return "CircularBlurStack::proximal: weight must be positive, got " + std::to_string(weight); });
+    const double n = static_cast<double>(shape_[2]) * static_cast<double>(shape_[3]);
+    const Extents<3> real{shape_[0] * shape_[1], shape_[2], shape_[3]};
+    fft_.forward(reshape(z, real), work_.view());
+    for_each(exec_, work_.size(),
+             ProximalSpectrumKernel<float>{work_.data(), normal_.data(), back_projection_.data(), normal_.size(),
+                                           static_cast<float>(weight / n), static_cast<float>(n)});
+    fft_.inverse(work_.view(), reshape(x, real));
   }
 
 private:

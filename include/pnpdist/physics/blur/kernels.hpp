@@ -9,6 +9,7 @@
 ///   AccumulateSquaredMagnitudeKernel  S <- S + s |K|^2
 ///   AccumulateConjProductKernel  B <- B + conj(K) * Y
 ///   NormalGradientKernel         X <- S * X - B (the fused gradient of a stack of circular blurs)
+///   ProximalSpectrumKernel       X <- (B + c X) / (n (S + c)) (the closed-form data proximal step)
 ///   ParsevalTermKernel           per half-spectrum element: weight * (S |X|^2 - 2 Re(conj(X) B))
 
 #include "pnpdist/core/macros.hpp"
@@ -140,6 +141,25 @@ struct NormalGradientKernel {
     const fft::Complex<T> x = spectrum[e];
     const fft::Complex<T> b = back_projection[e];
     spectrum[e] = {s * x.re - b.re, s * x.im - b.im};
+  }
+};
+
+/// X <- (B + c X) * (1 / (n (S + c))) per half-spectrum element, S indexed modulo `plane`: with S, B the stored
+/// normal and back-projection spectra (already divided by n = H W) and c = w / n, the inverse transform of the
+/// result is argmin_x f(x) + w/2 ||x - z||^2 for X = DFT(z) (blur::CircularBlurStack::proximal).
+template <class T>
+struct ProximalSpectrumKernel {
+  fft::Complex<T>* spectrum;
+  const T* normal;
+  const fft::Complex<T>* back_projection;
+  index_t plane;
+  T c;
+  T n;
+  PNPDIST_HOST_DEVICE void operator()(index_t e) const {
+    const T inverse = T(1) / (n * (normal[e % plane] + c));
+    const fft::Complex<T> x = spectrum[e];
+    const fft::Complex<T> b = back_projection[e];
+    spectrum[e] = {(b.re + c * x.re) * inverse, (b.im + c * x.im) * inverse};
   }
 };
 
