@@ -63,6 +63,7 @@ template <LinearOperator Op>
     result.weighted_residual_norms.push_back(std::sqrt(gamma));
     result.iterations = k + 1;
   }
+  (void)reached();  // also when the last allowed iteration reached the threshold (as SIRT reports it)
   return result;
 }
 

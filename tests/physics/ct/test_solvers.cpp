@@ -90,3 +90,42 @@ TEST_CASE("CGLS reduces the residual of a CT problem", "[solvers][cgls]") {
   CHECK(result.residual_norms.back() < 5e-2 * result.residual_norms.front());
   CHECK_THROWS_AS(cgls(A, View<const float, 2>(y.data(), Extents<2>{29, 41})), dimension_mismatch);
 }
+
+TEST_CASE("SIRT and CGLS stop at the first iteration whose residual reaches stop_residual", "[solvers][sirt][cgls]") {
+  const Serial exec;
+  const auto g = ct::parallel_beam_2d(ct::uniform_angles(24, 0, std::numbers::pi), {33, 1.0, 0.0}, {24, 24, 1, 1});
+  const auto A = ct::make_projector<float>(exec, g);
+  const auto truth =
+      phantom::rasterize<float>(Serial{}, phantom::shepp_logan_2d(), g.volume, phantom::fitted_scale(g.volume), 2);
+  Tensor<float, 2> y(A.range_shape());
+  A.apply(truth.const_view(), y.view());
+  // A threshold between the residuals of iterations 6 and 7 (the discrepancy principle's tau sigma sqrt(M)).
+  const auto check = [&](const auto& full, const auto& solve) {
+    REQUIRE(full.residual_norms.size() > 8);
+    const double threshold = 0.5 * (full.residual_norms[6] + full.residual_norms[7]);
+    const auto stopped = solve(threshold, index_t{40});
+    CHECK(stopped.reached_stop_residual);
+    CHECK(stopped.iterations == 7);
+    CHECK(stopped.residual_norms.back() <= threshold);
+    CHECK(stopped.residual_norms[6] > threshold);
+    const auto same = solve(0.0, index_t{7});  // the same 7 iterations without the rule
+    CHECK_FALSE(same.reached_stop_residual);
+    for (index_t i = 0; i < same.x.size(); ++i) CHECK(stopped.x.data()[i] == same.x.data()[i]);
+    const auto exact = solve(threshold, index_t{7});  // the maximum and the threshold at the same iteration
+    CHECK(exact.reached_stop_residual);
+    CHECK(exact.iterations == 7);
+    const auto unreachable = solve(1e-9 * threshold, index_t{12});  // the maximum comes first
+    CHECK_FALSE(unreachable.reached_stop_residual);
+    CHECK(unreachable.iterations == 12);
+  };
+  check(sirt(A, y.const_view(), {20, 1.0, false}), [&](double stop, index_t most) {
+    SirtOptions options{most, 1.0, false};
+    options.stop_residual = stop;
+    return sirt(A, y.const_view(), options);
+  });
+  check(cgls(A, y.const_view(), {20}), [&](double stop, index_t most) {
+    CglsOptions options{most};
+    options.stop_residual = stop;
+    return cgls(A, y.const_view(), options);
+  });
+}
