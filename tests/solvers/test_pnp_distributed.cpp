@@ -97,6 +97,52 @@ TEST_CASE("Distributed PnP gives the iterates of one process", "[solvers][pnp][d
   if (comm.size() == 1) CHECK(std::memcmp(result.x.data(), reference.x.data(), reference.x.bytes()) == 0);
 }
 
+TEST_CASE("Distributed HQS and ADMM (conjugate-gradient data steps) give the iterates of one process",
+          "[solvers][pnp][distributed][mpi]") {
+  const auto comm = test::world();
+  const auto x_true = truth();
+  const std::vector<index_t> all = {0, 1, 2, 3};
+  const auto single_physics = local_physics(all, x_true);
+  const auto physics = distribute_physics(operators, comm, Dealing::round_robin(),
+                                          [&](std::span<const index_t> mine) { return local_physics(mine, x_true); });
+  HalfQuadraticSplitting hqs;
+  hqs.sigma_start = 0.05;
+  hqs.sigma_end = 0.004;
+  hqs.schedule_iterations = 6;
+  hqs.noise_level = 1.0;
+  hqs.data_weight = 1.0;
+  // Well-conditioned data steps (large weights, from zeros) and CG run to a tight tolerance: they are then
+  // solved to round-off on P ranks as on one. (A loose tolerance may end CG an iteration earlier on P ranks
+  // than on one, and float CG on an ill-conditioned step amplifies the sum's round-off: both differences are
+  // well above round-off without being errors.)
+  hqs.data_step = {.max_iterations = 60, .tolerance = 1e-6};
+  ADMM admm;
+  admm.sigma = 0.004;
+  admm.penalty = 100.0;
+  admm.data_step = hqs.data_step;
+  const auto compare = [&](const auto& algorithm) {
+    TiledDenoiser<TVDenoiser<float, 4, Serial>> single_prior(TVDenoiser<float, 4, Serial>(Serial{}, 30),
+                                                             PatchTiler<2>(16, 4), 0);
+    const auto reference = PnPSolver(single_prior, options(), algorithm).solve(single_physics, init::zeros);
+    auto prior = distribute_denoiser(TVDenoiser<float, 4, Serial>(Serial{}, 30), PatchTiler<2>(16, 4), comm, 2);
+    const auto result = PnPSolver(prior, options(), algorithm).solve(physics, init::zeros);
+    REQUIRE(result.records.size() == reference.records.size());
+    double scale = 0, diff = 0;
+    for (index_t e = 0; e < result.x.size(); ++e) {
+      scale = std::max(scale, std::abs(double(reference.x.data()[e])));
+      diff = std::max(diff, std::abs(double(result.x.data()[e]) - double(reference.x.data()[e])));
+    }
+    INFO(algorithm.name << ", ranks " << comm.size() << ": max difference " << diff << " of max " << scale);
+    CHECK(diff <= 1e-4 * scale);
+    for (std::size_t k = 0; k < result.records.size(); ++k) {
+      CHECK(result.records[k].data_step_iterations > 0);
+      CHECK(result.records[k].data_step_iterations < 60);  // converged
+    }
+  };
+  compare(hqs);
+  compare(admm);
+}
+
 TEST_CASE("Distributed PnP checkpoints one file per rank and resumes bit for bit", "[solvers][pnp][distributed][mpi]") {
   const auto comm = test::world();
   const auto x_true = truth();

@@ -233,8 +233,8 @@ public:
         deep_copy(target, host.const_view());
       };
       restore_tensor(0, result.x.view());
-      auto state = stepper.extra_state();
-      for (std::size_t i = 0; i < extra; ++i) restore_tensor(1 + i, state[i]);
+      std::size_t slot = 1;
+      for (const auto& view : stepper.extra_state()) restore_tensor(slot++, view);
       stepper.restore(resumed->step);
       std::vector<IterationRecord> records = resumed->records;
       if (!records.empty() && records.front().iteration == 0) {
