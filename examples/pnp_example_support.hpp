@@ -99,6 +99,7 @@ struct CommonOptions {
   std::string output_dir = ".";
   std::string checkpoint;
   index_t checkpoint_every = 0;
+  bool equivariant = false;
   bool quiet = false;
 
   /// The fixed step, or nothing for --step auto.
@@ -176,6 +177,9 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
   table.choice("--init", "initial iterate: zeros, A^T y, or the pseudo-inverse (see below)", o.init, inits);
   table.choice("--denoiser", "prior: DRUNet (with --weights) or total variation (Chambolle)", o.denoiser,
                {"drunet", "tv"});
+  table.boolean("--equivariant",
+                "1: average DRUNet over the 8 flips and quarter turns of the image plane (8 passes per denoising)",
+                o.equivariant);
   table.text("--weights", "PATH",
              "DRUNet safetensors file; none = " + default_weights +
                  "\n(when that file is missing the example warns and uses TV)",
@@ -381,8 +385,10 @@ void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& 
     });
     info.kind = "drunet";
     info.weights = weights;
-    info.config = pnpdist::nn::describe(config);
-    wrap(pnpdist::nn::DRUNet<Dim, float, Exec>(pnpdist::nn::load_drunet_weights<float, Dim>(weights, config), exec));
+    info.config = pnpdist::nn::describe(config) + (o.equivariant ? ", equivariant (8 symmetries)" : "");
+    wrap(pnpdist::equivariant(
+        pnpdist::nn::DRUNet<Dim, float, Exec>(pnpdist::nn::load_drunet_weights<float, Dim>(weights, config), exec),
+        o.equivariant));
   } else {
     info.kind = "tv";
     wrap(pnpdist::TVDenoiser<float, Dim + 2, Exec>(exec, static_cast<int>(o.tv_iterations), 1.0f));

@@ -6,6 +6,7 @@
 #include <pnpdist/tensor/random.hpp>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "support/host_executors.hpp"
@@ -87,4 +88,78 @@ TEST_CASE("TV denoiser: the result beats random perturbations; constants pass un
   for (index_t e = 0; e < s.size(); ++e) CHECK(s.data()[e] == Approx(o.data()[e]).epsilon(1e-5));
 #endif
   CHECK_THROWS_AS(tv.denoise(x.const_view(), -1.0, y.view()), pnpdist::invalid_argument);
+}
+
+namespace {
+
+/// A denoiser that is not equivariant: D(x) = x + r with r(i, j) = i + 2 j^2 (a fixed ramp per plane).
+template <class Exec>
+class RampDenoiser {
+public:
+  using value_type = double;
+  using executor_type = Exec;
+  static constexpr std::size_t rank = 4;
+  explicit RampDenoiser(const Exec& exec) : exec_(exec) {}
+  [[nodiscard]] Exec executor() const { return exec_; }
+  void denoise(const pnpdist::View<const double, 4>& x, double, const pnpdist::View<double, 4>& y) {
+    for (index_t p = 0; p < x.extent(0) * x.extent(1); ++p)
+      for (index_t i = 0; i < x.extent(2); ++i)
+        for (index_t j = 0; j < x.extent(3); ++j)
+          y(p / x.extent(1), p % x.extent(1), i, j) =
+              x(p / x.extent(1), p % x.extent(1), i, j) + static_cast<double>(i + 2 * j * j);
+  }
+
+private:
+  Exec exec_;
+};
+
+}  // namespace
+
+TEST_CASE("The equivariant denoiser averages the base over the flips and quarter turns of the plane",
+          "[priors][equivariant]") {
+  const pnpdist::Serial exec;
+  for (const auto& [h, w] : {std::pair<index_t, index_t>{5, 5}, std::pair<index_t, index_t>{4, 6}}) {
+    Tensor<double, 4> x(Extents<4>{2, 1, h, w});
+    pnpdist::fill_normal(exec, x.view(), 3, 0, 0.0, 1.0);
+    Tensor<double, 4> y(x.extents());
+    pnpdist::EquivariantDenoiser<RampDenoiser<pnpdist::Serial>> eq(RampDenoiser<pnpdist::Serial>{exec});
+    eq.denoise(x.const_view(), 0.1, y.view());
+    // g^-1 D(g x) = x + g^-1 r: the average is x plus the ramp averaged over the group, computed here by
+    // listing the group's index maps by hand: flips of rows and columns, and for square planes the transposes.
+    const bool square = h == w;
+    for (index_t i = 0; i < h; ++i)
+      for (index_t j = 0; j < w; ++j) {
+        const auto ramp = [&](index_t a, index_t b) { return static_cast<double>(a + 2 * b * b); };
+        double sum = 0;
+        int count = 0;
+        for (const bool fr : {false, true})
+          for (const bool fc : {false, true}) {
+            const index_t a = fr ? h - 1 - i : i, b = fc ? w - 1 - j : j;
+            sum += ramp(a, b);
+            ++count;
+            if (square) {
+              sum += ramp(b, a);
+              ++count;
+            }
+          }
+        for (index_t n = 0; n < 2; ++n) CHECK(y(n, 0, i, j) == Approx(x(n, 0, i, j) + sum / count).epsilon(1e-12));
+      }
+    // Switched off, it is the base itself.
+    pnpdist::EquivariantDenoiser<RampDenoiser<pnpdist::Serial>> off(RampDenoiser<pnpdist::Serial>{exec}, false);
+    off.denoise(x.const_view(), 0.1, y.view());
+    CHECK(y(1, 0, h - 1, w - 1) == Approx(x(1, 0, h - 1, w - 1) + double((h - 1) + 2 * (w - 1) * (w - 1))));
+  }
+}
+
+TEST_CASE("An equivariant base is unchanged by the group average", "[priors][equivariant]") {
+  const pnpdist::Serial exec;
+  for (const index_t w : {9, 12}) {
+    Tensor<float, 4> x(Extents<4>{1, 2, 9, w});
+    pnpdist::fill_normal(exec, x.view(), 5, 0, 0.0f, 1.0f);
+    Tensor<float, 4> averaged(x.extents());
+    auto eq = pnpdist::equivariant(pnpdist::IdentityDenoiser<float, 4, pnpdist::Serial>(exec));
+    static_assert(pnpdist::Denoiser<decltype(eq)>);
+    eq.denoise(x.const_view(), 0.2f, averaged.view());
+    for (index_t e = 0; e < x.size(); ++e) CHECK(averaged.data()[e] == Approx(x.data()[e]).epsilon(1e-6).margin(1e-7));
+  }
 }

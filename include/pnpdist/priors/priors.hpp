@@ -4,5 +4,6 @@
 /// DRUNet lives in the nn module (pnpdist/nn/drunet.hpp).
 
 #include "pnpdist/priors/denoiser.hpp"
+#include "pnpdist/priors/equivariant_denoiser.hpp"
 #include "pnpdist/priors/identity_denoiser.hpp"
 #include "pnpdist/priors/tv_denoiser.hpp"
