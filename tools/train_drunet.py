@@ -346,8 +346,8 @@ PNP_PATCHES = 4                  # penalty patches per step
 PNP_PATCH = 64                   # their size
 PNP_POWER_ITERATIONS = 4         # power iterations on M^T M per step (M = J, 2J - I or I - J)
 PNP_FD_RMS = 1e-3                # finite-difference step: RMS per pixel of the perturbation
-STABILIZE_DEFAULTS = dict(steps=400, learning_rate=3e-5, final_learning_rate=1e-6, penalty=0.3, target=0.98,
-                          operator='D', sigma_min=0.005, sigma_max=0.02, seed=20251205)
+STABILIZE_DEFAULTS = dict(steps=400, learning_rate=3e-5, final_learning_rate=1e-6, penalty=0.3, target=0.99,
+                          operator='2D-I', sigma_min=0.005, sigma_max=0.02, anchor=1.0, phantoms=2, seed=20251205)
 # The weights the shipped gray network was fine-tuned from (the 3000-step network of `train`, commit 05c7fc7).
 STABILIZE_SOURCE_SHA256 = {1: '0d334a32a97d49f9291af0286f4c0f98589d96330a8407e2ba8eda2507bfd786'}
 
@@ -399,9 +399,29 @@ def jacobian_norm(net, x, sigma, operator, v, iterations, create_graph=False):
     return apply_operator(operator, jv, v).flatten(1).norm(dim=1), v
 
 
-def pnp_like_batch(train, channels, seed, step, sigma_range):
+def random_phantom(rng, size, channels):
+    """A piecewise-constant image like the CT phantoms: 3 to 8 ellipses of random size, orientation and
+    intensity (added, clipped to [0, 1]) on a zero background, blurred by a 3 x 3 box with probability 1/2."""
+    yy, xx = np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5, indexing='ij')
+    image = np.zeros((size, size))
+    for _ in range(int(rng.integers(3, 9))):
+        cy, cx = rng.uniform(0, size, size=2)
+        ay, ax = rng.uniform(3, 0.6 * size, size=2)
+        angle = rng.uniform(0, np.pi)
+        u = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
+        w = -(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)
+        image += rng.uniform(-0.4, 0.8) * ((u / ax) ** 2 + (w / ay) ** 2 <= 1)
+    image = np.clip(image, 0, 1)
+    if rng.integers(2):
+        padded = np.pad(image, 1, mode='edge')
+        image = sum(padded[i:i + size, j:j + size] for i in range(3) for j in range(3)) / 9
+    return np.repeat(image[None].astype(np.float32), channels, axis=0)
+
+
+def pnp_like_batch(train, channels, seed, step, sigma_range, phantoms=0):
     """The penalty inputs of step `step` (a function of (seed, step) only): PNP_PATCHES clean patches of
-    PNP_PATCH pixels plus a perturbation like a PnP iterate's (white noise of a level up to 1.5 times the
+    PNP_PATCH pixels (the last `phantoms` of them random_phantom images instead of training patches) plus a
+    perturbation like a PnP iterate's (white noise of a level up to 1.5 times the
     network's sigma, and for half of the patches a checkerboard of amplitude up to 0.05 under a smooth random
     envelope), the network's sigma log-uniform in sigma_range, and the power method's start (white noise
     plus a checkerboard)."""
@@ -411,6 +431,9 @@ def pnp_like_batch(train, channels, seed, step, sigma_range):
     n, size = PNP_PATCHES, PNP_PATCH
     clean = np.empty((n, channels, size, size), dtype=np.float32)
     for b in range(n):
+        if b >= n - phantoms:
+            clean[b] = random_phantom(rng, size, channels)
+            continue
         _, im = train[rng.choice(len(train), p=weights)]
         y = rng.integers(im.shape[1] - size + 1)
         x = rng.integers(im.shape[2] - size + 1)
@@ -435,7 +458,8 @@ def pnp_like_batch(train, channels, seed, step, sigma_range):
 def stabilize_pnp(args):
     """Fine-tunes --weights (default: the 3000-step gray network, the file weights/drunet_gray.safetensors
     had before this procedure; its sha256 is checked) towards PnP stability, and writes --out. Each step:
-    the L1 denoising loss of `train` (batch of make_batch(seed, step), sigma uniform in [0, 50]/255) plus
+    the L1 denoising loss of `train` (batch of make_batch(seed, step), sigma uniform in [0, 50]/255), plus
+    --anchor times the L1 distance to the starting network's output on that batch, plus
     --penalty times the mean squared excess over --target of the spectral norm of M (--operator: D, the
     denoiser's Jacobian J; 2D-I: 2J - I, firm nonexpansiveness; R: I - J, the residual) at PnP-like points
     (pnp_like_batch: training patches plus noise and checkerboards, network sigma in [0.005, 0.05]),
@@ -454,14 +478,18 @@ def stabilize_pnp(args):
     seed = args.stabilize_seed if args.stabilize_seed is not None else d['seed']
     sigma_range = (args.sigma_min if args.sigma_min is not None else d['sigma_min'],
                    args.sigma_max if args.sigma_max is not None else d['sigma_max'])
+    anchor = args.anchor if args.anchor is not None else d['anchor']
+    phantoms = args.phantoms if args.phantoms is not None else d['phantoms']
     settings = dict(steps=steps, lr=lr0, final_lr=lr1, penalty=penalty, target=target, operator=operator, seed=seed,
-                    sigma_range=sigma_range, patches=(PNP_PATCHES, PNP_PATCH), power_iterations=PNP_POWER_ITERATIONS,
-                    fd_rms=PNP_FD_RMS, weights=hashlib.sha256(open(args.weights, 'rb').read()).hexdigest())
+                    sigma_range=sigma_range, anchor=anchor, phantoms=phantoms, patches=(PNP_PATCHES, PNP_PATCH),
+                    power_iterations=PNP_POWER_ITERATIONS, fd_rms=PNP_FD_RMS,
+                    weights=hashlib.sha256(open(args.weights, 'rb').read()).hexdigest())
     if settings['weights'] != STABILIZE_SOURCE_SHA256.get(args.channels):
         print(f'note: {args.weights} is not the network the shipped weights were fine-tuned from', flush=True)
     print('stabilize-pnp ' + ' '.join(f'{k}={v}' for k, v in settings.items()), flush=True)
     train_set, validation = prepare(args.work, args.channels)
     net = load_network(args.channels, args.weights)
+    teacher = load_network(args.channels, args.weights).eval() if anchor > 0 else None
     optimizer = torch.optim.Adam(net.parameters(), lr=lr0)
     checkpoint = os.path.join(args.work, f'stabilize_{args.channels}.pt')
     step = 0
@@ -485,8 +513,13 @@ def stabilize_pnp(args):
         for group in optimizer.param_groups:
             group['lr'] = rate(step)
         clean, noisy, sigma = make_batch(train_set, args.channels, seed, step)
-        loss = torch.nn.functional.l1_loss(net(noisy, sigma), clean)
-        x, small, v0 = pnp_like_batch(train_set, args.channels, seed, step, sigma_range)
+        out = net(noisy, sigma)
+        loss = torch.nn.functional.l1_loss(out, clean)
+        if teacher is not None:  # anchor to the starting network's output on the same batch
+            with torch.no_grad():
+                reference = teacher(noisy, sigma)
+            loss = loss + anchor * torch.nn.functional.l1_loss(out, reference)
+        x, small, v0 = pnp_like_batch(train_set, args.channels, seed, step, sigma_range, phantoms)
         norms, _ = jacobian_norm(net, x, small, operator, v0, PNP_POWER_ITERATIONS, create_graph=True)
         excess = torch.relu(norms - target).pow(2).mean()
         total = loss + penalty * excess
@@ -642,6 +675,12 @@ def main():
     parser.add_argument('--stabilize-seed', type=int,
                         help=f'stabilize-pnp: seed of the batches and penalty points (default '
                              f'{STABILIZE_DEFAULTS["seed"]})')
+    parser.add_argument('--anchor', type=float,
+                        help='stabilize-pnp: weight of an L1 term between the output and the starting network\'s '
+                             f'output on the denoising batch (default {STABILIZE_DEFAULTS["anchor"]})')
+    parser.add_argument('--phantoms', type=int,
+                        help=f'stabilize-pnp: how many of the {PNP_PATCHES} penalty patches are random ellipse '
+                             f'phantoms (default {STABILIZE_DEFAULTS["phantoms"]})')
     parser.add_argument('--sigma-min', type=float,
                         help=f'stabilize-pnp: smallest network sigma of the penalty points (default '
                              f'{STABILIZE_DEFAULTS["sigma_min"]})')
