@@ -45,6 +45,10 @@ else()
   set(PNPDIST_FOUND_IMAGEIO OFF)
 endif()
 
+# TIFF stacks (projections, volumes): libtiff from Debian (libtiff-dev).
+find_package(TIFF QUIET)
+set(PNPDIST_FOUND_TIFF ${TIFF_FOUND})
+
 # cuDNN: shipped beside the CUDA toolkit (not a Debian package here).
 find_package(CUDNN QUIET)
 if(CUDNN_FOUND AND PNPDIST_FOUND_CUDA)

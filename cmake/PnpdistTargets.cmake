@@ -67,6 +67,11 @@ if(PNPDIST_WITH_IMAGEIO)
   pnpdist_add_component(imageio PNPDIST_HAS_IMAGEIO PNG::PNG JPEG::JPEG)
 endif()
 
+if(PNPDIST_WITH_TIFF)
+  find_package(TIFF REQUIRED)
+  pnpdist_add_component(tiff PNPDIST_HAS_TIFF TIFF::TIFF)
+endif()
+
 if(PNPDIST_WITH_CUDNN)
   if(NOT PNPDIST_WITH_CUDA)
     message(FATAL_ERROR "PNPDIST_WITH_CUDNN needs PNPDIST_WITH_CUDA")

@@ -11,7 +11,7 @@ packages=(
   catch2 libbenchmark-dev
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev
+  libpng-dev libjpeg-dev libtiff-dev
   python3 python3-yaml chromium
   lomiri-wallpapers-16.04
 )
