@@ -3,7 +3,8 @@
 /// pnpdist: distributed Plug-and-Play reconstruction for imaging inverse problems. The one header users
 /// include; each module also has its own umbrella (core/core.hpp, backend/backend.hpp, tensor/tensor.hpp,
 /// operators/operators.hpp, physics/physics.hpp, phantoms/phantoms.hpp, nn/nn.hpp, priors/priors.hpp,
-/// tiling/tiling.hpp, distributed/distributed.hpp, solvers/solvers.hpp, metrics/metrics.hpp, io/io.hpp). Features whose
+/// tiling/tiling.hpp, distributed/distributed.hpp, solvers/solvers.hpp, metrics/metrics.hpp, io/io.hpp,
+/// preprocessing/preprocessing.hpp). Features whose
 /// optional dependency is not linked compile and throw pnpdist::not_compiled when used.
 
 #include "pnpdist/backend/backend.hpp"
@@ -15,6 +16,7 @@
 #include "pnpdist/operators/operators.hpp"
 #include "pnpdist/phantoms/phantoms.hpp"
 #include "pnpdist/physics/physics.hpp"
+#include "pnpdist/preprocessing/preprocessing.hpp"
 #include "pnpdist/priors/priors.hpp"
 #include "pnpdist/solvers/solvers.hpp"
 #include "pnpdist/tensor/tensor.hpp"

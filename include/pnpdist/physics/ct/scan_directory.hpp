@@ -1,0 +1,191 @@
+#pragma once
+/// \file
+/// A raw cone- or parallel-beam scan stored as a directory (the layout of published scans such as the FIPS
+/// walnut data sets), read and preprocessed into line integrals with its geometry:
+///
+///   DIR/scan_000000.tif ...   projections, one single-page TIFF each (8/16-bit counts or 32-bit float),
+///                             numbered consecutively from any start
+///   DIR/di000000.tif ...      dark frames (averaged)
+///   DIR/io000000.tif ...      flat frames
+///   DIR/flat_positions.txt    optional: one number per flat frame, the scan position (projection index) at
+///                             which it was taken (index in the numbered projections: 0 the first,
+///                             N after the last of N); frames at one position are averaged, and each projection's
+///                             flat interpolates between positions. Without it all flats are averaged.
+///   DIR/scan_geom.geom        one 12-number ASTRA cone_vec / parallel3d_vec row per projection
+///                             (vector_file.hpp), in the units of the volume's voxel size
+///
+/// read_scan streams the projections in blocks: (optional) zinger removal on the counts, dark/flat
+/// correction, -log with a floor (preprocessing/), and returns the line integrals of the selected
+/// projections with the geometry of the selected views, cropped and binned like the data. Memory: the
+/// result, one block of raw projections and the dark and flat fields. Inconsistent directories throw
+/// io_error naming the file: a missing projection (gap in the numbering), a vectors file with another
+/// number of rows than projections, dark or flat frames of another shape, a positions file with another
+/// number of entries than flat frames.
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/io/projection_stack.hpp"
+#include "pnpdist/physics/ct/detector_window.hpp"
+#include "pnpdist/physics/ct/geometry.hpp"
+#include "pnpdist/physics/ct/vector_file.hpp"
+#include "pnpdist/preprocessing/flat_field.hpp"
+#include "pnpdist/preprocessing/zingers.hpp"
+#include "pnpdist/tensor/algebra.hpp"
+#include "pnpdist/tensor/owning_tensor.hpp"
+
+namespace pnpdist::ct {
+
+/// File names of a scan directory (file comment).
+struct ScanLayout {
+  std::string projection_prefix = "scan_";
+  std::string dark_prefix = "di";
+  std::string flat_prefix = "io";
+  std::string extension = ".tif";
+  std::string vectors = "scan_geom.geom";
+  std::string flat_positions = "flat_positions.txt";
+};
+
+/// How to read and preprocess a scan.
+struct ScanReadOptions {
+  Beam beam = Beam::divergent;
+  ProjectionSelection selection;   ///< which projections (and views)
+  DetectorWindow window;           ///< crop and binning, applied to projections, darks, flats and geometry
+  std::string vectors_file;        ///< instead of DIR/<layout.vectors> when not empty
+  float zinger_threshold = 0;      ///< > 0: remove_outliers on the binned counts with this threshold
+  float log_floor = 1e-4f;         ///< minus_log's floor on the transmission
+  index_t block = 32;              ///< projections per block
+  int threads = 1;                 ///< TIFF reading threads
+};
+
+/// A preprocessed scan: line integrals (views, rows, cols) and their geometry.
+struct Scan {
+  Geometry3D geometry;
+  Tensor<float, 3> projections;
+  index_t raw_projections = 0;  ///< projections in the directory
+};
+
+namespace detail {
+
+/// The averaged frames of a numbered series through the window (rows x cols after binning).
+inline Tensor<float, 3> read_frames(const std::string& dir, const std::string& prefix, const ScanLayout& layout,
+                                    const DetectorWindow& window, index_t rows, index_t cols, const char* what) {
+  const ProjectionStack frames = ProjectionStack::files(list_numbered_files(dir, prefix, layout.extension));
+  require<io_error>(frames.rows() == rows && frames.cols() == cols, [&] {
+    return std::string("ct::read_scan: ") + what + " frames in '" + dir + "' (" + prefix + "*" + layout.extension +
+           ") are " + std::to_string(frames.rows()) + " x " + std::to_string(frames.cols()) + ", the projections " +
+           std::to_string(rows) + " x " + std::to_string(cols);
+  });
+  return frames.read(ProjectionSelection{}, window);
+}
+
+inline std::vector<double> read_positions(const std::string& path, index_t count) {
+  std::ifstream in(path);
+  require<io_error>(static_cast<bool>(in), [&] { return "ct::read_scan: cannot open '" + path + "'"; });
+  std::vector<double> out;
+  std::string token;
+  while (in >> token) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(token, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    require<io_error>(used == token.size() && std::isfinite(v),
+                      [&] { return "ct::read_scan: '" + path + "': not a number: '" + token + "'"; });
+    out.push_back(v);
+  }
+  require<io_error>(static_cast<index_t>(out.size()) == count, [&] {
+    return "ct::read_scan: '" + path + "' holds " + std::to_string(out.size()) + " positions for " +
+           std::to_string(count) + " flat frames";
+  });
+  return out;
+}
+
+}  // namespace detail
+
+/// Reads and preprocesses the scan in `dir` for reconstruction on `volume` (file comment). Exec: a host
+/// executor (the result lives in host memory).
+template <class Exec>
+[[nodiscard]] inline Scan read_scan(const Exec& exec, const std::string& dir, const VolumeGeometry3D& volume,
+                                    const ScanReadOptions& o = {}, const ScanLayout& layout = {}) {
+  namespace fs = std::filesystem;
+  const ProjectionStack stack =
+      ProjectionStack::files(list_numbered_files(dir, layout.projection_prefix, layout.extension));
+  const DetectorWindow window = stack.resolve(o.window);
+  const std::vector<index_t> which = stack.indices(o.selection);
+
+  // Geometry: one vector per projection in the directory, then the selected views, cropped and binned.
+  const std::string vectors = o.vectors_file.empty() ? (fs::path(dir) / layout.vectors).string() : o.vectors_file;
+  const Geometry3D all = read_vector_file(vectors, o.beam, volume, stack.rows(), stack.cols());
+  require<io_error>(all.views() == stack.size(), [&] {
+    return "ct::read_scan: '" + vectors + "' holds " + std::to_string(all.views()) + " vectors, '" + dir + "' " +
+           std::to_string(stack.size()) + " projections (" + layout.projection_prefix + "*" + layout.extension + ")";
+  });
+  Geometry3D selected{all.beam, all.volume, all.detector_rows, all.detector_cols, {}};
+  for (const index_t i : which) selected.vectors.push_back(all.vectors[static_cast<std::size_t>(i)]);
+  Scan scan;
+  scan.raw_projections = stack.size();
+  scan.geometry = window_detector(selected, window.row, window.col, window.rows, window.cols, window.binning);
+  const index_t rows = scan.geometry.detector_rows, cols = scan.geometry.detector_cols;
+
+  // Dark and flat fields through the same window.
+  preprocessing::FlatFields<> fields;
+  {
+    const Tensor<float, 3> darks =
+        detail::read_frames(dir, layout.dark_prefix, layout, window, stack.rows(), stack.cols(), "dark");
+    fields.dark = Tensor<float, 2>(Extents<2>{rows, cols});
+    preprocessing::average_frames(exec, darks.const_view(), fields.dark.view());
+  }
+  {
+    const Tensor<float, 3> flats =
+        detail::read_frames(dir, layout.flat_prefix, layout, window, stack.rows(), stack.cols(), "flat");
+    const fs::path positions_path = fs::path(dir) / layout.flat_positions;
+    const std::vector<double> at = fs::exists(positions_path)
+                                       ? detail::read_positions(positions_path.string(), flats.extent(0))
+                                       : std::vector<double>(static_cast<std::size_t>(flats.extent(0)), 0.0);
+    std::map<double, std::vector<index_t>> groups;
+    for (std::size_t i = 0; i < at.size(); ++i) groups[at[i]].push_back(static_cast<index_t>(i));
+    fields.flats = Tensor<float, 3>(Extents<3>{static_cast<index_t>(groups.size()), rows, cols});
+    index_t g = 0;
+    for (const auto& [position, members] : groups) {
+      Tensor<float, 3> frames(Extents<3>{static_cast<index_t>(members.size()), rows, cols});
+      for (std::size_t m = 0; m < members.size(); ++m)
+        for (index_t i = 0; i < rows * cols; ++i)
+          frames.data()[static_cast<index_t>(m) * rows * cols + i] = flats.data()[members[m] * rows * cols + i];
+      preprocessing::average_frames(exec, frames.const_view(),
+                                    View<float, 2, HostSpace>(fields.flats.data() + g * rows * cols, Extents<2>{rows, cols}));
+      fields.positions.push_back(position);
+      ++g;
+    }
+  }
+
+  // Projections, block by block.
+  scan.projections = Tensor<float, 3>(Extents<3>{static_cast<index_t>(which.size()), rows, cols});
+  Tensor<float, 3> cleaned;
+  stack.for_each_block(
+      o.selection, window, o.block,
+      [&](index_t first, View<const float, 3, HostSpace> block) {
+        const index_t n = block.extent(0);
+        const View<float, 3, HostSpace> out(&scan.projections(first, 0, 0), block.extents());
+        if (o.zinger_threshold > 0) {
+          preprocessing::remove_outliers(exec, block, out, o.zinger_threshold);
+        } else {
+          copy(exec, block, out);
+        }
+        std::vector<double> positions;
+        for (index_t k = 0; k < n; ++k) positions.push_back(static_cast<double>(which[static_cast<std::size_t>(first + k)]));
+        preprocessing::flat_field_correct(exec, fields, out, positions);
+        preprocessing::minus_log(exec, out, o.log_floor);
+      },
+      o.threads);
+  return scan;
+}
+
+}  // namespace pnpdist::ct
