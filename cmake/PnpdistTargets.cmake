@@ -8,6 +8,9 @@ target_include_directories(pnpdist INTERFACE
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_compile_features(pnpdist INTERFACE cxx_std_20)
+# nlohmann-json (header-only) parses the JSON headers of safetensors files: a dependency of the core.
+find_package(nlohmann_json 3.10 REQUIRED)
+target_link_libraries(pnpdist INTERFACE nlohmann_json::nlohmann_json)
 
 set(PNPDIST_COMPONENTS "")
 

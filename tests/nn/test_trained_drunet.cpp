@@ -119,6 +119,15 @@ TEST_CASE("infer_drunet_config rejects files that are not DRUNet weights", "[nn]
     pnpdist::write_safetensors(file.path, extra);
     CHECK_THAT(infer_error(file.path), Catch::Contains("holds tensor 'm_head.scale'"));
   }
+  SECTION("zero widths") {
+    TempFile file("zero_widths");
+    pnpdist::write_safetensors(file.path, {{"m_head.weight", {0, 2, 3, 3}, {}},
+                                           {"m_down1.0.weight", {0, 0, 2, 2}, {}},
+                                           {"m_down2.0.weight", {0, 0, 2, 2}, {}},
+                                           {"m_down3.0.weight", {0, 0, 2, 2}, {}}});
+    CHECK_THAT(infer_error(file.path),
+               Catch::Contains("describes no valid DRUNet") && Catch::Contains("widths (0, 0, 0, 0)"));
+  }
   SECTION("a file that does not exist") {
     CHECK_THROWS_AS(infer_drunet_config("no_such_weights_file.safetensors"), io_error);
   }

@@ -12,7 +12,8 @@
 ///                                 the values are clamped to [0, 1] and rounded to the nearest level.
 ///
 /// Errors: a file that does not exist, cannot be decoded, or is truncated throws io_error naming the file
-/// and the decoder's message; an unsupported shape or bit depth throws invalid_argument. PNG and JPEG need
+/// and the decoder's message; so does an image whose decoded size exceeds ReadLimits::max_allocation_bytes
+/// (io/read_limits.hpp; checked from the header, before the decoder allocates); an unsupported shape or bit depth throws invalid_argument. PNG and JPEG need
 /// the pnpdist::imageio component (PNPDIST_HAS_IMAGEIO); without it they throw not_compiled (.npy always
 /// works).
 
@@ -30,6 +31,7 @@
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/io/npy.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
 #include "pnpdist/tensor/view.hpp"
 
@@ -69,6 +71,20 @@ struct DecodedImage {
   int bits = 8;
   std::vector<unsigned char> bytes;
 };
+
+/// Checks, before anything is allocated, the bytes that decoding a `width` x `height` image with `channels`
+/// samples of `bits` each and converting it to `colour` float planes needs against limits. Throws io_error.
+inline void check_decoded_size(const std::string& path, const char* format, std::uint64_t width, std::uint64_t height,
+                               std::uint64_t channels, int bits, std::uint64_t colour, const ReadLimits& limits) {
+  // Per pixel: the decoded samples and the float output; widths and heights are below 2^32 in both formats.
+  const std::uint64_t pixel_bytes = channels * static_cast<std::uint64_t>(bits == 16 ? 2 : 1) + colour * sizeof(float);
+  std::uint64_t bytes = 0;
+  const bool fits = checked_multiply(width, height, bytes) && checked_multiply(bytes, pixel_bytes, bytes);
+  const std::string what = "read_image: '" + path + "': a " + std::to_string(width) + " x " + std::to_string(height) +
+                           " " + format + " with " + std::to_string(channels) + " channel(s)";
+  require<io_error>(fits, [&] { return what + " overflows 64-bit sizes"; });
+  require_within_allocation_limit(what, bytes, limits);
+}
 
 /// State shared with libpng's error callback; only trivially destructible members cross a longjmp.
 struct PngState {
@@ -112,7 +128,7 @@ inline bool png_read_rows(PngState& state, png_structp png, png_infop info, png_
   return true;
 }
 
-inline DecodedImage decode_png(const std::string& path) {
+inline DecodedImage decode_png(const std::string& path, const ReadLimits& limits) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   require<io_error>(file != nullptr, [&] { return "read_image: cannot open '" + path + "'"; });
   PngState state{};
@@ -130,6 +146,14 @@ inline DecodedImage decode_png(const std::string& path) {
   bool ok = png_read_header(state, png, info, file, width, height, channels, bits, row_bytes);
   std::vector<png_bytep> rows;
   if (ok) {
+    try {
+      check_decoded_size(path, "PNG", width, height, static_cast<std::uint64_t>(channels), bits,
+                         channels >= 3 ? 3 : 1, limits);
+    } catch (...) {
+      png_destroy_read_struct(&png, &info, nullptr);
+      std::fclose(file);
+      throw;
+    }
     image.bytes.resize(row_bytes * height);
     rows.resize(height);
     for (png_uint_32 r = 0; r < height; ++r) rows[r] = image.bytes.data() + r * row_bytes;
@@ -159,13 +183,20 @@ inline void jpeg_error_exit(j_common_ptr info) {
 }
 inline void jpeg_quiet(j_common_ptr, int) {}
 
-/// Header pass of a JPEG read (gray stays gray, everything else becomes RGB). Returns false on error.
+/// Header pass of a JPEG read (gray stays gray, everything else becomes RGB): nothing is decoded yet.
+/// Returns false on error.
 inline bool jpeg_read_header_pass(JpegState& state, jpeg_decompress_struct& info, std::FILE* file) {
   if (setjmp(state.jump)) return false;
   jpeg_create_decompress(&info);
   jpeg_stdio_src(&info, file);
   jpeg_read_header(&info, TRUE);
   info.out_color_space = info.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  return true;
+}
+
+/// Starts the decompressor (it allocates its buffers here). Returns false on error.
+inline bool jpeg_start_pass(JpegState& state, jpeg_decompress_struct& info) {
+  if (setjmp(state.jump)) return false;
   jpeg_start_decompress(&info);
   return true;
 }
@@ -181,7 +212,7 @@ inline bool jpeg_read_rows(JpegState& state, jpeg_decompress_struct& info, unsig
   return true;
 }
 
-inline DecodedImage decode_jpeg(const std::string& path) {
+inline DecodedImage decode_jpeg(const std::string& path, const ReadLimits& limits) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   require<io_error>(file != nullptr, [&] { return "read_image: cannot open '" + path + "'"; });
   JpegState state{};
@@ -191,6 +222,17 @@ inline DecodedImage decode_jpeg(const std::string& path) {
   state.manager.emit_message = jpeg_quiet;
   DecodedImage image;
   bool ok = jpeg_read_header_pass(state, info, file);
+  if (ok) {
+    const std::uint64_t channels = info.out_color_space == JCS_GRAYSCALE ? 1 : 3;
+    try {
+      check_decoded_size(path, "JPEG", info.image_width, info.image_height, channels, 8, channels, limits);
+    } catch (...) {
+      jpeg_destroy_decompress(&info);
+      std::fclose(file);
+      throw;
+    }
+    ok = jpeg_start_pass(state, info);
+  }
   if (ok) {
     image.height = info.output_height;
     image.width = info.output_width;
@@ -246,8 +288,9 @@ inline bool png_write_pass(PngState& state, png_structp png, png_infop info, std
 }  // namespace detail
 #endif
 
-/// Reads an image file (see the file comment) as C x H x W floats in [0, 1] (.npy: values as stored).
-[[nodiscard]] inline Tensor<float, 3, HostSpace> read_image(const std::string& path) {
+namespace detail {
+
+inline Tensor<float, 3, HostSpace> read_image_unchecked(const std::string& path, const ReadLimits& limits) {
   const ImageFormat format = detect_image_format(path);
   if (format == ImageFormat::npy) {
     std::ifstream probe(path, std::ios::binary);
@@ -262,21 +305,37 @@ inline bool png_write_pass(PngState& state, png_structp png, png_infop info, std
     const std::string shape = header.substr(open, close - open);
     const auto commas = std::count(shape.begin(), shape.end(), ',');
     if (commas == 1 && shape.back() != ',') {
-      Tensor<float, 2, HostSpace> plane = read_npy<float, 2>(path);
+      Tensor<float, 2, HostSpace> plane = read_npy<float, 2>(path, limits);
       Tensor<float, 3, HostSpace> out(Extents<3>{1, plane.extent(0), plane.extent(1)});
       std::copy(plane.data(), plane.data() + plane.size(), out.data());
       return out;
     }
-    return read_npy<float, 3>(path);
+    return read_npy<float, 3>(path, limits);
   }
   require<io_error>(format != ImageFormat::unknown,
                     [&] { return "read_image: '" + path + "' is not a PNG, JPEG or .npy file"; });
 #if defined(PNPDIST_HAS_IMAGEIO)
-  return detail::decoded_to_tensor(format == ImageFormat::png ? detail::decode_png(path) : detail::decode_jpeg(path));
+  return decoded_to_tensor(format == ImageFormat::png ? decode_png(path, limits) : decode_jpeg(path, limits));
 #else
   throw not_compiled("read_image('" + path +
                      "'): PNG and JPEG need the pnpdist::imageio component (libpng, libjpeg), not in this build");
 #endif
+}
+
+}  // namespace detail
+
+/// Reads an image file (see the file comment) as C x H x W floats in [0, 1] (.npy: values as stored), its
+/// declared size checked against `limits` before the decoder allocates. Throws io_error (not_compiled for
+/// PNG/JPEG in a build without the imageio component, dimension_mismatch for a .npy of rank other than 2, 3).
+[[nodiscard]] inline Tensor<float, 3, HostSpace> read_image(const std::string& path,
+                                                           const ReadLimits& limits = ReadLimits::from_environment()) {
+  try {
+    return detail::read_image_unchecked(path, limits);
+  } catch (const pnpdist::error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw io_error("read_image: '" + path + "': " + e.what());
+  }
 }
 
 /// Writes a C x H x W image: a PNG (C = 1 gray or 3 RGB; `bits` 8 or 16; values clamped to [0, 1] and

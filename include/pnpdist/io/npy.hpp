@@ -5,10 +5,13 @@
 /// Reading accepts little-endian float32, float64, int32, int64, uint8 and uint16 arrays in C order and
 /// converts them to T; the file's rank must equal Rank. Fortran-ordered arrays, big-endian data, object
 /// arrays, a header that does not parse, or a data section shorter or longer than the header says throw
-/// io_error naming the file and the problem. Writing produces a version-1.0 C-ordered little-endian file of
+/// io_error naming the file and the problem. Every declared size is checked before it is allocated: the header
+/// length against the file and ReadLimits::max_header_bytes, the shape's byte count for overflow, against
+/// ReadLimits::max_allocation_bytes and against the file's size (io/read_limits.hpp). Writing produces a version-1.0 C-ordered little-endian file of
 /// T (float, double, int32, int64, uint8 or uint16) that numpy.load reads.
 
 #include <bit>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +24,7 @@
 #include "pnpdist/backend/host_space.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
 #include "pnpdist/tensor/view.hpp"
 
@@ -75,7 +79,10 @@ inline std::string npy_header_value(std::string_view dict, std::string_view key)
   return first == std::string::npos ? std::string{} : value.substr(first, last - first + 1);
 }
 
-inline NpyHeader read_npy_header(std::ifstream& in, const std::string& path) {
+/// Reads and checks the header of the .npy file `in` of `file_size` bytes: the header length against the
+/// file and limits.max_header_bytes before it is read, every extent parsed with overflow checks.
+inline NpyHeader read_npy_header(std::ifstream& in, std::uint64_t file_size, const std::string& path,
+                                 const ReadLimits& limits) {
   char magic[8];
   in.read(magic, 8);
   require<io_error>(in.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0,
@@ -83,19 +90,28 @@ inline NpyHeader read_npy_header(std::ifstream& in, const std::string& path) {
   const int major = static_cast<unsigned char>(magic[6]);
   require<io_error>(major >= 1 && major <= 3,
                     [&] { return "read_npy: '" + path + "' has unsupported format version " + std::to_string(major); });
-  std::size_t header_length = 0;
+  std::uint64_t header_length = 0;
   const int length_bytes = major == 1 ? 2 : 4;
   unsigned char length[4] = {0, 0, 0, 0};
   in.read(reinterpret_cast<char*>(length), length_bytes);
   require<io_error>(in.gcount() == length_bytes, [&] { return "read_npy: '" + path + "' is truncated in its header"; });
   for (int b = length_bytes; b-- > 0;) header_length = header_length * 256 + length[b];
-  std::string dict(header_length, '\0');
+  const std::uint64_t prefix = 8 + static_cast<std::uint64_t>(length_bytes);
+  require<io_error>(header_length <= file_size - prefix, [&] {
+    return "read_npy: '" + path + "': header length " + std::to_string(header_length) + " exceeds the " +
+           std::to_string(file_size - prefix) + " bytes that follow it (truncated or corrupt file)";
+  });
+  require<io_error>(header_length <= limits.max_header_bytes, [&] {
+    return "read_npy: '" + path + "': header length " + std::to_string(header_length) + " exceeds the limit of " +
+           std::to_string(limits.max_header_bytes) + " bytes (ReadLimits::max_header_bytes)";
+  });
+  std::string dict(static_cast<std::size_t>(header_length), '\0');
   in.read(dict.data(), static_cast<std::streamsize>(header_length));
-  require<io_error>(static_cast<std::size_t>(in.gcount()) == header_length,
+  require<io_error>(static_cast<std::uint64_t>(in.gcount()) == header_length,
                     [&] { return "read_npy: '" + path + "' is truncated in its header"; });
 
   NpyHeader header;
-  header.data_offset = 8 + static_cast<std::size_t>(length_bytes) + header_length;
+  header.data_offset = static_cast<std::size_t>(prefix + header_length);
   std::string descr = npy_header_value(dict, "descr");
   require<io_error>(descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"'),
                     [&] { return "read_npy: '" + path + "' has no dtype ('descr') in its header"; });
@@ -111,11 +127,17 @@ inline NpyHeader read_npy_header(std::ifstream& in, const std::string& path) {
   while (pos < shape.size() - 1) {
     while (pos < shape.size() - 1 && (shape[pos] == ' ' || shape[pos] == ',')) ++pos;
     if (pos >= shape.size() - 1) break;
-    std::size_t end = pos;
-    while (end < shape.size() - 1 && shape[end] >= '0' && shape[end] <= '9') ++end;
-    require<io_error>(end > pos, [&] { return "read_npy: '" + path + "' has a malformed shape " + shape; });
-    header.shape.push_back(std::stoll(shape.substr(pos, end - pos)));
-    pos = end;
+    index_t extent = 0;
+    const char* first = shape.data() + pos;
+    const auto [end, error] = std::from_chars(first, shape.data() + shape.size() - 1, extent);
+    require<io_error>(end != first && error == std::errc{} && extent >= 0, [&] {
+      return "read_npy: '" + path + "' has a malformed shape " + shape +
+             (error == std::errc::result_out_of_range ? " (an extent exceeds 64 bits)" : "");
+    });
+    header.shape.push_back(extent);
+    pos = static_cast<std::size_t>(end - shape.data());
+    require<io_error>(pos >= shape.size() - 1 || shape[pos] == ',' || shape[pos] == ' ',
+                      [&] { return "read_npy: '" + path + "' has a malformed shape " + shape; });
   }
   return header;
 }
@@ -135,49 +157,69 @@ inline void convert_npy_data(const std::vector<char>& bytes, T* out, index_t cou
 /// for what is accepted). Throws io_error naming the file on any problem, dimension_mismatch when the file's
 /// rank is not Rank.
 template <class T, std::size_t Rank>
-[[nodiscard]] inline Tensor<T, Rank, HostSpace> read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  require<io_error>(static_cast<bool>(in), [&] { return "read_npy: cannot open '" + path + "'"; });
-  const detail::NpyHeader header = detail::read_npy_header(in, path);
-  require<io_error>(!header.fortran_order,
-                    [&] { return "read_npy: '" + path + "' is Fortran-ordered; save it in C order"; });
-  require<dimension_mismatch>(header.shape.size() == Rank, [&] {
-    return "read_npy: '" + path + "' holds an array of rank " + std::to_string(header.shape.size()) + ", expected " +
-           std::to_string(Rank);
-  });
-  Extents<Rank> extents{};
-  for (std::size_t d = 0; d < Rank; ++d) extents[d] = header.shape[d];
+[[nodiscard]] inline Tensor<T, Rank, HostSpace> read_npy(const std::string& path,
+                                                         const ReadLimits& limits = ReadLimits::from_environment()) {
+  try {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    require<io_error>(static_cast<bool>(in), [&] { return "read_npy: cannot open '" + path + "'"; });
+    const auto file_size = static_cast<std::uint64_t>(in.tellg());
+    in.seekg(0);
+    require<io_error>(file_size >= 10, [&] { return "read_npy: '" + path + "' is not a .npy file (too short)"; });
+    const detail::NpyHeader header = detail::read_npy_header(in, file_size, path, limits);
+    require<io_error>(!header.fortran_order,
+                      [&] { return "read_npy: '" + path + "' is Fortran-ordered; save it in C order"; });
+    require<dimension_mismatch>(header.shape.size() == Rank, [&] {
+      return "read_npy: '" + path + "' holds an array of rank " + std::to_string(header.shape.size()) +
+             ", expected " + std::to_string(Rank);
+    });
+    Extents<Rank> extents{};
+    for (std::size_t d = 0; d < Rank; ++d) extents[d] = header.shape[d];
 
-  std::size_t element_bytes = 0;
-  const std::string& dtype = header.dtype;
-  if (dtype == "<f4" || dtype == "<i4") element_bytes = 4;
-  else if (dtype == "<f8" || dtype == "<i8") element_bytes = 8;
-  else if (dtype == "|u1" || dtype == "<u1") element_bytes = 1;
-  else if (dtype == "<u2") element_bytes = 2;
-  require<io_error>(element_bytes != 0, [&] {
-    return "read_npy: '" + path + "' has unsupported dtype '" + dtype +
-           "' (supported: little-endian f4, f8, i4, i8, u1, u2)";
-  });
+    std::size_t element_bytes = 0;
+    const std::string& dtype = header.dtype;
+    if (dtype == "<f4" || dtype == "<i4") element_bytes = 4;
+    else if (dtype == "<f8" || dtype == "<i8") element_bytes = 8;
+    else if (dtype == "|u1" || dtype == "<u1") element_bytes = 1;
+    else if (dtype == "<u2") element_bytes = 2;
+    require<io_error>(element_bytes != 0, [&] {
+      return "read_npy: '" + path + "' has unsupported dtype '" + dtype +
+             "' (supported: little-endian f4, f8, i4, i8, u1, u2)";
+    });
 
-  const index_t count = product(extents);
-  std::vector<char> bytes(static_cast<std::size_t>(count) * element_bytes);
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  require<io_error>(static_cast<std::size_t>(in.gcount()) == bytes.size(), [&] {
-    return "read_npy: '" + path + "' is truncated: its header announces " + std::to_string(bytes.size()) +
-           " data bytes, the file holds " + std::to_string(in.gcount());
-  });
-  require<io_error>(in.peek() == std::ifstream::traits_type::eof(), [&] {
-    return "read_npy: '" + path + "' holds more data than its header's shape " + to_string(extents) + " announces";
-  });
+    // Every size is checked before anything is allocated.
+    const std::string context = "read_npy: '" + path + "'";
+    const std::uint64_t data_bytes = checked_allocation_bytes(context, header.shape, element_bytes, limits);
+    (void)checked_allocation_bytes(context + " read as " + std::to_string(sizeof(T)) + "-byte values", header.shape,
+                                   sizeof(T), limits);
+    const std::uint64_t stored = file_size - header.data_offset;
+    require<io_error>(stored >= data_bytes, [&] {
+      return "read_npy: '" + path + "' is truncated: its header's shape " + to_string(extents) + " announces " +
+             std::to_string(data_bytes) + " data bytes, the file holds " + std::to_string(stored);
+    });
+    require<io_error>(stored == data_bytes, [&] {
+      return "read_npy: '" + path + "' holds more data than its header's shape " + to_string(extents) +
+             " announces (" + std::to_string(stored) + " bytes, not " + std::to_string(data_bytes) + ")";
+    });
 
-  Tensor<T, Rank, HostSpace> result(extents);
-  if (dtype == "<f4") detail::convert_npy_data<float>(bytes, result.data(), count);
-  else if (dtype == "<f8") detail::convert_npy_data<double>(bytes, result.data(), count);
-  else if (dtype == "<i4") detail::convert_npy_data<std::int32_t>(bytes, result.data(), count);
-  else if (dtype == "<i8") detail::convert_npy_data<std::int64_t>(bytes, result.data(), count);
-  else if (element_bytes == 1) detail::convert_npy_data<std::uint8_t>(bytes, result.data(), count);
-  else detail::convert_npy_data<std::uint16_t>(bytes, result.data(), count);
-  return result;
+    const index_t count = product(extents);
+    std::vector<char> bytes(static_cast<std::size_t>(data_bytes));
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    require<io_error>(static_cast<std::uint64_t>(in.gcount()) == data_bytes,
+                      [&] { return "read_npy: reading the data of '" + path + "' failed"; });
+
+    Tensor<T, Rank, HostSpace> result(extents);
+    if (dtype == "<f4") detail::convert_npy_data<float>(bytes, result.data(), count);
+    else if (dtype == "<f8") detail::convert_npy_data<double>(bytes, result.data(), count);
+    else if (dtype == "<i4") detail::convert_npy_data<std::int32_t>(bytes, result.data(), count);
+    else if (dtype == "<i8") detail::convert_npy_data<std::int64_t>(bytes, result.data(), count);
+    else if (element_bytes == 1) detail::convert_npy_data<std::uint8_t>(bytes, result.data(), count);
+    else detail::convert_npy_data<std::uint16_t>(bytes, result.data(), count);
+    return result;
+  } catch (const pnpdist::error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw io_error("read_npy: '" + path + "': " + e.what());
+  }
 }
 
 /// Writes a contiguous host view as a version-1.0 .npy file. Throws io_error when the file cannot be

@@ -4,11 +4,15 @@
 /// mapping each tensor name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative to the
 /// end of the header; an optional "__metadata__" object of strings), then the raw little-endian data.
 ///
-/// Guarantees of SafetensorsFile: the header length, every offset pair and every tensor's byte count
-/// (product of the shape times the dtype size) are checked against the file size when the file is opened;
-/// any violation throws io_error naming the file and the offending tensor. Values are converted to the
-/// requested floating type on reading (F32, F64, F16 and BF16 are understood).
+/// Guarantees of SafetensorsFile: the header (at most ReadLimits::max_header_bytes, parsed by nlohmann-json
+/// with its nesting limited to ReadLimits::max_json_depth) is validated when the file is opened, before any
+/// tensor is allocated: each entry's form, its dtype, its shape (product checked for overflow and against
+/// ReadLimits::max_allocation_bytes), its byte count (shape times dtype size) against its data_offsets, the
+/// offsets against the file size, and that no two tensors' byte ranges overlap. Any violation, and any other
+/// failure while opening or reading, throws io_error naming the file, the tensor and the reason. Values are
+/// converted to the requested floating type on reading (F32, F64, F16 and BF16 are understood).
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -19,8 +23,11 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
+#include "pnpdist/io/read_limits.hpp"
 
 namespace pnpdist {
 
@@ -56,173 +63,107 @@ inline std::size_t safetensors_dtype_size(std::string_view dtype) {
   return 0;
 }
 
-/// A small parser for the subset of JSON a safetensors header uses: objects, arrays, strings, integers.
-class SafetensorsHeaderParser {
-public:
-  SafetensorsHeaderParser(std::string_view text, const std::string& path) : text_(text), path_(path) {}
+using SafetensorsJson = nlohmann::ordered_json;
 
-  std::vector<SafetensorsEntry> parse() {
-    std::vector<SafetensorsEntry> entries;
-    expect('{');
-    if (peek() == '}') {
-      ++pos_;
-      return entries;
-    }
-    for (;;) {
-      std::string key = string();
-      expect(':');
-      if (key == "__metadata__") {
-        skip_value();
-      } else {
-        entries.push_back(entry(std::move(key)));
-      }
-      const char c = next();
-      if (c == '}') break;
-      if (c != ',') fail("expected ',' or '}'");
-    }
-    skip_space();
-    if (pos_ != text_.size()) fail("trailing characters after the header object");
-    return entries;
+/// A non-negative integer of a JSON header that fits index_t, or false.
+inline bool safetensors_integer(const SafetensorsJson& value, std::uint64_t& out) {
+  if (value.is_number_unsigned()) {
+    out = value.get<std::uint64_t>();
+  } else if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+    out = static_cast<std::uint64_t>(value.get<std::int64_t>());
+  } else {
+    return false;
   }
+  return out <= static_cast<std::uint64_t>(INT64_MAX);
+}
 
-private:
-  SafetensorsEntry entry(std::string name) {
+/// Parses a safetensors header with nlohmann-json, nesting limited to limits.max_json_depth, and checks the
+/// form of every entry: an object with a string "dtype", a "shape" array of non-negative integers and a
+/// "data_offsets" pair of non-negative integers. Sizes are checked by SafetensorsFile. Throws io_error.
+inline std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view text, const std::string& path,
+                                                               const ReadLimits& limits) {
+  const auto fail = [&](const std::string& what) { return io_error("safetensors file '" + path + "': " + what); };
+  SafetensorsJson header;
+  try {
+    header = SafetensorsJson::parse(text.begin(), text.end(),
+                                    [&](int depth, SafetensorsJson::parse_event_t, SafetensorsJson&) {
+                                      if (depth > limits.max_json_depth)
+                                        throw fail("the header nests deeper than " +
+                                                   std::to_string(limits.max_json_depth) + " levels");
+                                      return true;
+                                    });
+  } catch (const SafetensorsJson::exception& e) {
+    throw fail(std::string("the header is not valid JSON: ") + e.what());
+  }
+  if (!header.is_object()) throw fail("the header is not a JSON object");
+  std::vector<SafetensorsEntry> entries;
+  for (const auto& [name, value] : header.items()) {
+    if (name == "__metadata__") {
+      if (!value.is_object()) throw fail("'__metadata__' is not an object");
+      continue;
+    }
+    const auto field = [&](const char* key) -> const SafetensorsJson& {
+      if (!value.is_object()) throw fail("tensor '" + name + "': its entry is not an object");
+      const auto it = value.find(key);
+      if (it == value.end()) throw fail("tensor '" + name + "' has no '" + key + "'");
+      return *it;
+    };
     SafetensorsEntry e;
-    e.name = std::move(name);
-    bool has_dtype = false, has_shape = false, has_offsets = false;
-    expect('{');
-    for (;;) {
-      const std::string key = string();
-      expect(':');
-      if (key == "dtype") {
-        e.dtype = string();
-        has_dtype = true;
-      } else if (key == "shape") {
-        for (std::uint64_t v : integer_array()) e.shape.push_back(static_cast<index_t>(v));
-        has_shape = true;
-      } else if (key == "data_offsets") {
-        const auto offsets = integer_array();
-        if (offsets.size() != 2) fail("tensor '" + e.name + "': data_offsets must hold two integers");
-        e.begin = offsets[0];
-        e.end = offsets[1];
-        has_offsets = true;
-      } else {
-        skip_value();
-      }
-      const char c = next();
-      if (c == '}') break;
-      if (c != ',') fail("expected ',' or '}' in the entry of tensor '" + e.name + "'");
+    e.name = name;
+    const SafetensorsJson& dtype = field("dtype");
+    if (!dtype.is_string()) throw fail("tensor '" + name + "': 'dtype' is not a string");
+    e.dtype = dtype.get<std::string>();
+    const SafetensorsJson& shape = field("shape");
+    if (!shape.is_array()) throw fail("tensor '" + name + "': 'shape' is not an array");
+    for (const SafetensorsJson& extent : shape) {
+      std::uint64_t v = 0;
+      if (!safetensors_integer(extent, v))
+        throw fail("tensor '" + name + "': 'shape' holds " + extent.dump() + ", not an extent (a non-negative integer)");
+      e.shape.push_back(static_cast<index_t>(v));
     }
-    if (!has_dtype || !has_shape || !has_offsets)
-      fail("tensor '" + e.name + "' lacks one of dtype, shape, data_offsets");
-    return e;
+    const SafetensorsJson& offsets = field("data_offsets");
+    if (!offsets.is_array() || offsets.size() != 2 || !safetensors_integer(offsets[0], e.begin) ||
+        !safetensors_integer(offsets[1], e.end))
+      throw fail("tensor '" + name + "': 'data_offsets' is " + offsets.dump() +
+                 ", not a pair of non-negative integers");
+    entries.push_back(std::move(e));
   }
+  return entries;
+}
 
-  std::vector<std::uint64_t> integer_array() {
-    std::vector<std::uint64_t> values;
-    expect('[');
-    if (peek() == ']') {
-      ++pos_;
-      return values;
-    }
-    for (;;) {
-      values.push_back(integer());
-      const char c = next();
-      if (c == ']') break;
-      if (c != ',') fail("expected ',' or ']' in an integer array");
-    }
-    return values;
+/// Checks every entry against the data section (see SafetensorsFile). Throws io_error.
+inline void check_safetensors_entries(const std::vector<SafetensorsEntry>& entries, std::uint64_t data_size,
+                                      const std::string& path, const ReadLimits& limits) {
+  std::vector<const SafetensorsEntry*> by_offset;
+  for (const SafetensorsEntry& e : entries) {
+    const std::string context = "safetensors file '" + path + "': tensor '" + e.name + "'";
+    const std::size_t element_bytes = safetensors_dtype_size(e.dtype);
+    require<io_error>(element_bytes != 0, [&] {
+      return context + " has unsupported dtype '" + e.dtype + "' (F32, F64, F16, BF16 are read)";
+    });
+    require<io_error>(e.begin <= e.end && e.end <= data_size, [&] {
+      return context + " has data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+             "] outside the " + std::to_string(data_size) + "-byte data section (truncated file?)";
+    });
+    const std::uint64_t bytes = checked_allocation_bytes(context, e.shape, element_bytes, limits);
+    require<io_error>(bytes == e.end - e.begin, [&] {
+      return context + " of shape " + shape_to_string(e.shape) + " and dtype " + e.dtype + " needs " +
+             std::to_string(bytes) + " bytes, its offsets span " + std::to_string(e.end - e.begin);
+    });
+    if (bytes > 0) by_offset.push_back(&e);
   }
-
-  std::uint64_t integer() {
-    skip_space();
-    if (pos_ >= text_.size() || text_[pos_] < '0' || text_[pos_] > '9') fail("expected a non-negative integer");
-    std::uint64_t v = 0;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      const std::uint64_t digit = static_cast<std::uint64_t>(text_[pos_++] - '0');
-      if (v > (UINT64_MAX - digit) / 10) fail("integer overflow");
-      v = v * 10 + digit;
-    }
-    return v;
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
+  for (std::size_t i = 1; i < by_offset.size(); ++i) {
+    const SafetensorsEntry& a = *by_offset[i - 1];
+    const SafetensorsEntry& b = *by_offset[i];
+    require<io_error>(a.end <= b.begin, [&] {
+      return "safetensors file '" + path + "': the data of tensors '" + a.name + "' [" + std::to_string(a.begin) +
+             ", " + std::to_string(a.end) + ") and '" + b.name + "' [" + std::to_string(b.begin) + ", " +
+             std::to_string(b.end) + ") overlap";
+    });
   }
-
-  std::string string() {
-    expect('"');
-    std::string s;
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      char c = text_[pos_++];
-      if (c == '\\') {
-        if (pos_ >= text_.size()) break;
-        c = text_[pos_++];
-        if (c == 'u') {  // keep escaped code points verbatim: names in this library are ASCII
-          if (pos_ + 4 > text_.size()) fail("truncated \\u escape");
-          s += "\\u";
-          s += text_.substr(pos_, 4);
-          pos_ += 4;
-          continue;
-        }
-        if (c == 'n') c = '\n';
-        if (c == 't') c = '\t';
-      }
-      s += c;
-    }
-    if (pos_ >= text_.size()) fail("unterminated string");
-    ++pos_;
-    return s;
-  }
-
-  void skip_value() {
-    const char c = peek();
-    if (c == '"') {
-      string();
-    } else if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++pos_;
-      if (peek() == close) {
-        ++pos_;
-        return;
-      }
-      for (;;) {
-        if (c == '{') {
-          string();
-          expect(':');
-        }
-        skip_value();
-        const char d = next();
-        if (d == close) break;
-        if (d != ',') fail("malformed object or array");
-      }
-    } else {
-      while (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '}' && text_[pos_] != ']') ++pos_;
-    }
-  }
-
-  void skip_space() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\r' || text_[pos_] == '\t'))
-      ++pos_;
-  }
-  char peek() {
-    skip_space();
-    if (pos_ >= text_.size()) fail("unexpected end of the header");
-    return text_[pos_];
-  }
-  char next() {
-    const char c = peek();
-    ++pos_;
-    return c;
-  }
-  void expect(char c) {
-    if (next() != c) fail(std::string("expected '") + c + "'");
-  }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw io_error("safetensors file '" + path_ + "': bad header at byte " + std::to_string(pos_) + ": " + what);
-  }
-
-  std::string_view text_;
-  const std::string& path_;
-  std::size_t pos_ = 0;
-};
+}
 
 inline float half_to_float(std::uint16_t h) {
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
@@ -254,51 +195,15 @@ inline float half_to_float(std::uint16_t h) {
 /// is read tensor by tensor on request.
 class SafetensorsFile {
 public:
-  /// Opens and validates `path` (see the file comment). Throws io_error.
-  explicit SafetensorsFile(std::string path) : path_(std::move(path)) {
-    std::ifstream in(path_, std::ios::binary | std::ios::ate);
-    require<io_error>(static_cast<bool>(in), [&] { return "cannot open safetensors file '" + path_ + "'"; });
-    file_size_ = static_cast<std::uint64_t>(in.tellg());
-    require<io_error>(file_size_ >= 8, [&] {
-      return "safetensors file '" + path_ + "' is " + std::to_string(file_size_) +
-             " bytes long, shorter than its 8-byte header length";
-    });
-    in.seekg(0);
-    unsigned char length_bytes[8];
-    in.read(reinterpret_cast<char*>(length_bytes), 8);
-    std::uint64_t header_length = 0;
-    for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
-    require<io_error>(header_length <= file_size_ - 8, [&] {
-      return "safetensors file '" + path_ + "': header length " + std::to_string(header_length) + " exceeds the " +
-             std::to_string(file_size_ - 8) + " bytes that follow it (truncated or not a safetensors file)";
-    });
-    std::string header(header_length, '\0');
-    in.read(header.data(), static_cast<std::streamsize>(header_length));
-    require<io_error>(static_cast<bool>(in), [&] { return "cannot read the header of '" + path_ + "'"; });
-    data_offset_ = 8 + header_length;
-    entries_ = detail::SafetensorsHeaderParser(header, path_).parse();
-    const std::uint64_t data_size = file_size_ - data_offset_;
-    for (const SafetensorsEntry& e : entries_) {
-      const std::size_t element_bytes = detail::safetensors_dtype_size(e.dtype);
-      require<io_error>(element_bytes != 0, [&] {
-        return "safetensors file '" + path_ + "': tensor '" + e.name + "' has unsupported dtype '" + e.dtype +
-               "' (F32, F64, F16, BF16 are read)";
-      });
-      require<io_error>(e.begin <= e.end && e.end <= data_size, [&] {
-        return "safetensors file '" + path_ + "': tensor '" + e.name + "' has data_offsets [" +
-               std::to_string(e.begin) + ", " + std::to_string(e.end) + "] outside the " + std::to_string(data_size) +
-               "-byte data section (truncated file?)";
-      });
-      for (index_t extent : e.shape)
-        require<io_error>(extent >= 0 && extent < (index_t{1} << 40), [&] {
-          return "safetensors file '" + path_ + "': tensor '" + e.name + "' has an invalid shape";
-        });
-      require<io_error>(static_cast<std::uint64_t>(e.element_count()) * element_bytes == e.end - e.begin, [&] {
-        return "safetensors file '" + path_ + "': tensor '" + e.name + "' of shape " + shape_to_string(e.shape) +
-               " and dtype " + e.dtype + " needs " +
-               std::to_string(static_cast<std::uint64_t>(e.element_count()) * element_bytes) +
-               " bytes, its offsets span " + std::to_string(e.end - e.begin);
-      });
+  /// Opens and validates `path` (see the file comment) within `limits`. Throws io_error only.
+  explicit SafetensorsFile(std::string path, const ReadLimits& limits = ReadLimits::from_environment())
+      : path_(std::move(path)), limits_(limits) {
+    try {
+      open();
+    } catch (const io_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw io_error("safetensors file '" + path_ + "': " + e.what());
     }
   }
 
@@ -331,6 +236,9 @@ public:
     require<io_error>(static_cast<bool>(in), [&] {
       return "safetensors file '" + path_ + "': cannot read the data of tensor '" + e.name + "'";
     });
+    (void)checked_allocation_bytes("safetensors file '" + path_ + "': tensor '" + e.name + "' read as " +
+                                       std::to_string(sizeof(T)) + "-byte values",
+                                   e.shape, sizeof(T), limits_);
     const std::size_t n = static_cast<std::size_t>(e.element_count());
     std::vector<T> values(n);
     for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<T>(element(e.dtype, bytes.data(), i));
@@ -338,6 +246,36 @@ public:
   }
 
 private:
+  void open() {
+    std::ifstream in(path_, std::ios::binary | std::ios::ate);
+    require<io_error>(static_cast<bool>(in), [&] { return "cannot open safetensors file '" + path_ + "'"; });
+    file_size_ = static_cast<std::uint64_t>(in.tellg());
+    require<io_error>(file_size_ >= 8, [&] {
+      return "safetensors file '" + path_ + "' is " + std::to_string(file_size_) +
+             " bytes long, shorter than its 8-byte header length";
+    });
+    in.seekg(0);
+    unsigned char length_bytes[8];
+    in.read(reinterpret_cast<char*>(length_bytes), 8);
+    std::uint64_t header_length = 0;
+    for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
+    require<io_error>(header_length <= file_size_ - 8, [&] {
+      return "safetensors file '" + path_ + "': header length " + std::to_string(header_length) + " exceeds the " +
+             std::to_string(file_size_ - 8) + " bytes that follow it (truncated or not a safetensors file)";
+    });
+    require<io_error>(header_length <= limits_.max_header_bytes, [&] {
+      return "safetensors file '" + path_ + "': header length " + std::to_string(header_length) +
+             " exceeds the limit of " + std::to_string(limits_.max_header_bytes) +
+             " bytes (ReadLimits::max_header_bytes)";
+    });
+    std::string header(header_length, '\0');
+    in.read(header.data(), static_cast<std::streamsize>(header_length));
+    require<io_error>(static_cast<bool>(in), [&] { return "cannot read the header of '" + path_ + "'"; });
+    data_offset_ = 8 + header_length;
+    entries_ = detail::parse_safetensors_header(header, path_, limits_);
+    detail::check_safetensors_entries(entries_, file_size_ - data_offset_, path_, limits_);
+  }
+
   static double element(const std::string& dtype, const unsigned char* bytes, std::size_t i) {
     if (dtype == "F32") return static_cast<double>(std::bit_cast<float>(load<std::uint32_t>(bytes + 4 * i)));
     if (dtype == "F64") return std::bit_cast<double>(load<std::uint64_t>(bytes + 8 * i));
@@ -353,6 +291,7 @@ private:
   }
 
   std::string path_;
+  ReadLimits limits_;
   std::uint64_t file_size_ = 0;
   std::uint64_t data_offset_ = 0;
   std::vector<SafetensorsEntry> entries_;
@@ -368,32 +307,22 @@ struct SafetensorsTensor {
 /// Writes `tensors` as an F32 safetensors file (in the given order). Throws invalid_argument when a
 /// tensor's value count does not match its shape, io_error when the file cannot be written.
 inline void write_safetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors) {
-  std::string header = "{";
+  detail::SafetensorsJson json = detail::SafetensorsJson::object();
   std::uint64_t offset = 0;
-  for (std::size_t t = 0; t < tensors.size(); ++t) {
-    const SafetensorsTensor& tensor = tensors[t];
+  for (const SafetensorsTensor& tensor : tensors) {
     index_t n = 1;
     for (index_t e : tensor.shape) n *= e;
     require(static_cast<std::size_t>(n) == tensor.values.size(), [&] {
       return "write_safetensors: tensor '" + tensor.name + "' of shape " + shape_to_string(tensor.shape) + " has " +
              std::to_string(tensor.values.size()) + " values";
     });
-    std::string shape;
-    for (std::size_t d = 0; d < tensor.shape.size(); ++d) {
-      if (d) shape.append(",");
-      shape.append(std::to_string(tensor.shape[d]));
-    }
+    require(!json.contains(tensor.name) && tensor.name != "__metadata__",
+            [&] { return "write_safetensors: tensor name '" + tensor.name + "' is reserved or given twice"; });
     const std::uint64_t end = offset + 4 * static_cast<std::uint64_t>(n);
-    if (t) header.append(",");
-    header.append("\"").append(tensor.name).append("\":{\"dtype\":\"F32\",\"shape\":[").append(shape);
-    header.append("],\"data_offsets\":[")
-        .append(std::to_string(offset))
-        .append(",")
-        .append(std::to_string(end))
-        .append("]}");
+    json[tensor.name] = {{"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", {offset, end}}};
     offset = end;
   }
-  header += "}";
+  std::string header = json.dump();
   while (header.size() % 8 != 0) header += ' ';
   std::ofstream out(path, std::ios::binary);
   require<io_error>(static_cast<bool>(out), [&] { return "cannot create safetensors file '" + path + "'"; });

@@ -296,6 +296,11 @@ inline DRUNetConfig infer_drunet_config(const std::string& path) {
     });
     config.widths[static_cast<std::size_t>(s)] = down->shape[0];
   }
+  try {
+    config.validate();
+  } catch (const invalid_argument& e) {
+    throw io_error("weights file '" + path + "' describes no valid DRUNet: " + e.message());
+  }
   detail::check_drunet_tensors(file, path, config, rank - 2);
   return config;
 }
