@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -186,6 +188,173 @@ TEST_CASE("Corrupt, truncated or mismatched checkpoints give errors naming the f
     CHECK_THROWS_WITH(PnPSolver(prior, options, checkpoint_algorithm<ProximalGradient>()).solve(physics, init::zeros),
                       Catch::Contains(path) && Catch::Contains("shape"));
   }
+  std::filesystem::remove(path);
+  std::filesystem::remove(previous_checkpoint_path(path));
+}
+
+TEST_CASE("Checkpoint fields out of their range are io_errors naming the field", "[solvers][checkpoint][bad-input]") {
+  const std::string path = temp_path("fields.ckpt");
+  Checkpoint good;
+  good.iteration = 4;
+  good.step = 0.5;
+  good.value_size = 4;
+  good.extents = {2};
+  good.records.resize(2);
+  good.records[1].iteration = 4;
+  good.data.resize(8);
+  write_checkpoint(path, good, false);
+  CHECK(read_checkpoint(path).iteration == 4);
+  const auto check = [&](const Checkpoint& c, const std::string& expected) {
+    write_checkpoint(path, c, false);
+    CHECK_THROWS_AS(read_checkpoint(path), io_error);
+    CHECK_THROWS_WITH(read_checkpoint(path), Catch::Contains(path) && Catch::Contains(expected));
+  };
+  Checkpoint c = good;
+  c.iteration = -5;
+  c.records.resize(1);
+  check(c, "invalid iteration -5");
+  c = good;
+  c.step = std::numeric_limits<double>::infinity();
+  check(c, "invalid step inf");
+  c = good;
+  c.step = -0.5;
+  check(c, "invalid step -0.5");
+  c = good;
+  c.step = std::nan("");  // the step of an algorithm without one
+  write_checkpoint(path, c, false);
+  CHECK(std::isnan(read_checkpoint(path).step));
+  c = good;
+  c.elapsed_seconds = -1;
+  check(c, "invalid elapsed time");
+  c = good;
+  c.rank = 2;
+  c.ranks = 2;
+  check(c, "invalid rank 2 of 2");
+  c = good;
+  c.ranks = 0;
+  check(c, "invalid rank 0 of 0");
+  c = good;
+  c.value_size = 0;
+  check(c, "invalid element size 0");
+  c = good;
+  c.extents = {-2};
+  check(c, "invalid extent -2");
+  c = good;
+  c.records[1].iteration = 5;
+  check(c, "invalid record iteration 5 (the checkpoint is at iteration 4)");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("A NaN step is refused for an algorithm that resumes with its step", "[solvers][checkpoint][bad-input]") {
+  const Problem p = make_problem();
+  const std::string path = temp_path("nan_step.ckpt");
+  test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+  PnPOptions options = checkpoint_options(path);
+  options.max_iterations = 3;
+  std::filesystem::remove(path);
+  (void)PnPSolver(prior, options, checkpoint_algorithm<ProximalGradient>()).solve(p.physics, init::zeros);
+  Checkpoint c = read_checkpoint(path);
+  REQUIRE(c.step > 0);
+  c.step = std::nan("");
+  write_checkpoint(path, c, false);
+  options.max_iterations = 6;
+  const auto solve = [&] {
+    (void)PnPSolver(prior, options, checkpoint_algorithm<ProximalGradient>()).solve(p.physics, init::zeros);
+  };
+  CHECK_THROWS_AS(solve(), io_error);
+  CHECK_THROWS_WITH(solve(), Catch::Contains(path) && Catch::Contains("invalid step nan"));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("A checkpoint path that is a directory is a clear io_error", "[solvers][checkpoint][bad-input]") {
+  const std::string path = temp_path("ckpt_dir");
+  std::filesystem::create_directories(path);
+  const Problem p = make_problem();
+  test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+  const auto solve = [&] {
+    (void)PnPSolver(prior, checkpoint_options(path), checkpoint_algorithm<ProximalGradient>())
+        .solve(p.physics, init::zeros);
+  };
+  CHECK_THROWS_AS(solve(), io_error);
+  CHECK_THROWS_WITH(solve(), Catch::Contains(path + " is a directory"));
+  CHECK_THROWS_WITH(write_checkpoint(path, Checkpoint{}), Catch::Contains("is a directory"));
+  std::filesystem::remove_all(path);
+}
+
+TEST_CASE("A corrupt latest checkpoint falls back to the previous one with a warning",
+          "[solvers][checkpoint][bad-input]") {
+  const Problem p = make_problem();
+  const std::string path = temp_path("fallback.ckpt");
+  const std::string previous = previous_checkpoint_path(path);
+  test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+  PnPOptions options = checkpoint_options(path);
+  options.max_iterations = 6;  // checkpoints at 3 (kept as .prev) and 6
+  PnPOptions plain = options;
+  plain.checkpoint_path.clear();
+  plain.checkpoint_every = 0;
+  const auto algorithm = checkpoint_algorithm<ProximalGradient>();
+  const auto reference = PnPSolver(prior, plain, algorithm).solve(p.physics, init::adjoint);
+  std::filesystem::remove(path);
+  std::filesystem::remove(previous);
+  (void)PnPSolver(prior, options, algorithm).solve(p.physics, init::adjoint);
+  REQUIRE(read_checkpoint(path).iteration == 6);
+  REQUIRE(read_checkpoint(previous).iteration == 3);
+  const auto flip_byte = [](const std::string& file) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(60);
+    char b = 0;
+    f.read(&b, 1);
+    f.seekp(60);
+    b = static_cast<char>(b ^ 0x21);
+    f.write(&b, 1);
+  };
+  flip_byte(path);
+
+  std::ostringstream warnings;
+  CHECK(read_checkpoint_or_previous(path, warnings).iteration == 3);
+  CHECK_THAT(warnings.str(), Catch::Contains("warning") && Catch::Contains(path + ": checksum mismatch") &&
+                                 Catch::Contains("resuming from the previous checkpoint " + previous) &&
+                                 Catch::Contains("(iteration 3)") && Catch::Contains("kept as " + path + ".corrupt"));
+  CHECK_FALSE(std::filesystem::exists(path));
+  REQUIRE(std::filesystem::exists(path + ".corrupt"));
+  std::filesystem::rename(path + ".corrupt", path);
+  // The solve resumes from iteration 3 and ends with the uninterrupted result.
+  const auto resumed = PnPSolver(prior, options, algorithm).solve(p.physics, init::adjoint);
+  CHECK(resumed.resumed_from == 3);
+  CHECK(resumed.iterations == 6);
+  CHECK(same_bits(resumed.x, reference.x));
+  // The corrupt file was moved aside, so the good iteration-3 checkpoint is still the previous one.
+  CHECK(read_checkpoint(previous).iteration == 3);
+  CHECK(read_checkpoint(path).iteration == 6);
+
+  // Both unreadable: the error names both problems.
+  flip_byte(path);
+  flip_byte(previous);
+  CHECK_THROWS_WITH(read_checkpoint_or_previous(path, warnings),
+                    Catch::Contains(path + ": checksum mismatch") && Catch::Contains("cannot be read either") &&
+                        Catch::Contains(previous + ": checksum mismatch"));
+  std::filesystem::remove(path);
+  std::filesystem::remove(previous);
+  std::filesystem::remove(path + ".corrupt");
+}
+
+TEST_CASE("A checkpoint beyond max_iterations is refused", "[solvers][checkpoint][bad-input]") {
+  const Problem p = make_problem();
+  const std::string path = temp_path("beyond.ckpt");
+  test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+  PnPOptions options = checkpoint_options(path);
+  options.max_iterations = 6;
+  std::filesystem::remove(path);
+  (void)PnPSolver(prior, options, checkpoint_algorithm<ProximalGradient>()).solve(p.physics, init::zeros);
+  options.max_iterations = 4;
+  const auto solve = [&] {
+    (void)PnPSolver(prior, options, checkpoint_algorithm<ProximalGradient>()).solve(p.physics, init::zeros);
+  };
+  CHECK_THROWS_AS(solve(), invalid_argument);
+  CHECK_THROWS_WITH(solve(), Catch::Contains(path) && Catch::Contains("holds iteration 6, beyond max_iterations 4"));
+  options.max_iterations = 6;  // the same bound resumes (and has nothing left to do)
+  CHECK(PnPSolver(prior, options, checkpoint_algorithm<ProximalGradient>()).solve(p.physics, init::zeros).iterations ==
+        6);
   std::filesystem::remove(path);
   std::filesystem::remove(previous_checkpoint_path(path));
 }

@@ -15,17 +15,21 @@
 /// directory, so `path` is always either the previous complete checkpoint or the new complete one, whatever
 /// moment the process is killed at; the checkpoint it replaces is kept as `path.prev` (see write_checkpoint), so
 /// processes killed between their renames can all go back to a common iteration. read_checkpoint throws io_error naming
-/// the file and the problem (missing, truncated, bad magic, unknown version, checksum mismatch, inconsistent sizes); it
-/// never returns a partly read state.
+/// the file and the problem (missing, a directory, truncated, bad magic, unknown version, checksum mismatch,
+/// inconsistent sizes, a field out of its range); it never returns a partly read state. read_checkpoint_or_previous
+/// falls back to `path.prev`, with a warning, when `path` is unreadable.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -131,6 +135,14 @@ inline void write_all(int fd, const unsigned char* data, std::size_t n, const st
 /// Where write_checkpoint keeps the previous checkpoint of `path`: `path.prev`.
 [[nodiscard]] inline std::string previous_checkpoint_path(const std::string& path) { return path + ".prev"; }
 
+/// Throws io_error when `path` names a directory: a checkpoint path names a file.
+inline void require_not_directory(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+    throw io_error("checkpoint " + path +
+                   " is a directory: the checkpoint path names the checkpoint file (its folder must exist)");
+}
+
 /// Writes `state` to `path` atomically (see the file comment). With keep_previous, the checkpoint `path` held
 /// before is kept as previous_checkpoint_path(path) (a hard link made before the rename, so `path` never
 /// disappears). Throws io_error naming the file.
@@ -162,6 +174,7 @@ inline void write_checkpoint(const std::string& path, const Checkpoint& state, b
   w.put_bytes(state.data.data(), state.data.size());
   w.put(detail::fnv1a(w.bytes.data(), w.bytes.size()));
 
+  require_not_directory(path);
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw io_error("checkpoint " + tmp + ": cannot create: " + std::strerror(errno));
@@ -190,8 +203,12 @@ inline void write_checkpoint(const std::string& path, const Checkpoint& state, b
   }
 }
 
-/// Reads and verifies the checkpoint at `path` (see the file comment). Throws io_error naming the file.
+/// Reads and verifies the checkpoint at `path` (see the file comment), the range of every field included
+/// (rank in [0, ranks), iteration >= 0, step finite and positive or NaN (no step), finite non-negative elapsed
+/// time, non-negative extents,
+/// record iterations in [0, iteration]). Throws io_error naming the file and the field.
 [[nodiscard]] inline Checkpoint read_checkpoint(const std::string& path) {
+  require_not_directory(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw io_error("checkpoint " + path + ": cannot open for reading");
   const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -220,9 +237,23 @@ inline void write_checkpoint(const std::string& path, const Checkpoint& state, b
   c.iteration = static_cast<index_t>(r.get<std::int64_t>("iteration"));
   c.step = r.get<double>("step");
   c.elapsed_seconds = r.get<double>("elapsed time");
+  const auto invalid = [&](const std::string& field, const std::string& value) {
+    return io_error("checkpoint " + path + ": invalid " + field + " " + value + " (corrupt file)");
+  };
+  if (c.value_size == 0 || c.value_size > 16) throw invalid("element size", std::to_string(c.value_size));
+  if (c.ranks < 1 || c.rank < 0 || c.rank >= c.ranks)
+    throw invalid("rank", std::to_string(c.rank) + " of " + std::to_string(c.ranks));
+  if (c.iteration < 0) throw invalid("iteration", std::to_string(c.iteration));
+  if (!(std::isnan(c.step) || (std::isfinite(c.step) && c.step > 0)))  // NaN: an algorithm without a step
+    throw invalid("step", std::to_string(c.step));
+  if (!(std::isfinite(c.elapsed_seconds) && c.elapsed_seconds >= 0))
+    throw invalid("elapsed time", std::to_string(c.elapsed_seconds));
   const auto rank = r.get<std::uint32_t>("tensor rank");
   if (rank > 16) throw io_error("checkpoint " + path + ": implausible tensor rank " + std::to_string(rank));
-  for (std::uint32_t d = 0; d < rank; ++d) c.extents.push_back(static_cast<index_t>(r.get<std::int64_t>("extents")));
+  for (std::uint32_t d = 0; d < rank; ++d) {
+    c.extents.push_back(static_cast<index_t>(r.get<std::int64_t>("extents")));
+    if (c.extents.back() < 0) throw invalid("extent", std::to_string(c.extents.back()));
+  }
   const auto count = r.get<std::uint64_t>("record count");
   constexpr std::size_t record_bytes = 8 + 11 * 8 + 4 * 8;
   if (count > r.remaining() / record_bytes)
@@ -230,6 +261,9 @@ inline void write_checkpoint(const std::string& path, const Checkpoint& state, b
   for (std::uint64_t i = 0; i < count; ++i) {
     IterationRecord rec;
     rec.iteration = static_cast<index_t>(r.get<std::int64_t>("records"));
+    if (rec.iteration < 0 || rec.iteration > c.iteration)
+      throw invalid("record iteration", std::to_string(rec.iteration) + " (the checkpoint is at iteration " +
+                                            std::to_string(c.iteration) + ")");
     for (double* v :
          {&rec.wall_seconds, &rec.iteration_seconds, &rec.gradient_seconds, &rec.denoiser_seconds, &rec.data_fidelity,
           &rec.psnr, &rec.ssim, &rec.relative_change, &rec.relative_residual_change, &rec.denoiser_sigma})
@@ -250,6 +284,33 @@ inline void write_checkpoint(const std::string& path, const Checkpoint& state, b
   c.data.resize(static_cast<std::size_t>(data_bytes));
   r.get_bytes(c.data.data(), c.data.size(), "iterate");
   return c;
+}
+
+/// Reads the checkpoint at `path`, or, when it is unreadable (corrupt, truncated, invalid fields) and
+/// previous_checkpoint_path(path) reads, that previous one, after writing a warning naming both files and
+/// the problem to `warnings`. The unreadable file is then moved aside to `path.corrupt`, so that the next
+/// write_checkpoint keeps the good previous one as `.prev`. Throws io_error when `path` is a directory, or
+/// when neither file reads (the message names the problem of each).
+[[nodiscard]] inline Checkpoint read_checkpoint_or_previous(const std::string& path, std::ostream& warnings = std::cerr) {
+  require_not_directory(path);
+  try {
+    return read_checkpoint(path);
+  } catch (const io_error& latest) {
+    const std::string previous = previous_checkpoint_path(path);
+    if (!checkpoint_exists(previous)) throw;
+    Checkpoint c;
+    try {
+      c = read_checkpoint(previous);
+    } catch (const io_error& older) {
+      throw io_error(latest.message() + "; the previous checkpoint cannot be read either: " + older.message());
+    }
+    const std::string aside = path + ".corrupt";
+    const bool moved = std::rename(path.c_str(), aside.c_str()) == 0;
+    warnings << "pnpdist: warning: " << latest.message() << "; resuming from the previous checkpoint " << previous
+             << " (iteration " << c.iteration << ")" << (moved ? "; the unreadable file is kept as " + aside : "")
+             << "\n";
+    return c;
+  }
 }
 
 }  // namespace pnpdist

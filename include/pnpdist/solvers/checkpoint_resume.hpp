@@ -7,12 +7,18 @@
 ///   - some ranks have theirs and others not: invalid_argument on every rank;
 ///   - ranks killed between their renames hold checkpoints of different iterations: all go back to the
 ///     oldest one, which the others kept as `.prev`;
+///   - a corrupt or invalid file is replaced by the `.prev` the rank kept, with a warning on stderr
+///     (read_checkpoint_or_previous); when that cannot be read either, io_error naming both problems;
 ///   - a file that does not match this solve (element size, rank layout, shape, options hash, state size)
-///     throws invalid_argument naming the file and the mismatch; a corrupt one io_error.
+///     throws invalid_argument naming the file and the mismatch; so does a checkpoint past the solve's
+///     max_iterations (resuming would return a later iterate than the one asked for);
+///   - a checkpoint path that is a directory throws io_error.
 /// An error on one rank is thrown on every rank (a rank that threw alone would leave the others waiting in a
 /// collective call). Collective.
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +35,8 @@ struct CheckpointExpectation {
   std::vector<index_t> extents;
   std::uint64_t options_hash = 0;
   std::size_t state_bytes = 0;  ///< x and the algorithm's extra tensors
+  index_t max_iterations = std::numeric_limits<index_t>::max();  ///< the last iteration the solve may reach
+  bool has_step = false;  ///< the algorithm restores a step from the checkpoint: it must be finite and positive
 };
 
 /// The checkpoint this rank resumes from, or nullopt for a fresh start (see the file comment).
@@ -49,7 +57,7 @@ template <class Ranks>
   std::string problem;
   bool io_problem = false;
   try {
-    c = read_checkpoint(file);
+    c = read_checkpoint_or_previous(file);
   } catch (const io_error& e) {
     problem = e.message();
     io_problem = true;
@@ -75,6 +83,11 @@ template <class Ranks>
       }
     }
   }
+  if (problem.empty() && expected.has_step && !(std::isfinite(c.step) && c.step > 0)) {
+    problem = "checkpoint " + file + ": invalid step " + std::to_string(c.step) +
+              " for an algorithm that resumes with its step (corrupt file)";
+    io_problem = true;
+  }
   const auto mismatch = [&](const std::string& what) {
     if (problem.empty()) problem = "PnPSolver: checkpoint " + file + " does not match this solve: " + what;
   };
@@ -90,6 +103,9 @@ template <class Ranks>
       mismatch(
           "it was written with other options (algorithm, step, sigma, schedule, relaxation, clip or power "
           "method settings)");
+    if (c.iteration > expected.max_iterations)
+      mismatch("it holds iteration " + std::to_string(c.iteration) + ", beyond max_iterations " +
+               std::to_string(expected.max_iterations) + " (raise max_iterations or remove the checkpoint)");
     if (c.data.size() != expected.state_bytes)
       mismatch("its state holds " + std::to_string(c.data.size()) + " bytes, this solve's " +
                std::to_string(expected.state_bytes));

@@ -223,7 +223,8 @@ public:
     const std::optional<Checkpoint> resumed =
         resume_checkpoint(ranks, file,
                           {static_cast<std::uint32_t>(sizeof(T)), std::vector<index_t>(shape.begin(), shape.end()),
-                           hash, (1 + extra) * tensor_bytes});
+                           hash, (1 + extra) * tensor_bytes, options_.max_iterations,
+                           requires { requires Stepper::has_step; }});
     double elapsed_before = 0;
     index_t first = 1;
     if (resumed) {

@@ -102,6 +102,7 @@ public:
   using Space = typename P::executor_type::memory_space;
   static constexpr std::size_t R = P::domain_rank;
   static constexpr std::size_t extra_tensors = 0;
+  static constexpr bool has_step = true;  // restore() takes the checkpoint's step: it must be finite, > 0
 
   ProximalGradientStepper(const ProximalGradient& parameters, const P& physics, Prior& prior,
                           std::optional<std::pair<double, double>> clip)
