@@ -445,6 +445,7 @@ struct Problem {
   std::string measurement_png;  // written by the example (rank 0), empty if none
   std::string baselines_json;   // result.json's "baselines" list (examples/baselines.hpp), empty: none
   double noise_level = 0.01;    // of the measurements: HQS's data-step weight (noise / sigma_k)^2
+  std::function<void(pnpdist::View<const float, R>)> save_volume;  // if set: called by rank 0 with the result
 };
 
 /// The figures of one IterationRecord, in the order of record_fields.
@@ -651,6 +652,7 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
           images +=
               "\"initial\": " + json_string(save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high)) +
               "}";
+          if (problem.save_volume) problem.save_volume(result.x.const_view());
 
           std::string json =
               "{\n  \"schema\": \"pnpdist.run/1\",\n  \"example\": " + json_string(problem.example) + ",\n";

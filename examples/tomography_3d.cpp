@@ -17,6 +17,7 @@
 
 #include "baselines.hpp"
 #include "pnp_example_support.hpp"
+#include "scan_dataset.hpp"
 #include "truth_file.hpp"
 
 #include <numbers>
@@ -39,6 +40,7 @@ struct Options : CommonOptions<3> {
   index_t phantom_seed = 0;
   bool size_given = false;
   BaselineOptions baselines;
+  DatasetOptions dataset;  // --dataset DIR: a raw scan directory (scan_dataset.hpp)
 };
 
 /// The geometry: the default circular orbit, or the views of --vectors-file (detector from the projections
@@ -78,7 +80,16 @@ int run(const World& world, Options& o, const OptionTable& table) {
   // Real projections (every rank reads the file and keeps the views of its operators).
   std::optional<pnpdist::Tensor<float, 3>> data;
   if (!o.projections_file.empty()) data = pnpdist::read_npy<float, 3>(o.projections_file);
-  const ct::Geometry3D geometry = make_geometry(o, data ? std::optional(data->extents()) : std::nullopt);
+  std::optional<ScanDataset> scan;  // a raw scan directory: read, preprocessed and centred
+  if (!o.dataset.dir.empty()) {
+    pnpdist::require(o.projections_file.empty() && o.vectors_file.empty() && o.truth_file.empty(),
+                     "--dataset excludes --projections-file, --vectors-file and --truth");
+    const double voxel = o.voxel_size > 0 ? o.voxel_size : 1.0 / static_cast<double>(o.size);
+    scan = load_scan_dataset(exec, o.dataset, {o.size, o.size, o.size, voxel, voxel, voxel}, o.quiet || world.rank() != 0);
+    data = std::move(scan->projections);
+  }
+  const ct::Geometry3D geometry =
+      scan ? scan->geometry : make_geometry(o, data ? std::optional(data->extents()) : std::nullopt);
   pnpdist::require(o.operators <= geometry.views(), [&] {
     return "--operators " + std::to_string(o.operators) + " exceeds the " + std::to_string(geometry.views()) +
            " projections";
@@ -167,12 +178,15 @@ int run(const World& world, Options& o, const OptionTable& table) {
   problem.description =
       (!o.truth_file.empty() ? "truth " + o.truth_file + " "
        : truth               ? "walnut-like phantom (seed " + std::to_string(o.phantom_seed) + ") "
+       : scan                ? scan->description
                              : "projections " + o.projections_file + ", ") + std::to_string(o.size) + "^3, " +
       "cone beam, " + std::to_string(geometry.views()) + " projections in " + std::to_string(o.operators) +
       " operators, detector " + std::to_string(geometry.detector_rows) + "x" + std::to_string(geometry.detector_cols) +
       (o.vectors_file.empty() ? ", circular orbit as per-view vectors" : ", vectors " + o.vectors_file) +
       (truth ? ", noise " + json_number(o.noise) : "");
   if (truth) problem.truth = truth->const_view();
+  if (scan)  // the reconstruction as a float32 TIFF stack and .npy (rank 0)
+    problem.save_volume = [&](pnpdist::View<const float, 3> x) { write_volume(o.output_dir, "reconstruction", x); };
   problem.data_range = data_range;
   problem.baselines_json = baselines.json;
   problem.noise_level = o.noise;
@@ -230,7 +244,8 @@ int main(int argc, char** argv) {
       "in the units of the vectors. Output: result.json, geometry.txt, truth.png, measurement.png (projection 0),\n"
       "initial.png, reconstruction.png, baseline_<name>.png (central slices) in --output-dir. Baselines\n"
       "(--baselines 1): FDK (Ram-Lak, Hann), SIRT and CGLS stopped by the discrepancy principle, PnP-TV\n"
-      "(docs/examples.md).");
+      "(docs/examples.md). Raw scans: --dataset DIR (TIFF projections, darks, flats, vectors; the\n"
+      "centre of rotation estimated; writes reconstruction.tif and reconstruction.npy; docs/scanner_data.md).");
   add_problem_options(table, o, help);
   table.integer("--projections", "cone-beam projections over 360 degrees (generated geometry)", o.projections, 1);
   table.integer("--detector", "detector rows = columns of the generated geometry (0 = ceil(1.5 size))", o.detector, 0);
@@ -247,6 +262,7 @@ int main(int argc, char** argv) {
   o.baselines.tv_weight = 0.001;  // chosen on a validation phantom (docs/examples.md)
   o.baselines.max_iterations = 200;
   add_baseline_options(table, o.baselines, true);
+  add_dataset_options(table, o.dataset);
   o.size_given = option_given(argc, argv, "--size");
   return run_example(argc, argv, "tomography_3d", table, [&](const World& world) { return run(world, o, table); });
 }
