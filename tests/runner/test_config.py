@@ -143,6 +143,21 @@ class ConfigErrors(TempDirTest):
         messages = self.errors(bad)
         self.assertEqual(len(messages), 3, messages)
 
+    def test_control_characters_in_values_and_keys_are_rejected(self):
+        base = TOMOGRAPHY_2D + "slurm_partition: gpu\n"
+        for value, shown in (('"gpu\\nrm -rf ~"', "'\\n'"), ('"gpu\\r"', "'\\r'"), ('"a\\tb"', "'\\t'"),
+                             ('"x\\x1b[2J"', "'\\x1b'"), ('"x\\x7f"', "'\\x7f'"), ('"x\\u2028y"', "'\\u2028'")):
+            with self.subTest(value=value):
+                messages = self.errors(base.replace("slurm_partition: gpu", f"slurm_partition: {value}"))
+                self.assertEqual(len(messages), 1, messages)
+                self.assertIn("slurm_partition: ", messages[0])
+                self.assertIn(f"contains the control character {shown}", messages[0])
+        # In a nested dataset key, a grid cell and a key.
+        self.assert_error(TOMOGRAPHY_2D.replace("denoiser: tv", 'denoiser: "tv\\n"'),
+                          "solver: PnP: denoiser: 'tv\\n' contains the control character")
+        self.assert_error(TOMOGRAPHY_2D.replace('["cpu", 1, 1', '["cpu\\n", 1, 1'), "'cpu\\n' contains the control")
+        self.assert_error(TOMOGRAPHY_2D + '"slurm_\\naccount": x\n', "key 'slurm_\\naccount' contains the control")
+
     def test_command_line_reports_errors_with_exit_code_2(self):
         path = self.write("configs/bad.yaml", TOMOGRAPHY_2D.replace("num_angles:", "num_angels:"))
         done = self.run_tool(RUN, path, "--dry-run")

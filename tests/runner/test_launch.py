@@ -1,9 +1,12 @@
 """Local command lines (mpirun, thread split, environment) and Slurm scripts, through the functions and the
 command line's --dry-run; submission through a stand-in sbatch."""
 
+import json
 import os
 import shlex
 import stat
+import subprocess
+import sys
 import unittest
 
 from runner_support import RUN, TOMOGRAPHY_2D, TempDirTest
@@ -120,13 +123,50 @@ class SlurmScripts(TempDirTest):
         for line, run in zip(srun, row2):
             self.assertIn("/b/examples/tomography_3d", line)
             self.assertIn(f"--init {run.init_method}", line)
-            self.assertIn("--threads ${SLURM_CPUS_PER_TASK}", line)
+            self.assertIn('--threads "${SLURM_CPUS_PER_TASK}"', line)
+            self.assertTrue(line.startswith('srun --cpus-per-task="${SLURM_CPUS_PER_TASK}" '), line)
             self.assertIn(f"--output-dir /o/runs/{run.name}", line)
             self.assertIn("--patch-size 8,16,16 --overlap 2,4,4 --max-batch-size 4", line)
             self.assertIn(f"--checkpoint /o/runs/{run.name}/checkpoint.bin --checkpoint-every 2", line)
             self.assertIn(f"> /o/runs/{run.name}/stdout.log 2> /o/runs/{run.name}/stderr.log", line)
         self.assertEqual(sum("status.json" in line for line in lines), 2)
         self.assertEqual(lines[-1] if lines[-1] else lines[-2], "exit $status")
+
+    def test_values_are_quoted_and_never_expanded_by_the_shell(self):
+        # A weights file whose name holds shell syntax, and Slurm values with spaces and $(...).
+        weights = self.write("w $(touch PWNED1) `touch PWNED2` ';x'.safetensors", "")
+        text = (GPU_3D.replace("denoiser: tv", f"denoiser: drunet\n      weights: {json.dumps(weights)}")
+                .replace("slurm_partition: gpu", 'slurm_partition: "gpu $(touch PWNED3)"')
+                + 'slurm_account: "a;b c"\n')
+        config = load_config(self.write("configs/inject.yaml", text))
+        runs, _ = config.expand()
+        out = os.path.join(self.tmp, "out dir")
+        script = launch.slurm_script(config, runs[:1], os.path.join(self.tmp, "bin", "srun args"), out, cores=4)
+        self.assertIn("#SBATCH --partition='gpu $(touch PWNED3)'", script)
+        self.assertIn("#SBATCH --account='a;b c'", script)
+        self.assertIn('export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK}"', script)
+        # Run the script with a stand-in srun that records its arguments.
+        bin_dir = os.path.join(self.tmp, "bin")
+        os.makedirs(bin_dir, exist_ok=True)
+        record = os.path.join(self.tmp, "argv.json")
+        with open(os.path.join(bin_dir, "srun"), "w") as f:
+            f.write(f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({record!r}, 'w'))\n")
+        os.chmod(os.path.join(bin_dir, "srun"), 0o755)
+        path = self.write("row.sbatch", script)
+        env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ["PATH"], SLURM_CPUS_PER_TASK="3")
+        done = subprocess.run(["bash", path], cwd=self.tmp, env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for marker in ("PWNED1", "PWNED2", "PWNED3"):
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, marker)), marker)
+        with open(record) as f:
+            argv = json.load(f)
+        self.assertEqual(argv[:2], ["--cpus-per-task=3", os.path.join(self.tmp, "bin", "srun args")])
+        pairs = dict(zip(argv[2::2], argv[3::2]))
+        self.assertEqual(pairs["--weights"], weights)
+        self.assertEqual(pairs["--threads"], "3")
+        self.assertEqual(pairs["--output-dir"], os.path.join(out, "runs", runs[0].name))
+        with open(os.path.join(out, "runs", runs[0].name, "status.json")) as f:
+            self.assertEqual(json.load(f)["exit_code"], 0)
 
     def test_cpu_row_has_no_gres_and_config_cpus_win(self):
         text = GPU_3D.replace('"gpu:1", 1', '"cpu", 1') + "slurm_cpus_per_task: 7\n"

@@ -392,12 +392,44 @@ def _single_entry(value: Any, where: str, errors: list[str]) -> tuple[str, dict]
     return str(name), params
 
 
+def _control_character(text: str) -> str | None:
+    """The first control character of `text` (C0, DEL, C1, line and paragraph separators) as repr, or None."""
+    for c in text:
+        if ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029":
+            return repr(c)
+    return None
+
+
+def _reject_control_characters(value: Any, where: str, errors: list[str]) -> None:
+    """Reports every key or string value under `value` holding a control character: no value of a config may
+    hold one (a newline in a Slurm script would start a new shell line)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            bad = _control_character(name)
+            if bad:
+                errors.append(f"{where}: key {name!r} contains the control character {bad}, which no key may hold")
+                continue
+            _reject_control_characters(item, f"{where}: {name}", errors)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_control_characters(item, where, errors)
+    elif isinstance(value, str):
+        bad = _control_character(value)
+        if bad:
+            errors.append(f"{where}: {value!r} contains the control character {bad}, which no config value may "
+                          "hold")
+
+
 def validate_config(data: Any, path: str) -> Config:
     errors: list[str] = []
     where = path
     if not isinstance(data, dict):
         raise ConfigError([f"{where}: expected a mapping with dataset, solver and the execution grid, "
                            f"got {_show(data)}"])
+    _reject_control_characters(data, where, errors)
+    if errors:
+        raise ConfigError(errors)
 
     grid_keys = [k for k in data if isinstance(k, str) and "," in k]
     for key in data:

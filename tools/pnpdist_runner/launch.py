@@ -76,45 +76,66 @@ def slurm_cpus_per_task(config: Config, run: Run, cores: int) -> int:
     return config.slurm.get("slurm_cpus_per_task") or threads_per_rank(cores, run.row.ntasks_per_node)
 
 
+# Stands for the CPUs Slurm gives each task in the argument lists of a Slurm script: a word no config value
+# can hold (the config rejects control characters), written to the script as "${SLURM_CPUS_PER_TASK}".
+_SLURM_CPUS = "\x00SLURM_CPUS_PER_TASK\x00"
+_SLURM_CPUS_SHELL = '"${SLURM_CPUS_PER_TASK}"'
+
+
+def _shell_word(word: str) -> str:
+    """`word` quoted for bash (shlex.quote), with _SLURM_CPUS expanded to the quoted Slurm variable: nothing
+    else in a script is ever expanded by the shell."""
+    return _SLURM_CPUS_SHELL.join(shlex.quote(part) if part else "" for part in word.split(_SLURM_CPUS))
+
+
+def _comment(text: str) -> str:
+    """`text` made safe for a one-line # comment (control characters become '?')."""
+    return "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029" else c for c in text)
+
+
 def slurm_script(config: Config, runs: list[Run], exe: str, out_dir: str, cores: int) -> str:
     """The sbatch script of one grid row: its runs one after the other, each through srun, each leaving
-    status.json with srun's exit code (a failed run does not stop the next)."""
+    status.json with srun's exit code (a failed run does not stop the next). Every value from the config or
+    the command line is quoted with shlex.quote; the only shell expansion is "${SLURM_CPUS_PER_TASK}"."""
     row = runs[0].row
     out = os.path.abspath(out_dir)
     cpus = slurm_cpus_per_task(config, runs[0], cores)
+
+    def directive(option: str, value: Any) -> str:
+        return f"#SBATCH --{option}={shlex.quote(str(value))}"
+
     lines = [
         "#!/bin/bash",
-        f"#SBATCH --job-name=pnpdist-{config.stem}-row{row.number:02d}",
-        f"#SBATCH --nodes={row.nodes}",
-        f"#SBATCH --ntasks-per-node={row.ntasks_per_node}",
+        directive("job-name", f"pnpdist-{config.stem}-row{row.number:02d}"),
+        directive("nodes", row.nodes),
+        directive("ntasks-per-node", row.ntasks_per_node),
     ]
     if row.gres is not None:
-        lines.append(f"#SBATCH --gres={row.gres}")
+        lines.append(directive("gres", row.gres))
     lines += [
-        f"#SBATCH --cpus-per-task={cpus}",
-        f"#SBATCH --time={config.slurm.get('slurm_time', '01:00:00')}",
-        f"#SBATCH --output={os.path.join(out, 'slurm', f'row_{row.number:02d}_%j.out')}",
+        directive("cpus-per-task", cpus),
+        directive("time", config.slurm.get("slurm_time", "01:00:00")),
+        directive("output", os.path.join(out, "slurm", f"row_{row.number:02d}_%j.out")),
     ]
     if "slurm_partition" in config.slurm:
-        lines.append(f"#SBATCH --partition={config.slurm['slurm_partition']}")
+        lines.append(directive("partition", config.slurm["slurm_partition"]))
     if "slurm_account" in config.slurm:
-        lines.append(f"#SBATCH --account={config.slurm['slurm_account']}")
+        lines.append(directive("account", config.slurm["slurm_account"]))
     lines += [
-        f"# {config.path}: execution grid row {row.number}: "
-        + ", ".join(f"{k}={_text(v)}" for k, v in row.columns.items()),
+        _comment(f"# {config.path}: execution grid row {row.number}: "
+                 + ", ".join(f"{k}={_text(v)}" for k, v in row.columns.items())),
         "set -u",
-        "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK}",
+        f"export OMP_NUM_THREADS={_SLURM_CPUS_SHELL}",
         "status=0",
     ]
     for run in runs:
         directory = run_dir(out, run)
-        argv = ["srun", "--cpus-per-task=${SLURM_CPUS_PER_TASK}", exe] + example_arguments(
-            run, directory, "${SLURM_CPUS_PER_TASK}")
-        command = " ".join(a if "${SLURM_CPUS_PER_TASK}" in a else shlex.quote(a) for a in argv)
+        argv = ["srun", f"--cpus-per-task={_SLURM_CPUS}", exe] + example_arguments(run, directory, _SLURM_CPUS)
+        command = " ".join(_shell_word(a) for a in argv)
         d = shlex.quote(directory)
         lines += [
             "",
-            f"# {run.name}: init {run.init_method}",
+            _comment(f"# {run.name}: init {run.init_method}"),
             f"mkdir -p {d}",
             "start=$(date +%s.%N)",
             f"{command} > {d}/stdout.log 2> {d}/stderr.log",
