@@ -168,7 +168,13 @@ public:
       });
       for (index_t r = std::max(first, row); r < std::min(first + count, row + rows); ++r) {
         const unsigned char* src = strip_.data() + (r - first) * row_bytes + col * sample_bytes;
-        for (index_t c = 0; c < cols; ++c) out(r - row, c) = sample(src, c);
+        float* dst = &out(r - row, 0);
+        const index_t step = out.stride(1);
+        switch (current_.sample) {  // the sample type outside the column loop, which then vectorizes
+          case TiffSample::uint8: convert_row<std::uint8_t>(src, dst, step, cols); break;
+          case TiffSample::uint16: convert_row<std::uint16_t>(src, dst, step, cols); break;
+          default: convert_row<float>(src, dst, step, cols); break;
+        }
       }
     }
 #else
@@ -179,19 +185,13 @@ public:
 
 private:
 #if defined(PNPDIST_HAS_TIFF)
-  [[nodiscard]] float sample(const unsigned char* src, index_t c) const {
-    switch (current_.sample) {
-      case TiffSample::uint8: return static_cast<float>(src[c]);
-      case TiffSample::uint16: {
-        std::uint16_t v;
-        std::memcpy(&v, src + 2 * c, 2);
-        return static_cast<float>(v);
-      }
-      default: {
-        float v;
-        std::memcpy(&v, src + 4 * c, 4);
-        return v;
-      }
+  /// dst[c * step] = the c-th sample of type T at src (unaligned, native byte order as libtiff returns it).
+  template <class T>
+  static void convert_row(const unsigned char* src, float* dst, index_t step, index_t cols) {
+    for (index_t c = 0; c < cols; ++c) {
+      T v;
+      std::memcpy(&v, src + c * static_cast<index_t>(sizeof(T)), sizeof(T));
+      dst[c * step] = static_cast<float>(v);
     }
   }
 
