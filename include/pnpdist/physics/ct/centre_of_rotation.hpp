@@ -30,6 +30,7 @@
 
 #include "pnpdist/backend/host_space.hpp"
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/physics/ct/circular_orbit.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 #include "pnpdist/tensor/view.hpp"
 
@@ -48,26 +49,11 @@ struct CentreOfRotationEstimate {
 
 namespace detail {
 
-/// The mid-plane sinogram and, per view, what the conjugate search needs.
+/// The mid-plane sinogram (views x cols) and the orbit.
 struct MidPlane {
   index_t views = 0, cols = 0;
-  std::vector<double> sinogram;      // views x cols
-  std::vector<double> angle;         // t_k in [0, 2 pi)
-  std::vector<double> axis_column;   // column of the projection of the z axis
-  struct Rays {
-    double sx, sy, dx, dy, ux, uy, phi0;  // source, detector centre, u (mid-plane), central ray direction
-  };
-  std::vector<Rays> rays;
-  bool parallel = false;
-
-  /// phi - phi0 for the ray through the (fractional) nominal column x of view k; 0 for parallel beams.
-  [[nodiscard]] double turn(index_t k, double x) const {
-    if (parallel) return 0.0;
-    const Rays& r = rays[static_cast<std::size_t>(k)];
-    const double off = x - 0.5 * static_cast<double>(cols - 1);
-    return std::remainder(std::atan2(r.dy + off * r.uy - r.sy, r.dx + off * r.ux - r.sx) - r.phi0,
-                          2 * std::numbers::pi);
-  }
+  std::vector<double> sinogram;
+  CircularOrbit orbit;
 };
 
 inline MidPlane mid_plane(const Geometry3D& g, const View<const float, 3, HostSpace>& p) {
@@ -75,42 +61,19 @@ inline MidPlane mid_plane(const Geometry3D& g, const View<const float, 3, HostSp
     return "ct::estimate_centre_of_rotation: projections " + to_string(p.extents()) + ", geometry " +
            to_string(g.projection_shape());
   });
-  const bool parallel = g.beam == Beam::parallel;
   MidPlane m;
-  m.parallel = parallel;
+  m.orbit = circular_orbit(g, "ct::estimate_centre_of_rotation");
   m.views = g.views();
   m.cols = g.detector_cols;
   m.sinogram.assign(static_cast<std::size_t>(m.views * m.cols), 0.0);
   const index_t rows = g.detector_rows;
   for (index_t k = 0; k < m.views; ++k) {
     const auto& e = g.vectors[static_cast<std::size_t>(k)];
-    const double un = std::hypot(e[6], e[7], e[8]), vn = std::hypot(e[9], e[10], e[11]);
-    require(std::abs(e[8]) <= 1e-6 * un && std::abs(e[9]) <= 1e-6 * vn && std::abs(e[10]) <= 1e-6 * vn &&
-                std::abs(e[2]) <= 1e-6 * std::hypot(e[0], e[1]),
-            [&] {
-              return "ct::estimate_centre_of_rotation: view " + std::to_string(k) +
-                     " is not on a circular orbit about z (u horizontal, v vertical, source or rays in the plane z = 0)";
-            });
-    const double sx = e[0], sy = e[1];
-    m.angle.push_back(std::fmod(std::atan2(sx, -sy) + 2 * std::numbers::pi, 2 * std::numbers::pi));
-    // The line from the source through the origin (parallel: the ray through the origin) meets the detector
-    // line d + x u at the axis column; the direction of each column's ray gives its turn from that ray.
-    const double dx = e[3], dy = e[4], ux = e[6], uy = e[7];
-    const double ax = parallel ? sx : -sx, ay = parallel ? sy : -sy;  // direction of the central ray
-    const double ox = parallel ? 0.0 : sx, oy = parallel ? 0.0 : sy;  // a point on it
-    // o + l a = d + x u  ->  solve for x (2x2 system)
-    const double det = ax * (-uy) - ay * (-ux);
-    require(std::abs(det) > 1e-12 * std::hypot(ax, ay) * un,
-            [&] { return "ct::estimate_centre_of_rotation: view " + std::to_string(k) + " is edge-on"; });
-    const double rx = dx - ox, ry = dy - oy;
-    const double x = (ax * ry - ay * rx) / det;
-    m.axis_column.push_back(x + 0.5 * static_cast<double>(m.cols - 1));
-    m.rays.push_back({sx, sy, dx, dy, ux, uy, std::atan2(ay, ax)});
+    double* out = m.sinogram.data() + k * m.cols;
     // Mid-plane row: where the detector meets z = source height (parallel: every row, averaged).
-    if (parallel) {
+    if (m.orbit.parallel) {
       for (index_t r = 0; r < rows; ++r)
-        for (index_t c = 0; c < m.cols; ++c)
-          m.sinogram[static_cast<std::size_t>(k * m.cols + c)] += static_cast<double>(p(k, r, c)) / static_cast<double>(rows);
+        for (index_t c = 0; c < m.cols; ++c) out[c] += static_cast<double>(p(k, r, c)) / static_cast<double>(rows);
     } else {
       const double row = 0.5 * static_cast<double>(rows - 1) + (e[2] - e[5]) / e[11];
       require(row >= 0 && row <= static_cast<double>(rows - 1), [&] {
@@ -120,8 +83,7 @@ inline MidPlane mid_plane(const Geometry3D& g, const View<const float, 3, HostSp
       const index_t r1 = std::min<index_t>(r0 + 1, rows - 1);
       const double w = row - static_cast<double>(r0);
       for (index_t c = 0; c < m.cols; ++c)
-        m.sinogram[static_cast<std::size_t>(k * m.cols + c)] =
-            (1 - w) * static_cast<double>(p(k, r0, c)) + w * static_cast<double>(p(k, r1, c));
+        out[c] = (1 - w) * static_cast<double>(p(k, r0, c)) + w * static_cast<double>(p(k, r1, c));
     }
   }
   return m;
@@ -179,16 +141,16 @@ inline double conjugate_mismatch(const MidPlane& m, const AngleIndex& index, dou
     return m.cols == 1 ? row[0] : (1 - w) * row[c0] + w * row[c0 + 1];
   };
   for (index_t k = 0; k < m.views; ++k) {
-    const double axis = m.axis_column[static_cast<std::size_t>(k)];
+    const double axis = m.orbit.views[static_cast<std::size_t>(k)].axis_column;
     for (index_t c = 0; c < m.cols; ++c) {
       // The ray of true column c is the nominal column c + s; its conjugate the nominal column mirrored
       // about the axis, i.e. the true column 2 axis - c - 2 s.
       const double mirrored = 2 * axis - static_cast<double>(c) - 2 * s;
       if (mirrored < 0 || mirrored > static_cast<double>(m.cols - 1)) continue;
-      const double turn = m.turn(k, static_cast<double>(c) + s);
+      const double turn = m.orbit.turn(k, static_cast<double>(c) + s);
       index_t a = 0, b = 0;
       double w = 0;
-      if (!index.bracket(m.angle[static_cast<std::size_t>(k)] + std::numbers::pi + 2 * turn, a, b, w)) continue;
+      if (!index.bracket(m.orbit.views[static_cast<std::size_t>(k)].angle + std::numbers::pi + 2 * turn, a, b, w)) continue;
       const double conjugate = (1 - w) * at(a, mirrored) + w * at(b, mirrored);
       const double d = m.sinogram[static_cast<std::size_t>(k * m.cols + c)] - conjugate;
       sum += d * d;
@@ -207,7 +169,9 @@ inline double conjugate_mismatch(const MidPlane& m, const AngleIndex& index, dou
     const Geometry3D& g, const View<const float, 3, HostSpace>& projections, const CentreOfRotationOptions& o = {}) {
   require(o.max_shift >= 0 && o.tolerance > 0, "ct::estimate_centre_of_rotation: max_shift must be >= 0, tolerance > 0");
   const detail::MidPlane m = detail::mid_plane(g, projections);
-  const detail::AngleIndex index(m.angle);
+  std::vector<double> angles;
+  for (const OrbitView& v : m.orbit.views) angles.push_back(v.angle);
+  const detail::AngleIndex index(angles);
   const index_t needed = std::max<index_t>(1, m.views * m.cols / 10);
   const auto cost = [&](double s) {
     index_t pairs = 0;

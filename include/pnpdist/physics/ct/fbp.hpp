@@ -12,7 +12,8 @@
 ///      each view by D^2 / U^2 (U: depth of the voxel along the central ray, D: that of the origin), and the
 ///      sum over views is scaled by pi / views.
 /// The scale assumes views spread uniformly over 180 degrees (parallel) or 360 degrees (divergent): a
-/// constant disc is then reconstructed to its value. Short scans (no Parker weights) are not handled. The
+/// constant disc is then reconstructed to its value. Short scans: weight the projections with
+/// apply_parker_weights() (parker.hpp) first. The
 /// filter's detector spacing (and, for divergent beams, its scaling to the origin) is taken from the first
 /// view: exact for circular orbits, an approximation for vector geometries whose magnification varies.
 /// This back projection is not the adjoint of the Joseph projector (a different discretization).
