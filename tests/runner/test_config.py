@@ -137,6 +137,17 @@ class ConfigErrors(TempDirTest):
         self.assert_error(TOMOGRAPHY_3D.replace("use_dataset_sinogram: false", "use_dataset_sinogram: true"),
                           "dataset tomography_3d: projections_file: missing (use_dataset_sinogram is true)")
 
+    def test_3d_scan_directory_must_exist_and_excludes_the_sinogram_files(self):
+        self.assert_error(TOMOGRAPHY_3D.replace("use_dataset_sinogram: false", "scan_directory: no/such/dir"),
+                          "dataset tomography_3d: scan_directory: directory not found:")
+        scan = os.path.join(self.tmp, "scan")
+        os.makedirs(scan)
+        self.assert_error(TOMOGRAPHY_3D.replace("use_dataset_sinogram: false",
+                                                f"use_dataset_sinogram: true\n      scan_directory: {scan}"),
+                          "dataset tomography_3d: scan_directory: given together with use_dataset_sinogram")
+        self.assert_error(TOMOGRAPHY_3D.replace("use_dataset_sinogram: false", "scan_binning: 2"),
+                          "dataset tomography_3d: scan_binning: given without scan_directory")
+
     def test_every_problem_is_reported(self):
         bad = (TOMOGRAPHY_2D.replace("img_size: 64", "img_size: -3").replace("max_iter: 6", "max_iter: many")
                .replace('["cpu", 1, 1', '["cpu", 0, 1'))
@@ -235,6 +246,16 @@ class Expansion(TempDirTest):
             "--distribute-physics": "1", "--distribute-denoiser": "1", "--patch-size": "8,256,256",
             "--overlap": "2,16,16", "--max-batch-size": "8"})
         self.assertEqual(dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))["--sigma"], "0.03")
+
+    def test_scan_directory_becomes_the_dataset_flags(self):
+        scan = os.path.join(self.tmp, "scan")
+        os.makedirs(scan)
+        text = TOMOGRAPHY_3D.replace("use_dataset_sinogram: false", f"scan_directory: {scan}\n      scan_binning: 2\n"
+                                     "      centre_of_rotation: auto")
+        runs, _ = load_config(self.write("c.yaml", text)).expand()
+        pairs = dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))
+        self.assertEqual((pairs["--dataset"], pairs["--dataset-binning"], pairs["--centre-of-rotation"]),
+                         (scan, "2", "auto"))
 
     def test_benchmark_shaped_configs_of_the_three_datasets_load(self):
         highres = (TOMOGRAPHY_2D.replace("- tomography_2d:", "- highres_color_image:")

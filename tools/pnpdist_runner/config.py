@@ -136,6 +136,14 @@ def _path(value: Any) -> str:
     return path
 
 
+def _directory(value: Any) -> str:
+    """A directory path, relative paths taken from the current directory; the directory must exist."""
+    path = os.path.abspath(_string(value))
+    if not os.path.isdir(path):
+        raise _Bad(f"directory not found: {path}")
+    return path
+
+
 INIT_METHODS = ("zeros", "adjoint", "pseudo_inverse")
 
 # Dataset name -> (example program, {key: (checker, flag or None)}). Keys left out take the example's defaults
@@ -160,6 +168,10 @@ DATASETS: dict[str, tuple[str, int, dict[str, tuple[Callable[[Any], Any], str | 
         "voxel_size": (_number(0.0, False), "--voxel-size"),
         "projections_file": (_path, "--projections-file"),
         "vectors_file": (_path, "--vectors-file"),
+        # A raw scan directory (docs/scanner_data.md): read, preprocessed and centred by the example.
+        "scan_directory": (_directory, "--dataset"),
+        "scan_binning": (_int(1), "--dataset-binning"),
+        "centre_of_rotation": (_string, "--centre-of-rotation"),
     }),
 }
 
@@ -476,6 +488,12 @@ def validate_config(data: Any, path: str) -> Config:
                         errors.append(f"{where}: dataset {name}: {key}: missing (use_dataset_sinogram is true)")
                     if not real and key in params:
                         errors.append(f"{where}: dataset {name}: {key}: given but use_dataset_sinogram is not true")
+                if real and "scan_directory" in params:
+                    errors.append(f"{where}: dataset {name}: scan_directory: given together with use_dataset_sinogram "
+                                  "(a raw scan replaces the projections file)")
+                for key in ("scan_binning", "centre_of_rotation"):
+                    if key in params and "scan_directory" not in params:
+                        errors.append(f"{where}: dataset {name}: {key}: given without scan_directory")
 
     # Solver.
     solver: dict[str, Any] = {}
