@@ -26,6 +26,7 @@ struct DatasetOptions {
   pnpdist::index_t binning = 1;    // --dataset-binning
   pnpdist::index_t first = 0, step = 1, count = -1;  // --dataset-first/-step/-count
   double zinger_threshold = 0;     // --zinger-threshold (counts; 0 = off)
+  pnpdist::index_t ring_width = 0; // --ring-width (0 = off)
   pnpdist::index_t read_threads = 1;
 };
 
@@ -46,6 +47,8 @@ inline void add_dataset_options(OptionTable& table, DatasetOptions& d) {
   table.integer("--dataset-count", "data set: projections used (-1 = all)", d.count, -1);
   table.number("--zinger-threshold", "data set: replace counts this far from their 3x3 median (0 = off)",
                d.zinger_threshold, 0.0);
+  table.integer("--ring-width", "data set: ring reduction, half-width in columns (0 = off, at most 15)", d.ring_width,
+                0, 15);
   table.integer("--read-threads", "data set: threads reading TIFF files", d.read_threads, 1, 64);
 }
 
@@ -66,6 +69,7 @@ ScanDataset load_scan_dataset(const Exec& exec, const DatasetOptions& d, const p
   read.window.binning = d.binning;
   read.zinger_threshold = static_cast<float>(d.zinger_threshold);
   read.threads = static_cast<int>(d.read_threads);
+  read.ring_width = d.ring_width;
   ct::Scan scan = ct::read_scan(exec, d.dir, volume, read);
   ScanDataset out;
   std::string how;

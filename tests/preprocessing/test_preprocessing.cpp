@@ -1,7 +1,8 @@
 // Preprocessing steps against obvious loops, on every host executor: binning averages blocks; averaged
 // frames; dark/flat correction with one flat, with interpolated flats (a linear source drift is removed
 // exactly) and the dead-pixel rule; -log with its floor; outlier removal replaces isolated spikes by the
-// local median and leaves every other pixel unchanged.
+// local median and leaves every other pixel unchanged; ring reduction removes stripes and keeps linear
+// column profiles.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/preprocessing/preprocessing.hpp>
@@ -141,4 +142,46 @@ TEMPLATE_LIST_TEST_CASE("remove_outliers replaces isolated spikes by the 3x3 med
                              });
         REQUIRE(outlier == planted);  // exactly the planted pixels are replaced
       }
+}
+
+TEMPLATE_LIST_TEST_CASE("reduce_rings removes per-pixel stripes and keeps linear sinograms", "[preprocessing]",
+                        test::HostExecutors) {
+  const auto exec = test::make_executor<TestType>();
+  const index_t views = 40, rows = 3, cols = 50;
+  // A smooth sinogram: a sinusoid of the view with a column profile; and per-pixel offsets (stripes).
+  Tensor<float, 3> clean(Extents<3>{views, rows, cols}), striped(Extents<3>{views, rows, cols});
+  std::vector<float> offset(static_cast<std::size_t>(rows * cols));
+  for (index_t r = 0; r < rows; ++r)  // isolated stripes, away from the edges (where the window shrinks to 1)
+    for (index_t c = 3; c < cols - 3; ++c) offset[static_cast<std::size_t>(r * cols + c)] = (c + 4 * r) % 9 == 4 ? 0.2f : 0.0f;
+  for (index_t k = 0; k < views; ++k)
+    for (index_t r = 0; r < rows; ++r)
+      for (index_t c = 0; c < cols; ++c) {
+        const double x = (static_cast<double>(c) - 24.5) / 25.0;
+        clean(k, r, c) = static_cast<float>((1 - x * x) * (1.0 + 0.3 * std::sin(0.3 * static_cast<double>(k) + x)));
+        striped(k, r, c) = clean(k, r, c) + offset[static_cast<std::size_t>(r * cols + c)];
+      }
+  const auto rms = [&](const Tensor<float, 3>& a) {
+    double s = 0;
+    for (index_t i = 0; i < a.size(); ++i) s += std::pow(static_cast<double>(a.data()[i]) - clean.data()[i], 2);
+    return std::sqrt(s / static_cast<double>(a.size()));
+  };
+  const double before = rms(striped);
+  pre::reduce_rings(exec, striped.view(), 3);
+  const double after = rms(striped);
+  INFO("RMS error of the striped sinogram " << before << ", after ring reduction " << after);
+  CHECK(after < 0.15 * before);
+
+  // Mean over views linear in the column: unchanged (up to float rounding).
+  Tensor<float, 3> linear(Extents<3>{views, rows, cols});
+  for (index_t k = 0; k < views; ++k)
+    for (index_t r = 0; r < rows; ++r)
+      for (index_t c = 0; c < cols; ++c)
+        linear(k, r, c) = static_cast<float>(0.5 + 0.01 * static_cast<double>(c) * static_cast<double>(r + 1) +
+                                             0.1 * std::cos(static_cast<double>(k)));
+  Tensor<float, 3> kept(linear.extents());
+  for (index_t i = 0; i < linear.size(); ++i) kept.data()[i] = linear.data()[i];
+  pre::reduce_rings(exec, kept.view(), 4);
+  for (index_t i = 0; i < linear.size(); ++i) REQUIRE(kept.data()[i] == Approx(linear.data()[i]).margin(1e-5));
+  CHECK_THROWS_AS(pre::reduce_rings(exec, kept.view(), 0), invalid_argument);
+  CHECK_THROWS_AS(pre::reduce_rings(exec, kept.view(), 16), invalid_argument);
 }

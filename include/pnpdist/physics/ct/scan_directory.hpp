@@ -15,10 +15,10 @@
 ///                             (vector_file.hpp), in the units of the volume's voxel size
 ///
 /// read_scan streams the projections in blocks: (optional) zinger removal on the counts, dark/flat
-/// correction, -log with a floor (preprocessing/), and returns the line integrals of the selected
-/// projections with the geometry of the selected views, cropped and binned like the data. Memory: the
-/// result, one block of raw projections and the dark and flat fields. Inconsistent directories throw
-/// io_error naming the file: a missing projection (gap in the numbering), a vectors file with another
+/// correction, -log with a floor (preprocessing/), then (optional) ring reduction over all of them, and
+/// returns the line integrals of the selected projections with the geometry of the selected views, cropped
+/// and binned like the data. Memory: the result, one block of raw projections and the dark and flat
+/// fields. Inconsistent directories throw io_error naming the file: a missing projection (gap in the numbering), a vectors file with another
 /// number of rows than projections, dark or flat frames of another shape, a positions file with another
 /// number of entries than flat frames.
 
@@ -35,6 +35,7 @@
 #include "pnpdist/physics/ct/geometry.hpp"
 #include "pnpdist/physics/ct/vector_file.hpp"
 #include "pnpdist/preprocessing/flat_field.hpp"
+#include "pnpdist/preprocessing/rings.hpp"
 #include "pnpdist/preprocessing/zingers.hpp"
 #include "pnpdist/tensor/algebra.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
@@ -59,6 +60,7 @@ struct ScanReadOptions {
   std::string vectors_file;        ///< instead of DIR/<layout.vectors> when not empty
   float zinger_threshold = 0;      ///< > 0: remove_outliers on the binned counts with this threshold
   float log_floor = 1e-4f;         ///< minus_log's floor on the transmission
+  index_t ring_width = 0;          ///< > 0: reduce_rings on the line integrals with this half-width
   index_t block = 32;              ///< projections per block
   int threads = 1;                 ///< TIFF reading threads
 };
@@ -185,6 +187,7 @@ template <class Exec>
         preprocessing::minus_log(exec, out, o.log_floor);
       },
       o.threads);
+  if (o.ring_width > 0) preprocessing::reduce_rings(exec, scan.projections.view(), o.ring_width);
   return scan;
 }
 
