@@ -11,7 +11,7 @@
 ///                                      stack; a single page for pages = 1).
 ///
 /// Read: 8- and 16-bit unsigned and 32-bit IEEE float samples, one sample per pixel, strips (any libtiff
-/// compression). Tiled files, other sample types and several samples per pixel are refused. Sizes are
+/// compression, either byte order), values as stored (the Photometric field is not applied). Tiled files, other sample types and several samples per pixel are refused. Sizes are
 /// checked against the file's strip size before any buffer is allocated; at most one strip is held.
 /// Errors: a file that cannot be opened, read or written, an unsupported or inconsistent page, and a
 /// truncated or corrupt strip throw io_error naming the file, the page, the field and libtiff's message.
