@@ -100,6 +100,7 @@ struct CommonOptions {
   std::string checkpoint;
   index_t checkpoint_every = 0;
   bool equivariant = false;
+  std::string slice_axes;  // 3D: DRUNet on the volume's slices along these axes (d, h, w); empty = inflated 3D
   bool quiet = false;
 
   /// The fixed step, or nothing for --step auto.
@@ -180,6 +181,11 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
   table.boolean("--equivariant",
                 "1: average DRUNet over the 8 flips and quarter turns of the image plane (8 passes per denoising)",
                 o.equivariant);
+  if constexpr (Dim == 3)
+    table.text("--slice-axes", "d|dhw|...",
+               "DRUNet on the 2D slices perpendicular to these axes (d depth, h height, w width; several:\n"
+               "averaged, e.g. dhw = tri-planar), with 2D weights; empty = the 2D weights inflated to 3D",
+               o.slice_axes);
   table.text("--weights", "PATH",
              "DRUNet safetensors file; none = " + default_weights +
                  "\n(when that file is missing the example warns and uses TV)",
@@ -386,10 +392,24 @@ void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& 
     info.kind = "drunet";
     info.weights = weights;
     info.config = pnpdist::nn::describe(config) + (o.equivariant ? ", equivariant (8 symmetries)" : "");
+    if constexpr (Dim == 3) {
+      if (!o.slice_axes.empty()) {
+        const pnpdist::SliceAxes axes = pnpdist::SliceAxes::parse(o.slice_axes);
+        info.config += ", 2D on the slices along " + axes.letters();
+        wrap(pnpdist::slice_denoiser(
+            pnpdist::equivariant(pnpdist::nn::DRUNet<2, float, Exec>(
+                                     pnpdist::nn::load_drunet_weights<float, 2>(weights, config), exec),
+                                 o.equivariant),
+            axes));
+        return;
+      }
+    }
     wrap(pnpdist::equivariant(
         pnpdist::nn::DRUNet<Dim, float, Exec>(pnpdist::nn::load_drunet_weights<float, Dim>(weights, config), exec),
         o.equivariant));
   } else {
+    if constexpr (Dim == 3)
+      pnpdist::require(o.slice_axes.empty(), "--slice-axes applies to the DRUNet prior (--denoiser drunet)");
     info.kind = "tv";
     wrap(pnpdist::TVDenoiser<float, Dim + 2, Exec>(exec, static_cast<int>(o.tv_iterations), 1.0f));
   }
