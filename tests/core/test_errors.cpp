@@ -37,6 +37,7 @@ TEST_CASE("the error hierarchy derives from pnpdist::error and std::runtime_erro
   CHECK_THROWS_AS(throw pnpdist::not_compiled("x"), pnpdist::error);
   CHECK_THROWS_AS(throw pnpdist::cuda_error("x"), pnpdist::error);
   CHECK_THROWS_AS(throw pnpdist::mpi_error("x"), std::runtime_error);
+  CHECK_THROWS_AS(throw pnpdist::numerical_error("x"), pnpdist::error);
 }
 
 TEST_CASE("require throws the requested type at the caller's line only when the condition fails", "[errors][unit]") {

@@ -7,6 +7,8 @@
 #include <pnpdist/solvers/pnp_solver.hpp>
 
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "solvers/solver_test_support.hpp"
@@ -249,4 +251,124 @@ TEST_CASE("PnP records and observers", "[solvers][pnp][observers]") {
   for (index_t c = 0; c < n; ++c) mse += (result.x(c) - truth(c)) * (result.x(c) - truth(c));
   CHECK(result.records.back().psnr == Approx(10 * std::log10(16.0 / (mse / n))).epsilon(1e-12));
   CHECK(result.initial.psnr == Approx(10 * std::log10(16.0 / (squared_norm(Serial{}, truth.const_view()) / n))));
+}
+
+namespace {
+
+/// dense_stack's problem with measurement `bad` (of operator 1, entry 2) replaced.
+StackedPhysics<DenseMatrix<float, Serial>> stack_with_measurement(float bad) {
+  Tensor<float, 1> truth(Extents<1>{8});
+  fill_normal(Serial{}, truth.view(), 5, 0, 0.0f, 1.0f);
+  auto clean = test::dense_stack<float>(Serial{}, 3, 6, 8, truth.const_view(), 7);
+  std::vector<DenseMatrix<float, Serial>> ops;
+  std::vector<Tensor<float, 1>> ys;
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    Tensor<float, 2> a(clean.op(i).entries().extents());
+    deep_copy(a.view(), clean.op(i).entries());
+    ops.emplace_back(Serial{}, std::move(a));
+    Tensor<float, 1> y(clean.measurement(i).extents());
+    deep_copy(y.view(), clean.measurement(i).const_view());
+    ys.push_back(std::move(y));
+  }
+  ys[1](2) = bad;
+  return StackedPhysics<DenseMatrix<float, Serial>>(std::move(ops), std::move(ys));
+}
+
+/// D(x) = x, except at iteration `bad_call` (counting calls from 1), where it returns NaN.
+class FailingDenoiser {
+public:
+  using value_type = float;
+  using executor_type = Serial;
+  static constexpr std::size_t rank = 1;
+  explicit FailingDenoiser(int bad_call) : bad_call_(bad_call) {}
+  [[nodiscard]] Serial executor() const { return {}; }
+  void denoise(const View<const float, 1, HostSpace>& x, float, const View<float, 1, HostSpace>& y) {
+    deep_copy(y, x);
+    if (++calls_ == bad_call_) y(0) = std::nanf("");
+  }
+
+private:
+  int bad_call_;
+  int calls_ = 0;
+};
+
+template <class Solve>
+std::string numerical_error_of(Solve&& solve) {
+  try {
+    solve();
+  } catch (const numerical_error& e) {
+    return e.message();
+  }
+  return "no numerical_error";
+}
+
+}  // namespace
+
+TEST_CASE("NaN or Inf in the measured data stops the solve before the first iteration", "[solvers][pnp][finite]") {
+  for (const float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    for (const bool recorded : {true, false}) {
+      INFO("bad " << bad << ", data fidelity recorded: " << recorded);
+      const auto physics = stack_with_measurement(bad);
+      test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+      PnPOptions options;
+      options.max_iterations = 5;
+      options.record_data_fidelity = recorded;
+      int iterations_seen = 0;
+      const std::string message = numerical_error_of([&] {
+        (void)PnPSolver(prior, options).solve(physics, init::zeros,
+                                               [&](const IterationRecord&, const auto&) { ++iterations_seen; });
+      });
+      CHECK_THAT(message, Catch::Contains("rank 0 of 1") && Catch::Contains("data fidelity at the initial iterate") &&
+                              Catch::Contains("the measured data holds NaN or Inf"));
+      CHECK(iterations_seen == 0);
+    }
+  }
+  // A clean stack solves.
+  const auto clean = stack_with_measurement(0.5f);
+  test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+  PnPOptions options;
+  options.max_iterations = 3;
+  CHECK(PnPSolver(prior, options).solve(clean, init::zeros).iterations == 3);
+}
+
+TEST_CASE("A non-finite initial iterate is named", "[solvers][pnp][finite]") {
+  const auto physics = stack_with_measurement(0.5f);
+  Tensor<float, 1> x0(Extents<1>{8});
+  fill(Serial{}, x0.view(), 1.0f);
+  x0(4) = std::numeric_limits<float>::infinity();
+  test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+  PnPOptions options;
+  options.max_iterations = 3;
+  CHECK_THAT(numerical_error_of([&] { (void)PnPSolver(prior, options).solve(physics, init::given(x0.const_view())); }),
+             Catch::Contains("the initial iterate holds NaN or Inf"));
+}
+
+TEST_CASE("A non-finite iterate stops the solve naming the iteration and the phase", "[solvers][pnp][finite]") {
+  const auto physics = stack_with_measurement(0.5f);
+  PnPOptions options;
+  options.max_iterations = 6;
+  SECTION("the denoiser") {
+    FailingDenoiser prior(3);
+    std::vector<index_t> seen;
+    const std::string message = numerical_error_of([&] {
+      (void)PnPSolver(prior, options).solve(physics, init::zeros,
+                                             [&](const IterationRecord& r, const auto&) { seen.push_back(r.iteration); });
+    });
+    CHECK_THAT(message, Catch::Contains("rank 0 of 1") && Catch::Contains("iteration 3: the denoiser step produced NaN"));
+    CHECK(seen == std::vector<index_t>{1, 2});  // iteration 3 is neither recorded nor observed
+  }
+  SECTION("the gradient step") {
+    test::ScalingDenoiser<float, Serial> prior(Serial{}, 0.9f);
+    ProximalGradient pgd;
+    pgd.step = 1e300;  // finite in double, infinite in the float iteration
+    CHECK_THAT(numerical_error_of([&] { (void)PnPSolver(prior, options, pgd).solve(physics, init::zeros); }),
+               Catch::Contains("iteration 1: the gradient step produced NaN or Inf"));
+  }
+  SECTION("with HQS, the denoiser") {
+    FailingDenoiser prior(2);
+    CHECK_THAT(numerical_error_of([&] {
+                 (void)PnPSolver(prior, options, HalfQuadraticSplitting{}).solve(physics, init::zeros);
+               }),
+               Catch::Contains("iteration 2: the denoiser step"));
+  }
 }

@@ -71,6 +71,13 @@ public:
       : error(message, where) {}
 };
 
+/// A computation that produced NaN or infinity: non-finite input data, or an iterate that became non-finite.
+class numerical_error : public error {
+public:
+  explicit numerical_error(const std::string& message, std::source_location where = std::source_location::current())
+      : error(message, where) {}
+};
+
 /// Throws `Error(message)` carrying the caller's location when `condition` is false.
 template <class Error = invalid_argument>
 inline void require(bool condition, std::string_view message,

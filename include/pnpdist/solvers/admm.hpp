@@ -70,6 +70,7 @@ public:
   using Space = typename P::executor_type::memory_space;
   static constexpr std::size_t R = P::domain_rank;
   static constexpr std::size_t extra_tensors = 2;  // u, v
+  static constexpr const char* data_phase = "data proximal";  // names data_step() in error messages
 
   ADMMStepper(const ADMM& parameters, const P& physics, Prior& prior, std::optional<std::pair<double, double>> clip)
       : p_(parameters),
@@ -89,6 +90,8 @@ public:
   void restore(double) {}  // u and v come back through extra_state()
   [[nodiscard]] double step() const { return std::numeric_limits<double>::quiet_NaN(); }
   [[nodiscard]] double squared_norm() const { return std::numeric_limits<double>::quiet_NaN(); }
+  /// The output of the last data_step() (the denoiser's input); read to locate a non-finite iterate.
+  [[nodiscard]] View<const T, R, Space> data_result() const { return v_.const_view(); }
   [[nodiscard]] std::array<View<T, R, Space>, 2> extra_state() { return {u_.view(), v_.view()}; }
 
   /// v = prox(x - u; rho), warm-started from the previous v.

@@ -101,6 +101,7 @@ public:
   using Space = typename P::executor_type::memory_space;
   static constexpr std::size_t R = P::domain_rank;
   static constexpr std::size_t extra_tensors = 0;
+  static constexpr const char* data_phase = "data proximal";  // names data_step() in error messages
 
   HalfQuadraticSplittingStepper(const HalfQuadraticSplitting& parameters, const P& physics, Prior& prior,
                                 std::optional<std::pair<double, double>> clip)
@@ -115,6 +116,8 @@ public:
   void restore(double) {}
   [[nodiscard]] double step() const { return std::numeric_limits<double>::quiet_NaN(); }
   [[nodiscard]] double squared_norm() const { return std::numeric_limits<double>::quiet_NaN(); }
+  /// The output of the last data_step() (the denoiser's input); read to locate a non-finite iterate.
+  [[nodiscard]] View<const T, R, Space> data_result() const { return v_.const_view(); }
   [[nodiscard]] std::array<View<T, R, Space>, 0> extra_state() { return {}; }
 
   /// v = prox(x; w_k), warm-started from x.

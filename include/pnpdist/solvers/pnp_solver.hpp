@@ -18,7 +18,13 @@
 /// An algorithm A provides validate(), hash() and a nested `A::Stepper<P, Prior>` constructed from (A, physics,
 /// prior, clip) with start(x0) (fresh start, collective), restore(step) (resume), step(), squared_norm(),
 /// extra_state() (an array of the domain-shaped tensors a checkpoint must keep besides x),
-/// data_step(k, x, record) and denoiser_step(k, x_next, record), which writes x_{k}.
+/// data_step(k, x, record) and denoiser_step(k, x_next, record), which writes x_{k}, data_result() (the
+/// output of the last data step) and data_phase (its name in messages: "gradient", "data proximal").
+///
+/// Non-finite values: f(x_0) is checked once at the start (the initial record's value, or one evaluation
+/// when it is not recorded), and each x_{k} through the norm of x_{k} - x_{k-1} the loop computes anyway;
+/// NaN or Inf throws numerical_error naming the iteration, the phase (the data step or the denoiser) and the
+/// rank, on every rank (the values checked are the same on every rank).
 ///
 /// Memory: two domain-sized tensors (x, x+) in the executor's memory space plus the stepper's; no host copy
 /// of the iterate except for checkpoints. Determinism: for deterministic physics and denoiser the iterates
@@ -247,10 +253,12 @@ public:
       result.resumed_from = resumed->iteration;
       elapsed_before = resumed->elapsed_seconds;
       first = resumed->iteration + 1;
+      check_start_is_finite(physics, result, true, ranks);
     } else {
-      stepper.start(result.x.const_view());
       result.initial.iteration = 0;
       if (options_.record_data_fidelity) result.initial.data_fidelity = physics.data_fidelity(result.x.const_view());
+      check_start_is_finite(physics, result, false, ranks);  // before the step estimate, which reads the data
+      stepper.start(result.x.const_view());
       notify_measure(exec, result.initial, result.x.const_view(), observers...);
     }
     result.step = stepper.step();
@@ -280,6 +288,9 @@ public:
       rec.denoiser_seconds = timer.end<Space>(rec.peak_rss_denoiser_bytes, rec.peak_tracked_denoiser_bytes);
 
       const double change = std::sqrt(squared_distance(exec, next.const_view(), result.x.const_view()));
+      // x is finite (checked at the start and at every iteration): a non-finite change means a non-finite x+.
+      if (!std::isfinite(change)) [[unlikely]]
+        throw_non_finite_iterate(exec, stepper, k, ranks);
       const double size = static_cast<double>(norm(exec, result.x.const_view()));
       rec.relative_change = size > 0 ? change / size : (change > 0 ? std::numeric_limits<double>::infinity() : 0.0);
       std::swap(result.x, next);
@@ -371,6 +382,34 @@ private:
     append(result.x.const_view());
     for (const auto& view : stepper.extra_state()) append(view);
     write_checkpoint(file, c);
+  }
+
+  /// Throws numerical_error when f(x_0) is not finite: the measured data, or the initial iterate, holds NaN or
+  /// Inf. f(x_0) is the initial record's when it was recorded, else evaluated once here. Collective.
+  template <class P, class Result, class Ranks>
+  void check_start_is_finite(const P& physics, const Result& result, bool resumed, const Ranks& ranks) const {
+    const double f0 = (!resumed && options_.record_data_fidelity) ? result.initial.data_fidelity
+                                                                  : physics.data_fidelity(result.x.const_view());
+    if (std::isfinite(f0)) return;
+    const bool x_finite = std::isfinite(static_cast<double>(norm(physics.executor(), result.x.const_view())));
+    throw numerical_error("PnPSolver (rank " + std::to_string(ranks.rank()) + " of " + std::to_string(ranks.size()) +
+                          "): the data fidelity at the " + (resumed ? "resumed" : "initial") + " iterate is " +
+                          std::to_string(f0) + ": " +
+                          (x_finite ? "the measured data holds NaN or Inf"
+                                    : "the " + std::string(resumed ? "resumed" : "initial") +
+                                          " iterate holds NaN or Inf"));
+  }
+
+  /// Throws numerical_error naming iteration `k`, the phase whose output is not finite (the stepper's data
+  /// step when its result is not finite, else the denoiser) and the rank.
+  template <class Exec, class Stepper, class Ranks>
+  [[noreturn]] static void throw_non_finite_iterate(const Exec& exec, const Stepper& stepper, index_t k,
+                                                    const Ranks& ranks) {
+    const bool data_finite = std::isfinite(static_cast<double>(norm(exec, stepper.data_result())));
+    throw numerical_error("PnPSolver (rank " + std::to_string(ranks.rank()) + " of " + std::to_string(ranks.size()) +
+                          "): iteration " + std::to_string(k) + ": the " +
+                          (data_finite ? std::string("denoiser") : std::string(Stepper::data_phase)) +
+                          " step produced NaN or Inf");
   }
 
   Prior* prior_;

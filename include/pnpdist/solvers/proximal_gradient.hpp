@@ -102,6 +102,7 @@ public:
   using Space = typename P::executor_type::memory_space;
   static constexpr std::size_t R = P::domain_rank;
   static constexpr std::size_t extra_tensors = 0;
+  static constexpr const char* data_phase = "gradient";  // names data_step() in error messages
   static constexpr bool has_step = true;  // restore() takes the checkpoint's step: it must be finite, > 0
 
   ProximalGradientStepper(const ProximalGradient& parameters, const P& physics, Prior& prior,
@@ -121,6 +122,8 @@ public:
   void restore(double step) { step_ = step; }
   [[nodiscard]] double step() const { return step_; }
   [[nodiscard]] double squared_norm() const { return squared_norm_; }
+  /// The output of the last data_step() (the denoiser's input); read to locate a non-finite iterate.
+  [[nodiscard]] View<const T, R, Space> data_result() const { return z_.const_view(); }
   [[nodiscard]] std::array<View<T, R, Space>, 0> extra_state() { return {}; }
 
   /// z = x - gamma grad f(x).
