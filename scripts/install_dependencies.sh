@@ -2,6 +2,7 @@
 # Installs the Debian packages pnpdist builds and tests with (idempotent; needs root or sudo).
 # python3-yaml: the benchmark runner (tools/pnpdist_run.py); chromium: the dashboard check (headless);
 # lomiri-wallpapers-16.04: the default photograph of the deblurring example (CC-BY-SA, see docs/examples.md).
+# clang-16, libclang-rt-16-dev: the fuzz preset (libFuzzer; Debian's default clang 14 lacks std::source_location).
 # The CUDA toolkit is not a Debian package here: it is expected under /usr/local/cuda, and CUDA checks
 # are skipped with a message when it is absent.
 set -euo pipefail
@@ -13,6 +14,7 @@ packages=(
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev libtiff-dev
   python3 python3-yaml chromium
+  clang-16 libclang-rt-16-dev
   lomiri-wallpapers-16.04
 )
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of the file readers (preset `fuzz`: clang, ASan + UBSan) and runs each for a
+# fixed time from a seed corpus (written by make_fuzz_seeds; the image target also starts from the PNG and
+# JPEG test fixtures). Prints the executions of each target; exits non-zero when a target finds a crash, a
+# leak, a sanitizer report or an exception other than pnpdist::error (the input is kept as
+# build/fuzz/findings/<target>/crash-*).
+# Usage: scripts/run_fuzzers.sh [seconds per target, default 60] [targets..., default all]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(npy safetensors image checkpoint)
+
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz --parallel "$(nproc)" --target make_fuzz_seeds "${targets[@]/#/fuzz_}" >/dev/null
+build=build/fuzz
+rm -rf "$build/seeds"
+"$build/tests/fuzz/make_fuzz_seeds" "$build/seeds"
+cp tests/fixtures/blur/rgb8.png tests/fixtures/blur/gray16.png tests/fixtures/blur/rgb.jpg "$build/seeds/image/"
+
+failed=0
+for target in "${targets[@]}"; do
+  corpus=$build/corpus/$target
+  findings=$build/findings/$target
+  mkdir -p "$corpus" "$findings"
+  log=$build/fuzz_$target.log
+  if "$build/tests/fuzz/fuzz_$target" "$corpus" "$build/seeds/$target" -max_total_time="$seconds" -timeout=10 \
+       -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$findings/" >"$log" 2>&1; then
+    status=ok
+  else
+    status=FAILED
+    failed=1
+  fi
+  runs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$log" | tail -n 1 || true)
+  echo "fuzz_$target: $status, ${runs:-?} executions in ${seconds} s (log: $log)"
+done
+exit $failed
