@@ -182,7 +182,9 @@ int run(const World& world, Options& o, const OptionTable& table) {
                              : "projections " + o.projections_file + ", ") + std::to_string(o.size) + "^3, " +
       "cone beam, " + std::to_string(geometry.views()) + " projections in " + std::to_string(o.operators) +
       " operators, detector " + std::to_string(geometry.detector_rows) + "x" + std::to_string(geometry.detector_cols) +
-      (o.vectors_file.empty() ? ", circular orbit as per-view vectors" : ", vectors " + o.vectors_file) +
+      (scan                   ? ", the scan's vectors"
+       : o.vectors_file.empty() ? ", circular orbit as per-view vectors"
+                                : ", vectors " + o.vectors_file) +
       (truth ? ", noise " + json_number(o.noise) : "");
   if (truth) problem.truth = truth->const_view();
   if (scan)  // the reconstruction as a float32 TIFF stack and .npy (rank 0)

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -184,6 +185,28 @@ TEST_CASE("A simulated raw scan reconstructs like its ideal line integrals", "[c
   const ct::Scan part = ct::read_scan(exec, dir.string(), setup.volume, read);
   CHECK(part.projections.extents() == Extents<3>{20, 16, 32});
   CHECK(part.geometry.vectors[3] == ct::window_detector(ct::select_views(nominal, 7, 1), 4, 0, 32, 64, 2).vectors[0]);
+}
+
+TEST_CASE("Simulated scans are deterministic in their seed", "[ct][scan]") {
+  const Setup setup(8);
+  const auto g = ct::cone_beam(ct::uniform_angles(4, 0.0, 2 * pi), ct::Detector3D{6, 12, 0.25, 0.25, 0.0, 0.0}, 2.0,
+                               2.0, setup.volume);
+  const auto bytes = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  ct::SimulatedScanOptions o;
+  o.seed = 5;
+  o.zingers = 2;
+  const fs::path a = fresh_dir("seed_a"), b = fresh_dir("seed_b"), c = fresh_dir("seed_c");
+  ct::write_simulated_scan(exec, a.string(), g, setup.truth.const_view(), o);
+  ct::write_simulated_scan(Serial{}, b.string(), g, setup.truth.const_view(), o);  // another executor
+  o.seed = 6;
+  ct::write_simulated_scan(exec, c.string(), g, setup.truth.const_view(), o);
+  for (const char* name : {"scan_000002.tif", "di000001.tif", "io000000.tif"}) {
+    CHECK(bytes(a / name) == bytes(b / name));
+    CHECK(bytes(a / name) != bytes(c / name));
+  }
 }
 
 TEST_CASE("Inconsistent scan directories give io_errors naming the file", "[ct][scan]") {
