@@ -20,13 +20,13 @@
 namespace pnpdist_examples {
 
 struct DatasetOptions {
-  std::string dir;                 // --dataset: empty = no data set
-  std::string centre = "auto";     // --centre-of-rotation: auto | none | a shift in detector columns
-  double max_shift = 32;           // --max-centre-shift
-  pnpdist::index_t binning = 1;    // --dataset-binning
+  std::string dir;                                   // --dataset: empty = no data set
+  std::string centre = "auto";                       // --centre-of-rotation: auto | none | a shift in detector columns
+  double max_shift = 32;                             // --max-centre-shift
+  pnpdist::index_t binning = 1;                      // --dataset-binning
   pnpdist::index_t first = 0, step = 1, count = -1;  // --dataset-first/-step/-count
-  double zinger_threshold = 0;     // --zinger-threshold (counts; 0 = off)
-  pnpdist::index_t ring_width = 0; // --ring-width (0 = off)
+  double zinger_threshold = 0;                       // --zinger-threshold (counts; 0 = off)
+  pnpdist::index_t ring_width = 0;                   // --ring-width (0 = off)
   pnpdist::index_t read_threads = 1;
 };
 
@@ -40,8 +40,10 @@ inline void add_dataset_options(OptionTable& table, DatasetOptions& d) {
              "data set: estimate the detector shift from opposite rays (auto), keep the vectors (none), or\n"
              "shift the detector by S columns",
              d.centre);
-  table.number("--max-centre-shift", "largest centre-of-rotation shift searched, in (binned) columns", d.max_shift, 0.0);
-  table.integer("--dataset-binning", "data set: detector binning b (b x b pixels averaged while reading)", d.binning, 1);
+  table.number("--max-centre-shift", "largest centre-of-rotation shift searched, in (binned) columns", d.max_shift,
+               0.0);
+  table.integer("--dataset-binning", "data set: detector binning b (b x b pixels averaged while reading)", d.binning,
+                1);
   table.integer("--dataset-first", "data set: first projection used", d.first, 0);
   table.integer("--dataset-step", "data set: use every step-th projection", d.step, 1);
   table.integer("--dataset-count", "data set: projections used (-1 = all)", d.count, -1);
@@ -53,9 +55,9 @@ inline void add_dataset_options(OptionTable& table, DatasetOptions& d) {
 }
 
 struct ScanDataset {
-  pnpdist::ct::Geometry3D geometry;   // with the centre-of-rotation shift applied
+  pnpdist::ct::Geometry3D geometry;  // with the centre-of-rotation shift applied
   pnpdist::Tensor<float, 3> projections;
-  double centre_shift = 0;            // applied, in columns
+  double centre_shift = 0;  // applied, in columns
   std::string description;
 };
 

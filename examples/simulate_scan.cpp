@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
   ct::SimulatedScanOptions o;
   o.centre_of_rotation_shift = 7.5;
   double seed = 0;
-  OptionTable table("simulate_scan: a simulated raw cone-beam scan of the walnut-like phantom (TIFF counts, darks,\n"
-                    "flats, vectors file, shifted centre of rotation) for tomography_3d --dataset");
+  OptionTable table(
+      "simulate_scan: a simulated raw cone-beam scan of the walnut-like phantom (TIFF counts, darks,\n"
+      "flats, vectors file, shifted centre of rotation) for tomography_3d --dataset");
   table.text("--output", "DIR", "directory to write (created)", output);
   table.integer("--size", "volume edge in voxels (the phantom fills the unit cube)", size, 8);
   table.integer("--projections", "projections over 360 degrees", projections, 1);
@@ -63,14 +64,16 @@ int main(int argc, char** argv) {
     const auto geometry = ct::cone_beam(ct::uniform_angles(projections, 0.0, 2.0 * std::numbers::pi),
                                         ct::Detector3D{side, side, pixel, pixel, 0.0, 0.0}, 2.0, 2.0, volume);
     const auto start = std::chrono::steady_clock::now();
-    const auto truth = pnpdist::phantom::rasterize<float>(exec, pnpdist::phantom::walnut(static_cast<std::uint64_t>(phantom_seed)),
-                                                          volume, pnpdist::phantom::fitted_scale(volume));
+    const auto truth =
+        pnpdist::phantom::rasterize<float>(exec, pnpdist::phantom::walnut(static_cast<std::uint64_t>(phantom_seed)),
+                                           volume, pnpdist::phantom::fitted_scale(volume));
     ct::write_simulated_scan(exec, output, geometry, truth.const_view(), o);
-    std::printf("simulate_scan: %lld projections of %lld x %lld counts, centre of rotation shifted %.3f columns, "
-                "in %s (%.1f s)\n",
-                static_cast<long long>(projections), static_cast<long long>(side), static_cast<long long>(side),
-                o.centre_of_rotation_shift, output.c_str(),
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::printf(
+        "simulate_scan: %lld projections of %lld x %lld counts, centre of rotation shifted %.3f columns, "
+        "in %s (%.1f s)\n",
+        static_cast<long long>(projections), static_cast<long long>(side), static_cast<long long>(side),
+        o.centre_of_rotation_shift, output.c_str(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "simulate_scan: %s\n", e.what());

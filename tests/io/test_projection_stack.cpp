@@ -95,12 +95,13 @@ TEST_CASE("Selections, windows and binning read the right values", "[io][stack]"
   }
   // Blocks: every selected projection once, in order.
   std::vector<index_t> seen;
-  files.for_each_block(ProjectionSelection{0, 1, 7}, DetectorWindow{}, 3, [&](index_t first, View<const float, 3> block) {
-    for (index_t k = 0; k < block.extent(0); ++k) {
-      seen.push_back(first + k);
-      REQUIRE(block(k, 2, 3) == static_cast<float>(value(first + k, 2, 3)));
-    }
-  });
+  files.for_each_block(ProjectionSelection{0, 1, 7}, DetectorWindow{}, 3,
+                       [&](index_t first, View<const float, 3> block) {
+                         for (index_t k = 0; k < block.extent(0); ++k) {
+                           seen.push_back(first + k);
+                           REQUIRE(block(k, 2, 3) == static_cast<float>(value(first + k, 2, 3)));
+                         }
+                       });
   CHECK(seen == std::vector<index_t>{0, 1, 2, 3, 4, 5, 6});
   CHECK_THROWS_AS(files.indices(ProjectionSelection{0, 1, 11}), invalid_argument);
   CHECK_THROWS_AS(files.resolve(DetectorWindow{10, 0, 5, 0, 1}), invalid_argument);

@@ -41,8 +41,7 @@ void write_raw(const std::string& path, const std::vector<T>& data, uint32_t row
   TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
   TIFFSetField(t, TIFFTAG_COMPRESSION, compression);
   TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, rows_per_strip);
-  for (uint32_t r = 0; r < rows; ++r)
-    REQUIRE(TIFFWriteScanline(t, const_cast<T*>(data.data() + r * cols), r, 0) == 1);
+  for (uint32_t r = 0; r < rows; ++r) REQUIRE(TIFFWriteScanline(t, const_cast<T*>(data.data() + r * cols), r, 0) == 1);
   TIFFClose(t);
 }
 
@@ -146,7 +145,8 @@ TEST_CASE("Unsupported and corrupt TIFF files give io_errors naming file and fie
     // the data, keeping the header. libtiff must then fail on the directory or on the strip.
     std::vector<char> content(size);
     std::ifstream(path, std::ios::binary).read(content.data(), static_cast<std::streamsize>(size));
-    std::ofstream(path, std::ios::binary | std::ios::trunc).write(content.data(), static_cast<std::streamsize>(size / 2));
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(content.data(), static_cast<std::streamsize>(size / 2));
     const std::string m = message_of([&] {
       TiffReader reader(path);
       Tensor<float, 2> page(Extents<2>{64, 64});
@@ -184,7 +184,8 @@ TEST_CASE("Unsupported and corrupt TIFF files give io_errors naming file and fie
       }
     }
     REQUIRE(patched);
-    std::ofstream(path, std::ios::binary | std::ios::trunc).write(content.data(), static_cast<std::streamsize>(content.size()));
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(content.data(), static_cast<std::streamsize>(content.size()));
     const std::string m = message_of([&] {
       TiffReader reader(path);
       Tensor<float, 2> page(Extents<2>{32, 32});

@@ -53,7 +53,9 @@ TEMPLATE_LIST_TEST_CASE("Dark/flat correction and -log", "[preprocessing]", test
   const index_t n = 5, rows = 4, cols = 6;
   // Truth: line integrals p(k, r, c); gain g(r, c); dark d(r, c); source intensity drifting linearly from
   // I0 at position 0 (flat before) to 0.8 I0 at position 10 (flat after).
-  const auto p = [](index_t k, index_t r, index_t c) { return 0.1 * static_cast<double>(k + r) + 0.05 * static_cast<double>(c); };
+  const auto p = [](index_t k, index_t r, index_t c) {
+    return 0.1 * static_cast<double>(k + r) + 0.05 * static_cast<double>(c);
+  };
   const auto g = [](index_t r, index_t c) { return 1.0 + 0.1 * static_cast<double>((r * 3 + c) % 5); };
   const auto d = [](index_t r, index_t c) { return 90.0 + static_cast<double>(r + c); };
   const auto intensity = [](double position) { return 10000.0 * (1.0 - 0.02 * position); };
@@ -63,7 +65,8 @@ TEMPLATE_LIST_TEST_CASE("Dark/flat correction and -log", "[preprocessing]", test
   Tensor<float, 3> dark_frames(Extents<3>{3, rows, cols});
   for (index_t f = 0; f < 3; ++f)
     for (index_t r = 0; r < rows; ++r)
-      for (index_t c = 0; c < cols; ++c) dark_frames(f, r, c) = static_cast<float>(d(r, c) + static_cast<double>(f) - 1.0);
+      for (index_t c = 0; c < cols; ++c)
+        dark_frames(f, r, c) = static_cast<float>(d(r, c) + static_cast<double>(f) - 1.0);
   fields.dark = Tensor<float, 2>(Extents<2>{rows, cols});
   pre::average_frames(exec, dark_frames.const_view(), fields.dark.view());
   CHECK(fields.dark(1, 2) == Approx(d(1, 2)));
@@ -137,9 +140,8 @@ TEMPLATE_LIST_TEST_CASE("remove_outliers replaces isolated spikes by the 3x3 med
         const bool outlier = std::abs(in(k, r, c) - median) > 50.0f;
         REQUIRE(out(k, r, c) == (outlier ? median : in(k, r, c)));
         const bool planted = (k == 1 && r == 5 && c == 5) ||
-                             std::any_of(spikes.begin(), spikes.end(), [&](const auto& s) {
-                               return s[0] == k && s[1] == r && s[2] == c;
-                             });
+                             std::any_of(spikes.begin(), spikes.end(),
+                                         [&](const auto& s) { return s[0] == k && s[1] == r && s[2] == c; });
         REQUIRE(outlier == planted);  // exactly the planted pixels are replaced
       }
 }
@@ -152,7 +154,8 @@ TEMPLATE_LIST_TEST_CASE("reduce_rings removes per-pixel stripes and keeps linear
   Tensor<float, 3> clean(Extents<3>{views, rows, cols}), striped(Extents<3>{views, rows, cols});
   std::vector<float> offset(static_cast<std::size_t>(rows * cols));
   for (index_t r = 0; r < rows; ++r)  // isolated stripes, away from the edges (where the window shrinks to 1)
-    for (index_t c = 3; c < cols - 3; ++c) offset[static_cast<std::size_t>(r * cols + c)] = (c + 4 * r) % 9 == 4 ? 0.2f : 0.0f;
+    for (index_t c = 3; c < cols - 3; ++c)
+      offset[static_cast<std::size_t>(r * cols + c)] = (c + 4 * r) % 9 == 4 ? 0.2f : 0.0f;
   for (index_t k = 0; k < views; ++k)
     for (index_t r = 0; r < rows; ++r)
       for (index_t c = 0; c < cols; ++c) {

@@ -76,8 +76,8 @@ void read_scan(benchmark::State& state) {
   }
   const double raw_bytes = static_cast<double>(count * side * side * 2);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(raw_bytes));
-  state.counters["raw_MB_per_s"] = benchmark::Counter(raw_bytes / 1e6 * static_cast<double>(state.iterations()),
-                                                      benchmark::Counter::kIsRate);
+  state.counters["raw_MB_per_s"] =
+      benchmark::Counter(raw_bytes / 1e6 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["raw_stack_MB"] = raw_bytes / 1e6;
   state.counters["result_MB"] = 2 * raw_bytes / 1e6;
   state.counters["peak_rss_MB"] = static_cast<double>(pnpdist::peak_resident_bytes()) / 1e6;

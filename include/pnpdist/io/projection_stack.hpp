@@ -47,9 +47,10 @@ struct DetectorWindow {
 };
 
 /// The files `dir`/<prefix><digits><extension>, ordered by their number. Throws io_error when the directory
-/// cannot be listed, holds no such file, or the numbers are not consecutive (naming the first missing file).
+/// cannot be listed, holds no such file (unless `required` is false: then the list is empty), or the numbers
+/// are not consecutive (naming the first missing file).
 [[nodiscard]] inline std::vector<std::string> list_numbered_files(const std::string& dir, const std::string& prefix,
-                                                                  const std::string& extension) {
+                                                                  const std::string& extension, bool required = true) {
   namespace fs = std::filesystem;
   std::error_code ec;
   require<io_error>(fs::is_directory(dir, ec), [&] { return "list_numbered_files: '" + dir + "' is not a directory"; });
@@ -67,14 +68,17 @@ struct DetectorWindow {
     numbered[std::stoll(number)] = entry.path().string();
   }
   require<io_error>(!ec, [&] { return "list_numbered_files: cannot list '" + dir + "': " + ec.message(); });
-  require<io_error>(!numbered.empty(),
-                    [&] { return "list_numbered_files: no file " + prefix + "<number>" + extension + " in '" + dir + "'"; });
+  if (numbered.empty() && !required) return {};
+  require<io_error>(!numbered.empty(), [&] {
+    return "list_numbered_files: no file " + prefix + "<number>" + extension + " in '" + dir + "'";
+  });
   std::vector<std::string> files;
   long long expected = numbered.begin()->first;
   for (const auto& [number, path] : numbered) {
     if (number != expected) {
       std::string missing = std::to_string(expected);
-      missing.insert(0, static_cast<std::size_t>(std::max<index_t>(0, digits - static_cast<index_t>(missing.size()))), '0');
+      missing.insert(0, static_cast<std::size_t>(std::max<index_t>(0, digits - static_cast<index_t>(missing.size()))),
+                     '0');
       throw io_error("list_numbered_files: '" + dir + "': " + prefix + missing + extension + " is missing (found " +
                      std::to_string(numbered.size()) + " files numbered " + std::to_string(numbered.begin()->first) +
                      " .. " + std::to_string(numbered.rbegin()->first) + ")");
@@ -165,11 +169,13 @@ public:
         });
     require<invalid_argument>(out.is_contiguous(), "ProjectionStack::read needs a contiguous view");
     for (const index_t i : which)
-      require(i >= 0 && i < size_, [&] { return "ProjectionStack::read: projection " + std::to_string(i) + " outside the stack"; });
+      require(i >= 0 && i < size_,
+              [&] { return "ProjectionStack::read: projection " + std::to_string(i) + " outside the stack"; });
     if (multipage_) {
       TiffReader reader(paths_.front());
       Tensor<float, 2> scratch(Extents<2>{r.rows, r.cols});
-      for (std::size_t k = 0; k < which.size(); ++k) read_one(reader, which[k], r, scratch, out, static_cast<index_t>(k));
+      for (std::size_t k = 0; k < which.size(); ++k)
+        read_one(reader, which[k], r, scratch, out, static_cast<index_t>(k));
       return;
     }
     const int workers = std::max(1, std::min<int>(threads, static_cast<int>(which.size())));
@@ -208,7 +214,8 @@ public:
   template <class Fn>
   void for_each_block(const ProjectionSelection& s, const DetectorWindow& w, index_t block, Fn&& fn,
                       int threads = 1) const {
-    require(block >= 1, [&] { return "ProjectionStack::for_each_block: block must be >= 1, got " + std::to_string(block); });
+    require(block >= 1,
+            [&] { return "ProjectionStack::for_each_block: block must be >= 1, got " + std::to_string(block); });
     const std::vector<index_t> all = indices(s);
     const Extents<3> full = shape(s, w);
     Tensor<float, 3> buffer(Extents<3>{std::min<index_t>(block, full[0]), full[1], full[2]});
@@ -238,7 +245,8 @@ private:
       return;
     }
     reader.read(page, r.row, r.col, scratch.view());
-    preprocessing::bin_detector(Serial{}, View<const float, 3, HostSpace>(scratch.data(), Extents<3>{1, r.rows, r.cols}),
+    preprocessing::bin_detector(Serial{},
+                                View<const float, 3, HostSpace>(scratch.data(), Extents<3>{1, r.rows, r.cols}),
                                 View<float, 3, HostSpace>(&out(k, 0, 0), Extents<3>{1, br, bc}), r.binning);
   }
 

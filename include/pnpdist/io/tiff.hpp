@@ -11,11 +11,11 @@
 ///                                      stack; a single page for pages = 1).
 ///
 /// Read: 8- and 16-bit unsigned and 32-bit IEEE float samples, one sample per pixel, strips (any libtiff
-/// compression, either byte order), values as stored (the Photometric field is not applied). Tiled files, other sample types and several samples per pixel are refused. Sizes are
-/// checked against the file's strip size before any buffer is allocated; at most one strip is held.
-/// Errors: a file that cannot be opened, read or written, an unsupported or inconsistent page, and a
-/// truncated or corrupt strip throw io_error naming the file, the page, the field and libtiff's message.
-/// Without the pnpdist::tiff component (PNPDIST_HAS_TIFF) every function throws not_compiled.
+/// compression, either byte order), values as stored (the Photometric field is not applied). Tiled files, other sample
+/// types and several samples per pixel are refused. Sizes are checked against the file's strip size before any buffer
+/// is allocated; at most one strip is held. Errors: a file that cannot be opened, read or written, an unsupported or
+/// inconsistent page, and a truncated or corrupt strip throw io_error naming the file, the page, the field and
+/// libtiff's message. Without the pnpdist::tiff component (PNPDIST_HAS_TIFF) every function throws not_compiled.
 
 #include <algorithm>
 #include <cstdarg>
@@ -98,7 +98,7 @@ template <class T>
 constexpr TiffSample tiff_sample_of() {
   static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t> || std::is_same_v<T, float>,
                 "write_tiff: samples must be uint8_t, uint16_t or float");
-  return std::is_same_v<T, std::uint8_t> ? TiffSample::uint8
+  return std::is_same_v<T, std::uint8_t>    ? TiffSample::uint8
          : std::is_same_v<T, std::uint16_t> ? TiffSample::uint16
                                             : TiffSample::float32;
 }
@@ -143,14 +143,13 @@ public:
 #if defined(PNPDIST_HAS_TIFF)
     select(p);
     const index_t rows = out.extent(0), cols = out.extent(1);
-    require(row >= 0 && col >= 0 && rows >= 1 && cols >= 1 && row + rows <= current_.rows &&
-                col + cols <= current_.cols,
-            [&] {
-              return "TiffReader::read: window " + std::to_string(rows) + " x " + std::to_string(cols) + " at (" +
-                     std::to_string(row) + ", " + std::to_string(col) + ") outside page " + std::to_string(p) +
-                     " of '" + path_ + "' (" + std::to_string(current_.rows) + " x " + std::to_string(current_.cols) +
-                     ")";
-            });
+    require(
+        row >= 0 && col >= 0 && rows >= 1 && cols >= 1 && row + rows <= current_.rows && col + cols <= current_.cols,
+        [&] {
+          return "TiffReader::read: window " + std::to_string(rows) + " x " + std::to_string(cols) + " at (" +
+                 std::to_string(row) + ", " + std::to_string(col) + ") outside page " + std::to_string(p) + " of '" +
+                 path_ + "' (" + std::to_string(current_.rows) + " x " + std::to_string(current_.cols) + ")";
+        });
     TIFF* t = handle_.get();
     const index_t sample_bytes = detail::tiff_sample_bytes(current_.sample);
     const index_t row_bytes = current_.cols * sample_bytes;
@@ -171,9 +170,15 @@ public:
         float* dst = &out(r - row, 0);
         const index_t step = out.stride(1);
         switch (current_.sample) {  // the sample type outside the column loop, which then vectorizes
-          case TiffSample::uint8: convert_row<std::uint8_t>(src, dst, step, cols); break;
-          case TiffSample::uint16: convert_row<std::uint16_t>(src, dst, step, cols); break;
-          default: convert_row<float>(src, dst, step, cols); break;
+          case TiffSample::uint8:
+            convert_row<std::uint8_t>(src, dst, step, cols);
+            break;
+          case TiffSample::uint16:
+            convert_row<std::uint16_t>(src, dst, step, cols);
+            break;
+          default:
+            convert_row<float>(src, dst, step, cols);
+            break;
         }
       }
     }
@@ -198,7 +203,8 @@ private:
   /// Makes page p current and validates it.
   void select(index_t p) {
     require(p >= 0 && p < pages_, [&] {
-      return "TiffReader: page " + std::to_string(p) + " outside [0, " + std::to_string(pages_) + ") of '" + path_ + "'";
+      return "TiffReader: page " + std::to_string(p) + " outside [0, " + std::to_string(pages_) + ") of '" + path_ +
+             "'";
     });
     if (p == selected_) return;
     TIFF* t = handle_.get();
@@ -242,8 +248,9 @@ private:
     require<io_error>(expected <= max_strip_bytes, [&] {
       return where + ": a strip of " + std::to_string(expected) + " bytes exceeds the limit of 1 GiB";
     });
-    require<io_error>(static_cast<index_t>(TIFFNumberOfStrips(t)) == (current_.rows + rows_per_strip_ - 1) / rows_per_strip_,
-                      [&] { return where + ": field StripOffsets has the wrong number of strips"; });
+    require<io_error>(
+        static_cast<index_t>(TIFFNumberOfStrips(t)) == (current_.rows + rows_per_strip_ - 1) / rows_per_strip_,
+        [&] { return where + ": field StripOffsets has the wrong number of strips"; });
     selected_ = p;
   }
 
@@ -303,7 +310,8 @@ inline void write_tiff(const std::string& path, const View<const T, 3, HostSpace
   }
   TIFF* raw = handle.release();
   TIFFClose(raw);  // flushes; libtiff reports a failed flush through the handler
-  require<io_error>(messages.last.empty(), [&] { return "write_tiff: closing '" + path + "' failed: " + messages.last; });
+  require<io_error>(messages.last.empty(),
+                    [&] { return "write_tiff: closing '" + path + "' failed: " + messages.last; });
 #else
   (void)path, (void)stack;
   detail::tiff_not_compiled("write_tiff");

@@ -17,7 +17,8 @@ namespace pnpdist::preprocessing {
 
 /// The binned extents of an (N, rows, cols) stack.
 [[nodiscard]] inline Extents<3> binned_extents(const Extents<3>& in, index_t binning) {
-  require(binning >= 1, [&] { return "preprocessing::binned_extents: binning must be >= 1, got " + std::to_string(binning); });
+  require(binning >= 1,
+          [&] { return "preprocessing::binned_extents: binning must be >= 1, got " + std::to_string(binning); });
   return Extents<3>{in[0], in[1] / binning, in[2] / binning};
 }
 

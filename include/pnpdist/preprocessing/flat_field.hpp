@@ -28,9 +28,9 @@ namespace pnpdist::preprocessing {
 /// The averaged dark field and the flat fields of a scan, on the detector after any crop and binning.
 template <class Space = HostSpace>
 struct FlatFields {
-  Tensor<float, 2, Space> dark;    ///< rows x cols
-  Tensor<float, 3, Space> flats;   ///< (n, rows, cols), n >= 1
-  std::vector<double> positions;   ///< n increasing scan positions (projection indices) of the flats
+  Tensor<float, 2, Space> dark;   ///< rows x cols
+  Tensor<float, 3, Space> flats;  ///< (n, rows, cols), n >= 1
+  std::vector<double> positions;  ///< n increasing scan positions (projection indices) of the flats
 };
 
 namespace detail {
@@ -87,11 +87,10 @@ inline void validate(const FlatFields<Space>& fields, index_t rows, index_t cols
                                        " and flats " + to_string(fields.flats.extents()) + " for projections of " +
                                        std::to_string(rows) + " x " + std::to_string(cols);
                               });
-  require(fields.flats.extent(0) >= 1 && static_cast<index_t>(fields.positions.size()) == fields.flats.extent(0),
-          [&] {
-            return "preprocessing::FlatFields: " + std::to_string(fields.flats.extent(0)) + " flats with " +
-                   std::to_string(fields.positions.size()) + " positions";
-          });
+  require(fields.flats.extent(0) >= 1 && static_cast<index_t>(fields.positions.size()) == fields.flats.extent(0), [&] {
+    return "preprocessing::FlatFields: " + std::to_string(fields.flats.extent(0)) + " flats with " +
+           std::to_string(fields.positions.size()) + " positions";
+  });
   require(std::is_sorted(fields.positions.begin(), fields.positions.end()),
           "preprocessing::FlatFields: flat positions must increase");
 }

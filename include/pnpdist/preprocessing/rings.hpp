@@ -80,9 +80,8 @@ template <class Exec>
 inline void reduce_rings(const Exec& exec, const View<float, 3, typename Exec::memory_space>& projections,
                          index_t width) {
   using Space = typename Exec::memory_space;
-  require(width >= 1 && width <= detail::max_ring_width, [&] {
-    return "preprocessing::reduce_rings: width must be in [1, 15], got " + std::to_string(width);
-  });
+  require(width >= 1 && width <= detail::max_ring_width,
+          [&] { return "preprocessing::reduce_rings: width must be in [1, 15], got " + std::to_string(width); });
   require(projections.extent(0) >= 1, "preprocessing::reduce_rings: no projections");
   const Extents<2> detector{projections.extent(1), projections.extent(2)};
   Tensor<float, 2, Space> mean(detector), stripe(detector);

@@ -55,9 +55,8 @@ inline void remove_outliers(const Exec& exec, const View<const float, 3, typenam
   require<dimension_mismatch>(in.extents() == out.extents(), [&] {
     return "preprocessing::remove_outliers: in " + to_string(in.extents()) + ", out " + to_string(out.extents());
   });
-  require(threshold >= 0.0f, [&] {
-    return "preprocessing::remove_outliers: threshold must be >= 0, got " + std::to_string(threshold);
-  });
+  require(threshold >= 0.0f,
+          [&] { return "preprocessing::remove_outliers: threshold must be >= 0, got " + std::to_string(threshold); });
   for_each(with_iteration_cost(exec, 20), in.extents(),
            detail::OutlierKernel<typename Exec::memory_space>{in, out, threshold});
 }

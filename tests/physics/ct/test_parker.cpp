@@ -1,6 +1,7 @@
 // Parker weights: the two measurements of every ray of a short parallel scan weigh 1 together (times the
 // fdk() scale); a Parker-weighted short-scan FDK of the walnut-like phantom comes within 1 dB of the
-// full-scan FDK's PSNR and within 30 dB of the full-scan FDK itself, the unweighted short scan 6 dB further; full scans and too-short scans are refused.
+// full-scan FDK's PSNR and within 30 dB of the full-scan FDK itself, the unweighted short scan 6 dB further; full scans
+// and too-short scans are refused.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/metrics/psnr.hpp>
@@ -46,7 +47,8 @@ TEST_CASE("Parker weights of conjugate parallel rays sum to one", "[ct][parker]"
       REQUIRE(own >= 0.0);
       REQUIRE(own <= 1.0 + 1e-12);
       if (k + 60 < views)  // the conjugate: 180 degrees later, mirrored column
-        REQUIRE(own + w[static_cast<std::size_t>((k + 60) * cols + (cols - 1 - c))] / scale == Approx(1.0).margin(1e-9));
+        REQUIRE(own + w[static_cast<std::size_t>((k + 60) * cols + (cols - 1 - c))] / scale ==
+                Approx(1.0).margin(1e-9));
       else if (k >= 10 && k < 61)  // measured once: 30 .. 180 degrees
         REQUIRE(own == Approx(1.0));
     }
@@ -80,10 +82,9 @@ TEST_CASE("Parker-weighted short-scan FDK is close to the full scan", "[ct][park
   const double parker_truth = psnr(exec, parker.const_view(), truth.const_view(), 1.5);
   const double parker_full = psnr(exec, parker.const_view(), full.const_view(), 1.5);
   const double unweighted_full = psnr(exec, unweighted.const_view(), full.const_view(), 1.5);
-  INFO("PSNR against the truth: full scan " << full_truth << " dB, Parker short scan " << parker_truth
-                                            << " dB; against the full scan: Parker " << parker_full
-                                            << " dB, unweighted " << unweighted_full << " dB (" << short_views
-                                            << " views)");
+  INFO("PSNR against the truth: full scan "
+       << full_truth << " dB, Parker short scan " << parker_truth << " dB; against the full scan: Parker "
+       << parker_full << " dB, unweighted " << unweighted_full << " dB (" << short_views << " views)");
   CHECK(parker_truth > full_truth - 1.0);
   CHECK(parker_full > 30.0);
   CHECK(unweighted_full < parker_full - 6.0);

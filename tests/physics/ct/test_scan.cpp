@@ -23,6 +23,7 @@
 #include <iterator>
 #include <numbers>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace pnpdist;
@@ -43,8 +44,13 @@ const Serial exec{};
 struct Setup {
   ct::VolumeGeometry3D volume;
   Tensor<float, 3> truth;
-  Setup(index_t size) : volume{size, size, size, 1.0 / static_cast<double>(size), 1.0 / static_cast<double>(size),
-                               1.0 / static_cast<double>(size)} {
+  Setup(index_t size)
+      : volume{size,
+               size,
+               size,
+               1.0 / static_cast<double>(size),
+               1.0 / static_cast<double>(size),
+               1.0 / static_cast<double>(size)} {
     truth = phantom::rasterize<float>(exec, phantom::walnut(0), volume, phantom::fitted_scale(volume));
   }
   [[nodiscard]] ct::Geometry3D cone(index_t views, index_t rows, index_t cols) const {
@@ -185,6 +191,33 @@ TEST_CASE("A simulated raw scan reconstructs like its ideal line integrals", "[c
   const ct::Scan part = ct::read_scan(exec, dir.string(), setup.volume, read);
   CHECK(part.projections.extents() == Extents<3>{20, 16, 32});
   CHECK(part.geometry.vectors[3] == ct::window_detector(ct::select_views(nominal, 7, 1), 4, 0, 32, 64, 2).vectors[0]);
+}
+
+TEST_CASE("Multi-page stacks read like numbered files", "[ct][scan]") {
+  const Setup setup(8);
+  const auto g = ct::cone_beam(ct::uniform_angles(5, 0.0, 2 * pi), ct::Detector3D{6, 12, 0.25, 0.25, 0.0, 0.0}, 2.0,
+                               2.0, setup.volume);
+  const fs::path numbered = fresh_dir("numbered"), pages = fresh_dir("pages");
+  ct::SimulatedScanOptions o;
+  o.drift = 0.2;
+  ct::write_simulated_scan(exec, numbered.string(), g, setup.truth.const_view(), o);
+  // The same frames as three multi-page files (16-bit, values as read), with the same vectors and positions.
+  for (const auto& [prefix, stack] : {std::pair{"scan_", "scan.tif"}, {"di", "di.tif"}, {"io", "io.tif"}}) {
+    const Tensor<float, 3> frames = ProjectionStack::files(list_numbered_files(numbered.string(), prefix, ".tif"))
+                                        .read(ProjectionSelection{}, DetectorWindow{});
+    Tensor<std::uint16_t, 3> counts(frames.extents());
+    for (index_t i = 0; i < frames.size(); ++i) counts.data()[i] = static_cast<std::uint16_t>(frames.data()[i]);
+    write_tiff((pages / stack).string(), counts.const_view());
+  }
+  fs::copy_file(numbered / "scan_geom.geom", pages / "scan_geom.geom");
+  fs::copy_file(numbered / "flat_positions.txt", pages / "flat_positions.txt");
+  const ct::Scan a = ct::read_scan(exec, numbered.string(), setup.volume);
+  const ct::Scan b = ct::read_scan(exec, pages.string(), setup.volume);
+  REQUIRE(a.projections.extents() == b.projections.extents());
+  for (index_t i = 0; i < a.projections.size(); ++i) REQUIRE(a.projections.data()[i] == b.projections.data()[i]);
+  fs::copy_file(numbered / "di000000.tif", pages / "di000000.tif");  // both layouts: ambiguous
+  CHECK(io_message([&] { (void)ct::read_scan(exec, pages.string(), setup.volume); }).find("holds both") !=
+        std::string::npos);
 }
 
 TEST_CASE("Simulated scans are deterministic in their seed", "[ct][scan]") {

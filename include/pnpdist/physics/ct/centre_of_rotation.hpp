@@ -10,16 +10,16 @@
 ///
 /// The estimate is the detector shift s (in columns along u; detector_window.hpp's shift_detector(g, s)
 /// gives the geometry the data fit) that minimizes the relative squared difference sum (a - b)^2 /
-/// sum (a^2 + b^2) between the mid-plane samples a and their conjugates b: the same line traversed the other way, in the view at angle t + pi + 2 (phi - phi0)
-/// (phi the ray's direction, phi0 the central ray's: t + pi for parallel beams) at the column mirrored about
-/// the projection of the axis; the conjugate sample is interpolated linearly in angle and column, and pairs
-/// that fall off the detector or between views further apart than 1.5 times the median view spacing are
-/// skipped. s is searched on a grid of 0.5 column in [-max_shift, max_shift], then refined by golden-section
-/// search to `tolerance`. Exact for parallel beams and for the mid-plane of cone beams; it needs views over
-/// 360 degrees (cone beam) or 180 degrees plus the opposite of the views used (parallel).
-/// Not done: refinement by the reprojection error of a reconstruction.
-/// Runs on the host (one mid-plane sinogram, views x cols values); throws invalid_argument for a geometry that
-/// is not a circular orbit about z, or when fewer than 10% of the samples have a conjugate at every shift.
+/// sum (a^2 + b^2) between the mid-plane samples a and their conjugates b: the same line traversed the other way, in
+/// the view at angle t + pi + 2 (phi - phi0) (phi the ray's direction, phi0 the central ray's: t + pi for parallel
+/// beams) at the column mirrored about the projection of the axis; the conjugate sample is interpolated linearly in
+/// angle and column, and pairs that fall off the detector or between views further apart than 1.5 times the median view
+/// spacing are skipped. s is searched on a grid of 0.5 column in [-max_shift, max_shift], then refined by
+/// golden-section search to `tolerance`. Exact for parallel beams and for the mid-plane of cone beams; it needs views
+/// over 360 degrees (cone beam) or 180 degrees plus the opposite of the views used (parallel). Not done: refinement by
+/// the reprojection error of a reconstruction. Runs on the host (one mid-plane sinogram, views x cols values); throws
+/// invalid_argument for a geometry that is not a circular orbit about z, or when fewer than 10% of the samples have a
+/// conjugate at every shift.
 
 #include <algorithm>
 #include <cmath>
@@ -37,8 +37,8 @@
 namespace pnpdist::ct {
 
 struct CentreOfRotationOptions {
-  double max_shift = 32;      ///< largest |shift| searched, in detector columns
-  double tolerance = 0.005;   ///< of the golden-section refinement, in columns
+  double max_shift = 32;     ///< largest |shift| searched, in detector columns
+  double tolerance = 0.005;  ///< of the golden-section refinement, in columns
 };
 
 struct CentreOfRotationEstimate {
@@ -104,7 +104,8 @@ struct AngleIndex {
     for (const index_t i : order) sorted.push_back(angle[static_cast<std::size_t>(i)]);
     std::vector<double> gaps;
     for (std::size_t i = 0; i < sorted.size(); ++i)
-      gaps.push_back(i + 1 < sorted.size() ? sorted[i + 1] - sorted[i] : sorted.front() + 2 * std::numbers::pi - sorted[i]);
+      gaps.push_back(i + 1 < sorted.size() ? sorted[i + 1] - sorted[i]
+                                           : sorted.front() + 2 * std::numbers::pi - sorted[i]);
     std::vector<double> g = gaps;
     std::nth_element(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(g.size() / 2), g.end());
     max_gap = 1.5 * g[g.size() / 2];
@@ -150,11 +151,13 @@ inline double conjugate_mismatch(const MidPlane& m, const AngleIndex& index, dou
       const double turn = m.orbit.turn(k, static_cast<double>(c) + s);
       index_t a = 0, b = 0;
       double w = 0;
-      if (!index.bracket(m.orbit.views[static_cast<std::size_t>(k)].angle + std::numbers::pi + 2 * turn, a, b, w)) continue;
+      if (!index.bracket(m.orbit.views[static_cast<std::size_t>(k)].angle + std::numbers::pi + 2 * turn, a, b, w))
+        continue;
       const double conjugate = (1 - w) * at(a, mirrored) + w * at(b, mirrored);
       const double d = m.sinogram[static_cast<std::size_t>(k * m.cols + c)] - conjugate;
       sum += d * d;
-      energy += conjugate * conjugate + m.sinogram[static_cast<std::size_t>(k * m.cols + c)] * m.sinogram[static_cast<std::size_t>(k * m.cols + c)];
+      energy += conjugate * conjugate + m.sinogram[static_cast<std::size_t>(k * m.cols + c)] *
+                                            m.sinogram[static_cast<std::size_t>(k * m.cols + c)];
       ++pairs;
     }
   }
@@ -167,7 +170,8 @@ inline double conjugate_mismatch(const MidPlane& m, const AngleIndex& index, dou
 /// integrals (after -log), shaped g.projection_shape().
 [[nodiscard]] inline CentreOfRotationEstimate estimate_centre_of_rotation(
     const Geometry3D& g, const View<const float, 3, HostSpace>& projections, const CentreOfRotationOptions& o = {}) {
-  require(o.max_shift >= 0 && o.tolerance > 0, "ct::estimate_centre_of_rotation: max_shift must be >= 0, tolerance > 0");
+  require(o.max_shift >= 0 && o.tolerance > 0,
+          "ct::estimate_centre_of_rotation: max_shift must be >= 0, tolerance > 0");
   const detail::MidPlane m = detail::mid_plane(g, projections);
   std::vector<double> angles;
   for (const OrbitView& v : m.orbit.views) angles.push_back(v.angle);

@@ -50,12 +50,13 @@ struct CircularOrbit {
   for (index_t k = 0; k < g.views(); ++k) {
     const auto& e = g.vectors[static_cast<std::size_t>(k)];
     const double un = std::hypot(e[6], e[7], e[8]), vn = std::hypot(e[9], e[10], e[11]);
-    require(std::abs(e[8]) <= 1e-6 * un && std::abs(e[9]) <= 1e-6 * vn && std::abs(e[10]) <= 1e-6 * vn &&
-                std::abs(e[2]) <= 1e-6 * std::hypot(e[0], e[1]),
-            [&] {
-              return who + ": view " + std::to_string(k) +
-                     " is not on a circular orbit about z (u horizontal, v vertical, source or rays in the plane z = 0)";
-            });
+    require(
+        std::abs(e[8]) <= 1e-6 * un && std::abs(e[9]) <= 1e-6 * vn && std::abs(e[10]) <= 1e-6 * vn &&
+            std::abs(e[2]) <= 1e-6 * std::hypot(e[0], e[1]),
+        [&] {
+          return who + ": view " + std::to_string(k) +
+                 " is not on a circular orbit about z (u horizontal, v vertical, source or rays in the plane z = 0)";
+        });
     OrbitView v;
     v.sx = e[0], v.sy = e[1], v.dx = e[3], v.dy = e[4], v.ux = e[6], v.uy = e[7];
     v.angle = std::fmod(std::atan2(v.sx, -v.sy) + 2 * std::numbers::pi, 2 * std::numbers::pi);

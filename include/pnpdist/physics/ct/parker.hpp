@@ -43,10 +43,10 @@ namespace pnpdist::ct {
   // Angles unwrapped along the views; the direction of rotation sets the sign of the turn.
   std::vector<double> b(static_cast<std::size_t>(views), 0.0);
   for (index_t k = 1; k < views; ++k)
-    b[static_cast<std::size_t>(k)] = b[static_cast<std::size_t>(k - 1)] +
-                                     std::remainder(orbit.views[static_cast<std::size_t>(k)].angle -
-                                                        orbit.views[static_cast<std::size_t>(k - 1)].angle,
-                                                    2 * pi);
+    b[static_cast<std::size_t>(k)] =
+        b[static_cast<std::size_t>(k - 1)] + std::remainder(orbit.views[static_cast<std::size_t>(k)].angle -
+                                                                orbit.views[static_cast<std::size_t>(k - 1)].angle,
+                                                            2 * pi);
   const double direction = b.back() >= 0 ? 1.0 : -1.0;
   for (double& x : b) x *= direction;
   for (index_t k = 1; k < views; ++k)
@@ -57,7 +57,8 @@ namespace pnpdist::ct {
   require(range + step < 2 * pi - 1e-9, "ct::parker_weights: the views cover 360 degrees (no short scan)");
   double half_fan = 0;
   for (index_t k = 0; k < views; ++k)
-    half_fan = std::max({half_fan, std::abs(orbit.turn(k, -0.5)), std::abs(orbit.turn(k, static_cast<double>(cols) - 0.5))});
+    half_fan =
+        std::max({half_fan, std::abs(orbit.turn(k, -0.5)), std::abs(orbit.turn(k, static_cast<double>(cols) - 0.5))});
   const double d = 0.5 * (range - pi);
   require(d >= half_fan - 1e-9, [&] {
     return "ct::parker_weights: the views cover " + std::to_string(range * 180 / pi) +
@@ -109,7 +110,8 @@ inline void apply_parker_weights(const Exec& exec, const Geometry3D& g,
   });
   const std::vector<double> host = parker_weights(g);
   Tensor<double, 1, Space> weights(Extents<1>{static_cast<index_t>(host.size())});
-  deep_copy(weights.view(), View<const double, 1, HostSpace>(host.data(), Extents<1>{static_cast<index_t>(host.size())}));
+  deep_copy(weights.view(),
+            View<const double, 1, HostSpace>(host.data(), Extents<1>{static_cast<index_t>(host.size())}));
   for_each(exec, projections.size(),
            detail::ParkerKernel<T>{projections.data(), weights.data(), g.detector_rows, g.detector_cols});
 }

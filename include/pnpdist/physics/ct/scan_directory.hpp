@@ -4,9 +4,9 @@
 /// walnut data sets), read and preprocessed into line integrals with its geometry:
 ///
 ///   DIR/scan_000000.tif ...   projections, one single-page TIFF each (8/16-bit counts or 32-bit float),
-///                             numbered consecutively from any start
-///   DIR/di000000.tif ...      dark frames (averaged)
-///   DIR/io000000.tif ...      flat frames
+///                             numbered consecutively from any start; or one multi-page DIR/scan.tif
+///   DIR/di000000.tif ...      dark frames (averaged); or one multi-page DIR/di.tif
+///   DIR/io000000.tif ...      flat frames; or one multi-page DIR/io.tif
 ///   DIR/flat_positions.txt    optional: one number per flat frame, the scan position (projection index) at
 ///                             which it was taken (index in the numbered projections: 0 the first,
 ///                             N after the last of N); frames at one position are averaged, and each projection's
@@ -18,9 +18,9 @@
 /// correction, -log with a floor (preprocessing/), then (optional) ring reduction over all of them, and
 /// returns the line integrals of the selected projections with the geometry of the selected views, cropped
 /// and binned like the data. Memory: the result, one block of raw projections and the dark and flat
-/// fields. Inconsistent directories throw io_error naming the file: a missing projection (gap in the numbering), a vectors file with another
-/// number of rows than projections, dark or flat frames of another shape, a positions file with another
-/// number of entries than flat frames.
+/// fields. Inconsistent directories throw io_error naming the file: a missing projection (gap in the numbering), a
+/// vectors file with another number of rows than projections, dark or flat frames of another shape, a positions file
+/// with another number of entries than flat frames.
 
 #include <filesystem>
 #include <fstream>
@@ -48,6 +48,9 @@ struct ScanLayout {
   std::string dark_prefix = "di";
   std::string flat_prefix = "io";
   std::string extension = ".tif";
+  std::string projection_stack = "scan.tif";  ///< multi-page alternatives to the numbered files
+  std::string dark_stack = "di.tif";
+  std::string flat_stack = "io.tif";
   std::string vectors = "scan_geom.geom";
   std::string flat_positions = "flat_positions.txt";
 };
@@ -55,14 +58,14 @@ struct ScanLayout {
 /// How to read and preprocess a scan.
 struct ScanReadOptions {
   Beam beam = Beam::divergent;
-  ProjectionSelection selection;   ///< which projections (and views)
-  DetectorWindow window;           ///< crop and binning, applied to projections, darks, flats and geometry
-  std::string vectors_file;        ///< instead of DIR/<layout.vectors> when not empty
-  float zinger_threshold = 0;      ///< > 0: remove_outliers on the binned counts with this threshold
-  float log_floor = 1e-4f;         ///< minus_log's floor on the transmission
-  index_t ring_width = 0;          ///< > 0: reduce_rings on the line integrals with this half-width
-  index_t block = 32;              ///< projections per block
-  int threads = 1;                 ///< TIFF reading threads
+  ProjectionSelection selection;  ///< which projections (and views)
+  DetectorWindow window;          ///< crop and binning, applied to projections, darks, flats and geometry
+  std::string vectors_file;       ///< instead of DIR/<layout.vectors> when not empty
+  float zinger_threshold = 0;     ///< > 0: remove_outliers on the binned counts with this threshold
+  float log_floor = 1e-4f;        ///< minus_log's floor on the transmission
+  index_t ring_width = 0;         ///< > 0: reduce_rings on the line integrals with this half-width
+  index_t block = 32;             ///< projections per block
+  int threads = 1;                ///< TIFF reading threads
 };
 
 /// A preprocessed scan: line integrals (views, rows, cols) and their geometry.
@@ -74,10 +77,27 @@ struct Scan {
 
 namespace detail {
 
+/// The numbered series DIR/<prefix>NNN<ext>, or, without one, the multi-page DIR/<stack>. Throws io_error
+/// when there is neither, or both.
+inline ProjectionStack open_series(const std::string& dir, const std::string& prefix, const std::string& stack,
+                                   const ScanLayout& layout) {
+  const std::vector<std::string> files = list_numbered_files(dir, prefix, layout.extension, false);
+  const std::filesystem::path multipage = std::filesystem::path(dir) / stack;
+  const bool has_stack = std::filesystem::exists(multipage);
+  require<io_error>(files.empty() || !has_stack, [&] {
+    return "ct::read_scan: '" + dir + "' holds both " + prefix + "<number>" + layout.extension + " files and " + stack;
+  });
+  require<io_error>(!files.empty() || has_stack, [&] {
+    return "ct::read_scan: no file " + prefix + "<number>" + layout.extension + " nor " + stack + " in '" + dir + "'";
+  });
+  return has_stack ? ProjectionStack::multipage(multipage.string()) : ProjectionStack::files(files);
+}
+
 /// The averaged frames of a numbered series through the window (rows x cols after binning).
-inline Tensor<float, 3> read_frames(const std::string& dir, const std::string& prefix, const ScanLayout& layout,
-                                    const DetectorWindow& window, index_t rows, index_t cols, const char* what) {
-  const ProjectionStack frames = ProjectionStack::files(list_numbered_files(dir, prefix, layout.extension));
+inline Tensor<float, 3> read_frames(const std::string& dir, const std::string& prefix, const std::string& stack,
+                                    const ScanLayout& layout, const DetectorWindow& window, index_t rows, index_t cols,
+                                    const char* what) {
+  const ProjectionStack frames = open_series(dir, prefix, stack, layout);
   require<io_error>(frames.rows() == rows && frames.cols() == cols, [&] {
     return std::string("ct::read_scan: ") + what + " frames in '" + dir + "' (" + prefix + "*" + layout.extension +
            ") are " + std::to_string(frames.rows()) + " x " + std::to_string(frames.cols()) + ", the projections " +
@@ -118,8 +138,7 @@ template <class Exec>
 [[nodiscard]] inline Scan read_scan(const Exec& exec, const std::string& dir, const VolumeGeometry3D& volume,
                                     const ScanReadOptions& o = {}, const ScanLayout& layout = {}) {
   namespace fs = std::filesystem;
-  const ProjectionStack stack =
-      ProjectionStack::files(list_numbered_files(dir, layout.projection_prefix, layout.extension));
+  const ProjectionStack stack = detail::open_series(dir, layout.projection_prefix, layout.projection_stack, layout);
   const DetectorWindow window = stack.resolve(o.window);
   const std::vector<index_t> which = stack.indices(o.selection);
 
@@ -140,14 +159,14 @@ template <class Exec>
   // Dark and flat fields through the same window.
   preprocessing::FlatFields<> fields;
   {
-    const Tensor<float, 3> darks =
-        detail::read_frames(dir, layout.dark_prefix, layout, window, stack.rows(), stack.cols(), "dark");
+    const Tensor<float, 3> darks = detail::read_frames(dir, layout.dark_prefix, layout.dark_stack, layout, window,
+                                                       stack.rows(), stack.cols(), "dark");
     fields.dark = Tensor<float, 2>(Extents<2>{rows, cols});
     preprocessing::average_frames(exec, darks.const_view(), fields.dark.view());
   }
   {
-    const Tensor<float, 3> flats =
-        detail::read_frames(dir, layout.flat_prefix, layout, window, stack.rows(), stack.cols(), "flat");
+    const Tensor<float, 3> flats = detail::read_frames(dir, layout.flat_prefix, layout.flat_stack, layout, window,
+                                                       stack.rows(), stack.cols(), "flat");
     const fs::path positions_path = fs::path(dir) / layout.flat_positions;
     const std::vector<double> at = fs::exists(positions_path)
                                        ? detail::read_positions(positions_path.string(), flats.extent(0))
@@ -161,8 +180,9 @@ template <class Exec>
       for (std::size_t m = 0; m < members.size(); ++m)
         for (index_t i = 0; i < rows * cols; ++i)
           frames.data()[static_cast<index_t>(m) * rows * cols + i] = flats.data()[members[m] * rows * cols + i];
-      preprocessing::average_frames(exec, frames.const_view(),
-                                    View<float, 2, HostSpace>(fields.flats.data() + g * rows * cols, Extents<2>{rows, cols}));
+      preprocessing::average_frames(
+          exec, frames.const_view(),
+          View<float, 2, HostSpace>(fields.flats.data() + g * rows * cols, Extents<2>{rows, cols}));
       fields.positions.push_back(position);
       ++g;
     }
@@ -182,7 +202,8 @@ template <class Exec>
           copy(exec, block, out);
         }
         std::vector<double> positions;
-        for (index_t k = 0; k < n; ++k) positions.push_back(static_cast<double>(which[static_cast<std::size_t>(first + k)]));
+        for (index_t k = 0; k < n; ++k)
+          positions.push_back(static_cast<double>(which[static_cast<std::size_t>(first + k)]));
         preprocessing::flat_field_correct(exec, fields, out, positions);
         preprocessing::minus_log(exec, out, o.log_floor);
       },

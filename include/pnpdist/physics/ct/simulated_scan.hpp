@@ -40,14 +40,14 @@
 namespace pnpdist::ct {
 
 struct SimulatedScanOptions {
-  double incident_counts = 20000;         ///< I0: open-beam counts per pixel (before gain and dark)
-  double dark_counts = 100;               ///< mean dark counts per pixel
-  double gain_variation = 0.05;           ///< per-pixel gain in [1 - v, 1 + v]
-  double drift = 0;                       ///< relative change of the source intensity over the scan
+  double incident_counts = 20000;  ///< I0: open-beam counts per pixel (before gain and dark)
+  double dark_counts = 100;        ///< mean dark counts per pixel
+  double gain_variation = 0.05;    ///< per-pixel gain in [1 - v, 1 + v]
+  double drift = 0;                ///< relative change of the source intensity over the scan
   index_t dark_frames = 2;
-  index_t flat_frames = 2;                ///< per flat position
-  double centre_of_rotation_shift = 0;    ///< columns along u (file comment)
-  index_t zingers = 0;                    ///< saturated pixels per projection
+  index_t flat_frames = 2;              ///< per flat position
+  double centre_of_rotation_shift = 0;  ///< columns along u (file comment)
+  index_t zingers = 0;                  ///< saturated pixels per projection
   std::uint64_t seed = 0;
 };
 
@@ -55,13 +55,14 @@ namespace detail {
 
 /// Noisy 16-bit counts lambda = intensity gain exp(-y) + dark, one item per pixel.
 struct CountsKernel {
-  const float* y;      // line integrals (nullptr: open beam)
+  const float* y;  // line integrals (nullptr: open beam)
   const float* gain;
-  const float* z;      // standard normal draws
+  const float* z;  // standard normal draws
   std::uint16_t* out;
   double intensity, dark;
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
-    const double lambda = intensity * static_cast<double>(gain[i]) * (y ? std::exp(-static_cast<double>(y[i])) : 1.0) + dark;
+    const double lambda =
+        intensity * static_cast<double>(gain[i]) * (y ? std::exp(-static_cast<double>(y[i])) : 1.0) + dark;
     const double v = std::round(lambda + std::sqrt(lambda) * static_cast<double>(z[i]));
     out[i] = static_cast<std::uint16_t>(v < 0 ? 0.0 : v > 65535.0 ? 65535.0 : v);
   }
@@ -91,13 +92,15 @@ inline void write_simulated_scan(const Exec& exec, const std::string& dir, const
   });
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  require<io_error>(std::filesystem::is_directory(dir), [&] { return "ct::write_simulated_scan: cannot create '" + dir + "'"; });
+  require<io_error>(std::filesystem::is_directory(dir),
+                    [&] { return "ct::write_simulated_scan: cannot create '" + dir + "'"; });
   const index_t rows = nominal.detector_rows, cols = nominal.detector_cols, pixels = rows * cols;
   const index_t views = nominal.views();
 
   Tensor<float, 1> gain(Extents<1>{pixels});
   if (o.gain_variation > 0)
-    fill_uniform(exec, gain.view(), o.seed, 1, static_cast<float>(1 - o.gain_variation), static_cast<float>(1 + o.gain_variation));
+    fill_uniform(exec, gain.view(), o.seed, 1, static_cast<float>(1 - o.gain_variation),
+                 static_cast<float>(1 + o.gain_variation));
   else
     fill(exec, gain.view(), 1.0f);
   Tensor<float, 1> z(Extents<1>{pixels});
@@ -119,7 +122,8 @@ inline void write_simulated_scan(const Exec& exec, const std::string& dir, const
   const std::string position_path = (std::filesystem::path(dir) / layout.flat_positions).string();
   if (positions == 2) {
     position_file.open(position_path);
-    require<io_error>(static_cast<bool>(position_file), [&] { return "ct::write_simulated_scan: cannot write '" + position_path + "'"; });
+    require<io_error>(static_cast<bool>(position_file),
+                      [&] { return "ct::write_simulated_scan: cannot write '" + position_path + "'"; });
   } else {
     std::filesystem::remove(position_path, ec);
   }
