@@ -4,7 +4,9 @@
 
 #include <pnpdist/io/npy.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "io/bad_input_support.hpp"
@@ -132,4 +134,29 @@ TEST_CASE("read_npy: a rank other than the requested one is a dimension_mismatch
   const std::string path = write_file("rank.npy", npy_bytes(1, dict_of("<f4", "(2, 2)"), std::string(16, '\0')));
   require_error<pnpdist::dimension_mismatch>([&] { (void)pnpdist::read_npy<float, 3>(path); },
                                              {"rank 2, expected 3"});
+}
+
+TEST_CASE("read_npy: values outside an integer target type are io_errors, not undefined conversions",
+          "[io][npy][bad-input]") {
+  const auto doubles = [](std::initializer_list<double> values) {
+    std::string data;
+    for (double v : values) data.append(reinterpret_cast<const char*>(&v), sizeof v);
+    return data;
+  };
+  // Found by fuzz_npy: 5e223 stored as f8 and read as uint8.
+  for (const double bad : {5.04533e223, 256.0, -1.0, std::nan("")}) {
+    INFO(bad);
+    const std::string path = write_file("f8.npy", npy_bytes(1, dict_of("<f8", "(2,)"), doubles({1.0, bad})));
+    require_error<io_error>([&] { (void)pnpdist::read_npy<std::uint8_t, 1>(path); },
+                            {path, "element 1 holds", "outside the range of the requested 1-byte unsigned"});
+  }
+  const std::string edge = write_file("edge.npy", npy_bytes(1, dict_of("<f8", "(3,)"), doubles({255.9, -0.9, 0.0})));
+  const auto bytes = pnpdist::read_npy<std::uint8_t, 1>(edge);
+  CHECK((bytes(0) == 255 && bytes(1) == 0 && bytes(2) == 0));
+  const std::string big = write_file("i8.npy", npy_bytes(1, dict_of("<i8", "(1,)"), little_endian(std::uint64_t{1} << 40, 8)));
+  require_error<io_error>([&] { (void)pnpdist::read_npy<std::int32_t, 1>(big); }, {"4-byte signed"});
+  CHECK(pnpdist::read_npy<std::int64_t, 1>(big)(0) == std::int64_t{1} << 40);
+  CHECK(pnpdist::read_npy<float, 1>(big)(0) == 1099511627776.0f);
+  const std::string huge = write_file("huge_i64.npy", npy_bytes(1, dict_of("<f8", "(1,)"), doubles({9.3e18})));
+  require_error<io_error>([&] { (void)pnpdist::read_npy<std::int64_t, 1>(huge); }, {"8-byte signed"});
 }

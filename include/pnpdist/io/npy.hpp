@@ -3,22 +3,27 @@
 /// NumPy .npy files (format versions 1.0-3.0): read_npy<T, Rank>(path) and write_npy(path, view).
 ///
 /// Reading accepts little-endian float32, float64, int32, int64, uint8 and uint16 arrays in C order and
-/// converts them to T; the file's rank must equal Rank. Fortran-ordered arrays, big-endian data, object
-/// arrays, a header that does not parse, or a data section shorter or longer than the header says throw
-/// io_error naming the file and the problem. Every declared size is checked before it is allocated: the header
-/// length against the file and ReadLimits::max_header_bytes, the shape's byte count for overflow, against
-/// ReadLimits::max_allocation_bytes and against the file's size (io/read_limits.hpp). Writing produces a version-1.0 C-ordered little-endian file of
-/// T (float, double, int32, int64, uint8 or uint16) that numpy.load reads.
+/// converts them to T (for an integer T every value, truncated towards zero, must lie in T's range); the
+/// file's rank must equal Rank. Fortran-ordered arrays, big-endian data, object arrays, a header that does not
+/// parse, a value outside an integer T, or a data section shorter or longer than the header says throw
+/// io_error naming the file and the problem. Every declared size is checked before it is allocated: the
+/// header length against the file and ReadLimits::max_header_bytes, the shape's byte count for overflow,
+/// against ReadLimits::max_allocation_bytes and against the file's size (io/read_limits.hpp). Writing
+/// produces a version-1.0 C-ordered little-endian file of T (float, double, int32, int64, uint8 or uint16)
+/// that numpy.load reads.
 
 #include <bit>
 #include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "pnpdist/backend/host_space.hpp"
@@ -142,11 +147,30 @@ inline NpyHeader read_npy_header(std::ifstream& in, std::uint64_t file_size, con
   return header;
 }
 
+/// Whether a stored value converts to T without leaving T's range: always for a floating T; for an integer T
+/// the value (truncated towards zero when it is floating, NaN never) must lie in T's range.
+template <class T, class Stored>
+inline bool npy_value_fits(Stored value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return true;
+  } else if constexpr (std::is_integral_v<Stored>) {
+    return std::in_range<T>(value);
+  } else {
+    const Stored limit = std::ldexp(Stored(1), std::numeric_limits<T>::digits);  // exact: 2^digits
+    return std::is_signed_v<T> ? (value >= -limit && value < limit) : (value > Stored(-1) && value < limit);
+  }
+}
+
 template <class Stored, class T>
-inline void convert_npy_data(const std::vector<char>& bytes, T* out, index_t count) {
+inline void convert_npy_data(const std::vector<char>& bytes, T* out, index_t count, const std::string& path) {
   for (index_t i = 0; i < count; ++i) {
     Stored value;
     std::memcpy(&value, bytes.data() + static_cast<std::size_t>(i) * sizeof(Stored), sizeof(Stored));
+    require<io_error>(npy_value_fits<T>(value), [&] {
+      return "read_npy: '" + path + "': element " + std::to_string(i) + " holds " + std::to_string(value) +
+             ", outside the range of the requested " + std::to_string(sizeof(T)) + "-byte " +
+             (std::is_signed_v<T> ? "signed" : "unsigned") + " integer type";
+    });
     out[i] = static_cast<T>(value);
   }
 }
@@ -208,12 +232,12 @@ template <class T, std::size_t Rank>
                       [&] { return "read_npy: reading the data of '" + path + "' failed"; });
 
     Tensor<T, Rank, HostSpace> result(extents);
-    if (dtype == "<f4") detail::convert_npy_data<float>(bytes, result.data(), count);
-    else if (dtype == "<f8") detail::convert_npy_data<double>(bytes, result.data(), count);
-    else if (dtype == "<i4") detail::convert_npy_data<std::int32_t>(bytes, result.data(), count);
-    else if (dtype == "<i8") detail::convert_npy_data<std::int64_t>(bytes, result.data(), count);
-    else if (element_bytes == 1) detail::convert_npy_data<std::uint8_t>(bytes, result.data(), count);
-    else detail::convert_npy_data<std::uint16_t>(bytes, result.data(), count);
+    if (dtype == "<f4") detail::convert_npy_data<float>(bytes, result.data(), count, path);
+    else if (dtype == "<f8") detail::convert_npy_data<double>(bytes, result.data(), count, path);
+    else if (dtype == "<i4") detail::convert_npy_data<std::int32_t>(bytes, result.data(), count, path);
+    else if (dtype == "<i8") detail::convert_npy_data<std::int64_t>(bytes, result.data(), count, path);
+    else if (element_bytes == 1) detail::convert_npy_data<std::uint8_t>(bytes, result.data(), count, path);
+    else detail::convert_npy_data<std::uint16_t>(bytes, result.data(), count, path);
     return result;
   } catch (const pnpdist::error&) {
     throw;

@@ -20,6 +20,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -228,6 +229,7 @@ public:
 
   template <class T>
   [[nodiscard]] std::vector<T> read(const SafetensorsEntry& e) const {
+    static_assert(std::is_floating_point_v<T>, "SafetensorsFile::read converts to a floating-point type");
     std::ifstream in(path_, std::ios::binary);
     require<io_error>(static_cast<bool>(in), [&] { return "cannot open safetensors file '" + path_ + "'"; });
     std::vector<unsigned char> bytes(e.end - e.begin);
