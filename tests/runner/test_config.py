@@ -148,6 +148,12 @@ class ConfigErrors(TempDirTest):
         self.assert_error(TOMOGRAPHY_3D.replace("use_dataset_sinogram: false", "scan_binning: 2"),
                           "dataset tomography_3d: scan_binning: given without scan_directory")
 
+    def test_slice_axes_take_the_letters_d_h_w_once_each(self):
+        for bad in ("dd", "x", "''", "[d]"):
+            self.assert_error(TOMOGRAPHY_3D.replace("use_dataset_sinogram: false",
+                                                    f"use_dataset_sinogram: false\n      slice_axes: {bad}"),
+                              "dataset tomography_3d: slice_axes:")
+
     def test_every_problem_is_reported(self):
         bad = (TOMOGRAPHY_2D.replace("img_size: 64", "img_size: -3").replace("max_iter: 6", "max_iter: many")
                .replace('["cpu", 1, 1', '["cpu", 0, 1'))
@@ -256,6 +262,11 @@ class Expansion(TempDirTest):
         pairs = dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))
         self.assertEqual((pairs["--dataset"], pairs["--dataset-binning"], pairs["--centre-of-rotation"]),
                          (scan, "2", "auto"))
+
+    def test_slice_axes_become_the_volume_prior_flag(self):
+        text = TOMOGRAPHY_3D.replace("use_dataset_sinogram: false", "use_dataset_sinogram: false\n      slice_axes: dhw")
+        runs, _ = load_config(self.write("c.yaml", text)).expand()
+        self.assertEqual(dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))["--slice-axes"], "dhw")
 
     def test_benchmark_shaped_configs_of_the_three_datasets_load(self):
         highres = (TOMOGRAPHY_2D.replace("- tomography_2d:", "- highres_color_image:")

@@ -120,6 +120,13 @@ def _init_methods(value: Any) -> list[str]:
     return list(items)
 
 
+def _slice_axes(value: Any) -> str:
+    """The letters d, h and w, each at most once (tomography_3d --slice-axes)."""
+    if isinstance(value, str) and value and all(c in "dhw" for c in value) and len(set(value)) == len(value):
+        return value
+    raise _Bad("expected the letters d, h and w (depth, height, width), each at most once, e.g. 'dhw'")
+
+
 def _slurm_time(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return str(value)  # minutes, as Slurm reads a bare number
@@ -172,6 +179,8 @@ DATASETS: dict[str, tuple[str, int, dict[str, tuple[Callable[[Any], Any], str | 
         "scan_directory": (_directory, "--dataset"),
         "scan_binning": (_int(1), "--dataset-binning"),
         "centre_of_rotation": (_string, "--centre-of-rotation"),
+        # The volume prior: the 2D DRUNet on the slices along these axes (d, h, w; docs/drunet.md).
+        "slice_axes": (_slice_axes, "--slice-axes"),
     }),
 }
 
