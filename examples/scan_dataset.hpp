@@ -10,6 +10,7 @@
 #include <pnpdist/io/npy.hpp>
 #include <pnpdist/io/tiff.hpp>
 #include <pnpdist/physics/ct/centre_of_rotation.hpp>
+#include <pnpdist/physics/ct/centre_of_rotation_refinement.hpp>
 #include <pnpdist/physics/ct/detector_window.hpp>
 #include <pnpdist/physics/ct/scan_directory.hpp>
 
@@ -23,6 +24,7 @@ struct DatasetOptions {
   std::string dir;                                   // --dataset: empty = no data set
   std::string centre = "auto";                       // --centre-of-rotation: auto | none | a shift in detector columns
   double max_shift = 32;                             // --max-centre-shift
+  bool refine = false;                               // --refine-centre: refined by the reprojection error
   pnpdist::index_t binning = 1;                      // --dataset-binning
   pnpdist::index_t first = 0, step = 1, count = -1;  // --dataset-first/-step/-count
   double zinger_threshold = 0;                       // --zinger-threshold (counts; 0 = off)
@@ -40,6 +42,9 @@ inline void add_dataset_options(OptionTable& table, DatasetOptions& d) {
              "data set: estimate the detector shift from opposite rays (auto), keep the vectors (none), or\n"
              "shift the detector by S columns",
              d.centre);
+  table.boolean("--refine-centre",
+                "data set: refine the centre of rotation by the FDK reprojection error (9 FDKs and projections)",
+                d.refine);
   table.number("--max-centre-shift", "largest centre-of-rotation shift searched, in (binned) columns", d.max_shift,
                0.0);
   table.integer("--dataset-binning", "data set: detector binning b (b x b pixels averaged while reading)", d.binning,
@@ -85,6 +90,11 @@ ScanDataset load_scan_dataset(const Exec& exec, const DatasetOptions& d, const p
     how = "given";
   } else {
     how = "none";
+  }
+  if (d.refine) {
+    out.centre_shift =
+        ct::refine_centre_of_rotation(exec, scan.geometry, scan.projections.const_view(), out.centre_shift).shift;
+    how += ", refined";
   }
   out.geometry = ct::shift_detector(scan.geometry, out.centre_shift);
   out.projections = std::move(scan.projections);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """tomography_3d --dataset DIR on a raw scan written by simulate_scan (docs/scanner_data.md):
 
-  - the run succeeds; result.json's description reports the estimated centre of rotation within 0.25 column
-    of the simulated shift;
+  - the run succeeds; result.json's description reports the estimated and refined centre of rotation within
+    0.25 column of the simulated shift;
   - reconstruction.npy is a float32 size^3 volume, and reconstruction.tif (read here by a minimal
     independent TIFF parser) holds the same values, one float32 page per slice;
   - a scan with a missing projection exits with 1 and names the missing file.
@@ -77,11 +77,11 @@ class Dataset(unittest.TestCase):
         out = os.path.join(WORK, "out")
         done = run(PROGRAMS["tomography_3d"], "--dataset", self.scan, "--size", str(SIZE), "--iterations", "1",
                    "--denoiser", "tv", "--baselines", "0", "--zinger-threshold", "3000", "--threads", "2",
-                   "--quiet", "--output-dir", out)
+                   "--refine-centre", "1", "--quiet", "--output-dir", out)
         self.assertEqual(done.returncode, 0, done.stderr)
         with open(os.path.join(out, "result.json")) as f:
             description = json.load(f)["problem"]["description"]
-        found = float(re.search(r"centre of rotation estimated: (-?[0-9.]+) columns", description).group(1))
+        found = float(re.search(r"centre of rotation estimated, refined: (-?[0-9.]+) columns", description).group(1))
         self.assertLess(abs(found - SHIFT), 0.25, description)
         shape, values = read_npy_f32(os.path.join(out, "reconstruction.npy"))
         self.assertEqual(shape, (SIZE, SIZE, SIZE))

@@ -8,6 +8,7 @@
 #include <pnpdist/metrics/psnr.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
 #include <pnpdist/physics/ct/centre_of_rotation.hpp>
+#include <pnpdist/physics/ct/centre_of_rotation_refinement.hpp>
 #include <pnpdist/physics/ct/ct.hpp>
 #include <pnpdist/physics/ct/detector_window.hpp>
 #include <pnpdist/physics/ct/scan_directory.hpp>
@@ -141,6 +142,20 @@ TEST_CASE("The centre of rotation is recovered within 0.25 column", "[ct][scan][
                                  2.0, small.volume);
     const Tensor<float, 3> y = small.project(g);
     CHECK_THROWS_AS(ct::estimate_centre_of_rotation(g, y.const_view()), invalid_argument);
+  }
+}
+
+TEST_CASE("The reprojection error refines a rough centre of rotation", "[ct][scan][centre_of_rotation]") {
+  const Setup setup(32);
+  const ct::Geometry3D nominal = setup.cone(90, 16, 80);
+  for (const double shift : {-9.4, 4.3}) {
+    Tensor<float, 3> y = setup.project(ct::shift_detector(nominal, shift));
+    add_gaussian_noise(exec, y.view(), 0.01f, 5, 0);
+    for (const double start : {shift - 0.8, shift + 0.6}) {
+      const auto found = ct::refine_centre_of_rotation(exec, nominal, y.const_view(), start);
+      INFO("shift " << shift << " start " << start << " refined " << found.shift << " error " << found.mismatch);
+      CHECK(std::abs(found.shift - shift) < 0.25);
+    }
   }
 }
 

@@ -16,10 +16,10 @@
 /// angle and column, and pairs that fall off the detector or between views further apart than 1.5 times the median view
 /// spacing are skipped. s is searched on a grid of 0.5 column in [-max_shift, max_shift], then refined by
 /// golden-section search to `tolerance`. Exact for parallel beams and for the mid-plane of cone beams; it needs views
-/// over 360 degrees (cone beam) or 180 degrees plus the opposite of the views used (parallel). Not done: refinement by
-/// the reprojection error of a reconstruction. Runs on the host (one mid-plane sinogram, views x cols values); throws
-/// invalid_argument for a geometry that is not a circular orbit about z, or when fewer than 10% of the samples have a
-/// conjugate at every shift.
+/// over 360 degrees (cone beam) or 180 degrees plus the opposite of the views used (parallel). Refinement by the
+/// reprojection error: centre_of_rotation_refinement.hpp. Runs on the host (one mid-plane sinogram, views x cols
+/// values); throws invalid_argument for a geometry that is not a circular orbit about z, or when fewer than 10% of the
+/// samples have a conjugate at every shift.
 
 #include <algorithm>
 #include <cmath>

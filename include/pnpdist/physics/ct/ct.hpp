@@ -5,6 +5,7 @@
 /// directories (read and preprocessed) and simulated scans. Conventions: docs/ct.md, docs/scanner_data.md.
 
 #include "pnpdist/physics/ct/centre_of_rotation.hpp"
+#include "pnpdist/physics/ct/centre_of_rotation_refinement.hpp"
 #include "pnpdist/physics/ct/circular_orbit.hpp"
 #include "pnpdist/physics/ct/detector_window.hpp"
 #include "pnpdist/physics/ct/fbp.hpp"
