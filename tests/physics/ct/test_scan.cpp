@@ -228,9 +228,64 @@ TEST_CASE("Multi-page stacks read like numbered files", "[ct][scan]") {
   const ct::Scan b = ct::read_scan(exec, pages.string(), setup.volume);
   REQUIRE(a.projections.extents() == b.projections.extents());
   for (index_t i = 0; i < a.projections.size(); ++i) REQUIRE(a.projections.data()[i] == b.projections.data()[i]);
+  // The geometry as a description instead of the vectors file: the same views.
+  fs::remove(pages / "scan_geom.geom");
+  std::ofstream(pages / "scan_geometry.json")
+      << R"({"beam": "cone", "source_origin": 2, "origin_detector": 2, "detector": {"rows": 6, "cols": 12,
+             "pixel_width": 0.25}, "angles": {"count": 5}})";
+  const ct::Scan c = ct::read_scan(exec, pages.string(), setup.volume);
+  for (std::size_t k = 0; k < 5; ++k)
+    for (std::size_t i = 0; i < 12; ++i)
+      REQUIRE(c.geometry.vectors[k][i] == Approx(a.geometry.vectors[k][i]).margin(1e-12));
   fs::copy_file(numbered / "di000000.tif", pages / "di000000.tif");  // both layouts: ambiguous
   CHECK(io_message([&] { (void)ct::read_scan(exec, pages.string(), setup.volume); }).find("holds both") !=
         std::string::npos);
+}
+
+TEST_CASE("Geometry descriptions give the circular orbits of geometry.hpp", "[ct][scan][geometry]") {
+  const fs::path dir = fresh_dir("description");
+  const ct::VolumeGeometry3D volume{8, 8, 8, 0.25, 0.25, 0.25};
+  const auto write = [&](const std::string& text) {
+    const std::string path = (dir / "g.json").string();
+    std::ofstream(path) << text;
+    return path;
+  };
+  const std::string cone = write(R"({"beam": "cone", "source_origin": 6, "source_detector": 10,
+      "detector": {"rows": 5, "cols": 7, "pixel_width": 0.5, "pixel_height": 0.25, "offset_u": 0.1},
+      "angles": {"count": 12, "first_degrees": 10, "range_degrees": 200}})");
+  const auto g = ct::read_geometry_description(cone, volume);
+  const auto expected = ct::cone_beam(ct::uniform_angles(12, 10 * pi / 180, 210 * pi / 180),
+                                      ct::Detector3D{5, 7, 0.25, 0.5, 0.1, 0.0}, 6.0, 4.0, volume);
+  REQUIRE(g.views() == 12);
+  CHECK(g.projection_shape() == expected.projection_shape());
+  for (std::size_t k = 0; k < 12; ++k)
+    for (std::size_t i = 0; i < 12; ++i) REQUIRE(g.vectors[k][i] == Approx(expected.vectors[k][i]).margin(1e-12));
+  // A tilt turns u and v in the detector plane: lengths kept, u turned by the angle towards v.
+  const auto tilted = ct::read_geometry_description(
+      write(R"({"beam": "parallel", "detector": {"rows": 4, "cols": 6, "pixel_width": 2, "pixel_height": 1,
+               "tilt_degrees": 30}, "angles": {"count": 3}})"),
+      volume);
+  const auto flat = ct::parallel_beam_3d(ct::uniform_angles(3, 0, 2 * pi), {4, 6, 1.0, 2.0, 0.0, 0.0}, volume);
+  for (std::size_t k = 0; k < 3; ++k) {
+    const auto& t = tilted.vectors[k];
+    const auto& f = flat.vectors[k];
+    const double uu = t[6] * f[6] + t[7] * f[7] + t[8] * f[8], uv = t[6] * f[9] + t[7] * f[10] + t[8] * f[11];
+    CHECK(std::hypot(t[6], t[7], t[8]) == Approx(2.0));
+    CHECK(std::hypot(t[9], t[10], t[11]) == Approx(1.0));
+    CHECK(uu / 4.0 == Approx(std::cos(pi / 6)));  // u' . u / |u|^2
+    CHECK(uv / 2.0 == Approx(std::sin(pi / 6)));  // u' . v / (|u| |v|)
+  }
+  const auto message = [&](const std::string& text) {
+    return io_message([&] { (void)ct::read_geometry_description(write(text), volume); });
+  };
+  CHECK(message(R"({"beam": "cone", "source_origin": 6, "origin_detector": 4, "detector": {"rows": 5,
+      "pixel_width": 0.5}, "angles": {"count": 12}})")
+            .find("field detector.cols missing") != std::string::npos);
+  CHECK(message(R"({"beam": "fan"})").find("field beam") != std::string::npos);
+  CHECK(message(R"({"beam": "parallel", "detector": {"rows": 5, "cols": 2, "pixel_width": -1},
+      "angles": {"count": 3}})")
+            .find("detector.pixel_width must be a positive number") != std::string::npos);
+  CHECK(message("{not json").find("not valid JSON") != std::string::npos);
 }
 
 TEST_CASE("Simulated scans are deterministic in their seed", "[ct][scan]") {

@@ -11,6 +11,7 @@
 #include "pnpdist/physics/ct/fbp.hpp"
 #include "pnpdist/physics/ct/filters.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
+#include "pnpdist/physics/ct/geometry_description.hpp"
 #include "pnpdist/physics/ct/joseph.hpp"
 #include "pnpdist/physics/ct/parker.hpp"
 #include "pnpdist/physics/ct/projector.hpp"

@@ -12,7 +12,8 @@
 ///                             N after the last of N); frames at one position are averaged, and each projection's
 ///                             flat interpolates between positions. Without it all flats are averaged.
 ///   DIR/scan_geom.geom        one 12-number ASTRA cone_vec / parallel3d_vec row per projection
-///                             (vector_file.hpp), in the units of the volume's voxel size
+///                             (vector_file.hpp), in the units of the volume's voxel size; or, without it,
+///   DIR/scan_geometry.json    a circular orbit described by distances (geometry_description.hpp)
 ///
 /// read_scan streams the projections in blocks: (optional) zinger removal on the counts, dark/flat
 /// correction, -log with a floor (preprocessing/), then (optional) ring reduction over all of them, and
@@ -33,6 +34,7 @@
 #include "pnpdist/io/projection_stack.hpp"
 #include "pnpdist/physics/ct/detector_window.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
+#include "pnpdist/physics/ct/geometry_description.hpp"
 #include "pnpdist/physics/ct/vector_file.hpp"
 #include "pnpdist/preprocessing/flat_field.hpp"
 #include "pnpdist/preprocessing/rings.hpp"
@@ -52,6 +54,7 @@ struct ScanLayout {
   std::string dark_stack = "di.tif";
   std::string flat_stack = "io.tif";
   std::string vectors = "scan_geom.geom";
+  std::string geometry_description = "scan_geometry.json";  ///< used when there is no vectors file
   std::string flat_positions = "flat_positions.txt";
 };
 
@@ -60,7 +63,7 @@ struct ScanReadOptions {
   Beam beam = Beam::divergent;
   ProjectionSelection selection;  ///< which projections (and views)
   DetectorWindow window;          ///< crop and binning, applied to projections, darks, flats and geometry
-  std::string vectors_file;       ///< instead of DIR/<layout.vectors> when not empty
+  std::string vectors_file;       ///< instead of DIR/<layout.vectors>: a vectors file or a .json description
   float zinger_threshold = 0;     ///< > 0: remove_outliers on the binned counts with this threshold
   float log_floor = 1e-4f;        ///< minus_log's floor on the transmission
   index_t ring_width = 0;         ///< > 0: reduce_rings on the line integrals with this half-width
@@ -143,8 +146,20 @@ template <class Exec>
   const std::vector<index_t> which = stack.indices(o.selection);
 
   // Geometry: one vector per projection in the directory, then the selected views, cropped and binned.
-  const std::string vectors = o.vectors_file.empty() ? (fs::path(dir) / layout.vectors).string() : o.vectors_file;
-  const Geometry3D all = read_vector_file(vectors, o.beam, volume, stack.rows(), stack.cols());
+  std::string vectors = o.vectors_file;
+  if (vectors.empty()) {
+    vectors = (fs::path(dir) / layout.vectors).string();
+    const std::string described = (fs::path(dir) / layout.geometry_description).string();
+    if (!fs::exists(vectors) && fs::exists(described)) vectors = described;
+  }
+  const bool description = fs::path(vectors).extension() == ".json";
+  const Geometry3D all = description ? read_geometry_description(vectors, volume)
+                                     : read_vector_file(vectors, o.beam, volume, stack.rows(), stack.cols());
+  require<io_error>(all.detector_rows == stack.rows() && all.detector_cols == stack.cols(), [&] {
+    return "ct::read_scan: '" + vectors + "' describes a detector of " + std::to_string(all.detector_rows) + " x " +
+           std::to_string(all.detector_cols) + ", the projections are " + std::to_string(stack.rows()) + " x " +
+           std::to_string(stack.cols());
+  });
   require<io_error>(all.views() == stack.size(), [&] {
     return "ct::read_scan: '" + vectors + "' holds " + std::to_string(all.views()) + " vectors, '" + dir + "' " +
            std::to_string(stack.size()) + " projections (" + layout.projection_prefix + "*" + layout.extension + ")";

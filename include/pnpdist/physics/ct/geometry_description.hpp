@@ -1,0 +1,132 @@
+#pragma once
+/// \file
+/// Circular-orbit geometries from a small JSON description, for scanners that give distances instead of
+/// per-view vectors:
+///
+///   {
+///     "beam": "cone",                      // or "parallel"
+///     "source_origin": 66.0,               // cone: source to rotation axis
+///     "origin_detector": 133.0,            // cone: rotation axis to detector (or "source_detector": SDD)
+///     "detector": {"rows": 972, "cols": 768, "pixel_width": 0.1496, "pixel_height": 0.1496,
+///                  "offset_u": 0.0, "offset_v": 0.0, "tilt_degrees": 0.0},
+///     "angles": {"count": 1200, "first_degrees": 0.0, "range_degrees": 360.0}
+///   }
+///
+/// Lengths are in the units of the volume's voxel size. The views are ct::cone_beam / ct::parallel_beam_3d
+/// (geometry.hpp; count angles from first over range, end point excluded) with the detector offsets; a tilt
+/// turns u and v about the detector normal by tilt_degrees (in-plane rotation of the detector). Optional
+/// fields: offset_u, offset_v, tilt_degrees, first_degrees (default 0), range_degrees (default 360), and
+/// pixel_height (default pixel_width). Errors: a file that cannot be read or parsed, a missing or mistyped
+/// field, or a non-positive size throw io_error naming the file and the field.
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/physics/ct/geometry.hpp"
+
+namespace pnpdist::ct {
+
+namespace detail {
+
+inline const nlohmann::json& json_field(const nlohmann::json& object, const std::string& key, const std::string& where,
+                                        const std::string& path) {
+  require<io_error>(object.is_object() && object.contains(key),
+                    [&] { return "ct::read_geometry_description: '" + path + "': field " + where + key + " missing"; });
+  return object.at(key);
+}
+
+inline double json_number(const nlohmann::json& object, const std::string& key, const std::string& where,
+                          const std::string& path, double fallback, bool required, bool positive) {
+  if (!required && !(object.is_object() && object.contains(key))) return fallback;
+  const nlohmann::json& value = json_field(object, key, where, path);
+  require<io_error>(value.is_number() && std::isfinite(value.get<double>()) && (!positive || value.get<double>() > 0),
+                    [&] {
+                      return "ct::read_geometry_description: '" + path + "': field " + where + key + " must be a " +
+                             (positive ? "positive " : "finite ") + "number, got " + value.dump();
+                    });
+  return value.get<double>();
+}
+
+inline index_t json_count(const nlohmann::json& object, const std::string& key, const std::string& where,
+                          const std::string& path) {
+  const nlohmann::json& value = json_field(object, key, where, path);
+  require<io_error>(value.is_number_integer() && value.get<long long>() >= 1 && value.get<long long>() <= (1LL << 31),
+                    [&] {
+                      return "ct::read_geometry_description: '" + path + "': field " + where + key +
+                             " must be a positive integer, got " + value.dump();
+                    });
+  return static_cast<index_t>(value.get<long long>());
+}
+
+}  // namespace detail
+
+/// The geometry described by the JSON file at `path` (file comment), on `volume`.
+[[nodiscard]] inline Geometry3D read_geometry_description(const std::string& path, const VolumeGeometry3D& volume) {
+  std::ifstream in(path);
+  require<io_error>(static_cast<bool>(in), [&] { return "ct::read_geometry_description: cannot open '" + path + "'"; });
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw io_error("ct::read_geometry_description: '" + path + "' is not valid JSON: " + e.what());
+  }
+  const nlohmann::json& beam = detail::json_field(j, "beam", "", path);
+  require<io_error>(beam.is_string() && (beam == "cone" || beam == "parallel"), [&] {
+    return "ct::read_geometry_description: '" + path + "': field beam must be \"cone\" or \"parallel\", got " +
+           beam.dump();
+  });
+  const nlohmann::json& d = detail::json_field(j, "detector", "", path);
+  const nlohmann::json& a = detail::json_field(j, "angles", "", path);
+  Detector3D detector;
+  detector.rows = detail::json_count(d, "rows", "detector.", path);
+  detector.cols = detail::json_count(d, "cols", "detector.", path);
+  detector.pixel_width = detail::json_number(d, "pixel_width", "detector.", path, 0, true, true);
+  detector.pixel_height = detail::json_number(d, "pixel_height", "detector.", path, detector.pixel_width, false, true);
+  detector.offset_u = detail::json_number(d, "offset_u", "detector.", path, 0, false, false);
+  detector.offset_v = detail::json_number(d, "offset_v", "detector.", path, 0, false, false);
+  const double tilt =
+      detail::json_number(d, "tilt_degrees", "detector.", path, 0, false, false) * std::numbers::pi / 180;
+  const index_t count = detail::json_count(a, "count", "angles.", path);
+  const double first =
+      detail::json_number(a, "first_degrees", "angles.", path, 0, false, false) * std::numbers::pi / 180;
+  const double range =
+      detail::json_number(a, "range_degrees", "angles.", path, 360, false, true) * std::numbers::pi / 180;
+  const std::vector<double> angles = uniform_angles(count, first, first + range);
+  Geometry3D g;
+  if (beam == "cone") {
+    const double so = detail::json_number(j, "source_origin", "", path, 0, true, true);
+    const bool has_od = j.contains("origin_detector");
+    const double od = has_od ? detail::json_number(j, "origin_detector", "", path, 0, true, true)
+                             : detail::json_number(j, "source_detector", "", path, 0, true, true) - so;
+    require<io_error>(od > 0, [&] {
+      return "ct::read_geometry_description: '" + path + "': field source_detector must exceed source_origin";
+    });
+    g = cone_beam(angles, detector, so, od, volume);
+  } else {
+    g = parallel_beam_3d(angles, detector, volume);
+  }
+  if (tilt != 0) {
+    const double c = std::cos(tilt), s = std::sin(tilt);
+    const double ratio = detector.pixel_width / detector.pixel_height;  // |u| / |v|
+    for (auto& e : g.vectors) {
+      double u[3], v[3];
+      for (std::size_t k = 0; k < 3; ++k) u[k] = e[6 + k], v[k] = e[9 + k];
+      for (std::size_t k = 0; k < 3; ++k) {
+        e[6 + k] = c * u[k] + s * ratio * v[k];
+        e[9 + k] = -s / ratio * u[k] + c * v[k];
+      }
+    }
+    validate(g);
+  }
+  return g;
+}
+
+}  // namespace pnpdist::ct
