@@ -61,7 +61,7 @@ PROBLEMS = {
     'tomography_3d': {
         'example': 'tomography_3d',
         'args': ['--size', '64', '--projections', '50', '--operators', '2', '--noise', '0.01',
-                 '--patch-size', '0,0,0'],
+                 '--patch-size', '0,0,0', '--slice-axes', 'dhw'],
         'validation': ['walnut_seed1', 'smooth_seed1'],
         'test': ['walnut', 'smooth_seed2'],
         'builtin': 'walnut',
@@ -82,7 +82,7 @@ GRIDS = {
         'admm': {'--iterations': [20], '--sigma': [0.02, 0.05], '--penalty': [0.1, 0.5]},
     },
     'tomography_3d': {
-        'hqs': {'--iterations': [8], '--data-weight': [0.1, 0.3, 1.0], '--sigma': [0.02, 0.03]},
+        'hqs': {'--iterations': [8], '--data-weight': [0.1, 0.3, 1.0], '--sigma': [0.03, 0.05, 0.08]},
         'pgd': {'--iterations': [20], '--sigma': [0.03], '--relaxation': [0.1, 1.0]},
         'admm': {'--iterations': [12], '--sigma': [0.03], '--penalty': [0.1, 1.0]},
     },
@@ -185,10 +185,16 @@ def image_args(problem, image, work):
     return ['--truth', os.path.join(truth, f'{image}_64.npy')]
 
 
-def weights_digest(example):
-    """sha256 of the shipped weights the example uses (runs are cached per weights file)."""
-    name = 'drunet_color.safetensors' if example == 'highres_deblur' else 'drunet_gray.safetensors'
-    with open(os.path.join(ROOT, 'weights', name), 'rb') as f:
+def weights_file(args, example):
+    """The DRUNet weights the example runs with: --weights-color / --weights-gray, else the shipped ones."""
+    if example == 'highres_deblur':
+        return args.weights_color or os.path.join(ROOT, 'weights', 'drunet_color.safetensors')
+    return args.weights_gray or os.path.join(ROOT, 'weights', 'drunet_gray.safetensors')
+
+
+def weights_digest(path):
+    """sha256 of a weights file (runs are cached per weights file)."""
+    with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
 
 
@@ -199,7 +205,9 @@ def run_example(args, problem, image, algorithm, params, baselines):
     for k, v in sorted(params.items()):
         flags += [k, str(v)]
     flags += ['--baselines', '1' if baselines else '0', '--threads', str(args.threads), '--quiet']
-    key = hashlib.sha256(' '.join([problem, weights_digest(p['example'])] + flags).encode()).hexdigest()[:16]
+    weights = weights_file(args, p['example'])
+    key = hashlib.sha256(' '.join([problem, weights_digest(weights)] + flags).encode()).hexdigest()[:16]
+    flags += ['--weights', weights]
     out = os.path.join(args.work, 'runs', f'{problem}-{image}-{algorithm}-{key}')
     result = os.path.join(out, 'result.json')
     if not os.path.exists(result):
@@ -301,6 +309,8 @@ def main():
     parser.add_argument('--algorithm', choices=('hqs', 'pgd', 'admm'), help='tune: only this algorithm')
     parser.add_argument('--params', default=DEFAULT_PARAMS, help='table: the parameters (tune writes tuned.json)')
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--weights-gray', help='DRUNet weights of the CT problems (default: weights/drunet_gray)')
+    parser.add_argument('--weights-color', help='DRUNet weights of deblurring (default: weights/drunet_color)')
     args = parser.parse_args()
     {'prepare': prepare, 'tune': tune, 'table': table}[args.command](args)
 

@@ -41,6 +41,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from drunet_torch import DRUNet, read_safetensors, write_safetensors  # noqa: E402
+from synthetic_images import synthetic_image  # noqa: E402
 
 PACKAGES = ['lomiri-wallpapers-16.04', 'plasma-workspace-wallpapers', 'mate-backgrounds', 'lxqt-themes', 'python3-skimage']
 
@@ -155,9 +156,12 @@ def skimage_test_images(channels):
     return out
 
 
-def make_batch(train, channels, seed, step):
-    """The batch of step `step`: (clean, noisy, sigma) tensors, a function of (seed, step) only."""
+def make_batch(train, channels, seed, step, synthetic=0.0):
+    """The batch of step `step`: (clean, noisy, sigma) tensors, a function of (seed, step) only. With
+    `synthetic` > 0 each patch is replaced with that probability by a synthetic image (tools/synthetic_images.py)
+    drawn from a separate stream, so the photographs' patches and the noise are those of synthetic = 0."""
     rng = np.random.default_rng([seed, step])
+    synthetic_rng = np.random.default_rng([seed, step, 13])
     size, batch = PATCHES[rng.integers(len(PATCHES))]
     weights = np.array([im.shape[1] * im.shape[2] for _, im in train], dtype=np.float64)
     weights /= weights.sum()
@@ -171,6 +175,8 @@ def make_batch(train, channels, seed, step):
         if rng.integers(2):
             patch = patch[:, :, ::-1]
         clean[b] = patch
+        if synthetic > 0 and synthetic_rng.uniform() < synthetic:
+            clean[b] = synthetic_image(synthetic_rng, size, channels)
     sigma = rng.uniform(0.0, SIGMA_MAX, size=batch).astype(np.float32)
     noisy = clean + sigma[:, None, None, None] * rng.standard_normal(clean.shape, dtype=np.float32)
     return torch.from_numpy(clean), torch.from_numpy(noisy), torch.from_numpy(sigma)
@@ -180,10 +186,10 @@ def make_batch(train, channels, seed, step):
 DEFAULT_STEPS = {1: 3000, 3: 1000}
 
 
-def learning_rate(step, steps):
-    """Cosine decay from LEARNING_RATE to FINAL_LEARNING_RATE over `steps`."""
+def learning_rate(step, steps, initial=LEARNING_RATE, final=FINAL_LEARNING_RATE):
+    """Cosine decay from `initial` to `final` over `steps`."""
     t = min(step / max(steps, 1), 1.0)
-    return FINAL_LEARNING_RATE + 0.5 * (LEARNING_RATE - FINAL_LEARNING_RATE) * (1 + math.cos(math.pi * t))
+    return final + 0.5 * (initial - final) * (1 + math.cos(math.pi * t))
 
 
 def psnr(x, ref):
@@ -239,9 +245,15 @@ def train(args):
           f'({sum(im.shape[1] * im.shape[2] for _, im in train_set)} training pixels)', flush=True)
     torch.manual_seed(args.seed)
     net = new_network(args.channels)
-    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    initial_lr = args.lr if args.lr is not None else LEARNING_RATE
+    final_lr = args.final_lr if args.final_lr is not None else FINAL_LEARNING_RATE
+    optimizer = torch.optim.Adam(net.parameters(), lr=initial_lr)
     checkpoint = os.path.join(args.work, f'checkpoint_{args.channels}.pt')
     step = 0
+    if args.weights and not os.path.exists(checkpoint):
+        net.load_state_dict(read_safetensors(args.weights))
+        print(f'fine-tuning {args.weights} (sha256 {hashlib.sha256(open(args.weights, "rb").read()).hexdigest()[:16]})',
+              flush=True)
     if os.path.exists(checkpoint):
         state = torch.load(checkpoint)
         net.load_state_dict(state['model'])
@@ -254,17 +266,20 @@ def train(args):
     stop = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
     while step < stop:
         for group in optimizer.param_groups:
-            group['lr'] = learning_rate(step, args.steps)
-        clean, noisy, sigma = make_batch(train_set, args.channels, args.seed, step)
+            group['lr'] = learning_rate(step, args.steps, initial_lr, final_lr)
+        clean, noisy, sigma = make_batch(train_set, args.channels, args.seed, step, args.synthetic)
         loss = torch.nn.functional.l1_loss(net(noisy, sigma), clean)
         optimizer.zero_grad()
         loss.backward()
+        if args.clip_grad:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), args.clip_grad)
         optimizer.step()
         loss_sum += float(loss)
         step += 1
         if step % args.log_every == 0:
             elapsed = time.time() - start
-            print(f'step {step} loss {loss_sum / args.log_every:.5f} lr {learning_rate(step, args.steps):.2e} '
+            print(f'step {step} loss {loss_sum / args.log_every:.5f} '
+                  f'lr {learning_rate(step, args.steps, initial_lr, final_lr):.2e} '
                   f'{elapsed:.0f} s', flush=True)
             loss_sum = 0.0
         if step % args.checkpoint_every == 0 or step == stop:
@@ -657,7 +672,8 @@ def main():
     parser.add_argument('--channels', type=int, choices=[1, 3], default=1)
     parser.add_argument('--work', default='drunet_training', help='data cache and checkpoints')
     parser.add_argument('--out', help='safetensors file written by train, export and stabilize')
-    parser.add_argument('--weights', help='safetensors file read by evaluate and stabilize')
+    parser.add_argument('--weights', help='safetensors file read by evaluate and stabilize; train: the network to '
+                                          'fine-tune (instead of the identity initialization)')
     parser.add_argument('--penalty', type=float,
                         help='stabilize: weight of the spectral norm penalty (default 0.1); stabilize-pnp: '
                              f'weight of the penalty (default {STABILIZE_DEFAULTS["penalty"]})')
@@ -668,10 +684,16 @@ def main():
                         help='stabilize-pnp: the Jacobian penalized: D (J), 2D-I (2J - I) or R (I - J) '
                              f'(default {STABILIZE_DEFAULTS["operator"]})')
     parser.add_argument('--lr', type=float,
-                        help=f'stabilize-pnp: initial learning rate (default {STABILIZE_DEFAULTS["learning_rate"]})')
+                        help=f'train: initial learning rate (default {LEARNING_RATE}); stabilize-pnp: '
+                             f'(default {STABILIZE_DEFAULTS["learning_rate"]})')
     parser.add_argument('--final-lr', type=float,
-                        help=f'stabilize-pnp: final learning rate (default '
-                             f'{STABILIZE_DEFAULTS["final_learning_rate"]})')
+                        help=f'train: final learning rate (default {FINAL_LEARNING_RATE}); stabilize-pnp: '
+                             f'(default {STABILIZE_DEFAULTS["final_learning_rate"]})')
+    parser.add_argument('--clip-grad', type=float, default=0.0,
+                        help='train: clip the gradient to this global norm (default 0: no clipping)')
+    parser.add_argument('--synthetic', type=float, default=0.0,
+                        help='train: probability that a patch is a synthetic dead-leaves image '
+                             '(tools/synthetic_images.py) instead of a photograph (default 0)')
     parser.add_argument('--stabilize-seed', type=int,
                         help=f'stabilize-pnp: seed of the batches and penalty points (default '
                              f'{STABILIZE_DEFAULTS["seed"]})')
