@@ -17,22 +17,13 @@
 #include "pnpdist/backend/for_each.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/macros.hpp"
+#include "pnpdist/preprocessing/flat_field.hpp"
+#include "pnpdist/preprocessing/small_sort.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
 #include "pnpdist/tensor/view.hpp"
 
 namespace pnpdist::preprocessing {
 namespace detail {
-
-template <class Space>
-struct ViewMeanKernel {
-  View<const float, 3, Space> p;
-  View<float, 2, Space> mean;
-  PNPDIST_HOST_DEVICE void operator()(index_t r, index_t c) const {
-    double sum = 0;
-    for (index_t k = 0; k < p.extent(0); ++k) sum += static_cast<double>(p(k, r, c));
-    mean(r, c) = static_cast<float>(sum / static_cast<double>(p.extent(0)));
-  }
-};
 
 /// The largest half-width: the predictors live in registers.
 inline constexpr index_t max_ring_width = 15;
@@ -52,15 +43,7 @@ struct StripeKernel {
     }
     float v[max_ring_width];
     int n = 0;
-    for (index_t j = 1; j <= w; ++j) {  // insertion of the pair predictor into the sorted prefix v[0..n)
-      const float x = 0.5f * (mean(r, c - j) + mean(r, c + j));
-      int p = n++;
-      while (p > 0 && v[p - 1] > x) {
-        v[p] = v[p - 1];
-        --p;
-      }
-      v[p] = x;
-    }
+    for (index_t j = 1; j <= w; ++j) insert_sorted(v, n, 0.5f * (mean(r, c - j) + mean(r, c + j)));
     const float median = n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
     stripe(r, c) = mean(r, c) - median;
   }
@@ -85,8 +68,7 @@ inline void reduce_rings(const Exec& exec, const View<float, 3, typename Exec::m
   require(projections.extent(0) >= 1, "preprocessing::reduce_rings: no projections");
   const Extents<2> detector{projections.extent(1), projections.extent(2)};
   Tensor<float, 2, Space> mean(detector), stripe(detector);
-  for_each(with_iteration_cost(exec, projections.extent(0)), detector,
-           detail::ViewMeanKernel<Space>{projections, mean.view()});
+  average_frames(exec, View<const float, 3, Space>(projections), mean.view());  // the mean over views
   for_each(with_iteration_cost(exec, 4 * width + 2), detector,
            detail::StripeKernel<Space>{mean.const_view(), stripe.view(), width});
   for_each(exec, projections.extents(), detail::SubtractStripeKernel<Space>{projections, stripe.const_view()});

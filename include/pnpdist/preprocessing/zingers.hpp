@@ -12,6 +12,7 @@
 #include "pnpdist/backend/for_each.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/macros.hpp"
+#include "pnpdist/preprocessing/small_sort.hpp"
 #include "pnpdist/tensor/view.hpp"
 
 namespace pnpdist::preprocessing {
@@ -30,14 +31,7 @@ struct OutlierKernel {
       for (index_t j = -1; j <= 1; ++j) {
         const index_t rr = r + i < 0 ? 0 : r + i >= rows ? rows - 1 : r + i;
         const index_t cc = c + j < 0 ? 0 : c + j >= cols ? cols - 1 : c + j;
-        // insertion into the sorted prefix v[0..n)
-        const float x = in(k, rr, cc);
-        int p = n++;
-        while (p > 0 && v[p - 1] > x) {
-          v[p] = v[p - 1];
-          --p;
-        }
-        v[p] = x;
+        insert_sorted(v, n, in(k, rr, cc));
       }
     const float median = v[4];
     const float x = in(k, r, c);
