@@ -76,6 +76,15 @@ TEST_CASE("read_npy: a shape whose product overflows is rejected", "[io][npy][ba
                           {path, "(4294967296, 4294967296, 2)", "overflows 64 bits"});
 }
 
+TEST_CASE("read_npy: an empty array whose other extents overflow is rejected", "[io][npy][bad-input]") {
+  // Found by fuzz_npy (UBSan: signed overflow in the product of the extents).
+  const std::string path =
+      write_file("empty_overflow.npy", npy_bytes(1, dict_of("|u1", "(00000000022590,93800000404420775,0)"), ""));
+  require_error<io_error>([&] { (void)pnpdist::read_npy<std::uint8_t, 3>(path); }, {path, "overflows 64 bits"});
+  const std::string fine = write_file("empty.npy", npy_bytes(1, dict_of("|u1", "(22590, 0, 3)"), ""));
+  CHECK(pnpdist::read_npy<std::uint8_t, 3>(fine).size() == 0);
+}
+
 TEST_CASE("read_npy: an extent beyond 64 bits is rejected", "[io][npy][bad-input]") {
   const std::string path =
       write_file("extent64.npy", npy_bytes(1, dict_of("<f4", "(99999999999999999999,)"), std::string(4, '\0')));

@@ -45,9 +45,21 @@ TEST_CASE("checked_allocation_bytes checks every product for overflow and agains
   const ReadLimits limits;
   CHECK(pnpdist::checked_allocation_bytes("ctx", std::vector<index_t>{2, 3, 4}, 4, limits) == 96);
   CHECK(pnpdist::checked_allocation_bytes("ctx", std::vector<index_t>{}, 8, limits) == 8);
-  // An empty array needs nothing, however large its other extents.
-  CHECK(pnpdist::checked_allocation_bytes("ctx", std::vector<index_t>{index_t{1} << 62, index_t{1} << 62, 0}, 4,
+  // An empty array needs nothing, but its other extents must still multiply within index_t (found by
+  // fuzz_npy: (22590, 93800000404420775, 0) overflowed in the product of the extents).
+  CHECK(pnpdist::checked_allocation_bytes("ctx", std::vector<index_t>{index_t{1} << 40, 0, index_t{1} << 20}, 4,
                                           limits) == 0);
+  require_error<io_error>(
+      [&] {
+        (void)pnpdist::checked_allocation_bytes("ctx", std::vector<index_t>{22590, 93800000404420775, 0}, 1, limits);
+      },
+      {"(22590, 93800000404420775, 0)", "overflows 64 bits"});
+  // Beyond the signed range but within 64 unsigned bits is an overflow too (index_t is signed).
+  ReadLimits unlimited;
+  unlimited.max_allocation_bytes = UINT64_MAX;
+  require_error<io_error>(
+      [&] { (void)pnpdist::checked_allocation_bytes("ctx", std::vector<index_t>{index_t{1} << 62, 3}, 1, unlimited); },
+      {"overflows 64 bits"});
   require_error<io_error>(
       [&] { (void)pnpdist::checked_allocation_bytes("ctx", std::vector<index_t>{index_t{1} << 32, index_t{1} << 32}, 1, limits); },
       {"ctx: shape (4294967296, 4294967296)", "overflows 64 bits"});

@@ -9,9 +9,10 @@
 ///   max_header_bytes      the longest header read (safetensors JSON, .npy dictionary; default 100 MiB);
 ///   max_json_depth        the deepest nesting a JSON header may have (default 64).
 ///
-/// Guarantees: checked_allocation_bytes computes a product of extents times an element size in 64-bit
-/// unsigned arithmetic with every step checked for overflow, and throws io_error naming the context when an
-/// extent is negative, the product overflows, or it exceeds max_allocation_bytes.
+/// Guarantees: checked_allocation_bytes computes a product of extents times an element size with every step
+/// checked for overflow, and throws io_error naming the context when an extent is negative, the product of
+/// the element size and the non-zero extents exceeds the signed 64-bit range (even for an empty array, so
+/// that no product of the extents overflows index_t), or the byte count exceeds max_allocation_bytes.
 
 #include <charconv>
 #include <cstdint>
@@ -91,20 +92,25 @@ inline void require_within_allocation_limit(std::string_view context, std::uint6
     for (std::size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
     return s + ")";
   };
+  // The product of the element size and the non-zero extents must fit index_t even when another extent is
+  // 0: the extents are multiplied in any order (a Tensor's size, product()), so every partial product must fit.
   bool empty = false;
+  std::uint64_t bytes = element_bytes;
   for (const index_t extent : shape) {
     require<io_error>(extent >= 0,
                       [&] { return std::string(context) + ": shape " + shape_text() + " has a negative extent"; });
-    empty = empty || extent == 0;
+    if (extent == 0) {
+      empty = true;
+      continue;
+    }
+    require<io_error>(checked_multiply(bytes, static_cast<std::uint64_t>(extent), bytes) &&
+                          bytes <= static_cast<std::uint64_t>(INT64_MAX),
+                      [&] {
+                        return std::string(context) + ": shape " + shape_text() + " of " +
+                               std::to_string(element_bytes) + "-byte elements overflows 64 bits (signed)";
+                      });
   }
   if (empty) return 0;
-  std::uint64_t bytes = element_bytes;
-  for (const index_t extent : shape) {
-    require<io_error>(checked_multiply(bytes, static_cast<std::uint64_t>(extent), bytes), [&] {
-      return std::string(context) + ": shape " + shape_text() + " of " + std::to_string(element_bytes) +
-             "-byte elements overflows 64 bits";
-    });
-  }
   require_within_allocation_limit(std::string(context) + ": shape " + shape_text(), bytes, limits);
   return bytes;
 }
