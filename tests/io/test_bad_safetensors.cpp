@@ -120,6 +120,9 @@ TEST_CASE("safetensors: a shape whose product overflows or exceeds the limit is 
   // 2^62 * 4 wraps to 0 in unchecked arithmetic: the offsets [0, 0] would match it.
   require_header_error(R"({"t":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0,
                        {"overflows 64 bits"});
+  // An empty tensor whose other extents overflow (its element count would overflow on reading).
+  require_header_error(R"({"t":{"dtype":"F32","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}})", 0,
+                       {"overflows 64 bits"});
   ReadLimits limits;
   limits.max_allocation_bytes = 8;
   require_header_error(R"({"t":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 16,
