@@ -6,7 +6,8 @@
 // (magnification 2) and a detector of ceil(1.5 size)^2 pixels of 2 / size; with --vectors-file the views of a
 // 12-column file (the format of published cone-beam data sets), and with --projections-file real projections
 // (views x rows x cols float32 .npy, no ground truth: PSNR is null). The prior is the grayscale DRUNet with its
-// 2D weights inflated to 3D (or TV), applied to tiles of (8, 256, 256) voxels by default; PnP uses the
+// 2D weights inflated to 3D, or applied to the 2D slices along chosen axes (--slice-axes dhw: tri-planar,
+// the CPU config and docs/quality.md), or TV; applied to tiles of (8, 256, 256) voxels by default; PnP uses the
 // relaxed update x+ = (1 - a) z + a D(z) and starts from the FDK reconstruction.
 //
 //   tomography_3d --size 64 --iterations 10 --output-dir out
