@@ -73,7 +73,7 @@ GRIDS = {
     'tomography_2d': {
         'hqs': {'--iterations': [8], '--data-weight': [0.1, 0.2, 0.3], '--sigma': [0.04, 0.06, 0.1]},
         'pgd': {'--iterations': [100], '--sigma': [0.01, 0.02, 0.04], '--init': ['pseudo_inverse']},
-        'admm': {'--iterations': [30], '--sigma': [0.02, 0.05], '--penalty': [0.05, 0.2],
+        'admm': {'--iterations': [30], '--sigma': [0.05, 0.1, 0.15], '--penalty': [0.05, 0.2],
                  '--init': ['pseudo_inverse']},
     },
     'highres_deblur': {
