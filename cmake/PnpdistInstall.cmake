@@ -1,5 +1,8 @@
 # Installs the headers, the targets (one export file per component) and pnpdistConfig.cmake, so that
-# find_package(pnpdist COMPONENTS openmp fftw ...) works from an install tree.
+# find_package(pnpdist COMPONENTS openmp fftw ...) works from an install tree; and what a user of the
+# installed benchmarks needs without the source tree: the DRUNet weights (share/pnpdist/weights), the runner
+# and its dashboard (share/pnpdist/tools), the benchmark configs (share/pnpdist/configs) and the docs
+# (share/doc/pnpdist). The example programs install themselves as bin/pnpdist-<example> (examples/).
 
 set(PNPDIST_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/pnpdist)
 
@@ -22,3 +25,11 @@ install(FILES
   cmake/FindNCCL.cmake
   cmake/FindCUDNN.cmake
   DESTINATION ${PNPDIST_CMAKE_DIR})
+
+install(DIRECTORY weights/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/weights FILES_MATCHING PATTERN "*.safetensors")
+install(PROGRAMS tools/pnpdist_run.py tools/pnpdist_dashboard.py DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/tools)
+install(DIRECTORY tools/pnpdist_runner DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/tools FILES_MATCHING PATTERN "*.py"
+        PATTERN "__pycache__" EXCLUDE)
+install(DIRECTORY configs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/configs)
+install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

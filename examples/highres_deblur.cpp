@@ -28,7 +28,7 @@ using Blur = blur::FftBlur<Exec>;
 
 /// The default photograph: Debian package lomiri-wallpapers-16.04, "Dragonfly" by Bolly, CC-BY-SA-4.0.
 const std::string default_image = "/usr/share/backgrounds/Dragonfly_by_Bolly.jpg";
-const std::string default_weights = PNPDIST_WEIGHTS_DIR "/drunet_color.safetensors";
+const std::string default_weights = "drunet_color.safetensors";  // found by find_weights (weights_lookup.hpp)
 
 struct Options : CommonOptions<2> {
   std::string image = default_image;

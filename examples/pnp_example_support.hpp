@@ -19,6 +19,7 @@
 #include <pnpdist/pnp.hpp>
 
 #include "example_options.hpp"
+#include "weights_lookup.hpp"
 
 #include <algorithm>
 #include <array>
@@ -35,10 +36,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#if !defined(PNPDIST_WEIGHTS_DIR)
-#define PNPDIST_WEIGHTS_DIR "weights"
-#endif
 
 namespace pnpdist_examples {
 
@@ -87,7 +84,7 @@ struct CommonOptions {
   double residual_tolerance = 0;
   std::string init = "zeros";
   std::string denoiser = "drunet";
-  std::string weights;  // empty: the shipped weights for the example
+  std::string weights;  // empty: the example's weights file found by find_weights (weights_lookup.hpp)
   index_t tv_iterations = 50;
   bool distribute_physics = false;
   bool distribute_denoiser = false;
@@ -129,7 +126,7 @@ void add_problem_options(OptionTable& table, CommonOptions<Dim>& o, const Proble
 /// Registers the solver, prior, distribution and output options of `o` (after the example's own).
 template <std::size_t Dim>
 void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const ProblemHelp& help,
-                        const std::string& default_weights) {
+                        const std::string& weights_name) {
   const std::string axes = Dim == 2 ? "P[,P]" : "P[,P,P]";
   table.integer("--iterations", "PnP iterations (at most, with --tolerance / --residual-tolerance)", o.iterations, 0);
   table.choice("--algorithm",
@@ -176,8 +173,8 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
     }
   }
   table.choice("--init", "initial iterate: zeros, A^T y, or the pseudo-inverse (see below)", o.init, inits);
-  table.choice("--denoiser", "prior: DRUNet (with --weights) or total variation (Chambolle)", o.denoiser,
-               {"drunet", "tv"});
+  table.choice("--denoiser", "prior: DRUNet (see --weights) or total variation (Chambolle; needs no weights)",
+               o.denoiser, {"drunet", "tv"});
   table.boolean("--equivariant",
                 "1: average DRUNet over the 8 flips and quarter turns of the image plane (8 passes per denoising)",
                 o.equivariant);
@@ -187,8 +184,9 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
                "averaged, e.g. dhw = tri-planar), with 2D weights; empty = the 2D weights inflated to 3D",
                o.slice_axes);
   table.text("--weights", "PATH",
-             "DRUNet safetensors file; none = " + default_weights +
-                 "\n(when that file is missing the example warns and uses TV)",
+             "DRUNet safetensors file; none = " + weights_name +
+                 " from $PNPDIST_WEIGHTS_DIR if set, else from\n"
+                 "the installation's share/pnpdist/weights, else from the source tree's weights/ (not found: error)",
              o.weights);
   table.integer("--tv-iterations", "Chambolle iterations of the TV prior (weight = sigma)", o.tv_iterations, 1);
   table.boolean("--distribute-physics", "1: deal the operators round robin to the MPI ranks; 0: every rank holds all",
@@ -334,38 +332,19 @@ pnpdist::Tensor<float, Local::domain_rank> initial_iterate(const CommonOptions<D
 
 /// What the prior turned out to be (for result.json and the log).
 struct DenoiserInfo {
-  std::string kind;      // "drunet" or "tv"
-  std::string weights;   // the safetensors file (drunet)
-  std::string config;    // the DRUNet architecture
-  std::string fallback;  // why TV replaced the default DRUNet, empty otherwise
+  std::string kind;     // "drunet" or "tv"
+  std::string weights;  // the safetensors file (drunet)
+  std::string config;   // the DRUNet architecture
 };
-
-/// The DRUNet file to use, or empty when the default file is missing (then TV is used with a warning).
-/// Throws io_error for an explicit --weights file that does not exist.
-template <std::size_t Dim>
-std::string resolve_weights(const CommonOptions<Dim>& o, const std::string& default_weights, DenoiserInfo& info) {
-  if (o.denoiser != "drunet") return {};
-  if (!o.weights.empty()) {
-    if (!std::filesystem::exists(o.weights))
-      throw pnpdist::io_error("--weights: the file '" + o.weights + "' does not exist");
-    return o.weights;
-  }
-  if (std::filesystem::exists(default_weights)) return default_weights;
-  info.fallback = "the default weights " + default_weights + " do not exist";
-  return {};
-}
 
 /// Builds the prior chosen by the options on images of `channels` channels and calls fn(prior, info) with
 /// it: DRUNet<Dim> (weights' architecture read from the file; 2D weights are inflated for Dim = 3) or
 /// TVDenoiser; then whole, tiled (PatchTiler, --max-batch-size) or distributed over `world`'s ranks.
 template <std::size_t Dim, class Fn>
 void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& exec, index_t channels,
-                   const std::string& default_weights, Fn&& fn) {
+                   const std::string& weights_name, Fn&& fn) {
   DenoiserInfo info;
-  const std::string weights = resolve_weights(o, default_weights, info);
-  if (!info.fallback.empty() && world.rank() == 0)
-    std::fprintf(stderr, "warning: %s; using the TV denoiser instead (pass --weights PATH or --denoiser tv)\n",
-                 info.fallback.c_str());
+  const std::string weights = o.denoiser == "drunet" ? find_weights(weights_name, o.weights) : std::string();
   const auto wrap = [&](auto base) {
     pnpdist::Extents<Dim> patch{}, overlap{};
     for (std::size_t d = 0; d < Dim; ++d) {
@@ -460,7 +439,7 @@ struct Problem {
   std::optional<pnpdist::View<const float, R>> truth;  // none for real data
   double data_range = 1.0;                             // PSNR/SSIM range and display range of the images
   index_t channels = 1;                                // of the denoiser's images
-  std::string default_weights;
+  std::string default_weights;  // the file name find_weights looks for
   std::string extra_json;       // members added to result.json's "problem" object
   std::string measurement_png;  // written by the example (rank 0), empty if none
   std::string baselines_json;   // result.json's "baselines" list (examples/baselines.hpp), empty: none
@@ -696,7 +675,7 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
                   ", \"data_range\": " + json_number(problem.data_range) + problem.extra_json + "},\n";
           json += "  \"denoiser\": {\"kind\": " + json_string(info.kind) +
                   ", \"weights\": " + json_string(info.weights) + ", \"config\": " + json_string(info.config) +
-                  ", \"fallback\": " + json_string(info.fallback) + ", \"executor\": " + json_string(Exec::name) +
+                  ", \"executor\": " + json_string(Exec::name) +
                   "}\n}\n";
           const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
           std::ofstream out(path);

@@ -32,7 +32,7 @@ struct Options : CommonOptions<2> {
   BaselineOptions baselines;
 };
 
-const std::string default_weights = PNPDIST_WEIGHTS_DIR "/drunet_gray.safetensors";
+const std::string default_weights = "drunet_gray.safetensors";  // found by find_weights (weights_lookup.hpp)
 
 int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();

@@ -29,7 +29,7 @@ namespace ct = pnpdist::ct;
 using namespace pnpdist_examples;
 using Projector = ct::JosephProjector3D<float, Exec>;
 
-const std::string default_weights = PNPDIST_WEIGHTS_DIR "/drunet_gray.safetensors";
+const std::string default_weights = "drunet_gray.safetensors";  // found by find_weights (weights_lookup.hpp)
 
 struct Options : CommonOptions<3> {
   index_t projections = 50;

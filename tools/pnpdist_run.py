@@ -45,8 +45,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="pnpdist_run.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", help="YAML config (see configs/ and docs/runner.md)")
-    p.add_argument("--build-dir", default="build/release",
-                   help="build directory holding examples/<example> (default: %(default)s)")
+    p.add_argument("--build-dir",
+                   help="build directory holding examples/<example> (default: the installed bin/pnpdist-<example> "
+                        "when this runner is installed, else build/release)")
     p.add_argument("--out", help="output directory (default: out/<config stem>)")
     p.add_argument("--cores", type=_positive, default=len(os.sched_getaffinity(0)),
                    help="cores shared by the ranks of a local run, threads per rank = cores / ranks; on Slurm "
@@ -81,8 +82,8 @@ def main(argv: list[str]) -> int:
         launch.log("nothing to run")
         return 0
     if not args.dry_run and not os.path.isfile(exe):
-        print(f"error: example program not found: {exe} (build it: cmake --build {args.build_dir} --target "
-              f"{config.example}, or pass --build-dir)", file=sys.stderr)
+        print(f"error: example program not found: {exe} (build it: cmake --build {args.build_dir or 'build/release'} "
+              f"--target {config.example}, or pass --build-dir)", file=sys.stderr)
         return 2
     if args.slurm:
         return _slurm(config, runs, exe, out, args)

@@ -20,7 +20,18 @@ from typing import Any
 from .config import Config, Run
 
 
-def example_path(build_dir: str, example: str) -> str:
+# <prefix>/bin/pnpdist-<example> seen from an installed runner, <prefix>/share/pnpdist/tools/pnpdist_runner/.
+_INSTALLED_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "bin")
+
+
+def example_path(build_dir: str | None, example: str) -> str:
+    """The example program: <build_dir>/examples/<example>; without a build directory, the installed
+    bin/pnpdist-<example> when this runner is installed beside it, else build/release/examples/<example>."""
+    if build_dir is None:
+        installed = os.path.normpath(os.path.join(_INSTALLED_BIN, "pnpdist-" + example))
+        if os.path.isfile(installed):
+            return installed
+        build_dir = "build/release"
     return os.path.abspath(os.path.join(build_dir, "examples", example))
 
 

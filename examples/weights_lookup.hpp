@@ -1,0 +1,73 @@
+#pragma once
+// Where the examples find their DRUNet weights file (docs/examples.md, "Weights"), first match wins:
+//
+//   1. --weights PATH                          that file
+//   2. $PNPDIST_WEIGHTS_DIR/NAME               when the variable is set and not empty
+//   3. the installation's share/pnpdist/weights/NAME, found from the program's own location
+//      (PNPDIST_INSTALL_WEIGHTS_DIR: that directory relative to the installed bin/, so a moved or
+//      DESTDIR-staged installation still finds it)
+//   4. the source tree's weights/NAME          (PNPDIST_SOURCE_WEIGHTS_DIR)
+//
+// Steps 1 and 2 are the user's choice: a file missing there is an error naming it, never a fall-through.
+// When neither 3 nor 4 holds the file the error names every place looked at.
+
+#include <pnpdist/core/errors.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#if !defined(PNPDIST_INSTALL_WEIGHTS_DIR)
+#define PNPDIST_INSTALL_WEIGHTS_DIR "../share/pnpdist/weights"
+#endif
+#if !defined(PNPDIST_SOURCE_WEIGHTS_DIR)
+#define PNPDIST_SOURCE_WEIGHTS_DIR "weights"
+#endif
+
+namespace pnpdist_examples {
+
+/// Steps 3 and 4: the installation's weights directory next to the running program (omitted when the
+/// program's path cannot be read), then the source tree's.
+inline std::vector<std::filesystem::path> default_weights_dirs() {
+  std::vector<std::filesystem::path> dirs;
+  std::error_code error;
+  const std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) dirs.push_back((program.parent_path() / PNPDIST_INSTALL_WEIGHTS_DIR).lexically_normal());
+  dirs.emplace_back(PNPDIST_SOURCE_WEIGHTS_DIR);
+  return dirs;
+}
+
+/// The weights file `name` by the order above, with the environment directory and the default directories
+/// given (environment_dir: nullptr or "" when unset). Throws pnpdist::io_error when the file is not found.
+inline std::string find_weights(const std::string& name, const std::string& explicit_file, const char* environment_dir,
+                                const std::vector<std::filesystem::path>& default_dirs) {
+  namespace fs = std::filesystem;
+  if (!explicit_file.empty()) {
+    if (!fs::is_regular_file(explicit_file)) throw pnpdist::io_error("--weights: no file '" + explicit_file + "'");
+    return explicit_file;
+  }
+  if (environment_dir != nullptr && *environment_dir != '\0') {
+    const fs::path file = fs::path(environment_dir) / name;
+    if (!fs::is_regular_file(file))
+      throw pnpdist::io_error("PNPDIST_WEIGHTS_DIR=" + std::string(environment_dir) + ": no file '" + file.string() +
+                              "'");
+    return file.string();
+  }
+  std::string looked;
+  for (const fs::path& dir : default_dirs) {
+    const fs::path file = dir / name;
+    if (fs::is_regular_file(file)) return file.string();
+    looked += "\n  " + file.string();
+  }
+  throw pnpdist::io_error("the DRUNet weights " + name + " were not found; looked for (PNPDIST_WEIGHTS_DIR unset):" +
+                          looked + "\npass --weights PATH, set PNPDIST_WEIGHTS_DIR, or choose --denoiser tv");
+}
+
+/// find_weights with $PNPDIST_WEIGHTS_DIR and default_weights_dirs().
+inline std::string find_weights(const std::string& name, const std::string& explicit_file) {
+  return find_weights(name, explicit_file, std::getenv("PNPDIST_WEIGHTS_DIR"), default_weights_dirs());
+}
+
+}  // namespace pnpdist_examples
