@@ -30,4 +30,14 @@ inline auto make_executor<OpenMPThreads<2>>() {
   return OpenMP{2};
 }
 
+/// The executor of tests that run once, on the fastest host executor: OpenMP with 2 threads when built
+/// with OpenMP, Serial otherwise.
+#if defined(PNPDIST_HAS_OPENMP)
+using FastHostExecutor = OpenMP;
+inline FastHostExecutor fast_host_executor() { return OpenMP{2}; }
+#else
+using FastHostExecutor = Serial;
+inline FastHostExecutor fast_host_executor() { return Serial{}; }
+#endif
+
 }  // namespace pnpdist::test

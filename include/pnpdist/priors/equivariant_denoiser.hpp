@@ -92,10 +92,7 @@ public:
   /// y = the average over the group of g^-1 D(g x). x and y must be contiguous and must not overlap.
   void denoise(const View<const value_type, rank, memory_space>& x, value_type sigma,
                const View<value_type, rank, memory_space>& y) {
-    require<dimension_mismatch>(x.extents() == y.extents(), [&] {
-      return "EquivariantDenoiser: input " + to_string(x.extents()) + " and output " + to_string(y.extents()) +
-             " differ";
-    });
+    require_same_extents(x, y, "EquivariantDenoiser::denoise");
     require<dimension_mismatch>(x.is_contiguous() && y.is_contiguous(),
                                 "EquivariantDenoiser: x and y must be contiguous");
     if (!enabled_) {

@@ -129,9 +129,7 @@ public:
   /// y = D_vol(x); x and y contiguous, of the same extents, not overlapping.
   void denoise(const View<const value_type, 5, memory_space>& x, value_type sigma,
                const View<value_type, 5, memory_space>& y) {
-    require<dimension_mismatch>(x.extents() == y.extents(), [&] {
-      return "SliceDenoiser: input " + to_string(x.extents()) + " and output " + to_string(y.extents()) + " differ";
-    });
+    require_same_extents(x, y, "SliceDenoiser::denoise");
     require<dimension_mismatch>(x.is_contiguous() && y.is_contiguous(), "SliceDenoiser: x and y must be contiguous");
     const auto exec = base_.executor();
     const std::array<index_t, 5> volume{x.extent(0), x.extent(1), x.extent(2), x.extent(3), x.extent(4)};

@@ -36,11 +36,7 @@ Errors relative_errors(const A* a, const B* b, index_t n) {
   return {std::sqrt(num / den), worst / peak};
 }
 
-#if defined(PNPDIST_HAS_OPENMP)
-const OpenMP exec{2};
-#else
-const Serial exec{};
-#endif
+const test::FastHostExecutor exec = test::fast_host_executor();
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 // and too-short scans are refused.
 #include <catch2/catch.hpp>
 
+#include "support/host_executors.hpp"
+
 #include <pnpdist/metrics/psnr.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
 #include <pnpdist/physics/ct/ct.hpp>
@@ -20,11 +22,7 @@ namespace {
 
 constexpr double pi = std::numbers::pi;
 
-#if defined(PNPDIST_HAS_OPENMP)
-const OpenMP exec{2};
-#else
-const Serial exec{};
-#endif
+const test::FastHostExecutor exec = test::fast_host_executor();
 
 std::vector<double> angles(index_t count, double step) {
   std::vector<double> a;

@@ -2,6 +2,8 @@
 // reconstructed to its value, the Shepp-Logan phantoms reach the PSNR stated in docs/ct.md.
 #include <catch2/catch.hpp>
 
+#include "support/host_executors.hpp"
+
 #include <pnpdist/phantoms/phantoms.hpp>
 #include <pnpdist/physics/ct/ct.hpp>
 
@@ -15,11 +17,7 @@ namespace {
 
 constexpr double pi = std::numbers::pi;
 
-#if defined(PNPDIST_HAS_OPENMP)
-const OpenMP exec{2};
-#else
-const Serial exec{};
-#endif
+const test::FastHostExecutor exec = test::fast_host_executor();
 
 template <std::size_t R>
 Tensor<float, R> to_float(const Tensor<double, R>& a) {

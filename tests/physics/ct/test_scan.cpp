@@ -5,6 +5,8 @@
 // to 30 dB; inconsistent directories give io_errors naming the file.
 #include <catch2/catch.hpp>
 
+#include "support/host_executors.hpp"
+
 #include <pnpdist/metrics/psnr.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
 #include <pnpdist/physics/ct/centre_of_rotation.hpp>
@@ -34,11 +36,7 @@ namespace {
 
 constexpr double pi = std::numbers::pi;
 
-#if defined(PNPDIST_HAS_OPENMP)
-const OpenMP exec{2};
-#else
-const Serial exec{};
-#endif
+const test::FastHostExecutor exec = test::fast_host_executor();
 
 // The walnut-like phantom on size^3 voxels filling the unit cube, and a cone-beam orbit over 360 degrees
 // with magnification 2 (source and detector 2 from the centre), detector pixels of 2 / size.
