@@ -3,7 +3,7 @@
 // docs/model_card.md): centre 256 x 256 crops at sigma 25/255 (seeded noise), mean PSNR against TVDenoiser
 // with the best of five TV weights for the mean. Measured with the shipped weights: gray DRUNet 32.12 dB,
 // TV 31.26 dB (+0.86 dB); colour DRUNet 32.73 dB, TV 31.21 dB (+1.52 dB). Asserted margins: gray 0.5 dB,
-// colour 1.0 dB.
+// colour 2.0 dB.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/openmp.hpp>
@@ -34,7 +34,7 @@ using Exec = pnpdist::Serial;
 Exec executor() { return pnpdist::Serial{}; }
 #endif
 
-constexpr double kColorMarginDb = 1.0;
+constexpr double kColorMarginDb = 2.0;
 constexpr double kGrayMarginDb = 0.5;
 constexpr float kSigma = 25.f / 255.f;
 constexpr index_t kCrop = 256;
