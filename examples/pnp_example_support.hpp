@@ -1,7 +1,7 @@
 #pragma once
 // What the three benchmark examples (highres_deblur, tomography_2d, tomography_3d) share:
 //
-//   CommonOptions<Dim> / add_common_options   the options of every example (see docs/examples.md)
+//   CommonOptions<Dim> / add_common_options   the options of every example (common_options.hpp)
 //   run_example(argc, argv, name, table, body) MPI (when built) or one process, --help before MPI starts,
 //                                              option errors reported once, exceptions abort every rank
 //   OperatorShare / share_operators            which operators this rank builds: all of them, or its
@@ -9,7 +9,8 @@
 //   with_denoiser<Dim>(...)                    the prior chosen at run time (DRUNet or TV; whole, tiled or
 //                                              distributed), handed to a generic continuation
 //   run_pnp(...)                               the PnP solve with observers, every rank's records gathered to
-//                                              rank 0, result.json and the PNG images written by rank 0
+//                                              rank 0 (iteration_records.hpp), result.json and the PNG
+//                                              images written by rank 0
 //   run_pnp_on_share(...)                      run_pnp on this rank's operators, distributed or not
 //
 // Each example assembles its physics at compile time and calls run_pnp once per physics type it can build
@@ -18,7 +19,9 @@
 
 #include <pnpdist/pnp.hpp>
 
+#include "common_options.hpp"
 #include "example_options.hpp"
+#include "iteration_records.hpp"
 #include "weights_lookup.hpp"
 
 #include <algorithm>
@@ -59,169 +62,6 @@ using Clock = std::chrono::steady_clock;
 
 inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-/// The options every example accepts (the contract of the benchmark runner); Dim = 2 or 3 spatial axes of
-/// the denoiser tiles.
-template <std::size_t Dim>
-struct CommonOptions {
-  index_t size = 0;
-  index_t operators = 8;
-  double noise = 0.01;
-  index_t iterations = 100;
-  std::string algorithm = "pgd";
-  std::string step = "auto";
-  double sigma = 0.01;
-  double relaxation = 0;
-  double damping = 0;
-  double sigma_start = 49.0 / 255.0;
-  index_t schedule_iterations = 0;
-  double data_weight = 1.0;
-  double penalty = 1.0;
-  index_t cg_iterations = 10;
-  double cg_tolerance = 1e-4;
-  double tolerance = 0;
-  double residual_tolerance = 0;
-  std::string init = "zeros";
-  std::string denoiser = "drunet";
-  std::string weights;  // empty: the example's weights file found by find_weights (weights_lookup.hpp)
-  index_t tv_iterations = 50;
-  bool distribute_physics = false;
-  bool distribute_denoiser = false;
-  std::array<index_t, Dim> patch_size{};
-  std::array<index_t, Dim> overlap{};
-  index_t max_batch_size = 0;
-  index_t threads = 0;
-  index_t seed = 0;
-  std::string output_dir = ".";
-  std::string checkpoint;
-  index_t checkpoint_every = 0;
-  bool equivariant = false;
-  std::string slice_axes;  // 3D: DRUNet on the volume's slices along these axes (d, h, w); empty = inflated 3D
-  bool quiet = false;
-
-  /// The fixed step, or nothing for --step auto.
-  [[nodiscard]] std::optional<double> fixed_step() const {
-    if (step == "auto") return std::nullopt;
-    const double value = parse_number("--step", step.c_str());
-    if (!(value > 0)) throw pnpdist::invalid_argument("--step: '" + step + "' must be positive or auto");
-    return value;
-  }
-};
-
-/// Help texts of the options whose meaning depends on the example.
-struct ProblemHelp {
-  std::string size, operators, noise;
-  std::string init_choices = "zeros|adjoint|pseudo_inverse";
-};
-
-/// Registers the problem-size options (--size, --operators, --noise) of `o`.
-template <std::size_t Dim>
-void add_problem_options(OptionTable& table, CommonOptions<Dim>& o, const ProblemHelp& help) {
-  table.integer("--size", help.size, o.size, 8);
-  table.integer("--operators", help.operators, o.operators, 1);
-  table.number("--noise", help.noise, o.noise, 0.0);
-}
-
-/// Registers the solver, prior, distribution and output options of `o` (after the example's own).
-template <std::size_t Dim>
-void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const ProblemHelp& help,
-                        const std::string& weights_name) {
-  const std::string axes = Dim == 2 ? "P[,P]" : "P[,P,P]";
-  table.integer("--iterations", "PnP iterations (at most, with --tolerance / --residual-tolerance)", o.iterations, 0);
-  table.choice("--algorithm",
-               "pgd: proximal gradient (x+ = D(x - step grad f)); hqs: half-quadratic splitting with the DPIR\n"
-               "sigma schedule (--sigma-start down to --sigma); admm: PnP-ADMM (fixed --sigma, --penalty)",
-               o.algorithm, {"pgd", "hqs", "admm"});
-  table.add(
-      "--step", "X|auto", "step size gamma; auto = 0.99 / ||A||^2 (power method, 30 iterations)",
-      [&o](const std::string& text) {
-        o.step = text;
-        (void)o.fixed_step();
-      },
-      [&o] { return o.step == "auto" ? json_string("auto") : json_number(*o.fixed_step()); }, [&o] { return o.step; });
-  table.number("--sigma", "noise level handed to the denoiser (pgd, admm); hqs: the last sigma of the schedule",
-               o.sigma, 0.0);
-  table.number("--relaxation",
-               "pgd: lambda: x+ = (1-a) z + a D(z), a = gamma lambda / (1 + gamma lambda); 0 = x+ = D(z)", o.relaxation,
-               0.0, 1e30, "L");
-  table.number("--damping", "pgd: the damped denoiser x+ = a D(z) + (1-a) z with a in (0, 1]; 0 = off", o.damping, 0.0,
-               1.0, "A");
-  table.number("--sigma-start", "hqs: the first sigma of the schedule (DPIR: 49/255)", o.sigma_start, 0.0);
-  table.integer("--schedule-iterations", "hqs: iterations over which sigma falls to --sigma (0 = --iterations)",
-                o.schedule_iterations, 0);
-  table.number("--data-weight", "hqs: lambda in the data step's weight lambda (noise / sigma_k)^2 (DPIR: 0.23)",
-               o.data_weight, 0.0, 1e30, "L");
-  table.number("--penalty", "admm: rho, the weight of the data step's quadratic term", o.penalty, 0.0, 1e30, "RHO");
-  table.integer("--cg-iterations", "hqs, admm: conjugate-gradient iterations of the data step at most (CT)",
-                o.cg_iterations, 1);
-  table.number("--cg-tolerance", "hqs, admm: relative residual at which conjugate gradients stop", o.cg_tolerance, 0.0);
-  table.number("--tolerance", "stop when ||x_k - x_k-1|| / ||x_k-1|| is below this (0 = unused)", o.tolerance, 0.0);
-  table.number("--residual-tolerance",
-               "stop when |f(x_k) - f(x_k-1)| / f(x_k-1) is below this (0 = unused; with --tolerance: both)",
-               o.residual_tolerance, 0.0);
-  std::vector<std::string> inits;
-  {
-    std::string part;
-    for (const char c : help.init_choices + "|") {
-      if (c == '|') {
-        inits.push_back(part);
-        part.clear();
-      } else {
-        part += c;
-      }
-    }
-  }
-  table.choice("--init", "initial iterate: zeros, A^T y, or the pseudo-inverse (see below)", o.init, inits);
-  table.choice("--denoiser", "prior: DRUNet (see --weights) or total variation (Chambolle; needs no weights)",
-               o.denoiser, {"drunet", "tv"});
-  table.boolean("--equivariant",
-                "1: average DRUNet over the 8 flips and quarter turns of the image plane (8 passes per denoising)",
-                o.equivariant);
-  if constexpr (Dim == 3)
-    table.text("--slice-axes", "d|dhw|...",
-               "DRUNet on the 2D slices perpendicular to these axes (d depth, h height, w width; several:\n"
-               "averaged, e.g. dhw = tri-planar), with 2D weights; empty = the 2D weights inflated to 3D",
-               o.slice_axes);
-  table.text("--weights", "PATH",
-             "DRUNet safetensors file; none = " + weights_name +
-                 " from $PNPDIST_WEIGHTS_DIR if set, else from\n"
-                 "the installation's share/pnpdist/weights, else from the source tree's weights/ (not found: error)",
-             o.weights);
-  table.integer("--tv-iterations", "Chambolle iterations of the TV prior (weight = sigma)", o.tv_iterations, 1);
-  table.boolean("--distribute-physics", "1: deal the operators round robin to the MPI ranks; 0: every rank holds all",
-                o.distribute_physics);
-  table.boolean("--distribute-denoiser", "1: deal the denoiser tiles to the ranks (needs --patch-size > 0)",
-                o.distribute_denoiser);
-  table.integer_list("--patch-size", axes, "tile core size per axis (0 = denoise the whole image)", o.patch_size);
-  table.integer_list("--overlap", axes, "tile overlap per axis (context on each side of a core)", o.overlap);
-  table.integer("--max-batch-size", "tiles per denoiser batch (0 = all tiles of a rank at once)", o.max_batch_size, 0,
-                std::numeric_limits<index_t>::max(), "B");
-  table.integer("--threads", "OpenMP threads per rank (0 = all cores)", o.threads, 0, 4096, "T");
-  table.integer("--seed", "noise seed (operator i draws from stream i of it)", o.seed, 0,
-                std::numeric_limits<index_t>::max(), "S");
-  table.text("--output-dir", "DIR", "where result.json and the PNG images go (created)", o.output_dir);
-  table.text("--checkpoint", "PATH",
-             "checkpoint file, resumed from when it exists (PATH.rank<r> per rank with several ranks)", o.checkpoint);
-  table.integer("--checkpoint-every", "write the checkpoint every K iterations (0 = never)", o.checkpoint_every, 0,
-                std::numeric_limits<index_t>::max(), "K");
-  table.flag("--quiet", "no progress lines (they are printed only when stderr is a terminal)", o.quiet);
-}
-
-/// Checks the combinations the table cannot check option by option.
-template <std::size_t Dim>
-void validate_common(const CommonOptions<Dim>& o) {
-  const bool tiled = std::any_of(o.patch_size.begin(), o.patch_size.end(), [](index_t p) { return p > 0; });
-  const bool whole = std::all_of(o.patch_size.begin(), o.patch_size.end(), [](index_t p) { return p == 0; });
-  pnpdist::require(tiled == !whole, "--patch-size: give 0 (whole image) or a positive size on every axis");
-  pnpdist::require(!o.distribute_denoiser || tiled,
-                   "--distribute-denoiser 1 needs tiles: give --patch-size > 0 (for example 448 or 8,256,256)");
-  for (std::size_t d = 0; d < Dim; ++d)
-    pnpdist::require(!tiled || o.overlap[d] <= o.patch_size[d], [&] {
-      return "--overlap " + std::to_string(o.overlap[d]) + " exceeds --patch-size " + std::to_string(o.patch_size[d]) +
-             " on axis " + std::to_string(d);
-    });
-  pnpdist::require(o.checkpoint_every == 0 || !o.checkpoint.empty(), "--checkpoint-every needs --checkpoint PATH");
 }
 
 /// The message of an exception (without the source location pnpdist::error puts in front of what()).
@@ -446,86 +286,6 @@ struct Problem {
   double noise_level = 0.01;    // of the measurements: HQS's data-step weight (noise / sigma_k)^2
   std::function<void(pnpdist::View<const float, R>)> save_volume;  // if set: called by rank 0 with the result
 };
-
-/// The figures of one IterationRecord, in the order of record_fields.
-inline constexpr std::size_t record_field_count = 16;
-inline constexpr const char* record_fields[record_field_count] = {"iteration",
-                                                                  "wall_seconds",
-                                                                  "iteration_seconds",
-                                                                  "gradient_seconds",
-                                                                  "denoiser_seconds",
-                                                                  "data_fidelity",
-                                                                  "psnr",
-                                                                  "ssim",
-                                                                  "relative_change",
-                                                                  "peak_rss_gradient_bytes",
-                                                                  "peak_rss_denoiser_bytes",
-                                                                  "peak_tracked_gradient_bytes",
-                                                                  "peak_tracked_denoiser_bytes",
-                                                                  "relative_residual_change",
-                                                                  "denoiser_sigma",
-                                                                  "data_step_iterations"};
-
-inline std::array<double, record_field_count> record_values(const pnpdist::IterationRecord& r) {
-  return {static_cast<double>(r.iteration),
-          r.wall_seconds,
-          r.iteration_seconds,
-          r.gradient_seconds,
-          r.denoiser_seconds,
-          r.data_fidelity,
-          r.psnr,
-          r.ssim,
-          r.relative_change,
-          static_cast<double>(r.peak_rss_gradient_bytes),
-          static_cast<double>(r.peak_rss_denoiser_bytes),
-          static_cast<double>(r.peak_tracked_gradient_bytes),
-          static_cast<double>(r.peak_tracked_denoiser_bytes),
-          r.relative_residual_change,
-          r.denoiser_sigma,
-          static_cast<double>(r.data_step_iterations)};
-}
-
-/// Every rank's records on every rank: ranks x iterations x fields, by one allreduce of a zero-padded
-/// buffer (each rank fills its own slice; a sum of one value and zeros is exact, NaN included).
-inline std::vector<std::vector<std::array<double, record_field_count>>> gather_records(
-    const World& world, const std::vector<pnpdist::IterationRecord>& mine) {
-  const auto ranks = static_cast<std::size_t>(world.size());
-  const auto count = static_cast<std::size_t>(world.allreduce_sum(static_cast<double>(mine.size())) / ranks);
-  pnpdist::require(count == mine.size(), "gather_records: the ranks performed different numbers of iterations");
-  std::vector<double> buffer(ranks * count * record_field_count, 0.0);
-  for (std::size_t k = 0; k < count; ++k) {
-    const auto values = record_values(mine[k]);
-    std::copy(values.begin(), values.end(),
-              buffer.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(world.rank()) * count + k) *
-                                                           record_field_count));
-  }
-  world.allreduce_sum(
-      pnpdist::View<double, 1>(buffer.data(), pnpdist::Extents<1>{static_cast<index_t>(buffer.size())}));
-  std::vector<std::vector<std::array<double, record_field_count>>> all(ranks);
-  for (std::size_t r = 0; r < ranks; ++r)
-    for (std::size_t k = 0; k < count; ++k) {
-      std::array<double, record_field_count> values{};
-      std::copy_n(buffer.begin() + static_cast<std::ptrdiff_t>((r * count + k) * record_field_count),
-                  record_field_count, values.begin());
-      all[r].push_back(values);
-    }
-  return all;
-}
-
-inline std::string records_json(const std::vector<std::vector<std::array<double, record_field_count>>>& all) {
-  std::string out = "[";
-  for (std::size_t r = 0; r < all.size(); ++r) {
-    out += r ? ",\n    [" : "\n    [";
-    for (std::size_t k = 0; k < all[r].size(); ++k) {
-      out += k ? ",\n      {" : "\n      {";
-      for (std::size_t f = 0; f < record_field_count; ++f)
-        out += (f ? ", " : "") + json_string(record_fields[f]) + ": " + json_number(all[r][k][f]);
-      out += "}";
-    }
-    out += all[r].empty() ? "]" : "\n    ]";
-  }
-  return out + "\n  ]";
-}
 
 /// The checkpoint file of this rank: PATH when the solver can tell the ranks apart itself (a distributed
 /// physics or denoiser: it appends .rank<r>) or there is one rank, PATH.rank<r> otherwise.
