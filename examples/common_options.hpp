@@ -29,6 +29,7 @@ struct CommonOptions {
   index_t iterations = 100;
   std::string algorithm = "pgd";
   std::string step = "auto";
+  double step_factor = 0.99;
   double sigma = 0.01;
   double relaxation = 0;
   double damping = 0;
@@ -92,12 +93,16 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
                "sigma schedule (--sigma-start down to --sigma); admm: PnP-ADMM (fixed --sigma, --penalty)",
                o.algorithm, {"pgd", "hqs", "admm"});
   table.add(
-      "--step", "X|auto", "step size gamma; auto = 0.99 / ||A||^2 (power method, 30 iterations)",
+      "--step", "X|auto", "step size gamma; auto = F / ||A||^2, F = --step-factor (power method, 30 iterations)",
       [&o](const std::string& text) {
         o.step = text;
         (void)o.fixed_step();
       },
       [&o] { return o.step == "auto" ? json_string("auto") : json_number(*o.fixed_step()); }, [&o] { return o.step; });
+  table.number("--step-factor",
+               "F of --step auto, in (0, 2): PGD converges for F < 2 when the denoiser is firmly nonexpansive\n"
+               "(docs/solvers.md)",
+               o.step_factor, 1e-6, 1.999, "F");
   table.number("--sigma", "noise level handed to the denoiser (pgd, admm); hqs: the last sigma of the schedule",
                o.sigma, 0.0);
   table.number("--relaxation",
@@ -180,6 +185,8 @@ void validate_common(const CommonOptions<Dim>& o) {
              " on axis " + std::to_string(d);
     });
   pnpdist::require(o.checkpoint_every == 0 || !o.checkpoint.empty(), "--checkpoint-every needs --checkpoint PATH");
+  pnpdist::require(o.step == "auto" || o.step_factor == CommonOptions<Dim>{}.step_factor,
+                   "--step-factor applies to --step auto only; give one of --step X and --step-factor F");
 }
 
 }  // namespace pnpdist_examples

@@ -320,6 +320,7 @@ void with_algorithm(const CommonOptions<Dim>& o, double noise_level, Fn&& fn) {
   } else {
     pnpdist::ProximalGradient pgd;
     pgd.step = o.fixed_step();
+    pgd.step_factor = o.step_factor;
     pgd.sigma = o.sigma;
     if (o.relaxation > 0) pgd.relaxation = o.relaxation;
     if (o.damping > 0) pgd.damping = o.damping;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the fixtures of the shipped DRUNet weights (tests/fixtures/nn/trained_drunet_{gray,color}_*.npy):
-PyTorch's output of the network with weights/drunet_{gray,color}.safetensors for a small seeded input.
+"""Writes the fixtures of the shipped DRUNet weights (tests/fixtures/nn/trained_drunet_{gray,color,gray_stable}_*.npy):
+PyTorch's output of the network with weights/drunet_{gray,color,gray_stable}.safetensors for a small seeded input.
 Run it again whenever the weights change:
 
     /usr/bin/python3 tools/make_trained_drunet_fixtures.py [weights folder] [output folder]
@@ -22,6 +22,7 @@ FIXTURES = [
     # name, weights file, shape, sigma
     ('trained_drunet_gray', 'drunet_gray.safetensors', (1, 1, 21, 30), 25.0 / 255.0),
     ('trained_drunet_color', 'drunet_color.safetensors', (1, 3, 19, 26), 15.0 / 255.0),
+    ('trained_drunet_gray_stable', 'drunet_gray_stable.safetensors', (1, 1, 21, 30), 10.0 / 255.0),
 ]
 
 

@@ -8,6 +8,8 @@ test images that were used neither to train the denoiser nor to choose parameter
                                                               writes DIR/tuned.json (the chosen parameters)
     python3 tools/pnp_quality.py table --work DIR [--params F] runs every test image; writes DIR/quality.md and
                                                               DIR/quality.json
+    python3 tools/pnp_quality.py stability --work DIR          the fixed-sigma PnP-PGD of the table on the 2D test
+                                                              images: convergence and checkerboard; DIR/stability.md
 
 `table` reads the parameters from --params (default configs/quality_parameters.json, the committed result of
 `tune`). Every run is one call of the example programs (build/release/examples/<example>) with --baselines 1,
@@ -22,6 +24,7 @@ from training by the hash of their name), a random-ellipse phantom (2D) and waln
 its row is marked as such.
 """
 import argparse
+import functools
 import hashlib
 import itertools
 import json
@@ -72,7 +75,10 @@ PROBLEMS = {
 GRIDS = {
     'tomography_2d': {
         'hqs': {'--iterations': [8], '--data-weight': [0.1, 0.2, 0.3], '--sigma': [0.04, 0.06, 0.1]},
-        'pgd': {'--iterations': [100], '--sigma': [0.01, 0.02, 0.04], '--init': ['pseudo_inverse']},
+        # Fixed-sigma PGD with the PnP-stable weights, long enough to show whether it settles (STABLE_ONLY);
+        # from zeros (from FBP it overshoots: the early iterates beat the fixed point), step 1.9 / ||A||^2.
+        'pgd': {'--iterations': [1000], '--sigma': [0.005, 0.01, 0.02], '--step-factor': [1.9],
+                '--weights': ['weights/drunet_gray_stable.safetensors']},
         'admm': {'--iterations': [30], '--sigma': [0.05, 0.1, 0.15], '--penalty': [0.05, 0.2],
                  '--init': ['pseudo_inverse']},
     },
@@ -185,15 +191,19 @@ def image_args(problem, image, work):
     return ['--truth', os.path.join(truth, f'{image}_64.npy')]
 
 
-def weights_file(args, example):
-    """The DRUNet weights the example runs with: --weights-color / --weights-gray, else the shipped ones."""
+def weights_file(args, example, chosen=None):
+    """The DRUNet weights the example runs with: the algorithm's own (`chosen`, a "--weights" entry of its
+    parameters, relative to the repository), else --weights-color / --weights-gray, else the shipped ones."""
+    if chosen:
+        return os.path.join(ROOT, chosen)
     if example == 'highres_deblur':
         return args.weights_color or os.path.join(ROOT, 'weights', 'drunet_color.safetensors')
     return args.weights_gray or os.path.join(ROOT, 'weights', 'drunet_gray.safetensors')
 
 
+@functools.lru_cache(maxsize=None)
 def weights_digest(path):
-    """sha256 of a weights file (runs are cached per weights file)."""
+    """sha256 of a weights file (runs are cached per weights file; read once per path and process)."""
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
 
@@ -203,9 +213,10 @@ def run_example(args, problem, image, algorithm, params, baselines):
     p = PROBLEMS[problem]
     flags = p['args'] + image_args(problem, image, args.work) + ['--algorithm', algorithm]
     for k, v in sorted(params.items()):
-        flags += [k, str(v)]
+        if k != '--weights':
+            flags += [k, str(v)]
     flags += ['--baselines', '1' if baselines else '0', '--threads', str(args.threads), '--quiet']
-    weights = weights_file(args, p['example'])
+    weights = weights_file(args, p['example'], params.get('--weights'))
     key = hashlib.sha256(' '.join([problem, weights_digest(weights)] + flags).encode()).hexdigest()[:16]
     flags += ['--weights', weights]
     out = os.path.join(args.work, 'runs', f'{problem}-{image}-{algorithm}-{key}')
@@ -216,11 +227,27 @@ def run_example(args, problem, image, algorithm, params, baselines):
         run([exe] + flags + ['--output-dir', out], stdout=subprocess.DEVNULL)
         print(f'  {time.time() - start:.1f} s', flush=True)
     with open(result) as f:
-        return json.load(f)
+        loaded = json.load(f)
+    loaded['run_directory'] = out  # where its images are (not part of result.json)
+    return loaded
 
 
 def final_psnr(result):
     return result['final']['psnr']
+
+
+# A run "settled" (did not diverge or drift): its last relative change is below 1e-4 and its final PSNR is
+# within 0.2 dB of the best of its iterates. Fixed-sigma algorithms in STABLE_ONLY are tuned among the
+# parameters that settle on every validation image.
+SETTLED_RULE = 'parameters whose runs settled on every validation image (last relative change < 1e-4, final PSNR within 0.2 dB of the best iterate)'
+STABLE_ONLY = {'tomography_2d': ('pgd',)}
+
+
+def settled(result):
+    records = result['records'][0]
+    change = records[-1]['relative_change']
+    return (change is not None and change < 1e-4
+            and max(r['psnr'] for r in records) - records[-1]['psnr'] <= 0.2)
 
 
 # ---- tune ----------------------------------------------------------------------------------------------
@@ -238,19 +265,29 @@ def tune(args):
             if args.algorithm and algorithm != args.algorithm:
                 continue
             keys = sorted(grid)
+            stable_only = algorithm in STABLE_ONLY.get(problem, ())
             scores = []
             for values in itertools.product(*(grid[k] for k in keys)):
                 params = dict(zip(keys, values))
-                psnrs = [final_psnr(run_example(args, problem, image, algorithm, params, False))
-                         for image in PROBLEMS[problem]['validation']]
+                results = [run_example(args, problem, image, algorithm, params, False)
+                           for image in PROBLEMS[problem]['validation']]
+                psnrs = [final_psnr(r) for r in results]
+                stable = all(settled(r) for r in results)
                 mean = sum(psnrs) / len(psnrs)
-                scores.append((mean, params, psnrs))
+                if stable or not stable_only:
+                    scores.append((mean, params, psnrs))
                 print(f'{problem} {algorithm} {params}: validation PSNR {" ".join(f"{x:.2f}" for x in psnrs)} '
-                      f'mean {mean:.2f}', flush=True)
+                      f'mean {mean:.2f}{" (not settled)" if stable_only and not stable else ""}', flush=True)
+            if not scores:
+                print(f'{problem} {algorithm}: no parameters of the grid settled on every validation image; '
+                      'nothing chosen', flush=True)
+                continue
             best = max(scores, key=lambda s: s[0])
             tuned[problem][algorithm] = {'params': best[1], 'validation_mean_psnr': round(best[0], 3),
                                          'validation_images': PROBLEMS[problem]['validation'],
                                          'grid': {k: grid[k] for k in keys}}
+            if stable_only:
+                tuned[problem][algorithm]['chosen_among'] = SETTLED_RULE
             with open(path, 'w') as f:
                 json.dump(tuned, f, indent=1)
     print(f'tune: chosen parameters in {path}')
@@ -300,9 +337,51 @@ def table(args):
     print(text)
 
 
+# ---- stability -----------------------------------------------------------------------------------------
+
+def checkerboard_ratio(image_png, truth_png):
+    """Energy of the image's highest spatial frequencies (both |k_x| and |k_y| above 3/4 of Nyquist, where a
+    checkerboard lives) over the truth's: about 1 for a clean reconstruction, orders of magnitude more when
+    checkerboard artifacts grow."""
+    import numpy as np
+    from PIL import Image
+
+    def corner_energy(path):
+        a = np.asarray(Image.open(path).convert('L'), dtype=np.float64) / 255.0
+        f = np.fft.fftshift(np.abs(np.fft.fft2(a - a.mean())) ** 2)
+        k = np.abs(np.fft.fftshift(np.fft.fftfreq(a.shape[0])))[:, None], \
+            np.abs(np.fft.fftshift(np.fft.fftfreq(a.shape[1])))[None, :]
+        return float(f[(k[0] > 0.375) & (k[1] > 0.375)].sum())
+
+    return corner_energy(image_png) / max(corner_energy(truth_png), 1e-30)
+
+
+def stability(args):
+    """The fixed-sigma PnP-PGD of `table` (configs/quality_parameters.json: tomography_2d, pgd) on the 2D test
+    images: best PSNR and its iteration, final PSNR, relative change of the last iterate, checkerboard ratio.
+    Writes DIR/stability.md."""
+    with open(args.params) as f:
+        params = json.load(f)['tomography_2d']['pgd']['params']
+    lines = ['| test image | iterations | best PSNR dB (iteration) | final PSNR dB | final - best dB '
+             '| relative change, last iteration | checkerboard ratio |', '|---|---|---|---|---|---|---|']
+    for image in PROBLEMS['tomography_2d']['test']:
+        result = run_example(args, 'tomography_2d', image, 'pgd', params, False)
+        records = result['records'][0]
+        psnrs = [r['psnr'] for r in records]
+        best = max(range(len(psnrs)), key=lambda i: psnrs[i])
+        images = {k: os.path.join(result['run_directory'], v) for k, v in result['images'].items()}
+        ratio = checkerboard_ratio(images['reconstruction'], images['truth'])
+        lines.append(f'| {image} | {len(records)} | {psnrs[best]:.2f} ({best + 1}) | {psnrs[-1]:.2f} '
+                     f'| {psnrs[-1] - psnrs[best]:+.2f} | {records[-1]["relative_change"]:.1e} | {ratio:.2f} |')
+    text = '\n'.join(lines) + '\n'
+    with open(os.path.join(args.work, 'stability.md'), 'w') as f:
+        f.write(text)
+    print(text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('command', choices=('prepare', 'tune', 'table'))
+    parser.add_argument('command', choices=('prepare', 'tune', 'table', 'stability'))
     parser.add_argument('--work', required=True, help='folder for images, runs and results')
     parser.add_argument('--build-dir', default=os.path.join(ROOT, 'build', 'release'))
     parser.add_argument('--problem', choices=list(PROBLEMS), help='only this problem')
@@ -312,7 +391,7 @@ def main():
     parser.add_argument('--weights-gray', help='DRUNet weights of the CT problems (default: weights/drunet_gray)')
     parser.add_argument('--weights-color', help='DRUNet weights of deblurring (default: weights/drunet_color)')
     args = parser.parse_args()
-    {'prepare': prepare, 'tune': tune, 'table': table}[args.command](args)
+    {'prepare': prepare, 'tune': tune, 'table': table, 'stability': stability}[args.command](args)
 
 
 if __name__ == '__main__':

@@ -15,10 +15,10 @@ packages, on the CPU. See docs/model_card.md for the data, the settings and the 
     /usr/bin/python3 tools/train_drunet.py stabilize-pnp --weights FILE --work DIR --out FILE --threads 1
     /usr/bin/python3 tools/train_drunet.py lipschitz --weights FILE --work DIR --threads 1
 
-`stabilize-pnp` fine-tunes a network (by default settings: the 3000-step gray network, i.e.
-`git show 05c7fc7:weights/drunet_gray.safetensors`) with a penalty on its Jacobian's spectral norm at PnP-like
-inputs, so that PnP proximal-gradient iterations with a fixed small sigma converge (docs/model_card.md); it is
-seeded and resumable (DIR/stabilize_<channels>.pt). `lipschitz` prints the empirical Lipschitz constants of
+`stabilize-pnp` fine-tunes a network (the shipped weights/drunet_gray_stable.safetensors: the shipped
+weights/drunet_gray.safetensors with the default settings) with a penalty on its Jacobian's spectral norm at
+PnP-like inputs, so that PnP proximal-gradient iterations with a fixed small sigma converge
+(docs/model_card.md); it is seeded and resumable (DIR/stabilize_<channels>.pt). `lipschitz` prints the empirical Lipschitz constants of
 the denoiser D and of its residual I - D on the held-out images at sigma 0.01, 0.02 and 0.05.
 
 `train` prepares the data once (DIR/data_<channels>.npz), then trains for a fixed number of steps with a
@@ -363,8 +363,9 @@ PNP_POWER_ITERATIONS = 4         # power iterations on M^T M per step (M = J, 2J
 PNP_FD_RMS = 1e-3                # finite-difference step: RMS per pixel of the perturbation
 STABILIZE_DEFAULTS = dict(steps=400, learning_rate=3e-5, final_learning_rate=1e-6, penalty=0.3, target=0.99,
                           operator='2D-I', sigma_min=0.005, sigma_max=0.02, anchor=1.0, phantoms=2, seed=20251205)
-# The weights the shipped gray network was fine-tuned from (the 3000-step network of `train`, commit 05c7fc7).
-STABILIZE_SOURCE_SHA256 = {1: '0d334a32a97d49f9291af0286f4c0f98589d96330a8407e2ba8eda2507bfd786'}
+# The weights weights/drunet_gray_stable.safetensors was fine-tuned from: weights/drunet_gray.safetensors
+# (the 3000-step network fine-tuned with synthetic images).
+STABILIZE_SOURCE_SHA256 = {1: 'e353be18dd3c47ddc02dac5f133f565558230e190f9a51449b4962765c220d7f'}
 
 
 def checkerboard(shape):
@@ -471,8 +472,8 @@ def pnp_like_batch(train, channels, seed, step, sigma_range, phantoms=0):
 
 
 def stabilize_pnp(args):
-    """Fine-tunes --weights (default: the 3000-step gray network, the file weights/drunet_gray.safetensors
-    had before this procedure; its sha256 is checked) towards PnP stability, and writes --out. Each step:
+    """Fine-tunes --weights (for weights/drunet_gray_stable.safetensors: weights/drunet_gray.safetensors; a
+    note is printed for another file) towards PnP stability, and writes --out. Each step:
     the L1 denoising loss of `train` (batch of make_batch(seed, step), sigma uniform in [0, 50]/255), plus
     --anchor times the L1 distance to the starting network's output on that batch, plus
     --penalty times the mean squared excess over --target of the spectral norm of M (--operator: D, the
@@ -500,7 +501,7 @@ def stabilize_pnp(args):
                     power_iterations=PNP_POWER_ITERATIONS, fd_rms=PNP_FD_RMS,
                     weights=hashlib.sha256(open(args.weights, 'rb').read()).hexdigest())
     if settings['weights'] != STABILIZE_SOURCE_SHA256.get(args.channels):
-        print(f'note: {args.weights} is not the network the shipped weights were fine-tuned from', flush=True)
+        print(f'note: {args.weights} is not the network the shipped stable weights were fine-tuned from', flush=True)
     print('stabilize-pnp ' + ' '.join(f'{k}={v}' for k, v in settings.items()), flush=True)
     train_set, validation = prepare(args.work, args.channels)
     net = load_network(args.channels, args.weights)

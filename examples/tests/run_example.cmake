@@ -2,6 +2,7 @@
 #
 #   cmake -DCOMMAND="prog|--size|64|..." -DOUTPUT_DIR=dir [-DPRE_COMMAND="prog|..."] [-DRANKS=2]
 #         [-DRESUMED_FROM=3] [-DBASELINES="sirt|cgls|..."] [-DDISCREPANCY="sirt|cgls"] [-DNO_BASELINES=1]
+#         [-DCONVERGED="1e-4|0.2"]
 #         -P run_example.cmake
 #
 # Runs PRE_COMMAND (if any) and COMMAND ('|' separates the arguments), each of which must exit with 0, then
@@ -10,7 +11,9 @@
 # and that every image it names exists. BASELINES: "baselines" lists exactly these names, in this order, each
 # with a numeric (finite: NaN is written as null) PSNR and SSIM, a time > 0 and its image; DISCREPANCY: those
 # of them stopped by the discrepancy principle (parameters.stopped_by) after fewer iterations than their
-# maximum, with a residual at or below the threshold; NO_BASELINES: no "baselines" key (--baselines 0).
+# maximum, with a residual at or below the threshold; NO_BASELINES: no "baselines" key (--baselines 0);
+# CONVERGED="tol|drop": rank 0's last relative change below tol and its final PSNR at most drop dB below
+# the best of its iterates (a PnP iteration that settled instead of diverging).
 cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
 foreach(var COMMAND OUTPUT_DIR)
   if(NOT DEFINED ${var})
@@ -126,5 +129,45 @@ if(NO_BASELINES)
   if(NOT missing)
     message(FATAL_ERROR "result.json has baselines, expected none (--baselines 0)")
   endif()
+endif()
+if(DEFINED CONVERGED)
+  # CMake has no floating-point arithmetic: PSNRs are compared in integer milli-dB.
+  function(to_millidb value out)
+    if(NOT value MATCHES "^(-?)([0-9]+)(\\.([0-9]*))?$")
+      message(FATAL_ERROR "PSNR '${value}' is not a plain decimal number")
+    endif()
+    set(sign "${CMAKE_MATCH_1}")
+    set(whole "${CMAKE_MATCH_2}")
+    string(SUBSTRING "${CMAKE_MATCH_4}000" 0 3 fraction)
+    math(EXPR millis "${sign}(${whole} * 1000 + 1${fraction} - 1000)")
+    set(${out} ${millis} PARENT_SCOPE)
+  endfunction()
+  string(REPLACE "|" ";" limits "${CONVERGED}")
+  list(GET limits 0 tolerance)
+  list(GET limits 1 drop)
+  to_millidb("${drop}" drop_millidb)
+  math(EXPR last "${iterations} - 1")
+  string(JSON change GET "${json}" records 0 ${last} relative_change)
+  if(NOT change LESS tolerance)
+    message(FATAL_ERROR "relative change ${change} at iteration ${iterations} is not below ${tolerance}")
+  endif()
+  set(best "")
+  foreach(k RANGE ${last})
+    string(JSON psnr GET "${json}" records 0 ${k} psnr)
+    to_millidb("${psnr}" millidb)
+    if(best STREQUAL "" OR millidb GREATER best)
+      set(best ${millidb})
+      math(EXPR best_iteration "${k} + 1")
+    endif()
+  endforeach()
+  string(JSON last_psnr GET "${json}" records 0 ${last} psnr)
+  to_millidb("${last_psnr}" last_millidb)
+  math(EXPR fall "${best} - ${last_millidb}")
+  if(fall GREATER drop_millidb)
+    message(FATAL_ERROR "final PSNR ${last_psnr} dB is ${fall} milli-dB below the best (iteration ${best_iteration}), "
+                        "more than ${drop} dB")
+  endif()
+  message(STATUS "converged: relative change ${change}, final PSNR ${last_psnr} dB, ${fall} milli-dB below the best "
+                 "(iteration ${best_iteration})")
 endif()
 message(STATUS "result.json: ${ranks} rank(s), ${iterations} iterations, PSNR ${initial} -> ${final} dB")

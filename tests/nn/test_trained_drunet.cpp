@@ -1,4 +1,5 @@
-// The shipped DRUNet weights (weights/drunet_gray.safetensors, weights/drunet_color.safetensors, trained by
+// The shipped DRUNet weights (weights/drunet_gray.safetensors, drunet_color.safetensors and the PnP-stable
+// drunet_gray_stable.safetensors, trained by
 // tools/train_drunet.py): infer_drunet_config on them and on the random-weight fixtures, its errors for
 // files that are not DRUNet weights, the native network against PyTorch's output with the same weights
 // (fixtures written by tools/make_trained_drunet_fixtures.py) on every host executor, and the gray weights
@@ -63,6 +64,8 @@ TEST_CASE("infer_drunet_config reads the architecture of official-layout files",
   // The shipped weights: the architecture of docs/model_card.md.
   CHECK(same_config(infer_drunet_config(shipped("drunet_gray.safetensors")), DRUNetConfig{1, {16, 32, 64, 128}, 2}));
   CHECK(same_config(infer_drunet_config(shipped("drunet_color.safetensors")), DRUNetConfig{3, {16, 32, 64, 128}, 2}));
+  CHECK(same_config(infer_drunet_config(shipped("drunet_gray_stable.safetensors")),
+                    DRUNetConfig{1, {16, 32, 64, 128}, 2}));
   // A file written from weights of a given configuration, without residual blocks.
   const DRUNetConfig no_blocks{2, {5, 7, 9, 11}, 0, true};
   TempFile file("no_blocks");
@@ -136,7 +139,7 @@ TEST_CASE("infer_drunet_config rejects files that are not DRUNet weights", "[nn]
 TEMPLATE_LIST_TEST_CASE("The shipped DRUNet weights reproduce PyTorch's output", "[nn][drunet][weights]",
                         pnpdist::test::HostExecutors) {
   using Exec = decltype(pnpdist::test::make_executor<TestType>());
-  for (const std::string name : {"gray", "color"}) {
+  for (const std::string name : {"gray", "color", "gray_stable"}) {
     const std::string path = shipped("drunet_" + name + ".safetensors");
     DRUNet<2, float, Exec> net(pnpdist::nn::load_drunet_weights<float, 2>(path, infer_drunet_config(path)),
                                pnpdist::test::make_executor<TestType>());

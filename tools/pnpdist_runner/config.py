@@ -190,6 +190,7 @@ SOLVER_KEYS: dict[str, tuple[Callable[[Any], Any], str | None, bool]] = {
     "denoiser": (_choice("drunet", "tv"), "--denoiser", True),
     "denoiser_sigma": (_number(0.0, True), "--sigma", True),
     "step_size": (_step, "--step", True),
+    "step_factor": (_number(0.0, True), "--step-factor", True),
     "denoiser_lambda_relaxation": (_number(0.0, False), "--relaxation", True),
     "denoiser_damping": (_number(0.0, True), "--damping", True),
     "sigma_start": (_number(0.0, True), "--sigma-start", True),
