@@ -40,8 +40,11 @@ double blur_angle(index_t i, index_t count) {
   return count > 1 ? 180.0 * static_cast<double>(i) / static_cast<double>(count - 1) : 0.0;
 }
 
-/// The photograph as a 1 x 3 x H x W image in [0, 1], its larger side resized to `size`.
-pnpdist::Tensor<float, 4> load_image(const Exec& exec, const std::string& path, index_t size) {
+/// The photograph as a 1 x 3 x H x W image in [0, 1], its larger side resized to `size`; `before_resize(H, W)`
+/// is called with the final size before the resized image is allocated.
+template <class BeforeResize>
+pnpdist::Tensor<float, 4> load_image(const Exec& exec, const std::string& path, index_t size,
+                                     BeforeResize&& before_resize) {
   if (!std::filesystem::exists(path))
     throw pnpdist::io_error("--image: '" + path + "' does not exist" +
                             (path == default_image ? " (install the Debian package lomiri-wallpapers-16.04, see "
@@ -52,6 +55,7 @@ pnpdist::Tensor<float, 4> load_image(const Exec& exec, const std::string& path, 
     return "--image " + path + ": " + std::to_string(original.extent(0)) + " channels, expected 1 or 3";
   });
   const pnpdist::Extents<2> hw = pnpdist::larger_side_size(original.extent(1), original.extent(2), size);
+  before_resize(hw[0], hw[1]);
   pnpdist::Tensor<float, 3> resized = pnpdist::resize_bicubic(exec, original.const_view(), hw[0], hw[1]);
   pnpdist::clamp(exec, resized.view(), 0.0f, 1.0f);  // bicubic overshoot
   pnpdist::Tensor<float, 4> image(pnpdist::Extents<4>{1, 3, hw[0], hw[1]});
@@ -73,11 +77,19 @@ int run(const World& world, const Options& o, const OptionTable& table) {
   const Exec exec = make_executor(o.threads);
   prepare_output_dir(world, o);
 
-  const pnpdist::Tensor<float, 4> truth = load_image(exec, o.image, o.size);
+  const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
+  const pnpdist::Tensor<float, 4> truth = load_image(exec, o.image, o.size, [&](index_t h, index_t w) {
+    const double pixels = static_cast<double>(h) * static_cast<double>(w);
+    MemoryEstimate estimate;
+    estimate.add_floats("images (truth, iterate, initial, gradient; 3 channels)", 4 * 3 * pixels);
+    estimate.add_floats("this rank's blurred measurements", 3 * pixels * static_cast<double>(share.mine.size()));
+    require_memory("highres_deblur --size " + std::to_string(o.size) + " (" + std::to_string(h) + " x " +
+                       std::to_string(w) + ")",
+                   o, estimate, {h, w}, default_weights);
+  });
   const pnpdist::ImageShape shape = truth.extents();
   const double s = static_cast<double>(o.size);
 
-  const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
   std::vector<Blur> blurs;
   index_t kernel_side = 0;
   for (const index_t i : share.mine) {

@@ -22,6 +22,7 @@
 #include "common_options.hpp"
 #include "example_options.hpp"
 #include "iteration_records.hpp"
+#include "memory_budget.hpp"
 #include "weights_lookup.hpp"
 
 #include <algorithm>
@@ -463,6 +464,28 @@ int run_pnp_on_share(const World& world, const Exec& exec, const CommonOptions<D
   if (share.distributed)
     return run_pnp(world, exec, o, table, problem, distributed(world, share, std::move(local)), x0, program_start);
   return run_pnp(world, exec, o, table, problem, local, x0, program_start);
+}
+
+/// Refuses a run that cannot fit before it allocates (memory_budget.hpp): `estimate` holds the example's own
+/// arrays per process; DRUNet's activations for its smallest call on an image of `denoised` spatial extents
+/// (the tiles of --patch-size/--overlap/--max-batch-size when they have the same number of axes) are added
+/// when the prior is DRUNet (its widths read from the weights file the run will load).
+template <std::size_t Dim>
+void require_memory(const std::string& what, const CommonOptions<Dim>& o, MemoryEstimate estimate,
+                    const std::vector<index_t>& denoised, const std::string& weights_name) {
+  if (o.denoiser == "drunet") {
+    const pnpdist::nn::DRUNetConfig config = pnpdist::nn::infer_drunet_config(find_weights(weights_name, o.weights));
+    std::vector<index_t> patch, overlap;
+    if (denoised.size() == Dim) {
+      patch.assign(o.patch_size.begin(), o.patch_size.end());
+      overlap.assign(o.overlap.begin(), o.overlap.end());
+    }
+    add_drunet_activations(estimate, config, denoised.size(),
+                           denoiser_call_pixels(denoised, patch, overlap, o.max_batch_size));
+  }
+  require_fits(what, estimate, available_memory(),
+               "Reduce --size, tile the denoiser (--patch-size, --max-batch-size) or deal the operators to more "
+               "ranks (--distribute-physics 1).");
 }
 
 /// The output directory exists (rank 0 creates it) before anything is written into it.

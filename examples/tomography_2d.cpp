@@ -45,6 +45,18 @@ int run(const World& world, Options& o, const OptionTable& table) {
   prepare_output_dir(world, o);
   std::optional<pnpdist::Tensor<float, 2>> given_truth;
   if (!o.truth_file.empty()) given_truth = read_truth_2d(o.truth_file, o.size, o.size_given);
+  const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
+  {
+    const double pixels = static_cast<double>(o.size) * static_cast<double>(o.size);
+    const double sinogram = static_cast<double>(o.angles) * static_cast<double>(o.size);
+    MemoryEstimate estimate;
+    estimate.add_floats("images (truth, iterate, initial, gradient)", 4 * pixels);
+    estimate.add_floats("sinograms (this rank's measurements, the whole sinogram)",
+                        sinogram * static_cast<double>(share.mine.size()) / static_cast<double>(o.operators) +
+                            sinogram);
+    require_memory("tomography_2d --size " + std::to_string(o.size) + " --angles " + std::to_string(o.angles), o,
+                   estimate, {o.size, o.size}, default_weights);
+  }
 
   const double pixel = 1.0 / static_cast<double>(o.size);
   const ct::VolumeGeometry2D volume{o.size, o.size, pixel, pixel};
@@ -58,7 +70,6 @@ int run(const World& world, Options& o, const OptionTable& table) {
       given_truth ? std::max(1e-6, static_cast<double>(pnpdist::max_value(exec, truth.const_view()))) : 1.0;
 
   // This rank's projectors (all of them, or its round-robin share) and their noisy measurements.
-  const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
   const std::vector<ct::Geometry2D> parts = ct::split_views(geometry, o.operators);
   std::vector<Projector> blocks;
   for (const index_t i : share.mine) blocks.emplace_back(exec, parts[static_cast<std::size_t>(i)]);

@@ -95,6 +95,24 @@ int run(const World& world, Options& o, const OptionTable& table) {
     return "--operators " + std::to_string(o.operators) + " exceeds the " + std::to_string(geometry.views()) +
            " projections";
   });
+  const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
+  {
+    const double voxels = static_cast<double>(geometry.volume.slices) * static_cast<double>(geometry.volume.rows) *
+                          static_cast<double>(geometry.volume.cols);
+    const auto p = geometry.projection_shape();
+    const double projections = static_cast<double>(p[0]) * static_cast<double>(p[1]) * static_cast<double>(p[2]);
+    const bool has_truth = given_truth || !data;
+    MemoryEstimate estimate;
+    estimate.add_floats(has_truth ? "volumes (truth, iterate, initial, gradient)" : "volumes (iterate, initial, gradient)",
+                        (has_truth ? 4 : 3) * voxels);
+    estimate.add_floats("this rank's projections",
+                        projections * static_cast<double>(share.mine.size()) / static_cast<double>(o.operators));
+    const std::vector<index_t> denoised =
+        o.slice_axes.empty() ? std::vector<index_t>{o.size, o.size, o.size} : std::vector<index_t>{o.size, o.size};
+    require_memory("tomography_3d --size " + std::to_string(o.size) + " (" + std::to_string(p[0]) + " projections of " +
+                       std::to_string(p[1]) + " x " + std::to_string(p[2]) + ")",
+                   o, estimate, denoised, default_weights);
+  }
   std::optional<pnpdist::Tensor<float, 3>> truth;
   double data_range = 1.0;
   if (given_truth) {
@@ -107,7 +125,6 @@ int run(const World& world, Options& o, const OptionTable& table) {
     data_range = pnpdist::max_value(exec, truth->const_view());
   }
 
-  const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
   const std::vector<ct::Geometry3D> parts = ct::split_views(geometry, o.operators);
   std::vector<Projector> blocks;
   for (const index_t i : share.mine) blocks.emplace_back(exec, parts[static_cast<std::size_t>(i)]);

@@ -154,4 +154,8 @@ TEST_CASE("DRUNet's memory plan: two full-resolution work buffers, the coarse sk
   const std::size_t pixels = 2 * 32 * 24;  // batch 2, padded to 32 x 24
   const std::size_t floats = 2 * 8 * pixels + 12 * pixels / 4 + 16 * pixels / 16 + 20 * pixels / 64 + 4 * pixels;
   CHECK(net.planned_bytes() == floats * sizeof(float));
+  // The per-pixel figure the examples' memory estimates use (examples/memory_budget.hpp).
+  CHECK(pnpdist::nn::drunet_activation_floats_per_pixel(config, 2) * static_cast<double>(pixels) ==
+        Approx(static_cast<double>(floats)));
+  CHECK(pnpdist::nn::drunet_activation_floats_per_pixel(config, 3) == Approx(16 + 1.5 + 0.25 + 20.0 / 512 + 4));
 }

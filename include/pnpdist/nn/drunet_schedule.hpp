@@ -73,6 +73,17 @@ inline index_t buffer_channels(const DRUNetConfig& config, Buffer b, int scale) 
   return config.widths[static_cast<std::size_t>(scale)];
 }
 
+/// Peak activation memory of the plan in floats per pixel (voxel) of the padded input, the input included:
+/// 2 widths[0] + widths[1] / f + widths[2] / f^2 + widths[3] / f^3 + in_channels, f = 2^Dim (the output
+/// aliases work buffer A). Engines add their scratch space and the weights; the CPU engines' planned_bytes()
+/// is at least this times the padded pixel count times sizeof(float).
+inline double drunet_activation_floats_per_pixel(const DRUNetConfig& config, std::size_t dim) {
+  const double f = static_cast<double>(std::size_t{1} << dim);
+  return 2.0 * static_cast<double>(config.widths[0]) + static_cast<double>(config.widths[1]) / f +
+         static_cast<double>(config.widths[2]) / (f * f) + static_cast<double>(config.widths[3]) / (f * f * f) +
+         static_cast<double>(config.in_channels());
+}
+
 /// Scale of the output of a convolution whose input is at `scale`.
 inline int output_scale(ConvKind kind, int scale) {
   return kind == ConvKind::down2 ? scale + 1 : kind == ConvKind::up2 ? scale - 1 : scale;
