@@ -3,6 +3,9 @@
 # python3-yaml: the benchmark runner (tools/pnpdist_run.py); chromium: the dashboard check (headless);
 # lomiri-wallpapers-16.04: the default photograph of the deblurring example (CC-BY-SA, see docs/examples.md).
 # clang-16, libclang-rt-16-dev: the fuzz preset (libFuzzer; Debian's default clang 14 lacks std::source_location).
+# python3-dev, python3-numpy, python3-pip, python3-pytest, python3-torch: the Python package (python/) and its
+# tests (tests/python; the torch tests are skipped without python3-torch). nanobind, which builds the package,
+# is not packaged by Debian 12: it is installed from PyPI into /usr/local for /usr/bin/python3 (below).
 # The CUDA toolkit is not a Debian package here: it is expected under /usr/local/cuda, and CUDA checks
 # are skipped with a message when it is absent.
 set -euo pipefail
@@ -14,9 +17,15 @@ packages=(
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev libtiff-dev
   python3 python3-yaml chromium
+  python3-dev python3-numpy python3-pip python3-pytest python3-torch
   clang-16 libclang-rt-16-dev
   lomiri-wallpapers-16.04
 )
+
+nanobind_version=3.1.0
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,11 +33,13 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "install_dependencies: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install_dependencies: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
 fi
 
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-echo "install_dependencies: installing ${missing[*]}"
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+if ! /usr/bin/python3 -c "import nanobind, sys; sys.exit(nanobind.__version__ != '$nanobind_version')" 2>/dev/null; then
+  echo "install_dependencies: installing nanobind $nanobind_version from PyPI for /usr/bin/python3"
+  $sudo /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore "nanobind==$nanobind_version"
+fi

@@ -1,0 +1,69 @@
+// pnpdist.LinearOperator: forward / adjoint / __call__ and the shapes, shared by every bound operator.
+
+#include "operator.hpp"
+
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+namespace pnpdist::python {
+
+namespace {
+
+nb::tuple shape_tuple(const Shape& shape) {
+  nb::list items;
+  for (index_t e : shape) items.append(e);
+  return nb::tuple(items);
+}
+
+}  // namespace
+
+nb::object LinearOperator::forward(nb::handle x, nb::handle out) const {
+  const ArrayArg in = take_array(x, ArraySpec{"x", {dtype_}, domain_, "the operator's domain"});
+  auto [result, y] = output_array(out, "out", dtype_, range_, "the operator's range");
+  require_disjoint(in.data(), element_count(domain_), y, element_count(range_), dtype_, "out must not overlap x");
+  {
+    nb::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    apply_raw(in.data(), y);
+  }
+  return result;
+}
+
+nb::object LinearOperator::adjoint(nb::handle y, nb::handle out) const {
+  const ArrayArg in = take_array(y, ArraySpec{"y", {dtype_}, range_, "the operator's range"});
+  auto [result, x] = output_array(out, "out", dtype_, domain_, "the operator's domain");
+  require_disjoint(in.data(), element_count(range_), x, element_count(domain_), dtype_, "out must not overlap y");
+  {
+    nb::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    adjoint_raw(in.data(), x);
+  }
+  return result;
+}
+
+void bind_operator(nb::module_& m) {
+  nb::class_<LinearOperator>(m, "LinearOperator",
+                             "A linear operator A with its matched adjoint A^T (<A x, y> = <x, A^T y> up to "
+                             "round-off). Arrays must be C-contiguous CPU arrays of the operator's dtype and shapes; "
+                             "they are used in place, never copied or converted.")
+      .def("forward", &LinearOperator::forward, nb::arg("x"), nb::arg("out") = nb::none(),
+           "A x. x: the domain shape; the result is written into `out` when given, else into a new array.")
+      .def("__call__", &LinearOperator::forward, nb::arg("x"), nb::arg("out") = nb::none(), "A x (forward).")
+      .def("adjoint", &LinearOperator::adjoint, nb::arg("y"), nb::arg("out") = nb::none(),
+           "A^T y. y: the range shape; the result is written into `out` when given, else into a new array.")
+      .def_prop_ro(
+          "domain_shape", [](const LinearOperator& op) { return shape_tuple(op.domain_shape()); },
+          "Shape of x in y = A x.")
+      .def_prop_ro(
+          "range_shape", [](const LinearOperator& op) { return shape_tuple(op.range_shape()); },
+          "Shape of y in y = A x.")
+      .def_prop_ro(
+          "dtype",
+          [](const LinearOperator& op) { return nb::module_::import_("numpy").attr("dtype")(dtype_name(op.dtype())); },
+          "numpy.float32 or numpy.float64.")
+      .def_prop_ro(
+          "threads", [](const LinearOperator& op) { return op.executor().concurrency(); },
+          "The number of threads its executor uses.");
+}
+
+}  // namespace pnpdist::python

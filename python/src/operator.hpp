@@ -1,0 +1,113 @@
+#pragma once
+// pnpdist.LinearOperator: the Python face of a library linear operator of one dtype. Python shapes may differ
+// from the C++ ranks (a blur of (H, W) images is an N x C x H x W operator in C++) as long as the element counts
+// agree: arrays are contiguous, so they are reshaped, never copied. Guarantees:
+//   - forward / adjoint call the library's apply / apply_adjoint (matched adjoints) on the caller's memory,
+//     writing into `out` when given, into a new array otherwise;
+//   - the GIL is released during the computation; calls on one operator are serialized by its mutex (the
+//     library's operators own work buffers and must not run concurrently).
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "pnpdist/tensor/view.hpp"
+
+namespace pnpdist::python {
+
+class LinearOperator {
+public:
+  LinearOperator(DType dtype, Shape domain, Shape range)
+      : dtype_(dtype), domain_(std::move(domain)), range_(std::move(range)) {}
+  virtual ~LinearOperator() = default;
+  LinearOperator(const LinearOperator&) = delete;
+  LinearOperator& operator=(const LinearOperator&) = delete;
+
+  [[nodiscard]] DType dtype() const { return dtype_; }
+  [[nodiscard]] const Shape& domain_shape() const { return domain_; }
+  [[nodiscard]] const Shape& range_shape() const { return range_; }
+  [[nodiscard]] virtual HostExec executor() const = 0;
+
+  /// y = A x on raw contiguous memory of the operator's dtype; the caller holds mutex() and not the GIL.
+  virtual void apply_raw(const void* x, void* y) const = 0;
+  /// x = A^T y, likewise.
+  virtual void adjoint_raw(const void* y, void* x) const = 0;
+
+  [[nodiscard]] std::mutex& mutex() const { return mutex_; }
+
+  /// A x with the checks of take_array; the result is `out` or a new array.
+  nb::object forward(nb::handle x, nb::handle out) const;
+  /// A^T y, likewise.
+  nb::object adjoint(nb::handle y, nb::handle out) const;
+
+private:
+  DType dtype_;
+  Shape domain_, range_;
+  mutable std::mutex mutex_;
+};
+
+/// A LinearOperator holding OpOf<float> or OpOf<double> (library operators on the host executor), chosen at
+/// construction; the Python classes of the concrete operators (JosephProjector2D, Blur) are of this type.
+template <template <class> class OpOf>
+class BoundOperator : public LinearOperator {
+public:
+  using Variant = std::variant<OpOf<float>, OpOf<double>>;
+  BoundOperator(Variant op, Shape domain, Shape range)
+      : LinearOperator(op.index() == 0 ? DType::float32 : DType::float64, std::move(domain), std::move(range)),
+        op_(std::move(op)) {}
+
+  [[nodiscard]] HostExec executor() const override {
+    return std::visit([](const auto& op) { return HostExec(op.executor()); }, op_);
+  }
+  [[nodiscard]] const Variant& op() const { return op_; }
+
+  void apply_raw(const void* x, void* y) const override {
+    std::visit(
+        [&](const auto& op) {
+          using Op = std::decay_t<decltype(op)>;
+          using T = typename Op::value_type;
+          op.apply(View<const T, Op::domain_rank>(static_cast<const T*>(x), op.domain_shape()),
+                   View<T, Op::range_rank>(static_cast<T*>(y), op.range_shape()));
+        },
+        op_);
+  }
+  void adjoint_raw(const void* y, void* x) const override {
+    std::visit(
+        [&](const auto& op) {
+          using Op = std::decay_t<decltype(op)>;
+          using T = typename Op::value_type;
+          op.apply_adjoint(View<const T, Op::range_rank>(static_cast<const T*>(y), op.range_shape()),
+                           View<T, Op::domain_rank>(static_cast<T*>(x), op.domain_shape()));
+        },
+        op_);
+  }
+
+private:
+  Variant op_;
+};
+
+/// Any bound operator as a library LinearOperator on flat (rank-1) views of dtype T, for the solvers. Calls
+/// apply_raw / adjoint_raw directly: the caller holds the operator's mutex for the whole solve.
+template <class T>
+struct FlatOperator {
+  using value_type = T;
+  using executor_type = HostExec;
+  static constexpr std::size_t domain_rank = 1;
+  static constexpr std::size_t range_rank = 1;
+
+  const LinearOperator* op;
+  HostExec exec;
+
+  [[nodiscard]] Extents<1> domain_shape() const { return {element_count(op->domain_shape())}; }
+  [[nodiscard]] Extents<1> range_shape() const { return {element_count(op->range_shape())}; }
+  [[nodiscard]] HostExec executor() const { return exec; }
+  void apply(View<const T, 1> x, View<T, 1> y) const { op->apply_raw(x.data(), y.data()); }
+  void apply_adjoint(View<const T, 1> y, View<T, 1> x) const { op->adjoint_raw(y.data(), x.data()); }
+};
+
+}  // namespace pnpdist::python

@@ -1,0 +1,39 @@
+"""Shared helpers of the Python tests: repository paths, small geometries, the dot-product adjoint test."""
+
+import math
+import pathlib
+
+import numpy as np
+import pytest
+
+import pnpdist
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+WEIGHTS = ROOT / "weights"
+NN_FIXTURES = ROOT / "tests" / "fixtures" / "nn"
+
+
+def parallel_geometry(n=32, views=24, cols=None):
+    angles = np.linspace(0, math.pi, views, endpoint=False)
+    return pnpdist.parallel_beam_2d(angles, cols or int(1.5 * n), (n, n))
+
+
+def fan_geometry(n=32, views=30, cols=None):
+    angles = np.linspace(0, 2 * math.pi, views, endpoint=False)
+    return pnpdist.fan_beam_2d(angles, cols or 2 * n, 4.0 * n, 2.0 * n, (n, n))
+
+
+def adjoint_mismatch(op, seed=0):
+    """|<A x, y> - <x, A^T y>| / (|A x| |y|) for random x, y of the operator's dtype."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(op.domain_shape).astype(op.dtype)
+    y = rng.standard_normal(op.range_shape).astype(op.dtype)
+    ax, aty = op.forward(x), op.adjoint(y)
+    lhs = float(np.dot(ax.ravel().astype(np.float64), y.ravel().astype(np.float64)))
+    rhs = float(np.dot(x.ravel().astype(np.float64), aty.ravel().astype(np.float64)))
+    return abs(lhs - rhs) / (np.linalg.norm(ax) * np.linalg.norm(y))
+
+
+@pytest.fixture(params=["parallel", "fan"])
+def geometry(request):
+    return parallel_geometry() if request.param == "parallel" else fan_geometry()

@@ -1,0 +1,54 @@
+"""DRUNet from Python: the shipped weights against PyTorch's output (the C++ tests' fixture), and denoising of
+a noisy phantom."""
+
+import numpy as np
+import pytest
+
+import pnpdist
+from conftest import NN_FIXTURES, WEIGHTS
+
+
+def test_infer_config():
+    gray = pnpdist.infer_drunet_config(str(WEIGHTS / "drunet_gray.safetensors"))
+    color = pnpdist.infer_drunet_config(str(WEIGHTS / "drunet_color.safetensors"))
+    assert gray["image_channels"] == 1 and color["image_channels"] == 3
+    assert len(gray["widths"]) == 4 and gray["blocks"] >= 1
+
+
+def test_gray_matches_pytorch_fixture():
+    net = pnpdist.DRUNet(str(WEIGHTS / "drunet_gray.safetensors"))
+    x = np.load(NN_FIXTURES / "trained_drunet_gray_input.npy")
+    expected = np.load(NN_FIXTURES / "trained_drunet_gray_output.npy")
+    sigma = float(np.load(NN_FIXTURES / "trained_drunet_gray_sigma.npy")[0])
+    y = net.denoise(x, sigma)
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert np.linalg.norm(y - expected) / np.linalg.norm(expected) < 1e-4
+    # The same image as (H, W) and (C, H, W), and into `out`.
+    assert np.array_equal(net.denoise(x[0, 0], sigma), y[0, 0])
+    out = np.empty_like(x[0])
+    assert net(x[0], sigma, out=out) is out and np.array_equal(out, y[0])
+
+
+def test_color_matches_pytorch_fixture():
+    net = pnpdist.DRUNet(str(WEIGHTS / "drunet_color.safetensors"), executor=pnpdist.Executor(1))
+    assert net.config["image_channels"] == 3 and net.threads == 1
+    x = np.load(NN_FIXTURES / "trained_drunet_color_input.npy")
+    expected = np.load(NN_FIXTURES / "trained_drunet_color_output.npy")
+    sigma = float(np.load(NN_FIXTURES / "trained_drunet_color_sigma.npy")[0])
+    y = net.denoise(x, sigma)
+    assert np.linalg.norm(y - expected) / np.linalg.norm(expected) < 1e-4
+    with pytest.raises(ValueError, match="channel"):
+        net.denoise(x[:, :1], sigma)
+    with pytest.raises(ValueError, match="x must have 3 to 4 dimensions"):
+        net.denoise(x[0, 0], sigma)
+
+
+def test_denoising_improves_psnr():
+    net = pnpdist.DRUNet(str(WEIGHTS / "drunet_gray.safetensors"))
+    clean = pnpdist.shepp_logan((64, 64))
+    sigma = 0.1
+    noisy = (clean + sigma * np.random.default_rng(0).standard_normal(clean.shape)).astype(np.float32)
+    denoised = net.denoise(noisy, sigma)
+    assert pnpdist.psnr(denoised, clean) > pnpdist.psnr(noisy, clean) + 5.0
+    with pytest.raises(TypeError, match="float32"):
+        net.denoise(noisy.astype(np.float64), sigma)
