@@ -171,9 +171,35 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
   table.flag("--quiet", "no progress lines (they are printed only when stderr is a terminal)", o.quiet);
 }
 
-/// Checks the combinations the table cannot check option by option.
+/// The options that only one or two of the PnP algorithms read: given with another --algorithm they would be
+/// ignored, so they are refused.
+struct AlgorithmOption {
+  const char* name;
+  std::vector<std::string> algorithms;
+};
+inline const std::vector<AlgorithmOption>& algorithm_options() {
+  static const std::vector<AlgorithmOption> options{
+      {"--step", {"pgd"}},           {"--step-factor", {"pgd"}},          {"--relaxation", {"pgd"}},
+      {"--damping", {"pgd"}},        {"--sigma-start", {"hqs"}},          {"--schedule-iterations", {"hqs"}},
+      {"--data-weight", {"hqs"}},    {"--penalty", {"admm"}},             {"--cg-iterations", {"hqs", "admm"}},
+      {"--cg-tolerance", {"hqs", "admm"}}};
+  return options;
+}
+
+/// Checks the combinations the table cannot check option by option; `table` has parsed the command line.
 template <std::size_t Dim>
-void validate_common(const CommonOptions<Dim>& o) {
+void validate_common(const CommonOptions<Dim>& o, const OptionTable& table) {
+  for (const AlgorithmOption& option : algorithm_options()) {
+    const bool applies =
+        std::find(option.algorithms.begin(), option.algorithms.end(), o.algorithm) != option.algorithms.end();
+    pnpdist::require(applies || !table.given(option.name), [&] {
+      std::string which;
+      for (const std::string& a : option.algorithms) which += (which.empty() ? "" : " or ") + a;
+      return std::string(option.name) + " applies to --algorithm " + which + " only, not to --algorithm " +
+             o.algorithm + (table.given("--algorithm") ? std::string() : std::string(", the default")) +
+             " (see --help)";
+    });
+  }
   const bool tiled = std::any_of(o.patch_size.begin(), o.patch_size.end(), [](index_t p) { return p > 0; });
   const bool whole = std::all_of(o.patch_size.begin(), o.patch_size.end(), [](index_t p) { return p == 0; });
   pnpdist::require(tiled == !whole, "--patch-size: give 0 (whole image) or a positive size on every axis");
@@ -185,7 +211,13 @@ void validate_common(const CommonOptions<Dim>& o) {
              " on axis " + std::to_string(d);
     });
   pnpdist::require(o.checkpoint_every == 0 || !o.checkpoint.empty(), "--checkpoint-every needs --checkpoint PATH");
-  pnpdist::require(o.step == "auto" || o.step_factor == CommonOptions<Dim>{}.step_factor,
+  for (const char* option : {"--weights", "--equivariant"})
+    pnpdist::require(o.denoiser == "drunet" || !table.given(option), [&] {
+      return std::string(option) + " applies to --denoiser drunet only, not to --denoiser " + o.denoiser;
+    });
+  pnpdist::require(o.denoiser == "tv" || !table.given("--tv-iterations"),
+                   "--tv-iterations applies to --denoiser tv only (the PnP-TV baseline: --baseline-tv-iterations)");
+  pnpdist::require(o.step == "auto" || !table.given("--step-factor"),
                    "--step-factor applies to --step auto only; give one of --step X and --step-factor F");
 }
 

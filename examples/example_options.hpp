@@ -118,7 +118,7 @@ public:
            std::function<void(const std::string&)> set, std::function<std::string()> json,
            std::function<std::string()> shown = {}) {
     if (!shown) shown = json;
-    entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(json), shown(), false});
+    entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(json), shown(), false, false});
   }
 
   /// --name N: an integer in [low, high].
@@ -215,7 +215,7 @@ public:
   /// --name without a value: sets target to true.
   void flag(const std::string& name, const std::string& help, bool& target) {
     entries_.push_back(Entry{name, "", help, [&target](const std::string&) { target = true; },
-                             [&target] { return std::string(target ? "true" : "false"); }, "", true});
+                             [&target] { return std::string(target ? "true" : "false"); }, "", true, false});
   }
 
   /// Parses argv. --help / -h prints help() and exits with 0; an unknown option, a missing value or a bad
@@ -229,6 +229,7 @@ public:
       }
       Entry* entry = find(arg);
       if (entry == nullptr) throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
+      entry->given = true;
       if (entry->is_flag) {
         entry->set("");
         continue;
@@ -236,6 +237,13 @@ public:
       if (i + 1 >= argc) throw pnpdist::invalid_argument(arg + " needs a value (see --help)");
       entry->set(argv[++i]);
     }
+  }
+
+  /// Whether parse() saw `name` on the command line (a default value is not "given").
+  [[nodiscard]] bool given(const std::string& name) const {
+    for (const Entry& e : entries_)
+      if (e.name == name) return e.given;
+    throw pnpdist::invalid_argument("internal: option " + name + " is not registered");
   }
 
   /// The --help text: usage, every option with its metavar, help and default, epilogue.
@@ -288,6 +296,7 @@ private:
     std::function<std::string()> json;
     std::string default_text;
     bool is_flag;
+    bool given = false;
   };
 
   Entry* find(const std::string& name) {

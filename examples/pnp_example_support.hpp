@@ -178,14 +178,23 @@ struct DenoiserInfo {
   std::string config;   // the DRUNet architecture
 };
 
+/// Resolves --weights once, before anything reads it: with the DRUNet prior, o.weights becomes the file
+/// find_weights chose (the explicit flag, $PNPDIST_WEIGHTS_DIR, the installation, the source tree), so the
+/// memory check, the prior and result.json all see the same file; not found is an error.
+template <std::size_t Dim>
+void resolve_weights(CommonOptions<Dim>& o, const std::string& weights_name) {
+  if (o.denoiser == "drunet") o.weights = find_weights(weights_name, o.weights);
+}
+
 /// Builds the prior chosen by the options on images of `channels` channels and calls fn(prior, info) with
-/// it: DRUNet<Dim> (weights' architecture read from the file; 2D weights are inflated for Dim = 3) or
-/// TVDenoiser; then whole, tiled (PatchTiler, --max-batch-size) or distributed over `world`'s ranks.
+/// it: DRUNet<Dim> (weights' architecture read from the file o.weights, resolved by resolve_weights; 2D
+/// weights are inflated for Dim = 3) or TVDenoiser; then whole, tiled (PatchTiler, --max-batch-size) or
+/// distributed over `world`'s ranks.
 template <std::size_t Dim, class Fn>
-void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& exec, index_t channels,
-                   const std::string& weights_name, Fn&& fn) {
+void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& exec, index_t channels, Fn&& fn) {
   DenoiserInfo info;
-  const std::string weights = o.denoiser == "drunet" ? find_weights(weights_name, o.weights) : std::string();
+  const std::string weights = o.denoiser == "drunet" ? o.weights : std::string();
+  pnpdist::require(o.denoiser != "drunet" || !weights.empty(), "internal: --weights was not resolved (resolve_weights)");
   const auto wrap = [&](auto base) {
     pnpdist::Extents<Dim> patch{}, overlap{};
     for (std::size_t d = 0; d < Dim; ++d) {
@@ -280,7 +289,6 @@ struct Problem {
   std::optional<pnpdist::View<const float, R>> truth;  // none for real data
   double data_range = 1.0;                             // PSNR/SSIM range and display range of the images
   index_t channels = 1;                                // of the denoiser's images
-  std::string default_weights;  // the file name find_weights looks for
   std::string extra_json;       // members added to result.json's "problem" object
   std::string measurement_png;  // written by the example (rank 0), empty if none
   std::string baselines_json;   // result.json's "baselines" list (examples/baselines.hpp), empty: none
@@ -338,7 +346,7 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
   const bool root = world.rank() == 0;
   int status = 0;
   with_denoiser<Dim>(
-      o, world, exec, problem.channels, problem.default_weights, [&](auto& prior, const DenoiserInfo& info) {
+      o, world, exec, problem.channels, [&](auto& prior, const DenoiserInfo& info) {
         using Prior = std::remove_cvref_t<decltype(prior)>;
         constexpr bool prior_has_ranks = requires(const Prior& p) { p.communicator(); };
         constexpr bool physics_has_ranks = requires(const Physics& p) { p.communicator(); };
@@ -469,12 +477,12 @@ int run_pnp_on_share(const World& world, const Exec& exec, const CommonOptions<D
 /// Refuses a run that cannot fit before it allocates (memory_budget.hpp): `estimate` holds the example's own
 /// arrays per process; DRUNet's activations for its smallest call on an image of `denoised` spatial extents
 /// (the tiles of --patch-size/--overlap/--max-batch-size when they have the same number of axes) are added
-/// when the prior is DRUNet (its widths read from the weights file the run will load).
+/// when the prior is DRUNet (its widths read from o.weights, resolved by resolve_weights).
 template <std::size_t Dim>
 void require_memory(const std::string& what, const CommonOptions<Dim>& o, MemoryEstimate estimate,
-                    const std::vector<index_t>& denoised, const std::string& weights_name) {
+                    const std::vector<index_t>& denoised) {
   if (o.denoiser == "drunet") {
-    const pnpdist::nn::DRUNetConfig config = pnpdist::nn::infer_drunet_config(find_weights(weights_name, o.weights));
+    const pnpdist::nn::DRUNetConfig config = pnpdist::nn::infer_drunet_config(o.weights);
     std::vector<index_t> patch, overlap;
     if (denoised.size() == Dim) {
       patch.assign(o.patch_size.begin(), o.patch_size.end());

@@ -5,7 +5,7 @@
 // own stream. The prior is the grayscale DRUNet (or TV), whole, tiled or with its tiles dealt to the MPI ranks;
 // the operators are replicated on every rank or dealt round robin.
 //
-//   tomography_2d --size 256 --iterations 20 --output-dir out
+//   tomography_2d --size 256 --output-dir out
 //   mpirun -np 2 tomography_2d --size 256 --distribute-physics 1 --distribute-denoiser 1 --patch-size 128
 //       --overlap 16 --threads 1 --output-dir out
 //
@@ -36,7 +36,8 @@ const std::string default_weights = "drunet_gray.safetensors";  // found by find
 
 int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
-  validate_common(o);
+  validate_common(o, table);
+  resolve_weights(o, default_weights);
   pnpdist::require(o.operators <= o.angles, [&] {
     return "--operators " + std::to_string(o.operators) + " exceeds --angles " + std::to_string(o.angles) +
            " (every operator needs a view)";
@@ -55,7 +56,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
                         sinogram * static_cast<double>(share.mine.size()) / static_cast<double>(o.operators) +
                             sinogram);
     require_memory("tomography_2d --size " + std::to_string(o.size) + " --angles " + std::to_string(o.angles), o,
-                   estimate, {o.size, o.size}, default_weights);
+                   estimate, {o.size, o.size});
   }
 
   const double pixel = 1.0 / static_cast<double>(o.size);
@@ -129,7 +130,6 @@ int run(const World& world, Options& o, const OptionTable& table) {
   problem.noise_level = o.noise;
   problem.baselines_json = baselines.json;
   problem.channels = 1;
-  problem.default_weights = default_weights;
   problem.extra_json = ", \"shape\": [" + std::to_string(o.size) + ", " + std::to_string(o.size) +
                        "], \"sinogram_shape\": [" + std::to_string(o.angles) + ", " + std::to_string(o.size) + "]";
   if (world.rank() == 0) {
@@ -149,8 +149,12 @@ int main(int argc, char** argv) {
   o.size = 2048;
   o.operators = 8;
   o.noise = 0.01;
-  o.iterations = 100;
-  o.sigma = 0.01;
+  // The default algorithm: PnP-HQS with the DPIR schedule, parameters chosen on validation images
+  // (docs/quality.md, configs/tomography_2d_cpu.yaml); the full-size benchmark config names its PnP-PGD setup.
+  o.algorithm = "hqs";
+  o.iterations = 8;
+  o.sigma = 0.06;
+  o.data_weight = 0.2;
   const ProblemHelp help{"image side in pixels, also the number of detector bins",
                          "projectors: contiguous blocks of views (angle blocks)",
                          "standard deviation of the Gaussian noise on the sinogram (line integrals over the unit\n"
@@ -158,7 +162,10 @@ int main(int argc, char** argv) {
                          "zeros|adjoint|pseudo_inverse"};
   OptionTable table(
       "tomography_2d: PnP reconstruction of the Shepp-Logan phantom from a parallel-beam sinogram (the 2D\n"
-      "tomography benchmark). Defaults are the benchmark's full size; on 2 CPU cores use --size 256.\n"
+      "tomography benchmark). Defaults: the benchmark's full size (on 2 CPU cores use --size 256) and the\n"
+      "recommended algorithm, PnP-HQS with 8 iterations of the DPIR schedule (sigma 49/255 down to 0.06, data\n"
+      "weight 0.2), chosen on validation images (docs/quality.md). The benchmark's PnP-PGD: --algorithm pgd\n"
+      "--iterations 100 --sigma 0.01 (configs/tomography_2d.yaml).\n"
       "\n"
       "  tomography_2d [options]            one process\n"
       "  mpirun -np N tomography_2d [options]",

@@ -68,7 +68,8 @@ ct::Geometry3D make_geometry(const Options& o, const std::optional<pnpdist::Exte
 
 int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
-  validate_common(o);
+  validate_common(o, table);
+  resolve_weights(o, default_weights);
   pnpdist::require(o.projections_file.empty() || !o.vectors_file.empty(),
                    "--projections-file needs --vectors-file (the geometry of the projections)");
   pnpdist::require(o.truth_file.empty() || o.projections_file.empty(),
@@ -111,7 +112,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
         o.slice_axes.empty() ? std::vector<index_t>{o.size, o.size, o.size} : std::vector<index_t>{o.size, o.size};
     require_memory("tomography_3d --size " + std::to_string(o.size) + " (" + std::to_string(p[0]) + " projections of " +
                        std::to_string(p[1]) + " x " + std::to_string(p[2]) + ")",
-                   o, estimate, denoised, default_weights);
+                   o, estimate, denoised);
   }
   std::optional<pnpdist::Tensor<float, 3>> truth;
   double data_range = 1.0;
@@ -211,7 +212,6 @@ int run(const World& world, Options& o, const OptionTable& table) {
   problem.baselines_json = baselines.json;
   problem.noise_level = o.noise;
   problem.channels = 1;
-  problem.default_weights = default_weights;
   problem.extra_json = ", \"shape\": [" + std::to_string(o.size) + ", " + std::to_string(o.size) + ", " +
                        std::to_string(o.size) + "], \"projection_shape\": [" + std::to_string(geometry.views()) + ", " +
                        std::to_string(geometry.detector_rows) + ", " + std::to_string(geometry.detector_cols) +

@@ -35,6 +35,7 @@ TOMOGRAPHY_2D = textwrap.dedent(f"""\
           noise_level: 0.01
     solver:
       - PnP:
+          algorithm: pgd
           denoiser: tv
           denoiser_sigma: 0.01
           step_size: auto
