@@ -220,13 +220,30 @@ def validation_psnr(net, validation, sigma255, seed, crop=256):
     return float(np.mean(values))
 
 
-def new_network(channels):
-    """The network to train, initialized as the identity: PyTorch's default initialization, except that the
+def widths_of(state):
+    """The four widths of a DRUNet state dict (m_head's output, then each down-sampling convolution's)."""
+    return tuple([state['m_head.weight'].shape[0]] +
+                 [state[f'm_down{k}.{BLOCKS}.weight'].shape[0] for k in (1, 2, 3)])
+
+
+def parse_widths(text):
+    """--widths 'a,b,c,d': four positive integers."""
+    try:
+        widths = tuple(int(v) for v in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not four comma-separated integers")
+    if len(widths) != 4 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not four positive comma-separated integers")
+    return widths
+
+
+def new_network(channels, widths=WIDTHS):
+    """The network to train (`widths`: the four level widths), initialized as the identity: PyTorch's default initialization, except that the
     head copies the image channels into its first features, the tail reads them back, and the first up
     convolution (m_up1.0) is zero, so the decoder adds nothing at first. The head-to-tail path has no
     nonlinearity, so the network starts as x -> x and learns the correction (residual learning, within the
     official layout)."""
-    net = DRUNet(channels, WIDTHS, BLOCKS, dim=2, bias=False)
+    net = DRUNet(channels, widths, BLOCKS, dim=2, bias=False)
     with torch.no_grad():
         net.m_head.weight[:channels].zero_()
         net.m_tail.weight.zero_()
@@ -244,23 +261,34 @@ def train(args):
     print(f'{len(train_set)} training and {len(validation)} validation images '
           f'({sum(im.shape[1] * im.shape[2] for _, im in train_set)} training pixels)', flush=True)
     torch.manual_seed(args.seed)
-    net = new_network(args.channels)
+    checkpoint = os.path.join(args.work, f'checkpoint_{args.channels}.pt')
+    state = torch.load(checkpoint) if os.path.exists(checkpoint) else None
+    widths = args.widths or WIDTHS
+    if state is not None:
+        if args.widths and tuple(args.widths) != widths_of(state['model']):
+            raise SystemExit(f'--widths {args.widths} differs from the checkpoint {checkpoint}: '
+                             f'{widths_of(state["model"])}')
+        widths = widths_of(state['model'])
+    elif args.weights:
+        given = widths_of(read_safetensors(args.weights))
+        if args.widths and tuple(args.widths) != given:
+            raise SystemExit(f'--widths {args.widths} differs from --weights {args.weights}: {given}')
+        widths = given
+    net = new_network(args.channels, widths)
     initial_lr = args.lr if args.lr is not None else LEARNING_RATE
     final_lr = args.final_lr if args.final_lr is not None else FINAL_LEARNING_RATE
     optimizer = torch.optim.Adam(net.parameters(), lr=initial_lr)
-    checkpoint = os.path.join(args.work, f'checkpoint_{args.channels}.pt')
     step = 0
-    if args.weights and not os.path.exists(checkpoint):
+    if args.weights and state is None:
         net.load_state_dict(read_safetensors(args.weights))
         print(f'fine-tuning {args.weights} (sha256 {hashlib.sha256(open(args.weights, "rb").read()).hexdigest()[:16]})',
               flush=True)
-    if os.path.exists(checkpoint):
-        state = torch.load(checkpoint)
+    if state is not None:
         net.load_state_dict(state['model'])
         optimizer.load_state_dict(state['optimizer'])
         step = state['step']
         print(f'resumed from {checkpoint} at step {step}', flush=True)
-    print(f'DRUNet widths {WIDTHS}, blocks {BLOCKS}: {sum(p.numel() for p in net.parameters())} parameters', flush=True)
+    print(f'DRUNet widths {widths}, blocks {BLOCKS}: {sum(p.numel() for p in net.parameters())} parameters', flush=True)
     net.train()
     start, loss_sum = time.time(), 0.0
     stop = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
@@ -296,7 +324,7 @@ def train(args):
 def export(args):
     checkpoint = os.path.join(args.work, f'checkpoint_{args.channels}.pt')
     state = torch.load(checkpoint)
-    net = new_network(args.channels)
+    net = new_network(args.channels, widths_of(state['model']))
     net.load_state_dict(state['model'])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tensors, parameters = write_safetensors(args.out, net.state_dict())
@@ -304,9 +332,11 @@ def export(args):
 
 
 def load_network(channels, path):
-    """The network of new_network's architecture with the weights of the safetensors file `path`."""
-    net = new_network(channels)
-    net.load_state_dict(read_safetensors(path))
+    """The network of new_network's architecture (widths read from the file) with the weights of the
+    safetensors file `path`."""
+    state = read_safetensors(path)
+    net = new_network(channels, widths_of(state))
+    net.load_state_dict(state)
     return net
 
 
@@ -690,6 +720,9 @@ def main():
     parser.add_argument('--final-lr', type=float,
                         help=f'train: final learning rate (default {FINAL_LEARNING_RATE}); stabilize-pnp: '
                              f'(default {STABILIZE_DEFAULTS["final_learning_rate"]})')
+    parser.add_argument('--widths', type=parse_widths,
+                        help=f'train: the four level widths of a new network, e.g. 32,64,128,256 (default '
+                             f'{",".join(map(str, WIDTHS))}; a checkpoint or --weights fixes them)')
     parser.add_argument('--clip-grad', type=float, default=0.0,
                         help='train: clip the gradient to this global norm (default 0: no clipping)')
     parser.add_argument('--synthetic', type=float, default=0.0,
