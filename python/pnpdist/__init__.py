@@ -7,7 +7,8 @@ read-only output), naming the argument and what it must be; nothing is converted
 Errors of the library itself are pnpdist.Error subclasses (DimensionMismatch and InvalidArgument are also
 ValueErrors, IoError an OSError, NotCompiled a NotImplementedError).
 
-PyTorch autograd functions of the linear operators are in pnpdist.torch (imported on demand).
+PyTorch autograd functions of the linear operators are in pnpdist.torch (imported on demand); 2D geometries
+from ASTRA Toolbox dicts come from geometry_from_astra (pnpdist.astra).
 """
 
 from ._pnpdist import (
@@ -47,5 +48,6 @@ from ._pnpdist import (
     shepp_logan,
     shepp_logan_sinogram,
 )
+from .astra import geometry_from_astra
 
 __all__ = [name for name in dir() if not name.startswith("_")]
