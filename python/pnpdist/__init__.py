@@ -1,4 +1,4 @@
-"""pnpdist from Python: 2D CT projectors, blurs, the DRUNet denoiser, FBP / SIRT / CGLS, metrics and phantoms
+"""pnpdist from Python: 2D and 3D CT projectors, blurs, the DRUNet denoiser, FBP / SIRT / CGLS, metrics and phantoms
 of the C++ library, on numpy arrays and CPU torch tensors without copies.
 
 Arrays are passed as they are: C-contiguous, on the CPU, of the dtype and shape the callee states. Anything
@@ -33,10 +33,15 @@ from ._pnpdist import (
     parallel_beam_2d,
     fan_beam_2d,
     JosephProjector2D,
+    Geometry3D,
+    parallel_beam_3d,
+    cone_beam,
+    JosephProjector3D,
     gaussian_psf,
     Blur,
     # reconstruction
     fbp,
+    fdk,
     sirt,
     cgls,
     # denoiser

@@ -31,6 +31,7 @@ void bind_errors(nb::module_& m);
 void bind_executor(nb::module_& m);
 void bind_operator(nb::module_& m);
 void bind_ct(nb::module_& m);
+void bind_ct3d(nb::module_& m);
 void bind_blur(nb::module_& m);
 void bind_drunet(nb::module_& m);
 void bind_solvers(nb::module_& m);

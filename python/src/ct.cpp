@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "ct_support.hpp"
 #include "operator.hpp"
 #include "pnpdist/physics/ct/fbp.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
@@ -24,31 +25,9 @@ ct::VolumeGeometry2D volume_of(const std::array<index_t, 2>& image_shape, double
   return ct::VolumeGeometry2D{image_shape[0], image_shape[1], pixel_size, pixel_size};
 }
 
-ct::Filter parse_filter(const std::string& name) {
-  if (name == "ram_lak") return ct::Filter::ram_lak;
-  if (name == "shepp_logan") return ct::Filter::shepp_logan;
-  if (name == "cosine") return ct::Filter::cosine;
-  if (name == "hann") return ct::Filter::hann;
-  throw nb::value_error(("filter must be 'ram_lak', 'shepp_logan', 'cosine' or 'hann', got '" + name + "'").c_str());
-}
-
 ct::Geometry2D from_vectors(const std::string& beam, nb::handle vectors, index_t detector_cols,
                             const std::array<index_t, 2>& image_shape, double pixel_size) {
-  if (beam != "parallel" && beam != "fan")
-    throw nb::value_error(("beam must be 'parallel' or 'fan', got '" + beam + "'").c_str());
-  const ArrayArg v = take_array(vectors, ArraySpec{"vectors", {DType::float64}, {}, "", 2, 2});
-  if (v.shape[1] != 6)
-    throw nb::value_error(("vectors must have shape (views, 6), got " + shape_string(v.shape)).c_str());
-  ct::Geometry2D g{beam == "parallel" ? ct::Beam::parallel : ct::Beam::divergent,
-                   volume_of(image_shape, pixel_size),
-                   detector_cols,
-                   {}};
-  const auto* data = static_cast<const double*>(v.data());
-  for (index_t k = 0; k < v.shape[0]; ++k) {
-    std::array<double, 6> row{};
-    for (std::size_t j = 0; j < 6; ++j) row[j] = data[k * 6 + static_cast<index_t>(j)];
-    g.vectors.push_back(row);
-  }
+  ct::Geometry2D g{parse_beam(beam, "fan"), volume_of(image_shape, pixel_size), detector_cols, vector_rows<6>(vectors)};
   ct::validate(g);
   return g;
 }
@@ -108,12 +87,7 @@ void bind_ct(nb::module_& m) {
       .def_ro("detector_cols", &ct::Geometry2D::detector_cols)
       .def_prop_ro("pixel_size", [](const ct::Geometry2D& g) { return g.volume.pixel_size_x; })
       .def_prop_ro(
-          "vectors",
-          [](const ct::Geometry2D& g) {
-            std::vector<double> flat;
-            for (const auto& row : g.vectors) flat.insert(flat.end(), row.begin(), row.end());
-            return array_from(flat, {g.views(), 6});
-          },
+          "vectors", [](const ct::Geometry2D& g) { return vectors_array(g.vectors); },
           "A copy of the per-view vectors, (views, 6) float64.")
       .def("__repr__", [](const ct::Geometry2D& g) {
         return std::string("pnpdist.Geometry2D(beam='") + (g.beam == ct::Beam::parallel ? "parallel" : "fan") +

@@ -13,6 +13,7 @@ NB_MODULE(_pnpdist, m) {
   py::bind_executor(m);
   py::bind_operator(m);
   py::bind_ct(m);
+  py::bind_ct3d(m);
   py::bind_blur(m);
   py::bind_drunet(m);
   py::bind_solvers(m);

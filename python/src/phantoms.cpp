@@ -1,4 +1,4 @@
-// pnpdist.shepp_logan and pnpdist.shepp_logan_sinogram: the modified Shepp-Logan phantom and its exact line
+// pnpdist.shepp_logan and pnpdist.shepp_logan_sinogram: the (2D or 3D) Shepp-Logan phantom and its exact line
 // integrals along the rays of a geometry.
 
 #include <nanobind/stl/array.h>
@@ -27,6 +27,21 @@ void bind_phantoms(nb::module_& m) {
       "The modified Shepp-Logan phantom (values in [0, 1]) filling a (rows, cols) grid: each pixel the mean of "
       "supersampling^2 samples.");
   m.def(
+      "shepp_logan",
+      [](const std::array<index_t, 3>& shape, nb::handle dtype, int supersampling, nb::handle executor) {
+        const ct::VolumeGeometry3D grid{shape[0], shape[1], shape[2], 1.0, 1.0, 1.0};
+        const HostExec exec = executor_or_default(executor);
+        const Shape s{shape[0], shape[1], shape[2]};
+        const double scale = phantom::fitted_scale(grid);
+        if (parse_dtype(dtype) == DType::float32)
+          return adopt_tensor(phantom::rasterize<float>(exec, phantom::shepp_logan_3d(), grid, scale, supersampling),
+                              s);
+        return adopt_tensor(phantom::rasterize<double>(exec, phantom::shepp_logan_3d(), grid, scale, supersampling), s);
+      },
+      nb::arg("shape"), nb::arg("dtype") = "float32", nb::arg("supersampling") = 2, nb::arg("executor") = nb::none(),
+      "The 3D Shepp-Logan phantom (modified densities) filling a (slices, rows, cols) grid: each voxel the mean of "
+      "supersampling^3 samples.");
+  m.def(
       "shepp_logan_sinogram",
       [](const ct::Geometry2D& g) {
         const double scale = phantom::fitted_scale(g.volume);
@@ -36,6 +51,16 @@ void bind_phantoms(nb::module_& m) {
       nb::arg("geometry"),
       "The exact line integrals (float64, (views, detector_cols)) of the Shepp-Logan phantom filling the "
       "geometry's image, along the rays through the detector pixel centres.");
+  m.def(
+      "shepp_logan_sinogram",
+      [](const ct::Geometry3D& g) {
+        const double scale = phantom::fitted_scale(g.volume);
+        return adopt_tensor(phantom::analytic_projections(phantom::shepp_logan_3d(), scale, g),
+                            {g.views(), g.detector_rows, g.detector_cols});
+      },
+      nb::arg("geometry"),
+      "The exact line integrals (float64, (views, detector_rows, detector_cols)) of the 3D Shepp-Logan phantom "
+      "filling the geometry's volume.");
 }
 
 }  // namespace pnpdist::python

@@ -15,6 +15,8 @@ def operators():
     return {
         "parallel": pnpdist.JosephProjector2D(parallel_geometry(8, 5, 12), dtype="float64"),
         "fan": pnpdist.JosephProjector2D(fan_geometry(8, 6, 14), dtype="float64"),
+        "cone": pnpdist.JosephProjector3D(pnpdist.cone_beam(
+            [0.0, 2.0, 4.0], (8, 8), 24.0, 12.0, (6, 6, 6), detector_pixel_size=(1.5, 1.5)), dtype="float64"),
         "blur_circular": pnpdist.Blur(pnpdist.gaussian_psf(0.8, dtype="float64"), (2, 9, 8)),
         "blur_valid": pnpdist.Blur(pnpdist.gaussian_psf(0.6, 1.0, 20.0, dtype="float64"), (12, 14), boundary="valid"),
     }
@@ -26,9 +28,9 @@ def test_gradcheck(name):
     x = torch.randn(op.domain_shape, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: pt.apply(op, t), (x,))
     # The backward is differentiable as well (its backward is A). The projectors' back projection rounds each
-    # ray's value to float32 (JosephRay2D::value), so the finite differences of the backward need a step far
+    # ray's value to float32 (JosephRay2D/3D::value), so the finite differences of the backward need a step far
     # above float32 round-off (1e-2 instead of 1e-6); the blurs are double-accurate throughout.
-    eps = 1e-2 if name in ("parallel", "fan") else 1e-6
+    eps = 1e-2 if name in ("parallel", "fan", "cone") else 1e-6
     assert torch.autograd.gradgradcheck(lambda t: pt.apply(op, t), (x,), eps=eps)
 
 

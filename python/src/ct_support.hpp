@@ -1,0 +1,52 @@
+#pragma once
+// Helpers shared by the 2D and 3D CT bindings: filter names and per-view vectors from a float64 array.
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "arrays.hpp"
+#include "pnpdist/physics/ct/filters.hpp"
+#include "pnpdist/physics/ct/geometry.hpp"
+
+namespace pnpdist::python {
+
+/// 'ram_lak', 'shepp_logan', 'cosine' or 'hann'; ValueError otherwise.
+inline ct::Filter parse_filter(const std::string& name) {
+  if (name == "ram_lak") return ct::Filter::ram_lak;
+  if (name == "shepp_logan") return ct::Filter::shepp_logan;
+  if (name == "cosine") return ct::Filter::cosine;
+  if (name == "hann") return ct::Filter::hann;
+  throw nb::value_error(("filter must be 'ram_lak', 'shepp_logan', 'cosine' or 'hann', got '" + name + "'").c_str());
+}
+
+/// The rows of a (views, Columns) float64 array `vectors`; TypeError / ValueError naming it otherwise.
+template <std::size_t Columns>
+std::vector<std::array<double, Columns>> vector_rows(nb::handle vectors) {
+  const ArrayArg v = take_array(vectors, ArraySpec{"vectors", {DType::float64}, {}, "", 2, 2});
+  if (v.shape[1] != static_cast<index_t>(Columns))
+    throw nb::value_error(
+        ("vectors must have shape (views, " + std::to_string(Columns) + "), got " + shape_string(v.shape)).c_str());
+  std::vector<std::array<double, Columns>> rows(static_cast<std::size_t>(v.shape[0]));
+  const auto* data = static_cast<const double*>(v.data());
+  for (std::size_t k = 0; k < rows.size(); ++k)
+    for (std::size_t j = 0; j < Columns; ++j) rows[k][j] = data[k * Columns + j];
+  return rows;
+}
+
+/// A (views, Columns) float64 array holding the geometry's vectors.
+template <std::size_t Columns>
+nb::object vectors_array(const std::vector<std::array<double, Columns>>& rows) {
+  std::vector<double> flat;
+  for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
+  return array_from(flat, {static_cast<index_t>(rows.size()), static_cast<index_t>(Columns)});
+}
+
+/// 'parallel' or the divergent beam's name ('fan' in 2D, 'cone' in 3D); ValueError for other names.
+inline ct::Beam parse_beam(const std::string& name, const char* divergent) {
+  if (name == "parallel") return ct::Beam::parallel;
+  if (name == divergent) return ct::Beam::divergent;
+  throw nb::value_error(("beam must be 'parallel' or '" + std::string(divergent) + "', got '" + name + "'").c_str());
+}
+
+}  // namespace pnpdist::python
