@@ -1,0 +1,89 @@
+#pragma once
+/// \file
+/// Memory layouts of the Joseph traversals: the volume's own row-major layout and the one with its last two
+/// axes swapped, the strides of the axes a ray visits in either, the layout in which the slices of a dominant
+/// axis are contiguous, and SwapLastAxes, which copies a volume from one layout to the other.
+
+#include "pnpdist/core/macros.hpp"
+#include "pnpdist/core/types.hpp"
+#include "pnpdist/physics/ct/joseph/rays.hpp"
+
+namespace pnpdist::ct {
+
+/// Strides of the axes of a 2D / 3D grid. Two memory layouts are used: the volume's own row-major layout
+/// ((y, x) or (z, y, x)) and the layout with the last two axes swapped ((x, y) or (z, x, y)), so that each
+/// traversal walks memory with small strides: the forward projection of rays whose dominant axis is x reads
+/// a swapped copy and their back projection accumulates into a swapped buffer, so that each slice of the
+/// dominant axis is contiguous (slice_layout_swapped).
+PNPDIST_HOST_DEVICE index_t axis_stride(const JosephGrid2D& g, int axis, bool swapped) {
+  if (swapped) return axis == 0 ? 1 : g.n[0];
+  return axis == 0 ? g.n[1] : 1;
+}
+PNPDIST_HOST_DEVICE index_t axis_stride(const JosephGrid3D& g, int axis, bool swapped) {
+  if (axis == 0) return g.n[1] * g.n[2];
+  if (swapped) return axis == 1 ? 1 : g.n[1];
+  return axis == 1 ? g.n[2] : 1;
+}
+
+/// Strides and extents of the axes a ray visits: the dominant axis a and the other axes (increasing order).
+struct SampleAxes2D {
+  index_t stride_a, stride_b, n_b;
+};
+struct SampleAxes3D {
+  index_t stride_a, stride_0, stride_1, n_0, n_1;
+};
+
+PNPDIST_HOST_DEVICE SampleAxes2D sample_axes(const JosephGrid2D& g, int a, bool swapped) {
+  const int b = 1 - a;
+  return SampleAxes2D{axis_stride(g, a, swapped), axis_stride(g, b, swapped), g.n[b]};
+}
+PNPDIST_HOST_DEVICE SampleAxes3D sample_axes(const JosephGrid3D& g, int a, bool swapped) {
+  const int b0 = a == 0 ? 1 : 0;
+  const int b1 = a == 2 ? 1 : 2;
+  return SampleAxes3D{axis_stride(g, a, swapped), axis_stride(g, b0, swapped), axis_stride(g, b1, swapped), g.n[b0],
+                      g.n[b1]};
+}
+
+/// The layout in which the slices of a dominant axis are contiguous (stride 1 along the last other axis):
+/// the swapped one for rays along x, the volume's own for the others. The forward projection of a group of
+/// rays and the back projection both walk the volume slice by slice in this layout.
+PNPDIST_HOST_DEVICE constexpr bool slice_layout_swapped(const JosephGrid2D&, int axis) { return axis == 1; }
+PNPDIST_HOST_DEVICE constexpr bool slice_layout_swapped(const JosephGrid3D&, int axis) { return axis == 2; }
+
+/// Whether every pixel / voxel offset fits an int (the groups then compute offsets in 32 bits).
+PNPDIST_HOST_DEVICE bool joseph_int_offsets(const JosephGrid2D& g) { return g.n[0] * g.n[1] < (index_t{1} << 31) - 1; }
+PNPDIST_HOST_DEVICE bool joseph_int_offsets(const JosephGrid3D& g) {
+  return g.n[0] * g.n[1] * g.n[2] < (index_t{1} << 31) - 1;
+}
+
+/// out = in with the last two axes swapped (accumulate: out += ...), for `count` stacked (rows x cols)
+/// matrices, by 32 x 32 tiles: one iteration per tile, each writing its own tile of `out`.
+template <class T>
+struct SwapLastAxes {
+  const T* in;  ///< count x rows x cols
+  T* out;       ///< count x cols x rows
+  index_t rows, cols;
+  bool accumulate;
+  static constexpr index_t tile = 32;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t t) const {
+    const index_t tiles_r = (rows + tile - 1) / tile, tiles_c = (cols + tile - 1) / tile;
+    const index_t m = t / (tiles_r * tiles_c), tr = (t / tiles_c) % tiles_r, tc = t % tiles_c;
+    const T* src = in + m * rows * cols;
+    T* dst = out + m * rows * cols;
+    const index_t r_end = (tr + 1) * tile < rows ? (tr + 1) * tile : rows;
+    const index_t c_end = (tc + 1) * tile < cols ? (tc + 1) * tile : cols;
+    for (index_t c = tc * tile; c < c_end; ++c)
+      for (index_t r = tr * tile; r < r_end; ++r) {
+        if (accumulate)
+          dst[c * rows + r] += src[r * cols + c];
+        else
+          dst[c * rows + r] = src[r * cols + c];
+      }
+  }
+  [[nodiscard]] index_t iterations(index_t count) const {
+    return count * ((rows + tile - 1) / tile) * ((cols + tile - 1) / tile);
+  }
+};
+
+}  // namespace pnpdist::ct
