@@ -11,7 +11,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake git pkg-config
+  build-essential cmake git pkg-config doxygen
   catch2 libbenchmark-dev
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev

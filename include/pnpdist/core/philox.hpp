@@ -6,7 +6,7 @@
 /// A counter-based generator is a pure function: (counter, key) -> 4 random 32-bit words. There is no
 /// state to advance, so element i of a stream can be computed by any thread, in any order, on any
 /// backend. Everything here is a plain aggregate or a PNPDIST_HOST_DEVICE function (no std::array, no
-/// <random>, no exceptions) and can be called from CUDA device code.
+/// `<random>`, no exceptions) and can be called from CUDA device code.
 ///
 /// Layers, lowest first:
 ///   - philox4x32_10(counter, key): the raw bijection, bit-exact with Random123's known-answer vectors.

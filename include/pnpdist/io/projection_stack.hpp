@@ -46,7 +46,7 @@ struct DetectorWindow {
   index_t binning = 1;
 };
 
-/// The files `dir`/<prefix><digits><extension>, ordered by their number. Throws io_error when the directory
+/// The files `dir/<prefix><digits><extension>`, ordered by their number. Throws io_error when the directory
 /// cannot be listed, holds no such file (unless `required` is false: then the list is empty), or the numbers
 /// are not consecutive (naming the first missing file).
 [[nodiscard]] inline std::vector<std::string> list_numbered_files(const std::string& dir, const std::string& prefix,

@@ -3,8 +3,12 @@
 /// DRUNet<Dim, T, Exec, Engine>: the DRUNet denoiser (Zhang et al. 2021) on N x C x H x W images (Dim = 2)
 /// or N x C x D x H x W volumes (Dim = 3). It satisfies the Denoiser concept (priors/denoiser.hpp):
 ///
-///     DRUNet<2, float, OpenMP> net(load_drunet_weights<float, 2>("drunet_color.safetensors", {}), OpenMP{2});
+///     const std::string path = "weights/drunet_color.safetensors";
+///     DRUNet<2, float, OpenMP> net(load_drunet_weights<float, 2>(path, infer_drunet_config(path)), OpenMP{2});
 ///     net.denoise(x, 25.f / 255.f, y);
+///
+/// (infer_drunet_config reads the architecture from the file; DRUNetConfig{} is the official full-size
+/// network, not the shipped weights'; docs/drunet.md has this snippet compiled and run by the tests.)
 ///
 /// denoise() pads every spatial size to a multiple of 8 by replicating the last row/column/slice, appends
 /// the noise-level map (a channel holding sigma), runs the network and crops the result back. Buffers are

@@ -80,7 +80,7 @@ struct Scan {
 
 namespace detail {
 
-/// The numbered series DIR/<prefix>NNN<ext>, or, without one, the multi-page DIR/<stack>. Throws io_error
+/// The numbered series `DIR/<prefix>NNN<ext>`, or, without one, the multi-page `DIR/<stack>`. Throws io_error
 /// when there is neither, or both.
 inline ProjectionStack open_series(const std::string& dir, const std::string& prefix, const std::string& stack,
                                    const ScanLayout& layout) {
