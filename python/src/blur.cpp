@@ -1,4 +1,5 @@
-// Blur: pnpdist.gaussian_psf and pnpdist.Blur (the direct convolution with one PSF, float32 or float64).
+// Blur: pnpdist.gaussian_psf and pnpdist.Blur (convolution with one PSF: direct, float32 or float64, or
+// circular through FFTs, float32).
 
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
@@ -9,15 +10,15 @@
 
 #include "operator.hpp"
 #include "pnpdist/physics/blur/direct_blur.hpp"
+#include "pnpdist/physics/blur/fft_blur.hpp"
 #include "pnpdist/physics/blur/psf.hpp"
 
 namespace pnpdist::python {
 
 namespace {
 
-template <class T>
-using DirectBlur = blur::DirectBlur<T, HostExec>;
-using BoundBlur = BoundOperator<DirectBlur>;
+using BoundBlur =
+    BoundOperator<blur::DirectBlur<float, HostExec>, blur::DirectBlur<double, HostExec>, blur::FftBlur<HostExec>>;
 
 blur::Boundary parse_boundary(const std::string& name) {
   if (name == "circular") return blur::Boundary::circular;
@@ -43,25 +44,34 @@ Shape range_of(const Shape& domain, const ImageShape& range) {
   return out;
 }
 
-template <std::size_t I, class T>
-void construct(BoundBlur* self, const HostExec& exec, const ArrayArg& psf, const Shape& shape,
-               blur::Boundary boundary) {
+/// Alternative I of the operator variant, built from the PSF `psf` (of element type T) and the remaining
+/// constructor arguments.
+template <std::size_t I, class T, class... Args>
+void construct(BoundBlur* self, const HostExec& exec, const ArrayArg& psf, const Shape& shape, Args... args) {
   const View<const T, 2> kernel(static_cast<const T*>(psf.data()), Extents<2>{psf.shape[0], psf.shape[1]});
-  BoundBlur::Variant op(std::in_place_index<I>, exec, kernel, image_shape_of(shape), boundary);
+  BoundBlur::Variant op(std::in_place_index<I>, exec, kernel, image_shape_of(shape), args...);
   const ImageShape range = std::get<I>(op).range_shape();
   new (self) BoundBlur(std::move(op), shape, range_of(shape, range));
 }
 
 void construct_blur(BoundBlur* self, nb::handle psf, const Shape& shape, const std::string& boundary,
-                    nb::handle executor) {
+                    const std::string& method, nb::handle executor) {
   const ArrayArg kernel = take_array(psf, ArraySpec{"psf", {}, {}, "", 2, 2});
   const blur::Boundary b = parse_boundary(boundary);
   image_shape_of(shape);  // checks the rank first
   const HostExec exec = executor_or_default(executor);
-  if (kernel.dtype == DType::float32)
-    construct<0, float>(self, exec, kernel, shape, b);
-  else
-    construct<1, double>(self, exec, kernel, shape, b);
+  if (method == "fft") {
+    if (b != blur::Boundary::circular) throw nb::value_error("method='fft' needs boundary='circular'");
+    if (kernel.dtype != DType::float32) throw nb::type_error("method='fft' needs a float32 psf");
+    construct<2, float>(self, exec, kernel, shape);
+  } else if (method == "direct") {
+    if (kernel.dtype == DType::float32)
+      construct<0, float>(self, exec, kernel, shape, b);
+    else
+      construct<1, double>(self, exec, kernel, shape, b);
+  } else {
+    throw nb::value_error(("method must be 'direct' or 'fft', got '" + method + "'").c_str());
+  }
 }
 
 nb::object gaussian_psf(double sigma, std::optional<double> sigma_2, double angle, nb::handle dtype) {
@@ -88,13 +98,23 @@ void bind_blur(nb::module_& m) {
       m, "Blur",
       "Convolution of images of `shape` ((H, W), (C, H, W) or (N, C, H, W)) with one PSF (the same for every "
       "channel), in the PSF's dtype, and its exact transpose. boundary: 'circular' (periodic), 'same' (zero "
-      "outside) or 'valid' (range (H - kh + 1, W - kw + 1)). The PSF is used as given (not normalized); "
-      "circular and same need odd PSF sides.")
+      "outside) or 'valid' (range (H - kh + 1, W - kw + 1)). method: 'direct' (the sum over the PSF, float32 "
+      "or float64) or 'fft' (circular only, float32, FFTW: the cost does not grow with the PSF). The PSF is used "
+      "as given (not normalized); it needs odd sides except for 'valid'.")
       .def("__init__", &construct_blur, nb::arg("psf"), nb::arg("shape"), nb::arg("boundary") = "circular",
-           nb::arg("executor") = nb::none())
-      .def_prop_ro("boundary", [](const BoundBlur& b) {
-        return std::visit([](const auto& op) { return std::string(blur::to_string(op.boundary())); }, b.op());
-      });
+           nb::arg("method") = "direct", nb::arg("executor") = nb::none())
+      .def_prop_ro("boundary",
+                   [](const BoundBlur& b) {
+                     return std::visit(
+                         [](const auto& op) {
+                           if constexpr (requires { op.boundary(); })
+                             return std::string(blur::to_string(op.boundary()));
+                           else
+                             return std::string("circular");
+                         },
+                         b.op());
+                   })
+      .def_prop_ro("method", [](const BoundBlur& b) { return b.op().index() == 2 ? "fft" : "direct"; });
 }
 
 }  // namespace pnpdist::python

@@ -17,9 +17,7 @@ namespace pnpdist::python {
 
 namespace {
 
-template <class T>
-using Projector2D = ct::JosephProjector2D<T, HostExec>;
-using BoundProjector2D = BoundOperator<Projector2D>;
+using BoundProjector2D = BoundOperator<ct::JosephProjector2D<float, HostExec>, ct::JosephProjector2D<double, HostExec>>;
 
 ct::VolumeGeometry2D volume_of(const std::array<index_t, 2>& image_shape, double pixel_size) {
   return ct::VolumeGeometry2D{image_shape[0], image_shape[1], pixel_size, pixel_size};

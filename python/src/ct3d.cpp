@@ -17,9 +17,7 @@ namespace pnpdist::python {
 
 namespace {
 
-template <class T>
-using Projector3D = ct::JosephProjector3D<T, HostExec>;
-using BoundProjector3D = BoundOperator<Projector3D>;
+using BoundProjector3D = BoundOperator<ct::JosephProjector3D<float, HostExec>, ct::JosephProjector3D<double, HostExec>>;
 
 ct::VolumeGeometry3D volume_of(const std::array<index_t, 3>& shape, double voxel_size) {
   return ct::VolumeGeometry3D{shape[0], shape[1], shape[2], voxel_size, voxel_size, voxel_size};

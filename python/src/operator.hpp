@@ -51,14 +51,17 @@ private:
   mutable std::mutex mutex_;
 };
 
-/// A LinearOperator holding OpOf<float> or OpOf<double> (library operators on the host executor), chosen at
-/// construction; the Python classes of the concrete operators (JosephProjector2D, Blur) are of this type.
-template <template <class> class OpOf>
+/// A LinearOperator holding one of the library operators Ops (value type float or double, host executor),
+/// chosen at construction; the Python classes of the concrete operators (JosephProjector2D, Blur, ...) are
+/// of this type.
+template <class... Ops>
 class BoundOperator : public LinearOperator {
 public:
-  using Variant = std::variant<OpOf<float>, OpOf<double>>;
+  using Variant = std::variant<Ops...>;
   BoundOperator(Variant op, Shape domain, Shape range)
-      : LinearOperator(op.index() == 0 ? DType::float32 : DType::float64, std::move(domain), std::move(range)),
+      : LinearOperator(
+            std::visit([](const auto& o) { return dtype_of<typename std::decay_t<decltype(o)>::value_type>(); }, op),
+            std::move(domain), std::move(range)),
         op_(std::move(op)) {}
 
   [[nodiscard]] HostExec executor() const override {

@@ -53,3 +53,22 @@ def test_cgls_deblurs():
     result = pnpdist.cgls(op, blurred, iterations=30)
     assert result["x"].shape == clean.shape
     assert pnpdist.psnr(result["x"], clean) > pnpdist.psnr(blurred, clean) + 3.0
+
+
+def test_fft_blur():
+    psf = pnpdist.gaussian_psf(2.0, 1.0, 30.0)
+    shape = (2, 3, 32, 40)
+    fft = pnpdist.Blur(psf, shape, method="fft")
+    assert fft.method == "fft" and fft.boundary == "circular" and fft.dtype == np.float32
+    direct = pnpdist.Blur(psf, shape)
+    assert direct.method == "direct"
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    assert np.abs(fft.forward(x) - direct.forward(x)).max() < 1e-5
+    assert np.abs(fft.adjoint(x) - direct.adjoint(x)).max() < 1e-5
+    assert adjoint_mismatch(fft) < 1e-5
+    with pytest.raises(ValueError, match="needs boundary='circular'"):
+        pnpdist.Blur(psf, shape, boundary="same", method="fft")
+    with pytest.raises(TypeError, match="float32"):
+        pnpdist.Blur(psf.astype(np.float64), shape, method="fft")
+    with pytest.raises(ValueError, match="method must be"):
+        pnpdist.Blur(psf, shape, method="spectral")
