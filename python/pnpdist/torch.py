@@ -89,12 +89,13 @@ class Operator(torch.nn.Module):
 
 
 class DRUNet(torch.nn.Module):
-    """pnpdist.DRUNet on float32 CPU tensors (N, C, H, W), (C, H, W) or (H, W); forward(x, sigma).
-    Not differentiable: the result carries no gradient."""
+    """pnpdist.DRUNet on float32 CPU tensors of the shapes it takes; forward(x, sigma). The keyword options
+    (dim, tile, overlap, tile_batch, executor) are pnpdist.DRUNet's. Not differentiable: the result carries no
+    gradient."""
 
-    def __init__(self, path, executor=None):
+    def __init__(self, path, **options):
         super().__init__()
-        self.net = _DRUNet(path, executor)
+        self.net = _DRUNet(path, **options)
 
     def forward(self, x, sigma):
         if x.device.type != "cpu":
