@@ -7,12 +7,13 @@
 ///     3D:  domain (D, H, W)   ->  range (views, detector_rows, detector_cols)
 ///
 /// apply is Joseph's forward projection, apply_adjoint its exact transpose (joseph.hpp). Guarantees:
-///   - <A x, y> = <x, A^T y> up to float round-off (the same weights in both directions).
+///   - <A x, y> = <x, A^T y> up to the round-off of T (the same weights in both directions; for T = double
+///     the rays are set up and traversed in double, joseph/rays.hpp).
 ///   - Deterministic: apply and apply_adjoint give the same bits on every host executor and for any number
 ///     of threads (no atomics; every output element is accumulated in a fixed order).
 ///   - Memory: the per-view geometry vectors (views x 6 or 12 doubles), a work buffer of one view's rays
-///     (36 or 44 bytes per detector pixel) and one image/volume-sized buffer (the input with its last two
-///     axes swapped, joseph.hpp) in the executor's memory space; nothing is allocated per call.
+///     (36 or 44 bytes per detector pixel, 56 or 72 for double) and one image/volume-sized buffer (the input with its
+///     last two axes swapped, joseph.hpp) in the executor's memory space; nothing is allocated per call.
 /// Inputs and outputs must be contiguous (row-major) views in the executor's memory space.
 
 #include <array>
@@ -104,13 +105,13 @@ public:
   JosephProjector2D(const Exec& exec, Geometry2D geometry)
       : exec_(exec), geometry_(std::move(geometry)), grid_((validate(geometry_), make_joseph_grid(geometry_))) {
     vectors_ = detail::upload_vectors<space>(geometry_.vectors);
-    block_views_ = detail::block_views(geometry_.views(), geometry_.detector_cols, sizeof(JosephRay2D));
-    rays_ = Tensor<JosephRay2D, 1, space>(Extents<1>{block_views_ * geometry_.detector_cols});
+    block_views_ = detail::block_views(geometry_.views(), geometry_.detector_cols, sizeof(Ray));
+    rays_ = Tensor<Ray, 1, space>(Extents<1>{block_views_ * geometry_.detector_cols});
     // Which dominant axes occur in each view (the back projection skips the others).
     std::vector<unsigned char> masks(geometry_.vectors.size(), 0);
     for (std::size_t k = 0; k < geometry_.vectors.size(); ++k)
       for (index_t c = 0; c < geometry_.detector_cols; ++c) {
-        const int axis = joseph_ray_2d(grid_, geometry_.vectors[k].data(), c).axis;
+        const int axis = joseph_ray_2d<joseph_real_t<T>>(grid_, geometry_.vectors[k].data(), c).axis;
         masks[k] = static_cast<unsigned char>(masks[k] | (1u << axis));
         uses_axis_[static_cast<std::size_t>(axis)] = true;
       }
@@ -152,13 +153,14 @@ public:
   }
 
 private:
+  using Ray = JosephRay2D<joseph_real_t<T>>;
   Exec exec_;
   Geometry2D geometry_;
   JosephGrid2D grid_;
   Tensor<double, 2, space> vectors_;
-  mutable Tensor<JosephRay2D, 1, space> rays_;  ///< the rays of a block of views
-  mutable Tensor<T, 1, space> swapped_;         ///< the image with its axes swapped (W, H)
-  Tensor<unsigned char, 1, space> masks_;       ///< per view: the dominant axes of its rays (bit mask)
+  mutable Tensor<Ray, 1, space> rays_;     ///< the rays of a block of views
+  mutable Tensor<T, 1, space> swapped_;    ///< the image with its axes swapped (W, H)
+  Tensor<unsigned char, 1, space> masks_;  ///< per view: the dominant axes of its rays (bit mask)
   index_t block_views_ = 1;
   std::array<bool, 2> uses_axis_{};  ///< which dominant axes occur in the geometry
 
@@ -189,15 +191,15 @@ public:
       : exec_(exec), geometry_(std::move(geometry)), grid_((validate(geometry_), make_joseph_grid(geometry_))) {
     vectors_ = detail::upload_vectors<space>(geometry_.vectors);
     const index_t pixels = geometry_.detector_rows * geometry_.detector_cols;
-    block_views_ = detail::block_views(geometry_.views(), pixels, sizeof(JosephRay3D));
-    rays_ = Tensor<JosephRay3D, 1, space>(Extents<1>{block_views_ * pixels});
+    block_views_ = detail::block_views(geometry_.views(), pixels, sizeof(Ray));
+    rays_ = Tensor<Ray, 1, space>(Extents<1>{block_views_ * pixels});
     std::vector<unsigned char> masks(geometry_.vectors.size(), 0);
     for (std::size_t k = 0; k < geometry_.vectors.size(); ++k) {
       const index_t rows = geometry_.beam == Beam::parallel ? 1 : geometry_.detector_rows;
       const index_t cols = geometry_.beam == Beam::parallel ? 1 : geometry_.detector_cols;
       for (index_t r = 0; r < rows; ++r)
         for (index_t c = 0; c < cols; ++c) {
-          const int axis = joseph_ray_3d(grid_, geometry_.vectors[k].data(), r, c).axis;
+          const int axis = joseph_ray_3d<joseph_real_t<T>>(grid_, geometry_.vectors[k].data(), r, c).axis;
           masks[k] = static_cast<unsigned char>(masks[k] | (1u << axis));
           uses_axis_[static_cast<std::size_t>(axis)] = true;
         }
@@ -247,13 +249,14 @@ public:
   }
 
 private:
+  using Ray = JosephRay3D<joseph_real_t<T>>;
   Exec exec_;
   Geometry3D geometry_;
   JosephGrid3D grid_;
   Tensor<double, 2, space> vectors_;
-  mutable Tensor<JosephRay3D, 1, space> rays_;  ///< the rays of a block of views
-  mutable Tensor<T, 1, space> swapped_;         ///< the volume with its last two axes swapped (D, W, H)
-  Tensor<unsigned char, 1, space> masks_;       ///< per view: the dominant axes of its rays (bit mask)
+  mutable Tensor<Ray, 1, space> rays_;     ///< the rays of a block of views
+  mutable Tensor<T, 1, space> swapped_;    ///< the volume with its last two axes swapped (D, W, H)
+  Tensor<unsigned char, 1, space> masks_;  ///< per view: the dominant axes of its rays (bit mask)
   index_t block_views_ = 1;
   std::array<bool, 3> uses_axis_{};
 

@@ -27,8 +27,9 @@ struct JosephBlockRays {
   Ray* rays;
 
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
-    Ray ray = joseph_pixel_ray(grid, vectors, first_view + i / pixels, i % pixels);
-    ray.value = static_cast<float>(projections[i] * static_cast<T>(ray.weight));
+    using R = typename Ray::real_type;
+    Ray ray = joseph_pixel_ray<R>(grid, vectors, first_view + i / pixels, i % pixels);
+    ray.value = static_cast<R>(projections[i] * static_cast<T>(ray.weight));
     rays[i] = ray;
   }
 };
@@ -50,8 +51,8 @@ inline constexpr int joseph_scatter_rays = 8;
 /// and weighted values of all rays at once (a loop the compiler vectorizes; the expressions of
 /// joseph_sample_2d/3d_interior and ScatterPolicy), then the additions: one pass over the rays (in order)
 /// per interpolation neighbour. The order of the terms a voxel receives is fixed by the geometry.
-template <class T, class Offset = index_t>
-PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes2D& ax, const JosephRay2D* rays, index_t lo,
+template <class T, class Offset = index_t, class R>
+PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes2D& ax, const JosephRay2D<R>* rays, index_t lo,
                                               index_t hi, int /*prefetch_row: 3D only*/ = 0) {
   constexpr int G = joseph_scatter_rays;
   const auto pos = joseph_group_positions<G>(rays);
@@ -59,7 +60,7 @@ PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes2D& ax, c
   for (int r = 0; r < G; ++r) value[r] = static_cast<T>(rays[r].value);
   for (index_t s = lo; s <= hi; ++s) {
     T* slice = data + s * ax.stride_a;
-    const float fs = static_cast<float>(s);
+    const R fs = static_cast<R>(s);
     Offset index[G];
     T a0[G], a1[G];
     PNPDIST_JOSEPH_NO_UNROLL
@@ -82,8 +83,8 @@ PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes2D& ax, c
 /// that the next detector row's groups will reach first; each slice prefetches it at the group's position.
 /// In a detector row sweep every slice of the run gains a new voxel row per detector row, and without the
 /// hint those rows arrive from the last-level cache on demand (256^3 cone beam: about 25% of the time).
-template <class T, class Offset = index_t>
-PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes3D& ax, const JosephRay3D* rays, index_t lo,
+template <class T, class Offset = index_t, class R>
+PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes3D& ax, const JosephRay3D<R>* rays, index_t lo,
                                               index_t hi, int prefetch_row = 2) {
   constexpr int G = joseph_scatter_rays;
   const auto pos = joseph_group_positions<G>(rays);
@@ -92,7 +93,7 @@ PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes3D& ax, c
   const index_t stride_0 = ax.stride_0;
   for (index_t s = lo; s <= hi; ++s) {
     T* slice = data + s * ax.stride_a;
-    const float fs = static_cast<float>(s);
+    const R fs = static_cast<R>(s);
     Offset offset[G];
     T a00[G], a01[G], a10[G], a11[G];
     PNPDIST_JOSEPH_NO_UNROLL
@@ -120,15 +121,19 @@ PNPDIST_HOST_DEVICE void joseph_scatter_group(T* data, const SampleAxes3D& ax, c
 /// The prefetch_row of joseph_scatter_group for the rays of one view of dominant axis `axis`: +2 when the
 /// next detector row lies at larger indices of the first other axis (at the centre of the detector and of the
 /// axis), -1 when at smaller ones. 2D: 0 (unused).
-PNPDIST_HOST_DEVICE int joseph_prefetch_row(const JosephGrid2D&, const JosephRay2D*, int) { return 0; }
-PNPDIST_HOST_DEVICE int joseph_prefetch_row(const JosephGrid3D& g, const JosephRay3D* view_rays, int axis) {
+template <class R>
+PNPDIST_HOST_DEVICE int joseph_prefetch_row(const JosephGrid2D&, const JosephRay2D<R>*, int) {
+  return 0;
+}
+template <class R>
+PNPDIST_HOST_DEVICE int joseph_prefetch_row(const JosephGrid3D& g, const JosephRay3D<R>* view_rays, int axis) {
   if (g.detector_rows < 2) return 2;
   const index_t centre = (g.detector_rows / 2 - 1) * g.detector_cols + g.detector_cols / 2;
-  const JosephRay3D& here = view_rays[centre];
-  const JosephRay3D& next = view_rays[centre + g.detector_cols];
+  const JosephRay3D<R>& here = view_rays[centre];
+  const JosephRay3D<R>& next = view_rays[centre + g.detector_cols];
   if (here.axis != axis || next.axis != axis) return 2;
-  const float middle = 0.5f * static_cast<float>(g.n[axis] - 1);
-  const float step = (next.q0[0] + middle * next.dq[0]) - (here.q0[0] + middle * here.dq[0]);
+  const R middle = R(0.5) * static_cast<R>(g.n[axis] - 1);
+  const R step = (next.q0[0] + middle * next.dq[0]) - (here.q0[0] + middle * here.dq[0]);
   return step < 0 ? -1 : 2;
 }
 

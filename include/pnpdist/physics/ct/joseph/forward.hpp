@@ -61,8 +61,8 @@ PNPDIST_HOST_DEVICE void joseph_common_interior(const Ray* rays, int count, inde
 /// layout (stride 1 along the other axis): slice by slice, all rays at once (one loop over the rays that the
 /// compiler vectorizes; the rays' samples in a slice lie close together, so they share cache lines). The
 /// positions and weights are those of joseph_sample_2d_interior.
-template <class T>
-PNPDIST_HOST_DEVICE void joseph_gather_group_2d(const T* data, index_t stride_a, const JosephRay2D* rays, index_t lo,
+template <class T, class R>
+PNPDIST_HOST_DEVICE void joseph_gather_group_2d(const T* data, index_t stride_a, const JosephRay2D<R>* rays, index_t lo,
                                                 index_t hi, T* acc) {
   constexpr int G = joseph_group_2d;
   const auto pos = joseph_group_positions<G>(rays);
@@ -70,7 +70,7 @@ PNPDIST_HOST_DEVICE void joseph_gather_group_2d(const T* data, index_t stride_a,
   for (int r = 0; r < G; ++r) sum[r] = T(0);
   for (index_t s = lo; s <= hi; ++s) {
     const T* slice = data + s * stride_a;
-    const float fs = static_cast<float>(s);
+    const R fs = static_cast<R>(s);
     int index[G];
     T w0[G], w1[G], v0[G], v1[G];
     PNPDIST_JOSEPH_NO_UNROLL
@@ -101,16 +101,16 @@ PNPDIST_HOST_DEVICE void joseph_gather_group_2d(const T* data, index_t stride_a,
 /// The same for a group of joseph_group_3d rays (bilinear; stride_0 the stride of the first other axis, the
 /// second has stride 1); the weights of joseph_sample_3d_interior. Offsets within a slice are computed in
 /// `Offset`: int (cheaper vector arithmetic) when joseph_int_offsets says the volume allows it.
-template <class T, class Offset = index_t>
+template <class T, class Offset = index_t, class R>
 PNPDIST_HOST_DEVICE void joseph_gather_group_3d(const T* data, index_t stride_a, index_t stride_0,
-                                                const JosephRay3D* rays, index_t lo, index_t hi, T* acc) {
+                                                const JosephRay3D<R>* rays, index_t lo, index_t hi, T* acc) {
   constexpr int G = joseph_group_3d;
   const auto pos = joseph_group_positions<G>(rays);
   T sum[G];
   for (int r = 0; r < G; ++r) sum[r] = T(0);
   for (index_t s = lo; s <= hi; ++s) {
     const T* slice = data + s * stride_a;
-    const float fs = static_cast<float>(s);
+    const R fs = static_cast<R>(s);
     Offset offset[G];
     T w00[G], w01[G], w10[G], w11[G], v00[G], v01[G], v10[G], v11[G];
     PNPDIST_JOSEPH_NO_UNROLL
@@ -145,14 +145,14 @@ PNPDIST_HOST_DEVICE void joseph_gather_group_3d(const T* data, index_t stride_a,
 
 /// The slice-by-slice sums of a full group over the common interior [lo, hi] of its rays (lo <= hi): 2D by
 /// joseph_gather_group_2d, 3D by joseph_gather_group_3d with 32-bit offsets where joseph_int_offsets allows.
-template <class T>
+template <class T, class R>
 PNPDIST_HOST_DEVICE void joseph_gather_group(const JosephGrid2D&, const T* data, const SampleAxes2D& ax,
-                                             const JosephRay2D* rays, index_t lo, index_t hi, T* acc) {
+                                             const JosephRay2D<R>* rays, index_t lo, index_t hi, T* acc) {
   joseph_gather_group_2d<T>(data, ax.stride_a, rays, lo, hi, acc);
 }
-template <class T>
+template <class T, class R>
 PNPDIST_HOST_DEVICE void joseph_gather_group(const JosephGrid3D& grid, const T* data, const SampleAxes3D& ax,
-                                             const JosephRay3D* rays, index_t lo, index_t hi, T* acc) {
+                                             const JosephRay3D<R>* rays, index_t lo, index_t hi, T* acc) {
   if (joseph_int_offsets(grid))
     joseph_gather_group_3d<T, int>(data, ax.stride_a, ax.stride_0, rays, lo, hi, acc);
   else
@@ -208,8 +208,8 @@ struct JosephForward2D {
     const index_t cols = grid.detector_cols, per_view = groups(cols);
     const index_t view = i / per_view, first = (i % per_view) * joseph_group_2d;
     const int count = static_cast<int>(cols - first < joseph_group_2d ? cols - first : joseph_group_2d);
-    JosephRay2D rays[joseph_group_2d];
-    for (int r = 0; r < count; ++r) rays[r] = joseph_ray_2d(grid, vectors + 6 * view, first + r);
+    JosephRay2D<joseph_real_t<T>> rays[joseph_group_2d];
+    for (int r = 0; r < count; ++r) rays[r] = joseph_ray_2d<joseph_real_t<T>>(grid, vectors + 6 * view, first + r);
     T acc[joseph_group_2d];
     joseph_gather_rays<T>(grid, image, image_swapped, rays, count, count == joseph_group_2d, acc);
     for (int r = 0; r < count; ++r) sinogram[view * cols + first + r] = acc[r] * static_cast<T>(rays[r].weight);
@@ -241,9 +241,9 @@ struct JosephForward3D {
     const int height = static_cast<int>(rows - row0 < joseph_patch ? rows - row0 : joseph_patch);
     const int width = static_cast<int>(cols - col0 < joseph_patch ? cols - col0 : joseph_patch);
     const int count = height * width;
-    JosephRay3D rays[joseph_group_3d];
+    JosephRay3D<joseph_real_t<T>> rays[joseph_group_3d];
     for (int r = 0; r < count; ++r)
-      rays[r] = joseph_ray_3d(grid, vectors + 12 * view, row0 + r / width, col0 + r % width);
+      rays[r] = joseph_ray_3d<joseph_real_t<T>>(grid, vectors + 12 * view, row0 + r / width, col0 + r % width);
     T acc[joseph_group_3d];
     joseph_gather_rays<T>(grid, volume, volume_swapped, rays, count, count == joseph_group_3d, acc);
     T* out = projections + view * rows * cols;

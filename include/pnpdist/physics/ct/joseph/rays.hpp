@@ -5,8 +5,13 @@
 /// the weight |d| / |d_a| (the world length of the ray per slice). A ray records two ranges of slices:
 /// [s_lo, s_hi], where it may touch the grid, and [in_lo, in_hi], where all its interpolation neighbours lie
 /// inside the grid.
+///
+/// Positions, slopes, weights and values are kept in a real type R, joseph_real_t<T> for element type T:
+/// float for float (the set-up itself runs in double and is rounded once), double for double, so that a
+/// double projector computes in double end to end.
 
 #include <cmath>
+#include <type_traits>
 
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
@@ -52,13 +57,19 @@ struct JosephGrid3D {
                       g.beam == Beam::parallel};
 }
 
+/// The real type of the ray set-up and traversal for element type T: double for double, float otherwise.
+template <class T>
+using joseph_real_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
 /// One ray of a 2D geometry in index space. Samples s in [s_lo, s_hi] (empty when s_lo > s_hi).
+template <class R>
 struct JosephRay2D {
-  float q0;      ///< position along the other axis at slice 0
-  float dq;      ///< its change per slice
-  float weight;  ///< world length per slice
-  float value;   ///< back projection: the sinogram value times weight
-  int axis;      ///< dominant axis (0 = y, 1 = x)
+  using real_type = R;
+  R q0;      ///< position along the other axis at slice 0
+  R dq;      ///< its change per slice
+  R weight;  ///< world length per slice
+  R value;   ///< back projection: the sinogram value times weight
+  int axis;  ///< dominant axis (0 = y, 1 = x)
   int s_lo;
   int s_hi;
   int in_lo;  ///< [in_lo, in_hi]: samples whose interpolation neighbours all lie inside the grid
@@ -66,11 +77,13 @@ struct JosephRay2D {
 };
 
 /// One ray of a 3D geometry in index space; q0/dq along the two other axes in increasing axis order.
+template <class R>
 struct JosephRay3D {
-  float q0[2];
-  float dq[2];
-  float weight;
-  float value;
+  using real_type = R;
+  R q0[2];
+  R dq[2];
+  R weight;
+  R value;
   int axis;  ///< dominant axis (0 = z, 1 = y, 2 = x)
   int s_lo;
   int s_hi;
@@ -142,8 +155,10 @@ PNPDIST_HOST_DEVICE double absolute(double x) { return x < 0 ? -x : x; }
 
 }  // namespace detail
 
-/// The ray through detector column `col` of the view with vector `e` (6 numbers, geometry.hpp).
-PNPDIST_HOST_DEVICE JosephRay2D joseph_ray_2d(const JosephGrid2D& grid, const double* e, index_t col) {
+/// The ray through detector column `col` of the view with vector `e` (6 numbers, geometry.hpp), computed in
+/// double and stored in R.
+template <class R>
+PNPDIST_HOST_DEVICE JosephRay2D<R> joseph_ray_2d(const JosephGrid2D& grid, const double* e, index_t col) {
   const double pc = static_cast<double>(col) - 0.5 * static_cast<double>(grid.detector_cols - 1);
   const double px = e[2] + pc * e[4], py = e[3] + pc * e[5];
   double ox, oy, dx, dy;
@@ -158,10 +173,10 @@ PNPDIST_HOST_DEVICE JosephRay2D joseph_ray_2d(const JosephGrid2D& grid, const do
   const int b = 1 - a;
   const double slope = d[b] / d[a];
   const double q0 = p[b] - p[a] * slope;
-  JosephRay2D ray;
-  ray.q0 = static_cast<float>(q0);
-  ray.dq = static_cast<float>(slope);
-  ray.weight = static_cast<float>(::sqrt(dx * dx + dy * dy) / detail::absolute(d[a]));
+  JosephRay2D<R> ray;
+  ray.q0 = static_cast<R>(q0);
+  ray.dq = static_cast<R>(slope);
+  ray.weight = static_cast<R>(::sqrt(dx * dx + dy * dy) / detail::absolute(d[a]));
   ray.value = 0;
   ray.axis = a;
   double lo = 0, hi = static_cast<double>(grid.n[a] - 1);
@@ -173,8 +188,10 @@ PNPDIST_HOST_DEVICE JosephRay2D joseph_ray_2d(const JosephGrid2D& grid, const do
   return ray;
 }
 
-/// The ray through detector pixel (row, col) of the view with vector `e` (12 numbers, geometry.hpp).
-PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const double* e, index_t row, index_t col) {
+/// The ray through detector pixel (row, col) of the view with vector `e` (12 numbers, geometry.hpp),
+/// computed in double and stored in R.
+template <class R>
+PNPDIST_HOST_DEVICE JosephRay3D<R> joseph_ray_3d(const JosephGrid3D& grid, const double* e, index_t row, index_t col) {
   const double pc = static_cast<double>(col) - 0.5 * static_cast<double>(grid.detector_cols - 1);
   const double pr = static_cast<double>(row) - 0.5 * static_cast<double>(grid.detector_rows - 1);
   double pix[3], o[3], dw[3];
@@ -197,7 +214,7 @@ PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const do
   if (detail::absolute(d[0]) > detail::absolute(d[a])) a = 0;
   const int b0 = a == 0 ? 1 : 0;
   const int b1 = a == 2 ? 1 : 2;
-  JosephRay3D ray;
+  JosephRay3D<R> ray;
   double lo = 0, hi = static_cast<double>(grid.n[a] - 1);
   double in_lo = 0, in_hi = hi;
   const int others[2] = {b0, b1};
@@ -205,12 +222,12 @@ PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const do
     const int b = others[k];
     const double slope = d[b] / d[a];
     const double q0 = p[b] - p[a] * slope;
-    ray.q0[k] = static_cast<float>(q0);
-    ray.dq[k] = static_cast<float>(slope);
+    ray.q0[k] = static_cast<R>(q0);
+    ray.dq[k] = static_cast<R>(slope);
     detail::clip_sample_range(q0, slope, grid.n[b], lo, hi);
     detail::clip_interior_range(q0, slope, grid.n[b], in_lo, in_hi);
   }
-  ray.weight = static_cast<float>(::sqrt(dw[0] * dw[0] + dw[1] * dw[1] + dw[2] * dw[2]) / detail::absolute(d[a]));
+  ray.weight = static_cast<R>(::sqrt(dw[0] * dw[0] + dw[1] * dw[1] + dw[2] * dw[2]) / detail::absolute(d[a]));
   ray.value = 0;
   ray.axis = a;
   detail::set_range(lo, hi, ray.s_lo, ray.s_hi);
@@ -220,13 +237,15 @@ PNPDIST_HOST_DEVICE JosephRay3D joseph_ray_3d(const JosephGrid3D& grid, const do
 
 /// The ray of detector pixel `pixel` (row-major over the detector) of view `view`; `views` holds the vectors of
 /// all views.
-PNPDIST_HOST_DEVICE JosephRay2D joseph_pixel_ray(const JosephGrid2D& g, const double* views, index_t view,
-                                                 index_t pixel) {
-  return joseph_ray_2d(g, views + 6 * view, pixel);
+template <class R>
+PNPDIST_HOST_DEVICE JosephRay2D<R> joseph_pixel_ray(const JosephGrid2D& g, const double* views, index_t view,
+                                                    index_t pixel) {
+  return joseph_ray_2d<R>(g, views + 6 * view, pixel);
 }
-PNPDIST_HOST_DEVICE JosephRay3D joseph_pixel_ray(const JosephGrid3D& g, const double* views, index_t view,
-                                                 index_t pixel) {
-  return joseph_ray_3d(g, views + 12 * view, pixel / g.detector_cols, pixel % g.detector_cols);
+template <class R>
+PNPDIST_HOST_DEVICE JosephRay3D<R> joseph_pixel_ray(const JosephGrid3D& g, const double* views, index_t view,
+                                                    index_t pixel) {
+  return joseph_ray_3d<R>(g, views + 12 * view, pixel / g.detector_cols, pixel % g.detector_cols);
 }
 
 }  // namespace pnpdist::ct

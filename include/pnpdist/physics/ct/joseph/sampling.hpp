@@ -7,6 +7,8 @@
 /// bounds checks, and every such path (single samples, batches of joseph_batch samples, and the ray groups of
 /// forward.hpp and adjoint.hpp, which read their rays' positions through joseph_group_positions) takes its
 /// weights from joseph_linear_weights / joseph_bilinear_weights: all of them compute the same values.
+/// Sample positions are computed in the ray's real type R (rays.hpp: float for float data, double for
+/// double).
 
 #include <cmath>
 
@@ -36,18 +38,23 @@ struct ScatterPolicy {
   PNPDIST_HOST_DEVICE void operator()(index_t i, T w, int /*lane*/ = 0) const { volume[i] += w * value; }
 };
 
-/// The linear interpolation at an interior position q > 0 along the other axis of a 2D ray: voxels i and
-/// i + 1 with the weights w0 = 1 - f and w1 = f (f = q - i). Every interior path of both directions
-/// (single samples, batches, groups) takes its weights from here, so all of them compute the same values.
+/// floor in the ray's real type.
+PNPDIST_HOST_DEVICE float joseph_floor(float q) { return ::floorf(q); }
+PNPDIST_HOST_DEVICE double joseph_floor(double q) { return ::floor(q); }
+
+/// The linear interpolation at an interior position q > 0 (real type R) along the other axis of a 2D ray:
+/// voxels i and i + 1 with the weights w0 = 1 - f and w1 = f (f = q - i). Every interior path of both
+/// directions (single samples, batches, groups) takes its weights from here, so all of them compute the
+/// same values.
 template <class T, class Index = int>
 struct LinearWeights {
   Index i;
   T w0, w1;
 };
-template <class T, class Index = int>
-PNPDIST_HOST_DEVICE LinearWeights<T, Index> joseph_linear_weights(float q) {
+template <class T, class Index = int, class R>
+PNPDIST_HOST_DEVICE LinearWeights<T, Index> joseph_linear_weights(R q) {
   const Index i = static_cast<Index>(q);  // q > 0: truncation is floor
-  const T f = static_cast<T>(q - static_cast<float>(i));
+  const T f = static_cast<T>(q - static_cast<R>(i));
   return {i, T(1) - f, f};
 }
 
@@ -59,10 +66,10 @@ struct BilinearWeights {
   Index i0, i1;
   T w00, w01, w10, w11;
 };
-template <class T, class Index = int>
-PNPDIST_HOST_DEVICE BilinearWeights<T, Index> joseph_bilinear_weights(float q0, float q1) {
+template <class T, class Index = int, class R>
+PNPDIST_HOST_DEVICE BilinearWeights<T, Index> joseph_bilinear_weights(R q0, R q1) {
   const Index i0 = static_cast<Index>(q0), i1 = static_cast<Index>(q1);
-  const T f0 = static_cast<T>(q0 - static_cast<float>(i0)), f1 = static_cast<T>(q1 - static_cast<float>(i1));
+  const T f0 = static_cast<T>(q0 - static_cast<R>(i0)), f1 = static_cast<T>(q1 - static_cast<R>(i1));
   return {i0, i1, (T(1) - f0) * (T(1) - f1), (T(1) - f0) * f1, f0 * (T(1) - f1), f0 * f1};
 }
 
@@ -70,11 +77,12 @@ PNPDIST_HOST_DEVICE BilinearWeights<T, Index> joseph_bilinear_weights(float q0, 
 /// pixels of slice s it interpolates, zero outside the grid. The ray weight is applied by the caller.
 /// For s in [ray.in_lo, ray.in_hi] both pixels are inside and joseph_sample_2d_interior gives the same
 /// calls without the bounds checks.
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample_2d(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s, Policy& policy) {
-  const float q = ray.q0 + static_cast<float>(s) * ray.dq;
-  if (!(q > -1.0f && q < static_cast<float>(ax.n_b))) return;
-  const float fl = ::floorf(q);
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_2d(const SampleAxes2D& ax, const JosephRay2D<R>& ray, index_t s,
+                                          Policy& policy) {
+  const R q = ray.q0 + static_cast<R>(s) * ray.dq;
+  if (!(q > R(-1) && q < static_cast<R>(ax.n_b))) return;
+  const R fl = joseph_floor(q);
   const index_t i0 = static_cast<index_t>(fl);
   const T f = static_cast<T>(q - fl);
   const index_t base = s * ax.stride_a + i0 * ax.stride_b;
@@ -82,10 +90,10 @@ PNPDIST_HOST_DEVICE void joseph_sample_2d(const SampleAxes2D& ax, const JosephRa
   if (i0 + 1 < ax.n_b) policy(base + ax.stride_b, f);
 }
 
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample_2d_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s,
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_2d_interior(const SampleAxes2D& ax, const JosephRay2D<R>& ray, index_t s,
                                                    Policy& policy, int lane = 0) {
-  const auto w = joseph_linear_weights<T, index_t>(ray.q0 + static_cast<float>(s) * ray.dq);
+  const auto w = joseph_linear_weights<T, index_t>(ray.q0 + static_cast<R>(s) * ray.dq);
   const index_t base = s * ax.stride_a + w.i * ax.stride_b;
   policy(base, w.w0, lane);
   policy(base + ax.stride_b, w.w1, lane);
@@ -93,13 +101,14 @@ PNPDIST_HOST_DEVICE void joseph_sample_2d_interior(const SampleAxes2D& ax, const
 
 /// The weights of sample s of a 3D ray: bilinear interpolation in the slice s of its dominant axis, zero
 /// outside the grid; joseph_sample_3d_interior for s in [ray.in_lo, ray.in_hi].
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample_3d(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s, Policy& policy) {
-  const float fs = static_cast<float>(s);
-  const float q0 = ray.q0[0] + fs * ray.dq[0];
-  const float q1 = ray.q0[1] + fs * ray.dq[1];
-  if (!(q0 > -1.0f && q0 < static_cast<float>(ax.n_0) && q1 > -1.0f && q1 < static_cast<float>(ax.n_1))) return;
-  const float fl0 = ::floorf(q0), fl1 = ::floorf(q1);
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_3d(const SampleAxes3D& ax, const JosephRay3D<R>& ray, index_t s,
+                                          Policy& policy) {
+  const R fs = static_cast<R>(s);
+  const R q0 = ray.q0[0] + fs * ray.dq[0];
+  const R q1 = ray.q0[1] + fs * ray.dq[1];
+  if (!(q0 > R(-1) && q0 < static_cast<R>(ax.n_0) && q1 > R(-1) && q1 < static_cast<R>(ax.n_1))) return;
+  const R fl0 = joseph_floor(q0), fl1 = joseph_floor(q1);
   const index_t i0 = static_cast<index_t>(fl0), i1 = static_cast<index_t>(fl1);
   const T f0 = static_cast<T>(q0 - fl0), f1 = static_cast<T>(q1 - fl1);
   const index_t base = s * ax.stride_a + i0 * ax.stride_0 + i1 * ax.stride_1;
@@ -110,10 +119,10 @@ PNPDIST_HOST_DEVICE void joseph_sample_3d(const SampleAxes3D& ax, const JosephRa
   if (hi0 && hi1) policy(base + ax.stride_0 + ax.stride_1, f0 * f1);
 }
 
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample_3d_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s,
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_3d_interior(const SampleAxes3D& ax, const JosephRay3D<R>& ray, index_t s,
                                                    Policy& policy, int lane = 0) {
-  const float fs = static_cast<float>(s);
+  const R fs = static_cast<R>(s);
   const auto w = joseph_bilinear_weights<T, index_t>(ray.q0[0] + fs * ray.dq[0], ray.q0[1] + fs * ray.dq[1]);
   const index_t base = s * ax.stride_a + w.i0 * ax.stride_0 + w.i1 * ax.stride_1;
   policy(base, w.w00, lane);
@@ -128,14 +137,14 @@ PNPDIST_HOST_DEVICE void joseph_sample_3d_interior(const SampleAxes3D& ax, const
 /// order, sample k on lane k mod 4.
 inline constexpr int joseph_batch = 8;
 
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s0,
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes2D& ax, const JosephRay2D<R>& ray, index_t s0,
                                                Policy& policy) {
   int i0[joseph_batch];
   T w0[joseph_batch], w1[joseph_batch];
   const int first = static_cast<int>(s0);
   for (int k = 0; k < joseph_batch; ++k) {
-    const auto w = joseph_linear_weights<T>(ray.q0 + static_cast<float>(first + k) * ray.dq);
+    const auto w = joseph_linear_weights<T>(ray.q0 + static_cast<R>(first + k) * ray.dq);
     i0[k] = w.i;
     w0[k] = w.w0;
     w1[k] = w.w1;
@@ -150,14 +159,14 @@ PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes2D& ax, const Jos
   }
 }
 
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s0,
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes3D& ax, const JosephRay3D<R>& ray, index_t s0,
                                                Policy& policy) {
   int i0[joseph_batch], i1[joseph_batch];
   T w00[joseph_batch], w01[joseph_batch], w10[joseph_batch], w11[joseph_batch];
   const int first = static_cast<int>(s0);
   for (int k = 0; k < joseph_batch; ++k) {
-    const float fs = static_cast<float>(first + k);
+    const R fs = static_cast<R>(first + k);
     const auto w = joseph_bilinear_weights<T>(ray.q0[0] + fs * ray.dq[0], ray.q0[1] + fs * ray.dq[1]);
     i0[k] = w.i0;
     i1[k] = w.i1;
@@ -179,21 +188,21 @@ PNPDIST_HOST_DEVICE void joseph_batch_interior(const SampleAxes3D& ax, const Jos
 }
 
 /// Overloads picking the 2D or 3D sample function (joseph_traverse / joseph_sample_any are generic).
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s, Policy& policy) {
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes2D& ax, const JosephRay2D<R>& ray, index_t s, Policy& policy) {
   joseph_sample_2d<T>(ax, ray, s, policy);
 }
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s, Policy& policy) {
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample(const SampleAxes3D& ax, const JosephRay3D<R>& ray, index_t s, Policy& policy) {
   joseph_sample_3d<T>(ax, ray, s, policy);
 }
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes2D& ax, const JosephRay2D& ray, index_t s,
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes2D& ax, const JosephRay2D<R>& ray, index_t s,
                                                 Policy& policy, int lane = 0) {
   joseph_sample_2d_interior<T>(ax, ray, s, policy, lane);
 }
-template <class T, class Policy>
-PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes3D& ax, const JosephRay3D& ray, index_t s,
+template <class T, class R, class Policy>
+PNPDIST_HOST_DEVICE void joseph_sample_interior(const SampleAxes3D& ax, const JosephRay3D<R>& ray, index_t s,
                                                 Policy& policy, int lane = 0) {
   joseph_sample_3d_interior<T>(ax, ray, s, policy, lane);
 }
@@ -238,26 +247,26 @@ PNPDIST_HOST_DEVICE void joseph_sample_any(const Axes& ax, const Ray& ray, index
 /// The positions of a group of G rays of one dominant axis along its other axes, read once by the group
 /// loops of both directions: in slice s, ray r lies at q0[r] + s dq[r] (2D), at q0[r] + s dq0[r] and
 /// q1[r] + s dq1[r] (3D).
-template <int G>
+template <int G, class R>
 struct GroupPositions2D {
-  float q0[G], dq[G];
+  R q0[G], dq[G];
 };
-template <int G>
+template <int G, class R>
 struct GroupPositions3D {
-  float q0[G], q1[G], dq0[G], dq1[G];
+  R q0[G], q1[G], dq0[G], dq1[G];
 };
-template <int G>
-PNPDIST_HOST_DEVICE GroupPositions2D<G> joseph_group_positions(const JosephRay2D* rays) {
-  GroupPositions2D<G> p;
+template <int G, class R>
+PNPDIST_HOST_DEVICE GroupPositions2D<G, R> joseph_group_positions(const JosephRay2D<R>* rays) {
+  GroupPositions2D<G, R> p;
   for (int r = 0; r < G; ++r) {
     p.q0[r] = rays[r].q0;
     p.dq[r] = rays[r].dq;
   }
   return p;
 }
-template <int G>
-PNPDIST_HOST_DEVICE GroupPositions3D<G> joseph_group_positions(const JosephRay3D* rays) {
-  GroupPositions3D<G> p;
+template <int G, class R>
+PNPDIST_HOST_DEVICE GroupPositions3D<G, R> joseph_group_positions(const JosephRay3D<R>* rays) {
+  GroupPositions3D<G, R> p;
   for (int r = 0; r < G; ++r) {
     p.q0[r] = rays[r].q0[0];
     p.q1[r] = rays[r].q0[1];
