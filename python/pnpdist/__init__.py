@@ -44,6 +44,11 @@ from ._pnpdist import (
     fdk,
     sirt,
     cgls,
+    # Plug-and-Play
+    pnp,
+    ProximalGradient,
+    HalfQuadraticSplitting,
+    ADMM,
     # denoiser
     DRUNet,
     infer_drunet_config,

@@ -35,6 +35,8 @@ void bind_ct3d(nb::module_& m);
 void bind_blur(nb::module_& m);
 void bind_drunet(nb::module_& m);
 void bind_solvers(nb::module_& m);
+void bind_pnp_algorithms(nb::module_& m);
+void bind_pnp(nb::module_& m);
 void bind_metrics(nb::module_& m);
 void bind_phantoms(nb::module_& m);
 

@@ -4,22 +4,14 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
-#include <mutex>
 #include <optional>
 #include <string>
-#include <variant>
 
-#include "arrays.hpp"
-#include "bindings.hpp"
-#include "pnpdist/nn/drunet.hpp"
-#include "pnpdist/tiling/tiled_denoiser.hpp"
+#include "denoiser.hpp"
 
 namespace pnpdist::python {
 
 namespace {
-
-using Net2 = nn::DRUNet<2, float, HostExec>;
-using Net3 = nn::DRUNet<3, float, HostExec>;
 
 nb::dict config_dict(const nn::DRUNetConfig& c) {
   nb::dict d;
@@ -30,78 +22,56 @@ nb::dict config_dict(const nn::DRUNetConfig& c) {
   return d;
 }
 
-/// The network (whole or tiled, 2D or 3D) and the mutex that serializes its calls (it keeps buffers).
-class Denoiser {
-public:
-  using Variant = std::variant<Net2, Net3, TiledDenoiser<Net2>, TiledDenoiser<Net3>>;
-
-  Denoiser(const std::string& path, int dim, std::optional<index_t> tile, index_t overlap, index_t tile_batch,
-           const HostExec& exec)
-      : config_(nn::infer_drunet_config(path)),
-        dim_(dim),
-        net_(make(path, config_, dim, tile, overlap, tile_batch, exec)) {}
-
-  [[nodiscard]] const nn::DRUNetConfig& config() const { return config_; }
-  [[nodiscard]] int dim() const { return dim_; }
-  [[nodiscard]] bool tiled() const { return net_.index() >= 2; }
-  [[nodiscard]] int threads() const {
-    return std::visit([](const auto& net) { return net.executor().concurrency(); }, net_);
-  }
-
-  /// DRUNet(x, sigma): x of shape (N, C, *spatial), or without N, or (grayscale) without N and C.
-  nb::object denoise(nb::handle x, double sigma, nb::handle out) {
-    const std::size_t rank = static_cast<std::size_t>(dim_) + 2;
-    const index_t channels = config_.image_channels;
-    const ArrayArg in =
-        take_array(x, ArraySpec{"x", {DType::float32}, {}, "", channels == 1 ? rank - 2 : rank - 1, rank});
-    Shape full(rank - in.shape.size(), 1);  // the missing leading axes, of extent 1
-    full.insert(full.end(), in.shape.begin(), in.shape.end());
-    if (full[1] != channels)
-      throw nb::value_error(("x has " + std::to_string(full[1]) + " channel(s) in shape " + shape_string(in.shape) +
-                             ", the network takes " + std::to_string(channels) + " (shape (N, C, *spatial) or (C, " +
-                             "*spatial))")
-                                .c_str());
-    if (!(sigma >= 0)) throw nb::value_error("sigma must be >= 0");
-    auto [result, y] = output_array(out, "out", DType::float32, in.shape, "the shape of x");
-    require_disjoint(in.data(), element_count(in.shape), y, element_count(in.shape), DType::float32,
-                     "out must not overlap x");
-    {
-      nb::gil_scoped_release release;
-      const std::lock_guard<std::mutex> lock(mutex_);
-      std::visit(
-          [&](auto& net) {
-            constexpr std::size_t R = std::decay_t<decltype(net)>::rank;
-            Extents<R> e{};
-            for (std::size_t d = 0; d < R; ++d) e[d] = full[d];
-            net.denoise(View<const float, R>(static_cast<const float*>(in.data()), e), static_cast<float>(sigma),
-                        View<float, R>(static_cast<float*>(y), e));
-          },
-          net_);
-    }
-    return result;
-  }
-
-private:
-  static Variant make(const std::string& path, const nn::DRUNetConfig& config, int dim, std::optional<index_t> tile,
-                      index_t overlap, index_t tile_batch, const HostExec& exec) {
-    if (dim == 2) {
-      Net2 net(nn::load_drunet_weights<float, 2>(path, config), exec);
-      if (!tile) return Variant(std::in_place_index<0>, std::move(net));
-      return Variant(std::in_place_index<2>, std::move(net), PatchTiler<2>(*tile, overlap), tile_batch);
-    }
-    if (dim != 3) throw nb::value_error(("dim must be 2 or 3, got " + std::to_string(dim)).c_str());
-    Net3 net(nn::load_drunet_weights<float, 3>(path, config), exec);
-    if (!tile) return Variant(std::in_place_index<1>, std::move(net));
-    return Variant(std::in_place_index<3>, std::move(net), PatchTiler<3>(*tile, overlap), tile_batch);
-  }
-
-  nn::DRUNetConfig config_;
-  int dim_;
-  Variant net_;
-  std::mutex mutex_;
-};
-
 }  // namespace
+
+Denoiser::Denoiser(const std::string& path, int dim, std::optional<index_t> tile, index_t overlap, index_t tile_batch,
+                   const HostExec& exec)
+    : config_(nn::infer_drunet_config(path)),
+      dim_(dim),
+      net_(make(path, config_, dim, tile, overlap, tile_batch, exec)) {}
+
+Denoiser::Variant Denoiser::make(const std::string& path, const nn::DRUNetConfig& config, int dim,
+                                 std::optional<index_t> tile, index_t overlap, index_t tile_batch,
+                                 const HostExec& exec) {
+  if (dim == 2) {
+    Net2 net(nn::load_drunet_weights<float, 2>(path, config), exec);
+    if (!tile) return Variant(std::in_place_index<0>, std::move(net));
+    return Variant(std::in_place_index<2>, std::move(net), PatchTiler<2>(*tile, overlap), tile_batch);
+  }
+  if (dim != 3) throw nb::value_error(("dim must be 2 or 3, got " + std::to_string(dim)).c_str());
+  Net3 net(nn::load_drunet_weights<float, 3>(path, config), exec);
+  if (!tile) return Variant(std::in_place_index<1>, std::move(net));
+  return Variant(std::in_place_index<3>, std::move(net), PatchTiler<3>(*tile, overlap), tile_batch);
+}
+
+nb::object Denoiser::denoise(nb::handle x, double sigma, nb::handle out) {
+  const std::size_t rank = static_cast<std::size_t>(dim_) + 2;
+  const index_t channels = config_.image_channels;
+  const ArrayArg in =
+      take_array(x, ArraySpec{"x", {DType::float32}, {}, "", channels == 1 ? rank - 2 : rank - 1, rank});
+  Shape full(rank - in.shape.size(), 1);  // the missing leading axes, of extent 1
+  full.insert(full.end(), in.shape.begin(), in.shape.end());
+  if (full[1] != channels)
+    throw nb::value_error(("x has " + std::to_string(full[1]) + " channel(s) in shape " + shape_string(in.shape) +
+                           ", the network takes " + std::to_string(channels) + " (shape (N, C, *spatial) or (C, " +
+                           "*spatial))")
+                              .c_str());
+  if (!(sigma >= 0)) throw nb::value_error("sigma must be >= 0");
+  auto [result, y] = output_array(out, "out", DType::float32, in.shape, "the shape of x");
+  require_disjoint(in.data(), element_count(in.shape), y, element_count(in.shape), DType::float32,
+                   "out must not overlap x");
+  {
+    nb::gil_scoped_release release;
+    visit_locked([&](auto& net) {
+      constexpr std::size_t R = std::decay_t<decltype(net)>::rank;
+      Extents<R> e{};
+      for (std::size_t d = 0; d < R; ++d) e[d] = full[d];
+      net.denoise(View<const float, R>(static_cast<const float*>(in.data()), e), static_cast<float>(sigma),
+                  View<float, R>(static_cast<float*>(y), e));
+    });
+  }
+  return result;
+}
 
 void bind_drunet(nb::module_& m) {
   m.def(

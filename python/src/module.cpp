@@ -17,6 +17,8 @@ NB_MODULE(_pnpdist, m) {
   py::bind_blur(m);
   py::bind_drunet(m);
   py::bind_solvers(m);
+  py::bind_pnp_algorithms(m);
+  py::bind_pnp(m);
   py::bind_metrics(m);
   py::bind_phantoms(m);
 }

@@ -94,23 +94,32 @@ private:
   Variant op_;
 };
 
-/// Any bound operator as a library LinearOperator on flat (rank-1) views of dtype T, for the solvers. Calls
-/// apply_raw / adjoint_raw directly: the caller holds the operator's mutex for the whole solve.
-template <class T>
-struct FlatOperator {
+/// Any bound operator as a library LinearOperator of dtype T on views of rank DomainRank (the Python domain
+/// shape, or its element count when DomainRank is 1) and flat range views, for the solvers. Calls apply_raw /
+/// adjoint_raw directly: the caller holds the operator's mutex for the whole solve.
+template <class T, std::size_t DomainRank = 1>
+struct ShapedOperator {
   using value_type = T;
   using executor_type = HostExec;
-  static constexpr std::size_t domain_rank = 1;
+  static constexpr std::size_t domain_rank = DomainRank;
   static constexpr std::size_t range_rank = 1;
 
   const LinearOperator* op;
   HostExec exec;
 
-  [[nodiscard]] Extents<1> domain_shape() const { return {element_count(op->domain_shape())}; }
+  [[nodiscard]] Extents<DomainRank> domain_shape() const {
+    Extents<DomainRank> e{};
+    if constexpr (DomainRank == 1) {
+      e[0] = element_count(op->domain_shape());
+    } else {
+      for (std::size_t d = 0; d < DomainRank; ++d) e[d] = op->domain_shape()[d];
+    }
+    return e;
+  }
   [[nodiscard]] Extents<1> range_shape() const { return {element_count(op->range_shape())}; }
   [[nodiscard]] HostExec executor() const { return exec; }
-  void apply(View<const T, 1> x, View<T, 1> y) const { op->apply_raw(x.data(), y.data()); }
-  void apply_adjoint(View<const T, 1> y, View<T, 1> x) const { op->adjoint_raw(y.data(), x.data()); }
+  void apply(View<const T, DomainRank> x, View<T, 1> y) const { op->apply_raw(x.data(), y.data()); }
+  void apply_adjoint(View<const T, 1> y, View<T, DomainRank> x) const { op->adjoint_raw(y.data(), x.data()); }
 };
 
 }  // namespace pnpdist::python

@@ -27,10 +27,10 @@ nb::dict result_dict(IterativeResult<T, 1, HostSpace>&& r, const Shape& domain) 
   return d;
 }
 
-/// Runs solve(FlatOperator<T>, y view) with the GIL released and the operator's mutex held.
+/// Runs solve(ShapedOperator<T>, y view) with the GIL released and the operator's mutex held.
 template <class T, class Solve>
 nb::dict run(const LinearOperator& op, const ArrayArg& y, Solve solve) {
-  const FlatOperator<T> flat{&op, op.executor()};
+  const ShapedOperator<T> flat{&op, op.executor()};
   const View<const T, 1> yv(static_cast<const T*>(y.data()), flat.range_shape());
   std::optional<IterativeResult<T, 1, HostSpace>> result;
   {

@@ -1,0 +1,62 @@
+#pragma once
+// The DRUNet denoiser behind pnpdist.DRUNet: the 2D or 3D network, whole or tiled, and the mutex that serializes
+// its calls (the network keeps activation buffers). drunet.cpp binds it; pnp.cpp hands it to the PnP solver.
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "pnpdist/nn/drunet.hpp"
+#include "pnpdist/tiling/tiled_denoiser.hpp"
+
+namespace pnpdist::python {
+
+using Net2 = nn::DRUNet<2, float, HostExec>;
+using Net3 = nn::DRUNet<3, float, HostExec>;
+
+class Denoiser {
+public:
+  using Variant = std::variant<Net2, Net3, TiledDenoiser<Net2>, TiledDenoiser<Net3>>;
+
+  /// Loads the weights at `path` (architecture inferred) as a `dim`-D network, tiled when `tile` is given.
+  Denoiser(const std::string& path, int dim, std::optional<index_t> tile, index_t overlap, index_t tile_batch,
+           const HostExec& exec);
+
+  [[nodiscard]] const nn::DRUNetConfig& config() const { return config_; }
+  [[nodiscard]] int dim() const { return dim_; }
+  [[nodiscard]] bool tiled() const { return net_.index() >= 2; }
+  [[nodiscard]] int threads() const {
+    return std::visit([](const auto& net) { return net.executor().concurrency(); }, net_);
+  }
+
+  /// DRUNet(x, sigma): x of shape (N, C, *spatial), or without N, or (grayscale) without N and C.
+  nb::object denoise(nb::handle x, double sigma, nb::handle out);
+
+  /// f(network) with the network's mutex held (the caller does not hold the GIL).
+  template <class F>
+  decltype(auto) visit_locked(F&& f) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return std::visit(std::forward<F>(f), net_);
+  }
+  /// f(the network variant) with the network's mutex held (the caller does not hold the GIL).
+  template <class F>
+  decltype(auto) with_locked(F&& f) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return f(net_);
+  }
+
+private:
+  static Variant make(const std::string& path, const nn::DRUNetConfig& config, int dim, std::optional<index_t> tile,
+                      index_t overlap, index_t tile_batch, const HostExec& exec);
+
+  nn::DRUNetConfig config_;
+  int dim_;
+  Variant net_;
+  std::mutex mutex_;
+};
+
+}  // namespace pnpdist::python

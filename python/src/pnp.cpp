@@ -1,0 +1,214 @@
+// pnpdist.pnp: the library's PnPSolver with a DRUNet prior on any bound operator (f(x) = 1/2 ||A x - y||^2),
+// with an optional ground truth (PSNR / SSIM in the records) and a Python observer called every iteration.
+
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "denoiser.hpp"
+#include "operator.hpp"
+#include "pnpdist/metrics/psnr.hpp"
+#include "pnpdist/metrics/ssim.hpp"
+#include "pnpdist/operators/stacked_physics.hpp"
+#include "pnpdist/solvers/pnp_solver.hpp"
+
+namespace pnpdist::python {
+
+namespace {
+
+using Algorithm = std::variant<ProximalGradient, HalfQuadraticSplitting, ADMM>;
+
+Algorithm algorithm_of(nb::handle algorithm) {
+  if (nb::isinstance<ProximalGradient>(algorithm)) return nb::cast<ProximalGradient>(algorithm);
+  if (nb::isinstance<HalfQuadraticSplitting>(algorithm)) return nb::cast<HalfQuadraticSplitting>(algorithm);
+  if (nb::isinstance<ADMM>(algorithm)) return nb::cast<ADMM>(algorithm);
+  throw nb::type_error("algorithm must be a pnpdist.ProximalGradient, HalfQuadraticSplitting or ADMM");
+}
+
+nb::dict record_dict(const IterationRecord& r) {
+  nb::dict d;
+  d["iteration"] = r.iteration;
+  d["wall_seconds"] = r.wall_seconds;
+  d["iteration_seconds"] = r.iteration_seconds;
+  d["data_seconds"] = r.gradient_seconds;
+  d["denoiser_seconds"] = r.denoiser_seconds;
+  d["data_fidelity"] = r.data_fidelity;
+  d["psnr"] = r.psnr;
+  d["ssim"] = r.ssim;
+  d["relative_change"] = r.relative_change;
+  d["relative_residual_change"] = r.relative_residual_change;
+  d["denoiser_sigma"] = r.denoiser_sigma;
+  d["data_step_iterations"] = r.data_step_iterations;
+  return d;
+}
+
+/// Measuring observer: PSNR and SSIM (images of at least 11 x 11) of each iterate against `truth`, if any.
+template <std::size_t R>
+struct TruthObserver {
+  const float* truth = nullptr;
+  double data_range = 1.0;
+
+  template <class Exec>
+  void measure(const Exec& exec, IterationRecord& record, const View<const float, R>& x) const {
+    if (truth == nullptr) return;
+    const View<const float, R> t(truth, x.extents());
+    record.psnr = psnr(exec, x, t, data_range);
+    if (x.extent(R - 2) >= 11 && x.extent(R - 1) >= 11) record.ssim = ssim(exec, x, t, data_range);
+  }
+};
+
+/// The network of a Denoiser as a library Denoiser of rank Q (4: 2D networks, whole or tiled; 5: 3D ones),
+/// chosen at run time, so that each solver is compiled once per rank instead of once per network type.
+template <std::size_t Q>
+struct NetworkPrior {
+  using value_type = float;
+  using executor_type = HostExec;
+  static constexpr std::size_t rank = Q;
+
+  Denoiser::Variant* net;
+
+  [[nodiscard]] HostExec executor() const {
+    return std::visit([](const auto& n) { return HostExec(n.executor()); }, *net);
+  }
+  void denoise(const View<const float, Q>& x, float sigma, const View<float, Q>& y) {
+    std::visit(
+        [&](auto& n) {
+          if constexpr (std::decay_t<decltype(n)>::rank == Q) n.denoise(x, sigma, y);
+        },
+        *net);
+  }
+};
+
+/// Calls the Python observer (if not None) with the record and a copy of the iterate, holding the GIL.
+struct PythonObserver {
+  nb::handle callback;
+  Shape shape;
+
+  template <class X>
+  void operator()(const IterationRecord& record, const X& x) const {
+    if (callback.is_none()) return;
+    nb::gil_scoped_acquire gil;
+    void* data = nullptr;
+    nb::object copy = new_array(DType::float32, shape, &data);
+    std::memcpy(data, x.data(), static_cast<std::size_t>(x.size()) * sizeof(float));
+    callback(record_dict(record), copy);
+  }
+};
+
+/// The inputs of one solve, checked, with the GIL held; run() uses them without it.
+struct Problem {
+  const LinearOperator* op;
+  Tensor<float, 1> y;
+  Tensor<float, 1> x0;
+  const float* truth;
+  double data_range;
+  Algorithm algorithm;
+  PythonObserver observer;
+  PnPOptions options{};
+};
+
+template <std::size_t R, class Prior, class Alg>
+PnPResult<float, R, HostSpace> solve(const Problem& p, Prior& prior, const Alg& algorithm) {
+  using Op = ShapedOperator<float, R>;
+  const Op op{p.op, p.op->executor()};
+  std::vector<Tensor<float, 1>> measurements;
+  measurements.push_back(clone(p.y.const_view()));
+  StackedPhysics<Op> physics(std::vector<Op>{op}, std::move(measurements));
+  PnPSolver<Prior, Alg> solver(prior, p.options, algorithm);
+  const View<const float, R> x0(p.x0.data(), op.domain_shape());
+  return solver.solve(physics, init::given(x0), TruthObserver<R>{p.truth, p.data_range}, p.observer);
+}
+
+template <std::size_t R>
+nb::dict to_dict(PnPResult<float, R, HostSpace>&& r, const Shape& domain) {
+  nb::dict d;
+  nb::list records;
+  for (const IterationRecord& record : r.records) records.append(record_dict(record));
+  d["records"] = records;
+  d["initial"] = record_dict(r.initial);
+  d["iterations"] = r.iterations;
+  d["stop"] = r.stop == PnPStop::stagnation ? "stagnation" : "max_iterations";
+  d["step"] = r.step;
+  d["squared_norm"] = r.squared_norm;
+  d["x"] = adopt_tensor(std::move(r.x), domain);
+  return d;
+}
+
+/// Runs the solve for the operator's domain rank R (2 or 3) with a network prior of rank Q, without the GIL.
+template <std::size_t R, std::size_t Q>
+nb::dict run(Problem& p, Denoiser& denoiser) {
+  std::optional<PnPResult<float, R, HostSpace>> result;
+  {
+    nb::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(p.op->mutex());
+    denoiser.with_locked([&](Denoiser::Variant& net) {
+      NetworkPrior<Q> prior{&net};
+      std::visit([&](const auto& algorithm) { result.emplace(solve<R>(p, prior, algorithm)); }, p.algorithm);
+    });
+  }
+  return to_dict(std::move(*result), p.op->domain_shape());
+}
+
+nb::dict pnp(const LinearOperator& op, nb::handle y, Denoiser& denoiser, nb::handle algorithm, index_t iterations,
+             nb::handle x0, std::optional<std::pair<double, double>> clip, double stagnation_tolerance,
+             double residual_tolerance, nb::handle truth, double data_range, nb::handle observer) {
+  const std::size_t rank = op.domain_shape().size();
+  if (op.dtype() != DType::float32) throw nb::type_error("pnp needs a float32 operator (DRUNet works in float32)");
+  if (rank != 2 && rank != 3)
+    throw nb::value_error(
+        ("pnp needs an operator whose domain is 2D or 3D, got " + shape_string(op.domain_shape())).c_str());
+  if (denoiser.dim() == 3 && rank == 2)
+    throw nb::value_error("a 3D network needs an operator with a 3D domain (D, H, W)");
+  const ArrayArg measured = take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), "the operator's range"});
+  const index_t n = element_count(op.domain_shape()), m = element_count(op.range_shape());
+  Problem p{&op,
+            Tensor<float, 1>(Extents<1>{m}),
+            Tensor<float, 1>(Extents<1>{n}),
+            nullptr,
+            data_range,
+            algorithm_of(algorithm),
+            PythonObserver{observer, op.domain_shape()}};
+  std::memcpy(p.y.data(), measured.data(), static_cast<std::size_t>(m) * sizeof(float));
+  if (x0.is_none()) {
+    std::memset(p.x0.data(), 0, static_cast<std::size_t>(n) * sizeof(float));
+  } else {
+    const ArrayArg start =
+        take_array(x0, ArraySpec{"x0", {DType::float32}, op.domain_shape(), "the operator's domain"});
+    std::memcpy(p.x0.data(), start.data(), static_cast<std::size_t>(n) * sizeof(float));
+  }
+  std::optional<ArrayArg> reference;
+  if (!truth.is_none()) {
+    reference = take_array(truth, ArraySpec{"truth", {DType::float32}, op.domain_shape(), "the operator's domain"});
+    p.truth = static_cast<const float*>(reference->data());
+  }
+  p.options.max_iterations = iterations;
+  p.options.clip = clip;
+  p.options.stagnation_tolerance = stagnation_tolerance;
+  p.options.residual_tolerance = residual_tolerance;
+  if (rank == 2) return run<2, 4>(p, denoiser);
+  return denoiser.dim() == 2 ? run<3, 4>(p, denoiser) : run<3, 5>(p, denoiser);
+}
+
+}  // namespace
+
+void bind_pnp(nb::module_& m) {
+  m.def("pnp", &pnp, nb::arg("operator"), nb::arg("y"), nb::arg("denoiser"), nb::arg("algorithm"),
+        nb::arg("iterations") = 8, nb::arg("x0") = nb::none(), nb::arg("clip") = nb::none(),
+        nb::arg("stagnation_tolerance") = 0.0, nb::arg("residual_tolerance") = 0.0, nb::arg("truth") = nb::none(),
+        nb::arg("data_range") = 1.0, nb::arg("observer") = nb::none(),
+        "Plug-and-Play reconstruction: the library's PnPSolver on f(x) = 1/2 ||A x - y||^2 (A a float32 "
+        "operator with a 2D or 3D domain) with a DRUNet prior and `algorithm` (a ProximalGradient, "
+        "HalfQuadraticSplitting or ADMM), from x0 (default zeros), at most `iterations` iterations, stopping "
+        "early when the tolerances hold (0: unused), clipping iterates to `clip` = (low, high). With `truth`, "
+        "every record holds the iterate's PSNR and SSIM. observer(record, x) is called after every iteration "
+        "with the record (a dict) and a copy of the iterate. Returns a dict: x, records, initial, iterations, "
+        "stop ('max_iterations' or 'stagnation'), step (PGD's), squared_norm (its ||A||^2 estimate).");
+}
+
+}  // namespace pnpdist::python
