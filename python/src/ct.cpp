@@ -120,8 +120,8 @@ void bind_ct(nb::module_& m) {
   nb::class_<BoundProjector2D, LinearOperator>(
       m, "JosephProjector2D",
       "Joseph's projector of a Geometry2D: forward projection (image_shape -> sinogram_shape) and its exact "
-      "transpose. Deterministic: the same bits for every thread count. Ray positions are computed in float32 "
-      "whatever the dtype, so float64 changes the accumulation, not the geometry's accuracy.")
+      "transpose. Deterministic: the same bits for every thread count. float64 computes in float64 throughout "
+      "(ray positions, weights, back-projected values).")
       .def("__init__", &construct_projector, nb::arg("geometry"), nb::arg("dtype") = "float32",
            nb::arg("executor") = nb::none())
       .def_prop_ro("geometry", [](const BoundProjector2D& p) {

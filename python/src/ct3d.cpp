@@ -140,8 +140,8 @@ void bind_ct3d(nb::module_& m) {
   nb::class_<BoundProjector3D, LinearOperator>(
       m, "JosephProjector3D",
       "Joseph's projector of a Geometry3D: forward projection (volume_shape -> projection_shape) and its exact "
-      "transpose, deterministic for every thread count. Ray positions and each ray's back-projected value are "
-      "float32 whatever the dtype (see docs/python.md, 'Precision').")
+      "transpose, deterministic for every thread count. float64 computes in float64 throughout (ray positions, "
+      "weights, back-projected values).")
       .def("__init__", &construct_projector, nb::arg("geometry"), nb::arg("dtype") = "float32",
            nb::arg("executor") = nb::none())
       .def_prop_ro("geometry", [](const BoundProjector3D& p) {
