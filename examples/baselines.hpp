@@ -109,6 +109,7 @@ public:
   }
 
   [[nodiscard]] const std::vector<BaselineResult>& results() const { return results_; }
+  [[nodiscard]] bool quiet() const { return quiet_; }
 
 private:
   Exec exec_;
@@ -152,27 +153,24 @@ inline std::string iterative_parameters(const BaselineOptions& b, double noise, 
          ", \"stopped_by\": " + json_string(reached ? "discrepancy" : "max_iterations") + "}";
 }
 
-/// PnP-TV on `physics` from x0: the proximal-gradient iteration x+ = TV(x - gamma grad f(x); gamma lambda)
-/// with gamma = 0.99 / ||A||^2 (power method, solvers/step_size.hpp), the TV denoiser (Chambolle) on images of
-/// rank PriorRank. It is PnPSolver's proximal-gradient step written out here, so that the baseline does not
-/// depend on the solver's interface.
+/// PnP-TV on `physics` from x0: PnPSolver's proximal-gradient iteration x+ = TV(x - gamma grad f(x); gamma
+/// lambda) with gamma = 0.99 / ||A||^2 (power method, solvers/step_size.hpp), the TV denoiser (Chambolle) on
+/// images of rank PriorRank; progress lines labelled "baseline pnp_tv" unless `quiet`.
 template <std::size_t PriorRank, std::size_t R, class Physics>
 pnpdist::Tensor<float, R> pnp_tv(const Exec& exec, const Physics& physics, const pnpdist::Tensor<float, R>& x0,
-                                 const BaselineOptions& b, double& step) {
+                                 const BaselineOptions& b, double& step, bool quiet) {
   step = pnpdist::automatic_step(physics);
   pnpdist::TVDenoiser<float, PriorRank, Exec> tv(exec, static_cast<int>(b.tv_inner_iterations), 1.0f);
-  const pnpdist::Extents<R> shape = x0.extents();
-  pnpdist::Extents<PriorRank> prior_shape{};
-  for (std::size_t d = 0; d < PriorRank; ++d) prior_shape[d] = d < PriorRank - R ? 1 : shape[d - (PriorRank - R)];
-  pnpdist::Tensor<float, R> x = pnpdist::clone(x0.const_view());
-  pnpdist::Tensor<float, R> z(shape);
-  for (index_t k = 0; k < b.tv_iterations; ++k) {
-    physics.gradient(x.const_view(), z.view());
-    pnpdist::axpby(exec, 1.0f, x.const_view(), static_cast<float>(-step), z.view());  // z = x - gamma grad f(x)
-    tv.denoise(pnpdist::reshape(z.const_view(), prior_shape), static_cast<float>(step * b.tv_weight),
-               pnpdist::reshape(x.view(), prior_shape));
-  }
-  return x;
+  pnpdist::ProximalGradient pgd;
+  pgd.step = step;
+  pgd.sigma = step * b.tv_weight;
+  pnpdist::PnPOptions options;
+  options.max_iterations = b.tv_iterations;
+  options.record_data_fidelity = false;
+  auto result = pnpdist::PnPSolver(tv, options, pgd)
+                    .solve(physics, pnpdist::init::given(x0.const_view()),
+                           pnpdist::observe::progress(!quiet).labelled("baseline pnp_tv"));
+  return std::move(result.x);
 }
 
 inline std::string tv_parameters(const BaselineOptions& b, double step, const std::string& init) {
@@ -232,7 +230,7 @@ std::vector<BaselineResult> ct_baselines(const Exec& exec, const Geometry& geome
     measurement.push_back(pnpdist::clone(y.const_view()));
     physics.set_measurements(std::move(measurement));
     double step = 0;
-    const pnpdist::Tensor<float, R> x = pnp_tv<R + 2>(exec, physics, ram_lak, b, step);
+    const pnpdist::Tensor<float, R> x = pnp_tv<R + 2>(exec, physics, ram_lak, b, step, recorder.quiet());
     const double seconds = seconds_since(start);
     recorder.add("pnp_tv", x.const_view(), seconds, tv_parameters(b, step, fbp_name + "_ram_lak"));
   }
@@ -280,7 +278,7 @@ inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
     const auto start = Clock::now();
     const blur::CircularBlurStack<Exec> physics(stack);
     double step = 0;
-    const pnpdist::Tensor<float, 4> x = pnp_tv<4>(exec, physics, tikhonov, b, step);
+    const pnpdist::Tensor<float, 4> x = pnp_tv<4>(exec, physics, tikhonov, b, step, recorder.quiet());
     const double seconds = seconds_since(start);
     recorder.add("pnp_tv", x.const_view(), seconds, tv_parameters(b, step, "tikhonov"));
   }

@@ -168,7 +168,7 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
              "checkpoint file, resumed from when it exists (PATH.rank<r> per rank with several ranks)", o.checkpoint);
   table.integer("--checkpoint-every", "write the checkpoint every K iterations (0 = never)", o.checkpoint_every, 0,
                 std::numeric_limits<index_t>::max(), "K");
-  table.flag("--quiet", "no progress lines (they are printed only when stderr is a terminal)", o.quiet);
+  table.flag("--quiet", "no progress lines (default: every iteration on a terminal, every 5 s otherwise)", o.quiet);
 }
 
 /// The options that only one or two of the PnP algorithms read: given with another --algorithm they would be

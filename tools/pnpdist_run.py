@@ -118,7 +118,8 @@ def _run_all(config, runs, exe: str, out: str, args: argparse.Namespace) -> int:
         threads = launch.threads_per_rank(args.cores, run.row.ranks)
         launch.log(f"[{i}/{len(runs)}] {run.name}: row {run.row.number}, init {run.init_method}, "
                    f"{run.row.ranks} rank(s) x {threads} thread(s) ...")
-        status = launch.execute_local(config, run, exe, out, args.cores, args.mpirun, args.timeout)
+        status = launch.execute_local(config, run, exe, out, args.cores, args.mpirun, args.timeout,
+                                      label=f"    [{i}/{len(runs)} {run.name}]")
         data = RunData(launch.run_dir(out, run))
         if data.status == "ok":
             psnr = data.final("psnr")

@@ -46,6 +46,8 @@ def main() -> int:
     out = options["output_dir"]
     os.makedirs(out, exist_ok=True)
     iterations = int(options.get("iterations", "5"))
+    for it in range(1, iterations + 1):  # progress lines, as observe::progress writes them to a log
+        print(f"iteration {it}/{iterations}  PSNR {12 + it:.2f} dB", file=sys.stderr, flush=True)
     records = []
     for r in range(size):
         rank_records = []

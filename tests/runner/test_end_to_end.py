@@ -57,6 +57,9 @@ class LocalRuns(TempDirTest):
         done, out = self.run_config(TOMOGRAPHY_2D)
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         self.assertIn("2 of 2 runs succeeded", done.stderr)
+        # The runs' output lines are echoed as they come, labelled with the grid position and the run.
+        self.assertIn("    [1/2 run_001] iteration 6/6  PSNR 18.00 dB", done.stderr)
+        self.assertIn("    [2/2 run_002] iteration 1/6", done.stderr)
         one, two = self.result(out, "run_001"), self.result(out, "run_002")
         self.assertEqual((one["fake"]["world_size"], two["fake"]["world_size"]), (1, 2))
         self.assertEqual((one["options"]["threads"], two["options"]["threads"]), ("2", "1"))

@@ -222,3 +222,28 @@ class SlurmScripts(TempDirTest):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class FollowerTest(unittest.TestCase):
+    def test_complete_lines_are_echoed_with_the_label_and_a_partial_line_waits(self):
+        import contextlib
+        import io
+        import tempfile
+        from pnpdist_runner.launch import LogFollower
+        with tempfile.TemporaryDirectory() as tmp:
+            a, b = os.path.join(tmp, "stdout.log"), os.path.join(tmp, "stderr.log")
+            follower = LogFollower([a, b], "[1/3 run_001]")
+            captured = io.StringIO()
+            with contextlib.redirect_stderr(captured):
+                follower.poll()  # neither file exists yet
+                with open(b, "w") as f:
+                    f.write("iteration 1/100  PSNR 20.00 dB\niteration 2/1")
+                follower.poll()
+                with open(b, "a") as f:
+                    f.write("00\n")
+                with open(a, "w") as f:
+                    f.write("baseline sirt\n\nno newline at the end")
+                follower.poll(final=True)
+            self.assertEqual(captured.getvalue().splitlines(),
+                             ["[1/3 run_001] iteration 1/100  PSNR 20.00 dB", "[1/3 run_001] baseline sirt",
+                              "[1/3 run_001] no newline at the end", "[1/3 run_001] iteration 2/100"])

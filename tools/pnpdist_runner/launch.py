@@ -220,10 +220,38 @@ def prepare_run_dir(out_dir: str, run: Run) -> str:
     return directory
 
 
+class LogFollower:
+    """Echoes the lines appended to files (the run's stdout.log and stderr.log) to the runner's stderr as they
+    are written, each prefixed with `label`: a long run shows its progress lines (observe::progress prints one
+    every few seconds in a log) while it runs. A partial last line waits for its newline."""
+
+    def __init__(self, paths: list[str], label: str):
+        self._paths = paths
+        self._label = label
+        self._offsets = {path: 0 for path in paths}
+        self._partial = {path: b"" for path in paths}
+
+    def poll(self, final: bool = False) -> None:
+        for path in self._paths:
+            try:
+                with open(path, "rb") as f:
+                    f.seek(self._offsets[path])
+                    data = f.read()
+            except OSError:
+                continue
+            self._offsets[path] += len(data)
+            lines = (self._partial[path] + data).split(b"\n")
+            self._partial[path] = b"" if final else lines.pop()
+            for line in lines:
+                if line.strip():
+                    print(f"{self._label} {line.decode(errors='replace')}", file=sys.stderr, flush=True)
+
+
 def execute_local(config: Config, run: Run, exe: str, out_dir: str, cores: int, mpirun: str,
-                  timeout: float | None) -> dict[str, Any]:
+                  timeout: float | None, label: str | None = None) -> dict[str, Any]:
     """Runs `run` to completion (or until `timeout` seconds, then ends its process group) and writes run.json
-    and status.json; returns the status."""
+    and status.json; returns the status. With `label`, the run's output lines are echoed to stderr as they
+    come, prefixed with it (LogFollower)."""
     directory = prepare_run_dir(out_dir, run)
     argv, threads = local_command(run, exe, directory, cores, mpirun)
     added = local_environment(threads)
@@ -231,6 +259,8 @@ def execute_local(config: Config, run: Run, exe: str, out_dir: str, cores: int, 
     env = dict(os.environ)
     env.update(added)
     start = time.monotonic()
+    follower = LogFollower([os.path.join(directory, "stdout.log"), os.path.join(directory, "stderr.log")],
+                           label) if label else None
     with open(os.path.join(directory, "stdout.log"), "wb") as out, \
             open(os.path.join(directory, "stderr.log"), "wb") as err:
         try:
@@ -242,7 +272,7 @@ def execute_local(config: Config, run: Run, exe: str, out_dir: str, cores: int, 
             write_json(os.path.join(directory, "status.json"), status)
             return status
         try:
-            timed_out, max_rss = _wait(proc, start, timeout)
+            timed_out, max_rss = _wait(proc, start, timeout, follower)
         except KeyboardInterrupt:
             # The run has its own session (so that a timeout can end its whole process tree): pass the
             # interrupt on, or it would outlive the runner.
@@ -269,14 +299,19 @@ def execute_local(config: Config, run: Run, exe: str, out_dir: str, cores: int, 
     return status
 
 
-def _wait(proc: subprocess.Popen, start: float, timeout: float | None) -> tuple[bool, int]:
+def _wait(proc: subprocess.Popen, start: float, timeout: float | None,
+          follower: LogFollower | None = None) -> tuple[bool, int]:
     """Waits for `proc` (setting its returncode), ending its process group after `timeout` seconds (SIGTERM,
-    SIGKILL 5 s later). Returns (timed out, peak RSS in bytes of the process and its waited-for descendants,
-    mpirun's ranks included, as wait4 reports it)."""
+    SIGKILL 5 s later), polling `follower` meanwhile. Returns (timed out, peak RSS in bytes of the process and
+    its waited-for descendants, mpirun's ranks included, as wait4 reports it)."""
     timed_out = False
     kill_at = None
+    polled = 0.0
     while True:
         pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if follower is not None and (pid == proc.pid or time.monotonic() - polled > 0.5):
+            polled = time.monotonic()
+            follower.poll(final=pid == proc.pid)
         if pid == proc.pid:
             proc.returncode = os.waitstatus_to_exitcode(wait_status)
             return timed_out, usage.ru_maxrss * 1024

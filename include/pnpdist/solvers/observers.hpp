@@ -9,14 +9,15 @@
 ///   - an observer with `begin(index_t first_iteration, index_t max_iterations)` is told where the run starts
 ///     (after a resume: the iteration after the checkpoint) before the first iteration.
 ///
-/// observe::progress prints one line per iteration (iteration, PSNR, time per phase, ETA) to stderr, and only
-/// when stderr is a terminal unless forced: long runs show progress interactively and stay quiet in logs.
+/// observe::progress prints progress lines (iteration, PSNR, relative change, time per phase, s/it, ETA) to
+/// stderr: every iteration on a terminal, every few seconds in a log.
 
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "pnpdist/metrics/psnr.hpp"
 #include "pnpdist/metrics/ssim.hpp"
@@ -56,14 +57,27 @@ requires requires(const Tensor& t) { t.const_view(); }
   return ground_truth(truth.const_view(), data_range, with_ssim);
 }
 
-/// Progress lines on stderr: "iteration 12/100  PSNR 27.31 dB  gradient 0.120 s  denoiser 0.801 s  ETA 1m 22s".
-/// Prints only when `enabled` and (stderr is a terminal or `force`). Give enabled = (rank == 0).
+/// Progress lines: "iteration 12/100  PSNR 27.31 dB  relative change 3.1e-03  gradient 0.120 s  denoiser
+/// 0.801 s  0.95 s/it  ETA 1m 22s". Nothing when not `enabled` (give enabled = (rank == 0)). On a terminal
+/// (or with `every_iteration`) one line per iteration; otherwise, as in a log file or under the runner, the
+/// first iteration, then the first iteration ending at least `interval_seconds` of solve time after the last
+/// line, and the last iteration: a long run shows progress at that interval without flooding the log.
+/// labelled("name") prefixes every line with "name: " (several runs in one log).
 class Progress {
 public:
-  explicit Progress(bool enabled = true, bool force = false)
-      : enabled_(enabled && (force || ::isatty(STDERR_FILENO) == 1)) {}
+  explicit Progress(bool enabled = true, bool every_iteration = false, double interval_seconds = 5.0,
+                    std::FILE* out = stderr)
+      : enabled_(enabled),
+        every_iteration_(every_iteration || ::isatty(::fileno(out)) == 1),
+        interval_(interval_seconds),
+        out_(out) {}
 
   [[nodiscard]] bool active() const { return enabled_; }
+
+  [[nodiscard]] Progress labelled(std::string label) && {
+    label_ = std::move(label) + ": ";
+    return std::move(*this);
+  }
 
   void begin(index_t first_iteration, index_t max_iterations) {
     first_ = first_iteration;
@@ -74,10 +88,15 @@ public:
   void operator()(const IterationRecord& r, const View& /*x*/) {
     if (!enabled_) return;
     seconds_ += r.iteration_seconds;
+    const bool due = every_iteration_ || r.iteration == first_ || r.iteration >= max_ ||
+                     seconds_ - printed_at_ >= interval_;
+    if (!due) return;
+    printed_at_ = seconds_;
     const index_t done = r.iteration - first_ + 1;
-    const double eta = done > 0 ? seconds_ / static_cast<double>(done) * static_cast<double>(max_ - r.iteration) : 0;
-    std::string line = "iteration " + std::to_string(r.iteration) + "/" + std::to_string(max_);
-    char buffer[160];
+    const double per_iteration = done > 0 ? seconds_ / static_cast<double>(done) : 0;
+    const double eta = per_iteration * static_cast<double>(max_ - r.iteration);
+    std::string line = label_ + "iteration " + std::to_string(r.iteration) + "/" + std::to_string(max_);
+    char buffer[200];
     if (!std::isnan(r.psnr)) {
       std::snprintf(buffer, sizeof(buffer), "  PSNR %.2f dB", r.psnr);
       line += buffer;
@@ -86,20 +105,34 @@ public:
       std::snprintf(buffer, sizeof(buffer), "  SSIM %.4f", r.ssim);
       line += buffer;
     }
-    std::snprintf(buffer, sizeof(buffer), "  gradient %.3f s  denoiser %.3f s  ETA %dm %02ds", r.gradient_seconds,
-                  r.denoiser_seconds, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    if (!std::isnan(r.relative_change)) {
+      std::snprintf(buffer, sizeof(buffer), "  relative change %.2e", r.relative_change);
+      line += buffer;
+    }
+    std::snprintf(buffer, sizeof(buffer), "  gradient %.3f s  denoiser %.3f s  %.3g s/it  ETA %dm %02ds",
+                  r.gradient_seconds, r.denoiser_seconds, per_iteration, static_cast<int>(eta) / 60,
+                  static_cast<int>(eta) % 60);
     line += buffer;
-    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fprintf(out_, "%s\n", line.c_str());
+    std::fflush(out_);
   }
 
 private:
   bool enabled_;
+  bool every_iteration_;
+  double interval_;
+  std::FILE* out_;
+  std::string label_;
   index_t first_ = 1;
   index_t max_ = 0;
-  double seconds_ = 0;
+  double seconds_ = 0;     // solve time of the iterations seen
+  double printed_at_ = 0;  // seconds_ when the last line was printed
 };
 
-/// observe::progress(enabled, force): see Progress.
-[[nodiscard]] inline Progress progress(bool enabled = true, bool force = false) { return Progress(enabled, force); }
+/// observe::progress(enabled, every_iteration, interval_seconds, out): see Progress.
+[[nodiscard]] inline Progress progress(bool enabled = true, bool every_iteration = false, double interval_seconds = 5.0,
+                                       std::FILE* out = stderr) {
+  return Progress(enabled, every_iteration, interval_seconds, out);
+}
 
 }  // namespace pnpdist::observe
