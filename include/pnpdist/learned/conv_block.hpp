@@ -1,0 +1,126 @@
+#pragma once
+/// \file
+/// ConvBlock: the update network of one learned primal-dual step (Adler & Oktem 2018): three 3x3
+/// convolutions with biases, Cin -> width -> width -> Cout, each of the first two followed by a per-channel
+/// PReLU. Its parameters live in a ParameterStore under PyTorch-style names
+///     <prefix>.conv1.weight (width, Cin, 3, 3)   <prefix>.conv1.bias   <prefix>.prelu1.weight (width)
+///     <prefix>.conv2.weight (width, width, 3, 3) <prefix>.conv2.bias   <prefix>.prelu2.weight (width)
+///     <prefix>.conv3.weight (Cout, width, 3, 3)  <prefix>.conv3.bias
+/// Initialisation: Xavier-uniform weights (bound sqrt(6 / ((Cin + Cout) 9))) from a Philox stream of
+/// (seed, stream), zero biases, PReLU slopes `prelu_init`: the same seed gives the same network everywhere.
+///
+/// forward() keeps what backward() needs in a ConvBlockActivations (input, pre- and post-activations of the
+/// two hidden layers); backward() accumulates the parameter gradients into the store and writes the
+/// gradient of the input.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/philox.hpp"
+#include "pnpdist/core/types.hpp"
+#include "pnpdist/nn/train/conv3_train.hpp"
+#include "pnpdist/nn/train/parameters.hpp"
+#include "pnpdist/nn/train/pointwise_train.hpp"
+
+namespace pnpdist::learned {
+
+/// What a ConvBlock's backward pass needs from its forward pass (each N x C x H x W, contiguous).
+template <class T>
+struct ConvBlockActivations {
+  std::vector<T> input, pre1, post1, pre2, post2;
+};
+
+template <class T>
+class ConvBlock {
+public:
+  /// Adds the block's parameters to `store` (see the file comment). Throws invalid_argument for a
+  /// non-positive channel count.
+  ConvBlock(nn::train::ParameterStore<T>& store, const std::string& prefix, index_t in_channels, index_t width,
+            index_t out_channels, std::uint64_t seed, std::uint64_t stream, double prelu_init)
+      : cin_(in_channels), width_(width), cout_(out_channels) {
+    require(in_channels > 0 && width > 0 && out_channels > 0, [&] {
+      return "ConvBlock '" + prefix + "': channel counts must be positive, got " + std::to_string(in_channels) +
+             " -> " + std::to_string(width) + " -> " + std::to_string(out_channels);
+    });
+    const PhiloxStream random{seed, stream};
+    std::uint64_t block = 0;
+    const auto conv = [&](const std::string& name, index_t cout, index_t cin) {
+      const double bound = std::sqrt(6.0 / static_cast<double>(9 * (cin + cout)));
+      std::vector<T> w(static_cast<std::size_t>(cout * cin * 9));
+      for (T& v : w) v = static_cast<T>(bound * (2.0 * random.uniform2d(block++).v[0] - 1.0));
+      weights_.push_back(store.add(prefix + "." + name + ".weight", {cout, cin, 3, 3}, w));
+      biases_.push_back(store.add(prefix + "." + name + ".bias", {cout}, std::vector<T>(static_cast<std::size_t>(cout))));
+    };
+    const auto prelu = [&](const std::string& name) {
+      slopes_.push_back(store.add(prefix + "." + name + ".weight", {width},
+                                  std::vector<T>(static_cast<std::size_t>(width), static_cast<T>(prelu_init))));
+    };
+    conv("conv1", width, in_channels);
+    prelu("prelu1");
+    conv("conv2", width, width);
+    prelu("prelu2");
+    conv("conv3", out_channels, width);
+  }
+
+  [[nodiscard]] index_t in_channels() const { return cin_; }
+  [[nodiscard]] index_t out_channels() const { return cout_; }
+
+  /// update = block(a.input) for a batch of `batch` images of h x w; a.input must hold (batch, Cin, h, w).
+  template <class Exec>
+  void forward(const Exec& exec, const nn::train::ParameterStore<T>& store, index_t batch, index_t h, index_t w,
+               ConvBlockActivations<T>& a, T* update) const {
+    const index_t plane = h * w;
+    require<dimension_mismatch>(static_cast<index_t>(a.input.size()) == batch * cin_ * plane, [&] {
+      return "ConvBlock::forward: the input holds " + std::to_string(a.input.size()) + " values, expected " +
+             std::to_string(batch * cin_ * plane) + " (batch x Cin x H x W)";
+    });
+    for (auto* v : {&a.pre1, &a.post1, &a.pre2, &a.post2}) v->resize(static_cast<std::size_t>(batch * width_ * plane));
+    nn::train::conv3_forward(exec, {batch, cin_, width_, h, w}, a.input.data(), store.value(weights_[0]),
+                             store.value(biases_[0]), a.pre1.data());
+    nn::train::prelu_forward(exec, batch, width_, plane, a.pre1.data(), store.value(slopes_[0]), a.post1.data());
+    nn::train::conv3_forward(exec, {batch, width_, width_, h, w}, a.post1.data(), store.value(weights_[1]),
+                             store.value(biases_[1]), a.pre2.data());
+    nn::train::prelu_forward(exec, batch, width_, plane, a.pre2.data(), store.value(slopes_[1]), a.post2.data());
+    nn::train::conv3_forward(exec, {batch, width_, cout_, h, w}, a.post2.data(), store.value(weights_[2]),
+                             store.value(biases_[2]), update);
+  }
+
+  /// From d_update (batch, Cout, h, w): adds the parameter gradients to `store`, writes d_input (batch, Cin,
+  /// h, w). `work` is scratch (resized here).
+  template <class Exec>
+  void backward(const Exec& exec, nn::train::ParameterStore<T>& store, index_t batch, index_t h, index_t w,
+                const ConvBlockActivations<T>& a, const T* d_update, T* d_input, std::vector<T>& work) const {
+    const index_t plane = h * w, hidden = batch * width_ * plane;
+    work.assign(static_cast<std::size_t>(2 * hidden), T(0));
+    T* d_post = work.data();
+    T* d_pre = work.data() + hidden;
+    using nn::train::Conv3Shape;
+    const Conv3Shape s3{batch, width_, cout_, h, w}, s2{batch, width_, width_, h, w}, s1{batch, cin_, width_, h, w};
+    nn::train::conv3_backward_weights(exec, s3, a.post2.data(), d_update, store.gradient(weights_[2]),
+                                      store.gradient(biases_[2]));
+    nn::train::conv3_backward_data(exec, s3, d_update, store.value(weights_[2]), d_post);
+    nn::train::prelu_backward(exec, batch, width_, plane, a.pre2.data(), store.value(slopes_[1]), d_post, d_pre,
+                              store.gradient(slopes_[1]));
+    nn::train::conv3_backward_weights(exec, s2, a.post1.data(), d_pre, store.gradient(weights_[1]),
+                                      store.gradient(biases_[1]));
+    std::fill(work.begin(), work.begin() + hidden, T(0));
+    nn::train::conv3_backward_data(exec, s2, d_pre, store.value(weights_[1]), d_post);
+    std::fill(work.begin() + hidden, work.end(), T(0));
+    nn::train::prelu_backward(exec, batch, width_, plane, a.pre1.data(), store.value(slopes_[0]), d_post, d_pre,
+                              store.gradient(slopes_[0]));
+    nn::train::conv3_backward_weights(exec, s1, a.input.data(), d_pre, store.gradient(weights_[0]),
+                                      store.gradient(biases_[0]));
+    std::fill(d_input, d_input + batch * cin_ * plane, T(0));
+    nn::train::conv3_backward_data(exec, s1, d_pre, store.value(weights_[0]), d_input);
+  }
+
+private:
+  index_t cin_, width_, cout_;
+  std::vector<std::size_t> weights_, biases_, slopes_;
+};
+
+}  // namespace pnpdist::learned

@@ -1,0 +1,103 @@
+#pragma once
+/// \file
+/// The point-wise training layers on host N x C x (plane) tensors, contiguous, float or double, with their
+/// backward passes: per-channel PReLU, channel concatenation (as copies of channel blocks) and the residual
+/// sum. Backward passes accumulate (+=) into input gradients, so a tensor read by several layers receives
+/// the sum of their gradients. Each output element is written by one iteration in a fixed order: results do
+/// not depend on the thread count.
+///
+///   prelu      y = x for x > 0, alpha[c] x otherwise;  dx += dy * (x > 0 ? 1 : alpha[c]),
+///              dalpha[c] += sum over the batch and the plane of dy * min(x, 0)
+///   channels   dst[:, offset : offset + Csrc] = src (concatenation);  backward: dsrc += ddst[:, offset : ...]
+///   residual   y += x;  backward: dx += dy
+
+#include <cstddef>
+#include <string>
+
+#include "pnpdist/backend/for_each.hpp"
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/types.hpp"
+
+namespace pnpdist::nn::train {
+
+/// A block of channels: `count` channels starting at `offset` of a tensor of `total` channels.
+struct ChannelBlock {
+  index_t offset = 0, count = 0, total = 0;
+};
+
+/// y = prelu(x) with one slope per channel; x, y (batch, channels, plane), y may alias x.
+template <class Exec, class T>
+inline void prelu_forward(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x, const T* alpha,
+                          T* y) {
+  for_each(with_iteration_cost(exec, plane), batch * channels, [=](index_t i) {
+    const T a = alpha[i % channels];
+    const T* xi = x + i * plane;
+    T* yi = y + i * plane;
+    for (index_t p = 0; p < plane; ++p) yi[p] = xi[p] > T(0) ? xi[p] : a * xi[p];
+  });
+}
+
+/// dx += dy * prelu'(x); d_alpha[c] += sum of dy * min(x, 0) over the batch and the plane of channel c.
+template <class Exec, class T>
+inline void prelu_backward(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x, const T* alpha,
+                           const T* dy, T* dx, T* d_alpha) {
+  for_each(with_iteration_cost(exec, batch * plane), channels, [=](index_t c) {
+    T slope_gradient = 0;
+    for (index_t n = 0; n < batch; ++n) {
+      const index_t base = (n * channels + c) * plane;
+      T row = 0;
+      for (index_t p = 0; p < plane; ++p) {
+        const T v = x[base + p];
+        dx[base + p] += v > T(0) ? dy[base + p] : alpha[c] * dy[base + p];
+        row += v > T(0) ? T(0) : dy[base + p] * v;
+      }
+      slope_gradient += row;
+    }
+    d_alpha[c] += slope_gradient;
+  });
+}
+
+namespace detail {
+
+inline void require_block(const ChannelBlock& b, index_t src_channels, const char* what) {
+  require<dimension_mismatch>(b.count == src_channels && b.offset >= 0 && b.offset + b.count <= b.total, [&] {
+    return std::string(what) + ": channels [" + std::to_string(b.offset) + ", " + std::to_string(b.offset + b.count) +
+           ") of " + std::to_string(b.total) + " do not hold the " + std::to_string(src_channels) + " source channels";
+  });
+}
+
+}  // namespace detail
+
+/// Concatenation forward: dst[:, block] = src, src (batch, block.count, plane), dst (batch, block.total, plane).
+template <class Exec, class T>
+inline void copy_channels(const Exec& exec, index_t batch, index_t plane, const T* src, index_t src_channels, T* dst,
+                          const ChannelBlock& block) {
+  detail::require_block(block, src_channels, "copy_channels");
+  for_each(with_iteration_cost(exec, plane), batch * block.count, [=](index_t i) {
+    const index_t n = i / block.count, c = i % block.count;
+    const T* s = src + i * plane;
+    T* d = dst + (n * block.total + block.offset + c) * plane;
+    for (index_t p = 0; p < plane; ++p) d[p] = s[p];
+  });
+}
+
+/// Concatenation backward: d_src += d_dst[:, block].
+template <class Exec, class T>
+inline void add_channels(const Exec& exec, index_t batch, index_t plane, const T* d_dst, const ChannelBlock& block,
+                         T* d_src, index_t src_channels) {
+  detail::require_block(block, src_channels, "add_channels");
+  for_each(with_iteration_cost(exec, plane), batch * block.count, [=](index_t i) {
+    const index_t n = i / block.count, c = i % block.count;
+    const T* s = d_dst + (n * block.total + block.offset + c) * plane;
+    T* d = d_src + i * plane;
+    for (index_t p = 0; p < plane; ++p) d[p] += s[p];
+  });
+}
+
+/// Residual sum y += x over `size` elements (its backward is the same call on the gradients: dx += dy).
+template <class Exec, class T>
+inline void residual_add(const Exec& exec, index_t size, const T* x, T* y) {
+  for_each(exec, size, [=](index_t i) { y[i] += x[i]; });
+}
+
+}  // namespace pnpdist::nn::train

@@ -1,0 +1,228 @@
+// Learned primal-dual (include/pnpdist/learned/): the projector layer's gradient is the matched adjoint
+// (dot-product test), the whole network's backward pass against central finite differences in double
+// (parallel and fan beam), the ellipse data (deterministic, disjoint splits, 5% noise), configuration errors,
+// and resuming a training run from a checkpoint gives bitwise the weights of an uninterrupted run.
+#include <catch2/catch.hpp>
+
+#include <pnpdist/learned/lpd_training.hpp>
+#include <pnpdist/operators/dense_matrix.hpp>
+#include <pnpdist/physics/ct/projector.hpp>
+#include <pnpdist/tensor/random.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <vector>
+
+using namespace pnpdist;
+using namespace pnpdist::learned;
+
+namespace {
+
+template <class T>
+std::vector<T> random_vector(index_t n, std::uint64_t stream) {
+  std::vector<T> v(static_cast<std::size_t>(n));
+  fill_uniform(Serial{}, View<T, 1, HostSpace>(v.data(), Extents<1>{n}), 11, stream, T(-1), T(1));
+  return v;
+}
+
+template <class T>
+double dot(const std::vector<T>& a, const std::vector<T>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  return s;
+}
+
+LpdConfig tiny_config() {
+  LpdConfig c;
+  c.iterations = 2;
+  c.primal_memory = 2;
+  c.dual_memory = 2;
+  c.width = 3;
+  c.prelu_init = 0.2;
+  c.seed = 5;
+  return c;
+}
+
+// The projector of `geometry` as an explicit matrix with image and sinogram shapes: exactly linear in double
+// (the Joseph projector forms its ray weights in float, which finite differences in double would see).
+class ExplicitProjector {
+public:
+  using value_type = double;
+  using executor_type = Serial;
+  static constexpr std::size_t domain_rank = 2;
+  static constexpr std::size_t range_rank = 2;
+
+  explicit ExplicitProjector(const ct::Geometry2D& geometry)
+      : image_(geometry.volume.shape()), sinogram_(geometry.sinogram_shape()),
+        matrix_(Serial{}, sinogram_[0] * sinogram_[1], image_[0] * image_[1]) {
+    const auto projector = ct::make_projector<double>(Serial{}, geometry);
+    Tensor<double, 2> unit(image_), column(sinogram_);
+    for (index_t j = 0; j < unit.size(); ++j) {
+      fill(Serial{}, unit.view(), 0.0);
+      unit.data()[j] = 1.0;
+      projector.apply(unit.const_view(), column.view());
+      for (index_t i = 0; i < column.size(); ++i) matrix_.entries()(i, j) = column.data()[i];
+    }
+  }
+  [[nodiscard]] Extents<2> domain_shape() const { return image_; }
+  [[nodiscard]] Extents<2> range_shape() const { return sinogram_; }
+  [[nodiscard]] Serial executor() const { return {}; }
+  void apply(View<const double, 2, HostSpace> x, View<double, 2, HostSpace> y) const {
+    matrix_.apply(flat(x), flat(y));
+  }
+  void apply_adjoint(View<const double, 2, HostSpace> y, View<double, 2, HostSpace> x) const {
+    matrix_.apply_adjoint(flat(y), flat(x));
+  }
+
+private:
+  template <class U>
+  static View<U, 1, HostSpace> flat(View<U, 2, HostSpace> v) {
+    return View<U, 1, HostSpace>(v.data(), Extents<1>{v.size()});
+  }
+  Extents<2> image_, sinogram_;
+  DenseMatrix<double, Serial> matrix_;
+};
+
+// Every parameter's gradient of <c, LPD(g)> against central differences, the projector an explicit matrix.
+void check_lpd_gradient(const ct::Geometry2D& geometry) {
+  const ExplicitProjector projector(geometry);
+  const ProjectorLayer layer(projector, inverse_operator_norm(projector));
+  LearnedPrimalDual net(layer, tiny_config());
+  auto& store = net.parameters();
+  // Random biases too, so that every PReLU sees both signs.
+  store.values() = random_vector<double>(store.size(), 1);
+  for (double& v : store.values()) v *= 0.5;
+  const auto g = random_vector<double>(layer.sinogram_size(), 2);
+  const auto c = random_vector<double>(layer.image_size(), 3);
+  std::vector<double> out(c.size());
+  const auto loss = [&] {
+    net.forward(Serial{}, 1, g.data(), out.data());
+    return dot(c, out);
+  };
+  loss();
+  store.zero_gradients();
+  net.backward(Serial{}, c.data());
+  const std::vector<double> analytic = store.gradients();
+  double worst = 0;
+  for (std::size_t i = 0; i < analytic.size(); ++i) {
+    const double keep = store.values()[i];
+    store.values()[i] = keep + 1e-6;
+    const double up = loss();
+    store.values()[i] = keep - 1e-6;
+    const double down = loss();
+    store.values()[i] = keep;
+    const double numeric = (up - down) / 2e-6;
+    worst = std::max(worst, std::abs(numeric - analytic[i]) / (1e-6 + std::abs(analytic[i])));
+    CHECK(numeric == Approx(analytic[i]).margin(1e-6).epsilon(1e-5));
+  }
+  INFO("largest relative difference " << worst);
+  CHECK(worst < 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("projector layer: backward of the projection is the scaled adjoint and vice versa", "[learned]") {
+  const auto projector = ct::make_projector<double>(Serial{}, ellipse_geometry(12, 7));
+  const ProjectorLayer layer(projector, 0.3);
+  const index_t batch = 2;
+  const auto x = random_vector<double>(batch * layer.image_size(), 1);
+  const auto dy = random_vector<double>(batch * layer.sinogram_size(), 2);
+  std::vector<double> y(dy.size()), dx(x.size(), 0.0), ty(dy.size(), 0.0);
+  layer.forward(batch, x.data(), y.data());
+  layer.backward_forward(batch, dy.data(), dx.data());
+  CHECK(dot(y, dy) == Approx(dot(x, dx)).epsilon(1e-6));  // the projector forms its weights in float
+  layer.backward_adjoint(batch, x.data(), ty.data());
+  CHECK(ty == y);
+  std::vector<double> adj(x.size());
+  layer.adjoint(batch, dy.data(), adj.data());
+  CHECK(adj == dx);
+  CHECK_THROWS_AS(ProjectorLayer(projector, -1.0), invalid_argument);
+  CHECK(inverse_operator_norm(projector) > 0);
+}
+
+TEST_CASE("learned primal-dual: backward equals finite differences, parallel beam", "[learned]") {
+  check_lpd_gradient(ellipse_geometry(16, 5));
+}
+
+TEST_CASE("learned primal-dual: backward equals finite differences, fan beam", "[learned]") {
+  check_lpd_gradient(ellipse_geometry(12, 4, ct::Beam::divergent));
+}
+
+TEST_CASE("learned primal-dual: the paper's configuration by default, bad options are named", "[learned]") {
+  const LpdConfig c;
+  CHECK(c.iterations == 10);
+  CHECK(c.primal_memory == 5);
+  CHECK(c.dual_memory == 5);
+  CHECK(c.width == 32);
+  const auto projector = ct::make_projector<float>(Serial{}, ellipse_geometry(16, 4));
+  const ProjectorLayer layer(projector, 1.0);
+  // 10 x (dual: 7->32->32->5, primal: 6->32->32->5 convolutions with biases, two PReLUs of 32 slopes each).
+  CHECK(LearnedPrimalDual(layer, c).parameters().size() == 253220);
+  LpdConfig bad = c;
+  bad.projected_channel = 5;
+  CHECK_THROWS_WITH(LearnedPrimalDual(layer, bad), Catch::Contains("projected_channel"));
+  bad = c;
+  bad.iterations = 0;
+  CHECK_THROWS_WITH(LearnedPrimalDual(layer, bad), Catch::Contains("iterations"));
+}
+
+TEST_CASE("ellipse data: deterministic, disjoint splits, noise 5% of the mean absolute data", "[learned]") {
+  const auto projector = ct::make_projector<double>(Serial{}, ellipse_geometry(32, 30));
+  const ProjectorLayer layer(projector, inverse_operator_norm(projector));
+  EllipseDataOptions o;
+  o.seed = 3;
+  std::vector<double> a(static_cast<std::size_t>(layer.image_size())), b(a.size());
+  std::vector<double> ga(static_cast<std::size_t>(layer.sinogram_size())), gb(ga.size()), clean(ga.size());
+  ellipse_sample(Serial{}, layer, o, DataSplit::train, 4, a.data(), ga.data());
+  ellipse_sample(Serial{}, layer, o, DataSplit::train, 4, b.data(), gb.data());
+  CHECK(a == b);
+  CHECK(ga == gb);
+  ellipse_sample(Serial{}, layer, o, DataSplit::validation, 4, b.data(), gb.data());
+  CHECK(a != b);
+  ellipse_sample(Serial{}, layer, o, DataSplit::test, 4, b.data(), gb.data());
+  CHECK(a != b);
+  layer.forward(1, a.data(), clean.data());
+  double noise = 0, mean_abs = 0;
+  for (std::size_t i = 0; i < ga.size(); ++i) {
+    noise += (ga[i] - clean[i]) * (ga[i] - clean[i]);
+    mean_abs += std::abs(clean[i]);
+  }
+  noise = std::sqrt(noise / static_cast<double>(ga.size()));
+  mean_abs /= static_cast<double>(ga.size());
+  CHECK(noise / mean_abs == Approx(0.05).epsilon(0.1));
+  o.noise = -1;
+  CHECK_THROWS_WITH(ellipse_sample(Serial{}, layer, o, DataSplit::train, 0, a.data(), ga.data()),
+                    Catch::Contains("noise"));
+}
+
+TEST_CASE("training: resuming from a checkpoint gives bitwise the weights of an uninterrupted run", "[learned]") {
+  const auto dir = std::filesystem::temp_directory_path() / "pnpdist_test_lpd_resume";
+  std::filesystem::create_directories(dir);
+  const std::string checkpoint = (dir / "run.ckpt").string();
+  const auto projector = ct::make_projector<float>(Serial{}, ellipse_geometry(16, 6));
+  const ProjectorLayer layer(projector, inverse_operator_norm(projector));
+  nn::train::AdamOptions adam;
+  adam.total_steps = 6;
+  const EllipseDataOptions data{};
+  LearnedPrimalDual whole(layer, tiny_config());
+  LpdTrainer uninterrupted(Serial{}, whole, data, adam, 2);
+  for (int t = 0; t < 6; ++t) uninterrupted.step();
+  {
+    LearnedPrimalDual first(layer, tiny_config());
+    LpdTrainer run(Serial{}, first, data, adam, 2);
+    for (int t = 0; t < 3; ++t) run.step();
+    run.save(checkpoint, 0.0);
+  }
+  LearnedPrimalDual second(layer, tiny_config());
+  LpdTrainer resumed(Serial{}, second, data, adam, 2);
+  resumed.resume(checkpoint);
+  CHECK(resumed.steps_done() == 3);
+  for (int t = 0; t < 3; ++t) resumed.step();
+  CHECK(second.parameters().values() == whole.parameters().values());
+  CHECK(whole.parameters().values() != LearnedPrimalDual(layer, tiny_config()).parameters().values());
+  nn::train::AdamOptions other = adam;
+  other.learning_rate = 2e-3;
+  LpdTrainer mismatched(Serial{}, second, data, other, 2);
+  CHECK_THROWS_WITH(mismatched.resume(checkpoint), Catch::Contains("another run"));
+  std::filesystem::remove_all(dir);
+}

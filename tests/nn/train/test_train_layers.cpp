@@ -1,0 +1,198 @@
+// The training layers of nn/train: conv3 forward against the reference convolution (layers.hpp), every
+// backward pass against central finite differences in double, concatenation as the transpose of its
+// backward, the MSE gradient, Adam against a hand-computed update, the parameter store's safetensors
+// round trip and the training checkpoint round trip.
+#include <catch2/catch.hpp>
+
+#include <pnpdist/nn/layers.hpp>
+#include <pnpdist/nn/train/adam.hpp>
+#include <pnpdist/nn/train/conv3_train.hpp>
+#include <pnpdist/nn/train/mse_loss.hpp>
+#include <pnpdist/nn/train/parameters.hpp>
+#include <pnpdist/nn/train/pointwise_train.hpp>
+#include <pnpdist/nn/train/training_checkpoint.hpp>
+#include <pnpdist/tensor/random.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+#include "support/host_executors.hpp"
+
+using namespace pnpdist;
+using namespace pnpdist::nn::train;
+
+namespace {
+
+template <class T>
+std::vector<T> random_vector(index_t n, std::uint64_t stream, T low = T(-1), T high = T(1)) {
+  std::vector<T> v(static_cast<std::size_t>(n));
+  fill_uniform(Serial{}, View<T, 1, HostSpace>(v.data(), Extents<1>{n}), 7, stream, low, high);
+  return v;
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Checks d/dx_i of loss() against `analytic` at every element of x (central differences, step 1e-6).
+void check_gradient(std::vector<double>& x, const std::vector<double>& analytic, const std::function<double()>& loss) {
+  REQUIRE(x.size() == analytic.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double keep = x[i];
+    x[i] = keep + 1e-6;
+    const double up = loss();
+    x[i] = keep - 1e-6;
+    const double down = loss();
+    x[i] = keep;
+    CHECK((up - down) / 2e-6 == Approx(analytic[i]).margin(1e-7).epsilon(1e-6));
+  }
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("conv3_forward equals the reference convolution on every host executor", "[nn][train]",
+                        test::HostExecutors) {
+  const auto exec = test::make_executor<TestType>();
+  const Conv3Shape s{2, 3, 4, 7, 5};
+  const auto x = random_vector<float>(s.batch * s.in_channels * s.plane(), 1);
+  const auto w = random_vector<float>(s.out_channels * s.in_channels * 9, 2);
+  const auto b = random_vector<float>(s.out_channels, 3);
+  std::vector<float> ours(static_cast<std::size_t>(s.batch * s.out_channels * s.plane()));
+  std::vector<float> reference(ours.size());
+  conv3_forward(exec, s, x.data(), w.data(), b.data(), ours.data());
+  nn::conv3(Serial{}, View<const float, 4, HostSpace>(x.data(), Extents<4>{2, 3, 7, 5}), w.data(), b.data(),
+            View<float, 4, HostSpace>(reference.data(), Extents<4>{2, 4, 7, 5}));
+  for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == Approx(reference[i]).margin(1e-5));
+}
+
+TEST_CASE("conv3 backward-data and backward-weights are the gradients of the forward pass", "[nn][train]") {
+  const Conv3Shape s{2, 2, 3, 4, 5};
+  auto x = random_vector<double>(s.batch * s.in_channels * s.plane(), 1);
+  auto w = random_vector<double>(s.out_channels * s.in_channels * 9, 2);
+  auto b = random_vector<double>(s.out_channels, 3);
+  const auto c = random_vector<double>(s.batch * s.out_channels * s.plane(), 4);  // loss = <c, conv(x)>
+  const auto loss = [&] {
+    std::vector<double> y(c.size());
+    conv3_forward(Serial{}, s, x.data(), w.data(), b.data(), y.data());
+    return dot(c, y);
+  };
+  std::vector<double> dx(x.size(), 0.5), dw(w.size(), 0.25), db(b.size(), -1.0);  // backward accumulates
+  conv3_backward_data(Serial{}, s, c.data(), w.data(), dx.data());
+  conv3_backward_weights(Serial{}, s, x.data(), c.data(), dw.data(), db.data());
+  for (double& v : dx) v -= 0.5;
+  for (double& v : dw) v -= 0.25;
+  for (double& v : db) v += 1.0;
+  check_gradient(x, dx, loss);
+  check_gradient(w, dw, loss);
+  check_gradient(b, db, loss);
+}
+
+TEST_CASE("PReLU backward is the gradient in the input and the per-channel slopes", "[nn][train]") {
+  const index_t batch = 2, channels = 3, plane = 6;
+  auto x = random_vector<double>(batch * channels * plane, 1);
+  auto alpha = random_vector<double>(channels, 2, 0.0, 0.5);
+  const auto c = random_vector<double>(x.size(), 3);
+  const auto loss = [&] {
+    std::vector<double> y(x.size());
+    prelu_forward(Serial{}, batch, channels, plane, x.data(), alpha.data(), y.data());
+    return dot(c, y);
+  };
+  std::vector<double> dx(x.size(), 0.0), dalpha(alpha.size(), 0.0);
+  prelu_backward(Serial{}, batch, channels, plane, x.data(), alpha.data(), c.data(), dx.data(), dalpha.data());
+  check_gradient(x, dx, loss);
+  check_gradient(alpha, dalpha, loss);
+}
+
+TEST_CASE("concatenation and residual sum: backward is the transpose, bad blocks are refused", "[nn][train]") {
+  const index_t batch = 2, plane = 5;
+  const auto a = random_vector<double>(batch * 2 * plane, 1);
+  const auto d = random_vector<double>(batch * 5 * plane, 2);
+  std::vector<double> cat(d.size(), 0.0);
+  copy_channels(Serial{}, batch, plane, a.data(), 2, cat.data(), {1, 2, 5});
+  std::vector<double> da(a.size(), 0.0);
+  add_channels(Serial{}, batch, plane, d.data(), {1, 2, 5}, da.data(), 2);
+  CHECK(dot(cat, d) == Approx(dot(a, da)).epsilon(1e-14));
+  CHECK_THROWS_AS(copy_channels(Serial{}, batch, plane, a.data(), 2, cat.data(), {4, 2, 5}), dimension_mismatch);
+  std::vector<double> y(a.size(), 1.0);
+  residual_add(Serial{}, static_cast<index_t>(a.size()), a.data(), y.data());
+  CHECK(y[3] == 1.0 + a[3]);
+}
+
+TEST_CASE("MSE loss and its gradient", "[nn][train]") {
+  auto x = random_vector<double>(12, 1);
+  const auto t = random_vector<double>(12, 2);
+  std::vector<double> g(x.size());
+  mse_loss<double>(12, x.data(), t.data(), g.data());
+  check_gradient(x, g, [&] { return mse_loss<double>(12, x.data(), t.data(), nullptr); });
+  CHECK_THROWS_AS(mse_loss<double>(0, x.data(), t.data(), nullptr), invalid_argument);
+}
+
+TEST_CASE("Adam: clipping, cosine decay and the update of two steps by hand", "[nn][train]") {
+  ParameterStore<double> store;
+  store.add("a", {2}, {1.0, -2.0});
+  AdamOptions o;
+  o.learning_rate = 0.1;
+  o.beta1 = 0.9;
+  o.beta2 = 0.99;
+  o.epsilon = 1e-8;
+  o.clip_norm = 1.0;
+  o.total_steps = 4;
+  Adam<double> adam(store.size(), o);
+  CHECK(adam.learning_rate(1) == Approx(0.1));
+  CHECK(adam.learning_rate(3) == Approx(0.05));
+  store.gradients() = {3.0, 4.0};  // norm 5: clipped to (0.6, 0.8)
+  CHECK(adam.step(store) == Approx(5.0));
+  // t = 1: m = 0.1 g, v = 0.01 g^2, bias-corrected m / sqrt(v) = sign(g): x -= 0.1.
+  CHECK(store.values()[0] == Approx(1.0 - 0.1 * 0.6 / (0.6 + 1e-8)));
+  CHECK(store.values()[1] == Approx(-2.0 - 0.1 * 0.8 / (0.8 + 1e-8)));
+  store.gradients() = {0.5, 0.0};  // not clipped; lr of step 2 = 0.1 (1 + cos(pi / 4)) / 2
+  adam.step(store);
+  const double m = 0.9 * 0.1 * 0.6 + 0.1 * 0.5, v = 0.99 * 0.01 * 0.36 + 0.01 * 0.25;
+  const double lr = 0.1 * (1 + std::cos(std::acos(-1.0) / 4)) / 2;
+  const double expected = 1.0 - 0.1 * 0.6 / (0.6 + 1e-8) - lr * (m / (1 - 0.81)) / (std::sqrt(v / (1 - 0.9801)) + 1e-8);
+  CHECK(store.values()[0] == Approx(expected).epsilon(1e-12));
+  AdamOptions bad;
+  bad.beta2 = 1.0;
+  CHECK_THROWS_AS(Adam<double>(2, bad), invalid_argument);
+}
+
+TEST_CASE("parameter store: safetensors round trip, mismatches named, checkpoint restores the bits",
+          "[nn][train]") {
+  const auto dir = std::filesystem::temp_directory_path() / "pnpdist_test_train_layers";
+  std::filesystem::create_directories(dir);
+  ParameterStore<float> store;
+  store.add("block.conv1.weight", {2, 1, 3, 3}, random_vector<float>(18, 1));
+  store.add("block.conv1.bias", {2}, {0.5f, -0.25f});
+  CHECK_THROWS_AS(store.add("block.conv1.bias", {2}, {0.f, 0.f}), invalid_argument);
+  CHECK_THROWS_AS(store.add("x", {3}, {0.f}), invalid_argument);
+  const std::string weights = (dir / "w.safetensors").string();
+  store.save_safetensors(weights);
+  ParameterStore<float> copy;
+  copy.add("block.conv1.weight", {2, 1, 3, 3}, std::vector<float>(18));
+  copy.add("block.conv1.bias", {2}, {0.f, 0.f});
+  copy.load_safetensors(weights);
+  CHECK(copy.values() == store.values());
+  ParameterStore<float> other;
+  other.add("block.conv1.weight", {2, 2, 3, 3}, std::vector<float>(36));
+  other.add("block.conv1.bias", {2}, {0.f, 0.f});
+  CHECK_THROWS_WITH(other.load_safetensors(weights), Catch::Contains("block.conv1.weight") && Catch::Contains("shape"));
+
+  Adam<float> adam(store.size());
+  store.gradients().assign(store.gradients().size(), 0.125f);
+  adam.step(store);
+  const std::string checkpoint = (dir / "run.ckpt").string();
+  save_training_checkpoint(checkpoint, store, adam, 42, 1.5);
+  Adam<float> restored(copy.size());
+  CHECK(load_training_checkpoint(checkpoint, copy, restored, 42) == 1.5);
+  CHECK(copy.values() == store.values());
+  CHECK(restored.first_moment() == adam.first_moment());
+  CHECK(restored.second_moment() == adam.second_moment());
+  CHECK(restored.steps() == 1);
+  CHECK_THROWS_WITH(load_training_checkpoint(checkpoint, copy, restored, 43), Catch::Contains("another run"));
+  std::filesystem::remove_all(dir);
+}
