@@ -109,8 +109,17 @@ TEST_CASE("adjoint_check computes <Ax, y> and <x, A^T y> for the documented rand
   adjoint = forward;  // exactly the same bilinear form for a true adjoint
   CHECK(result.forward_inner == Approx(forward).epsilon(1e-6));
   CHECK(result.adjoint_inner == Approx(adjoint).epsilon(1e-6));
-  CHECK(result.relative_error == Approx(std::abs(result.forward_inner - result.adjoint_inner) /
-                                        std::max(std::abs(result.forward_inner), std::abs(result.adjoint_inner))));
+  // The error is relative to the Cauchy-Schwarz bounds max(||A x|| ||y||, ||x|| ||A^T y||).
+  Tensor<float, 1> ax(Extents<1>{m}), aty(Extents<1>{n});
+  op.apply(x.const_view(), ax.view());
+  op.apply_adjoint(y.const_view(), aty.view());
+  const auto norm = [](const Tensor<float, 1>& v) {
+    return static_cast<double>(pnpdist::norm(pnpdist::Serial{}, v.const_view()));
+  };
+  const double scale = std::max(norm(ax) * norm(y), norm(x) * norm(aty));
+  CHECK(result.scale == Approx(scale).epsilon(1e-12));
+  CHECK(result.relative_error == Approx(std::abs(result.forward_inner - result.adjoint_inner) / scale));
+  CHECK(result.relative_error < 1e-6);
   CHECK(result.passed());
   CHECK(std::abs(result.forward_inner) > 1.0);  // a meaningful, non-degenerate test
 }

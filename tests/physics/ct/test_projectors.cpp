@@ -65,17 +65,18 @@ ct::Geometry3D cone_3d_groups() {
 TEMPLATE_LIST_TEST_CASE("Joseph projectors pass the dot-product test", "[ct][adjoint]", test::HostExecutors) {
   const auto exec = test::make_executor<TestType>();
   for (std::uint64_t seed : {1u, 2u, 3u}) {
-    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_2d()), seed).passed(1e-5));
-    CHECK(adjoint_check(ct::make_projector<float>(exec, fan_2d()), seed).passed(1e-5));
-    CHECK(adjoint_check(ct::make_projector<float>(exec, cone_3d()), seed).passed(1e-5));
-    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_3d()), seed).passed(1e-5));
-    CHECK(adjoint_check(ct::make_projector<float>(exec, tilted_cone_vectors()), seed).passed(1e-5));
-    // Double projectors set up and traverse their rays in double: the test holds to double round-off.
-    CHECK(adjoint_check(ct::make_projector<double>(exec, parallel_2d()), seed).passed(1e-13));
-    CHECK(adjoint_check(ct::make_projector<double>(exec, fan_2d()), seed).passed(1e-13));
-    CHECK(adjoint_check(ct::make_projector<double>(exec, cone_3d()), seed).passed(1e-13));
-    CHECK(adjoint_check(ct::make_projector<double>(exec, parallel_3d()), seed).passed(1e-13));
-    CHECK(adjoint_check(ct::make_projector<double>(exec, tilted_cone_vectors()), seed).passed(1e-13));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_2d()), seed).passed(1e-6));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, fan_2d()), seed).passed(1e-6));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, cone_3d()), seed).passed(1e-6));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_3d()), seed).passed(1e-6));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, tilted_cone_vectors()), seed).passed(1e-6));
+    // Relative to ||A x|| ||y||, correct projectors reach ~1e-8 in float and ~1e-17 in double (their rays are
+    // set up and traversed in double); a back projection off by 2e-4 in scale gives >= 1.1e-6.
+    CHECK(adjoint_check(ct::make_projector<double>(exec, parallel_2d()), seed).passed(1e-14));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, fan_2d()), seed).passed(1e-14));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, cone_3d()), seed).passed(1e-14));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, parallel_3d()), seed).passed(1e-14));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, tilted_cone_vectors()), seed).passed(1e-14));
   }
 }
 
@@ -83,12 +84,12 @@ TEMPLATE_LIST_TEST_CASE("Joseph projectors with ray groups pass the dot-product 
                         test::HostExecutors) {
   const auto exec = test::make_executor<TestType>();
   for (std::uint64_t seed : {11u, 12u}) {
-    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_2d_groups()), seed).passed(1e-5));
-    CHECK(adjoint_check(ct::make_projector<float>(exec, fan_2d_groups()), seed).passed(1e-5));
-    CHECK(adjoint_check(ct::make_projector<float>(exec, cone_3d_groups()), seed).passed(1e-5));
-    CHECK(adjoint_check(ct::make_projector<double>(exec, parallel_2d_groups()), seed).passed(1e-13));
-    CHECK(adjoint_check(ct::make_projector<double>(exec, fan_2d_groups()), seed).passed(1e-13));
-    CHECK(adjoint_check(ct::make_projector<double>(exec, cone_3d_groups()), seed).passed(1e-13));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, parallel_2d_groups()), seed).passed(1e-6));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, fan_2d_groups()), seed).passed(1e-6));
+    CHECK(adjoint_check(ct::make_projector<float>(exec, cone_3d_groups()), seed).passed(1e-6));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, parallel_2d_groups()), seed).passed(1e-14));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, fan_2d_groups()), seed).passed(1e-14));
+    CHECK(adjoint_check(ct::make_projector<double>(exec, cone_3d_groups()), seed).passed(1e-14));
   }
 }
 
@@ -98,7 +99,7 @@ TEST_CASE("Joseph projector adjoint on a geometry read from a 12-column vector f
   const ct::Geometry3D g = ct::read_vector_file(path, Beam::divergent, {8, 12, 10, 1.0, 1.0, 1.0}, 9, 14);
   std::remove(path.c_str());
   REQUIRE(g.views() == 6);
-  CHECK(adjoint_check(ct::make_projector<float>(Serial{}, g), 7).passed(1e-5));
+  CHECK(adjoint_check(ct::make_projector<float>(Serial{}, g), 7).passed(1e-6));
 }
 
 namespace {
