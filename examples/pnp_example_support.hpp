@@ -65,7 +65,7 @@ inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-/// The message of an exception (without the source location pnpdist::error puts in front of what()).
+/// The message of an exception (without the source location debug builds append to pnpdist::error::what()).
 inline std::string error_message(const std::exception& e) {
   if (const auto* error = dynamic_cast<const pnpdist::error*>(&e)) return error->message();
   return e.what();

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// The error hierarchy. Every exception records the source file and line that raised it, and its
-/// what() message starts with "file:line: ". Host code validates arguments and throws; kernels never throw.
+/// The error hierarchy. Every exception records the source file and line that raised it (file(), line()).
+/// what() is the message itself, for the user; debug builds (NDEBUG not defined) append
+/// " [raised at file:line]" for the developer. Host code validates arguments and throws; kernels never throw.
 
 #include <concepts>
 #include <source_location>
@@ -26,8 +27,12 @@ public:
   [[nodiscard]] unsigned line() const noexcept { return line_; }
 
 private:
-  static std::string format(const std::string& message, const std::source_location& where) {
-    return std::string(where.file_name()) + ":" + std::to_string(where.line()) + ": " + message;
+  static std::string format(const std::string& message, [[maybe_unused]] const std::source_location& where) {
+#if defined(NDEBUG)
+    return message;
+#else
+    return message + " [raised at " + where.file_name() + ":" + std::to_string(where.line()) + "]";
+#endif
   }
   std::string message_;
   const char* file_;

@@ -17,12 +17,27 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "pnpdist/metrics/psnr.hpp"
 #include "pnpdist/metrics/ssim.hpp"
 #include "pnpdist/solvers/iteration_record.hpp"
 #include "pnpdist/tensor/view.hpp"
+
+namespace pnpdist {
+
+/// What PnPSolver::solve accepts as an observer of iterates View<const T, R, Space> on executor Exec: a
+/// measuring observer, a callable f(record, x), or an observer with begin(first, max) (see the file comment).
+/// solve() static_asserts it, so an observer with a wrong signature is a compile error, not silently skipped.
+template <class O, class Exec, class T, std::size_t R, class Space>
+concept PnPObserver =
+    requires(O& o, const Exec& exec, IterationRecord& record, const View<const T, R, Space>& x) {
+      o.measure(exec, record, x);
+    } || std::is_invocable_v<O&, const IterationRecord&, const View<const T, R, Space>&> ||
+    requires(O& o, index_t first, index_t max) { o.begin(first, max); };
+
+}  // namespace pnpdist
 
 namespace pnpdist::observe {
 

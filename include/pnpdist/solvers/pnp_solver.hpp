@@ -198,6 +198,10 @@ public:
     using Space = typename P::executor_type::memory_space;
     using Stepper = typename Algorithm::template Stepper<P, Prior>;
     constexpr std::size_t R = P::domain_rank;
+    static_assert((PnPObserver<std::remove_reference_t<Observers>, typename P::executor_type, T, R, Space> && ...),
+                  "PnPSolver::solve: every observer needs measure(exec, IterationRecord&, View<const T, R, Space>), "
+                  "operator()(const IterationRecord&, View<const T, R, Space>) or begin(index_t, index_t) "
+                  "(solvers/observers.hpp); one of them has none of these with matching parameter types");
     constexpr std::size_t extra = Stepper::extra_tensors;
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
