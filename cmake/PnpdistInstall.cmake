@@ -1,7 +1,7 @@
 # Installs the headers, the targets (one export file per component) and pnpdistConfig.cmake, so that
 # find_package(pnpdist COMPONENTS openmp fftw ...) works from an install tree; and what a user of the
 # installed benchmarks needs without the source tree: the DRUNet weights (share/pnpdist/weights), the runner
-# and its dashboard (share/pnpdist/tools), the benchmark configs (share/pnpdist/configs) and the docs
+# and its dashboard (share/pnpdist/tools, launched by bin/pnpdist-run and bin/pnpdist-dashboard), the benchmark configs (share/pnpdist/configs) and the docs
 # (share/doc/pnpdist). The example programs install themselves as bin/pnpdist-<example> (examples/).
 
 set(PNPDIST_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/pnpdist)
@@ -28,6 +28,15 @@ install(FILES
 
 install(DIRECTORY weights/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/weights FILES_MATCHING PATTERN "*.safetensors")
 install(PROGRAMS tools/pnpdist_run.py tools/pnpdist_dashboard.py DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/tools)
+# bin/pnpdist-run and bin/pnpdist-dashboard: launchers of the installed runner and dashboard.
+set(PNPDIST_RUNNER_PYTHON /usr/bin/python3 CACHE FILEPATH "Python 3 with PyYAML: the runner's launchers and tests")
+file(RELATIVE_PATH TOOLS_FROM_BIN /${CMAKE_INSTALL_BINDIR} /${CMAKE_INSTALL_DATADIR}/pnpdist/tools)
+foreach(tool run dashboard)
+  set(LAUNCHER pnpdist-${tool})
+  set(SCRIPT pnpdist_${tool}.py)
+  configure_file(cmake/pnpdist-tool-launcher.sh.in ${CMAKE_BINARY_DIR}/launchers/pnpdist-${tool} @ONLY)
+  install(PROGRAMS ${CMAKE_BINARY_DIR}/launchers/pnpdist-${tool} DESTINATION ${CMAKE_INSTALL_BINDIR})
+endforeach()
 install(DIRECTORY tools/pnpdist_runner DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/tools FILES_MATCHING PATTERN "*.py"
         PATTERN "__pycache__" EXCLUDE)
 install(DIRECTORY configs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pnpdist/configs)

@@ -36,7 +36,8 @@ if(NOT status EQUAL 0)
   fail("cmake --install exited with ${status}: ${install_errors}")
 endif()
 
-foreach(file bin/pnpdist-tomography_2d bin/pnpdist-tomography_3d bin/pnpdist-highres_deblur
+foreach(file bin/pnpdist-tomography_2d bin/pnpdist-tomography_3d bin/pnpdist-highres_deblur bin/pnpdist-run
+             bin/pnpdist-dashboard
              share/pnpdist/weights/drunet_gray.safetensors share/pnpdist/weights/drunet_color.safetensors
              share/pnpdist/tools/pnpdist_run.py share/pnpdist/tools/pnpdist_dashboard.py
              share/pnpdist/tools/pnpdist_runner/launch.py share/pnpdist/configs/tomography_2d_cpu.yaml
@@ -82,14 +83,32 @@ if(NOT status EQUAL 0)
   fail("--denoiser tv with PNPDIST_WEIGHTS_DIR=${missing} exited with ${status}:\n${output}")
 endif()
 
-# The installed runner finds the installed program (PYTHON: Python 3 with PyYAML).
+# The installed runner, started by its launcher bin/pnpdist-run, finds the installed program (PYTHON: Python 3
+# with PyYAML, handed to the launcher).
 if(DEFINED PYTHON)
-  execute_process(COMMAND "${PYTHON}" "${prefix}/share/pnpdist/tools/pnpdist_run.py"
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PNPDIST_PYTHON=${PYTHON} "${prefix}/bin/pnpdist-run"
                           "${prefix}/share/pnpdist/configs/tomography_2d_cpu.yaml" --dry-run --out runner
                   WORKING_DIRECTORY "${work}" OUTPUT_VARIABLE output ERROR_VARIABLE output RESULT_VARIABLE status)
   string(FIND "${output}" "${program} " named)
   if(NOT status EQUAL 0 OR named EQUAL -1)
     fail("the installed runner (--dry-run) exited with ${status} without naming ${program}:\n${output}")
+  endif()
+  # A real (small) run of the installed runner, then its dashboard rebuilt by bin/pnpdist-dashboard.
+  file(WRITE "${work}/small.yaml" "dataset:\n  - tomography_2d:\n      img_size: 32\n      num_operators: 2\n"
+       "      num_angles: 20\n      noise_level: 0.01\nsolver:\n  - PnP:\n      max_iter: 2\n      baselines: false\n"
+       "slurm_gres, slurm_ntasks_per_node, distribute_physics, distribute_denoiser, patch_size, overlap, max_batch_size: [\n"
+       "  [\"cpu\", 1, false, false, 0, 0, 0] ]\n")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PNPDIST_PYTHON=${PYTHON} --unset=PNPDIST_WEIGHTS_DIR
+                          "${prefix}/bin/pnpdist-run" small.yaml --out small --cores 2
+                  WORKING_DIRECTORY "${work}" OUTPUT_VARIABLE output ERROR_VARIABLE output RESULT_VARIABLE status)
+  if(NOT status EQUAL 0 OR NOT EXISTS "${work}/small/summary.csv" OR NOT EXISTS "${work}/small/dashboard.html")
+    fail("the installed runner exited with ${status} (summary.csv and dashboard.html expected):\n${output}")
+  endif()
+  file(REMOVE "${work}/small/dashboard.html")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PNPDIST_PYTHON=${PYTHON} "${prefix}/bin/pnpdist-dashboard" small
+                  WORKING_DIRECTORY "${work}" OUTPUT_VARIABLE output ERROR_VARIABLE output RESULT_VARIABLE status)
+  if(NOT status EQUAL 0 OR NOT EXISTS "${work}/small/dashboard.html")
+    fail("bin/pnpdist-dashboard exited with ${status} without writing dashboard.html:\n${output}")
   endif()
 endif()
 
