@@ -58,20 +58,21 @@ void check_gradient(std::vector<double>& x, const std::vector<double>& analytic,
 TEMPLATE_LIST_TEST_CASE("conv3_forward equals the reference convolution on every host executor", "[nn][train]",
                         test::HostExecutors) {
   const auto exec = test::make_executor<TestType>();
-  const Conv3Shape s{2, 3, 4, 7, 5};
+  const Conv3Shape s{2, 3, 4, 7, 21};
   const auto x = random_vector<float>(s.batch * s.in_channels * s.plane(), 1);
   const auto w = random_vector<float>(s.out_channels * s.in_channels * 9, 2);
   const auto b = random_vector<float>(s.out_channels, 3);
   std::vector<float> ours(static_cast<std::size_t>(s.batch * s.out_channels * s.plane()));
   std::vector<float> reference(ours.size());
   conv3_forward(exec, s, x.data(), w.data(), b.data(), ours.data());
-  nn::conv3(Serial{}, View<const float, 4, HostSpace>(x.data(), Extents<4>{2, 3, 7, 5}), w.data(), b.data(),
-            View<float, 4, HostSpace>(reference.data(), Extents<4>{2, 4, 7, 5}));
+  nn::conv3(Serial{}, View<const float, 4, HostSpace>(x.data(), Extents<4>{2, 3, 7, 21}), w.data(), b.data(),
+            View<float, 4, HostSpace>(reference.data(), Extents<4>{2, 4, 7, 21}));
   for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == Approx(reference[i]).margin(1e-5));
 }
 
 TEST_CASE("conv3 backward-data and backward-weights are the gradients of the forward pass", "[nn][train]") {
-  const Conv3Shape s{2, 2, 3, 4, 5};
+  // Narrow images, one column, and rows wider than the 16 lanes of the weight gradient (with a remainder).
+  const Conv3Shape s = GENERATE(Conv3Shape{2, 2, 3, 4, 5}, Conv3Shape{1, 2, 2, 3, 1}, Conv3Shape{1, 2, 2, 3, 37});
   auto x = random_vector<double>(s.batch * s.in_channels * s.plane(), 1);
   auto w = random_vector<double>(s.out_channels * s.in_channels * 9, 2);
   auto b = random_vector<double>(s.out_channels, 3);
