@@ -267,14 +267,16 @@ public:
     return out;
   }
 
-  /// Every option's resolved value: {"size": 256, "patch_size": [8, 256, 256], ...}.
-  [[nodiscard]] std::string options_json() const {
+  /// Every option's resolved value, {"size": 256, "patch_size": [8, 256, 256], ...}; with `keep`, only the
+  /// options whose name ("--size") it accepts.
+  [[nodiscard]] std::string options_json(const std::function<bool(const std::string&)>& keep = {}) const {
     std::string out = "{";
-    for (std::size_t k = 0; k < entries_.size(); ++k) {
-      std::string key = entries_[k].name.substr(2);
+    for (const Entry& e : entries_) {
+      if (keep && !keep(e.name)) continue;
+      std::string key = e.name.substr(2);
       for (char& c : key)
         if (c == '-') c = '_';
-      out += (k ? ", " : "") + json_string(key) + ": " + entries_[k].json();
+      out += (out.size() > 1 ? ", " : "") + json_string(key) + ": " + e.json();
     }
     return out + "}";
   }

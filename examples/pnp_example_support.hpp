@@ -304,6 +304,20 @@ std::string checkpoint_path(const CommonOptions<Dim>& o, const World& world, boo
   return o.checkpoint + ".rank" + std::to_string(world.rank());
 }
 
+/// The options that decide the iterates (the problem, the data, the prior, the algorithm) as JSON text: the
+/// checkpoint's fingerprint, so that a checkpoint is resumed only by the same problem. Left out: what only
+/// says how long, where, how fast or what else to run (iterations, stopping tolerances, output, checkpoint
+/// settings, threads, batching, rank layout, baselines, progress lines).
+inline std::string problem_fingerprint(const OptionTable& table) {
+  static const std::vector<std::string> neutral{
+      "--iterations",      "--tolerance",      "--residual-tolerance", "--output-dir", "--checkpoint",
+      "--checkpoint-every", "--quiet",         "--threads",            "--max-batch-size", "--distribute-physics",
+      "--distribute-denoiser", "--save-measurements"};
+  return table.options_json([](const std::string& name) {
+    return name.rfind("--baseline", 0) != 0 && std::find(neutral.begin(), neutral.end(), name) == neutral.end();
+  });
+}
+
 /// Calls fn(algorithm) with the PnP algorithm chosen by --algorithm and its parameters (every algorithm is
 /// instantiated; the choice is a run-time branch). `noise_level` is the measurements' noise (HQS's data weight).
 template <std::size_t Dim, class Fn>
@@ -357,6 +371,7 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
         options.residual_tolerance = o.residual_tolerance;
         options.checkpoint_path = checkpoint_path(o, world, prior_has_ranks || physics_has_ranks);
         options.checkpoint_every = o.checkpoint_every;
+        options.checkpoint_fingerprint = problem_fingerprint(table);
         with_algorithm(o, problem.noise_level, [&](const auto& algorithm) {
           using Algorithm = std::remove_cvref_t<decltype(algorithm)>;
           pnpdist::PnPSolver<Prior, Algorithm> solver(prior, options, algorithm);

@@ -155,6 +155,12 @@ TEST_CASE("Corrupt, truncated or mismatched checkpoints give errors naming the f
     CHECK_THROWS_WITH(PnPSolver(prior, options, other).solve(p.physics, init::zeros),
                       Catch::Contains(path) && Catch::Contains("other options"));
   }
+  SECTION("another problem (checkpoint_fingerprint)") {
+    PnPOptions other = options;
+    other.checkpoint_fingerprint = "{\"noise\": 0.02}";
+    CHECK_THROWS_WITH(PnPSolver(prior, other, checkpoint_algorithm<ProximalGradient>()).solve(p.physics, init::zeros),
+                      Catch::Contains(path) && Catch::Contains("for another problem"));
+  }
   SECTION("another algorithm") {
     CHECK_THROWS_WITH(PnPSolver(prior, options, ADMM{}).solve(p.physics, init::zeros),
                       Catch::Contains(path) && Catch::Contains("other options"));

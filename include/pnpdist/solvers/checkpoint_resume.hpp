@@ -102,7 +102,8 @@ template <class Ranks>
     if (c.options_hash != expected.options_hash)
       mismatch(
           "it was written with other options (algorithm, step, sigma, schedule, relaxation, clip or power "
-          "method settings)");
+          "method settings) or for another problem (PnPOptions::checkpoint_fingerprint: the program's data and "
+          "prior options)");
     if (c.iteration > expected.max_iterations)
       mismatch("it holds iteration " + std::to_string(c.iteration) + ", beyond max_iterations " +
                std::to_string(expected.max_iterations) + " (raise max_iterations or remove the checkpoint)");

@@ -27,6 +27,9 @@ struct PnPOptions {
   std::optional<std::pair<double, double>> clip;  ///< clip x+ to [low, high] (low <= high)
   std::string checkpoint_path;                    ///< empty: no checkpoints; an existing file is resumed from
   index_t checkpoint_every = 0;                   ///< write the state every K iterations (0: never)
+  /// What else the iterates depend on that the solver cannot see (the data, the prior: e.g. the program's
+  /// problem options as text); stored hashed in the checkpoint, so a checkpoint of another problem is refused.
+  std::string checkpoint_fingerprint;
   bool record_data_fidelity = true;               ///< evaluate f(x+) every iteration (one extra forward projection)
 
   /// Throws invalid_argument for the first invalid option, naming it and its value.

@@ -145,7 +145,8 @@ inline void synchronize_executor(const Exec& exec) {
   if constexpr (requires { synchronize(exec); }) synchronize(exec);
 }
 
-/// Hash of what determines the iterates: element type, shape, the algorithm's parameters and clip.
+/// Hash of what determines the iterates: element type, shape, the algorithm's parameters, clip and the
+/// caller's checkpoint_fingerprint (an empty fingerprint leaves the hash as it was without one).
 template <class T, std::size_t Rank>
 inline std::uint64_t pnp_options_hash(const PnPOptions& o, const AlgorithmHash& algorithm, const Extents<Rank>& shape) {
   std::vector<double> v{static_cast<double>(sizeof(T)), static_cast<double>(Rank)};
@@ -154,7 +155,8 @@ inline std::uint64_t pnp_options_hash(const PnPOptions& o, const AlgorithmHash& 
   v.push_back(o.clip ? 1.0 : 0.0);
   v.push_back(o.clip ? o.clip->first : 0.0);
   v.push_back(o.clip ? o.clip->second : 0.0);
-  return fnv1a(v.data(), v.size() * sizeof(double));
+  const std::uint64_t hash = fnv1a(v.data(), v.size() * sizeof(double));
+  return fnv1a(o.checkpoint_fingerprint.data(), o.checkpoint_fingerprint.size(), hash);  // empty: hash
 }
 
 /// |now - before| / |before| (inf when before = 0 and now differs; NaN when either is NaN).
