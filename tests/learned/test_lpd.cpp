@@ -1,16 +1,20 @@
 // Learned primal-dual (include/pnpdist/learned/): the projector layer's gradient is the matched adjoint
 // (dot-product test), the whole network's backward pass against central finite differences in double
-// (parallel and fan beam), the ellipse data (deterministic, disjoint splits, 5% noise), configuration errors,
+// (parallel and fan beam), output and gradients against PyTorch fixtures, the ellipse data (deterministic,
+// disjoint splits, 5% noise), configuration errors,
 // and resuming a training run from a checkpoint gives bitwise the weights of an uninterrupted run.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/learned/lpd_training.hpp>
+#include <pnpdist/io/npy.hpp>
 #include <pnpdist/operators/dense_matrix.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
 #include <pnpdist/tensor/random.hpp>
 
 #include <cmath>
 #include <filesystem>
+#include <string>
+#include <utility>
 #include <vector>
 
 using namespace pnpdist;
@@ -43,8 +47,8 @@ LpdConfig tiny_config() {
   return c;
 }
 
-// The projector of `geometry` as an explicit matrix with image and sinogram shapes: exactly linear in double
-// (the Joseph projector forms its ray weights in float, which finite differences in double would see).
+// A matrix with image and sinogram shapes (a random one, or the projector of `geometry`): exactly linear in
+// double whatever the projector's internal precision, so finite differences see only the network.
 class ExplicitProjector {
 public:
   using value_type = double;
@@ -52,6 +56,8 @@ public:
   static constexpr std::size_t domain_rank = 2;
   static constexpr std::size_t range_rank = 2;
 
+  ExplicitProjector(Extents<2> image, Extents<2> sinogram, Tensor<double, 2> entries)
+      : image_(image), sinogram_(sinogram), matrix_(Serial{}, std::move(entries)) {}
   explicit ExplicitProjector(const ct::Geometry2D& geometry)
       : image_(geometry.volume.shape()), sinogram_(geometry.sinogram_shape()),
         matrix_(Serial{}, sinogram_[0] * sinogram_[1], image_[0] * image_[1]) {
@@ -130,7 +136,7 @@ TEST_CASE("projector layer: backward of the projection is the scaled adjoint and
   std::vector<double> y(dy.size()), dx(x.size(), 0.0), ty(dy.size(), 0.0);
   layer.forward(batch, x.data(), y.data());
   layer.backward_forward(batch, dy.data(), dx.data());
-  CHECK(dot(y, dy) == Approx(dot(x, dx)).epsilon(1e-6));  // the projector forms its weights in float
+  CHECK(dot(y, dy) == Approx(dot(x, dx)).epsilon(1e-12));
   layer.backward_adjoint(batch, x.data(), ty.data());
   CHECK(ty == y);
   std::vector<double> adj(x.size());
@@ -146,6 +152,29 @@ TEST_CASE("learned primal-dual: backward equals finite differences, parallel bea
 
 TEST_CASE("learned primal-dual: backward equals finite differences, fan beam", "[learned]") {
   check_lpd_gradient(ellipse_geometry(12, 4, ct::Beam::divergent));
+}
+
+TEST_CASE("learned primal-dual: output and parameter gradients equal PyTorch's (tools/make_lpd_fixtures.py)",
+          "[learned]") {
+  const std::string dir = PNPDIST_LEARNED_FIXTURES;
+  const ExplicitProjector matrix(Extents<2>{6, 7}, Extents<2>{5, 9},
+                                 read_npy<double, 2>(dir + "/lpd_tiny_matrix.npy"));
+  const ProjectorLayer layer(matrix, 1.0);
+  LearnedPrimalDual net(layer, tiny_config());
+  net.parameters().load_safetensors(dir + "/lpd_tiny.safetensors");
+  const auto data = read_npy<double, 3>(dir + "/lpd_tiny_data.npy");
+  const auto expected = read_npy<double, 3>(dir + "/lpd_tiny_output.npy");
+  const auto cotangent = read_npy<double, 3>(dir + "/lpd_tiny_cotangent.npy");
+  const auto gradient = read_npy<double, 1>(dir + "/lpd_tiny_gradient.npy");
+  std::vector<double> out(static_cast<std::size_t>(expected.size()));
+  net.forward(Serial{}, 2, data.data(), out.data());
+  for (index_t i = 0; i < expected.size(); ++i)
+    CHECK(out[static_cast<std::size_t>(i)] == Approx(expected.data()[i]).margin(1e-10));
+  net.parameters().zero_gradients();
+  net.backward(Serial{}, cotangent.data());
+  REQUIRE(gradient.size() == net.parameters().size());
+  for (index_t i = 0; i < gradient.size(); ++i)
+    CHECK(net.parameters().gradients()[static_cast<std::size_t>(i)] == Approx(gradient.data()[i]).margin(1e-10));
 }
 
 TEST_CASE("learned primal-dual: the paper's configuration by default, bad options are named", "[learned]") {
