@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(npy safetensors image checkpoint)
+[[ ${#targets[@]} -gt 0 ]] || targets=(npy safetensors image checkpoint tiff geometry vectors)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --parallel "$(nproc)" --target make_fuzz_seeds "${targets[@]/#/fuzz_}" >/dev/null

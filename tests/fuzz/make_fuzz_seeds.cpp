@@ -3,10 +3,14 @@
 // JPEG test fixtures as seeds (scripts/run_fuzzers.sh).
 #include <pnpdist/io/npy.hpp>
 #include <pnpdist/io/safetensors.hpp>
+#include <pnpdist/io/tiff.hpp>
+#include <pnpdist/physics/ct/vector_file.hpp>
 #include <pnpdist/solvers/checkpoint.hpp>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <numbers>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -15,7 +19,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::filesystem::path root = argv[1];
-  for (const char* target : {"npy", "safetensors", "image", "checkpoint"})
+  for (const char* target : {"npy", "safetensors", "image", "checkpoint", "tiff", "geometry", "vectors"})
     std::filesystem::create_directories(root / target);
 
   pnpdist::Tensor<float, 2, pnpdist::HostSpace> plane(pnpdist::Extents<2>{3, 4});
@@ -38,5 +42,26 @@ int main(int argc, char** argv) {
   c.records[1].iteration = 3;
   c.data.resize(8);
   pnpdist::write_checkpoint((root / "checkpoint" / "state.ckpt").string(), c, false);
+
+#if defined(PNPDIST_HAS_TIFF)
+  // Two pages of 16-bit samples (a stack) and one page of floats.
+  pnpdist::Tensor<std::uint16_t, 3, pnpdist::HostSpace> stack(pnpdist::Extents<3>{2, 3, 5});
+  for (pnpdist::index_t i = 0; i < stack.size(); ++i) stack.data()[i] = static_cast<std::uint16_t>(1000 * i);
+  pnpdist::write_tiff((root / "tiff" / "stack.tif").string(), stack.const_view());
+  pnpdist::Tensor<float, 3, pnpdist::HostSpace> page(pnpdist::Extents<3>{1, 4, 3});
+  for (pnpdist::index_t i = 0; i < page.size(); ++i) page.data()[i] = 0.5f * static_cast<float>(i);
+  pnpdist::write_tiff((root / "tiff" / "float.tif").string(), page.const_view());
+#endif
+
+  std::ofstream((root / "geometry" / "cone.json").string())
+      << R"({"beam": "cone", "source_origin": 40.0, "origin_detector": 20.0,
+  "detector": {"rows": 6, "cols": 7, "pixel_width": 2.0, "pixel_height": 1.5, "offset_u": 0.5, "tilt_degrees": 1.0},
+  "angles": {"count": 5, "first_degrees": 10.0, "range_degrees": 180.0}})";
+  std::ofstream((root / "geometry" / "parallel.json").string())
+      << R"({"beam": "parallel", "detector": {"rows": 4, "cols": 5, "pixel_width": 1.0}, "angles": {"count": 3}})";
+
+  const auto cone = pnpdist::ct::cone_beam(pnpdist::ct::uniform_angles(4, 0.0, 2 * std::numbers::pi),
+                                           {6, 7, 2.0, 2.0, 0.5, 0.0}, 40.0, 20.0, {8, 8, 8, 1.0, 1.0, 1.0});
+  pnpdist::ct::write_vector_file((root / "vectors" / "cone.txt").string(), cone);
   return 0;
 }

@@ -194,6 +194,16 @@ TEST_CASE("Unsupported and corrupt TIFF files give io_errors naming file and fie
     CHECK(m.find("short_strip.tif") != std::string::npos);
     CHECK(m.find("strip 0") != std::string::npos);
   }
+  SECTION("a strip beyond the allocation limit") {
+    const std::string path = temp_path("big_strip.tif");
+    write_raw(path, std::vector<std::uint16_t>(64 * 64, 5), 64, 64, SAMPLEFORMAT_UINT, 64);
+    ReadLimits limits;
+    limits.max_allocation_bytes = 4096;
+    const std::string m = message_of([&] { (void)TiffReader(path, limits).page(0); });
+    CHECK(m.find("big_strip.tif' page 0: a strip needs 8192 bytes, more than the allocation limit of 4096") !=
+          std::string::npos);
+    CHECK(TiffReader(path).page(0).rows == 64);
+  }
   SECTION("not a TIFF, missing file") {
     const std::string path = temp_path("not_a_tiff.tif");
     std::ofstream(path) << "hello";

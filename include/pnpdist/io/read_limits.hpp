@@ -1,12 +1,14 @@
 #pragma once
 /// \file
-/// ReadLimits: the bounds every file reader (npy, safetensors, PNG, JPEG) checks a file's declared sizes
-/// against before it allocates anything, and the overflow-checked size arithmetic they share.
+/// ReadLimits: the bounds every file reader (npy, safetensors, PNG, JPEG, TIFF, the CT geometry files) checks
+/// a file's declared sizes against before it allocates anything, and the overflow-checked size arithmetic
+/// they share.
 ///
 ///   max_allocation_bytes  the most one reader allocates for the data of one file (default 4 GiB; the
 ///                         environment variable PNPDIST_MAX_ALLOCATION, in bytes with an optional K, M, G or
 ///                         T suffix (powers of 1024), replaces the default);
-///   max_header_bytes      the longest header read (safetensors JSON, .npy dictionary; default 100 MiB);
+///   max_header_bytes      the longest header read (safetensors JSON, .npy dictionary, a JSON geometry
+///                         description; default 100 MiB);
 ///   max_json_depth        the deepest nesting a JSON header may have (default 64).
 ///
 /// Guarantees: checked_allocation_bytes computes a product of extents times an element size with every step

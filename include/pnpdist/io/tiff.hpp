@@ -13,9 +13,11 @@
 /// Read: 8- and 16-bit unsigned and 32-bit IEEE float samples, one sample per pixel, strips (any libtiff
 /// compression, either byte order), values as stored (the Photometric field is not applied). Tiled files, other sample
 /// types and several samples per pixel are refused. Sizes are checked against the file's strip size before any buffer
-/// is allocated; at most one strip is held. Errors: a file that cannot be opened, read or written, an unsupported or
-/// inconsistent page, and a truncated or corrupt strip throw io_error naming the file, the page, the field and
-/// libtiff's message. Without the pnpdist::tiff component (PNPDIST_HAS_TIFF) every function throws not_compiled.
+/// is allocated; at most one strip is held, of at most ReadLimits::max_allocation_bytes (and 1 GiB), and libtiff
+/// itself allocates at most that much at once (TIFFOpenOptionsSetMaxSingleMemAlloc). Errors: a file that cannot be
+/// opened, read or written, an unsupported or inconsistent page, and a truncated or corrupt strip throw io_error naming
+/// the file, the page, the field and libtiff's message. Without the pnpdist::tiff component (PNPDIST_HAS_TIFF) every
+/// function throws not_compiled.
 
 #include <algorithm>
 #include <cstdarg>
@@ -30,6 +32,7 @@
 #include "pnpdist/backend/host_space.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/tensor/view.hpp"
 
 #if defined(PNPDIST_HAS_TIFF)
@@ -79,11 +82,14 @@ struct TiffCloser {
   }
 };
 
-/// Opens `path` with `mode` ("r" or "w"), libtiff's messages captured in `messages`; throws io_error.
+/// Opens `path` with `mode` ("r" or "w"), libtiff's messages captured in `messages`, libtiff's single
+/// allocations capped at `max_alloc` bytes (0: libtiff's default); throws io_error.
 inline std::unique_ptr<TIFF, TiffCloser> tiff_open(const std::string& path, const char* mode, TiffMessages& messages,
-                                                   const char* who) {
+                                                   const char* who, std::uint64_t max_alloc = 0) {
   TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
   require<io_error>(options != nullptr, [&] { return std::string(who) + ": out of memory opening '" + path + "'"; });
+  if (max_alloc > 0)
+    TIFFOpenOptionsSetMaxSingleMemAlloc(options, static_cast<tmsize_t>(std::min<std::uint64_t>(max_alloc, INT64_MAX)));
   TIFFOpenOptionsSetErrorHandlerExtR(options, tiff_error_handler, &messages);
   TIFFOpenOptionsSetWarningHandlerExtR(options, tiff_warning_handler, nullptr);
   TIFF* handle = TIFFOpenExt(path.c_str(), mode, options);
@@ -112,13 +118,16 @@ inline index_t tiff_sample_bytes(TiffSample s) { return s == TiffSample::uint8 ?
 class TiffReader {
 public:
   /// Opens `path` and counts its pages. Throws io_error when it cannot be opened or holds no page.
-  explicit TiffReader(std::string path) : path_(std::move(path)) {
+  explicit TiffReader(std::string path, const ReadLimits& limits = ReadLimits::from_environment())
+      : path_(std::move(path)) {
 #if defined(PNPDIST_HAS_TIFF)
+    limits_ = limits;
     messages_ = std::make_unique<detail::TiffMessages>();
-    handle_ = detail::tiff_open(path_, "r", *messages_, "TiffReader");
+    handle_ = detail::tiff_open(path_, "r", *messages_, "TiffReader", limits.max_allocation_bytes);
     pages_ = static_cast<index_t>(TIFFNumberOfDirectories(handle_.get()));
     require<io_error>(pages_ >= 1, [&] { return "TiffReader: '" + path_ + "' holds no page"; });
 #else
+    (void)limits;
     detail::tiff_not_compiled("TiffReader");
 #endif
   }
@@ -248,12 +257,14 @@ private:
     require<io_error>(expected <= max_strip_bytes, [&] {
       return where + ": a strip of " + std::to_string(expected) + " bytes exceeds the limit of 1 GiB";
     });
+    require_within_allocation_limit(where + ": a strip", static_cast<std::uint64_t>(expected), limits_);
     require<io_error>(
         static_cast<index_t>(TIFFNumberOfStrips(t)) == (current_.rows + rows_per_strip_ - 1) / rows_per_strip_,
         [&] { return where + ": field StripOffsets has the wrong number of strips"; });
     selected_ = p;
   }
 
+  ReadLimits limits_;
   std::unique_ptr<detail::TiffMessages> messages_;
   std::unique_ptr<TIFF, detail::TiffCloser> handle_;
   std::vector<unsigned char> strip_;

@@ -17,7 +17,9 @@
 /// turns u and v about the detector normal by tilt_degrees (in-plane rotation of the detector). Optional
 /// fields: offset_u, offset_v, tilt_degrees, first_degrees (default 0), range_degrees (default 360), and
 /// pixel_height (default pixel_width). Errors: a file that cannot be read or parsed, a missing or mistyped
-/// field, or a non-positive size throw io_error naming the file and the field.
+/// field, or a non-positive size throw io_error naming the file and the field; so do a file longer than
+/// ReadLimits::max_header_bytes, JSON nested deeper than ReadLimits::max_json_depth, and an angle count
+/// whose view vectors would exceed ReadLimits::max_allocation_bytes (all checked before allocating).
 
 #include <cmath>
 #include <fstream>
@@ -28,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 
 namespace pnpdist::ct {
@@ -67,14 +70,29 @@ inline index_t json_count(const nlohmann::json& object, const std::string& key, 
 }  // namespace detail
 
 /// The geometry described by the JSON file at `path` (file comment), on `volume`.
-[[nodiscard]] inline Geometry3D read_geometry_description(const std::string& path, const VolumeGeometry3D& volume) {
-  std::ifstream in(path);
+[[nodiscard]] inline Geometry3D read_geometry_description(const std::string& path, const VolumeGeometry3D& volume,
+                                                          const ReadLimits& limits = ReadLimits::from_environment()) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   require<io_error>(static_cast<bool>(in), [&] { return "ct::read_geometry_description: cannot open '" + path + "'"; });
+  const std::streamoff size = in.tellg();
+  require<io_error>(size >= 0 && static_cast<std::uint64_t>(size) <= limits.max_header_bytes, [&] {
+    return "ct::read_geometry_description: '" + path + "' has " + std::to_string(size) +
+           " bytes, more than ReadLimits::max_header_bytes (" + std::to_string(limits.max_header_bytes) + ")";
+  });
+  in.seekg(0);
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text.str());
+    // The parser is iterative; the depth is bounded so that the recursive walks of the values (dump in the
+    // messages) stay shallow.
+    j = nlohmann::json::parse(text.str(), [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      require<io_error>(depth <= limits.max_json_depth, [&] {
+        return "ct::read_geometry_description: '" + path + "' nests deeper than ReadLimits::max_json_depth (" +
+               std::to_string(limits.max_json_depth) + ")";
+      });
+      return true;
+    });
   } catch (const nlohmann::json::exception& e) {
     throw io_error("ct::read_geometry_description: '" + path + "' is not valid JSON: " + e.what());
   }
@@ -95,6 +113,9 @@ inline index_t json_count(const nlohmann::json& object, const std::string& key, 
   const double tilt =
       detail::json_number(d, "tilt_degrees", "detector.", path, 0, false, false) * std::numbers::pi / 180;
   const index_t count = detail::json_count(a, "count", "angles.", path);
+  const index_t view_shape[2] = {count, 12};
+  (void)checked_allocation_bytes("ct::read_geometry_description: '" + path + "': field angles.count", view_shape,
+                                 sizeof(double), limits);
   const double first =
       detail::json_number(a, "first_degrees", "angles.", path, 0, false, false) * std::numbers::pi / 180;
   const double range =

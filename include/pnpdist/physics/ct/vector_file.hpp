@@ -3,6 +3,8 @@
 /// Reading and writing 12-column geometry vector files (one view per line: source or ray direction, detector
 /// centre, u, v; ASTRA `cone_vec` / `parallel3d_vec` order), the format of published cone-beam data sets.
 /// Blank lines and lines starting with '#' are skipped; numbers are separated by white space or commas.
+/// The views read are bounded by ReadLimits::max_allocation_bytes (96 bytes each), checked before each is
+/// stored.
 
 #include <array>
 #include <fstream>
@@ -11,15 +13,17 @@
 #include <vector>
 
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 
 namespace pnpdist::ct {
 
 /// The geometry of the views stored in `path` (one 12-number row per view) for the given beam, volume
-/// and detector. Throws io_error when the file cannot be read or a row does not hold exactly 12 numbers,
-/// invalid_argument when the geometry is degenerate (validate()).
+/// and detector. Throws io_error when the file cannot be read, a row does not hold exactly 12 numbers or the
+/// views exceed the allocation limit, invalid_argument when the geometry is degenerate (validate()).
 [[nodiscard]] inline Geometry3D read_vector_file(const std::string& path, Beam beam, const VolumeGeometry3D& volume,
-                                                 index_t detector_rows, index_t detector_cols) {
+                                                 index_t detector_rows, index_t detector_cols,
+                                                 const ReadLimits& limits = ReadLimits::from_environment()) {
   std::ifstream in(path);
   if (!in) throw io_error("ct::read_vector_file: cannot open '" + path + "'");
   Geometry3D g{beam, volume, detector_rows, detector_cols, {}};
@@ -52,6 +56,8 @@ namespace pnpdist::ct {
     if (n != 12)
       throw io_error("ct::read_vector_file: '" + path + "' line " + std::to_string(line_number) +
                      ": expected 12 numbers, got " + std::to_string(n));
+    require_within_allocation_limit("ct::read_vector_file: '" + path + "' line " + std::to_string(line_number),
+                                    (g.vectors.size() + 1) * sizeof(row), limits);
     g.vectors.push_back(row);
   }
   validate(g);

@@ -1,0 +1,71 @@
+// The CT geometry readers on crafted bad files: the JSON orbit description (read_geometry_description) and
+// the 12-column vector file (read_vector_file) check their sizes against ReadLimits before allocating, and
+// only io_error escapes, naming the file and the field.
+#include <catch2/catch.hpp>
+
+#include <pnpdist/physics/ct/geometry_description.hpp>
+#include <pnpdist/physics/ct/vector_file.hpp>
+
+#include <string>
+
+#include "io/bad_input_support.hpp"
+
+using pnpdist::io_error;
+using pnpdist::ReadLimits;
+using pnpdist::test::require_error;
+using pnpdist::test::write_file;
+
+namespace {
+
+const pnpdist::ct::VolumeGeometry3D volume{8, 8, 8, 1.0, 1.0, 1.0};
+
+std::string cone_description(const std::string& count) {
+  return R"({"beam": "cone", "source_origin": 40.0, "origin_detector": 20.0,
+             "detector": {"rows": 6, "cols": 7, "pixel_width": 2.0}, "angles": {"count": )" +
+         count + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("read_geometry_description: an angle count beyond the allocation limit is refused before allocating",
+          "[io][ct][bad-input]") {
+  const std::string path = write_file("many_views.json", cone_description("2147483648"));
+  require_error<io_error>([&] { (void)pnpdist::ct::read_geometry_description(path, volume); },
+                          {path, "field angles.count", "needs 206158430208 bytes", "allocation limit"});
+  ReadLimits limits;
+  limits.max_allocation_bytes = 1000;
+  const std::string eleven = write_file("eleven_views.json", cone_description("11"));
+  require_error<io_error>([&] { (void)pnpdist::ct::read_geometry_description(eleven, volume, limits); },
+                          {eleven, "field angles.count", "needs 1056 bytes"});
+  CHECK(pnpdist::ct::read_geometry_description(write_file("ten_views.json", cone_description("10")), volume, limits)
+            .views() == 10);
+}
+
+TEST_CASE("read_geometry_description: deep nesting and long files are io_errors", "[io][ct][bad-input]") {
+  const std::string deep = write_file("deep.json", std::string(100000, '[') + std::string(100000, ']'));
+  require_error<io_error>([&] { (void)pnpdist::ct::read_geometry_description(deep, volume); },
+                          {deep, "nests deeper than ReadLimits::max_json_depth (64)"});
+  ReadLimits limits;
+  limits.max_header_bytes = 100;
+  const std::string long_file = write_file("long.json", cone_description("3") + std::string(200, ' '));
+  require_error<io_error>([&] { (void)pnpdist::ct::read_geometry_description(long_file, volume, limits); },
+                          {long_file, "more than ReadLimits::max_header_bytes (100)"});
+  const std::string bad_count = write_file("bad_count.json", cone_description("-3"));
+  require_error<io_error>([&] { (void)pnpdist::ct::read_geometry_description(bad_count, volume); },
+                          {bad_count, "field angles.count must be a positive integer, got -3"});
+}
+
+TEST_CASE("read_vector_file: views beyond the allocation limit and bad numbers are io_errors", "[io][ct][bad-input]") {
+  std::string rows;
+  for (int k = 0; k < 3; ++k) rows += "40 0 0  -20 0 0  0 1 0  0 0 1\n";
+  const std::string path = write_file("three_views.txt", rows);
+  ReadLimits limits;
+  limits.max_allocation_bytes = 200;  // two views of 96 bytes
+  require_error<io_error>(
+      [&] { (void)pnpdist::ct::read_vector_file(path, pnpdist::ct::Beam::divergent, volume, 6, 7, limits); },
+      {path, "line 3", "needs 288 bytes", "allocation limit of 200"});
+  CHECK(pnpdist::ct::read_vector_file(path, pnpdist::ct::Beam::divergent, volume, 6, 7).views() == 3);
+  const std::string bad = write_file("bad_number.txt", "40 0 0 -20 0 0 0 1 0 0 0 1e999\n");
+  require_error<io_error>([&] { (void)pnpdist::ct::read_vector_file(bad, pnpdist::ct::Beam::divergent, volume, 6, 7); },
+                          {bad, "line 1", "not a number: '1e999'"});
+}
