@@ -48,8 +48,8 @@ std::string png_claiming(std::uint32_t width, std::uint32_t height) {
   REQUIRE(png.compare(12, 4, "IHDR") == 0);
   put_big_endian(png, 16, width, 4);
   put_big_endian(png, 20, height, 4);
-  const auto crc = static_cast<std::uint32_t>(
-      ::crc32(::crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(png.data() + 12), 17));
+  const auto crc =
+      static_cast<std::uint32_t>(::crc32(::crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(png.data() + 12), 17));
   put_big_endian(png, 29, crc, 4);
   return png;
 }
@@ -92,6 +92,24 @@ TEST_CASE("read_image: the allocation limit is settable", "[io][image][bad-input
   limits.max_allocation_bytes = 16;
   require_error<io_error>([&] { (void)pnpdist::read_image(pnpdist::test::blur_fixture("rgb.jpg"), limits); },
                           {"JPEG", "limit of 16 bytes"});
+}
+
+TEST_CASE("read_image: libpng refuses a PNG wider than the allocation limit allows in its header",
+          "[io][image][bad-input]") {
+  // 1 MiB allows 209715 pixels a side (one byte and one float each): libpng stops at the IHDR, before it
+  // allocates a row buffer, and a width beyond libpng's own default of 10^6 is refused with the default limits.
+  ReadLimits limits;
+  limits.max_allocation_bytes = std::uint64_t{1} << 20;
+  const std::string wide = write_file("wide.png", png_claiming(300000, 1));
+  require_error<io_error>([&] { (void)pnpdist::read_image(wide, limits); },
+                          {wide, "not a readable PNG", "Image width exceeds user limit"});
+  const std::string tall = write_file("tall.png", png_claiming(1, 300000));
+  require_error<io_error>([&] { (void)pnpdist::read_image(tall, limits); },
+                          {tall, "not a readable PNG", "Image height exceeds user limit"});
+  const std::string huge = write_file("huge_side.png", png_claiming(2000000, 1));
+  require_error<io_error>([&] { (void)pnpdist::read_image(huge); }, {huge, "Image width exceeds user limit"});
+  // Within the caps the fixture still reads.
+  CHECK(pnpdist::read_image(pnpdist::test::blur_fixture("rgb8.png"), limits).size() == 3 * 5 * 7);
 }
 
 TEST_CASE("read_image: a PNG with a zero width or a bad CRC is an io_error", "[io][image][bad-input]") {

@@ -13,7 +13,11 @@
 ///
 /// Errors: a file that does not exist, cannot be decoded, or is truncated throws io_error naming the file
 /// and the decoder's message; so does an image whose decoded size exceeds ReadLimits::max_allocation_bytes
-/// (io/read_limits.hpp; checked from the header, before the decoder allocates); an unsupported shape or bit depth throws invalid_argument. PNG and JPEG need
+/// (io/read_limits.hpp; checked from the header, before the decoder allocates); an unsupported shape or bit
+/// depth throws invalid_argument. libpng's own allocations are capped as well (png_set_user_limits,
+/// png_set_chunk_malloc_max, before the header is read): width and height at most
+/// max_allocation_bytes / 5 (one byte and one float per pixel) and libpng's default of 10^6, an ancillary
+/// chunk at most max_header_bytes and libpng's default of 8 MB. PNG and JPEG need
 /// the pnpdist::imageio component (PNPDIST_HAS_IMAGEIO); without it they throw not_compiled (.npy always
 /// works).
 
@@ -89,15 +93,22 @@ inline void check_decoded_size(const std::string& path, const char* format, std:
 /// State shared with libpng's error callback; only trivially destructible members cross a longjmp.
 struct PngState {
   std::jmp_buf jump;
-  char message[256];
+  char message[512];
+  char warning[200];  ///< libpng's last warning (it names the field behind "Invalid IHDR data")
 };
 
 inline void png_error_callback(png_structp png, png_const_charp message) {
   auto* state = static_cast<PngState*>(png_get_error_ptr(png));
-  std::snprintf(state->message, sizeof(state->message), "%s", message);
+  if (state->warning[0] != '\0')
+    std::snprintf(state->message, sizeof(state->message), "%s (last warning: %s)", message, state->warning);
+  else
+    std::snprintf(state->message, sizeof(state->message), "%s", message);
   std::longjmp(state->jump, 1);
 }
-inline void png_warning_callback(png_structp, png_const_charp) {}
+inline void png_warning_callback(png_structp png, png_const_charp message) {
+  auto* state = static_cast<PngState*>(png_get_error_ptr(png));
+  std::snprintf(state->warning, sizeof(state->warning), "%s", message);
+}
 
 /// Header pass of a PNG read: configures the transformations and returns the decoded layout. Returns false
 /// (message in state) on a libpng error. Every object touched after setjmp is owned by the caller.
@@ -139,6 +150,13 @@ inline DecodedImage decode_png(const std::string& path, const ReadLimits& limits
     std::fclose(file);
     throw io_error("read_image: libpng could not be initialized for '" + path + "'");
   }
+  // libpng allocates its row buffers and ancillary chunks before check_decoded_size can run: cap them first.
+  const std::uint64_t side =
+      std::min<std::uint64_t>(limits.max_allocation_bytes / (1 + sizeof(float)), PNG_USER_WIDTH_MAX);
+  png_set_user_limits(png, static_cast<png_uint_32>(side),
+                      static_cast<png_uint_32>(std::min<std::uint64_t>(side, PNG_USER_HEIGHT_MAX)));
+  png_set_chunk_malloc_max(
+      png, static_cast<png_alloc_size_t>(std::min<std::uint64_t>(limits.max_header_bytes, PNG_USER_CHUNK_MALLOC_MAX)));
   png_uint_32 width = 0, height = 0;
   int channels = 0, bits = 0;
   std::size_t row_bytes = 0;
@@ -147,8 +165,8 @@ inline DecodedImage decode_png(const std::string& path, const ReadLimits& limits
   std::vector<png_bytep> rows;
   if (ok) {
     try {
-      check_decoded_size(path, "PNG", width, height, static_cast<std::uint64_t>(channels), bits,
-                         channels >= 3 ? 3 : 1, limits);
+      check_decoded_size(path, "PNG", width, height, static_cast<std::uint64_t>(channels), bits, channels >= 3 ? 3 : 1,
+                         limits);
     } catch (...) {
       png_destroy_read_struct(&png, &info, nullptr);
       std::fclose(file);
@@ -328,7 +346,7 @@ inline Tensor<float, 3, HostSpace> read_image_unchecked(const std::string& path,
 /// declared size checked against `limits` before the decoder allocates. Throws io_error (not_compiled for
 /// PNG/JPEG in a build without the imageio component, dimension_mismatch for a .npy of rank other than 2, 3).
 [[nodiscard]] inline Tensor<float, 3, HostSpace> read_image(const std::string& path,
-                                                           const ReadLimits& limits = ReadLimits::from_environment()) {
+                                                            const ReadLimits& limits = ReadLimits::from_environment()) {
   try {
     return detail::read_image_unchecked(path, limits);
   } catch (const pnpdist::error&) {
