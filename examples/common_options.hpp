@@ -56,7 +56,10 @@ struct CommonOptions {
   std::string checkpoint;
   index_t checkpoint_every = 0;
   bool equivariant = false;
-  std::string slice_axes;  // 3D: DRUNet on the volume's slices along these axes (d, h, w); empty = inflated 3D
+  std::string slice_axes;  // 3D: DRUNet on the volume's slices along these axes (d, h, w); none = inflated 3D
+
+  /// 3D with DRUNet: whether the 2D network runs on slices (--slice-axes d, dhw, ...) rather than inflated.
+  [[nodiscard]] bool on_slices() const { return !slice_axes.empty() && slice_axes != "none"; }
   bool quiet = false;
 
   /// The fixed step, or nothing for --step auto.
@@ -142,9 +145,9 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
                 "1: average DRUNet over the 8 flips and quarter turns of the image plane (8 passes per denoising)",
                 o.equivariant);
   if constexpr (Dim == 3)
-    table.text("--slice-axes", "d|dhw|...",
+    table.text("--slice-axes", "d|dhw|...|none",
                "DRUNet on the 2D slices perpendicular to these axes (d depth, h height, w width; several:\n"
-               "averaged, e.g. dhw = tri-planar), with 2D weights; empty = the 2D weights inflated to 3D",
+               "averaged, e.g. dhw = tri-planar), with 2D weights; none = the 2D weights inflated to 3D",
                o.slice_axes);
   table.text("--weights", "PATH",
              "DRUNet safetensors file; none = " + weights_name +
@@ -158,7 +161,11 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
                 o.distribute_denoiser);
   table.integer_list("--patch-size", axes, "tile core size per axis (0 = denoise the whole image)", o.patch_size);
   table.integer_list("--overlap", axes, "tile overlap per axis (context on each side of a core)", o.overlap);
-  table.integer("--max-batch-size", "tiles per denoiser batch (0 = all tiles of a rank at once)", o.max_batch_size, 0,
+  table.integer("--max-batch-size",
+                Dim == 3 ? "tiles per denoiser batch; with --slice-axes and no tiles: slices per batch of the 2D\n"
+                           "network (0 = all at once)"
+                         : "tiles per denoiser batch (0 = all tiles of a rank at once)",
+                o.max_batch_size, 0,
                 std::numeric_limits<index_t>::max(), "B");
   table.integer("--threads", "OpenMP threads per rank (0 = all cores)", o.threads, 0, 4096, "T");
   table.integer("--seed", "noise seed (operator i draws from stream i of it)", o.seed, 0,
@@ -211,7 +218,9 @@ void validate_common(const CommonOptions<Dim>& o, const OptionTable& table) {
              " on axis " + std::to_string(d);
     });
   pnpdist::require(o.checkpoint_every == 0 || !o.checkpoint.empty(), "--checkpoint-every needs --checkpoint PATH");
-  for (const char* option : {"--weights", "--equivariant"})
+  std::vector<const char*> drunet_only{"--weights", "--equivariant"};
+  if constexpr (Dim == 3) drunet_only.push_back("--slice-axes");
+  for (const char* option : drunet_only)
     pnpdist::require(o.denoiser == "drunet" || !table.given(option), [&] {
       return std::string(option) + " applies to --denoiser drunet only, not to --denoiser " + o.denoiser;
     });

@@ -222,14 +222,18 @@ void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& 
     info.weights = weights;
     info.config = pnpdist::nn::describe(config) + (o.equivariant ? ", equivariant (8 symmetries)" : "");
     if constexpr (Dim == 3) {
-      if (!o.slice_axes.empty()) {
+      if (o.on_slices()) {
         const pnpdist::SliceAxes axes = pnpdist::SliceAxes::parse(o.slice_axes);
-        info.config += ", 2D on the slices along " + axes.letters();
+        // Without tiles, --max-batch-size bounds the slices per call of the 2D network (memory).
+        const bool tiled = o.patch_size[0] > 0;
+        const index_t max_slices = tiled ? 0 : o.max_batch_size;
+        info.config += ", 2D on the slices along " + axes.letters() +
+                       (max_slices > 0 ? " in batches of " + std::to_string(max_slices) + " slices" : "");
         wrap(pnpdist::slice_denoiser(
             pnpdist::equivariant(pnpdist::nn::DRUNet<2, float, Exec>(
                                      pnpdist::nn::load_drunet_weights<float, 2>(weights, config), exec),
                                  o.equivariant),
-            axes));
+            axes, max_slices));
         return;
       }
     }
@@ -237,8 +241,6 @@ void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& 
         pnpdist::nn::DRUNet<Dim, float, Exec>(pnpdist::nn::load_drunet_weights<float, Dim>(weights, config), exec),
         o.equivariant));
   } else {
-    if constexpr (Dim == 3)
-      pnpdist::require(o.slice_axes.empty(), "--slice-axes applies to the DRUNet prior (--denoiser drunet)");
     info.kind = "tv";
     wrap(pnpdist::TVDenoiser<float, Dim + 2, Exec>(exec, static_cast<int>(o.tv_iterations), 1.0f));
   }

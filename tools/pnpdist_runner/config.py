@@ -121,10 +121,12 @@ def _init_methods(value: Any) -> list[str]:
 
 
 def _slice_axes(value: Any) -> str:
-    """The letters d, h and w, each at most once (tomography_3d --slice-axes)."""
-    if isinstance(value, str) and value and all(c in "dhw" for c in value) and len(set(value)) == len(value):
+    """The letters d, h and w, each at most once, or none: the inflated 3D network (tomography_3d --slice-axes)."""
+    if value == "none" or (isinstance(value, str) and value and all(c in "dhw" for c in value)
+                           and len(set(value)) == len(value)):
         return value
-    raise _Bad("expected the letters d, h and w (depth, height, width), each at most once, e.g. 'dhw'")
+    raise _Bad("expected the letters d, h and w (depth, height, width), each at most once, e.g. 'dhw', or none "
+               "(the 2D weights inflated to 3D)")
 
 
 def _slurm_time(value: Any) -> str:
