@@ -61,22 +61,14 @@ public:
 
   /// y_n = s A x_n (or y_n += s A x_n with accumulate) for n < batch; x image-major, y sinogram-major.
   void forward(index_t batch, const T* x, T* y, bool accumulate = false) const {
-    for (index_t n = 0; n < batch; ++n) {
-      T* out = accumulate ? work_.data() : y + n * sinogram_;
-      op_->apply(View<const T, 2, HostSpace>(x + n * image_, op_->domain_shape()),
-                 View<T, 2, HostSpace>(out, op_->range_shape()));
-      finish(out, y + n * sinogram_, sinogram_, accumulate);
-    }
+    each_item(batch, x, op_->domain_shape(), y, op_->range_shape(), accumulate,
+              [&](const auto& in, const auto& out) { op_->apply(in, out); });
   }
 
   /// x_n = s A^T y_n (or += with accumulate) for n < batch.
   void adjoint(index_t batch, const T* y, T* x, bool accumulate = false) const {
-    for (index_t n = 0; n < batch; ++n) {
-      T* out = accumulate ? work_.data() : x + n * image_;
-      op_->apply_adjoint(View<const T, 2, HostSpace>(y + n * sinogram_, op_->range_shape()),
-                         View<T, 2, HostSpace>(out, op_->domain_shape()));
-      finish(out, x + n * image_, image_, accumulate);
-    }
+    each_item(batch, y, op_->range_shape(), x, op_->domain_shape(), accumulate,
+              [&](const auto& in, const auto& out) { op_->apply_adjoint(in, out); });
   }
 
   /// Backward of forward(): dx += s A^T dy.
@@ -85,8 +77,18 @@ public:
   void backward_adjoint(index_t batch, const T* dx, T* dy) const { forward(batch, dx, dy, true); }
 
 private:
-  void finish(const T* result, T* target, index_t size, bool accumulate) const {
-    for (index_t i = 0; i < size; ++i) target[i] = accumulate ? target[i] + scale_ * result[i] : scale_ * result[i];
+  /// out_n (=|+=) s apply(in_n) for each batch item, through work_ when accumulating.
+  template <class Apply>
+  void each_item(index_t batch, const T* in, Extents<2> in_shape, T* out, Extents<2> out_shape, bool accumulate,
+                 const Apply& apply) const {
+    const index_t in_size = in_shape[0] * in_shape[1], out_size = out_shape[0] * out_shape[1];
+    for (index_t n = 0; n < batch; ++n) {
+      T* target = out + n * out_size;
+      T* result = accumulate ? work_.data() : target;
+      apply(View<const T, 2, HostSpace>(in + n * in_size, in_shape), View<T, 2, HostSpace>(result, out_shape));
+      for (index_t i = 0; i < out_size; ++i)
+        target[i] = accumulate ? target[i] + scale_ * result[i] : scale_ * result[i];
+    }
   }
 
   const Op* op_;
