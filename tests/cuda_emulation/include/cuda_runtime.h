@@ -2,8 +2,8 @@
 /// \file
 /// <cuda_runtime.h> of the CPU emulation of CUDA, first on the include path of the `cuda-emulated`
 /// tests only: the runtime API with host semantics (pnpdist_cuda_emulator/runtime.hpp), kernel launches
-/// and the threads of a block (execution.hpp), qualifiers and device builtins (device.hpp). See
-/// docs/cuda_emulation.md.
+/// and the threads of a block (execution.hpp), the launch recorder (launch_records.hpp), qualifiers and
+/// device builtins (device.hpp). See docs/cuda_emulation.md.
 
 #include "pnpdist_cuda_emulator/device.hpp"
 #include "pnpdist_cuda_emulator/execution.hpp"

@@ -58,6 +58,7 @@
 #include <utility>
 #include <vector>
 
+#include "pnpdist_cuda_emulator/launch_records.hpp"
 #include "pnpdist_cuda_emulator/runtime.hpp"
 
 // The builtin variables of a kernel thread (meaningful only inside a kernel).
@@ -696,7 +697,8 @@ inline cudaError_t check_configuration(dim3 grid, dim3 block, std::size_t shared
 /// Runs kernel<<<grid, block, shared_bytes, stream>>>(args...) to completion. Launch-configuration
 /// errors set the calling thread's last error (as on a GPU); a fault inside the kernel is reported by the
 /// next synchronizing call. Each kernel thread receives its own copy of the parameters, converted to the
-/// kernel's parameter types as a GPU launch does.
+/// kernel's parameter types as a GPU launch does. An accepted launch is recorded while recording is on, and
+/// not run in count-only mode (launch_records.hpp).
 template <class... Params, class... Args>
 inline void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream, void (*kernel)(Params...),
                    Args&&... args) {
@@ -726,6 +728,7 @@ inline void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t
     std::fprintf(stderr, "pnpdist CUDA emulation: a kernel launched a kernel (dynamic parallelism is not emulated)\n");
     std::abort();
   }
+  if (!detail::record_launch(kernel, grid, block, shared_bytes)) return;  // count-only (launch_records.hpp)
   detail::Engine& engine = detail::Engine::instance();
   std::lock_guard<std::mutex> serialize(engine.launch_mutex());
   if (!engine.run(grid, block, shared_bytes, body)) record_kernel_fault();

@@ -1,0 +1,153 @@
+#pragma once
+/// \file
+/// The launch recorder of the CPU emulation of CUDA: while recording is on, every accepted launch (one that
+/// passes the configuration checks) appends a LaunchRecord (which kernel, grid, block, threads, dynamic
+/// shared memory) to one process-wide list. Thread-safe: launches from any host thread are recorded, and the
+/// list can be read and cleared while others launch. Off by default; nothing is recorded then.
+///
+/// Count-only mode records a launch without running it: the kernel's outputs keep whatever they held, so
+/// everything computed from them is meaningless. It exists to take the census of an operator application at
+/// full size (docs/gpu_model.md), never for a check of values. Host code that reads device results back
+/// (reductions) gets garbage; use it only for code whose launches do not depend on device values.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include <cxxabi.h>
+
+#include "pnpdist_cuda_emulator/runtime.hpp"
+
+namespace pnpdist_cuda_emulator {
+
+enum class Recording {
+  off,         ///< launches run, nothing is recorded
+  on,          ///< launches run and are recorded
+  count_only,  ///< launches are recorded and not run (results are garbage)
+};
+
+/// One accepted launch.
+struct LaunchRecord {
+  /// The kernel's demangled function type, e.g. "void (long, pnpdist::ct::JosephForward2D<float>)".
+  std::string signature;
+  /// The demangled type of its last class-type parameter (the functor a for_each or transform_reduce kernel
+  /// runs); empty when it has none.
+  std::string functor;
+  const void* entry = nullptr;  ///< the kernel's address: equal for launches of the same kernel instantiation
+  dim3 grid{1, 1, 1};
+  dim3 block{1, 1, 1};
+  std::uint64_t threads = 0;     ///< grid x block, all dimensions
+  std::size_t shared_bytes = 0;  ///< dynamic shared memory
+  bool ran = false;              ///< false when recorded in count-only mode
+};
+
+/// The demangled name of a type (the mangled one when demangling fails).
+inline std::string demangled(const std::type_info& type) {
+  int status = 0;
+  const std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
+                                                    std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(type.name());
+}
+
+namespace detail {
+
+class LaunchRecorder {
+public:
+  static LaunchRecorder& instance() {
+    static LaunchRecorder recorder;
+    return recorder;
+  }
+
+  Recording mode() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return mode_;
+  }
+  Recording set_mode(Recording m) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const Recording previous = mode_;
+    mode_ = m;
+    return previous;
+  }
+  void append(LaunchRecord r) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    records_.push_back(std::move(r));
+  }
+  std::vector<LaunchRecord> records() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return records_;
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    records_.clear();
+  }
+
+private:
+  std::mutex mutex_;
+  Recording mode_ = Recording::off;
+  std::vector<LaunchRecord> records_;
+};
+
+template <class T>
+constexpr bool is_class_parameter = std::is_class_v<std::remove_cvref_t<T>>;
+
+/// The demangled type of the last class-type parameter of Params..., or "".
+template <class... Params>
+std::string last_class_parameter() {
+  std::string name;
+  ((name = is_class_parameter<Params> ? demangled(typeid(std::remove_cvref_t<Params>)) : name), ...);
+  return name;
+}
+
+/// Records a launch of `kernel` when recording is on; returns whether the kernel must run (false in
+/// count-only mode).
+template <class... Params>
+bool record_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes) {
+  LaunchRecorder& recorder = LaunchRecorder::instance();
+  const Recording mode = recorder.mode();
+  if (mode == Recording::off) return true;
+  LaunchRecord r;
+  r.signature = demangled(typeid(void(Params...)));
+  r.functor = last_class_parameter<Params...>();
+  r.entry = reinterpret_cast<const void*>(kernel);
+  r.grid = grid;
+  r.block = block;
+  r.threads = std::uint64_t{grid.x} * grid.y * grid.z * block.x * block.y * block.z;
+  r.shared_bytes = shared_bytes;
+  r.ran = mode == Recording::on;
+  recorder.append(std::move(r));
+  return mode == Recording::on;
+}
+
+}  // namespace detail
+
+/// The recording mode of every launch from now on (all host threads); returns the previous one.
+inline Recording set_recording(Recording mode) { return detail::LaunchRecorder::instance().set_mode(mode); }
+
+/// A copy of the launches recorded so far, in launch order.
+inline std::vector<LaunchRecord> launch_records() { return detail::LaunchRecorder::instance().records(); }
+
+/// Forgets the recorded launches.
+inline void clear_launch_records() { detail::LaunchRecorder::instance().clear(); }
+
+/// Sets a recording mode while alive and clears the list on entry; restores the previous mode on exit.
+class RecordLaunches {
+public:
+  explicit RecordLaunches(Recording mode = Recording::on) : previous_(set_recording(mode)) { clear_launch_records(); }
+  ~RecordLaunches() { set_recording(previous_); }
+  RecordLaunches(const RecordLaunches&) = delete;
+  RecordLaunches& operator=(const RecordLaunches&) = delete;
+
+  [[nodiscard]] std::vector<LaunchRecord> records() const { return launch_records(); }
+
+private:
+  Recording previous_;
+};
+
+}  // namespace pnpdist_cuda_emulator
