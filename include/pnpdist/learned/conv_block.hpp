@@ -2,10 +2,10 @@
 /// \file
 /// ConvBlock: the update network of one learned primal-dual step (Adler & Oktem 2018): three 3x3
 /// convolutions with biases, Cin -> width -> width -> Cout, each of the first two followed by a per-channel
-/// PReLU. Its parameters live in a ParameterStore under PyTorch-style names
-///     <prefix>.conv1.weight (width, Cin, 3, 3)   <prefix>.conv1.bias   <prefix>.prelu1.weight (width)
-///     <prefix>.conv2.weight (width, width, 3, 3) <prefix>.conv2.bias   <prefix>.prelu2.weight (width)
-///     <prefix>.conv3.weight (Cout, width, 3, 3)  <prefix>.conv3.bias
+/// PReLU. Its parameters live in a ParameterStore under PyTorch-style names (PREFIX: the block's name)
+///     PREFIX.conv1.weight (width, Cin, 3, 3)   PREFIX.conv1.bias   PREFIX.prelu1.weight (width)
+///     PREFIX.conv2.weight (width, width, 3, 3) PREFIX.conv2.bias   PREFIX.prelu2.weight (width)
+///     PREFIX.conv3.weight (Cout, width, 3, 3)  PREFIX.conv3.bias
 /// Initialisation: Xavier-uniform weights (bound sqrt(6 / ((Cin + Cout) 9))) from a Philox stream of
 /// (seed, stream), zero biases, PReLU slopes `prelu_init`: the same seed gives the same network everywhere.
 ///

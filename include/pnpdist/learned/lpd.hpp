@@ -8,7 +8,7 @@
 ///     h <- h + Gamma_i([h, s A f[:, projected], g])      (dual block, Md + 2 -> width -> width -> Md)
 ///     f <- f + Lambda_i([f, s A^T h[:, 0]])              (primal block, Mp + 1 -> width -> width -> Mp)
 /// and the reconstruction is f[:, 0]. Gamma_i, Lambda_i are ConvBlocks (conv_block.hpp) with their own
-/// parameters per step, named dual.<i>.* and primal.<i>.*. The defaults are the paper's: 10 steps, memories
+/// parameters per step, named `dual.<i>.*` and `primal.<i>.*`. The defaults are the paper's: 10 steps, memories
 /// of 5 channels, width 32, PReLU; the dual reads the second primal channel (f^(2) of the paper).
 ///
 /// forward() stores every step's block activations (about iterations x (Mp + 1 + 4 width) image planes and
