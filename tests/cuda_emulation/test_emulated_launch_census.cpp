@@ -23,6 +23,7 @@
 #include <pnpdist/tensor/algebra.hpp>
 #include <pnpdist/tensor/reductions.hpp>
 #include <pnpdist/tensor/tensor.hpp>
+#include <pnpdist/tiling/tiled_denoiser.hpp>
 #if defined(PNPDIST_HAS_CUFFT)
 #include <pnpdist/physics/blur/fft_blur.hpp>
 #endif
@@ -206,6 +207,14 @@ void census_projector(const std::string& name, const Geometry& g) {
   take_census(name + " BP", [&] { op.apply_adjoint(y.const_view(), x.view()); });
 }
 
+using DeviceDRUNet = pnpdist::nn::DRUNet<2, float, Cuda, pnpdist::nn::ReferenceEngine<float, 2, Cuda>>;
+
+/// Random weights of the full-size colour DRUNet, generated once for every section.
+const pnpdist::nn::DRUNetWeights<float, 2>& drunet_weights() {
+  static const auto weights = pnpdist::nn::random_drunet_weights<float, 2>(pnpdist::nn::DRUNetConfig{}, 1);
+  return weights;
+}
+
 /// The denoiser standing in for the prior of the PnP iteration census: one copy (the denoiser's own
 /// launches are DRUNet's census).
 struct CopyDenoiser {
@@ -286,12 +295,18 @@ TEST_CASE("launch census of the hot operations at the benchmark sizes", "[cuda-e
   }
 
   SECTION("DRUNet (64..512 channels, 4 blocks), one 1 x 3 x 512 x 512 tile") {
-    const pnpdist::nn::DRUNetConfig config{};
-    pnpdist::nn::DRUNet<2, float, Cuda, pnpdist::nn::ReferenceEngine<float, 2, Cuda>> net(
-        pnpdist::nn::random_drunet_weights<float, 2>(config, 1), Cuda{});
+    DeviceDRUNet net(drunet_weights(), Cuda{});
     Tensor<float, 4, CudaSpace> x(Extents<4>{1, 3, 512, 512}), y(Extents<4>{1, 3, 512, 512});
     (void)count_launches([&] { net.denoise(x.const_view(), 0.05f, y.view()); });  // plans the buffers
     take_census("DRUNet tile", [&] { net.denoise(x.const_view(), 0.05f, y.view()); });
+  }
+
+  SECTION("tiled DRUNet, 1 x 3 x 2048 x 2048, 448 x 448 patches with 32 of overlap, batches of 4") {
+    auto prior =
+        pnpdist::tiled(DeviceDRUNet(drunet_weights(), Cuda{}), pnpdist::PatchTiler<2>{{448, 448}, {32, 32}}, 4);
+    Tensor<float, 4, CudaSpace> x(Extents<4>{1, 3, 2048, 2048}), y(Extents<4>{1, 3, 2048, 2048});
+    (void)count_launches([&] { prior.denoise(x.const_view(), 0.05f, y.view()); });  // plans the buffers
+    take_census("tiled DRUNet", [&] { prior.denoise(x.const_view(), 0.05f, y.view()); });
   }
 
   SECTION("one PnP-PGD iteration, 2D CT 2048^2 (the prior a copy)") {
