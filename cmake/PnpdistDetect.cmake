@@ -49,6 +49,18 @@ endif()
 find_package(TIFF QUIET)
 set(PNPDIST_FOUND_TIFF ${TIFF_FOUND})
 
+# HDF5/NeXus projection stacks: the HDF5 C library from Debian (libhdf5-dev). FindHDF5's C component checks
+# the C compiler, so C is enabled when there is one (nothing in pnpdist is compiled as C).
+include(CheckLanguage)
+check_language(C)
+if(CMAKE_C_COMPILER)
+  enable_language(C)
+  find_package(HDF5 QUIET COMPONENTS C)
+  set(PNPDIST_FOUND_HDF5 ${HDF5_FOUND})
+else()
+  set(PNPDIST_FOUND_HDF5 OFF)
+endif()
+
 # cuDNN: shipped beside the CUDA toolkit (not a Debian package here).
 find_package(CUDNN QUIET)
 if(CUDNN_FOUND AND PNPDIST_FOUND_CUDA)

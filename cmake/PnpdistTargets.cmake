@@ -75,6 +75,12 @@ if(PNPDIST_WITH_TIFF)
   pnpdist_add_component(tiff PNPDIST_HAS_TIFF TIFF::TIFF)
 endif()
 
+if(PNPDIST_WITH_HDF5)
+  enable_language(C)  # FindHDF5's C component checks the C compiler
+  find_package(HDF5 REQUIRED COMPONENTS C)
+  pnpdist_add_component(hdf5 PNPDIST_HAS_HDF5 hdf5::hdf5)
+endif()
+
 if(PNPDIST_WITH_CUDNN)
   if(NOT PNPDIST_WITH_CUDA)
     message(FATAL_ERROR "PNPDIST_WITH_CUDNN needs PNPDIST_WITH_CUDA")

@@ -15,7 +15,7 @@ packages=(
   catch2 libbenchmark-dev
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev libtiff-dev
+  libpng-dev libjpeg-dev libtiff-dev libhdf5-dev
   python3 python3-yaml chromium
   python3-dev python3-numpy python3-pip python3-pytest python3-torch
   clang-16 libclang-rt-16-dev

@@ -1,21 +1,26 @@
 #pragma once
 /// \file
-/// A stack of projections stored as TIFF: one single-page file per projection, or one multi-page file.
-/// Reads a subset of the projections (first, step, count), a window of the detector, and bins it while
+/// A stack of projections stored as TIFF (one single-page file per projection, or one multi-page file) or as
+/// a 3-D dataset of an HDF5 file (views x rows x cols, io/hdf5.hpp; all its views or a list of them). Reads a
+/// subset of the projections (first, step, count), a window of the detector, and bins it while
 /// reading, in blocks:
 ///
 ///   auto stack = ProjectionStack::files(list_numbered_files(dir, "scan_", ".tif"));
 ///   stack.for_each_block(selection, window, 16, [&](index_t first, View<const float, 3> block) { ... });
 ///
 /// Memory: a block of (block, rows / b, cols / b) floats, one full-resolution window and one TIFF strip per
-/// reading thread; nothing is held between calls. Files of one projection each are read by `threads` threads
-/// (each opens its own file); a multi-page file is read by one. Every projection must have the shape of the
-/// first (io_error naming the file otherwise).
+/// reading thread (HDF5: one hyperslab per block, or per view when binning, and HDF5's chunk cache); nothing is
+/// held between calls. Files of one projection each are read by `threads` threads (each opens its own file); a
+/// multi-page file or an HDF5 dataset is read by one. Every projection must have the shape of the first
+/// (io_error naming the file otherwise). A whole selection read at once (read(selection, window)) must fit
+/// ReadLimits::max_allocation_bytes.
 
 #include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -23,6 +28,8 @@
 
 #include "pnpdist/backend/serial.hpp"
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/io/hdf5.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/io/tiff.hpp"
 #include "pnpdist/preprocessing/binning.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
@@ -89,7 +96,7 @@ struct DetectorWindow {
   return files;
 }
 
-/// Projections in TIFF files (file comment).
+/// Projections in TIFF files or an HDF5 dataset (file comment).
 class ProjectionStack {
 public:
   /// One single-page TIFF per projection, in order. Opens the first file for the detector shape.
@@ -113,13 +120,49 @@ public:
     s.cols_ = page.cols;
     s.size_ = reader.pages();
     s.paths_ = {path};
-    s.multipage_ = true;
+    s.source_ = Source::multipage;
+    return s;
+  }
+  /// The 3-D dataset `dataset` (views, rows, cols) of the HDF5 file `path`: every view in order, or, with
+  /// `views`, those dataset views in that order (the projections of a NeXus image_key, say). Throws io_error
+  /// as Hdf5Dataset does, invalid_argument when `views` is empty or leaves the dataset.
+  [[nodiscard]] static ProjectionStack hdf5(const std::string& path, const std::string& dataset,
+                                            std::optional<std::vector<index_t>> views = std::nullopt,
+                                            const ReadLimits& limits = ReadLimits::from_environment()) {
+    ProjectionStack s;
+    const Hdf5Dataset data(path, dataset, limits);
+    s.rows_ = data.rows();
+    s.cols_ = data.cols();
+    if (views) {
+      require(!views->empty(), [&] { return "ProjectionStack::hdf5: no views of " + data.where() + " selected"; });
+      for (const index_t v : *views)
+        require(v >= 0 && v < data.views(), [&] {
+          return "ProjectionStack::hdf5: view " + std::to_string(v) + " outside " + data.where() + " of " +
+                 std::to_string(data.views()) + " views";
+        });
+      s.views_ = std::move(*views);
+    } else {
+      s.views_.resize(static_cast<std::size_t>(data.views()));
+      for (index_t v = 0; v < data.views(); ++v) s.views_[static_cast<std::size_t>(v)] = v;
+    }
+    s.size_ = static_cast<index_t>(s.views_.size());
+    s.paths_ = {path};
+    s.dataset_ = dataset;
+    s.source_ = Source::hdf5;
+    s.limits_ = limits;
     return s;
   }
 
   [[nodiscard]] index_t size() const { return size_; }
   [[nodiscard]] index_t rows() const { return rows_; }
   [[nodiscard]] index_t cols() const { return cols_; }
+  /// Where the projections are, for messages: "'dir/scan_000000.tif' .. (N files)", "'scan.tif'" or
+  /// "'scan.h5' dataset '/entry/data/data'".
+  [[nodiscard]] std::string describe() const {
+    if (source_ == Source::hdf5) return "'" + paths_.front() + "' dataset '" + dataset_ + "'";
+    if (source_ == Source::multipage) return "'" + paths_.front() + "'";
+    return "'" + paths_.front() + "' .. (" + std::to_string(paths_.size()) + " files)";
+  }
 
   /// The stack indices of a selection. Throws invalid_argument when it is empty or leaves the stack.
   [[nodiscard]] std::vector<index_t> indices(const ProjectionSelection& s) const {
@@ -171,7 +214,11 @@ public:
     for (const index_t i : which)
       require(i >= 0 && i < size_,
               [&] { return "ProjectionStack::read: projection " + std::to_string(i) + " outside the stack"; });
-    if (multipage_) {
+    if (source_ == Source::hdf5) {
+      read_hdf5(which, r, out);
+      return;
+    }
+    if (source_ == Source::multipage) {
       TiffReader reader(paths_.front());
       Tensor<float, 2> scratch(Extents<2>{r.rows, r.cols});
       for (std::size_t k = 0; k < which.size(); ++k)
@@ -204,7 +251,10 @@ public:
 
   /// Reads a whole selection.
   [[nodiscard]] Tensor<float, 3> read(const ProjectionSelection& s, const DetectorWindow& w, int threads = 1) const {
-    Tensor<float, 3> out(shape(s, w));
+    const Extents<3> extents = shape(s, w);
+    (void)checked_allocation_bytes("ProjectionStack::read: " + describe(), std::span<const index_t>(extents),
+                                   sizeof(float), limits_);
+    Tensor<float, 3> out(extents);
     read(indices(s), w, out.view(), threads);
     return out;
   }
@@ -231,28 +281,64 @@ public:
 private:
   ProjectionStack() = default;
 
-  void read_one(TiffReader& reader, index_t page, const DetectorWindow& r, Tensor<float, 2>& scratch,
-                const View<float, 3, HostSpace>& out, index_t k) const {
-    const TiffPage p = reader.page(page);
-    require<io_error>(p.rows == rows_ && p.cols == cols_, [&] {
-      return "ProjectionStack: '" + reader.path() + "'" + (multipage_ ? " page " + std::to_string(page) : "") + " is " +
-             std::to_string(p.rows) + " x " + std::to_string(p.cols) + ", the first projection " +
-             std::to_string(rows_) + " x " + std::to_string(cols_);
-    });
+  enum class Source { files, multipage, hdf5 };
+
+  /// Reads the window of one projection with read_window(view of r.rows x r.cols) into out(k), binned.
+  template <class ReadWindow>
+  static void store(const DetectorWindow& r, Tensor<float, 2>& scratch, const View<float, 3, HostSpace>& out, index_t k,
+                    ReadWindow&& read_window) {
     const index_t br = out.extent(1), bc = out.extent(2);
     if (r.binning == 1) {
-      reader.read(page, r.row, r.col, View<float, 2, HostSpace>(&out(k, 0, 0), Extents<2>{br, bc}));
+      read_window(View<float, 2, HostSpace>(&out(k, 0, 0), Extents<2>{br, bc}));
       return;
     }
-    reader.read(page, r.row, r.col, scratch.view());
+    read_window(scratch.view());
     preprocessing::bin_detector(Serial{},
                                 View<const float, 3, HostSpace>(scratch.data(), Extents<3>{1, r.rows, r.cols}),
                                 View<float, 3, HostSpace>(&out(k, 0, 0), Extents<3>{1, br, bc}), r.binning);
   }
 
+  void read_one(TiffReader& reader, index_t page, const DetectorWindow& r, Tensor<float, 2>& scratch,
+                const View<float, 3, HostSpace>& out, index_t k) const {
+    const TiffPage p = reader.page(page);
+    require<io_error>(p.rows == rows_ && p.cols == cols_, [&] {
+      return "ProjectionStack: '" + reader.path() + "'" +
+             (source_ == Source::multipage ? " page " + std::to_string(page) : "") + " is " + std::to_string(p.rows) +
+             " x " + std::to_string(p.cols) + ", the first projection " + std::to_string(rows_) + " x " +
+             std::to_string(cols_);
+    });
+    store(r, scratch, out, k,
+          [&](const View<float, 2, HostSpace>& window) { reader.read(page, r.row, r.col, window); });
+  }
+
+  /// The HDF5 source: unbinned views at a constant stride in one hyperslab, otherwise one view at a time.
+  void read_hdf5(const std::vector<index_t>& which, const DetectorWindow& r,
+                 const View<float, 3, HostSpace>& out) const {
+    Hdf5Dataset data(paths_.front(), dataset_, limits_);
+    require<io_error>(data.rows() == rows_ && data.cols() == cols_,
+                      [&] { return "ProjectionStack: " + data.where() + " changed its shape since it was opened"; });
+    const auto view = [&](std::size_t k) { return views_[static_cast<std::size_t>(which[k])]; };
+    const index_t step = which.size() > 1 ? view(1) - view(0) : 1;
+    bool strided = r.binning == 1 && step >= 1;
+    for (std::size_t k = 1; strided && k < which.size(); ++k) strided = view(k) - view(k - 1) == step;
+    if (strided) {
+      data.read(view(0), step, r.row, r.col, out);
+      return;
+    }
+    Tensor<float, 2> scratch(Extents<2>{r.binning == 1 ? 1 : r.rows, r.binning == 1 ? 1 : r.cols});
+    for (std::size_t k = 0; k < which.size(); ++k)
+      store(r, scratch, out, static_cast<index_t>(k), [&](const View<float, 2, HostSpace>& window) {
+        data.read(view(k), 1, r.row, r.col,
+                  View<float, 3, HostSpace>(window.data(), Extents<3>{1, window.extent(0), window.extent(1)}));
+      });
+  }
+
   std::vector<std::string> paths_;
+  std::string dataset_;         // HDF5: the dataset path
+  std::vector<index_t> views_;  // HDF5: the dataset view of each projection
   index_t size_ = 0, rows_ = 0, cols_ = 0;
-  bool multipage_ = false;
+  Source source_ = Source::files;
+  ReadLimits limits_ = ReadLimits::from_environment();
 };
 
 }  // namespace pnpdist

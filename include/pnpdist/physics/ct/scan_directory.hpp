@@ -15,22 +15,35 @@
 ///                             (vector_file.hpp), in the units of the volume's voxel size; or, without it,
 ///   DIR/scan_geometry.json    a circular orbit described by distances (geometry_description.hpp)
 ///
+/// Or, instead of the TIFF series, one HDF5/NeXus file DIR/scan.h5 (or any HDF5 file given as `dir` itself:
+/// then its directory holds the geometry files): the projections are the 3-D dataset /entry/data/data (views,
+/// rows, cols); when /entry/data/image_key exists (NeXus NXtomo: one integer per frame, 0 projection, 1 flat,
+/// 2 dark, 3 invalid and skipped) it splits that dataset, and each flat's position is the number of projections
+/// before it; without it the darks and flats are the datasets /entry/data/dark and /entry/data/flat (positions
+/// from flat_positions.txt as above). The dataset paths are fields of ScanLayout (Data Exchange files:
+/// /exchange/data, /exchange/data_dark, /exchange/data_white). Needs the pnpdist::hdf5 component.
+///
 /// read_scan streams the projections in blocks: (optional) zinger removal on the counts, dark/flat
 /// correction, -log with a floor (preprocessing/), then (optional) ring reduction over all of them, and
 /// returns the line integrals of the selected projections with the geometry of the selected views, cropped
 /// and binned like the data. Memory: the result, one block of raw projections and the dark and flat
-/// fields. Inconsistent directories throw io_error naming the file: a missing projection (gap in the numbering), a
-/// vectors file with another number of rows than projections, dark or flat frames of another shape, a positions file
-/// with another number of entries than flat frames.
+/// fields. Inconsistent directories throw io_error naming the file (and the HDF5 dataset): a missing projection (gap
+/// in the numbering), a vectors file with another number of rows than projections, dark or flat frames of another
+/// shape, a positions file with another number of entries than flat frames, an image_key of another length than the
+/// frames or without projections, darks or flats, a directory holding both TIFF series and scan.h5.
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/io/hdf5.hpp"
 #include "pnpdist/io/projection_stack.hpp"
 #include "pnpdist/physics/ct/detector_window.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
@@ -56,6 +69,11 @@ struct ScanLayout {
   std::string vectors = "scan_geom.geom";
   std::string geometry_description = "scan_geometry.json";  ///< used when there is no vectors file
   std::string flat_positions = "flat_positions.txt";
+  std::string hdf5_file = "scan.h5";                     ///< HDF5/NeXus alternative to the TIFF series
+  std::string hdf5_data = "/entry/data/data";            ///< its frames (views, rows, cols)
+  std::string hdf5_image_key = "/entry/data/image_key";  ///< used when present: 0 projection, 1 flat, 2 dark, 3 skip
+  std::string hdf5_dark = "/entry/data/dark";            ///< without an image key: the dark frames
+  std::string hdf5_flat = "/entry/data/flat";            ///< without an image key: the flat frames
 };
 
 /// How to read and preprocess a scan.
@@ -68,7 +86,7 @@ struct ScanReadOptions {
   float log_floor = 1e-4f;        ///< minus_log's floor on the transmission
   index_t ring_width = 0;         ///< > 0: reduce_rings on the line integrals with this half-width
   index_t block = 32;             ///< projections per block
-  int threads = 1;                ///< TIFF reading threads
+  int threads = 1;                ///< TIFF reading threads (an HDF5 file is read by one)
 };
 
 /// A preprocessed scan: line integrals (views, rows, cols) and their geometry.
@@ -96,15 +114,95 @@ inline ProjectionStack open_series(const std::string& dir, const std::string& pr
   return has_stack ? ProjectionStack::multipage(multipage.string()) : ProjectionStack::files(files);
 }
 
-/// The averaged frames of a numbered series through the window (rows x cols after binning).
-inline Tensor<float, 3> read_frames(const std::string& dir, const std::string& prefix, const std::string& stack,
-                                    const ScanLayout& layout, const DetectorWindow& window, index_t rows, index_t cols,
-                                    const char* what) {
-  const ProjectionStack frames = open_series(dir, prefix, stack, layout);
-  require<io_error>(frames.rows() == rows && frames.cols() == cols, [&] {
-    return std::string("ct::read_scan: ") + what + " frames in '" + dir + "' (" + prefix + "*" + layout.extension +
-           ") are " + std::to_string(frames.rows()) + " x " + std::to_string(frames.cols()) + ", the projections " +
-           std::to_string(rows) + " x " + std::to_string(cols);
+/// The projection, dark and flat series of a scan and where they are (file comment).
+struct ScanSeries {
+  std::string dir;   ///< holds the geometry and positions files
+  std::string name;  ///< the projections, for messages
+  std::optional<ProjectionStack> projections, darks, flats;
+  std::optional<std::vector<double>> flat_positions;  ///< from an image_key
+};
+
+/// The HDF5 series of `file` (file comment).
+inline ScanSeries open_hdf5_series(const std::string& file, const ScanLayout& layout) {
+  ScanSeries s;
+  s.dir = std::filesystem::path(file).parent_path().string();
+  if (layout.hdf5_image_key.empty() || !hdf5_has(file, layout.hdf5_image_key)) {
+    s.projections = ProjectionStack::hdf5(file, layout.hdf5_data);
+    s.darks = ProjectionStack::hdf5(file, layout.hdf5_dark);
+    s.flats = ProjectionStack::hdf5(file, layout.hdf5_flat);
+    s.name = s.projections->describe();
+    return s;
+  }
+  const std::vector<std::int64_t> keys = read_hdf5_integers(file, layout.hdf5_image_key);
+  const std::string key = "'" + file + "' dataset '" + layout.hdf5_image_key + "'";
+  const index_t frames = Hdf5Dataset(file, layout.hdf5_data).views();
+  require<io_error>(static_cast<index_t>(keys.size()) == frames, [&] {
+    return "ct::read_scan: " + key + " holds " + std::to_string(keys.size()) + " keys for the " +
+           std::to_string(frames) + " frames of '" + layout.hdf5_data + "'";
+  });
+  std::vector<index_t> projections, darks, flats;
+  s.flat_positions.emplace();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const auto frame = static_cast<index_t>(i);
+    switch (keys[i]) {
+      case 0:
+        projections.push_back(frame);
+        break;
+      case 1:
+        flats.push_back(frame);
+        s.flat_positions->push_back(static_cast<double>(projections.size()));
+        break;
+      case 2:
+        darks.push_back(frame);
+        break;
+      case 3:
+        break;
+      default:
+        throw io_error("ct::read_scan: " + key + " holds " + std::to_string(keys[i]) + " at frame " +
+                       std::to_string(i) + " (0 projection, 1 flat, 2 dark, 3 invalid)");
+    }
+  }
+  for (const auto& [list, what] :
+       {std::pair{&projections, "projection (0)"}, std::pair{&darks, "dark (2)"}, std::pair{&flats, "flat (1)"}})
+    require<io_error>(!list->empty(), [&] { return "ct::read_scan: " + key + " holds no " + what + " frame"; });
+  s.projections = ProjectionStack::hdf5(file, layout.hdf5_data, std::move(projections));
+  s.darks = ProjectionStack::hdf5(file, layout.hdf5_data, std::move(darks));
+  s.flats = ProjectionStack::hdf5(file, layout.hdf5_data, std::move(flats));
+  s.name = s.projections->describe();
+  return s;
+}
+
+/// The series of `path`: an HDF5 file, a directory holding layout.hdf5_file, or a directory of TIFF series.
+inline ScanSeries open_scan_series(const std::string& path, const ScanLayout& layout) {
+  namespace fs = std::filesystem;
+  if (fs::is_regular_file(path)) return open_hdf5_series(path, layout);
+  const fs::path hdf5 = fs::path(path) / layout.hdf5_file;
+  if (!layout.hdf5_file.empty() && fs::exists(hdf5)) {
+    require<io_error>(list_numbered_files(path, layout.projection_prefix, layout.extension, false).empty() &&
+                          !fs::exists(fs::path(path) / layout.projection_stack),
+                      [&] {
+                        return "ct::read_scan: '" + path + "' holds both " + layout.hdf5_file + " and " +
+                               layout.projection_prefix + "<number>" + layout.extension + " or " +
+                               layout.projection_stack + " files";
+                      });
+    return open_hdf5_series(hdf5.string(), layout);
+  }
+  ScanSeries s;
+  s.dir = path;
+  s.name = "'" + path + "' (" + layout.projection_prefix + "*" + layout.extension + ")";
+  s.projections = open_series(path, layout.projection_prefix, layout.projection_stack, layout);
+  s.darks = open_series(path, layout.dark_prefix, layout.dark_stack, layout);
+  s.flats = open_series(path, layout.flat_prefix, layout.flat_stack, layout);
+  return s;
+}
+
+/// The frames of a dark or flat series through the window (rows x cols after binning).
+inline Tensor<float, 3> read_frames(const ProjectionStack& frames, const ProjectionStack& projections,
+                                    const DetectorWindow& window, const char* what) {
+  require<io_error>(frames.rows() == projections.rows() && frames.cols() == projections.cols(), [&] {
+    return std::string("ct::read_scan: ") + what + " frames " + frames.describe() + " are " +
+           std::to_string(frames.rows()) + " x " + std::to_string(frames.cols()) + ", the projections " +
+           std::to_string(projections.rows()) + " x " + std::to_string(projections.cols());
   });
   return frames.read(ProjectionSelection{}, window);
 }
@@ -141,15 +239,16 @@ template <class Exec>
 [[nodiscard]] inline Scan read_scan(const Exec& exec, const std::string& dir, const VolumeGeometry3D& volume,
                                     const ScanReadOptions& o = {}, const ScanLayout& layout = {}) {
   namespace fs = std::filesystem;
-  const ProjectionStack stack = detail::open_series(dir, layout.projection_prefix, layout.projection_stack, layout);
+  const detail::ScanSeries series = detail::open_scan_series(dir, layout);
+  const ProjectionStack& stack = *series.projections;
   const DetectorWindow window = stack.resolve(o.window);
   const std::vector<index_t> which = stack.indices(o.selection);
 
   // Geometry: one vector per projection in the directory, then the selected views, cropped and binned.
   std::string vectors = o.vectors_file;
   if (vectors.empty()) {
-    vectors = (fs::path(dir) / layout.vectors).string();
-    const std::string described = (fs::path(dir) / layout.geometry_description).string();
+    vectors = (fs::path(series.dir) / layout.vectors).string();
+    const std::string described = (fs::path(series.dir) / layout.geometry_description).string();
     if (!fs::exists(vectors) && fs::exists(described)) vectors = described;
   }
   const bool description = fs::path(vectors).extension() == ".json";
@@ -161,8 +260,8 @@ template <class Exec>
            std::to_string(stack.cols());
   });
   require<io_error>(all.views() == stack.size(), [&] {
-    return "ct::read_scan: '" + vectors + "' holds " + std::to_string(all.views()) + " vectors, '" + dir + "' " +
-           std::to_string(stack.size()) + " projections (" + layout.projection_prefix + "*" + layout.extension + ")";
+    return "ct::read_scan: '" + vectors + "' holds " + std::to_string(all.views()) + " vectors, " + series.name + " " +
+           std::to_string(stack.size()) + " projections";
   });
   Geometry3D selected{all.beam, all.volume, all.detector_rows, all.detector_cols, {}};
   for (const index_t i : which) selected.vectors.push_back(all.vectors[static_cast<std::size_t>(i)]);
@@ -174,16 +273,15 @@ template <class Exec>
   // Dark and flat fields through the same window.
   preprocessing::FlatFields<> fields;
   {
-    const Tensor<float, 3> darks = detail::read_frames(dir, layout.dark_prefix, layout.dark_stack, layout, window,
-                                                       stack.rows(), stack.cols(), "dark");
+    const Tensor<float, 3> darks = detail::read_frames(*series.darks, stack, window, "dark");
     fields.dark = Tensor<float, 2>(Extents<2>{rows, cols});
     preprocessing::average_frames(exec, darks.const_view(), fields.dark.view());
   }
   {
-    const Tensor<float, 3> flats = detail::read_frames(dir, layout.flat_prefix, layout.flat_stack, layout, window,
-                                                       stack.rows(), stack.cols(), "flat");
-    const fs::path positions_path = fs::path(dir) / layout.flat_positions;
-    const std::vector<double> at = fs::exists(positions_path)
+    const Tensor<float, 3> flats = detail::read_frames(*series.flats, stack, window, "flat");
+    const fs::path positions_path = fs::path(series.dir) / layout.flat_positions;
+    const std::vector<double> at = series.flat_positions ? *series.flat_positions
+                                   : fs::exists(positions_path)
                                        ? detail::read_positions(positions_path.string(), flats.extent(0))
                                        : std::vector<double>(static_cast<std::size_t>(flats.extent(0)), 0.0);
     std::map<double, std::vector<index_t>> groups;

@@ -1,0 +1,421 @@
+#pragma once
+/// \file
+/// Three-dimensional datasets of HDF5 files (NeXus, Data Exchange), views x rows x cols, through the HDF5 C
+/// library:
+///
+///   Hdf5Dataset data(path, "/entry/data/data");    opens the file and the dataset, checks rank and type;
+///   data.read(first, step, row, col, out)           views first, first + step, ... (out.extent(0) of them),
+///                                                   the window out.extent(1) x out.extent(2) from (row, col),
+///                                                   as floats, through one hyperslab selection;
+///   read_hdf5_integers(path, "/entry/data/image_key")   a 1-D integer dataset (NeXus image_key);
+///   write_hdf5(path, dataset, stack)                a (views, rows, cols) stack of uint8, uint16, uint32, float
+///                                                   or double (contiguous or chunked per view, optionally
+///                                                   deflated); write_hdf5(path, dataset, span) a 1-D int32 one.
+///
+/// Read: unsigned 8-, 16- and 32-bit integers and 32- and 64-bit floats, either byte order, contiguous or
+/// chunked with the filters the library has (deflate, shuffle); HDF5 converts to float as a C cast would.
+/// Sizes are checked before anything is allocated: one full-resolution frame (rows x cols floats) and one
+/// chunk must fit ReadLimits::max_allocation_bytes, views x rows x cols must not overflow 64 bits. Memory: the
+/// caller's output and HDF5's chunk cache (the chunks that cover one frame, at least 1 MiB, at most the
+/// allocation limit). Errors: a missing file, a dataset path that does not exist, another rank, an
+/// unsupported type, a truncated or corrupt file: io_error naming the file, the dataset path and the innermost
+/// message of HDF5's error stack. HDF5's own printing of its error stack is switched off during each call
+/// (H5Eset_auto, restored afterwards). Without the pnpdist::hdf5 component (PNPDIST_HAS_HDF5) every function
+/// throws not_compiled.
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "pnpdist/backend/host_space.hpp"
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/types.hpp"
+#include "pnpdist/io/read_limits.hpp"
+#include "pnpdist/tensor/view.hpp"
+
+#if defined(PNPDIST_HAS_HDF5)
+#include <hdf5.h>
+#endif
+
+namespace pnpdist {
+
+/// Element types of the datasets read here.
+enum class Hdf5Sample { uint8, uint16, uint32, float32, float64 };
+
+[[nodiscard]] inline const char* to_string(Hdf5Sample s) {
+  constexpr const char* names[] = {"uint8", "uint16", "uint32", "float32", "float64"};
+  return names[static_cast<int>(s)];
+}
+
+/// How write_hdf5 stores a dataset.
+struct Hdf5WriteOptions {
+  bool append = false;      ///< add to an existing file (false: create or truncate it)
+  index_t chunk_views = 0;  ///< > 0: chunks of (chunk_views, rows, cols); 0: contiguous
+  int deflate = 0;          ///< 1 .. 9: gzip level of the chunks (needs chunk_views > 0)
+};
+
+namespace detail {
+
+[[noreturn]] inline void hdf5_not_compiled(const char* what) {
+  throw not_compiled(std::string(what) + ": HDF5 support was not compiled (link pnpdist::hdf5, needs libhdf5)");
+}
+
+#if defined(PNPDIST_HAS_HDF5)
+/// An HDF5 identifier closed by `close` (H5Fclose, H5Dclose, ...) when it goes out of scope.
+class Hdf5Id {
+public:
+  Hdf5Id() = default;
+  Hdf5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Hdf5Id(Hdf5Id&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)), close_(o.close_) {}
+  Hdf5Id& operator=(Hdf5Id&& o) noexcept {
+    std::swap(id_, o.id_);
+    std::swap(close_, o.close_);
+    return *this;
+  }
+  Hdf5Id(const Hdf5Id&) = delete;
+  Hdf5Id& operator=(const Hdf5Id&) = delete;
+  ~Hdf5Id() {
+    if (id_ >= 0 && close_) close_(id_);
+  }
+  [[nodiscard]] hid_t get() const { return id_; }
+  [[nodiscard]] bool valid() const { return id_ >= 0; }
+
+private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+/// Switches HDF5's automatic printing of its error stack off for the lifetime of the guard, then restores it.
+class Hdf5Quiet {
+public:
+  Hdf5Quiet() {
+    H5Eget_auto2(H5E_DEFAULT, &function_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  Hdf5Quiet(const Hdf5Quiet&) = delete;
+  Hdf5Quiet& operator=(const Hdf5Quiet&) = delete;
+  ~Hdf5Quiet() { H5Eset_auto2(H5E_DEFAULT, function_, data_); }
+
+private:
+  H5E_auto2_t function_ = nullptr;
+  void* data_ = nullptr;
+};
+
+/// ": <the innermost message of HDF5's error stack>" (empty when the stack is empty); clears the stack.
+inline std::string hdf5_message() {
+  std::string message;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned n, const H5E_error2_t* e, void* out) -> herr_t {
+        if (n == 0 && e->desc != nullptr) *static_cast<std::string*>(out) = std::string(": ") + e->desc;
+        return 0;
+      },
+      &message);
+  H5Eclear2(H5E_DEFAULT);
+  return message;
+}
+
+/// `id`, or io_error "<context><HDF5's message>" when it is negative.
+inline Hdf5Id hdf5_check(hid_t id, herr_t (*close)(hid_t), const std::string& context) {
+  if (id < 0) throw io_error(context + hdf5_message());
+  return Hdf5Id(id, close);
+}
+
+/// Opens an existing file; io_error naming it when it is missing or not a readable HDF5 file.
+inline Hdf5Id hdf5_open_file(const std::string& path, unsigned flags, const char* who) {
+  std::error_code ec;
+  require<io_error>(std::filesystem::is_regular_file(path, ec),
+                    [&] { return std::string(who) + ": cannot open '" + path + "': no such file"; });
+  return hdf5_check(H5Fopen(path.c_str(), flags, H5P_DEFAULT), H5Fclose,
+                    std::string(who) + ": cannot open '" + path + "' as HDF5");
+}
+
+/// Whether every link of the absolute path `name` exists in `file` (H5Lexists fails on a missing parent).
+inline bool hdf5_link_exists(hid_t file, const std::string& name) {
+  std::size_t end = 0;
+  while (end != std::string::npos) {
+    end = name.find('/', end + 1);
+    const std::string prefix = name.substr(0, end);
+    if (prefix.empty() || prefix == "/") continue;
+    if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+/// Opens dataset `name` of `file` ("'path' dataset 'name'" in messages).
+inline Hdf5Id hdf5_open_dataset(hid_t file, const std::string& path, const std::string& name, const char* who) {
+  require<io_error>(!name.empty() && name[0] == '/' && hdf5_link_exists(file, name), [&] {
+    H5Eclear2(H5E_DEFAULT);
+    return std::string(who) + ": '" + path + "' has no dataset '" + name + "'";
+  });
+  return hdf5_check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose,
+                    std::string(who) + ": '" + path + "': '" + name + "' is not a dataset");
+}
+
+template <class T>
+inline hid_t hdf5_native_type() {
+  static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t> ||
+                    std::is_same_v<T, std::uint32_t> || std::is_same_v<T, std::int32_t> || std::is_same_v<T, float> ||
+                    std::is_same_v<T, double>,
+                "write_hdf5: elements must be uint8_t, uint16_t, uint32_t, int32_t, float or double");
+  if constexpr (std::is_same_v<T, std::uint8_t>)
+    return H5T_NATIVE_UINT8;
+  else if constexpr (std::is_same_v<T, std::uint16_t>)
+    return H5T_NATIVE_UINT16;
+  else if constexpr (std::is_same_v<T, std::uint32_t>)
+    return H5T_NATIVE_UINT32;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return H5T_NATIVE_INT32;
+  else if constexpr (std::is_same_v<T, float>)
+    return H5T_NATIVE_FLOAT;
+  else
+    return H5T_NATIVE_DOUBLE;
+}
+
+/// Writes `data` with extents `dims` as dataset `name` (intermediate groups created) of `path`.
+template <class T>
+inline void hdf5_write(const std::string& path, const std::string& name, const std::vector<hsize_t>& dims,
+                       const T* data, const Hdf5WriteOptions& o) {
+  const Hdf5Quiet quiet;
+  const std::string where = "write_hdf5: '" + path + "' dataset '" + name + "'";
+  require(!name.empty() && name[0] == '/', [&] { return where + ": the dataset path must start with '/'"; });
+  require(o.chunk_views >= 0 && o.deflate >= 0 && o.deflate <= 9 && (o.deflate == 0 || o.chunk_views > 0),
+          [&] { return where + ": chunk_views must be >= 0, deflate in 0 .. 9 and needs chunk_views > 0"; });
+  const Hdf5Id file = o.append ? hdf5_open_file(path, H5F_ACC_RDWR, "write_hdf5")
+                               : hdf5_check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
+                                            "write_hdf5: cannot create '" + path + "'");
+  const Hdf5Id space = hdf5_check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
+                                  where + ": dataspace");
+  const Hdf5Id links = hdf5_check(H5Pcreate(H5P_LINK_CREATE), H5Pclose, where);
+  H5Pset_create_intermediate_group(links.get(), 1);
+  const Hdf5Id creation = hdf5_check(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, where);
+  if (o.chunk_views > 0) {
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = std::min<hsize_t>(static_cast<hsize_t>(o.chunk_views), std::max<hsize_t>(dims[0], 1));
+    H5Pset_chunk(creation.get(), static_cast<int>(chunk.size()), chunk.data());
+    if (o.deflate > 0) H5Pset_deflate(creation.get(), static_cast<unsigned>(o.deflate));
+  }
+  const Hdf5Id dataset = hdf5_check(H5Dcreate2(file.get(), name.c_str(), hdf5_native_type<T>(), space.get(),
+                                               links.get(), creation.get(), H5P_DEFAULT),
+                                    H5Dclose, where + ": cannot create");
+  if (H5Dwrite(dataset.get(), hdf5_native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    throw io_error(where + ": writing failed" + hdf5_message());
+  if (H5Fflush(file.get(), H5F_SCOPE_LOCAL) < 0) throw io_error(where + ": flushing failed" + hdf5_message());
+}
+#endif
+
+}  // namespace detail
+
+/// A 3-D dataset (views, rows, cols) of an HDF5 file, read as floats. Holds the file open; not copyable.
+class Hdf5Dataset {
+public:
+  /// Opens `dataset` (an absolute path such as "/entry/data/data") of `path`. Throws io_error (file comment).
+  Hdf5Dataset(std::string path, std::string dataset, const ReadLimits& limits = ReadLimits::from_environment())
+      : path_(std::move(path)), name_(std::move(dataset)) {
+#if defined(PNPDIST_HAS_HDF5)
+    const detail::Hdf5Quiet quiet;
+    const std::string where = this->where();
+    file_ = detail::hdf5_open_file(path_, H5F_ACC_RDONLY, "Hdf5Dataset");
+    const detail::Hdf5Id probe = detail::hdf5_open_dataset(file_.get(), path_, name_, "Hdf5Dataset");
+    const detail::Hdf5Id space = detail::hdf5_check(H5Dget_space(probe.get()), H5Sclose, where + ": dataspace");
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    require<io_error>(rank == 3,
+                      [&] { return where + " has rank " + std::to_string(rank) + ", expected 3 (views, rows, cols)"; });
+    hsize_t dims[3] = {0, 0, 0};
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    const detail::Hdf5Id type = detail::hdf5_check(H5Dget_type(probe.get()), H5Tclose, where + ": type");
+    const H5T_class_t kind = H5Tget_class(type.get());
+    const std::size_t bytes = H5Tget_size(type.get());
+    if (kind == H5T_INTEGER && H5Tget_sign(type.get()) == H5T_SGN_NONE && (bytes == 1 || bytes == 2 || bytes == 4))
+      sample_ = bytes == 1 ? Hdf5Sample::uint8 : bytes == 2 ? Hdf5Sample::uint16 : Hdf5Sample::uint32;
+    else if (kind == H5T_FLOAT && (bytes == 4 || bytes == 8))
+      sample_ = bytes == 4 ? Hdf5Sample::float32 : Hdf5Sample::float64;
+    else
+      throw io_error(where + ": elements of class " + std::to_string(static_cast<int>(kind)) + ", " +
+                     std::to_string(bytes) + " bytes" + (kind == H5T_INTEGER ? " (signed)" : "") +
+                     " are not supported (uint8, uint16, uint32, float32, float64)");
+    views_ = static_cast<index_t>(std::min<hsize_t>(dims[0], INT64_MAX));
+    rows_ = static_cast<index_t>(std::min<hsize_t>(dims[1], INT64_MAX));
+    cols_ = static_cast<index_t>(std::min<hsize_t>(dims[2], INT64_MAX));
+    (void)checked_allocation_bytes(where, std::vector<index_t>{views_, rows_, cols_}, 1, ReadLimits{~0ull});
+    require<io_error>(views_ >= 1 && rows_ >= 1 && cols_ >= 1, [&] {
+      return where + " is empty (" + std::to_string(views_) + " x " + std::to_string(rows_) + " x " +
+             std::to_string(cols_) + ")";
+    });
+    (void)checked_allocation_bytes(where + ": one frame", std::vector<index_t>{rows_, cols_}, sizeof(float), limits);
+    // Chunked data: one chunk must fit the limit; the cache holds the chunks covering one frame.
+    const detail::Hdf5Id creation =
+        detail::hdf5_check(H5Dget_create_plist(probe.get()), H5Pclose, where + ": creation properties");
+    std::size_t cache = std::size_t{1} << 20;
+    if (H5Pget_layout(creation.get()) == H5D_CHUNKED) {
+      hsize_t chunk[3] = {1, 1, 1};
+      require<io_error>(H5Pget_chunk(creation.get(), 3, chunk) == 3 && chunk[0] && chunk[1] && chunk[2],
+                        [&] { return where + ": unreadable chunk dimensions" + detail::hdf5_message(); });
+      const std::vector<index_t> one = {static_cast<index_t>(std::min<hsize_t>(chunk[0], INT64_MAX)),
+                                        static_cast<index_t>(std::min<hsize_t>(chunk[1], INT64_MAX)),
+                                        static_cast<index_t>(std::min<hsize_t>(chunk[2], INT64_MAX))};
+      const std::uint64_t chunk_bytes = checked_allocation_bytes(where + ": one chunk", one, bytes, limits);
+      const std::uint64_t across = ((dims[1] + chunk[1] - 1) / chunk[1]) * ((dims[2] + chunk[2] - 1) / chunk[2]);
+      std::uint64_t frame_chunks = 0;
+      if (checked_multiply(chunk_bytes, across, frame_chunks))
+        cache = static_cast<std::size_t>(std::clamp<std::uint64_t>(
+            frame_chunks, cache, std::max<std::uint64_t>(limits.max_allocation_bytes, cache)));
+    }
+    const detail::Hdf5Id access = detail::hdf5_check(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose, where);
+    H5Pset_chunk_cache(access.get(), 12421, cache, 1.0);
+    dataset_ = detail::hdf5_check(H5Dopen2(file_.get(), name_.c_str(), access.get()), H5Dclose, where);
+#else
+    (void)limits;
+    detail::hdf5_not_compiled("Hdf5Dataset");
+#endif
+  }
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const std::string& dataset() const { return name_; }
+  /// "'file' dataset '/entry/data/data'", for messages.
+  [[nodiscard]] std::string where() const { return "'" + path_ + "' dataset '" + name_ + "'"; }
+  [[nodiscard]] index_t views() const { return views_; }
+  [[nodiscard]] index_t rows() const { return rows_; }
+  [[nodiscard]] index_t cols() const { return cols_; }
+  [[nodiscard]] Hdf5Sample sample() const { return sample_; }
+
+  /// Reads views first, first + step, ... (out.extent(0) of them), the window of out's rows x cols with its
+  /// first element at (row, col), into the contiguous `out`. Throws invalid_argument when a view or the window
+  /// leaves the dataset, io_error when HDF5 cannot read or decode the data.
+  void read(index_t first, index_t step, index_t row, index_t col, const View<float, 3, HostSpace>& out) {
+#if defined(PNPDIST_HAS_HDF5)
+    const index_t n = out.extent(0), rows = out.extent(1), cols = out.extent(2);
+    require(n >= 1 && step >= 1 && first >= 0 && first + (n - 1) * step < views_ && row >= 0 && col >= 0 && rows >= 1 &&
+                cols >= 1 && row + rows <= rows_ && col + cols <= cols_,
+            [&] {
+              return "Hdf5Dataset::read: " + std::to_string(n) + " views from " + std::to_string(first) +
+                     " in steps of " + std::to_string(step) + ", window " + std::to_string(rows) + " x " +
+                     std::to_string(cols) + " at (" + std::to_string(row) + ", " + std::to_string(col) + ") outside " +
+                     where() + " (" + std::to_string(views_) + " x " + std::to_string(rows_) + " x " +
+                     std::to_string(cols_) + ")";
+            });
+    require(out.is_contiguous(), "Hdf5Dataset::read needs a contiguous view");
+    const detail::Hdf5Quiet quiet;
+    const hsize_t start[3] = {static_cast<hsize_t>(first), static_cast<hsize_t>(row), static_cast<hsize_t>(col)};
+    const hsize_t stride[3] = {static_cast<hsize_t>(step), 1, 1};
+    const hsize_t count[3] = {static_cast<hsize_t>(n), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+    const detail::Hdf5Id file_space =
+        detail::hdf5_check(H5Dget_space(dataset_.get()), H5Sclose, where() + ": dataspace");
+    const detail::Hdf5Id memory_space =
+        detail::hdf5_check(H5Screate_simple(3, count, nullptr), H5Sclose, where() + ": memory dataspace");
+    require<io_error>(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, stride, count, nullptr) >= 0 &&
+                          H5Dread(dataset_.get(), H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                                  out.data()) >= 0,
+                      [&] {
+                        return where() + ": reading views " + std::to_string(first) + " .. " +
+                               std::to_string(first + (n - 1) * step) + " failed (truncated or corrupt file?)" +
+                               detail::hdf5_message();
+                      });
+#else
+    (void)first, (void)step, (void)row, (void)col, (void)out;
+    detail::hdf5_not_compiled("Hdf5Dataset::read");
+#endif
+  }
+
+private:
+#if defined(PNPDIST_HAS_HDF5)
+  detail::Hdf5Id file_;
+  detail::Hdf5Id dataset_;
+#endif
+  std::string path_, name_;
+  index_t views_ = 0, rows_ = 0, cols_ = 0;
+  Hdf5Sample sample_ = Hdf5Sample::uint16;
+};
+
+/// Whether `path` holds a link at the absolute path `name` (false for a missing file; io_error for a file
+/// that is not HDF5).
+[[nodiscard]] inline bool hdf5_has(const std::string& path, const std::string& name) {
+#if defined(PNPDIST_HAS_HDF5)
+  const detail::Hdf5Quiet quiet;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  const detail::Hdf5Id file = detail::hdf5_open_file(path, H5F_ACC_RDONLY, "hdf5_has");
+  const bool found = !name.empty() && name[0] == '/' && detail::hdf5_link_exists(file.get(), name);
+  H5Eclear2(H5E_DEFAULT);
+  return found;
+#else
+  (void)path, (void)name;
+  detail::hdf5_not_compiled("hdf5_has");
+#endif
+}
+
+/// The values of the 1-D integer dataset `name` of `path` (such as a NeXus image_key). Throws io_error when it
+/// is missing, not 1-D, not of an integer type, or longer than the allocation limit allows.
+[[nodiscard]] inline std::vector<std::int64_t> read_hdf5_integers(
+    const std::string& path, const std::string& name, const ReadLimits& limits = ReadLimits::from_environment()) {
+#if defined(PNPDIST_HAS_HDF5)
+  const detail::Hdf5Quiet quiet;
+  const std::string where = "read_hdf5_integers: '" + path + "' dataset '" + name + "'";
+  const detail::Hdf5Id file = detail::hdf5_open_file(path, H5F_ACC_RDONLY, "read_hdf5_integers");
+  const detail::Hdf5Id dataset = detail::hdf5_open_dataset(file.get(), path, name, "read_hdf5_integers");
+  const detail::Hdf5Id type = detail::hdf5_check(H5Dget_type(dataset.get()), H5Tclose, where + ": type");
+  require<io_error>(H5Tget_class(type.get()) == H5T_INTEGER, [&] { return where + " does not hold integers"; });
+  const detail::Hdf5Id space = detail::hdf5_check(H5Dget_space(dataset.get()), H5Sclose, where + ": dataspace");
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  require<io_error>(rank == 1, [&] { return where + " has rank " + std::to_string(rank) + ", expected 1"; });
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  const index_t count = static_cast<index_t>(std::min<hsize_t>(n, INT64_MAX));
+  (void)checked_allocation_bytes(where, std::vector<index_t>{count}, sizeof(std::int64_t), limits);
+  std::vector<std::int64_t> out(static_cast<std::size_t>(count));
+  if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
+  return out;
+#else
+  (void)path, (void)name, (void)limits;
+  detail::hdf5_not_compiled("read_hdf5_integers");
+#endif
+}
+
+/// Writes `stack` (views, rows, cols; any strides) as dataset `name` of `path` with elements of type T (uint8_t,
+/// uint16_t, uint32_t, float or double): Hdf5Dataset reads the same values back. Groups on the way are
+/// created. Throws io_error when the file cannot be written or the dataset exists.
+template <class T>
+inline void write_hdf5(const std::string& path, const std::string& name, const View<const T, 3, HostSpace>& stack,
+                       const Hdf5WriteOptions& o = {}) {
+#if defined(PNPDIST_HAS_HDF5)
+  std::vector<T> packed(static_cast<std::size_t>(stack.size()));
+  std::size_t i = 0;
+  for (index_t v = 0; v < stack.extent(0); ++v)
+    for (index_t r = 0; r < stack.extent(1); ++r)
+      for (index_t c = 0; c < stack.extent(2); ++c) packed[i++] = stack(v, r, c);
+  detail::hdf5_write(path, name,
+                     {static_cast<hsize_t>(stack.extent(0)), static_cast<hsize_t>(stack.extent(1)),
+                      static_cast<hsize_t>(stack.extent(2))},
+                     packed.data(), o);
+#else
+  (void)path, (void)name, (void)stack, (void)o;
+  detail::hdf5_not_compiled("write_hdf5");
+#endif
+}
+
+/// write_hdf5 for a stack of mutable elements.
+template <class T>
+inline void write_hdf5(const std::string& path, const std::string& name, const View<T, 3, HostSpace>& stack,
+                       const Hdf5WriteOptions& o = {}) {
+  write_hdf5<std::remove_const_t<T>>(path, name, View<const std::remove_const_t<T>, 3, HostSpace>(stack), o);
+}
+
+/// Writes `values` as the 1-D int32 dataset `name` of `path` (such as a NeXus image_key; chunk_views and
+/// deflate apply to its one dimension).
+inline void write_hdf5(const std::string& path, const std::string& name, std::span<const std::int32_t> values,
+                       const Hdf5WriteOptions& o = {}) {
+#if defined(PNPDIST_HAS_HDF5)
+  detail::hdf5_write(path, name, {static_cast<hsize_t>(values.size())}, values.data(), o);
+#else
+  (void)path, (void)name, (void)values, (void)o;
+  detail::hdf5_not_compiled("write_hdf5");
+#endif
+}
+
+}  // namespace pnpdist
