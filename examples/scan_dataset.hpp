@@ -1,8 +1,8 @@
 #pragma once
-// Raw scan directories for tomography_3d (--dataset DIR) and the volumes it writes: the directory is read and
-// preprocessed (pnpdist/physics/ct/scan_directory.hpp: dark/flat correction, -log, optional zinger removal,
-// projection subset, detector crop and binning), the centre of rotation is estimated and applied as a
-// detector shift (or given, or left alone), and the reconstruction is written as a float32 TIFF stack
+// Raw scan directories or HDF5/NeXus files for tomography_3d (--dataset DIR|FILE) and the volumes it writes: the
+// scan is read and preprocessed (pnpdist/physics/ct/scan_directory.hpp: dark/flat correction, -log, optional
+// zinger removal, projection subset, detector crop and binning), the centre of rotation is estimated and applied
+// as a detector shift (or given, or left alone), and the reconstruction is written as a float32 TIFF stack
 // (slices z, ImageJ/Fiji opens it as a stack) and a .npy array. Layout and steps: docs/scanner_data.md.
 
 #include "example_options.hpp"
@@ -34,9 +34,10 @@ struct DatasetOptions {
 
 /// Registers the data-set options.
 inline void add_dataset_options(OptionTable& table, DatasetOptions& d) {
-  table.text("--dataset", "DIR",
-             "raw scan directory (scan_*.tif, di*.tif darks, io*.tif flats, scan_geom.geom vectors;\n"
-             "docs/scanner_data.md): read, preprocessed and reconstructed instead of the phantom",
+  table.text("--dataset", "DIR|FILE",
+             "raw scan directory (scan_*.tif, di*.tif darks, io*.tif flats, or scan.h5; scan_geom.geom\n"
+             "vectors), or an HDF5/NeXus file with the vectors beside it (docs/scanner_data.md): read,\n"
+             "preprocessed and reconstructed instead of the phantom",
              d.dir);
   table.text("--centre-of-rotation", "auto|none|S",
              "data set: estimate the detector shift from opposite rays (auto), keep the vectors (none), or\n"

@@ -220,6 +220,10 @@ TEST_CASE("Inconsistent HDF5 scans give io_errors naming the file and the datase
     fs::copy_file(scans.tiff / "scan_000000.tif", dir / "scan_000000.tif");
     test::require_error<io_error>([&] { (void)read(dir); }, {"holds both scan.h5 and scan_<number>.tif"});
   }
+  SECTION("a missing file") {
+    const fs::path dir = fresh_dir("missing");
+    test::require_error<io_error>([&] { (void)read(dir / "scan.nxs"); }, {"scan.nxs': no such file"});
+  }
   SECTION("a truncated file") {
     const fs::path dir = scans.nexus("truncated");
     fs::resize_file(dir / "scan.h5", fs::file_size(dir / "scan.h5") - 100);

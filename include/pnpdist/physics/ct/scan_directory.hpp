@@ -172,10 +172,14 @@ inline ScanSeries open_hdf5_series(const std::string& file, const ScanLayout& la
   return s;
 }
 
-/// The series of `path`: an HDF5 file, a directory holding layout.hdf5_file, or a directory of TIFF series.
+/// The series of `path`: an HDF5 file (a regular file, or a missing one named *.h5, *.hdf5, *.nxs, *.nx5), a
+/// directory holding layout.hdf5_file, or a directory of TIFF series.
 inline ScanSeries open_scan_series(const std::string& path, const ScanLayout& layout) {
   namespace fs = std::filesystem;
-  if (fs::is_regular_file(path)) return open_hdf5_series(path, layout);
+  const std::string extension = fs::path(path).extension().string();
+  if (fs::is_regular_file(path) ||
+      (!fs::exists(path) && (extension == ".h5" || extension == ".hdf5" || extension == ".nxs" || extension == ".nx5")))
+    return open_hdf5_series(path, layout);
   const fs::path hdf5 = fs::path(path) / layout.hdf5_file;
   if (!layout.hdf5_file.empty() && fs::exists(hdf5)) {
     require<io_error>(list_numbered_files(path, layout.projection_prefix, layout.extension, false).empty() &&
