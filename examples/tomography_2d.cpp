@@ -28,7 +28,6 @@ using Projector = ct::JosephProjector2D<float, Exec>;
 struct Options : CommonOptions<2> {
   index_t angles = 100;
   std::string truth_file;  // --truth: instead of the phantom
-  bool size_given = false;
   BaselineOptions baselines;
 };
 
@@ -45,7 +44,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const Exec exec = make_executor(o.threads);
   prepare_output_dir(world, o);
   std::optional<pnpdist::Tensor<float, 2>> given_truth;
-  if (!o.truth_file.empty()) given_truth = read_truth_2d(o.truth_file, o.size, o.size_given);
+  if (!o.truth_file.empty()) given_truth = read_truth_2d(o.truth_file, o.size, table.given("--size"));
   const OperatorShare share = share_operators(o.distribute_physics, world, o.operators);
   {
     const double pixels = static_cast<double>(o.size) * static_cast<double>(o.size);
@@ -183,6 +182,5 @@ int main(int argc, char** argv) {
   o.baselines.tv_weight = 0.001;  // chosen on a validation phantom (docs/examples.md)
   add_baseline_options(table, o.baselines, true);
   add_measurement_export_option(table);
-  o.size_given = option_given(argc, argv, "--size");
   return run_example(argc, argv, "tomography_2d", table, [&](const World& world) { return run(world, o, table); });
 }

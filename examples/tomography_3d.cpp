@@ -41,7 +41,6 @@ struct Options : CommonOptions<3> {
   std::string vectors_file;
   std::string truth_file;  // --truth: instead of the phantom
   index_t phantom_seed = 0;
-  bool size_given = false;
   BaselineOptions baselines;
   DatasetOptions dataset;  // --dataset DIR: a raw scan directory (scan_dataset.hpp)
 };
@@ -79,7 +78,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const Exec exec = make_executor(o.threads);
   prepare_output_dir(world, o);
   std::optional<pnpdist::Tensor<float, 3>> given_truth;
-  if (!o.truth_file.empty()) given_truth = read_truth_3d(o.truth_file, o.size, o.size_given);
+  if (!o.truth_file.empty()) given_truth = read_truth_3d(o.truth_file, o.size, table.given("--size"));
 
   // Real projections (every rank reads the file and keeps the views of its operators).
   std::optional<pnpdist::Tensor<float, 3>> data;
@@ -298,6 +297,5 @@ int main(int argc, char** argv) {
   o.baselines.max_iterations = 200;
   add_baseline_options(table, o.baselines, true);
   add_dataset_options(table, o.dataset);
-  o.size_given = option_given(argc, argv, "--size");
   return run_example(argc, argv, "tomography_3d", table, [&](const World& world) { return run(world, o, table); });
 }

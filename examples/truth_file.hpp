@@ -14,17 +14,9 @@
 #include "pnp_example_support.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <string>
 
 namespace pnpdist_examples {
-
-/// Whether `name` (e.g. "--size") appears among the arguments.
-inline bool option_given(int argc, char** argv, const char* name) {
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return true;
-  return false;
-}
 
 namespace detail {
 
