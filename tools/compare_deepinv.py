@@ -33,8 +33,8 @@ The same operators:
     used as a deepinv.physics.LinearPhysics with torch sparse CSR matmuls for A and A^T.
   - Measurements and ground truth: written by the example itself (--save-measurements DIR, float32 .npy).
   - Weights: weights/drunet_gray.safetensors and drunet_color.safetensors (official DRUNet key layout,
-    widths 16/32/64/128, 2 blocks per scale, no biases) loaded into
-    deepinv.models.DRUNet(C, C, nc=[16, 32, 64, 128], nb=2, pretrained=None) by state_dict (strict); the
+    no biases; widths and blocks read from the tensor shapes) loaded into
+    deepinv.models.DRUNet(C, C, nc=widths, nb=blocks, pretrained=None) by state_dict (strict); the
     script cross-checks its output against tools/drunet_torch.py's model on a random image.
 PSNR: 10 log10(1 / MSE) over all pixels, MSE in double, data range 1 (both examples' truths lie in [0, 1]),
 no clipping in either program (pnpdist's examples do not clip; DeepInv's optimisers do not either).
@@ -83,7 +83,7 @@ from deepinv.optim import DPIR, optim_builder  # noqa: E402
 from deepinv.optim.data_fidelity import L2  # noqa: E402
 from deepinv.optim.prior import PnP  # noqa: E402
 
-from drunet_torch import DRUNet as ProjectDRUNet, read_safetensors  # noqa: E402
+from drunet_torch import architecture_of, network_of, read_safetensors  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Sparse")  # torch's notes on its (beta) sparse CSR tensors
 
@@ -101,13 +101,12 @@ def load_drunet(path, channels, check=True):
     """deepinv.models.DRUNet with the weights of `path` (strict state_dict), cross-checked against the
     project's own PyTorch model (tools/drunet_torch.py) on a random image."""
     state = {k: v.float() for k, v in read_safetensors(str(path)).items()}
-    model = dinv.models.DRUNet(channels, channels, nc=[16, 32, 64, 128], nb=2, pretrained=None)
+    _, widths, blocks, _, _ = architecture_of(state)
+    model = dinv.models.DRUNet(channels, channels, nc=list(widths), nb=blocks, pretrained=None)
     model.load_state_dict(state, strict=True)
     model.eval()
     if check:
-        ref = ProjectDRUNet(channels, [16, 32, 64, 128], 2)
-        ref.load_state_dict(state, strict=True)
-        ref.eval()
+        ref = network_of(state)
         g = torch.Generator().manual_seed(0)
         x = torch.rand(1, channels, 64, 64, generator=g)
         with torch.no_grad():

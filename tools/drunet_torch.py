@@ -73,6 +73,26 @@ class DRUNet(nn.Module):
         return x[index]
 
 
+def architecture_of(state):
+    """(channels, widths, blocks, dim, bias) of a DRUNet state dict, read from the tensor shapes: the image
+    channels from m_head's input, the four widths from m_head's output and the down-sampling convolutions,
+    the residual blocks per scale from m_down1's entries."""
+    head = state['m_head.weight']
+    blocks = 0
+    while f'm_down1.{blocks}.res.0.weight' in state:
+        blocks += 1
+    widths = tuple([head.shape[0]] + [state[f'm_down{s}.{blocks}.weight'].shape[0] for s in (1, 2, 3)])
+    return head.shape[1] - 1, widths, blocks, head.dim() - 2, 'm_head.bias' in state
+
+
+def network_of(state):
+    """The DRUNet (evaluation mode) whose state dict `state` is."""
+    channels, widths, blocks, dim, bias = architecture_of(state)
+    net = DRUNet(channels, widths, blocks, dim=dim, bias=bias)
+    net.load_state_dict(state)
+    return net.eval()
+
+
 def write_safetensors(path, state_dict):
     """Writes the .weight/.bias tensors of a state_dict as a safetensors file (float32, little-endian, the
     names as they are, in the state_dict's order). Returns the number of tensors and of parameters."""

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from drunet_torch import DRUNet, read_safetensors  # noqa: E402
+from drunet_torch import network_of, read_safetensors  # noqa: E402
 
 FIXTURES = [
     # name, weights file, shape, sigma
@@ -26,18 +26,6 @@ FIXTURES = [
 ]
 
 
-def network(state):
-    """The DRUNet whose state_dict `state` is (architecture read from the tensor shapes)."""
-    head = state['m_head.weight']
-    blocks = 0
-    while f'm_down1.{blocks}.res.0.weight' in state:
-        blocks += 1
-    widths = [head.shape[0]] + [state[f'm_down{s}.{blocks}.weight'].shape[0] for s in (1, 2, 3)]
-    net = DRUNet(head.shape[1] - 1, widths, blocks, dim=head.dim() - 2, bias='m_head.bias' in state)
-    net.load_state_dict(state)
-    return net.eval()
-
-
 def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
     weights = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, 'weights')
@@ -45,7 +33,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(20251122)
     for name, file, shape, sigma in FIXTURES:
-        net = network(read_safetensors(os.path.join(weights, file)))
+        net = network_of(read_safetensors(os.path.join(weights, file)))
         n, c, h, w = shape
         yy, xx = np.meshgrid(np.linspace(0, 1, h), np.linspace(0, 1, w), indexing='ij')
         clean = np.stack([0.5 + 0.3 * np.sin(4 * xx + 3 * yy + k) * np.cos(5 * yy - k) for k in range(c)])[None]
