@@ -4,7 +4,8 @@
 /// MpiCommunicator and mpi::Environment with pnpdist::mpi; NcclCommunicator with pnpdist::nccl), dealing of
 /// items to ranks, DistributedPhysics (operators dealt to ranks, gradient = local sum + one allreduce),
 /// DistributedDenoiser (tiles dealt to ranks, image reassembled on every rank) and run_on_all_ranks
-/// (an exception on one rank aborts the job with a message naming the rank).
+/// (an exception on one rank aborts the job with a message naming the rank), watch_progress (a rank that
+/// makes no progress for a given time aborts the job with a message naming it).
 
 #include "pnpdist/distributed/communicator.hpp"
 #include "pnpdist/distributed/dealing.hpp"
@@ -13,4 +14,5 @@
 #include "pnpdist/distributed/failure.hpp"
 #include "pnpdist/distributed/mpi/mpi_communicator.hpp"
 #include "pnpdist/distributed/nccl/nccl_communicator.hpp"
+#include "pnpdist/distributed/progress_watchdog.hpp"
 #include "pnpdist/distributed/self_communicator.hpp"

@@ -17,13 +17,19 @@
 
 namespace pnpdist {
 
-/// Writes "pnpdist: rank R of N: message" to stderr and aborts the group with exit code `code`.
+/// Writes "pnpdist: rank R of N: message" to stderr as one line and flushes it.
 template <class Comm>
-[[noreturn]] inline void abort_with_message(const Comm& comm, const std::string& message, int code = 1) {
+inline void report_rank_message(const Comm& comm, const std::string& message) {
   const std::string line =
       "pnpdist: rank " + std::to_string(comm.rank()) + " of " + std::to_string(comm.size()) + ": " + message + "\n";
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
+}
+
+/// Writes "pnpdist: rank R of N: message" to stderr and aborts the group with exit code `code`.
+template <class Comm>
+[[noreturn]] inline void abort_with_message(const Comm& comm, const std::string& message, int code = 1) {
+  report_rank_message(comm, message);
   comm.abort(code);
 }
 

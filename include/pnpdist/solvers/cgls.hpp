@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/heartbeat.hpp"
 #include "pnpdist/operators/linear_operator.hpp"
 #include "pnpdist/solvers/sirt.hpp"
 #include "pnpdist/tensor/algebra.hpp"
@@ -49,6 +50,7 @@ template <LinearOperator Op>
     return result.reached_stop_residual;
   };
   for (index_t k = 0; k < options.iterations && gamma > 0 && !reached(); ++k) {
+    heartbeat();
     A.apply(p.const_view(), q.view());
     const double qq = static_cast<double>(squared_norm(exec, q.const_view()));
     if (!(qq > 0)) break;

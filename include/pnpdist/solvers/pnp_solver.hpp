@@ -56,6 +56,7 @@
 #include "pnpdist/backend/allocation_tracker.hpp"
 #include "pnpdist/backend/resident_memory.hpp"
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/heartbeat.hpp"
 #include "pnpdist/operators/physics.hpp"
 #include "pnpdist/priors/denoiser.hpp"
 #include "pnpdist/solvers/admm.hpp"
@@ -278,6 +279,7 @@ public:
         result.records.empty() ? result.initial.data_fidelity : result.records.back().data_fidelity;
     PhaseTimer timer;
     for (index_t k = first; k <= options_.max_iterations; ++k) {
+      heartbeat();  // for the progress timeout (distributed/progress_watchdog.hpp)
       IterationRecord rec;
       rec.iteration = k;
       detail::synchronize_executor(exec);

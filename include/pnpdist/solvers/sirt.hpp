@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/heartbeat.hpp"
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/operators/linear_operator.hpp"
 #include "pnpdist/tensor/algebra.hpp"
@@ -95,6 +96,7 @@ template <LinearOperator Op>
         std::sqrt(static_cast<double>(dot(exec, weighted.const_view(), r.const_view()))));
   };
   for (index_t k = 0;; ++k) {
+    heartbeat();
     A.apply(result.x.const_view(), r.view());
     axpby(exec, T(1), y, T(-1), r.view());  // r = y - A x
     record();

@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <new>
 #include <source_location>
 #include <span>
 #include <string>
@@ -33,6 +35,7 @@
 
 #include "pnpdist/backend/cuda/cuda_space.hpp"
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/heartbeat.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/tensor/view.hpp"
 
@@ -116,6 +119,7 @@ public:
   void allreduce_sum(const View<T, 1, Space>& buffer) const {
     prepare<Space>("allreduce_sum");
 #if defined(PNPDIST_HAS_MPI)
+    const CollectiveBeat beat(CollectiveOperation::allreduce_sum);
     for (index_t begin = 0; begin < buffer.size(); begin += chunk) {
       const int count = static_cast<int>(std::min(chunk, buffer.size() - begin));
       detail::mpi_check(
@@ -160,6 +164,7 @@ public:
     });
     prepare<Space>("allgatherv");
 #if defined(PNPDIST_HAS_MPI)
+    const CollectiveBeat beat(CollectiveOperation::allgatherv);
     detail::mpi_check(MPI_Allgatherv(send.data(), static_cast<int>(send.size()), detail::mpi_datatype<T>(), recv.data(),
                                      int_counts.data(), displacements.data(), detail::mpi_datatype<T>(), comm_),
                       "MPI_Allgatherv");
@@ -174,6 +179,7 @@ public:
     });
     prepare<Space>("broadcast");
 #if defined(PNPDIST_HAS_MPI)
+    const CollectiveBeat beat(CollectiveOperation::broadcast);
     for (index_t begin = 0; begin < buffer.size(); begin += chunk) {
       const int count = static_cast<int>(std::min(chunk, buffer.size() - begin));
       detail::mpi_check(MPI_Bcast(buffer.data() + begin, count, detail::mpi_datatype<T>(), root, comm_), "MPI_Bcast");
@@ -185,9 +191,59 @@ public:
 
   void barrier() const {
 #if defined(PNPDIST_HAS_MPI)
+    const CollectiveBeat beat(CollectiveOperation::barrier);
     detail::mpi_check(MPI_Barrier(comm_), "MPI_Barrier");
 #endif
   }
+
+#if defined(PNPDIST_HAS_MPI)
+  /// The heartbeat slots of the progress watchdog (distributed/progress_watchdog.hpp): one per rank of this
+  /// rank's node (MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)), in an MPI shared-memory window
+  /// (MPI_Win_allocate_shared), so that a watchdog reads its neighbours' progress without calling MPI.
+  /// Collective; freed (collectively) when the last copy of `storage` goes.
+  [[nodiscard]] ProgressBoard progress_board() const {
+    struct SharedSlots {
+      MPI_Comm node = MPI_COMM_NULL;
+      MPI_Win window = MPI_WIN_NULL;
+      ~SharedSlots() {
+        int finalized = 0;
+        MPI_Finalized(&finalized);
+        if (finalized) return;
+        if (window != MPI_WIN_NULL) MPI_Win_free(&window);
+        if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
+      }
+    };
+    auto shared = std::make_shared<SharedSlots>();
+    detail::mpi_check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &shared->node),
+                      "MPI_Comm_split_type");
+    int node_size = 0;
+    detail::mpi_check(MPI_Comm_size(shared->node, &node_size), "MPI_Comm_size");
+    constexpr MPI_Aint slot_bytes = 64;  // a cache line per rank
+    static_assert(sizeof(Heartbeat) <= slot_bytes);
+    void* base = nullptr;
+    detail::mpi_check(MPI_Win_allocate_shared(slot_bytes, 1, MPI_INFO_NULL, shared->node, &base, &shared->window),
+                      "MPI_Win_allocate_shared");
+    ProgressBoard board;
+    board.own = new (base) Heartbeat{};
+    board.own->last_ns.store(heartbeat_clock_ns(), std::memory_order_relaxed);
+    // The node's ranks in comm_; the allgather also orders every slot's construction before any read.
+    board.ranks.resize(static_cast<std::size_t>(node_size));
+    detail::mpi_check(MPI_Allgather(&rank_, 1, MPI_INT, board.ranks.data(), 1, MPI_INT, shared->node), "MPI_Allgather");
+    for (int r = 0; r < node_size; ++r) {
+      MPI_Aint bytes = 0;
+      int unit = 0;
+      void* slot = nullptr;
+      detail::mpi_check(MPI_Win_shared_query(shared->window, r, &bytes, &unit, &slot), "MPI_Win_shared_query");
+      require<mpi_error>(slot != nullptr && reinterpret_cast<std::uintptr_t>(slot) % alignof(Heartbeat) == 0, [&] {
+        return "MpiCommunicator::progress_board: the shared slot of node rank " + std::to_string(r) +
+               " is missing or misaligned";
+      });
+      board.slots.push_back(static_cast<const Heartbeat*>(slot));
+    }
+    board.storage = std::move(shared);
+    return board;
+  }
+#endif
 
   /// Ends every process of the communicator with exit code `code` (MPI_Abort); stderr is flushed first.
   [[noreturn]] void abort(int code) const {
