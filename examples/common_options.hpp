@@ -57,6 +57,7 @@ struct CommonOptions {
   index_t checkpoint_every = 0;
   bool equivariant = false;
   std::string slice_axes;  // 3D: DRUNet on the volume's slices along these axes (d, h, w); none = inflated 3D
+  double progress_timeout = 0;  // seconds without progress on a rank that abort the run (0 = off)
 
   /// 3D with DRUNet: whether the 2D network runs on slices (--slice-axes d, dhw, ...) rather than inflated.
   [[nodiscard]] bool on_slices() const { return !slice_axes.empty() && slice_axes != "none"; }
@@ -176,6 +177,10 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
   table.integer("--checkpoint-every", "write the checkpoint every K iterations (0 = never)", o.checkpoint_every, 0,
                 std::numeric_limits<index_t>::max(), "K");
   table.flag("--quiet", "no progress lines (default: every iteration on a terminal, every 5 s otherwise)", o.quiet);
+  table.number("--progress-timeout",
+               "abort the run (exit 124, every rank) when a rank makes no progress (an iteration, a collective\n"
+               "call) for this many seconds, naming the rank; 0 = off",
+               o.progress_timeout, 0.0, 1e9, "SECONDS");
 }
 
 /// The options that only one or two of the PnP algorithms read: given with another --algorithm they would be

@@ -191,5 +191,6 @@ int main(int argc, char** argv) {
   o.baselines.tv_weight = 0.025;  // chosen on a validation photograph (docs/examples.md)
   add_baseline_options(table, o.baselines, false);
   add_measurement_export_option(table);
-  return run_example(argc, argv, "highres_deblur", table, [&](const World& world) { return run(world, o, table); });
+  return run_example(argc, argv, "highres_deblur", table, o.progress_timeout,
+                     [&](const World& world) { return run(world, o, table); });
 }

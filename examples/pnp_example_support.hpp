@@ -2,8 +2,9 @@
 // What the three benchmark examples (highres_deblur, tomography_2d, tomography_3d) share:
 //
 //   CommonOptions<Dim> / add_common_options   the options of every example (common_options.hpp)
-//   run_example(argc, argv, name, table, body) MPI (when built) or one process, --help before MPI starts,
-//                                              option errors reported once, exceptions abort every rank
+//   run_example(argc, argv, name, table,       MPI (when built) or one process, --help before MPI starts,
+//               progress_timeout, body)        option errors reported once, exceptions abort every rank, a
+//                                              rank without progress for --progress-timeout s aborts them too
 //   OperatorShare / share_operators            which operators this rank builds: all of them, or its
 //                                              round-robin share when --distribute-physics 1
 //   with_denoiser<Dim>(...)                    the prior chosen at run time (DRUNet or TV; whole, tiled or
@@ -74,8 +75,11 @@ inline std::string error_message(const std::exception& e) {
 /// Runs body(world) on every rank: --help is answered before MPI starts; option errors are reported once
 /// (by rank 0) and every rank exits with 2; any other exception ends a single process with status 1 and
 /// aborts every rank of a larger group with a message naming the rank (pnpdist::run_on_all_ranks).
+/// `progress_timeout` (read after parsing; the table's --progress-timeout) > 0 watches every rank's progress
+/// for the whole run (pnpdist::watch_progress): a rank without progress for that long aborts every rank, 124.
 template <class Body>
-int run_example(int argc, char** argv, const char* name, OptionTable& table, Body&& body) {
+int run_example(int argc, char** argv, const char* name, OptionTable& table, const double& progress_timeout,
+                Body&& body) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -95,6 +99,7 @@ int run_example(int argc, char** argv, const char* name, OptionTable& table, Bod
     if (world.rank() == 0) std::fprintf(stderr, "%s: %s\n", name, error_message(e).c_str());
     return 2;
   }
+  const auto watch = pnpdist::watch_progress(world, progress_timeout);
   if (world.size() > 1) return pnpdist::run_on_all_ranks(world, [&] { return body(world); });
   try {  // one process: no other rank to release, so report and return instead of aborting
     return body(world);
@@ -309,12 +314,12 @@ std::string checkpoint_path(const CommonOptions<Dim>& o, const World& world, boo
 /// The options that decide the iterates (the problem, the data, the prior, the algorithm) as JSON text: the
 /// checkpoint's fingerprint, so that a checkpoint is resumed only by the same problem. Left out: what only
 /// says how long, where, how fast or what else to run (iterations, stopping tolerances, output, checkpoint
-/// settings, threads, batching, rank layout, baselines, progress lines).
+/// settings, threads, batching, rank layout, baselines, progress lines, progress timeout).
 inline std::string problem_fingerprint(const OptionTable& table) {
   static const std::vector<std::string> neutral{
       "--iterations",      "--tolerance",      "--residual-tolerance", "--output-dir", "--checkpoint",
       "--checkpoint-every", "--quiet",         "--threads",            "--max-batch-size", "--distribute-physics",
-      "--distribute-denoiser", "--save-measurements"};
+      "--distribute-denoiser", "--save-measurements", "--progress-timeout"};
   return table.options_json([](const std::string& name) {
     return name.rfind("--baseline", 0) != 0 && std::find(neutral.begin(), neutral.end(), name) == neutral.end();
   });

@@ -182,5 +182,6 @@ int main(int argc, char** argv) {
   o.baselines.tv_weight = 0.001;  // chosen on a validation phantom (docs/examples.md)
   add_baseline_options(table, o.baselines, true);
   add_measurement_export_option(table);
-  return run_example(argc, argv, "tomography_2d", table, [&](const World& world) { return run(world, o, table); });
+  return run_example(argc, argv, "tomography_2d", table, o.progress_timeout,
+                     [&](const World& world) { return run(world, o, table); });
 }

@@ -297,5 +297,6 @@ int main(int argc, char** argv) {
   o.baselines.max_iterations = 200;
   add_baseline_options(table, o.baselines, true);
   add_dataset_options(table, o.dataset);
-  return run_example(argc, argv, "tomography_3d", table, [&](const World& world) { return run(world, o, table); });
+  return run_example(argc, argv, "tomography_3d", table, o.progress_timeout,
+                     [&](const World& world) { return run(world, o, table); });
 }

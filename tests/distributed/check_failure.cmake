@@ -1,19 +1,42 @@
-# ctest driver for failure_probe: runs it under mpirun and requires a non-zero exit (not a timeout) and the
-# rank-naming message. Variables: MPIEXEC, NUMPROC_FLAG, PROBE, NP.
-execute_process(
-  COMMAND ${MPIEXEC} ${NUMPROC_FLAG} ${NP} --oversubscribe ${PROBE}
-  RESULT_VARIABLE rc
-  OUTPUT_VARIABLE out
-  ERROR_VARIABLE err
-  TIMEOUT 40)
-message(STATUS "exit: ${rc}\nstdout:\n${out}\nstderr:\n${err}")
+# ctest driver for the programs whose failure must end the job: runs PROBE (with PROBE_ARGS, '|'-separated)
+# under mpirun -np NP, or alone when NP is 0, and requires a non-zero exit (not a timeout after LIMIT s,
+# default 40), stderr matching EXPECT and stdout matching STDOUT_EXPECT (when given). Prints the elapsed time.
+#   failure_probe:  EXPECT defaults to "pnpdist: rank (1 % NP) of NP: ...deliberate failure"
+#   progress_probe: a rank that stops making progress (check the rank named by the progress timeout)
+# Variables: MPIEXEC, NUMPROC_FLAG, NP, PROBE, PROBE_ARGS, EXPECT, STDOUT_EXPECT, LIMIT.
+if(NOT DEFINED LIMIT)
+  set(LIMIT 40)
+endif()
+string(REPLACE "|" ";" probe_args "${PROBE_ARGS}")
+if(NP EQUAL 0)
+  set(command ${PROBE} ${probe_args})
+else()
+  set(command ${MPIEXEC} ${NUMPROC_FLAG} ${NP} --oversubscribe ${PROBE} ${probe_args})
+endif()
+if(NOT DEFINED EXPECT)
+  math(EXPR failing "1 % ${NP}")
+  set(EXPECT "pnpdist: rank ${failing} of ${NP}: [^\n]*deliberate failure")
+endif()
+function(now_ms var)  # milliseconds since the epoch
+  string(TIMESTAMP t "%s %f" UTC)
+  string(REGEX MATCH "^([0-9]+) 0*([0-9]+)$" t "${t}")
+  math(EXPR ms "${CMAKE_MATCH_1} * 1000 + ${CMAKE_MATCH_2} / 1000")
+  set(${var} ${ms} PARENT_SCOPE)
+endfunction()
+now_ms(start)
+execute_process(COMMAND ${command} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT ${LIMIT})
+now_ms(end)
+math(EXPR elapsed_ms "${end} - ${start}")
+message(STATUS "exit: ${rc} after ${elapsed_ms} ms\nstdout:\n${out}\nstderr:\n${err}")
 if(NOT rc MATCHES "^[0-9]+$")
-  message(FATAL_ERROR "failure_probe did not exit by itself: ${rc}")
+  message(FATAL_ERROR "${PROBE} did not exit by itself within ${LIMIT} s: ${rc}")
 endif()
 if(rc EQUAL 0)
-  message(FATAL_ERROR "failure_probe exited 0 although a rank threw")
+  message(FATAL_ERROR "${PROBE} exited 0 although a rank failed")
 endif()
-math(EXPR failing "1 % ${NP}")
-if(NOT err MATCHES "pnpdist: rank ${failing} of ${NP}: [^\n]*deliberate failure")
-  message(FATAL_ERROR "the failing rank was not named on stderr")
+if(DEFINED STDOUT_EXPECT AND NOT out MATCHES "${STDOUT_EXPECT}")
+  message(FATAL_ERROR "stdout does not match '${STDOUT_EXPECT}'")
+endif()
+if(NOT err MATCHES "${EXPECT}")
+  message(FATAL_ERROR "stderr does not match '${EXPECT}' (the failing rank was not named)")
 endif()

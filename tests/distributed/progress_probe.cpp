@@ -1,4 +1,4 @@
-// Run by check_progress_timeout.cmake: every rank watches progress with a timeout of T seconds (argv[2]),
+// Run by check_failure.cmake: every rank watches progress with a timeout of T seconds (argv[2]),
 // makes progress for 3 T (a barrier every T / 10), prints "progress made" from rank 0, then rank 1 (rank 0
 // when alone) stops making progress while the others wait in a barrier. The job must end within a few
 // seconds of the timeout, non-zero, with the rank named. Modes (argv[1]):

@@ -268,6 +268,15 @@ class Expansion(TempDirTest):
         runs, _ = load_config(self.write("c.yaml", text)).expand()
         self.assertEqual(dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))["--slice-axes"], "dhw")
 
+    def test_progress_timeout_becomes_the_example_flag(self):
+        text = TOMOGRAPHY_3D.replace("max_iter: 4", "max_iter: 4\n      progress_timeout: 600")
+        runs, _ = load_config(self.write("c.yaml", text)).expand()
+        self.assertEqual(dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))["--progress-timeout"], "600.0")
+        negative = TOMOGRAPHY_3D.replace("max_iter: 4", "max_iter: 4\n      progress_timeout: -1")
+        with self.assertRaises(ConfigError) as refused:
+            load_config(self.write("d.yaml", negative))
+        self.assertTrue(any("progress_timeout" in m for m in refused.exception.messages), refused.exception.messages)
+
     def test_benchmark_shaped_configs_of_the_three_datasets_load(self):
         highres = (TOMOGRAPHY_2D.replace("- tomography_2d:", "- highres_color_image:")
                    .replace("img_size: 64", "image_size: 2048").replace("      num_angles: 100\n", "")

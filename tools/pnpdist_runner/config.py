@@ -208,6 +208,7 @@ SOLVER_KEYS: dict[str, tuple[Callable[[Any], Any], str | None, bool]] = {
     "weights": (_path, "--weights", True),
     "tv_iterations": (_int(1), "--tv-iterations", True),
     "baselines": (_bool, "--baselines", False),
+    "progress_timeout": (_number(0.0, False), "--progress-timeout", False),
     "checkpoint_every": (_int(0), None, True),
 }
 
