@@ -4,5 +4,6 @@
 /// wrappers, and CT (geometries, Joseph projectors, FBP/FDK).
 
 #include "pnpdist/physics/blur/blur.hpp"
+#include "pnpdist/physics/clipped_gaussian.hpp"
 #include "pnpdist/physics/ct/ct.hpp"
 #include "pnpdist/physics/fft/fft.hpp"

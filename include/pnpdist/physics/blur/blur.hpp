@@ -5,6 +5,7 @@
 /// circular blurs (circular_blur_stack.hpp) and their kernels (kernels.hpp, cuda/direct_blur_tiled.hpp).
 
 #include "pnpdist/physics/blur/circular_blur_stack.hpp"
+#include "pnpdist/physics/blur/clipped_blur_stack.hpp"
 #include "pnpdist/physics/blur/cuda/direct_blur_tiled.hpp"
 #include "pnpdist/physics/blur/direct_blur.hpp"
 #include "pnpdist/physics/blur/fft_blur.hpp"

@@ -64,23 +64,38 @@ public:
     const index_t plane = h * fft::spectrum_width(w);
     normal_ = zeros<float>(exec_, Extents<3>{1, h, fft::spectrum_width(w)});
     back_projection_ = Tensor<complex_type, 3, memory_space>(spectrum);
-    fill(exec_, back_projection_.view(), complex_type{0.0f, 0.0f});
     work_ = Tensor<complex_type, 3, memory_space>(spectrum);
-    const Extents<3> real{shape_[0] * shape_[1], h, w};
-    measurement_energy_ = 0;
+    reset_measurements();
     // |K_i|^2 with K_i = H W * transfer_i (the stored transfer function includes 1 / (H W)).
     const float normal_scale = static_cast<float>(static_cast<double>(h) * static_cast<double>(w));
     for (std::size_t i = 0; i < stack.size(); ++i) {
-      const FftBlur<Exec>& op = stack.op(i);
-      const auto& y = stack.measurement(i);
       for_each(exec_, plane,
-               AccumulateSquaredMagnitudeKernel<float>{normal_.data(), op.transfer_function().data(), normal_scale});
-      fft_.forward(reshape(y.const_view(), real), work_.view());
-      for_each(exec_, work_.size(),
-               AccumulateConjProductKernel<float>{back_projection_.data(), op.transfer_function().data(), work_.data(),
-                                                  plane});
-      measurement_energy_ += static_cast<double>(squared_norm(exec_, y.const_view()));
+               AccumulateSquaredMagnitudeKernel<float>{normal_.data(), stack.op(i).transfer_function().data(),
+                                                       normal_scale});
+      accumulate_measurement(stack.op(i), stack.measurement(i).const_view());
     }
+  }
+
+  /// Forgets the measurements: B = 0 and sum_i ||y_i||^2 = 0 (S, the blurs' part, is kept). With
+  /// accumulate_measurement, this replaces the measurements without rebuilding the blurs (ClippedBlurStack
+  /// does so at every step); until every blur's measurement is accumulated again, the data fidelity is that
+  /// of zero measurements for the others.
+  void reset_measurements() {
+    fill(exec_, back_projection_.view(), complex_type{0.0f, 0.0f});
+    measurement_energy_ = 0;
+  }
+
+  /// Adds blur's measurement y to B and to sum_i ||y_i||^2: one forward transform. `blur` must be one of the
+  /// blurs this instance was built from.
+  void accumulate_measurement(const FftBlur<Exec>& blur, const View<const float, 4, memory_space>& y) {
+    check(y.extents(), "accumulate_measurement");
+    require<dimension_mismatch>(y.is_contiguous(), "CircularBlurStack::accumulate_measurement: y must be contiguous");
+    const Extents<3> real{shape_[0] * shape_[1], shape_[2], shape_[3]};
+    fft_.forward(reshape(y, real), work_.view());
+    for_each(exec_, work_.size(),
+             AccumulateConjProductKernel<float>{back_projection_.data(), blur.transfer_function().data(), work_.data(),
+                                                normal_.size()});
+    measurement_energy_ += static_cast<double>(squared_norm(exec_, y));
   }
 
   [[nodiscard]] ImageShape domain_shape() const { return shape_; }
