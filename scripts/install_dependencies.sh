@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pnpdist builds and tests with (idempotent; needs root or sudo).
-# python3-yaml: the benchmark runner (tools/pnpdist_run.py); chromium: the dashboard check (headless);
+# python3-yaml: the benchmark runner (tools/pnpdist_run.py); python3-plotly, python3-pil: its dashboard (the
+# plotly.js it inlines, /usr/share/python3-plotly/plotly.js; error maps and crops); chromium: the dashboard check
+# and tests (headless);
 # lomiri-wallpapers-16.04: the default photograph of the deblurring example (CC-BY-SA, see docs/examples.md).
 # clang-16, libclang-rt-16-dev: the fuzz preset (libFuzzer; Debian's default clang 14 lacks std::source_location).
 # python3-dev, python3-numpy, python3-pip, python3-pytest, python3-torch: the Python package (python/) and its
@@ -16,7 +18,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev libtiff-dev libhdf5-dev
-  python3 python3-yaml chromium
+  python3 python3-yaml python3-plotly python3-pil chromium
   python3-dev python3-numpy python3-pip python3-pytest python3-torch
   clang-16 libclang-rt-16-dev
   lomiri-wallpapers-16.04

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Renders a pnpdist dashboard in headless Chromium and checks it:
 
-  - the four plots (<svg data-plot="psnr-vs-iteration|psnr-vs-time|time-breakdown|memory-per-phase">) are in
-    the rendered DOM, laid out with a non-zero size, with a title, axis titles and a legend, and (unless
-    --allow-empty) hold data (lines or bars);
+  - every plot (<div data-plot="...">, names in pnpdist_runner.dashboard.PLOTS) was drawn by plotly.js: it holds
+    a .plot-container with svg.main-svg, laid out with a non-zero size, with a title, axis titles and a legend,
+    and (unless --allow-empty) data (lines or bars); a plot that may not apply (scaling) may instead be a
+    <p data-note="..."> saying why;
   - the runs table is there with one row per run, and every <img> decoded (a broken data URI shows here);
-  - with --baselines N: both PSNR plots draw N labelled baseline reference lines (g.reference, laid out with a
-    non-zero width, inside the plot) and every run's image section shows N decoded baseline images;
-  - the console logged no error, no exception was thrown and no resource failed to load (the page must fetch
-    nothing: it is self-contained).
+  - with --baselines N: the PSNR and SSIM plots draw N labelled baseline lines (traces with meta.baseline whose
+    label is drawn and whose value lies inside the y axis) and every run's image section shows N decoded
+    baseline images;
+  - the console logged no error, no exception was thrown, no resource failed to load and nothing was
+    requested from elsewhere (the page is self-contained: plotly.js is inline).
 
 Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe: commands on fd 3, replies
 on fd 4), so console messages come with their level. Runs as root in a container (--no-sandbox).
@@ -28,28 +30,39 @@ import tempfile
 import time
 from typing import Any
 
-PLOTS = ("psnr-vs-iteration", "psnr-vs-time", "time-breakdown", "memory-per-phase")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pnpdist_runner.dashboard import NOTED_PLOTS, PLOTS  # noqa: E402
+
+CONVERGENCE_PLOTS = ("psnr-vs-iteration", "psnr-vs-time", "ssim-vs-iteration", "ssim-vs-time")
 
 # Evaluated in the page once it has loaded: what the checks need from the rendered DOM, as JSON.
 _INSPECT = r"""
 (() => {
   const plots = {};
-  for (const svg of document.querySelectorAll('svg[data-plot]')) {
-    const box = svg.getBoundingClientRect();
-    plots[svg.getAttribute('data-plot')] = {
+  for (const div of document.querySelectorAll('div[data-plot]')) {
+    const box = div.getBoundingClientRect();
+    const drawn = path => (path.getAttribute('d') || '').length > 1;
+    const yaxis = (div._fullLayout || {}).yaxis || {};
+    plots[div.getAttribute('data-plot')] = {
       width: box.width, height: box.height,
-      title: (svg.querySelector('text.title') || {}).textContent || '',
-      axis_titles: Array.from(svg.querySelectorAll('text.axis-title')).map(t => t.textContent).filter(t => t),
-      legend: svg.querySelectorAll('.legend-item').length,
-      lines: svg.querySelectorAll('.series path').length,
-      bars: Array.from(svg.querySelectorAll('rect.bar')).filter(r => r.getBBox().height > 0).length,
-      references: Array.from(svg.querySelectorAll('g.reference')).map(g => ({
-        label: (g.querySelector('text') || {}).textContent || '',
-        width: g.querySelector('line') ? g.querySelector('line').getBBox().width : 0,
-        y: g.querySelector('line') ? g.querySelector('line').getBBox().y : -1,
-        height: svg.viewBox.baseVal.height})),
+      containers: div.querySelectorAll('.plot-container').length,
+      main_svgs: div.querySelectorAll('svg.main-svg').length,
+      title: (div.querySelector('.gtitle') || {}).textContent || '',
+      axis_titles: Array.from(div.querySelectorAll('.xtitle, .ytitle, .y2title')).map(t => t.textContent)
+          .filter(t => t),
+      legend: div.querySelectorAll('.legend .traces').length,
+      lines: Array.from(div.querySelectorAll('.scatterlayer .trace path.js-line')).filter(drawn).length,
+      markers: div.querySelectorAll('.scatterlayer .trace .points path').length,
+      bars: Array.from(div.querySelectorAll('.barlayer .point path')).filter(drawn).length,
+      texts: Array.from(div.querySelectorAll('.scatterlayer .textpoint text')).map(t => t.textContent),
+      references: (div.data || []).filter(t => t.meta && t.meta.baseline)
+          .map(t => ({label: t.meta.baseline, value: t.y[0]})),
+      y_range: yaxis.type === 'linear' ? yaxis.range : null,
     };
   }
+  const notes = {};
+  for (const note of document.querySelectorAll('[data-note]')) notes[note.getAttribute('data-note')] = note.textContent;
   const images = Array.from(document.images).map(img => ({
     alt: img.alt, complete: img.complete, width: img.naturalWidth,
     external: !img.src.startsWith('data:')}));
@@ -58,7 +71,7 @@ _INSPECT = r"""
       .filter(u => u && !u.startsWith('data:') && !u.startsWith('#'));
   const table = document.querySelector('table[data-table="runs"]');
   return JSON.stringify({
-    plots, images, external,
+    plots, notes, images, external,
     table_rows: table ? table.querySelectorAll('tbody tr').length : -1,
     image_sections: document.querySelectorAll('section[data-images]').length,
     baseline_images: Array.from(document.querySelectorAll('section[data-images]')).map(section =>
@@ -185,7 +198,7 @@ def render(chromium: str, html_path: str, timeout: float) -> tuple[dict[str, Any
     try:
         target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             tools.send(f"{domain}.enable", session=session)
         tools.events.clear()
         url = "file://" + os.path.abspath(html_path)
@@ -198,17 +211,21 @@ def render(chromium: str, html_path: str, timeout: float) -> tuple[dict[str, Any
         found = tools.send("Runtime.evaluate", {"expression": _INSPECT, "returnByValue": True}, session=session)
         if "exceptionDetails" in found:
             raise CheckError(f"inspecting the page failed: {found['exceptionDetails'].get('text')}")
-        return json.loads(found["result"]["value"]), tools.events
+        return dict(json.loads(found["result"]["value"]), url=url), tools.events
     finally:
         tools.close()
 
 
-def problems_in_events(events: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(errors, warnings) among the console, exception and log events."""
+def problems_in_events(events: list[dict[str, Any]], page_url: str = "") -> tuple[list[str], list[str]]:
+    """(errors, warnings) among the console, exception, log and network events."""
     errors, warnings = [], []
     for event in events:
         method, params = event.get("method"), event.get("params", {})
-        if method == "Runtime.consoleAPICalled":
+        if method == "Network.requestWillBeSent":
+            url = params.get("request", {}).get("url", "")
+            if not url.startswith("data:") and url != page_url:
+                errors.append(f"the page requested {url[:120]}")
+        elif method == "Runtime.consoleAPICalled":
             text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
             kind = params.get("type")
             if kind in ("error", "assert"):
@@ -229,25 +246,50 @@ def problems_in_events(events: list[dict[str, Any]]) -> tuple[list[str], list[st
     return errors, warnings
 
 
+def _check_plot(name: str, plot: dict[str, Any], allow_empty: bool) -> list[str]:
+    failures = []
+    if plot["containers"] == 0 or plot["main_svgs"] == 0:
+        failures.append(f"plot {name}: not drawn by plotly.js (no .plot-container with svg.main-svg)")
+        return failures
+    if plot["width"] <= 0 or plot["height"] <= 0:
+        failures.append(f"plot {name}: rendered with size {plot['width']}x{plot['height']}")
+    if not plot["title"]:
+        failures.append(f"plot {name}: no title")
+    if not plot["axis_titles"]:
+        failures.append(f"plot {name}: no axis titles")
+    if plot["lines"] - len(plot["references"]) + plot["markers"] + plot["bars"] <= 0:
+        if not allow_empty:
+            failures.append(f"plot {name}: no data drawn (no lines, no points, no bars); --allow-empty accepts that")
+    elif plot["legend"] == 0:
+        failures.append(f"plot {name}: no legend")
+    return failures
+
+
+def _check_references(name: str, plot: dict[str, Any], baselines: int) -> list[str]:
+    references = plot.get("references", [])
+    failures = []
+    if len(references) != baselines:
+        failures.append(f"plot {name}: {len(references)} baseline lines, expected {baselines}")
+    low, high = sorted(plot["y_range"]) if plot.get("y_range") else (float("-inf"), float("inf"))
+    for ref in references:
+        if not ref["label"] or ref["label"] not in plot["texts"] or not low <= ref["value"] <= high:
+            failures.append(f"plot {name}: baseline line {ref['label']!r} unlabelled or outside the y axis")
+    return failures
+
+
 def check(found: dict[str, Any], events: list[dict[str, Any]], allow_empty: bool,
           runs: int | None, baselines: int | None = None) -> tuple[list[str], list[str]]:
-    failures, warnings = problems_in_events(events)
-    plots = found.get("plots", {})
+    failures, warnings = problems_in_events(events, found.get("url", ""))
+    plots, notes = found.get("plots", {}), found.get("notes", {})
     for name in PLOTS:
         plot = plots.get(name)
-        if plot is None:
-            failures.append(f'plot missing: no <svg data-plot="{name}"> in the rendered page')
+        if plot is not None:
+            failures += _check_plot(name, plot, allow_empty)
+        elif name in NOTED_PLOTS and notes.get(name, "").strip():
             continue
-        if plot["width"] <= 0 or plot["height"] <= 0:
-            failures.append(f"plot {name}: rendered with size {plot['width']}x{plot['height']}")
-        if not plot["title"]:
-            failures.append(f"plot {name}: no title")
-        if not plot["axis_titles"]:
-            failures.append(f"plot {name}: no axis titles")
-        if plot["legend"] == 0:
-            failures.append(f"plot {name}: no legend")
-        if not allow_empty and plot["lines"] + plot["bars"] == 0:
-            failures.append(f"plot {name}: no data drawn (no lines, no bars); --allow-empty accepts that")
+        else:
+            failures.append(f'plot missing: no <div data-plot="{name}"> in the rendered page'
+                            + (f' (nor a <p data-note="{name}">)' if name in NOTED_PLOTS else ""))
     for image in found.get("images", []):
         if image["external"]:
             failures.append(f"image {image['alt']!r} is not embedded (src is not a data: URI)")
@@ -256,13 +298,9 @@ def check(found: dict[str, Any], events: list[dict[str, Any]], allow_empty: bool
     for url in found.get("external", []):
         failures.append(f"the page references an external resource: {url[:120]}")
     if baselines is not None:
-        for name in ("psnr-vs-iteration", "psnr-vs-time"):
-            references = (plots.get(name) or {}).get("references", [])
-            if len(references) != baselines:
-                failures.append(f"plot {name}: {len(references)} baseline lines, expected {baselines}")
-            for ref in references:
-                if not ref["label"] or ref["width"] <= 0 or not 0 <= ref["y"] <= ref["height"]:
-                    failures.append(f"plot {name}: baseline line {ref['label']!r} unlabelled, empty or outside")
+        for name in CONVERGENCE_PLOTS:
+            if name in plots:
+                failures += _check_references(name, plots[name], baselines)
         for section, count in enumerate(found.get("baseline_images", [])):
             if count != baselines:
                 failures.append(f"image section {section + 1}: {count} decoded baseline images, expected {baselines}")
@@ -304,7 +342,8 @@ def main(argv: list[str]) -> int:
         for failure in failures:
             print(f"check_dashboard: FAIL: {failure}", file=sys.stderr)
         return 1
-    counts = ", ".join(f"{n} ({found['plots'][n]['lines'] + found['plots'][n]['bars']} data elements)" for n in PLOTS)
+    counts = ", ".join(f"{n} ({found['plots'][n]['lines'] + found['plots'][n]['bars']} data elements)" if n in found["plots"]
+                       else f"{n} (not applicable)" for n in PLOTS)
     print(f"check_dashboard: OK: {path}: plots {counts}; {found['table_rows']} runs in the table; "
           f"{len(found['images'])} images decoded; no console errors")
     return 0

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pnpdist_runner.dashboard import write_dashboard  # noqa: E402
+from pnpdist_runner.dashboard import DashboardError, write_dashboard  # noqa: E402
 from pnpdist_runner.results import collect, write_summary  # noqa: E402
 
 
@@ -24,7 +24,11 @@ def main(argv: list[str]) -> int:
         print(f"error: no run directories under {os.path.join(args.out, 'runs')}", file=sys.stderr)
         return 2
     print(write_summary(args.out, runs))
-    print(write_dashboard(args.out, runs, args.title))
+    try:
+        print(write_dashboard(args.out, runs, args.title))
+    except DashboardError as e:
+        print(f"error: no dashboard: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pnpdist_runner import launch  # noqa: E402
 from pnpdist_runner.config import ConfigError, load_config  # noqa: E402
-from pnpdist_runner.dashboard import write_dashboard  # noqa: E402
+from pnpdist_runner.dashboard import DashboardError, check_requirements, write_dashboard  # noqa: E402
 from pnpdist_runner.results import RunData, collect, write_summary  # noqa: E402
 
 
@@ -85,6 +85,12 @@ def main(argv: list[str]) -> int:
         print(f"error: example program not found: {exe} (build it: cmake --build {args.build_dir or 'build/release'} "
               f"--target {config.example}, or pass --build-dir)", file=sys.stderr)
         return 2
+    if not args.dry_run and not args.no_dashboard:
+        try:  # before any run: a missing plotly.js should not be found out after hours of runs
+            check_requirements()
+        except DashboardError as e:
+            print(f"error: {e} (or pass --no-dashboard)", file=sys.stderr)
+            return 2
     if args.slurm:
         return _slurm(config, runs, exe, out, args)
     return _local(config, runs, exe, out, args)

@@ -1,5 +1,6 @@
-"""tools/check_dashboard.py in headless Chromium: a generated dashboard passes; pages with a missing plot, a
-script error, a console error, a broken embedded image or an external resource fail, naming the problem.
+"""tools/check_dashboard.py in headless Chromium: a generated dashboard passes; pages with a missing plot, plots
+plotly.js did not draw, a script error, a console error, a broken embedded image, an external resource or a
+request to elsewhere fail, naming the problem.
 Exits 77 (skipped) when Chromium is not installed."""
 
 import os
@@ -31,7 +32,8 @@ class CheckDashboard(TempDirTest):
         done = self.run_tool(CHECK, self.out, "--runs", "2", timeout=180)
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         self.assertIn("check_dashboard: OK", done.stdout)
-        self.assertIn("8 images decoded", done.stdout)
+        self.assertIn("14 images decoded", done.stdout)  # per run: 4 images, the error map, 2 crops
+        self.assertIn("scaling (not applicable)", done.stdout)
 
     def test_wrong_run_count_fails(self):
         done = self.run_tool(CHECK, self.out, "--runs", "3", timeout=180)
@@ -41,7 +43,26 @@ class CheckDashboard(TempDirTest):
     def test_missing_plot_fails(self):
         done = self.check(self.page.replace('data-plot="time-breakdown"', 'data-plot="something-else"'))
         self.assertEqual(done.returncode, 1)
-        self.assertIn('plot missing: no <svg data-plot="time-breakdown">', done.stderr)
+        self.assertIn('plot missing: no <div data-plot="time-breakdown">', done.stderr)
+        noted = self.check(self.page.replace('data-note="scaling"', 'data-note="other"'))
+        self.assertEqual(noted.returncode, 1)
+        self.assertIn('plot missing: no <div data-plot="scaling"> in the rendered page (nor a <p data-note="scaling">)',
+                      noted.stderr)
+
+    def test_plots_not_drawn_by_plotly_fail(self):
+        start = self.page.index("<script>")
+        page = self.page[:start] + self.page[self.page.index("</script>", start) + len("</script>"):]
+        done = self.check(page)  # plotly.js left out
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("plot psnr-vs-iteration: not drawn by plotly.js (no .plot-container with svg.main-svg)",
+                      done.stderr)
+        self.assertIn("Plotly is not defined", done.stderr)
+
+    def test_a_request_to_elsewhere_fails(self):
+        done = self.check(self.page.replace("</body>", "<script>fetch('http://192.0.2.1/x').catch(() => 0);</script>"
+                                                       "</body>"))
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("the page requested http://192.0.2.1/x", done.stderr)
 
     def test_script_error_and_console_error_fail(self):
         page = self.page.replace("</body>", "<script>console.error('bad thing'); notDefined();</script></body>")

@@ -78,8 +78,10 @@ class LocalRuns(TempDirTest):
             self.assertGreater(int(row["process_peak_rss_bytes"]), 4 << 20)
         with open(os.path.join(out, "dashboard.html")) as f:
             page = f.read()
-        for name in ("psnr-vs-iteration", "psnr-vs-time", "time-breakdown", "memory-per-phase"):
+        for name in ("psnr-vs-iteration", "psnr-vs-time", "ssim-vs-iteration", "ssim-vs-time", "relative-change",
+                     "time-breakdown", "memory-per-phase"):
             self.assertIn(f'data-plot="{name}"', page)
+        self.assertIn('data-note="scaling">No speed-up plot: the runs differ in more than ranks', page)
 
     def test_a_failed_run_is_recorded_and_the_others_continue(self):
         # Seed 666 makes the fake example fail on every rank: both runs fail, both are recorded.

@@ -99,15 +99,16 @@ class RunData:
             return []
         return [r for rank in self.result.get("records") or [] for r in rank]
 
-    def psnr_curve(self, x_key: str) -> list[tuple[float, float]]:
-        """(x, PSNR) points of rank 0, x = 'iteration' or 'wall_seconds'; the initial iterate at x = 0."""
+    def metric_curve(self, metric: str, x_key: str) -> list[tuple[float, float]]:
+        """(x, value) points of rank 0, metric = 'psnr' or 'ssim', x = 'iteration' or 'wall_seconds'; the initial
+        iterate at x = 0."""
         points = []
         init = (self.result or {}).get("init") or {}
-        if _finite(init.get("psnr")):
-            points.append((0.0, float(init["psnr"])))
+        if _finite(init.get(metric)):
+            points.append((0.0, float(init[metric])))
         for r in self.records():
-            if _finite(r.get(x_key)) and _finite(r.get("psnr")):
-                points.append((float(r[x_key]), float(r["psnr"])))
+            if _finite(r.get(x_key)) and _finite(r.get(metric)):
+                points.append((float(r[x_key]), float(r[metric])))
         return points
 
     def mean(self, key: str) -> float | None:
