@@ -240,8 +240,9 @@ std::vector<BaselineResult> ct_baselines(const Exec& exec, const Geometry& geome
 /// The deblurring baselines on the whole stack of circular blurs (every blur with its measurement).
 inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
                                                     const pnpdist::StackedPhysics<pnpdist::blur::FftBlur<Exec>>& stack,
-                                                    double noise, const BaselineOptions& b,
-                                                    BaselineRecorder<4>& recorder) {
+                                                    double noise,
+                                                    const std::optional<pnpdist::ClippedGaussianNoise>& clipping,
+                                                    const BaselineOptions& b, BaselineRecorder<4>& recorder) {
   namespace blur = pnpdist::blur;
   const auto setup_start = Clock::now();
   const blur::FourierRegularizedInverse<Exec> inverse(stack);
@@ -276,9 +277,10 @@ inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
   }
   if (b.tv_iterations > 0) {
     const auto start = Clock::now();
-    const blur::CircularBlurStack<Exec> physics(stack);
     double step = 0;
-    const pnpdist::Tensor<float, 4> x = pnp_tv<4>(exec, physics, tikhonov, b, step, recorder.quiet());
+    const pnpdist::Tensor<float, 4> x =
+        clipping ? pnp_tv<4>(exec, blur::ClippedBlurStack<Exec>(stack, *clipping), tikhonov, b, step, recorder.quiet())
+                 : pnp_tv<4>(exec, blur::CircularBlurStack<Exec>(stack), tikhonov, b, step, recorder.quiet());
     const double seconds = seconds_since(start);
     recorder.add("pnp_tv", x.const_view(), seconds, tv_parameters(b, step, "tikhonov"));
   }

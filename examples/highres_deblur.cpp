@@ -32,8 +32,19 @@ const std::string default_weights = "drunet_color.safetensors";  // found by fin
 
 struct Options : CommonOptions<2> {
   std::string image = default_image;
+  std::string data_model = "auto";  // --data-model: clipped | gaussian | auto (clipped with the fused blurs)
   BaselineOptions baselines;
 };
+
+/// The data model a run uses: --data-model, with auto = clipped for the fused blurs and gaussian for blurs
+/// dealt to the ranks (the clipped model is implemented for the fused blurs only).
+std::string resolved_data_model(const Options& o) {
+  if (o.data_model == "auto") return o.distribute_physics ? "gaussian" : "clipped";
+  pnpdist::require(o.data_model == "gaussian" || !o.distribute_physics,
+                   "--data-model clipped is implemented for the fused blurs only (--distribute-physics 0); with "
+                   "--distribute-physics 1 use --data-model gaussian or auto");
+  return o.data_model;
+}
 
 /// linspace(0, 180, count) in degrees (both ends included; count = 1 gives 0).
 double blur_angle(index_t i, index_t count) {
@@ -75,6 +86,10 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
   validate_common(o, table);
   resolve_weights(o, default_weights);
+  const std::string data_model = resolved_data_model(o);
+  // The simulated measurements are clamped to [0, 1] after the noise (simulation_of below).
+  const std::optional<pnpdist::ClippedGaussianNoise> clipping =
+      data_model == "clipped" ? std::optional<pnpdist::ClippedGaussianNoise>({o.noise, 0.0, 1.0}) : std::nullopt;
   const Exec exec = make_executor(o.threads);
   prepare_output_dir(world, o);
 
@@ -112,7 +127,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
   // ranks, rank 0 builds all of them and simulates their measurements again (the same noise streams).
   const BaselineRun baselines = run_baselines(world, o.baselines.enabled, [&] {
     BaselineRecorder<4> recorder(exec, truth.const_view(), 1.0, o.output_dir, o.quiet);
-    if (!share.distributed) return deblur_baselines(exec, local, o.noise, o.baselines, recorder);
+    if (!share.distributed) return deblur_baselines(exec, local, o.noise, clipping, o.baselines, recorder);
     const OperatorShare all = share_operators(false, world, o.operators);
     std::vector<Blur> every;
     for (const index_t i : all.mine)
@@ -120,7 +135,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
                          shape);
     pnpdist::StackedPhysics<Blur> full(std::move(every));
     full.simulate(truth.const_view(), simulation_of(all, o.noise, o.seed, /*clamp to [0, 1]*/ true));
-    return deblur_baselines(exec, full, o.noise, o.baselines, recorder);
+    return deblur_baselines(exec, full, o.noise, clipping, o.baselines, recorder);
   });
 
   Problem<4> problem;
@@ -129,14 +144,15 @@ int run(const World& world, Options& o, const OptionTable& table) {
                         std::to_string(shape[3]) + " colour, " + std::to_string(o.operators) +
                         " circular Gaussian blurs sigma (" + json_number(0.01 * s) + ", " + json_number(0.005 * s) +
                         ") px, " + std::to_string(kernel_side) + "x" + std::to_string(kernel_side) +
-                        " kernels, noise " + json_number(o.noise) + ", clamped to [0, 1]";
+                        " kernels, noise " + json_number(o.noise) + ", clamped to [0, 1]; data model " + data_model;
   problem.truth = truth.const_view();
   problem.data_range = 1.0;
   problem.baselines_json = baselines.json;
   problem.noise_level = o.noise;
   problem.channels = 3;
   problem.extra_json = ", \"image\": " + json_string(o.image) + ", \"shape\": [1, 3, " + std::to_string(shape[2]) +
-                       ", " + std::to_string(shape[3]) + "], \"kernel_size\": " + std::to_string(kernel_side);
+                       ", " + std::to_string(shape[3]) + "], \"kernel_size\": " + std::to_string(kernel_side) +
+                       ", \"data_model\": " + json_string(data_model);
   if (world.rank() == 0)  // rank 0 holds blur 0 whether the blurs are dealt round robin or replicated
     problem.measurement_png = save_png(exec, o.output_dir, "measurement.png", local.measurement(0).const_view(), 0, 1);
 
@@ -144,6 +160,10 @@ int run(const World& world, Options& o, const OptionTable& table) {
                                      std::chrono::duration<double>(baselines.seconds));  // baselines not counted
   if (share.distributed)
     return run_pnp(world, exec, o, table, problem, distributed(world, share, std::move(local)), x0, pnp_start);
+  if (clipping) {  // re-imputes the clipped samples from the blurs and measurements at every step
+    const blur::ClippedBlurStack<Exec> clipped(local, *clipping);
+    return run_pnp(world, exec, o, table, problem, clipped, x0, pnp_start);
+  }
   const blur::CircularBlurStack<Exec> fused(local);
   stack.reset();  // the fused form holds all it needs: free the blurs, their buffers and measurements
   return run_pnp(world, exec, o, table, problem, fused, x0, pnp_start);
@@ -186,6 +206,12 @@ int main(int argc, char** argv) {
           "(Wiener-like) closed-form inverses with the weight set by the discrepancy principle, PnP-TV\n"
           "(docs/examples.md).");
   table.text("--image", "PATH", "colour (or gray) PNG, JPEG or float32 .npy (C x H x W) image", o.image);
+  table.choice("--data-model",
+               "the data fidelity of the PnP solve and of PnP-TV: clipped = the measurements are clamped to [0, 1]\n"
+               "after the noise (samples at 0 or 1 read as 'at or beyond', physics/clipped_gaussian.hpp); gaussian =\n"
+               "1/2 ||A x - y||^2 (DeepInv's model); auto = clipped with the fused blurs, gaussian with\n"
+               "--distribute-physics 1 (clipped is not implemented there)",
+               o.data_model, {"auto", "clipped", "gaussian"});
   add_problem_options(table, o, help);
   add_common_options(table, o, help, default_weights);
   o.baselines.tv_weight = 0.025;  // chosen on a validation photograph (docs/examples.md)

@@ -217,7 +217,8 @@ def deblur_data(args, cases, report):
     work = Path(args.work) / "deblur"
     data = work / "data"
     size, k = args.deblur_size, 8
-    common = ["--size", str(size), "--operators", str(k), "--noise", "0.1"]
+    # DeepInv's data fidelity is the Gaussian one: pnpdist runs with the same (not the clipped default).
+    common = ["--size", str(size), "--operators", str(k), "--noise", "0.1", "--data-model", "gaussian"]
     results = {}
 
     # pnpdist runs (the first one writes the measurements and the truth).

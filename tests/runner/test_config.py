@@ -277,6 +277,17 @@ class Expansion(TempDirTest):
             load_config(self.write("d.yaml", negative))
         self.assertTrue(any("progress_timeout" in m for m in refused.exception.messages), refused.exception.messages)
 
+    def test_data_model_of_the_deblurring_dataset_becomes_the_example_flag(self):
+        highres = (TOMOGRAPHY_2D.replace("- tomography_2d:", "- highres_color_image:")
+                   .replace("      num_angles: 100\n", "      data_model: gaussian\n"))
+        runs, _ = load_config(self.write("h.yaml", highres)).expand()
+        self.assertEqual(dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))["--data-model"], "gaussian")
+        with self.assertRaises(ConfigError) as refused:
+            load_config(self.write("i.yaml", highres.replace("data_model: gaussian", "data_model: poisson")))
+        self.assertTrue(any("data_model" in m for m in refused.exception.messages), refused.exception.messages)
+        with self.assertRaises(ConfigError):  # a key of the deblurring dataset only
+            load_config(self.write("t.yaml", TOMOGRAPHY_2D.replace("num_angles: 100", "num_angles: 100\n      data_model: gaussian")))
+
     def test_benchmark_shaped_configs_of_the_three_datasets_load(self):
         highres = (TOMOGRAPHY_2D.replace("- tomography_2d:", "- highres_color_image:")
                    .replace("img_size: 64", "image_size: 2048").replace("      num_angles: 100\n", "")

@@ -166,7 +166,12 @@ _COMMON_DATASET_KEYS: dict[str, tuple[Callable[[Any], Any], str | None]] = {
 }
 DATASETS: dict[str, tuple[str, int, dict[str, tuple[Callable[[Any], Any], str | None]]]] = {
     # name: (example, patch dimensions, keys)
-    "highres_color_image": ("highres_deblur", 2, {**_COMMON_DATASET_KEYS, "image": (_path, "--image")}),
+    "highres_color_image": ("highres_deblur", 2, {
+        **_COMMON_DATASET_KEYS,
+        "image": (_path, "--image"),
+        # The data fidelity: clipped measurements (the default with fused blurs) or DeepInv's Gaussian one.
+        "data_model": (_choice("auto", "clipped", "gaussian"), "--data-model"),
+    }),
     "tomography_2d": ("tomography_2d", 2, {**_COMMON_DATASET_KEYS, "num_angles": (_int(1), "--angles")}),
     "tomography_3d": ("tomography_3d", 3, {
         **_COMMON_DATASET_KEYS,

@@ -70,7 +70,7 @@ TEMPLATE_LIST_TEST_CASE("ClippedBlurStack: the Tobit data fidelity of clipped bl
   SECTION("without clipped samples it is CircularBlurStack, bit for bit") {
     auto stack = simulated({.noise_sigma = 0.01, .seed = 3, .first_stream = 0, .clamp = false});
     const pnpdist::blur::CircularBlurStack<Exec> fused(stack);
-    const pnpdist::blur::ClippedBlurStack<Exec> clipped(std::move(stack), {0.01, -10.0, 10.0});
+    const pnpdist::blur::ClippedBlurStack<Exec> clipped(stack, {0.01, -10.0, 10.0});
     REQUIRE(clipped.clipped_samples() == 0);
     Tensor<float, 4> a(shape), b(shape);
     fused.gradient(x.const_view(), a.view());
@@ -83,7 +83,8 @@ TEMPLATE_LIST_TEST_CASE("ClippedBlurStack: the Tobit data fidelity of clipped bl
   }
 
   SECTION("the gradient is the derivative of the data fidelity (central differences)") {
-    const pnpdist::blur::ClippedBlurStack<Exec> physics(simulated(clamped), noise);
+    const auto stack = simulated(clamped);
+    const pnpdist::blur::ClippedBlurStack<Exec> physics(stack, noise);
     REQUIRE(physics.clipped_samples() > shape[1] * shape[2] * shape[3] / 4);  // the dark and bright quarters
     const Tensor<float, 4> direction = pnpdist::test::random_tensor(shape, 5);
     for (const Tensor<float, 4>* point : std::initializer_list<const Tensor<float, 4>*>{&z, &truth}) {
@@ -116,7 +117,7 @@ TEMPLATE_LIST_TEST_CASE("ClippedBlurStack: the Tobit data fidelity of clipped bl
     auto reference_stack = blur_stack(exec, shape);
     reference_stack.set_measurements(std::move(imputed));
     const pnpdist::blur::CircularBlurStack<Exec> reference(reference_stack);
-    const pnpdist::blur::ClippedBlurStack<Exec> physics(std::move(stack), noise);
+    const pnpdist::blur::ClippedBlurStack<Exec> physics(stack, noise);
     Tensor<float, 4> expected(shape), got(shape);
     reference.proximal(z.const_view(), 0.5, expected.view());
     physics.proximal(z.const_view(), 0.5, got.view());
@@ -124,7 +125,8 @@ TEMPLATE_LIST_TEST_CASE("ClippedBlurStack: the Tobit data fidelity of clipped bl
   }
 
   SECTION("a proximal step decreases the proximal objective (majorise-minimise)") {
-    const pnpdist::blur::ClippedBlurStack<Exec> physics(simulated(clamped), noise);
+    const auto stack = simulated(clamped);
+    const pnpdist::blur::ClippedBlurStack<Exec> physics(stack, noise);
     for (const double weight : {0.05, 1.0, 20.0}) {
       Tensor<float, 4> next(shape), step(shape);
       physics.proximal(z.const_view(), weight, next.view());
@@ -139,9 +141,10 @@ TEMPLATE_LIST_TEST_CASE("ClippedBlurStack: the Tobit data fidelity of clipped bl
   }
 
   SECTION("invalid models and stacks are refused") {
-    CHECK_THROWS_WITH(pnpdist::blur::ClippedBlurStack<Exec>(simulated(clamped), {0.1, 1.0, 0.0}),
-                      Catch::Contains("lower < upper"));
-    CHECK_THROWS_WITH(pnpdist::blur::ClippedBlurStack<Exec>(blur_stack(exec, shape), noise),
+    const auto stack = simulated(clamped);
+    CHECK_THROWS_WITH(pnpdist::blur::ClippedBlurStack<Exec>(stack, {0.1, 1.0, 0.0}), Catch::Contains("lower < upper"));
+    const auto without_measurements = blur_stack(exec, shape);
+    CHECK_THROWS_WITH(pnpdist::blur::ClippedBlurStack<Exec>(without_measurements, noise),
                       Catch::Contains("no measurements"));
   }
 }

@@ -15,11 +15,11 @@
 /// Each call re-imputes the clipped samples: per blur one A_i x (two transforms) and one forward transform of
 /// the imputed measurement, then the fused CircularBlurStack does the rest. Measurements without any clipped
 /// sample skip the imputation: the results are then exactly those of CircularBlurStack.
-/// Memory: the blurs with their measurements (moved in), the fused stack, one image for A_i x. One instance
-/// must not be used from several threads at once (the imputation updates the fused stack).
+/// Keeps a reference to the stack of blurs and measurements, which must outlive it. Memory: the fused stack
+/// and one image for A_i x. One instance must not be used from several threads at once (the imputation
+/// updates the fused stack, and the blurs' work buffers are used).
 
 #include <string>
-#include <utility>
 
 #include "pnpdist/backend/cuda/for_each.hpp"
 #include "pnpdist/backend/cuda/reduce.hpp"
@@ -42,21 +42,21 @@ public:
   using memory_space = typename Exec::memory_space;
   static constexpr std::size_t domain_rank = 4;
 
-  /// Takes the blurs and their measurements (`stack` must hold them) and the clipping model.
-  ClippedBlurStack(StackedPhysics<FftBlur<Exec>> stack, const ClippedGaussianNoise& noise)
-      : stack_(std::move(stack)), fused_(checked(stack_, noise)), noise_(noise) {
-    const Exec exec = stack_.executor();
-    for (std::size_t i = 0; i < stack_.size(); ++i) {
-      const auto& y = stack_.measurement(i);
+  /// The blurs of `stack` with its measurements (which it must hold) under the clipping model `noise`.
+  ClippedBlurStack(const StackedPhysics<FftBlur<Exec>>& stack, const ClippedGaussianNoise& noise)
+      : stack_(&stack), fused_(checked(stack, noise)), noise_(noise) {
+    const Exec exec = stack.executor();
+    for (std::size_t i = 0; i < stack.size(); ++i) {
+      const auto& y = stack.measurement(i);
       clipped_samples_ +=
           transform_reduce(exec, y.size(), SumOp<index_t>{},
                            clipped_gaussian::ClippedCountKernel<float>{y.data(), noise.lower, noise.upper});
     }
-    if (clipped_samples_ > 0) mean_ = Tensor<float, 4, memory_space>(stack_.domain_shape());
+    if (clipped_samples_ > 0) mean_ = Tensor<float, 4, memory_space>(stack.domain_shape());
   }
 
-  [[nodiscard]] ImageShape domain_shape() const { return stack_.domain_shape(); }
-  [[nodiscard]] Exec executor() const { return stack_.executor(); }
+  [[nodiscard]] ImageShape domain_shape() const { return stack_->domain_shape(); }
+  [[nodiscard]] Exec executor() const { return stack_->executor(); }
   [[nodiscard]] const ClippedGaussianNoise& noise() const { return noise_; }
   /// Samples at a bound, over all blurs.
   [[nodiscard]] index_t clipped_samples() const { return clipped_samples_; }
@@ -64,11 +64,11 @@ public:
   /// f(x) (physics/clipped_gaussian.hpp), accumulated in double.
   [[nodiscard]] double data_fidelity(const View<const float, 4, memory_space>& x) const {
     if (clipped_samples_ == 0) return fused_.data_fidelity(x);
-    const Exec exec = stack_.executor();
+    const Exec exec = stack_->executor();
     double sum = 0;
-    for (std::size_t i = 0; i < stack_.size(); ++i) {
-      stack_.op(i).apply(x, mean_.view());
-      const auto& y = stack_.measurement(i);
+    for (std::size_t i = 0; i < stack_->size(); ++i) {
+      stack_->op(i).apply(x, mean_.view());
+      const auto& y = stack_->measurement(i);
       sum += transform_reduce(exec, y.size(), SumOp<double>{},
                               clipped_gaussian::NegativeLogLikelihoodKernel<float>{y.data(), mean_.data(), noise_.sigma,
                                                                                    noise_.lower, noise_.upper});
@@ -102,19 +102,19 @@ private:
   /// given A_i x.
   void impute(const View<const float, 4, memory_space>& x) const {
     if (clipped_samples_ == 0) return;
-    const Exec exec = stack_.executor();
+    const Exec exec = stack_->executor();
     fused_.reset_measurements();
-    for (std::size_t i = 0; i < stack_.size(); ++i) {
-      stack_.op(i).apply(x, mean_.view());
-      const auto& y = stack_.measurement(i);
+    for (std::size_t i = 0; i < stack_->size(); ++i) {
+      stack_->op(i).apply(x, mean_.view());
+      const auto& y = stack_->measurement(i);
       for_each(exec, y.size(),
                clipped_gaussian::ImputeKernel<float>{y.data(), mean_.data(), mean_.data(), noise_.sigma, noise_.lower,
                                                      noise_.upper});
-      fused_.accumulate_measurement(stack_.op(i), mean_.const_view());
+      fused_.accumulate_measurement(stack_->op(i), mean_.const_view());
     }
   }
 
-  StackedPhysics<FftBlur<Exec>> stack_;
+  const StackedPhysics<FftBlur<Exec>>* stack_;
   mutable CircularBlurStack<Exec> fused_;
   ClippedGaussianNoise noise_;
   index_t clipped_samples_ = 0;
