@@ -55,7 +55,7 @@ PROBLEMS = {
     },
     'highres_deblur': {
         'example': 'highres_deblur',
-        'args': ['--size', '512', '--operators', '8', '--noise', '0.1'],
+        'args': ['--size', '512', '--operators', '8', '--noise', '0.1', '--data-model', 'clipped'],
         'validation': ['kite', 'cold_ripple'],
         'test': ['dragonfly', 'astronaut', 'coffee'],
         'builtin': 'dragonfly',
