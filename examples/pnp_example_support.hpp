@@ -5,6 +5,7 @@
 //   run_example(argc, argv, name, table,       MPI (when built) or one process, --help before MPI starts,
 //               progress_timeout, body)        option errors reported once, exceptions abort every rank, a
 //                                              rank without progress for --progress-timeout s aborts them too
+//                                              (run_example.hpp, with World and error_message)
 //   OperatorShare / share_operators            which operators this rank builds: all of them, or its
 //                                              round-robin share when --distribute-physics 1
 //   with_denoiser<Dim>(...)                    the prior chosen at run time (DRUNet or TV; whole, tiled or
@@ -24,6 +25,7 @@
 #include "example_options.hpp"
 #include "iteration_records.hpp"
 #include "memory_budget.hpp"
+#include "run_example.hpp"
 #include "weights_lookup.hpp"
 
 #include <algorithm>
@@ -54,59 +56,10 @@ using Exec = pnpdist::Serial;
 inline Exec make_executor(index_t) { return Exec{}; }
 #endif
 
-#if defined(PNPDIST_HAS_MPI)
-using World = pnpdist::MpiCommunicator;
-#else
-using World = pnpdist::SelfCommunicator;
-#endif
-
 using Clock = std::chrono::steady_clock;
 
 inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-/// The message of an exception (without the source location debug builds append to pnpdist::error::what()).
-inline std::string error_message(const std::exception& e) {
-  if (const auto* error = dynamic_cast<const pnpdist::error*>(&e)) return error->message();
-  return e.what();
-}
-
-/// Runs body(world) on every rank: --help is answered before MPI starts; option errors are reported once
-/// (by rank 0) and every rank exits with 2; any other exception ends a single process with status 1 and
-/// aborts every rank of a larger group with a message naming the rank (pnpdist::run_on_all_ranks).
-/// `progress_timeout` (read after parsing; the table's --progress-timeout) > 0 watches every rank's progress
-/// for the whole run (pnpdist::watch_progress): a rank without progress for that long aborts every rank, 124.
-template <class Body>
-int run_example(int argc, char** argv, const char* name, OptionTable& table, const double& progress_timeout,
-                Body&& body) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(table.help().c_str(), stdout);
-      return 0;
-    }
-  }
-#if defined(PNPDIST_HAS_MPI)
-  pnpdist::mpi::Environment environment(argc, argv);
-  const World world = environment.world();
-#else
-  const World world;
-#endif
-  try {
-    table.parse(argc, argv);
-  } catch (const std::exception& e) {
-    if (world.rank() == 0) std::fprintf(stderr, "%s: %s\n", name, error_message(e).c_str());
-    return 2;
-  }
-  const auto watch = pnpdist::watch_progress(world, progress_timeout);
-  if (world.size() > 1) return pnpdist::run_on_all_ranks(world, [&] { return body(world); });
-  try {  // one process: no other rank to release, so report and return instead of aborting
-    return body(world);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", name, error_message(e).c_str());
-    return 1;
-  }
 }
 
 /// Which operators this rank builds: all of them (replicated physics), or its round-robin share.

@@ -4,16 +4,24 @@
 // its state atomically every --checkpoint-every steps and resumes from it when started again with the same
 // options. At the end it writes --output (safetensors) and, with --test N, compares the network with FBP on
 // N test phantoms (a split that training and validation never draw from).
+//
+// Under mpirun the global batch of every step is split over the ranks (data parallelism): each rank computes
+// the gradients of its block of samples, the per-sample gradients are gathered and summed in sample order on
+// every rank, so 1, 2, 4, ... ranks write bitwise the same weights (learned/lpd_training.hpp). Rank 0 prints
+// the progress lines and writes the checkpoint and the weights.
 #include <pnpdist/learned/lpd_training.hpp>
 #include <pnpdist/physics/ct/fbp.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
 #include "example_options.hpp"
+#include "run_example.hpp"
 
 namespace {
 
@@ -26,6 +34,34 @@ using Exec = pnpdist::OpenMP;
 #else
 using Exec = pnpdist::Serial;
 #endif
+
+// One line per rank: its block of every global batch.
+void print_rank_layout(int ranks, index_t batch) {
+  std::printf("ranks: %d, global batch %lld\n", ranks, static_cast<long long>(batch));
+  for (int r = 0; r < ranks; ++r)
+    std::printf("  rank %d: samples %lld..%lld of each batch\n", r,
+                static_cast<long long>(learned::batch_begin(batch, ranks, r)),
+                static_cast<long long>(learned::batch_begin(batch, ranks, r + 1) - 1));
+}
+
+// Rank 0 prints every rank's mean seconds per step: computing its samples, exchanging the gradients (gather,
+// ordered sum, Adam) and the process CPU time of the whole step (below the wall time when the rank waited for
+// a core or for the other ranks).
+template <class Comm>
+void print_rank_timing(const Comm& world, double compute, double exchange, double cpu, index_t steps) {
+  const double n = static_cast<double>(steps);
+  std::vector<double> mine{compute / n, exchange / n, cpu / n};
+  std::vector<double> all(3 * static_cast<std::size_t>(world.size()));
+  const std::vector<index_t> counts(static_cast<std::size_t>(world.size()), 3);
+  world.allgatherv(pnpdist::View<const double, 1, pnpdist::HostSpace>(mine.data(), pnpdist::Extents<1>{3}),
+                   pnpdist::View<double, 1, pnpdist::HostSpace>(all.data(), pnpdist::Extents<1>{3 * world.size()}),
+                   counts);
+  if (world.rank() != 0) return;
+  for (int r = 0; r < world.size(); ++r) {
+    const double* t = all.data() + 3 * static_cast<std::size_t>(r);
+    std::printf("rank %d: compute %.4f s/step  exchange %.4f s/step  cpu %.4f s/step\n", r, t[0], t[1], t[2]);
+  }
+}
 
 // Mean PSNR of the network and of FBP (Ram-Lak, of the unscaled data) over test samples 0 .. count-1.
 template <class Op>
@@ -57,13 +93,14 @@ int main(int argc, char** argv) {
   learned::EllipseDataOptions data;
   pnpdist::nn::train::AdamOptions adam;
   index_t steps = 1000, batch = 1, size = 128, angles = 30, threads = 0, validation = 8, validate_every = 100;
-  index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0;
+  index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0;
+  double progress_timeout = 0;
   std::string beam = "parallel", output, checkpoint;
   OptionTable table(
       "train_learned_primal_dual: trains learned primal-dual (Adler & Oktem 2018) on random ellipse phantoms\n"
-      "with a Joseph projector, on the CPU (docs/learned.md)");
+      "with a Joseph projector, on the CPU, on one process or data-parallel under mpirun (docs/learned.md)");
   table.integer("--steps", "optimizer steps (the cosine decay spans them)", steps, 1);
-  table.integer("--batch", "phantoms per step", batch, 1);
+  table.integer("--batch", "phantoms per step (the global batch, split over the ranks)", batch, 1);
   table.number("--lr", "initial learning rate of Adam", adam.learning_rate, 1e-12, 1.0);
   table.number("--clip", "gradient-norm clipping (0 = none)", adam.clip_norm, 0.0);
   table.integer("--size", "image edge in pixels", size, 8);
@@ -76,57 +113,88 @@ int main(int argc, char** argv) {
   table.integer("--width", "channels of the hidden layers", config.width, 1);
   table.integer("--seed", "seed of the initial weights", seed, 0);
   table.integer("--data-seed", "seed of the phantoms and the noise", data_seed, 0);
-  table.integer("--threads", "OpenMP threads (0 = default)", threads, 0);
+  table.integer("--threads", "OpenMP threads per rank (0 = default)", threads, 0);
   table.integer("--validation", "validation phantoms", validation, 1);
   table.integer("--validate-every", "steps between validations", validate_every, 1);
   table.text("--output", "FILE", "weights to write at the end (safetensors)", output);
   table.text("--checkpoint", "FILE", "training state, saved atomically and resumed from when present", checkpoint);
   table.integer("--checkpoint-every", "steps between checkpoints", checkpoint_every, 1);
+  table.integer("--stop-at",
+                "stop after this step, checkpoint written (0 = train all --steps); the same\n"
+                "command without it resumes",
+                stop_at, 0);
   table.integer("--test", "test phantoms for the final LPD vs FBP comparison (0 = none)", test, 0);
-  try {
-    table.parse(argc, argv);
+  table.number("--progress-timeout",
+               "abort the run (exit 124, every rank) when a rank makes no progress for\n"
+               "SECONDS (0 = off)",
+               progress_timeout, 0.0, 1e9, "SECONDS");
+  return run_example(argc, argv, "train_learned_primal_dual", table, progress_timeout, [&](const World& world) {
+    pnpdist::require(stop_at == 0 || !checkpoint.empty(), "--stop-at needs --checkpoint (the state to resume from)");
+    const bool root = world.rank() == 0;
     config.seed = static_cast<std::uint64_t>(seed);
     data.seed = static_cast<std::uint64_t>(data_seed);
     adam.total_steps = steps;
     const Exec exec = [&] {
-      if constexpr (std::is_same_v<Exec, pnpdist::OpenMP>) return pnpdist::OpenMP{static_cast<int>(threads)};
-      else return pnpdist::Serial{};
+      if constexpr (std::is_same_v<Exec, pnpdist::OpenMP>)
+        return pnpdist::OpenMP{static_cast<int>(threads)};
+      else
+        return pnpdist::Serial{};
     }();
     const auto projector = ct::make_projector<float>(
         exec, learned::ellipse_geometry(size, angles, beam == "fan" ? ct::Beam::divergent : ct::Beam::parallel));
     const learned::ProjectorLayer layer(projector, learned::inverse_operator_norm(projector));
     learned::LearnedPrimalDual net(layer, config);
-    learned::LpdTrainer trainer(exec, net, data, adam, batch);
+    learned::LpdTrainer trainer(exec, net, data, adam, batch, world);
     double elapsed = 0;
     if (!checkpoint.empty() && pnpdist::checkpoint_exists(checkpoint)) {
       elapsed = trainer.resume(checkpoint);
-      std::printf("resumed from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(trainer.steps_done()));
+      if (root)
+        std::printf("resumed from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(trainer.steps_done()));
     }
-    std::printf("learned primal-dual: %lld parameters, %lld x %lld images, %lld angles, batch %lld, %d threads\n",
-                static_cast<long long>(net.parameters().size()), static_cast<long long>(size),
-                static_cast<long long>(size), static_cast<long long>(angles), static_cast<long long>(batch),
-                exec.concurrency());
-    double window_loss = 0, window_seconds = 0;
-    index_t window = 0;
-    while (trainer.steps_done() < steps) {
+    if (root) {
+      std::printf("learned primal-dual: %lld parameters, %lld x %lld images, %lld angles, batch %lld, %d threads\n",
+                  static_cast<long long>(net.parameters().size()), static_cast<long long>(size),
+                  static_cast<long long>(size), static_cast<long long>(angles), static_cast<long long>(batch),
+                  exec.concurrency());
+      print_rank_layout(world.size(), batch);
+    }
+    const index_t last = stop_at > 0 ? std::min(stop_at, steps) : steps;
+    double window_loss = 0, window_seconds = 0, compute = 0, exchange = 0, cpu = 0;
+    index_t window = 0, taken = 0;
+    while (trainer.steps_done() < last) {
       const auto start = std::chrono::steady_clock::now();
+      const std::clock_t cpu_start = std::clock();
       window_loss += trainer.step();
+      cpu += static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       window_seconds += seconds;
       elapsed += seconds;
+      compute += trainer.last_step_timing().compute;
+      exchange += trainer.last_step_timing().exchange;
       ++window;
+      ++taken;
       const index_t t = trainer.steps_done();
       if (t % validate_every == 0 || t == steps) {
         const learned::LpdEvaluation v = trainer.evaluate(learned::DataSplit::validation, validation);
-        std::printf("step %lld/%lld  loss %.4e  lr %.3e  %.3f s/step  validation loss %.4e  PSNR %.2f dB\n",
-                    static_cast<long long>(t), static_cast<long long>(steps), window_loss / static_cast<double>(window),
-                    trainer.optimizer().learning_rate(t), window_seconds / static_cast<double>(window), v.loss, v.psnr);
+        if (root)
+          std::printf("step %lld/%lld  loss %.4e  lr %.3e  %.3f s/step  validation loss %.4e  PSNR %.2f dB\n",
+                      static_cast<long long>(t), static_cast<long long>(steps),
+                      window_loss / static_cast<double>(window), trainer.optimizer().learning_rate(t),
+                      window_seconds / static_cast<double>(window), v.loss, v.psnr);
         std::fflush(stdout);
         window_loss = window_seconds = 0;
         window = 0;
       }
-      if (!checkpoint.empty() && (t % checkpoint_every == 0 || t == steps)) trainer.save(checkpoint, elapsed);
+      if (!checkpoint.empty() && (t % checkpoint_every == 0 || t == last)) trainer.save(checkpoint, elapsed);
     }
+    if (taken > 0) print_rank_timing(world, compute, exchange, cpu, taken);
+    if (trainer.steps_done() < steps) {
+      if (root)
+        std::printf("stopped after step %lld of %lld; checkpoint: %s\n", static_cast<long long>(trainer.steps_done()),
+                    static_cast<long long>(steps), checkpoint.c_str());
+      return 0;
+    }
+    if (!root) return 0;
     std::printf("trained %lld steps in %.1f s\n", static_cast<long long>(steps), elapsed);
     if (!output.empty()) {
       net.parameters().save_safetensors(output);
@@ -134,8 +202,5 @@ int main(int argc, char** argv) {
     }
     if (test > 0) report_test(exec, net, data, test);
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_learned_primal_dual: %s\n", e.what());
-    return 1;
-  }
+  });
 }
