@@ -141,10 +141,12 @@ if(DEFINED SOURCE_DIR)
     if(tree STREQUAL "")
       continue()
     endif()
-    execute_process(COMMAND grep -rlF -- "${tree}" "${work}" OUTPUT_VARIABLE in_outputs)
-    execute_process(COMMAND grep -rlIF -- "${tree}" "${prefix}" OUTPUT_VARIABLE in_installed)
+    # A path into the tree ("<tree>/..."): the bare directory name may occur in text (docs/developing.md
+    # names /tmp/ci as an example clone).
+    execute_process(COMMAND grep -rlF -- "${tree}/" "${work}" OUTPUT_VARIABLE in_outputs)
+    execute_process(COMMAND grep -rlIF -- "${tree}/" "${prefix}" OUTPUT_VARIABLE in_installed)
     if(NOT in_outputs STREQUAL "" OR NOT in_installed STREQUAL "")
-      fail("the path ${tree} appears in these outputs and logs:\n${in_outputs}and these installed files:\n"
+      fail("paths into ${tree} appear in these outputs and logs:\n${in_outputs}and these installed files:\n"
            "${in_installed}")
     endif()
   endforeach()
