@@ -8,12 +8,14 @@ Every run directory <out>/runs/run_XXX/ holds:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -264,14 +266,19 @@ def execute_local(config: Config, run: Run, exe: str, out_dir: str, cores: int, 
     with open(os.path.join(directory, "stdout.log"), "wb") as out, \
             open(os.path.join(directory, "stderr.log"), "wb") as err:
         try:
-            proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                    start_new_session=True)
+            with _interrupt_deferred() as interrupted:  # an interrupt inside Popen would lose the child's pid
+                proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                                        start_new_session=True)
         except OSError as e:
             err.write(f"cannot start {argv[0]}: {e}\n".encode())
             status = {"exit_code": 127, "timed_out": False, "wall_seconds": 0.0}
             write_json(os.path.join(directory, "status.json"), status)
+            if interrupted:
+                raise KeyboardInterrupt from None
             return status
         try:
+            if interrupted:
+                raise KeyboardInterrupt
             timed_out, max_rss = _wait(proc, start, timeout, follower)
         except KeyboardInterrupt:
             # The run has its own session (so that a timeout can end its whole process tree): pass the
@@ -297,6 +304,21 @@ def execute_local(config: Config, run: Run, exe: str, out_dir: str, cores: int, 
         status["signal"] = signal.Signals(-code).name if -code in signal.valid_signals() else -code
     write_json(os.path.join(directory, "status.json"), status)
     return status
+
+
+@contextlib.contextmanager
+def _interrupt_deferred():
+    """Within the block SIGINT only records itself in the yielded list (main thread only; elsewhere Python
+    delivers no signals anyway); the caller raises KeyboardInterrupt after the block when it is not empty."""
+    interrupted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _wait(proc: subprocess.Popen, start: float, timeout: float | None,
