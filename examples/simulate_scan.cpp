@@ -1,13 +1,14 @@
-// simulate_scan: writes a simulated raw cone-beam scan of the walnut-like phantom in the layout of real
-// scans (docs/scanner_data.md): 16-bit TIFF projections of detector counts with photon noise, dark and flat
-// frames, the 12-column vectors file, and a deliberately shifted centre of rotation. The geometry is
-// tomography_3d's default orbit (source and detector 2 volume sides from the centre, detector pixels of
-// 2 / size, ceil(1.5 size)^2 of them), so that
+// simulate_scan: writes a simulated raw cone-beam scan of the walnut-like phantom in the layouts of real
+// scans (docs/scanner_data.md): 16-bit detector counts with photon noise, dark and flat frames, the
+// 12-column vectors file, and a deliberately shifted centre of rotation; as a directory of TIFF files, one
+// NeXus NXtomo file (frames split by image_key, with the orbit's angles, distances and pixel sizes) or one
+// Data Exchange file. The geometry is tomography_3d's default orbit (source and detector 2 volume sides from
+// the centre, detector pixels of 2 / size, ceil(1.5 size)^2 of them), so that
 //
 //   simulate_scan --size 64 --projections 180 --shift 7.5 --output scan64
 //   tomography_3d --dataset scan64 --size 64 --output-dir out
 //
-// reconstructs it.
+// reconstructs it (--output scan64.nxs: the NeXus file, read the same way).
 
 #include "example_options.hpp"
 
@@ -19,21 +20,26 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
-#include <numbers>
+#include <filesystem>
+#include <string>
 
 int main(int argc, char** argv) {
   using pnpdist::index_t;
   namespace ct = pnpdist::ct;
   using namespace pnpdist_examples;
   index_t size = 64, projections = 180, detector = 0, phantom_seed = 0, threads = 0;
-  std::string output;
+  std::string output, format = "auto";
   ct::SimulatedScanOptions o;
   o.centre_of_rotation_shift = 7.5;
   double seed = 0;
   OptionTable table(
       "simulate_scan: a simulated raw cone-beam scan of the walnut-like phantom (TIFF counts, darks,\n"
       "flats, vectors file, shifted centre of rotation) for tomography_3d --dataset");
-  table.text("--output", "DIR", "directory to write (created)", output);
+  table.text("--output", "DIR|FILE", "directory (TIFF) or file (NeXus, Data Exchange) to write (created)", output);
+  table.choice("--format",
+               "tiff: a directory of TIFF files; nexus: one NXtomo file; exchange: one Data Exchange file;\n"
+               "auto: nexus for an --output ending in .nxs, .nx5, .h5 or .hdf5, else tiff",
+               format, {"auto", "tiff", "nexus", "exchange"});
   table.integer("--size", "volume edge in voxels (the phantom fills the unit cube)", size, 8);
   table.integer("--projections", "projections over 360 degrees", projections, 1);
   table.integer("--detector", "detector rows = columns (0 = ceil(1.5 size))", detector, 0);
@@ -61,18 +67,26 @@ int main(int argc, char** argv) {
     const double voxel = 1.0 / static_cast<double>(size), pixel = 2.0 / static_cast<double>(size);
     const ct::VolumeGeometry3D volume{size, size, size, voxel, voxel, voxel};
     const index_t side = detector > 0 ? detector : (3 * size + 1) / 2;
-    const auto geometry = ct::cone_beam(ct::uniform_angles(projections, 0.0, 2.0 * std::numbers::pi),
-                                        ct::Detector3D{side, side, pixel, pixel, 0.0, 0.0}, 2.0, 2.0, volume);
+    const ct::CircularScan orbit{ct::Beam::divergent, ct::uniform_angles(projections, 0.0, 360.0),
+                                 ct::Detector3D{side, side, pixel, pixel, 0.0, 0.0}, 2.0, 2.0};
+    const std::string extension = std::filesystem::path(output).extension().string();
+    if (format == "auto")
+      format = extension == ".nxs" || extension == ".nx5" || extension == ".h5" || extension == ".hdf5" ? "nexus"
+                                                                                                          : "tiff";
+    o.format = format == "nexus"      ? ct::ScanFormat::nexus
+               : format == "exchange" ? ct::ScanFormat::data_exchange
+                                      : ct::ScanFormat::tiff;
+    const ct::ScanLayout layout = format == "exchange" ? ct::ScanLayout::data_exchange() : ct::ScanLayout{};
     const auto start = std::chrono::steady_clock::now();
     const auto truth =
         pnpdist::phantom::rasterize<float>(exec, pnpdist::phantom::walnut(static_cast<std::uint64_t>(phantom_seed)),
                                            volume, pnpdist::phantom::fitted_scale(volume));
-    ct::write_simulated_scan(exec, output, geometry, truth.const_view(), o);
+    ct::write_simulated_scan(exec, output, orbit, volume, truth.const_view(), o, layout);
     std::printf(
         "simulate_scan: %lld projections of %lld x %lld counts, centre of rotation shifted %.3f columns, "
-        "in %s (%.1f s)\n",
+        "in %s (%s, %.1f s)\n",
         static_cast<long long>(projections), static_cast<long long>(side), static_cast<long long>(side),
-        o.centre_of_rotation_shift, output.c_str(),
+        o.centre_of_rotation_shift, output.c_str(), format.c_str(),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return 0;
   } catch (const std::exception& e) {

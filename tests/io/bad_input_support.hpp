@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -66,6 +67,24 @@ void require_error(const std::function<void()>& read, std::initializer_list<std:
   INFO("message: " << message);
   REQUIRE(thrown);
   for (const std::string& part : parts) CHECK(message.find(part) != std::string::npos);
+}
+
+/// What `f` writes to stderr (file descriptor 2); an exception it throws is swallowed.
+inline std::string stderr_of(const std::function<void()>& f) {
+  const std::string capture = bad_input_path("stderr.txt");
+  std::fflush(stderr);
+  const int saved = dup(2);
+  FILE* sink = std::fopen(capture.c_str(), "w");
+  dup2(fileno(sink), 2);
+  try {
+    f();
+  } catch (...) {
+  }
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::fclose(sink);
+  return read_file(capture);
 }
 
 }  // namespace pnpdist::test

@@ -2,12 +2,14 @@
 // and chunked + deflated; the same projections written as TIFF and as HDF5 read to identical tensors through
 // the same selections, windows, binning and blocks; a list of dataset views reads those views; errors name the
 // file and the dataset path (missing file, missing path, wrong rank, unsupported type, sizes over ReadLimits
-// before any allocation, a truncated or foreign file), and HDF5 prints nothing to stderr while doing so.
+// before any allocation, a truncated or foreign file), and HDF5 prints nothing to stderr while doing so;
+// read_hdf5_numbers reads scalar and 1-D numbers with their units attribute (fixed or variable length).
 #include <catch2/catch.hpp>
 
 #include "io/bad_input_support.hpp"
 
 #include <pnpdist/io/hdf5.hpp>
+#include <pnpdist/io/hdf5_writer.hpp>
 #include <pnpdist/io/projection_stack.hpp>
 
 #include <hdf5.h>
@@ -60,25 +62,6 @@ Tensor<T, 3> pattern(index_t views, index_t rows, index_t cols) {
           t(k, r, c) = static_cast<T>(mix(k, r, c, std::uint64_t{std::numeric_limits<T>::max()} + 1));
       }
   return t;
-}
-
-// What f writes to stderr (file descriptor 2).
-std::string stderr_of(const std::function<void()>& f) {
-  const fs::path capture = fs::temp_directory_path() / "pnpdist_test_hdf5_stderr.txt";
-  std::fflush(stderr);
-  const int saved = dup(2);
-  FILE* sink = std::fopen(capture.string().c_str(), "w");
-  dup2(fileno(sink), 2);
-  try {
-    f();
-  } catch (...) {
-  }
-  std::fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  std::fclose(sink);
-  std::ifstream in(capture);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 template <class T>
@@ -258,7 +241,7 @@ TEST_CASE("HDF5 errors name the file and the dataset path, and HDF5 prints nothi
     void* before_data = nullptr;
     H5Eget_auto2(H5E_DEFAULT, &before, &before_data);
     REQUIRE(before != nullptr);  // HDF5 prints by default: the silence below is ours
-    const std::string printed = stderr_of([&] {
+    const std::string printed = test::stderr_of([&] {
       try {
         Hdf5Dataset(path, "/entry/data/missing");
       } catch (const io_error&) {
@@ -271,6 +254,47 @@ TEST_CASE("HDF5 errors name the file and the dataset path, and HDF5 prints nothi
     H5Eget_auto2(H5E_DEFAULT, &after, &after_data);
     CHECK(after == before);
     // Without the guard the same failure does print (the capture works).
-    CHECK(!stderr_of([&] { H5Fopen((dir / "absent.h5").string().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }).empty());
+    CHECK(!test::stderr_of([&] { H5Fopen((dir / "absent.h5").string().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }).empty());
   }
+}
+
+TEST_CASE("read_hdf5_numbers reads scalar and 1-D numbers with their units", "[io][hdf5]") {
+  const std::string path = (fresh_dir("numbers") / "numbers.h5").string();
+  {
+    Hdf5Writer out(path);
+    const std::vector<double> angles = {0.0, 0.5, 1.0 / 3.0};
+    const std::vector<std::int32_t> keys = {0, 1, 2};
+    out.write("/angles", std::span<const double>(angles));
+    out.set_attribute("/angles", "units", "degree");
+    out.write_scalar("/distance", 12.5);
+    out.write("/keys", std::span<const std::int32_t>(keys));
+    out.write_text("/text", "NXtomo");
+    out.write_scalar("/vlen", 3.0);
+    out.write("/matrix", pattern<float>(1, 2, 2).const_view());
+    out.flush();
+  }
+  {  // h5py writes attributes as variable-length strings
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t d = H5Dopen2(file, "/vlen", H5P_DEFAULT);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(d, "units", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    const char* units = "mm ";
+    H5Awrite(a, type, &units);
+    H5Aclose(a), H5Sclose(space), H5Tclose(type), H5Dclose(d), H5Fclose(file);
+  }
+  const Hdf5Numbers angles = read_hdf5_numbers(path, "/angles");
+  CHECK(angles.values == std::vector<double>{0.0, 0.5, 1.0 / 3.0});
+  CHECK(angles.units == "degree");
+  const Hdf5Numbers distance = read_hdf5_numbers(path, "/distance");
+  CHECK(distance.values == std::vector<double>{12.5});
+  CHECK(distance.units.empty());
+  CHECK(read_hdf5_numbers(path, "/keys").values == std::vector<double>{0, 1, 2});
+  CHECK(read_hdf5_numbers(path, "/vlen").units == "mm");
+  test::require_error<io_error>([&] { (void)read_hdf5_numbers(path, "/text"); },
+                                {"'" + path + "' dataset '/text' does not hold numbers"});
+  test::require_error<io_error>([&] { (void)read_hdf5_numbers(path, "/matrix"); },
+                                {"dataset '/matrix' has rank 3, expected 0 or 1"});
+  test::require_error<io_error>([&] { (void)read_hdf5_numbers(path, "/absent"); }, {"has no dataset '/absent'"});
 }

@@ -8,9 +8,10 @@
 ///                                                   the window out.extent(1) x out.extent(2) from (row, col),
 ///                                                   as floats, through one hyperslab selection;
 ///   read_hdf5_integers(path, "/entry/data/image_key")   a 1-D integer dataset (NeXus image_key);
-///   write_hdf5(path, dataset, stack)                a (views, rows, cols) stack of uint8, uint16, uint32, float
-///                                                   or double (contiguous or chunked per view, optionally
-///                                                   deflated); write_hdf5(path, dataset, span) a 1-D int32 one.
+///   read_hdf5_numbers(path, "/entry/sample/rotation_angle")   a scalar or 1-D numeric dataset as doubles, with
+///                                                   its "units" attribute (fixed- or variable-length string).
+///
+/// Writing: hdf5_writer.hpp (Hdf5Writer, write_hdf5), through the same error handling.
 ///
 /// Read: unsigned 8-, 16- and 32-bit integers and 32- and 64-bit floats, either byte order, contiguous or
 /// chunked with the filters the library has (deflate, shuffle); HDF5 converts to float as a C cast would.
@@ -26,9 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <span>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -51,13 +50,6 @@ enum class Hdf5Sample { uint8, uint16, uint32, float32, float64 };
   constexpr const char* names[] = {"uint8", "uint16", "uint32", "float32", "float64"};
   return names[static_cast<int>(s)];
 }
-
-/// How write_hdf5 stores a dataset.
-struct Hdf5WriteOptions {
-  bool append = false;      ///< add to an existing file (false: create or truncate it)
-  index_t chunk_views = 0;  ///< > 0: chunks of (chunk_views, rows, cols); 0: contiguous
-  int deflate = 0;          ///< 1 .. 9: gzip level of the chunks (needs chunk_views > 0)
-};
 
 namespace detail {
 
@@ -126,6 +118,38 @@ inline Hdf5Id hdf5_check(hid_t id, herr_t (*close)(hid_t), const std::string& co
   return Hdf5Id(id, close);
 }
 
+/// The scalar string attribute `key` of `object` (fixed or variable length, as h5py writes it), trailing NULs
+/// and spaces removed; "" when there is none. io_error "<where>: ..." for another type.
+inline std::string hdf5_string_attribute(hid_t object, const std::string& key, const std::string& where,
+                                         const ReadLimits& limits) {
+  if (H5Aexists(object, key.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return "";
+  }
+  const std::string what = where + " attribute '" + key + "'";
+  const Hdf5Id attribute = hdf5_check(H5Aopen(object, key.c_str(), H5P_DEFAULT), H5Aclose, what);
+  const Hdf5Id type = hdf5_check(H5Aget_type(attribute.get()), H5Tclose, what + ": type");
+  const Hdf5Id space = hdf5_check(H5Aget_space(attribute.get()), H5Sclose, what + ": dataspace");
+  require<io_error>(H5Tget_class(type.get()) == H5T_STRING && H5Sget_simple_extent_npoints(space.get()) == 1,
+                    [&] { return what + " is not one string"; });
+  std::string text;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    const Hdf5Id memory = hdf5_check(H5Tcopy(H5T_C_S1), H5Tclose, what + ": type");
+    H5Tset_size(memory.get(), H5T_VARIABLE);
+    char* value = nullptr;
+    if (H5Aread(attribute.get(), memory.get(), &value) < 0) throw io_error(what + ": reading failed" + hdf5_message());
+    text = value != nullptr ? value : "";
+    H5free_memory(value);
+  } else {
+    const std::size_t size = H5Tget_size(type.get());
+    require_within_allocation_limit(what, size, limits);
+    text.assign(size, '\0');
+    if (H5Aread(attribute.get(), type.get(), text.data()) < 0) throw io_error(what + ": reading failed" + hdf5_message());
+  }
+  text = text.substr(0, text.find('\0'));
+  return text.substr(0, text.find_last_not_of(' ') + 1);
+}
+
 /// Opens an existing file; io_error naming it when it is missing or not a readable HDF5 file.
 inline Hdf5Id hdf5_open_file(const std::string& path, unsigned flags, const char* who) {
   std::error_code ec;
@@ -157,56 +181,6 @@ inline Hdf5Id hdf5_open_dataset(hid_t file, const std::string& path, const std::
                     std::string(who) + ": '" + path + "': '" + name + "' is not a dataset");
 }
 
-template <class T>
-inline hid_t hdf5_native_type() {
-  static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t> ||
-                    std::is_same_v<T, std::uint32_t> || std::is_same_v<T, std::int32_t> || std::is_same_v<T, float> ||
-                    std::is_same_v<T, double>,
-                "write_hdf5: elements must be uint8_t, uint16_t, uint32_t, int32_t, float or double");
-  if constexpr (std::is_same_v<T, std::uint8_t>)
-    return H5T_NATIVE_UINT8;
-  else if constexpr (std::is_same_v<T, std::uint16_t>)
-    return H5T_NATIVE_UINT16;
-  else if constexpr (std::is_same_v<T, std::uint32_t>)
-    return H5T_NATIVE_UINT32;
-  else if constexpr (std::is_same_v<T, std::int32_t>)
-    return H5T_NATIVE_INT32;
-  else if constexpr (std::is_same_v<T, float>)
-    return H5T_NATIVE_FLOAT;
-  else
-    return H5T_NATIVE_DOUBLE;
-}
-
-/// Writes `data` with extents `dims` as dataset `name` (intermediate groups created) of `path`.
-template <class T>
-inline void hdf5_write(const std::string& path, const std::string& name, const std::vector<hsize_t>& dims,
-                       const T* data, const Hdf5WriteOptions& o) {
-  const Hdf5Quiet quiet;
-  const std::string where = "write_hdf5: '" + path + "' dataset '" + name + "'";
-  require(!name.empty() && name[0] == '/', [&] { return where + ": the dataset path must start with '/'"; });
-  require(o.chunk_views >= 0 && o.deflate >= 0 && o.deflate <= 9 && (o.deflate == 0 || o.chunk_views > 0),
-          [&] { return where + ": chunk_views must be >= 0, deflate in 0 .. 9 and needs chunk_views > 0"; });
-  const Hdf5Id file = o.append ? hdf5_open_file(path, H5F_ACC_RDWR, "write_hdf5")
-                               : hdf5_check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-                                            "write_hdf5: cannot create '" + path + "'");
-  const Hdf5Id space = hdf5_check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
-                                  where + ": dataspace");
-  const Hdf5Id links = hdf5_check(H5Pcreate(H5P_LINK_CREATE), H5Pclose, where);
-  H5Pset_create_intermediate_group(links.get(), 1);
-  const Hdf5Id creation = hdf5_check(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, where);
-  if (o.chunk_views > 0) {
-    std::vector<hsize_t> chunk = dims;
-    chunk[0] = std::min<hsize_t>(static_cast<hsize_t>(o.chunk_views), std::max<hsize_t>(dims[0], 1));
-    H5Pset_chunk(creation.get(), static_cast<int>(chunk.size()), chunk.data());
-    if (o.deflate > 0) H5Pset_deflate(creation.get(), static_cast<unsigned>(o.deflate));
-  }
-  const Hdf5Id dataset = hdf5_check(H5Dcreate2(file.get(), name.c_str(), hdf5_native_type<T>(), space.get(),
-                                               links.get(), creation.get(), H5P_DEFAULT),
-                                    H5Dclose, where + ": cannot create");
-  if (H5Dwrite(dataset.get(), hdf5_native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    throw io_error(where + ": writing failed" + hdf5_message());
-  if (H5Fflush(file.get(), H5F_SCOPE_LOCAL) < 0) throw io_error(where + ": flushing failed" + hdf5_message());
-}
 #endif
 
 }  // namespace detail
@@ -377,44 +351,39 @@ private:
 #endif
 }
 
-/// Writes `stack` (views, rows, cols; any strides) as dataset `name` of `path` with elements of type T (uint8_t,
-/// uint16_t, uint32_t, float or double): Hdf5Dataset reads the same values back. Groups on the way are
-/// created. Throws io_error when the file cannot be written or the dataset exists.
-template <class T>
-inline void write_hdf5(const std::string& path, const std::string& name, const View<const T, 3, HostSpace>& stack,
-                       const Hdf5WriteOptions& o = {}) {
-#if defined(PNPDIST_HAS_HDF5)
-  std::vector<T> packed(static_cast<std::size_t>(stack.size()));
-  std::size_t i = 0;
-  for (index_t v = 0; v < stack.extent(0); ++v)
-    for (index_t r = 0; r < stack.extent(1); ++r)
-      for (index_t c = 0; c < stack.extent(2); ++c) packed[i++] = stack(v, r, c);
-  detail::hdf5_write(path, name,
-                     {static_cast<hsize_t>(stack.extent(0)), static_cast<hsize_t>(stack.extent(1)),
-                      static_cast<hsize_t>(stack.extent(2))},
-                     packed.data(), o);
-#else
-  (void)path, (void)name, (void)stack, (void)o;
-  detail::hdf5_not_compiled("write_hdf5");
-#endif
-}
+/// The values of a scalar or 1-D numeric dataset and its "units" attribute (read_hdf5_numbers).
+struct Hdf5Numbers {
+  std::vector<double> values;
+  std::string units;  ///< "" when the dataset has no units attribute
+};
 
-/// write_hdf5 for a stack of mutable elements.
-template <class T>
-inline void write_hdf5(const std::string& path, const std::string& name, const View<T, 3, HostSpace>& stack,
-                       const Hdf5WriteOptions& o = {}) {
-  write_hdf5<std::remove_const_t<T>>(path, name, View<const std::remove_const_t<T>, 3, HostSpace>(stack), o);
-}
-
-/// Writes `values` as the 1-D int32 dataset `name` of `path` (such as a NeXus image_key; chunk_views and
-/// deflate apply to its one dimension).
-inline void write_hdf5(const std::string& path, const std::string& name, std::span<const std::int32_t> values,
-                       const Hdf5WriteOptions& o = {}) {
+/// The values (as doubles) and units of the scalar or 1-D integer or float dataset `name` of `path` (NeXus
+/// fields such as rotation_angle or x_pixel_size). Throws io_error when it is missing, of another rank or
+/// type, longer than the allocation limit allows, or has a units attribute that is not a string.
+[[nodiscard]] inline Hdf5Numbers read_hdf5_numbers(const std::string& path, const std::string& name,
+                                                   const ReadLimits& limits = ReadLimits::from_environment()) {
 #if defined(PNPDIST_HAS_HDF5)
-  detail::hdf5_write(path, name, {static_cast<hsize_t>(values.size())}, values.data(), o);
+  const detail::Hdf5Quiet quiet;
+  const std::string where = "read_hdf5_numbers: '" + path + "' dataset '" + name + "'";
+  const detail::Hdf5Id file = detail::hdf5_open_file(path, H5F_ACC_RDONLY, "read_hdf5_numbers");
+  const detail::Hdf5Id dataset = detail::hdf5_open_dataset(file.get(), path, name, "read_hdf5_numbers");
+  const detail::Hdf5Id type = detail::hdf5_check(H5Dget_type(dataset.get()), H5Tclose, where + ": type");
+  const H5T_class_t kind = H5Tget_class(type.get());
+  require<io_error>(kind == H5T_INTEGER || kind == H5T_FLOAT, [&] { return where + " does not hold numbers"; });
+  const detail::Hdf5Id space = detail::hdf5_check(H5Dget_space(dataset.get()), H5Sclose, where + ": dataspace");
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  require<io_error>(rank == 0 || rank == 1, [&] { return where + " has rank " + std::to_string(rank) + ", expected 0 or 1"; });
+  const auto count = static_cast<index_t>(std::min<hssize_t>(H5Sget_simple_extent_npoints(space.get()), INT64_MAX));
+  (void)checked_allocation_bytes(where, std::vector<index_t>{count}, sizeof(double), limits);
+  Hdf5Numbers out;
+  out.values.resize(static_cast<std::size_t>(count));
+  if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0)
+    throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
+  out.units = detail::hdf5_string_attribute(dataset.get(), "units", where, limits);
+  return out;
 #else
-  (void)path, (void)name, (void)values, (void)o;
-  detail::hdf5_not_compiled("write_hdf5");
+  (void)path, (void)name, (void)limits;
+  detail::hdf5_not_compiled("read_hdf5_numbers");
 #endif
 }
 

@@ -5,6 +5,7 @@
 /// datasets (pnpdist::hdf5 component).
 
 #include "pnpdist/io/hdf5.hpp"
+#include "pnpdist/io/hdf5_writer.hpp"
 #include "pnpdist/io/image.hpp"
 #include "pnpdist/io/npy.hpp"
 #include "pnpdist/io/projection_stack.hpp"

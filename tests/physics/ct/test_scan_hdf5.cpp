@@ -6,9 +6,11 @@
 #include <catch2/catch.hpp>
 
 #include "io/bad_input_support.hpp"
+#include "physics/ct/scan_support.hpp"
 #include "support/host_executors.hpp"
 
 #include <pnpdist/io/hdf5.hpp>
+#include <pnpdist/io/hdf5_writer.hpp>
 #include <pnpdist/phantoms/phantoms.hpp>
 #include <pnpdist/physics/ct/scan_directory.hpp>
 #include <pnpdist/physics/ct/simulated_scan.hpp>
@@ -29,12 +31,7 @@ namespace {
 
 const test::FastHostExecutor exec = test::fast_host_executor();
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "pnpdist_test_scan_hdf5" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_scan_dir("pnpdist_test_scan_hdf5", name); }
 
 // The frames of a TIFF series as 16-bit counts.
 Tensor<std::uint16_t, 3> counts_of(const fs::path& dir, const std::string& prefix) {
@@ -108,23 +105,9 @@ struct Scans {
   }
 };
 
-ct::ScanLayout exchange_layout() {
-  ct::ScanLayout l;
-  l.hdf5_data = "/exchange/data";
-  l.hdf5_dark = "/exchange/data_dark";
-  l.hdf5_flat = "/exchange/data_white";
-  l.hdf5_image_key = "";
-  return l;
-}
+ct::ScanLayout exchange_layout() { return ct::ScanLayout::data_exchange(); }
 
-void require_same(const ct::Scan& a, const ct::Scan& b) {
-  REQUIRE(a.raw_projections == b.raw_projections);
-  REQUIRE(a.projections.extents() == b.projections.extents());
-  for (index_t i = 0; i < a.projections.size(); ++i) REQUIRE(a.projections.data()[i] == b.projections.data()[i]);
-  REQUIRE(a.geometry.detector_rows == b.geometry.detector_rows);
-  REQUIRE(a.geometry.detector_cols == b.geometry.detector_cols);
-  REQUIRE(a.geometry.vectors == b.geometry.vectors);
-}
+using test::require_same;
 
 }  // namespace
 
@@ -134,15 +117,7 @@ TEST_CASE("A NeXus or Data Exchange file reads like the TIFF directory of the sa
   const fs::path exchange = scans.exchange("exchange");
   const fs::path alone = scans.nexus("alone", "tomo.nxs");
   fs::rename(alone / "scan_geom.geom", alone / "vectors.geom");
-  ct::ScanReadOptions variants[4];
-  variants[1].selection = ProjectionSelection{1, 2, -1};
-  variants[1].window = DetectorWindow{1, 2, 4, 8, 2};
-  variants[2].zinger_threshold = 3000;
-  variants[2].ring_width = 2;
-  variants[2].block = 3;
-  variants[3].selection = ProjectionSelection{3, 1, 5};
-  variants[3].window = DetectorWindow{0, 1, 0, 0, 3};
-  for (const ct::ScanReadOptions& o : variants) {
+  for (const ct::ScanReadOptions& o : test::scan_read_variants()) {
     const ct::Scan expected = ct::read_scan(exec, scans.tiff.string(), scans.volume, o);
     CHECK(expected.projections.extent(0) ==
           static_cast<index_t>(

@@ -21,7 +21,13 @@
 /// 2 dark, 3 invalid and skipped) it splits that dataset, and each flat's position is the number of projections
 /// before it; without it the darks and flats are the datasets /entry/data/dark and /entry/data/flat (positions
 /// from flat_positions.txt as above). The dataset paths are fields of ScanLayout (Data Exchange files:
-/// /exchange/data, /exchange/data_dark, /exchange/data_white). Needs the pnpdist::hdf5 component.
+/// ScanLayout::data_exchange(), /exchange/data, /exchange/data_dark, /exchange/data_white; chosen by itself
+/// for a file that has /exchange/data and not the default /entry/data/data). Needs the pnpdist::hdf5 component.
+///
+/// Geometry: ScanReadOptions::vectors_file when given; else, when the HDF5 file records a NeXus geometry
+/// (nexus_geometry.hpp: rotation angles, distances and pixel sizes with units), the circular orbit it describes,
+/// lengths converted to ScanReadOptions::length_unit (a vectors or description file beside it as well is an
+/// error: name the one to use); else the vectors or description file in the directory.
 ///
 /// read_scan streams the projections in blocks: (optional) zinger removal on the counts, dark/flat
 /// correction, -log with a floor (preprocessing/), then (optional) ring reduction over all of them, and
@@ -48,6 +54,7 @@
 #include "pnpdist/physics/ct/detector_window.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 #include "pnpdist/physics/ct/geometry_description.hpp"
+#include "pnpdist/physics/ct/nexus_geometry.hpp"
 #include "pnpdist/physics/ct/vector_file.hpp"
 #include "pnpdist/preprocessing/flat_field.hpp"
 #include "pnpdist/preprocessing/rings.hpp"
@@ -74,6 +81,17 @@ struct ScanLayout {
   std::string hdf5_image_key = "/entry/data/image_key";  ///< used when present: 0 projection, 1 flat, 2 dark, 3 skip
   std::string hdf5_dark = "/entry/data/dark";            ///< without an image key: the dark frames
   std::string hdf5_flat = "/entry/data/flat";            ///< without an image key: the flat frames
+  NexusGeometryFields nexus;                             ///< where a NeXus file records its geometry
+
+  /// The Data Exchange layout (APS, tomopy): /exchange/data, /exchange/data_dark, /exchange/data_white.
+  [[nodiscard]] static ScanLayout data_exchange() {
+    ScanLayout l;
+    l.hdf5_data = "/exchange/data";
+    l.hdf5_dark = "/exchange/data_dark";
+    l.hdf5_flat = "/exchange/data_white";
+    l.hdf5_image_key = "";
+    return l;
+  }
 };
 
 /// How to read and preprocess a scan.
@@ -87,6 +105,7 @@ struct ScanReadOptions {
   index_t ring_width = 0;         ///< > 0: reduce_rings on the line integrals with this half-width
   index_t block = 32;             ///< projections per block
   int threads = 1;                ///< TIFF reading threads (an HDF5 file is read by one)
+  std::string length_unit = "mm";  ///< NeXus geometry: the unit of the volume's voxel size (lengths converted to it)
 };
 
 /// A preprocessed scan: line integrals (views, rows, cols) and their geometry.
@@ -120,14 +139,24 @@ struct ScanSeries {
   std::string name;  ///< the projections, for messages
   std::optional<ProjectionStack> projections, darks, flats;
   std::optional<std::vector<double>> flat_positions;  ///< from an image_key
+  std::string hdf5;                                   ///< the HDF5 file ("" for TIFF series)
+  index_t frames = 0;                                 ///< HDF5: frames of the data set
+  std::vector<index_t> projection_frames;             ///< HDF5 with an image_key: the projections' frames
 };
 
-/// The HDF5 series of `file` (file comment).
-inline ScanSeries open_hdf5_series(const std::string& file, const ScanLayout& layout) {
+/// The HDF5 series of `file` (file comment). A file without the default layout's data path but with
+/// /exchange/data is read as Data Exchange.
+inline ScanSeries open_hdf5_series(const std::string& file, const ScanLayout& given) {
+  const ScanLayout exchange = ScanLayout::data_exchange();
+  const bool is_exchange = given.hdf5_data == ScanLayout{}.hdf5_data && hdf5_has(file, exchange.hdf5_data) &&
+                           !hdf5_has(file, given.hdf5_data);
+  const ScanLayout& layout = is_exchange ? exchange : given;
   ScanSeries s;
   s.dir = std::filesystem::path(file).parent_path().string();
+  s.hdf5 = file;
   if (layout.hdf5_image_key.empty() || !hdf5_has(file, layout.hdf5_image_key)) {
     s.projections = ProjectionStack::hdf5(file, layout.hdf5_data);
+    s.frames = s.projections->size();
     s.darks = ProjectionStack::hdf5(file, layout.hdf5_dark);
     s.flats = ProjectionStack::hdf5(file, layout.hdf5_flat);
     s.name = s.projections->describe();
@@ -135,7 +164,7 @@ inline ScanSeries open_hdf5_series(const std::string& file, const ScanLayout& la
   }
   const std::vector<std::int64_t> keys = read_hdf5_integers(file, layout.hdf5_image_key);
   const std::string key = "'" + file + "' dataset '" + layout.hdf5_image_key + "'";
-  const index_t frames = Hdf5Dataset(file, layout.hdf5_data).views();
+  const index_t frames = s.frames = Hdf5Dataset(file, layout.hdf5_data).views();
   require<io_error>(static_cast<index_t>(keys.size()) == frames, [&] {
     return "ct::read_scan: " + key + " holds " + std::to_string(keys.size()) + " keys for the " +
            std::to_string(frames) + " frames of '" + layout.hdf5_data + "'";
@@ -165,6 +194,7 @@ inline ScanSeries open_hdf5_series(const std::string& file, const ScanLayout& la
   for (const auto& [list, what] :
        {std::pair{&projections, "projection (0)"}, std::pair{&darks, "dark (2)"}, std::pair{&flats, "flat (1)"}})
     require<io_error>(!list->empty(), [&] { return "ct::read_scan: " + key + " holds no " + what + " frame"; });
+  s.projection_frames = projections;
   s.projections = ProjectionStack::hdf5(file, layout.hdf5_data, std::move(projections));
   s.darks = ProjectionStack::hdf5(file, layout.hdf5_data, std::move(darks));
   s.flats = ProjectionStack::hdf5(file, layout.hdf5_data, std::move(flats));
@@ -235,6 +265,45 @@ inline std::vector<double> read_positions(const std::string& path, index_t count
   return out;
 }
 
+/// The geometry of every projection of `series`: o.vectors_file when given, else the NeXus geometry recorded in
+/// the HDF5 file, else DIR/<layout.vectors> or DIR/<layout.geometry_description> (file comment).
+inline Geometry3D scan_geometry(const ScanSeries& series, const ProjectionStack& stack, const VolumeGeometry3D& volume,
+                                const ScanReadOptions& o, const ScanLayout& layout) {
+  namespace fs = std::filesystem;
+  std::string vectors = o.vectors_file;
+  const std::string listed = (fs::path(series.dir) / layout.vectors).string();
+  const std::string described = (fs::path(series.dir) / layout.geometry_description).string();
+  if (vectors.empty() && !series.hdf5.empty() && has_nexus_geometry(series.hdf5, layout.nexus)) {
+    for (const std::string& beside : {listed, described})
+      require<io_error>(!fs::exists(beside), [&] {
+        return "ct::read_scan: '" + series.hdf5 + "' records its geometry and '" + beside +
+               "' holds another: name the one to use (ScanReadOptions::vectors_file)";
+      });
+    const Geometry3D g = circular_geometry(read_nexus_geometry(series.hdf5, series.frames, series.projection_frames,
+                                                               stack.rows(), stack.cols(), o.length_unit, layout.nexus),
+                                           volume);
+    require<io_error>(g.views() == stack.size(), [&] {
+      return "ct::read_scan: '" + series.hdf5 + "' records " + std::to_string(g.views()) + " angles, " + series.name +
+             " " + std::to_string(stack.size()) + " projections";
+    });
+    return g;
+  }
+  if (vectors.empty()) vectors = !fs::exists(listed) && fs::exists(described) ? described : listed;
+  const bool description = fs::path(vectors).extension() == ".json";
+  const Geometry3D all = description ? read_geometry_description(vectors, volume)
+                                     : read_vector_file(vectors, o.beam, volume, stack.rows(), stack.cols());
+  require<io_error>(all.detector_rows == stack.rows() && all.detector_cols == stack.cols(), [&] {
+    return "ct::read_scan: '" + vectors + "' describes a detector of " + std::to_string(all.detector_rows) + " x " +
+           std::to_string(all.detector_cols) + ", the projections are " + std::to_string(stack.rows()) + " x " +
+           std::to_string(stack.cols());
+  });
+  require<io_error>(all.views() == stack.size(), [&] {
+    return "ct::read_scan: '" + vectors + "' holds " + std::to_string(all.views()) + " vectors, " + series.name + " " +
+           std::to_string(stack.size()) + " projections";
+  });
+  return all;
+}
+
 }  // namespace detail
 
 /// Reads and preprocesses the scan in `dir` for reconstruction on `volume` (file comment). Exec: a host
@@ -249,24 +318,7 @@ template <class Exec>
   const std::vector<index_t> which = stack.indices(o.selection);
 
   // Geometry: one vector per projection in the directory, then the selected views, cropped and binned.
-  std::string vectors = o.vectors_file;
-  if (vectors.empty()) {
-    vectors = (fs::path(series.dir) / layout.vectors).string();
-    const std::string described = (fs::path(series.dir) / layout.geometry_description).string();
-    if (!fs::exists(vectors) && fs::exists(described)) vectors = described;
-  }
-  const bool description = fs::path(vectors).extension() == ".json";
-  const Geometry3D all = description ? read_geometry_description(vectors, volume)
-                                     : read_vector_file(vectors, o.beam, volume, stack.rows(), stack.cols());
-  require<io_error>(all.detector_rows == stack.rows() && all.detector_cols == stack.cols(), [&] {
-    return "ct::read_scan: '" + vectors + "' describes a detector of " + std::to_string(all.detector_rows) + " x " +
-           std::to_string(all.detector_cols) + ", the projections are " + std::to_string(stack.rows()) + " x " +
-           std::to_string(stack.cols());
-  });
-  require<io_error>(all.views() == stack.size(), [&] {
-    return "ct::read_scan: '" + vectors + "' holds " + std::to_string(all.views()) + " vectors, " + series.name + " " +
-           std::to_string(stack.size()) + " projections";
-  });
+  const Geometry3D all = detail::scan_geometry(series, stack, volume, o, layout);
   Geometry3D selected{all.beam, all.volume, all.detector_rows, all.detector_cols, {}};
   for (const index_t i : which) selected.vectors.push_back(all.vectors[static_cast<std::size_t>(i)]);
   Scan scan;

@@ -1,0 +1,190 @@
+#pragma once
+/// \file
+/// Circular-orbit geometry as NeXus (NXtomo) files record it: rotation angles, distances and pixel sizes
+/// instead of per-view vectors.
+///
+///   CircularScan orbit{...};                      beam, angles in degrees, detector, distances (volume units)
+///   Geometry3D g = circular_geometry(orbit, volume);  ct::cone_beam / ct::parallel_beam_3d of those views
+///   write_nexus_geometry(writer, orbit, frame_angles, "mm")   the NXtomo fields below
+///   has_nexus_geometry(file); read_nexus_geometry(file, frames, projection_frames, rows, cols, "mm")
+///                                                 the orbit back, lengths converted to the volume's unit
+///
+/// The fields (NeXus base classes NXsample, NXdetector, NXsource; every number carries a `units` attribute):
+///
+///   /entry/sample/rotation_angle           float64 per frame of /entry/data/data (darks and flats
+///                                          included), "degree" (or "rad")
+///   /entry/instrument/detector/x_pixel_size   column width |u| (a length: "m", "cm", "mm", "um", "nm")
+///   /entry/instrument/detector/y_pixel_size   row height |v|
+///   /entry/instrument/detector/distance       rotation axis (sample) to detector
+///   /entry/instrument/source/distance         source to sample; negative, as NXsource has it (upstream of
+///                                             the sample); absent for a parallel beam
+///
+/// with NX_class attributes on the groups, /entry@definition "NXtomo" and a link /entry/data/rotation_angle.
+/// Angles are degrees in the description and in the file so that a scan written here and read back gives the
+/// same doubles (degrees to radians: t * (pi / 180), in circular_geometry only).
+
+#include <cmath>
+#include <numbers>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/io/hdf5.hpp"
+#include "pnpdist/io/hdf5_writer.hpp"
+#include "pnpdist/physics/ct/geometry.hpp"
+
+namespace pnpdist::ct {
+
+/// A circular orbit about z described by distances (file comment); lengths in the units of the volume's voxel
+/// size.
+struct CircularScan {
+  Beam beam = Beam::divergent;
+  std::vector<double> angles_degrees;  ///< one per projection (uniform_angles(count, 0.0, 360.0): a full turn)
+  Detector3D detector;                 ///< rows, cols, pixel sizes, offsets
+  double source_origin = 0;            ///< cone: source to rotation axis
+  double origin_detector = 0;          ///< cone: rotation axis to detector
+};
+
+/// Paths of the NeXus fields (file comment).
+struct NexusGeometryFields {
+  std::string rotation_angle = "/entry/sample/rotation_angle";
+  std::string x_pixel_size = "/entry/instrument/detector/x_pixel_size";
+  std::string y_pixel_size = "/entry/instrument/detector/y_pixel_size";
+  std::string detector_distance = "/entry/instrument/detector/distance";
+  std::string source_distance = "/entry/instrument/source/distance";
+};
+
+/// The views of `orbit` on `volume` (ct::cone_beam or ct::parallel_beam_3d).
+[[nodiscard]] inline Geometry3D circular_geometry(const CircularScan& orbit, const VolumeGeometry3D& volume) {
+  std::vector<double> angles;
+  angles.reserve(orbit.angles_degrees.size());
+  for (const double a : orbit.angles_degrees) angles.push_back(a * (std::numbers::pi / 180));
+  return orbit.beam == Beam::parallel
+             ? parallel_beam_3d(angles, orbit.detector, volume)
+             : cone_beam(angles, orbit.detector, orbit.source_origin, orbit.origin_detector, volume);
+}
+
+namespace detail {
+
+/// Metres per `unit` (m, cm, mm, um / µm / micron, nm and their long names); 0 for anything else.
+[[nodiscard]] inline double metres_per(const std::string& unit) {
+  static const std::pair<const char*, double> units[] = {
+      {"m", 1.0},       {"metre", 1.0},       {"meter", 1.0},       {"cm", 1e-2},    {"centimetre", 1e-2},
+      {"centimeter", 1e-2}, {"mm", 1e-3},     {"millimetre", 1e-3}, {"millimeter", 1e-3}, {"um", 1e-6},
+      {"\u00b5m", 1e-6}, {"micron", 1e-6},   {"micrometre", 1e-6}, {"micrometer", 1e-6}, {"nm", 1e-9},
+      {"nanometre", 1e-9}, {"nanometer", 1e-9}};
+  for (const auto& [name, metres] : units)
+    if (unit == name || unit == std::string(name) + "s") return metres;
+  return 0;
+}
+
+/// The scalar length `name` of `file` in `unit` (io_error for a missing or unknown unit, more than one value, or
+/// a non-finite one).
+[[nodiscard]] inline double nexus_length(const std::string& file, const std::string& name, const std::string& unit) {
+  const Hdf5Numbers n = read_hdf5_numbers(file, name);
+  const std::string where = "ct::read_nexus_geometry: '" + file + "' dataset '" + name + "'";
+  require<io_error>(n.values.size() == 1 && std::isfinite(n.values[0]), [&] {
+    return where + " must hold one finite number, holds " + std::to_string(n.values.size()) + " values";
+  });
+  require<io_error>(!n.units.empty(), [&] { return where + " has no units attribute (a length: m, cm, mm, um, nm)"; });
+  const double from = metres_per(n.units), to = metres_per(unit);
+  require<io_error>(from > 0, [&] { return where + ": units '" + n.units + "' are not a length (m, cm, mm, um, nm)"; });
+  require(to > 0, [&] { return "ct::read_nexus_geometry: length unit '" + unit + "' is not a length"; });
+  return n.values[0] * (from / to);
+}
+
+}  // namespace detail
+
+/// Whether `file` records a NeXus geometry: its rotation angles and x pixel size exist.
+[[nodiscard]] inline bool has_nexus_geometry(const std::string& file, const NexusGeometryFields& fields = {}) {
+  return hdf5_has(file, fields.rotation_angle) && hdf5_has(file, fields.x_pixel_size);
+}
+
+/// The orbit recorded in `file` (file comment) for a detector of rows x cols: the projections are the frames
+/// `projection_frames` of the `frames` frames of the data set (empty: all of them), lengths converted to
+/// `length_unit` (the unit of the volume's voxel size). A source distance makes it a cone beam, its absence a
+/// parallel beam; y_pixel_size defaults to x_pixel_size. Throws io_error naming the file and the dataset for
+/// another number of angles than frames, a missing or unknown unit, a non-positive pixel size or detector
+/// distance, a zero source distance, and a source distance without a detector distance.
+[[nodiscard]] inline CircularScan read_nexus_geometry(const std::string& file, index_t frames,
+                                                      const std::vector<index_t>& projection_frames, index_t rows,
+                                                      index_t cols, const std::string& length_unit = "mm",
+                                                      const NexusGeometryFields& fields = {}) {
+  const auto where = [&](const std::string& name) {
+    return "ct::read_nexus_geometry: '" + file + "' dataset '" + name + "'";
+  };
+  CircularScan orbit;
+  const Hdf5Numbers angles = read_hdf5_numbers(file, fields.rotation_angle);
+  require<io_error>(static_cast<index_t>(angles.values.size()) == frames, [&] {
+    return where(fields.rotation_angle) + " holds " + std::to_string(angles.values.size()) + " angles for " +
+           std::to_string(frames) + " frames";
+  });
+  const bool degrees = angles.units == "degree" || angles.units == "degrees" || angles.units == "deg";
+  const bool radians = angles.units == "rad" || angles.units == "radian" || angles.units == "radians";
+  require<io_error>(degrees || radians, [&] {
+    return where(fields.rotation_angle) + (angles.units.empty() ? " has no units attribute"
+                                                                : ": units '" + angles.units + "' are not an angle") +
+           " (degree or rad)";
+  });
+  const auto angle = [&](std::size_t i) {
+    const double a = angles.values[i];
+    require<io_error>(std::isfinite(a), [&] { return where(fields.rotation_angle) + ": angle " + std::to_string(i) + " is not finite"; });
+    return degrees ? a : a * (180 / std::numbers::pi);
+  };
+  if (projection_frames.empty())
+    for (std::size_t i = 0; i < angles.values.size(); ++i) orbit.angles_degrees.push_back(angle(i));
+  else
+    for (const index_t f : projection_frames) orbit.angles_degrees.push_back(angle(static_cast<std::size_t>(f)));
+
+  const auto positive = [&](const std::string& name, double value, const char* what) {
+    require<io_error>(value > 0, [&] { return where(name) + ": " + what + " must be positive, got " + std::to_string(value); });
+    return value;
+  };
+  orbit.detector.rows = rows;
+  orbit.detector.cols = cols;
+  orbit.detector.pixel_width =
+      positive(fields.x_pixel_size, detail::nexus_length(file, fields.x_pixel_size, length_unit), "the pixel size");
+  orbit.detector.pixel_height =
+      hdf5_has(file, fields.y_pixel_size)
+          ? positive(fields.y_pixel_size, detail::nexus_length(file, fields.y_pixel_size, length_unit), "the pixel size")
+          : orbit.detector.pixel_width;
+  orbit.beam = hdf5_has(file, fields.source_distance) ? Beam::divergent : Beam::parallel;
+  if (orbit.beam == Beam::divergent) {
+    require<io_error>(hdf5_has(file, fields.detector_distance), [&] {
+      return "ct::read_nexus_geometry: '" + file + "' has a source distance ('" + fields.source_distance +
+             "') but no detector distance ('" + fields.detector_distance + "')";
+    });
+    orbit.source_origin = positive(fields.source_distance,
+                                   std::abs(detail::nexus_length(file, fields.source_distance, length_unit)),
+                                   "the source distance (either sign)");
+    orbit.origin_detector = positive(fields.detector_distance,
+                                     detail::nexus_length(file, fields.detector_distance, length_unit),
+                                     "the detector distance");
+  }
+  return orbit;
+}
+
+/// Writes the NeXus fields of `orbit` (file comment) with lengths in `length_unit`; `frame_angles` holds one
+/// angle (degrees) per frame of the data set, darks and flats included. Throws invalid_argument for detector
+/// offsets (NXtomo has no field for them).
+inline void write_nexus_geometry(Hdf5Writer& out, const CircularScan& orbit, std::span<const double> frame_angles,
+                                 const std::string& length_unit, const NexusGeometryFields& fields = {}) {
+  require(orbit.detector.offset_u == 0 && orbit.detector.offset_v == 0,
+          "ct::write_nexus_geometry: NXtomo records no detector offsets; write a vectors file instead");
+  const auto length = [&](const std::string& name, double value) {
+    out.write_scalar(name, value);
+    out.set_attribute(name, "units", length_unit);
+  };
+  out.write(fields.rotation_angle, frame_angles);
+  out.set_attribute(fields.rotation_angle, "units", "degree");
+  length(fields.x_pixel_size, orbit.detector.pixel_width);
+  length(fields.y_pixel_size, orbit.detector.pixel_height);
+  if (orbit.beam == Beam::divergent) {
+    length(fields.detector_distance, orbit.origin_detector);
+    length(fields.source_distance, -orbit.source_origin);
+  }
+}
+
+}  // namespace pnpdist::ct

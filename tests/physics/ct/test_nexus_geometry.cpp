@@ -1,0 +1,193 @@
+// Geometry from NeXus metadata: a simulated NXtomo file records its orbit (rotation angles, distances, pixel
+// sizes with units) and read_scan builds the same cone- or parallel-beam geometry from it as from the vectors
+// file of the TIFF directory; other length and angle units convert; an explicit vectors file wins; inconsistent
+// metadata gives io_errors naming the file and the dataset.
+#include <catch2/catch.hpp>
+
+#include "io/bad_input_support.hpp"
+#include "physics/ct/scan_support.hpp"
+#include "support/host_executors.hpp"
+
+#include <pnpdist/io/hdf5_writer.hpp>
+#include <pnpdist/phantoms/phantoms.hpp>
+#include <pnpdist/physics/ct/nexus_geometry.hpp>
+#include <pnpdist/physics/ct/scan_directory.hpp>
+#include <pnpdist/physics/ct/simulated_scan.hpp>
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numbers>
+#include <span>
+#include <string>
+#include <vector>
+
+using namespace pnpdist;
+namespace fs = std::filesystem;
+
+namespace {
+
+const test::FastHostExecutor exec = test::fast_host_executor();
+
+const ct::VolumeGeometry3D volume{8, 8, 8, 0.125, 0.125, 0.125};
+
+ct::CircularScan orbit(ct::Beam beam) {
+  return {beam, ct::uniform_angles(9, 10.0, 370.0), ct::Detector3D{6, 12, 0.3, 0.25, 0, 0}, 2.5, 1.5};
+}
+
+// The simulation of `o` in `format` at dir/name; lengths written in `unit`.
+std::string simulate(const fs::path& dir, const std::string& name, const ct::CircularScan& o,
+                     ct::ScanFormat format = ct::ScanFormat::nexus, const std::string& unit = "mm") {
+  static const Tensor<float, 3> truth =
+      phantom::rasterize<float>(exec, phantom::walnut(0), volume, phantom::fitted_scale(volume));
+  ct::SimulatedScanOptions options;
+  options.format = format;
+  options.length_unit = unit;
+  options.drift = -0.1;
+  const fs::path path = dir / name;
+  fs::remove_all(path);
+  ct::write_simulated_scan(exec, path.string(), o, volume, truth.const_view(), options);
+  return path.string();
+}
+
+fs::path fresh_dir(const std::string& name) { return test::fresh_scan_dir("pnpdist_test_nexus_geometry", name); }
+
+// Replaces dataset `name` of `file` by `values` with the units attribute `units` (none when empty).
+void rewrite(const std::string& file, const std::string& name, const std::vector<double>& values,
+             const std::string& units) {
+  const hid_t h = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(h >= 0);
+  if (H5Lexists(h, name.c_str(), H5P_DEFAULT) > 0) REQUIRE(H5Ldelete(h, name.c_str(), H5P_DEFAULT) >= 0);
+  H5Fclose(h);
+  Hdf5Writer out(file, {.append = true});
+  if (values.size() == 1)
+    out.write_scalar(name, values[0]);
+  else
+    out.write(name, std::span<const double>(values));
+  if (!units.empty()) out.set_attribute(name, "units", units);
+  out.flush();
+}
+
+void require_close(const ct::Geometry3D& a, const ct::Geometry3D& b) {
+  REQUIRE(a.beam == b.beam);
+  REQUIRE(a.views() == b.views());
+  for (std::size_t k = 0; k < a.vectors.size(); ++k)
+    for (std::size_t i = 0; i < 12; ++i)
+      REQUIRE(std::abs(a.vectors[k][i] - b.vectors[k][i]) <= 1e-12 * std::max(1.0, std::abs(b.vectors[k][i])));
+}
+
+}  // namespace
+
+TEST_CASE("read_scan builds the geometry a NeXus file records", "[ct][scan][hdf5]") {
+  const fs::path dir = fresh_dir("records");
+  for (const ct::Beam beam : {ct::Beam::divergent, ct::Beam::parallel}) {
+    const ct::CircularScan o = orbit(beam);
+    const std::string tiff = simulate(dir, "tiff", o, ct::ScanFormat::tiff);
+    const std::string nexus = simulate(dir, "nexus/scan.nxs", o);
+    CHECK(ct::has_nexus_geometry(nexus));
+    CHECK_FALSE(fs::exists(dir / "nexus" / "scan_geom.geom"));
+    CHECK(hdf5_has(nexus, "/entry/instrument/source/distance") == (beam == ct::Beam::divergent));
+    ct::ScanReadOptions read;
+    read.beam = beam;
+    const ct::Scan expected = ct::read_scan(exec, tiff, volume, read);
+    const ct::Scan got = ct::read_scan(exec, nexus, volume);  // beam from the file
+    test::require_same(got, expected);  // beam, geometry and line integrals bit-identical
+    CHECK(got.geometry.vectors == ct::circular_geometry(o, volume).vectors);
+    // The source distance is stored upstream (negative), as NXsource has it.
+    if (beam == ct::Beam::divergent)
+      CHECK(read_hdf5_numbers(nexus, "/entry/instrument/source/distance").values == std::vector<double>{-2.5});
+  }
+  // Other units: micrometres in the file, radians for the angles; selections and windows apply.
+  const ct::CircularScan o = orbit(ct::Beam::divergent);
+  const std::string um = simulate(dir, "um/scan.nxs", o, ct::ScanFormat::nexus, "um");
+  CHECK(read_hdf5_numbers(um, "/entry/instrument/detector/x_pixel_size").values == std::vector<double>{0.25});
+  CHECK(read_hdf5_numbers(um, "/entry/instrument/detector/x_pixel_size").units == "um");
+  ct::ScanReadOptions in_um;
+  in_um.length_unit = "um";
+  CHECK(ct::read_scan(exec, um, volume, in_um).geometry.vectors == ct::circular_geometry(o, volume).vectors);
+  std::vector<double> radians = read_hdf5_numbers(um, "/entry/sample/rotation_angle").values;
+  for (double& a : radians) a *= std::numbers::pi / 180;
+  rewrite(um, "/entry/sample/rotation_angle", radians, "rad");
+  require_close(ct::read_scan(exec, um, volume, in_um).geometry, ct::circular_geometry(o, volume));
+  const std::string metres = simulate(dir, "m/scan.nxs", o, ct::ScanFormat::nexus, "m");
+  ct::CircularScan in_mm = o;
+  in_mm.detector.pixel_width *= 1e3, in_mm.detector.pixel_height *= 1e3;
+  in_mm.source_origin *= 1e3, in_mm.origin_detector *= 1e3;
+  require_close(ct::read_scan(exec, metres, volume).geometry, ct::circular_geometry(in_mm, volume));
+  ct::ScanReadOptions subset;
+  subset.selection = ProjectionSelection{1, 3, -1};
+  subset.window = DetectorWindow{0, 2, 6, 8, 2};
+  subset.length_unit = "um";
+  const ct::Geometry3D full = ct::circular_geometry(o, volume);
+  require_close(ct::read_scan(exec, um, volume, subset).geometry,
+                ct::window_detector(ct::Geometry3D{full.beam, volume, 6, 12, {full.vectors[1], full.vectors[4], full.vectors[7]}},
+                                    0, 2, 6, 8, 2));
+}
+
+TEST_CASE("An explicit vectors file wins over the NeXus geometry", "[ct][scan][hdf5]") {
+  const fs::path dir = fresh_dir("explicit");
+  const ct::CircularScan o = orbit(ct::Beam::divergent);
+  const std::string nexus = simulate(dir, "nexus/scan.nxs", o);
+  ct::CircularScan other = o;
+  other.source_origin = 4.0;
+  ct::write_vector_file((dir / "other.geom").string(), ct::circular_geometry(other, volume));
+  ct::ScanReadOptions read;
+  read.vectors_file = (dir / "other.geom").string();
+  CHECK(ct::read_scan(exec, nexus, volume, read).geometry.vectors == ct::circular_geometry(other, volume).vectors);
+  // A vectors file beside the file, not named: ambiguous.
+  fs::copy_file(dir / "other.geom", dir / "nexus" / "scan_geom.geom");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); },
+                                {"'" + nexus + "' records its geometry and", "scan_geom.geom' holds another"});
+}
+
+TEST_CASE("Inconsistent NeXus geometry gives io_errors naming the file and the dataset", "[ct][scan][hdf5]") {
+  const fs::path dir = fresh_dir("errors");
+  const ct::CircularScan o = orbit(ct::Beam::divergent);
+  const auto read = [&](const std::string& file) { (void)ct::read_scan(exec, file, volume); };
+  const auto fresh = [&](const std::string& name) { return simulate(dir, name + "/scan.nxs", o); };
+  SECTION("another number of angles than frames") {
+    const std::string f = fresh("count");
+    std::vector<double> angles = read_hdf5_numbers(f, "/entry/sample/rotation_angle").values;
+    REQUIRE(angles.size() == 2 + 4 + 9);
+    angles.pop_back();
+    rewrite(f, "/entry/sample/rotation_angle", angles, "degree");
+    test::require_error<io_error>(
+        [&] { read(f); }, {"'" + f + "' dataset '/entry/sample/rotation_angle' holds 14 angles for 15 frames"});
+  }
+  SECTION("non-positive distances and pixel sizes") {
+    const std::string f = fresh("distance");
+    rewrite(f, "/entry/instrument/detector/distance", {0.0}, "mm");
+    test::require_error<io_error>([&] { read(f); }, {"'" + f + "' dataset '/entry/instrument/detector/distance'",
+                                                     "the detector distance must be positive, got 0"});
+    rewrite(f, "/entry/instrument/detector/distance", {1.5}, "mm");
+    rewrite(f, "/entry/instrument/detector/y_pixel_size", {-0.3}, "mm");
+    test::require_error<io_error>([&] { read(f); },
+                                  {"dataset '/entry/instrument/detector/y_pixel_size': the pixel size must be positive"});
+    rewrite(f, "/entry/instrument/detector/y_pixel_size", {0.3}, "mm");
+    rewrite(f, "/entry/instrument/source/distance", {0.0}, "mm");
+    test::require_error<io_error>([&] { read(f); }, {"'/entry/instrument/source/distance': the source distance"});
+  }
+  SECTION("missing or unknown units") {
+    const std::string f = fresh("units");
+    rewrite(f, "/entry/instrument/detector/x_pixel_size", {0.25}, "");
+    test::require_error<io_error>(
+        [&] { read(f); }, {"'" + f + "' dataset '/entry/instrument/detector/x_pixel_size' has no units attribute"});
+    rewrite(f, "/entry/instrument/detector/x_pixel_size", {0.25}, "furlong");
+    test::require_error<io_error>([&] { read(f); }, {"x_pixel_size': units 'furlong' are not a length"});
+    rewrite(f, "/entry/instrument/detector/x_pixel_size", {0.25}, "mm");
+    const std::vector<double> angles = read_hdf5_numbers(f, "/entry/sample/rotation_angle").values;
+    rewrite(f, "/entry/sample/rotation_angle", angles, "");
+    test::require_error<io_error>([&] { read(f); }, {"'/entry/sample/rotation_angle' has no units attribute"});
+    rewrite(f, "/entry/sample/rotation_angle", angles, "percent");
+    test::require_error<io_error>([&] { read(f); }, {"units 'percent' are not an angle (degree or rad)"});
+  }
+  SECTION("a source distance without a detector distance") {
+    const std::string f = fresh("source");
+    const hid_t h = H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(H5Ldelete(h, "/entry/instrument/detector/distance", H5P_DEFAULT) >= 0);
+    H5Fclose(h);
+    test::require_error<io_error>([&] { read(f); }, {"'" + f + "' has a source distance", "but no detector distance"});
+  }
+}
