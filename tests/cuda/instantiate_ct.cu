@@ -1,5 +1,5 @@
 // nvcc compile-and-link check of the CT module (no main; linked into pnpdist_cuda_kernels_instantiation):
-// the Joseph projectors (forward, block rays, block adjoint, axis swap), FBP / FDK (pre-weighting, row
+// the Joseph projectors (forward, block rays, the voxel-driven gather back projection, axis swap), FBP / FDK (pre-weighting, row
 // filter, back projection) and the SIRT / CGLS solvers on the Cuda executor, in float and double.
 
 #include <pnpdist/backend/backend.hpp>

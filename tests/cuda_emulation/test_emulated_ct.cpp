@@ -1,12 +1,13 @@
 // Covers: cuda_for_each_kernel
 // The CT projectors (physics/ct/projector.hpp) and FBP / FDK (physics/ct/fbp.hpp) on the Cuda executor, run
-// by the CPU emulation of CUDA: their functors (JosephForward2D/3D, JosephBlockRays, JosephBlockAdjoint,
+// by the CPU emulation of CUDA: their functors (JosephForward2D/3D, JosephBlockRays, JosephGatherAdjoint,
 // SwapLastAxes, FbpPreweight, FbpFilterRows, FbpBackproject) launched through cuda_for_each_kernel, against
-// the same operators on Serial. Every output element is computed by one iteration of the same functor with
-// the same arithmetic in the same order (no atomics, no reductions across iterations), and the emulated
-// build sets -ffp-contract=off, so forward projection, back projection, FBP and FDK agree bit for bit. The
-// dot-product test runs on Cuda too (its inner products go through cuda_reduce_chunks_kernel) and gives
-// the same bits as on Serial.
+// the same operators on Serial. The forward projection, FBP and FDK compute every output element by one
+// iteration of the same functor with the same arithmetic in the same order (no atomics, no reductions across
+// iterations), and the emulated build sets -ffp-contract=off, so they agree bit for bit. The back projection
+// on Cuda is the voxel-driven gather (joseph/gather.hpp): the same terms as the Serial (ray-driven) one,
+// summed in another order, so it agrees to round-off. The dot-product test runs on Cuda too (its inner
+// products go through cuda_reduce_chunks_kernel): it passes at 1e-5, with the same <Ax, y> as on Serial.
 
 #include <cuda_runtime.h>
 #include <catch2/catch.hpp>
@@ -19,9 +20,12 @@
 
 #include "emulated_test_support.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <numbers>
+#include <type_traits>
 
 namespace {
 
@@ -31,16 +35,26 @@ namespace ct = pnpdist::ct;
 
 constexpr double pi = std::numbers::pi;
 
-// Small geometries: 17 x 23 image with 9 views; 9 x 10 x 11 volume with 5 views on a 7 x 8 detector.
+// Small geometries: 17 x 23 images with 9 views, several detector offsets; 9 x 10 x 11 volume with 5 views on a
+// 7 x 8 detector. The wider ones reach the grouped paths of the Serial back projection (joseph/adjoint.hpp).
 ct::Geometry2D parallel_2d() {
   return ct::parallel_beam_2d(ct::uniform_angles(9, 0.1, pi + 0.1), {25, 1.1, 0.7}, {17, 23, 1.0, 1.0});
+}
+ct::Geometry2D parallel_2d_wide() {
+  return ct::parallel_beam_2d(ct::uniform_angles(7, 0.05, pi + 0.05), {45, 1.0, -3.4}, {40, 33, 1.0, 1.2});
 }
 ct::Geometry2D fan_2d() {
   return ct::fan_beam_2d(ct::uniform_angles(9, 0.2, 2 * pi + 0.2), {27, 1.6, -0.9}, 40.0, 25.0, {17, 23, 1.1, 0.9});
 }
+ct::Geometry2D fan_2d_wide() {
+  return ct::fan_beam_2d(ct::uniform_angles(6, 0.3, 2 * pi + 0.3), {51, 1.3, 2.2}, 120.0, 60.0, {36, 41, 1.0, 1.0});
+}
 ct::Geometry3D cone_3d() {
   return ct::cone_beam(ct::uniform_angles(5, 0.3, 2 * pi + 0.3), {7, 8, 2.3, 2.1, 0.4, -0.6}, 35.0, 30.0,
                        {9, 10, 11, 1.1, 0.9, 1.0});
+}
+ct::Geometry3D parallel_3d() {
+  return ct::parallel_beam_3d(ct::uniform_angles(4, 0, pi), {11, 15, 1.1, 0.8, 0.4, 0.3}, {9, 10, 13, 1.0, 1.2, 0.8});
 }
 
 template <class T, std::size_t Rank>
@@ -76,9 +90,17 @@ void check_projector(const Geometry& g) {
   host_op.apply_adjoint(r.const_view(), z.view());
   device_op.apply_adjoint(dr.const_view(), dz.view());
   pnpdist::synchronize(Cuda{});
-  CHECK(bit_mismatches(z, dz) == 0);
+  const auto back = pnpdist::clone<HostSpace>(dz.const_view());
+  double largest = 0, error = 0;
+  for (index_t i = 0; i < z.size(); ++i) {
+    largest = std::max(largest, std::abs(static_cast<double>(z.data()[i])));
+    error = std::max(error, std::abs(static_cast<double>(back.data()[i]) - static_cast<double>(z.data()[i])));
+  }
+  INFO("back projection: largest difference " << error << ", largest value " << largest);
+  CHECK(largest > 0);
+  CHECK(error <= (std::is_same_v<T, float> ? 1e-5 : 1e-12) * largest);
 
-  // The dot-product test on Cuda: passes, and with the same inner products as on Serial.
+  // The dot-product test on Cuda: passes, with the same <Ax, y> as on Serial.
   for (std::uint64_t seed : {3u, 4u}) {
     const auto device_check = pnpdist::adjoint_check(device_op, seed);
     const auto host_check = pnpdist::adjoint_check(host_op, seed);
@@ -86,7 +108,6 @@ void check_projector(const Geometry& g) {
                  << ", relative error " << device_check.relative_error);
     CHECK(device_check.passed(1e-5));
     CHECK(device_check.forward_inner == host_check.forward_inner);
-    CHECK(device_check.adjoint_inner == host_check.adjoint_inner);
   }
 }
 
@@ -95,8 +116,11 @@ void check_projector(const Geometry& g) {
 TEMPLATE_TEST_CASE("emulated Cuda Joseph projectors equal the Serial projectors", "[cuda-emulated][ct]", float,
                    double) {
   SECTION("2D parallel beam") { check_projector<TestType>(parallel_2d()); }
+  SECTION("2D parallel beam, 40 x 33, detector offset -3.4") { check_projector<TestType>(parallel_2d_wide()); }
   SECTION("2D fan beam") { check_projector<TestType>(fan_2d()); }
+  SECTION("2D fan beam, 36 x 41, detector offset 2.2") { check_projector<TestType>(fan_2d_wide()); }
   SECTION("3D cone beam") { check_projector<TestType>(cone_3d()); }
+  SECTION("3D parallel beam") { check_projector<TestType>(parallel_3d()); }
 }
 
 TEST_CASE("emulated Cuda FBP and FDK equal the Serial ones", "[cuda-emulated][ct]") {

@@ -28,10 +28,13 @@
 ///   - sampling.hpp    the weights of a sample and the Gather / Scatter policies, joseph_traverse
 ///   - forward.hpp     the forward projection (JosephForward2D / 3D) and its ray groups
 ///   - adjoint.hpp     the back projection (JosephBlockRays, JosephBlockAdjoint) and its ray groups
+///   - gather.hpp      the voxel-driven back projection of device executors (JosephGatherAdjoint): one
+///                     iteration per pixel / voxel, gathering the same terms
 ///   - loop_hints.hpp  unrolling and prefetch hints of the kernels
 
 #include "pnpdist/physics/ct/joseph/adjoint.hpp"
 #include "pnpdist/physics/ct/joseph/forward.hpp"
+#include "pnpdist/physics/ct/joseph/gather.hpp"
 #include "pnpdist/physics/ct/joseph/layout.hpp"
 #include "pnpdist/physics/ct/joseph/loop_hints.hpp"
 #include "pnpdist/physics/ct/joseph/rays.hpp"

@@ -11,9 +11,13 @@
 ///     the rays are set up and traversed in double, joseph/rays.hpp).
 ///   - Deterministic: apply and apply_adjoint give the same bits on every host executor and for any number
 ///     of threads (no atomics; every output element is accumulated in a fixed order).
+///   - Launch shape per executor: on device executors (Cuda) apply_adjoint is the voxel-driven gather
+///     (joseph/gather.hpp, one thread per pixel / voxel): the same terms as on the host in another order, so
+///     equal to the host result up to round-off, and deterministic.
 ///   - Memory: the per-view geometry vectors (views x 6 or 12 doubles), a work buffer of one view's rays
 ///     (36 or 44 bytes per detector pixel, 56 or 72 for double) and one image/volume-sized buffer (the input with its
-///     last two axes swapped, joseph.hpp) in the executor's memory space; nothing is allocated per call.
+///     last two axes swapped, joseph.hpp) in the executor's memory space, on device executors also one detector
+///     map per view (9 or 12 reals); nothing is allocated per call.
 /// Inputs and outputs must be contiguous (row-major) views in the executor's memory space.
 
 #include <array>
@@ -21,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "pnpdist/backend/executor.hpp"
 #include "pnpdist/backend/for_each.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
@@ -59,8 +64,22 @@ inline index_t block_views(index_t views, index_t pixels, std::size_t ray_bytes)
   return count < views ? count : views;
 }
 
-/// The back projection of all views, block by block (joseph.hpp): rays of the block, then one launch over
-/// the slices of the targets `first` and `second` (disjoint buffers) and, if any, one over `third`.
+/// For each block of `block_views` views: the block's rays with their weighted values (JosephBlockRays),
+/// then step(first view of the block, views in the block).
+template <class T, class Exec, class Grid, class Ray, class Step>
+void for_each_view_block(const Exec& exec, const Grid& grid, const double* vectors, const T* projections, index_t views,
+                         index_t pixels, Ray* rays, index_t block_views, const Step& step) {
+  for (index_t begin = 0; begin < views; begin += block_views) {
+    const index_t count = begin + block_views <= views ? block_views : views - begin;
+    for_each(with_iteration_cost(exec, 64), count * pixels,
+             JosephBlockRays<T, Grid, Ray>{grid, vectors, projections + begin * pixels, begin, pixels, rays});
+    step(begin, count);
+  }
+}
+
+/// The back projection of all views on a host executor, block by block (joseph/adjoint.hpp): rays of the
+/// block, then one launch over the slices of the targets `first` and `second` (disjoint buffers) and, if
+/// any, one over `third`.
 template <class T, class Exec, class Grid, class Ray>
 void back_project_blocks(const Exec& exec, const Grid& grid, const double* vectors, const T* projections,
                          const unsigned char* masks, index_t views, index_t pixels, Ray* rays, index_t block_views,
@@ -68,20 +87,41 @@ void back_project_blocks(const Exec& exec, const Grid& grid, const double* vecto
   index_t smallest = grid.n[0];  // the shortest axis sets the run length of every launch
   for (const index_t n : grid.n) smallest = n < smallest ? n : smallest;
   const index_t run_slices = joseph_run_slices(smallest, exec.concurrency());
-  for (index_t begin = 0; begin < views; begin += block_views) {
-    const index_t count = begin + block_views <= views ? block_views : views - begin;
-    for_each(with_iteration_cost(exec, 64), count * pixels,
-             JosephBlockRays<T, Grid, Ray>{grid, vectors, projections + begin * pixels, begin, pixels, rays});
-    const SliceTarget<T> none{-1, false, nullptr};
-    if (first.axis >= 0) {
-      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, first, second, run_slices};
-      for_each(with_iteration_cost(exec, 4 * count * pixels), op.iterations(), op);
-    }
-    if (third.axis >= 0) {
-      const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, third, none, run_slices};
-      for_each(with_iteration_cost(exec, 4 * count * pixels), op.iterations(), op);
-    }
+  for_each_view_block<T>(
+      exec, grid, vectors, projections, views, pixels, rays, block_views, [&](index_t begin, index_t count) {
+        const auto launch = [&](SliceTarget<T> a, SliceTarget<T> b) {
+          const JosephBlockAdjoint<T, Grid, Ray> op{grid, rays, masks + begin, count, pixels, a, b, run_slices};
+          for_each(with_iteration_cost(exec, 4 * count * pixels), op.iterations(), op);
+        };
+        if (first.axis >= 0) launch(first, second);
+        if (third.axis >= 0) launch(third, SliceTarget<T>{-1, false, nullptr});
+      });
+}
+
+/// The back projection of all views on a device executor (joseph/gather.hpp): per block of views, its rays,
+/// then one launch with one iteration per element of `out`, which it overwrites (first block) or adds to.
+template <class T, class Exec, class Grid, class Ray, class Map>
+void gather_back_project(const Exec& exec, const Grid& grid, const double* vectors, const T* projections,
+                         const Map* maps, const unsigned char* masks, index_t views, index_t pixels, Ray* rays,
+                         index_t block_views, T* out) {
+  for_each_view_block<T>(
+      exec, grid, vectors, projections, views, pixels, rays, block_views, [&](index_t begin, index_t count) {
+        const JosephGatherAdjoint<T, Grid, Ray> op{grid, rays, maps + begin, masks + begin, count, out, begin > 0};
+        for_each(exec, op.iterations(), op);
+      });
+}
+
+/// Per view: the map of joseph/gather.hpp, on device executors only (empty on host executors).
+template <class Exec, class R, class Geometry, class Grid>
+auto detector_maps(const Geometry& g, const Grid& grid) {
+  using Map = decltype(joseph_detector_map<R>(grid, g.vectors[0].data()));
+  Tensor<Map, 1, typename Exec::memory_space> out;
+  if constexpr (!is_host_executor_v<Exec>) {
+    std::vector<Map> maps;
+    for (const auto& e : g.vectors) maps.push_back(joseph_detector_map<R>(grid, e.data()));
+    out = upload<typename Exec::memory_space>(maps);
   }
+  return out;
 }
 
 template <class V>
@@ -116,6 +156,7 @@ public:
         uses_axis_[static_cast<std::size_t>(axis)] = true;
       }
     masks_ = detail::upload<space>(masks);
+    maps_ = detail::detector_maps<Exec, joseph_real_t<T>>(geometry_, grid_);
     swapped_ = Tensor<T, 1, space>(Extents<1>{grid_.n[0] * grid_.n[1]});
   }
 
@@ -140,6 +181,11 @@ public:
     check_apply_adjoint_shapes(*this, y, x, "ct::JosephProjector2D");
     detail::require_contiguous(x, "ct::JosephProjector2D::apply_adjoint");
     detail::require_contiguous(y, "ct::JosephProjector2D::apply_adjoint");
+    if constexpr (!is_host_executor_v<Exec>) {
+      detail::gather_back_project<T>(exec_, grid_, vectors_.data(), y.data(), maps_.data(), masks_.data(),
+                                     geometry_.views(), geometry_.detector_cols, rays_.data(), block_views_, x.data());
+      return;
+    }
     fill(exec_, x, T(0));
     if (uses_axis_[1]) fill(exec_, swapped_.view(), T(0));
     // Rays along y add to the image's rows, rays along x to the swapped buffer's rows (the columns).
@@ -161,6 +207,7 @@ private:
   mutable Tensor<Ray, 1, space> rays_;     ///< the rays of a block of views
   mutable Tensor<T, 1, space> swapped_;    ///< the image with its axes swapped (W, H)
   Tensor<unsigned char, 1, space> masks_;  ///< per view: the dominant axes of its rays (bit mask)
+  Tensor<JosephDetectorMap<joseph_real_t<T>, 2>, 1, space> maps_;  ///< per view (device executors only)
   index_t block_views_ = 1;
   std::array<bool, 2> uses_axis_{};  ///< which dominant axes occur in the geometry
 
@@ -205,6 +252,7 @@ public:
         }
     }
     masks_ = detail::upload<space>(masks);
+    maps_ = detail::detector_maps<Exec, joseph_real_t<T>>(geometry_, grid_);
     swapped_ = Tensor<T, 1, space>(Extents<1>{grid_.n[0] * grid_.n[1] * grid_.n[2]});
   }
 
@@ -231,6 +279,12 @@ public:
     check_apply_adjoint_shapes(*this, y, x, "ct::JosephProjector3D");
     detail::require_contiguous(x, "ct::JosephProjector3D::apply_adjoint");
     detail::require_contiguous(y, "ct::JosephProjector3D::apply_adjoint");
+    if constexpr (!is_host_executor_v<Exec>) {
+      detail::gather_back_project<T>(exec_, grid_, vectors_.data(), y.data(), maps_.data(), masks_.data(),
+                                     geometry_.views(), geometry_.detector_rows * geometry_.detector_cols, rays_.data(),
+                                     block_views_, x.data());
+      return;
+    }
     fill(exec_, x, T(0));
     if (uses_axis_[2]) fill(exec_, swapped_.view(), T(0));
     // Rays along y add to y-slices of the volume, rays along x to x-slices of the swapped buffer (one launch,
@@ -257,6 +311,7 @@ private:
   mutable Tensor<Ray, 1, space> rays_;     ///< the rays of a block of views
   mutable Tensor<T, 1, space> swapped_;    ///< the volume with its last two axes swapped (D, W, H)
   Tensor<unsigned char, 1, space> masks_;  ///< per view: the dominant axes of its rays (bit mask)
+  Tensor<JosephDetectorMap<joseph_real_t<T>, 3>, 1, space> maps_;  ///< per view (device executors only)
   index_t block_views_ = 1;
   std::array<bool, 3> uses_axis_{};
 
