@@ -36,8 +36,9 @@ struct DatasetOptions {
 inline void add_dataset_options(OptionTable& table, DatasetOptions& d) {
   table.text("--dataset", "DIR|FILE",
              "raw scan directory (scan_*.tif, di*.tif darks, io*.tif flats, or scan.h5; scan_geom.geom\n"
-             "vectors), or an HDF5/NeXus file with the vectors beside it (docs/scanner_data.md): read,\n"
-             "preprocessed and reconstructed instead of the phantom",
+             "vectors), or an HDF5 file: NeXus (geometry from its metadata, lengths in mm, else the vectors\n"
+             "beside it) or Data Exchange (docs/scanner_data.md): read, preprocessed and reconstructed\n"
+             "instead of the phantom",
              d.dir);
   table.text("--centre-of-rotation", "auto|none|S",
              "data set: estimate the detector shift from opposite rays (auto), keep the vectors (none), or\n"
