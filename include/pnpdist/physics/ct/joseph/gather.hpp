@@ -16,7 +16,7 @@
 /// Which rays reach a voxel. A ray of dominant axis a gives voxel p a term in slice s = p[a] when its
 /// position q along each other axis b satisfies floor(q) in {p[b] - 1, p[b]}, i.e. when it crosses slice s
 /// inside the square (2D: segment) of half-width one voxel around p. The detector positions of the lines
-/// through the corners of that square (JosephDetectorMap: a projective map, exact in double, stored in R)
+/// through the corners of that square (JosephDetectorMap: a projective map, set up in double and stored in R)
 /// bound the detector pixels whose rays can cross it; the candidates, widened by joseph_candidate_margin to
 /// cover rounding, are then checked with the exact weight function, so a term is missed only if rounding
 /// moved a ray by more than the margin (half a detector pixel, orders of magnitude above the bound).
