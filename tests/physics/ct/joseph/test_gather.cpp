@@ -3,7 +3,8 @@
 // JosephGatherAdjoint on Serial (in two blocks of views, so that the second block adds to the first) equals
 // the Serial projector's back projection to round-off and passes the dot-product test against its forward
 // projection; 2D parallel and fan beam, 3D parallel and cone beam, odd and non-square sizes, detector
-// offsets, geometries large enough for the grouped paths of adjoint.hpp.
+// offsets, geometries large enough for the grouped paths of adjoint.hpp. Also the candidate counts of the
+// benchmark geometries (docs/gpu_model.md), scaled down.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/physics/ct/ct.hpp>
@@ -142,7 +143,75 @@ void check_detector_map(const Geometry& g) {
   }
 }
 
+/// Per (voxel, view): the dominant axes checked; per (voxel, view, axis): the candidate rays and the terms,
+/// over every `step`-th voxel (float rays, as the float projector).
+struct CandidateCounts {
+  double axes = 0, candidates = 0, terms = 0;
+};
+template <class Geometry>
+CandidateCounts count_candidates(const Geometry& g, index_t step) {
+  using R = float;
+  const auto grid = ct::make_joseph_grid(g);
+  using Ray = decltype(ct::joseph_pixel_ray<R>(grid, nullptr, 0, 0));
+  constexpr int D = sizeof(grid.n) / sizeof(grid.n[0]);
+  const std::vector<double> vectors = flat_vectors(g);
+  const std::size_t stride = vectors.size() / g.vectors.size();
+  const index_t rows = ct::joseph_detector_rows(grid), cols = grid.detector_cols;
+  index_t voxels = 1;
+  for (const index_t n : grid.n) voxels *= n;
+  double pairs = 0, axes = 0, candidates = 0, terms = 0;
+  for (index_t v = 0; v < g.views(); ++v) {
+    const auto m = ct::joseph_detector_map<R>(grid, vectors.data() + stride * v);
+    std::vector<Ray> rays;
+    unsigned mask = 0;
+    for (index_t pixel = 0; pixel < rows * cols; ++pixel) {
+      rays.push_back(ct::joseph_pixel_ray<R>(grid, vectors.data(), v, pixel));
+      mask |= 1u << rays.back().axis;
+    }
+    for (index_t i = 0; i < voxels; i += step, pairs += 1) {
+      index_t p[D];
+      for (index_t k = D - 1, rest = i; k >= 0; --k) {
+        p[k] = rest % grid.n[k];
+        rest /= grid.n[k];
+      }
+      for (int a = 0; a < D; ++a) {
+        if (!(mask & (1u << a))) continue;
+        axes += 1;
+        index_t target;
+        const auto ax = ct::joseph_slice_axes(grid, p, a, target);
+        const auto c = ct::joseph_candidates(m, p, a, rows, cols);
+        for (index_t r = c.row_lo; r <= c.row_hi; ++r)
+          for (index_t k = c.col_lo; k <= c.col_hi; ++k, candidates += 1) {
+            const Ray& ray = rays[static_cast<std::size_t>(r * cols + k)];
+            if (ray.axis != a || p[a] < ray.s_lo || p[a] > ray.s_hi) continue;
+            ct::PickPolicy<float> pick{target};
+            ct::joseph_sample<float>(ax, ray, p[a], pick);
+            terms += pick.hit ? 1 : 0;
+          }
+      }
+    }
+  }
+  return {axes / pairs, candidates / axes, terms / axes};
+}
+
 }  // namespace
+
+TEST_CASE("joseph gather: candidate rays per voxel at the benchmark geometries (scaled down)", "[ct][gather]") {
+  // bench_ct's 2D parallel beam (100 views, one detector column per pixel) and the census' 3D cone beam
+  // (50 views, source-origin 500, origin-detector 500, detector pixels of 2 for voxels of 1), smaller.
+  const auto c2 =
+      count_candidates(ct::parallel_beam_2d(ct::uniform_angles(100, 0, pi), {128, 1.0, 0.0}, {128, 128, 1.0, 1.0}), 1);
+  const auto c3 = count_candidates(ct::cone_beam(ct::uniform_angles(50, 0, 2 * pi), {48, 48, 2.0, 2.0, 0, 0}, 500.0,
+                                                 500.0, {48, 48, 48, 1.0, 1.0, 1.0}),
+                                   5);
+  INFO("2D: axes " << c2.axes << ", candidates " << c2.candidates << ", terms " << c2.terms);
+  INFO("3D: axes " << c3.axes << ", candidates " << c3.candidates << ", terms " << c3.terms);
+  CHECK(c2.axes == 1.0);
+  CHECK(c2.candidates < 2.8);
+  CHECK(c2.terms > 1.6);
+  CHECK(c3.candidates < 8.0);
+  CHECK(c3.terms > 2.7);
+}
 
 TEST_CASE("joseph gather: the detector map sends the points of every ray to its detector pixel", "[ct][gather]") {
   for (const auto& g : geometries_2d()) check_detector_map(g);
