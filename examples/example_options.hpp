@@ -6,11 +6,15 @@
 //  - OptionTable: a declarative table of typed options (integers, numbers, text, choices, 0|1 switches,
 //    comma-separated per-axis lists, flags without a value). --help is generated from the table with every
 //    option's default (the value before parsing), and options_json() writes every resolved value as one JSON
-//    object whose keys are the flag names with '_' for '-' (--patch-size -> "patch_size").
+//    object whose keys are the flag names with '_' for '-' (--patch-size -> "patch_size"). schema() describes
+//    every option as data (flag, key, type, default, bounds, choices, help): the examples print it for
+//    --options-json, and the runner (tools/pnpdist_runner/options.py) checks its configs against it.
 // Bad input throws pnpdist::invalid_argument naming the option and the value.
 
 #include <pnpdist/core/errors.hpp>
 #include <pnpdist/core/types.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cerrno>
@@ -113,18 +117,18 @@ public:
       : usage_(std::move(usage)), epilogue_(std::move(epilogue)) {}
 
   /// A general option "--name METAVAR": set(text) parses and stores the value (throwing invalid_argument),
-  /// json() writes the current value as JSON, shown() as plain text for --help (json() by default).
+  /// json() writes the current value as JSON, shown() as plain text for --help (json() by default). Its
+  /// schema type is "text" (the metavar says what the text may be).
   void add(const std::string& name, const std::string& metavar, const std::string& help,
            std::function<void(const std::string&)> set, std::function<std::string()> json,
            std::function<std::string()> shown = {}) {
-    if (!shown) shown = json;
-    entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(json), shown(), false, false});
+    add_typed(name, metavar, help, std::move(set), std::move(json), std::move(shown), "text", nlohmann::json::object());
   }
 
   /// --name N: an integer in [low, high].
   void integer(const std::string& name, const std::string& help, pnpdist::index_t& target, pnpdist::index_t low = 0,
                pnpdist::index_t high = std::numeric_limits<pnpdist::index_t>::max(), const std::string& metavar = "N") {
-    add(
+    add_typed(
         name, metavar, help,
         [&target, name, low, high](const std::string& text) {
           const long long value = parse_integer(name, text);
@@ -133,13 +137,13 @@ public:
                                             std::to_string(high) + "]");
           target = static_cast<pnpdist::index_t>(value);
         },
-        [&target] { return std::to_string(target); });
+        [&target] { return std::to_string(target); }, {}, "integer", bounds(low, high));
   }
 
   /// --name X: a finite number in [low, high].
   void number(const std::string& name, const std::string& help, double& target, double low = 0,
               double high = std::numeric_limits<double>::max(), const std::string& metavar = "X") {
-    add(
+    add_typed(
         name, metavar, help,
         [&target, name, low, high](const std::string& text) {
           const double value = parse_number(name, text.c_str());
@@ -148,7 +152,7 @@ public:
                                             json_number(high) + "]");
           target = value;
         },
-        [&target] { return json_number(target); });
+        [&target] { return json_number(target); }, {}, "number", bounds(low, high));
   }
 
   /// --name TEXT: any text (a path, say); shown as `none` when empty.
@@ -162,7 +166,7 @@ public:
   void choice(const std::string& name, const std::string& help, std::string& target, std::vector<std::string> choices) {
     std::string metavar;
     for (const std::string& c : choices) metavar += (metavar.empty() ? "" : "|") + c;
-    add(
+    add_typed(
         name, metavar, help,
         [&target, name, choices, metavar](const std::string& text) {
           for (const std::string& c : choices)
@@ -172,12 +176,12 @@ public:
             }
           throw pnpdist::invalid_argument(name + ": '" + text + "' is not one of " + metavar);
         },
-        [&target] { return json_string(target); }, [&target] { return target; });
+        [&target] { return json_string(target); }, [&target] { return target; }, "choice", {{"choices", choices}});
   }
 
   /// --name 0|1 (also true|false).
   void boolean(const std::string& name, const std::string& help, bool& target) {
-    add(
+    add_typed(
         name, "0|1", help,
         [&target, name](const std::string& text) {
           if (text == "1" || text == "true")
@@ -188,7 +192,7 @@ public:
             throw pnpdist::invalid_argument(name + ": '" + text + "' is not 0 or 1");
         },
         [&target] { return std::string(target ? "true" : "false"); },
-        [&target] { return std::string(target ? "1" : "0"); });
+        [&target] { return std::string(target ? "1" : "0"); }, "boolean", nlohmann::json::object());
   }
 
   /// --name P or P,P,...: N non-negative integers (one value is used on every axis). JSON: a number when
@@ -196,7 +200,7 @@ public:
   template <std::size_t N>
   void integer_list(const std::string& name, const std::string& metavar, const std::string& help,
                     std::array<pnpdist::index_t, N>& target) {
-    add(
+    add_typed(
         name, metavar, help,
         [&target, name](const std::string& text) {
           const auto values = parse_integer_list<N>(name, text);
@@ -209,22 +213,28 @@ public:
           std::string s;
           for (std::size_t d = 0; d < N; ++d) s += (d ? "," : "") + std::to_string(target[d]);
           return s;
-        });
+        },
+        "integer_list", {{"length", N}, {"minimum", 0}});
   }
 
   /// --name without a value: sets target to true.
   void flag(const std::string& name, const std::string& help, bool& target) {
     entries_.push_back(Entry{name, "", help, [&target](const std::string&) { target = true; },
-                             [&target] { return std::string(target ? "true" : "false"); }, "", true, false});
+                             [&target] { return std::string(target ? "true" : "false"); }, "", "flag",
+                             nlohmann::json::object(), nlohmann::json(false), true, false});
   }
 
-  /// Parses argv. --help / -h prints help() and exits with 0; an unknown option, a missing value or a bad
-  /// value throws invalid_argument.
+  /// Parses argv. --help / -h prints help(), --options-json schema(), and exits with 0; an unknown option, a missing
+  /// value or a bad value throws invalid_argument.
   void parse(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--help" || arg == "-h") {
         std::fputs(help().c_str(), stdout);
+        std::exit(0);
+      }
+      if (arg == "--options-json") {
+        std::puts(schema().dump(2).c_str());
         std::exit(0);
       }
       Entry* entry = find(arg);
@@ -263,8 +273,25 @@ public:
       out += head + indented + "\n";
     }
     out += "  --help                      this text\n";
+    out += "  --options-json              these options as JSON (types, defaults, bounds; for tools)\n";
     if (!epilogue_.empty()) out += "\n" + epilogue_ + "\n";
     return out;
+  }
+
+  /// Every option as data: {"usage": ..., "options": [{"flag": "--size", "key": "size", "type": "integer",
+  /// "metavar": "N", "default": 512, "minimum": 1, "maximum": ..., "help": ...}, ...]}. Types: integer and
+  /// number (inclusive "minimum"/"maximum"), choice ("choices"), boolean (0|1), integer_list ("length": 1
+  /// value or that many), flag (no value), text (anything the metavar describes; checked by the program).
+  /// "default" is the value before parsing, as --help shows it.
+  [[nodiscard]] nlohmann::json schema() const {
+    nlohmann::json options = nlohmann::json::array();
+    for (const Entry& e : entries_) {
+      nlohmann::json option = {{"flag", e.name},       {"key", key_of(e.name)},      {"type", e.type},
+                               {"metavar", e.metavar}, {"default", e.default_value}, {"help", e.help}};
+      option.update(e.constraints);
+      options.push_back(std::move(option));
+    }
+    return {{"schema", "pnpdist.options/1"}, {"usage", usage_}, {"options", std::move(options)}};
   }
 
   /// Every option's resolved value, {"size": 256, "patch_size": [8, 256, 256], ...}; with `keep`, only the
@@ -273,10 +300,7 @@ public:
     std::string out = "{";
     for (const Entry& e : entries_) {
       if (keep && !keep(e.name)) continue;
-      std::string key = e.name.substr(2);
-      for (char& c : key)
-        if (c == '-') c = '_';
-      out += (out.size() > 1 ? ", " : "") + json_string(key) + ": " + e.json();
+      out += (out.size() > 1 ? ", " : "") + json_string(key_of(e.name)) + ": " + e.json();
     }
     return out + "}";
   }
@@ -297,9 +321,37 @@ private:
     std::function<void(const std::string&)> set;
     std::function<std::string()> json;
     std::string default_text;
+    std::string type;            // schema(): integer, number, choice, boolean, integer_list, flag, text
+    nlohmann::json constraints;  // schema(): minimum, maximum, choices, length
+    nlohmann::json default_value;
     bool is_flag;
     bool given = false;
   };
+
+  /// {"minimum": low, "maximum": high}, without the maximum when it is the type's largest value (no bound).
+  template <class V>
+  static nlohmann::json bounds(V low, V high) {
+    nlohmann::json out = {{"minimum", low}};
+    if (high < std::numeric_limits<V>::max()) out["maximum"] = high;
+    return out;
+  }
+
+  /// "--patch-size" -> "patch_size".
+  static std::string key_of(const std::string& flag) {
+    std::string key = flag.substr(2);
+    for (char& c : key)
+      if (c == '-') c = '_';
+    return key;
+  }
+
+  void add_typed(const std::string& name, const std::string& metavar, const std::string& help,
+                 std::function<void(const std::string&)> set, std::function<std::string()> json,
+                 std::function<std::string()> shown, std::string type, nlohmann::json constraints) {
+    if (!shown) shown = json;
+    nlohmann::json default_value = nlohmann::json::parse(json());
+    entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(json), shown(), std::move(type),
+                             std::move(constraints), std::move(default_value), false, false});
+  }
 
   Entry* find(const std::string& name) {
     for (Entry& e : entries_)

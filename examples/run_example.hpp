@@ -32,11 +32,11 @@ inline std::string error_message(const std::exception& e) {
   return e.what();
 }
 
-/// Runs body(world) on every rank: --help is answered before MPI starts; option errors are reported once
-/// (by rank 0) and every rank exits with 2; any other exception ends a single process with status 1 and
-/// aborts every rank of a larger group with a message naming the rank (pnpdist::run_on_all_ranks).
-/// `progress_timeout` (read after parsing; the table's --progress-timeout) > 0 watches every rank's progress
-/// for the whole run (pnpdist::watch_progress): a rank without progress for that long aborts every rank, 124.
+/// Runs body(world) on every rank: --help and --options-json are answered before MPI starts; option errors are reported
+/// once (by rank 0) and every rank exits with 2; any other exception ends a single process with status 1 and aborts
+/// every rank of a larger group with a message naming the rank (pnpdist::run_on_all_ranks). `progress_timeout` (read
+/// after parsing; the table's --progress-timeout) > 0 watches every rank's progress for the whole run
+/// (pnpdist::watch_progress): a rank without progress for that long aborts every rank, 124.
 template <class Body>
 int run_example(int argc, char** argv, const char* name, OptionTable& table, const double& progress_timeout,
                 Body&& body) {
@@ -44,6 +44,10 @@ int run_example(int argc, char** argv, const char* name, OptionTable& table, con
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(table.help().c_str(), stdout);
+      return 0;
+    }
+    if (arg == "--options-json") {
+      std::puts(table.schema().dump(2).c_str());
       return 0;
     }
   }

@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pnpdist_runner import launch  # noqa: E402
+from pnpdist_runner import launch, options  # noqa: E402
 from pnpdist_runner.config import ConfigError, load_config  # noqa: E402
 from pnpdist_runner.dashboard import DashboardError, check_requirements, write_dashboard  # noqa: E402
 from pnpdist_runner.results import RunData, collect, write_summary  # noqa: E402
@@ -64,10 +64,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _schema_of(build_dir: str | None):
+    """schema_of(example) for load_config: the options the example program declares (--options-json)."""
+    cache: dict[str, dict] = {}
+
+    def schema_of(example: str) -> dict:
+        if example not in cache:
+            exe = launch.example_path(build_dir, example)
+            if not os.path.isfile(exe):
+                raise options.SchemaError(f"example program not found: {exe} (build it: cmake --build "
+                                          f"{build_dir or 'build/release'} --target {example}, or pass --build-dir)")
+            cache[example] = options.load_schema(exe)
+        return cache[example]
+
+    return schema_of
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, _schema_of(args.build_dir))
         runs, total = config.expand(args.max_runs, args.only)
     except ConfigError as e:
         for message in e.messages:
@@ -81,10 +97,6 @@ def main(argv: list[str]) -> int:
     if not runs:
         launch.log("nothing to run")
         return 0
-    if not args.dry_run and not os.path.isfile(exe):
-        print(f"error: example program not found: {exe} (build it: cmake --build {args.build_dir or 'build/release'} "
-              f"--target {config.example}, or pass --build-dir)", file=sys.stderr)
-        return 2
     if not args.dry_run and not args.no_dashboard:
         try:  # before any run: a missing plotly.js should not be found out after hours of runs
             check_requirements()

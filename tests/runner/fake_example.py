@@ -5,7 +5,8 @@ four small PNG images into --output-dir, and (unless --baselines 0) two classica
 (baseline_<name>.png) as the real examples do. It records what it was given (argv, world size, threads, the
 environment variables the runner sets) under "fake" so that tests can check the launch.
 
---seed 666 makes it fail (exit code 3, a message on stderr) without writing result.json."""
+--seed 666 makes it fail (exit code 3, a message on stderr) without writing result.json. (--options-json is
+answered by the real example, runner_support.write_example.)"""
 
 import json
 import math

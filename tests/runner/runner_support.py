@@ -17,8 +17,31 @@ sys.path.insert(0, TOOLS)
 sys.path.insert(0, HERE)
 
 import fake_example  # noqa: E402
+from pnpdist_runner import options  # noqa: E402
 
 PYTHON = sys.executable or "/usr/bin/python3"
+# The real example programs, whose --options-json the runner checks configs against (CTest sets the variable
+# to this build's examples).
+EXAMPLES = os.path.abspath(os.environ.get("PNPDIST_EXAMPLES_DIR") or os.path.join(ROOT, "build", "release", "examples"))
+
+
+def schema_of(example: str) -> dict:
+    """The options of the real example `example` (load_config's schema_of)."""
+    if example not in _SCHEMAS:
+        exe = os.path.join(EXAMPLES, example)
+        if not os.path.isfile(exe):
+            raise AssertionError(f"{exe} is missing: build the examples or set PNPDIST_EXAMPLES_DIR")
+        _SCHEMAS[example] = options.load_schema(exe)
+    return _SCHEMAS[example]
+
+
+_SCHEMAS: dict = {}
+
+
+def load_config(path: str):
+    """pnpdist_runner.config.load_config with the real examples' options."""
+    from pnpdist_runner.config import load_config as load
+    return load(path, schema_of)
 RUN = os.path.join(TOOLS, "pnpdist_run.py")
 DASHBOARD = os.path.join(TOOLS, "pnpdist_dashboard.py")
 CHECK = os.path.join(TOOLS, "check_dashboard.py")
@@ -70,10 +93,17 @@ class TempDirTest(unittest.TestCase):
         os.makedirs(os.path.join(build, "examples"), exist_ok=True)
         for name in examples:
             path = os.path.join(build, "examples", name)
-            with open(path, "w") as f:
-                f.write(f'#!/bin/sh\nexec {PYTHON} {os.path.join(HERE, "fake_example.py")} "$@"\n')
-            os.chmod(path, 0o755)
+            self.write_example(build, name, f'exec {PYTHON} {os.path.join(HERE, "fake_example.py")} "$@"')
         return build
+
+    def write_example(self, build: str, name: str, body: str) -> None:
+        """<build>/examples/<name>: a shell script running `body`, except that --options-json is answered by the
+        real example (the runner checks configs against it)."""
+        path = os.path.join(build, "examples", name)
+        with open(path, "w") as f:
+            f.write(f'#!/bin/sh\nif [ "$1" = --options-json ]; then exec {os.path.join(EXAMPLES, name)} --options-json; '
+                    f'fi\n{body}\n')
+        os.chmod(path, 0o755)
 
     def run_tool(self, script: str, *args: str, env: dict | None = None, timeout: float = 120):
         full_env = dict(os.environ)

@@ -5,9 +5,10 @@ import os
 import textwrap
 import unittest
 
-from runner_support import GRID_KEY, ROOT, RUN, TOMOGRAPHY_2D, TempDirTest
+from runner_support import EXAMPLES, GRID_KEY, ROOT, RUN, TOMOGRAPHY_2D, TempDirTest, load_config, schema_of
 
-from pnpdist_runner.config import ConfigError, load_config
+from pnpdist_runner import config as config_module
+from pnpdist_runner.config import ConfigError
 
 TOMOGRAPHY_3D = textwrap.dedent("""\
     dataset:
@@ -91,7 +92,7 @@ class ConfigErrors(TempDirTest):
         config = load_config(self.write("c.yaml", text))
         self.assertEqual(config.solver["denoiser_sigma"], 0.01)
         self.assert_error(TOMOGRAPHY_2D.replace("denoiser_sigma: 0.01", "denoiser_sigma: 1e-2x"),
-                          "solver PnP: denoiser_sigma: expected a number > 0, got '1e-2x'")
+                          "solver PnP: denoiser_sigma: expected a number >= 0, got '1e-2x'")
 
     def test_unknown_keys_everywhere(self):
         self.assert_error(TOMOGRAPHY_2D + "objectiv: psnr\n", "objectiv: unknown key")
@@ -110,7 +111,7 @@ class ConfigErrors(TempDirTest):
 
     def test_bad_values_of_dataset_and_solver_keys(self):
         self.assert_error(TOMOGRAPHY_2D.replace("img_size: 64", "img_size: big"),
-                          "dataset tomography_2d: img_size: expected an integer >= 1, got 'big'")
+                          "dataset tomography_2d: img_size: expected an integer >= 8, got 'big'")
         self.assert_error(TOMOGRAPHY_2D.replace("step_size: auto", "step_size: fast"),
                           "solver PnP: step_size: expected a number > 0 or 'auto', got 'fast'")
         self.assert_error(TOMOGRAPHY_2D.replace('["zeros"]', '["zeros", "fbp"]'),
@@ -177,10 +178,50 @@ class ConfigErrors(TempDirTest):
 
     def test_command_line_reports_errors_with_exit_code_2(self):
         path = self.write("configs/bad.yaml", TOMOGRAPHY_2D.replace("num_angles:", "num_angels:"))
-        done = self.run_tool(RUN, path, "--dry-run")
+        done = self.run_tool(RUN, path, "--dry-run", "--build-dir", os.path.dirname(EXAMPLES))
         self.assertEqual(done.returncode, 2, done.stderr)
         self.assertIn("num_angels: unknown key", done.stderr)
         self.assertEqual(done.stdout, "")
+
+    def test_without_the_example_program_the_config_cannot_be_checked(self):
+        path = self.write("configs/c.yaml", TOMOGRAPHY_2D)
+        done = self.run_tool(RUN, path, "--dry-run", "--build-dir", os.path.join(self.tmp, "no-build"))
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn("dataset tomography_2d: the options of tomography_2d: example program not found:", done.stderr)
+
+
+class ValuesCheckedByTheExamplesOptions(TempDirTest):
+    """Bounds, choices and flags come from the examples' --options-json, not from the runner."""
+
+    def errors(self, text: str, schema_of=schema_of) -> list[str]:
+        with self.assertRaises(ConfigError) as caught:
+            config_module.load_config(self.write("configs/x.yaml", text), schema_of)
+        return caught.exception.messages
+
+    def test_bounds_and_choices_are_the_examples(self):
+        size = next(o for o in schema_of("tomography_2d").values() if o["flag"] == "--size")
+        below = size["minimum"] - 1
+        self.assertIn(f"expected an integer >= {size['minimum']}, got {below}",
+                      " ".join(self.errors(TOMOGRAPHY_2D.replace("img_size: 64", f"img_size: {below}"))))
+        algorithms = schema_of("tomography_2d")["--algorithm"]["choices"]
+        self.assertIn("solver PnP: algorithm: expected one of " + ", ".join(algorithms) + ", got 'sgd'",
+                      " ".join(self.errors(TOMOGRAPHY_2D.replace("algorithm: pgd", "algorithm: sgd"))))
+
+    def test_a_flag_the_example_does_not_have_is_reported(self):
+        def without_angles(example):
+            return {flag: o for flag, o in schema_of(example).items() if flag != "--angles"}
+
+        messages = " ".join(self.errors(TOMOGRAPHY_2D, without_angles))
+        self.assertIn("dataset tomography_2d: num_angles: the example has no option --angles", messages)
+
+    def test_a_changed_declaration_changes_the_check(self):
+        def stricter(example):
+            schema = {flag: dict(o) for flag, o in schema_of(example).items()}
+            schema["--iterations"]["maximum"] = 5
+            return schema
+
+        self.assertIn("solver PnP: max_iter: expected an integer in [0, 5], got 6",
+                      " ".join(self.errors(TOMOGRAPHY_2D, stricter)))
 
 
 class RepositoryConfigs(unittest.TestCase):

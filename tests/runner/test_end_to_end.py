@@ -12,10 +12,9 @@ import subprocess
 import time
 import unittest
 
-from runner_support import PYTHON, RUN, TOMOGRAPHY_2D, TempDirTest
+from runner_support import PYTHON, RUN, TOMOGRAPHY_2D, TempDirTest, load_config
 
 from pnpdist_runner import launch
-from pnpdist_runner.config import load_config
 from pnpdist_runner.results import collect
 
 # Starts N copies of the program with OpenMPI's rank variables, like `mpirun -np N --oversubscribe ...`.
@@ -97,10 +96,9 @@ class LocalRuns(TempDirTest):
         self.assertIn("second line of the error", rows[0]["error"])
         # Mixed: one good run, one failing run, both recorded, exit code 1.
         build = self.fake_build()
-        wrapper = os.path.join(build, "examples", "tomography_2d")
-        with open(wrapper, "w") as f:
-            f.write(f'#!/bin/sh\nif [ "${{OMPI_COMM_WORLD_SIZE:-1}}" = 2 ]; then echo "rank failure" >&2; exit 5; fi\n'
-                    f'exec {PYTHON} {os.path.join(os.path.dirname(__file__), "fake_example.py")} "$@"\n')
+        self.write_example(build, "tomography_2d",
+                           f'if [ "${{OMPI_COMM_WORLD_SIZE:-1}}" = 2 ]; then echo "rank failure" >&2; exit 5; fi\n'
+                           f'exec {PYTHON} {os.path.join(os.path.dirname(__file__), "fake_example.py")} "$@"')
         config = self.write("configs/mixed.yaml", TOMOGRAPHY_2D)
         mixed_out = os.path.join(self.tmp, "mixed")
         done = self.run_tool(RUN, config, "--build-dir", build, "--out", mixed_out, "--cores", "2",
@@ -113,8 +111,7 @@ class LocalRuns(TempDirTest):
 
     def test_timeout_ends_the_run(self):
         build = self.fake_build()
-        with open(os.path.join(build, "examples", "tomography_2d"), "w") as f:
-            f.write("#!/bin/sh\nsleep 30\n")
+        self.write_example(build, "tomography_2d", "sleep 30")
         config = self.write("configs/slow.yaml", TOMOGRAPHY_2D)
         out = os.path.join(self.tmp, "out")
         done = self.run_tool(RUN, config, "--build-dir", build, "--out", out, "--only", "1", "--timeout", "0.5",
@@ -127,8 +124,7 @@ class LocalRuns(TempDirTest):
     def test_interrupt_ends_the_running_example(self):
         build = self.fake_build()
         pid_file = os.path.join(self.tmp, "example.pid")
-        with open(os.path.join(build, "examples", "tomography_2d"), "w") as f:
-            f.write(f"#!/bin/sh\necho $$ > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}\nexec sleep 60\n")
+        self.write_example(build, "tomography_2d", f"echo $$ > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}\nexec sleep 60")
         config = self.write("configs/slow.yaml", TOMOGRAPHY_2D)
         out = os.path.join(self.tmp, "out")
         runner = subprocess.Popen([PYTHON, RUN, config, "--build-dir", build, "--out", out, "--only", "1"],

@@ -9,10 +9,9 @@ import subprocess
 import sys
 import unittest
 
-from runner_support import RUN, TOMOGRAPHY_2D, TempDirTest
+from runner_support import RUN, TOMOGRAPHY_2D, TempDirTest, load_config
 
 from pnpdist_runner import launch
-from pnpdist_runner.config import load_config
 
 GPU_3D = """\
 dataset:
@@ -179,7 +178,7 @@ class SlurmScripts(TempDirTest):
     def test_dry_run_prints_one_script_per_row_and_writes_nothing(self):
         out = os.path.join(self.tmp, "out")
         done = self.run_tool(RUN, "configs/gpu3d.yaml", "--slurm", "--dry-run", "--out", out, "--cores", "8",
-                             "--build-dir", "/nowhere")
+                             "--build-dir", self.fake_build())
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout.count("#!/bin/bash"), 2)
         self.assertIn(f"# {os.path.join(out, 'slurm', 'row_01.sbatch')}", done.stdout)

@@ -9,6 +9,11 @@ A config has the benchmark's shape:
 
 Every problem found is reported (all of them, not only the first) as "<file>: <where>: <key>: <problem>".
 The expansion is rows x init_method, in that order, capped by max-runs.
+
+Config keys map to the example's flags; the type, bounds and choices of their values come from the example
+itself (`<example> --options-json`, options.py), so that this file names the keys but does not repeat the
+examples' option declarations. Keys with a meaning of their own here (files that must exist, the list of init
+methods, the execution grid) keep their own checks.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from typing import Any, Callable
 
 import yaml
 
+from . import options
+from .options import BadValue as _Bad
+
 
 class ConfigError(Exception):
     """A config that cannot be run; `messages` lists every problem, each naming the key (and row)."""
@@ -32,10 +40,6 @@ class ConfigError(Exception):
 
 # ---------------------------------------------------------------------------------------------------------
 # Value checkers: each returns the normalised value or raises _Bad(description of what was expected).
-
-
-class _Bad(Exception):
-    pass
 
 
 def _show(value: Any) -> str:
@@ -58,24 +62,6 @@ def _int(minimum: int) -> Callable[[Any], int]:
     return check
 
 
-def _number(minimum: float, strict: bool) -> Callable[[Any], float]:
-    what = f"a number {'>' if strict else '>='} {minimum:g}"
-
-    def check(value: Any) -> float:
-        # YAML 1.1 reads 1e-2 (no dot) as a string: take scientific notation written that way as the number.
-        if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value):
-            value = float(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Bad(f"expected {what}")
-        if value != value or value in (float("inf"), float("-inf")):
-            raise _Bad(f"expected {what}")
-        if value < minimum or (strict and value == minimum):
-            raise _Bad(f"expected {what}")
-        return float(value)
-
-    return check
-
-
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -84,7 +70,7 @@ def _bool(value: Any) -> bool:
     raise _Bad("expected true or false")
 
 
-def _choice(*choices: str) -> Callable[[Any], str]:
+def _choice(*choices: str) -> Callable[[Any], str]:  # a key without a flag
     def check(value: Any) -> str:
         if not isinstance(value, str) or value not in choices:
             raise _Bad("expected one of " + ", ".join(choices))
@@ -99,28 +85,34 @@ def _string(value: Any) -> str:
     return value
 
 
-def _step(value: Any) -> float | str:
+def _step(value: Any, _: dict[str, Any]) -> float | str:
+    """A number > 0 or 'auto' (--step takes text: the example reads either)."""
     if value == "auto":
         return "auto"
     try:
-        return _number(0.0, True)(value)
+        step = options.check({"type": "number", "minimum": 0.0}, value)
     except _Bad:
-        raise _Bad("expected a number > 0 or 'auto'") from None
+        step = 0.0
+    if step <= 0:
+        raise _Bad("expected a number > 0 or 'auto'")
+    return step
 
 
-def _init_methods(value: Any) -> list[str]:
+def _init_methods(value: Any, option: dict[str, Any]) -> list[str]:
+    """A list of the example's --init choices (one run each), or one of them."""
     items = [value] if isinstance(value, str) else value
+    what = "expected a non-empty list of " + ", ".join(option["choices"])
     if not isinstance(items, list) or not items:
-        raise _Bad("expected a non-empty list of zeros, adjoint, pseudo_inverse")
+        raise _Bad(what)
     for item in items:
-        if item not in INIT_METHODS:
-            raise _Bad("expected a non-empty list of zeros, adjoint, pseudo_inverse")
+        if item not in option["choices"]:
+            raise _Bad(what)
     if len(set(items)) != len(items):
         raise _Bad("expected a list without repeated entries")
     return list(items)
 
 
-def _slice_axes(value: Any) -> str:
+def _slice_axes(value: Any, _: dict[str, Any]) -> str:
     """The letters d, h and w, each at most once, or none: the inflated 3D network (tomography_3d --slice-axes)."""
     if value == "none" or (isinstance(value, str) and value and all(c in "dhw" for c in value)
                            and len(set(value)) == len(value)):
@@ -137,7 +129,7 @@ def _slurm_time(value: Any) -> str:
     raise _Bad("expected minutes (an integer) or a time like 01:30:00 or 1-00:00:00")
 
 
-def _path(value: Any) -> str:
+def _path(value: Any, _: dict[str, Any] | None = None) -> str:
     """A file path, relative paths taken from the current directory; the file must exist."""
     path = os.path.abspath(_string(value))
     if not os.path.isfile(path):
@@ -145,7 +137,7 @@ def _path(value: Any) -> str:
     return path
 
 
-def _directory(value: Any) -> str:
+def _directory(value: Any, _: dict[str, Any] | None = None) -> str:
     """A directory path, relative paths taken from the current directory; the directory must exist."""
     path = os.path.abspath(_string(value))
     if not os.path.isdir(path):
@@ -153,69 +145,86 @@ def _directory(value: Any) -> str:
     return path
 
 
-INIT_METHODS = ("zeros", "adjoint", "pseudo_inverse")
+# A key's check: None = the example's declaration of its flag (options.check); else a function (value, the
+# flag's schema entry or None) -> normalised value for what the runner itself gives a meaning to.
+KeyCheck = Callable[[Any, Any], Any] | None
 
-# Dataset name -> (example program, {key: (checker, flag or None)}). Keys left out take the example's defaults
+
+def _without_flag(check: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda value, _: check(value)
+
+
+# Dataset name -> (example program, {key: (check, flag or None)}). Keys left out take the example's defaults
 # (the benchmark's full-size values). `img_size` and `image_size` are synonyms.
-_COMMON_DATASET_KEYS: dict[str, tuple[Callable[[Any], Any], str | None]] = {
-    "img_size": (_int(1), "--size"),
-    "image_size": (_int(1), "--size"),
-    "num_operators": (_int(1), "--operators"),
-    "noise_level": (_number(0.0, False), "--noise"),
-    "seed": (_int(0), "--seed"),
+_COMMON_DATASET_KEYS: dict[str, tuple[KeyCheck, str | None]] = {
+    "img_size": (None, "--size"),
+    "image_size": (None, "--size"),
+    "num_operators": (None, "--operators"),
+    "noise_level": (None, "--noise"),
+    "seed": (None, "--seed"),
 }
-DATASETS: dict[str, tuple[str, int, dict[str, tuple[Callable[[Any], Any], str | None]]]] = {
+DATASETS: dict[str, tuple[str, int, dict[str, tuple[KeyCheck, str | None]]]] = {
     # name: (example, patch dimensions, keys)
     "highres_color_image": ("highres_deblur", 2, {
         **_COMMON_DATASET_KEYS,
         "image": (_path, "--image"),
         # The data fidelity: clipped measurements (the default with fused blurs) or DeepInv's Gaussian one.
-        "data_model": (_choice("auto", "clipped", "gaussian"), "--data-model"),
+        "data_model": (None, "--data-model"),
     }),
-    "tomography_2d": ("tomography_2d", 2, {**_COMMON_DATASET_KEYS, "num_angles": (_int(1), "--angles")}),
+    "tomography_2d": ("tomography_2d", 2, {**_COMMON_DATASET_KEYS, "num_angles": (None, "--angles")}),
     "tomography_3d": ("tomography_3d", 3, {
         **_COMMON_DATASET_KEYS,
-        "num_projections": (_int(1), "--projections"),
-        "geometry_type": (_choice("conebeam"), None),
-        "use_dataset_sinogram": (_bool, None),
-        "detector": (_int(0), "--detector"),
-        "voxel_size": (_number(0.0, False), "--voxel-size"),
+        "num_projections": (None, "--projections"),
+        "geometry_type": (_without_flag(_choice("conebeam")), None),
+        "use_dataset_sinogram": (_without_flag(_bool), None),
+        "detector": (None, "--detector"),
+        "voxel_size": (None, "--voxel-size"),
         "projections_file": (_path, "--projections-file"),
         "vectors_file": (_path, "--vectors-file"),
         # A raw scan directory (docs/scanner_data.md): read, preprocessed and centred by the example.
         "scan_directory": (_directory, "--dataset"),
-        "scan_binning": (_int(1), "--dataset-binning"),
-        "centre_of_rotation": (_string, "--centre-of-rotation"),
+        "scan_binning": (None, "--dataset-binning"),
+        "centre_of_rotation": (None, "--centre-of-rotation"),
         # The volume prior: the 2D DRUNet on the slices along these axes (d, h, w; docs/drunet.md).
         "slice_axes": (_slice_axes, "--slice-axes"),
     }),
 }
 
-# PnP solver keys: (checker, flag or None, may be a grid column).
-SOLVER_KEYS: dict[str, tuple[Callable[[Any], Any], str | None, bool]] = {
-    "algorithm": (_choice("pgd", "hqs", "admm"), "--algorithm", True),
-    "denoiser": (_choice("drunet", "tv"), "--denoiser", True),
-    "denoiser_sigma": (_number(0.0, True), "--sigma", True),
+# PnP solver keys: (check, flag or None, may be a grid column).
+SOLVER_KEYS: dict[str, tuple[KeyCheck, str | None, bool]] = {
+    "algorithm": (None, "--algorithm", True),
+    "denoiser": (None, "--denoiser", True),
+    "denoiser_sigma": (None, "--sigma", True),
     "step_size": (_step, "--step", True),
-    "step_factor": (_number(0.0, True), "--step-factor", True),
-    "denoiser_lambda_relaxation": (_number(0.0, False), "--relaxation", True),
-    "denoiser_damping": (_number(0.0, True), "--damping", True),
-    "sigma_start": (_number(0.0, True), "--sigma-start", True),
-    "schedule_iterations": (_int(0), "--schedule-iterations", True),
-    "data_weight": (_number(0.0, True), "--data-weight", True),
-    "admm_penalty": (_number(0.0, True), "--penalty", True),
-    "cg_iterations": (_int(1), "--cg-iterations", True),
-    "cg_tolerance": (_number(0.0, False), "--cg-tolerance", True),
-    "tolerance": (_number(0.0, False), "--tolerance", True),
-    "residual_tolerance": (_number(0.0, False), "--residual-tolerance", True),
+    "step_factor": (None, "--step-factor", True),
+    "denoiser_lambda_relaxation": (None, "--relaxation", True),
+    "denoiser_damping": (None, "--damping", True),
+    "sigma_start": (None, "--sigma-start", True),
+    "schedule_iterations": (None, "--schedule-iterations", True),
+    "data_weight": (None, "--data-weight", True),
+    "admm_penalty": (None, "--penalty", True),
+    "cg_iterations": (None, "--cg-iterations", True),
+    "cg_tolerance": (None, "--cg-tolerance", True),
+    "tolerance": (None, "--tolerance", True),
+    "residual_tolerance": (None, "--residual-tolerance", True),
     "init_method": (_init_methods, "--init", False),
-    "max_iter": (_int(1), "--iterations", True),
+    "max_iter": (None, "--iterations", True),
     "weights": (_path, "--weights", True),
-    "tv_iterations": (_int(1), "--tv-iterations", True),
-    "baselines": (_bool, "--baselines", False),
-    "progress_timeout": (_number(0.0, False), "--progress-timeout", False),
-    "checkpoint_every": (_int(0), None, True),
+    "tv_iterations": (None, "--tv-iterations", True),
+    "baselines": (None, "--baselines", False),
+    "progress_timeout": (None, "--progress-timeout", False),
+    "checkpoint_every": (_without_flag(_int(0)), None, True),
 }
+
+
+def _check_key(check: KeyCheck, flag: str | None, value: Any, schema: dict[str, dict[str, Any]]) -> Any:
+    """`value` of a key mapped to `flag`, checked by `check` or by the example's declaration of the flag."""
+    option = schema.get(flag) if flag else None
+    if flag and option is None:
+        raise _Bad(f"the example has no option {flag} (a build older than this runner? rebuild it)")
+    if check is not None:
+        return check(value, option)
+    return options.check(option, value)
 
 # The execution grid's columns (slurm_nodes may be left out: 1).
 GRID_REQUIRED = ("slurm_gres", "slurm_ntasks_per_node", "distribute_physics", "distribute_denoiser", "patch_size",
@@ -392,8 +401,12 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load_config(path: str) -> Config:
-    """Reads and validates `path`; raises ConfigError listing every problem."""
+SchemaOf = Callable[[str], dict[str, dict[str, Any]]]
+
+
+def load_config(path: str, schema_of: SchemaOf) -> Config:
+    """Reads and validates `path`; raises ConfigError listing every problem. schema_of(example) gives the example's
+    options ({flag: option}, options.load_schema) or raises options.SchemaError."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -403,7 +416,7 @@ def load_config(path: str) -> Config:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         raise ConfigError([f"{path}: not valid YAML: {e}"]) from None
-    return validate_config(data, path)
+    return validate_config(data, path, schema_of)
 
 
 def _single_entry(value: Any, where: str, errors: list[str]) -> tuple[str, dict] | None:
@@ -451,7 +464,7 @@ def _reject_control_characters(value: Any, where: str, errors: list[str]) -> Non
                           "hold")
 
 
-def validate_config(data: Any, path: str) -> Config:
+def validate_config(data: Any, path: str, schema_of: SchemaOf) -> Config:
     errors: list[str] = []
     where = path
     if not isinstance(data, dict):
@@ -481,6 +494,7 @@ def validate_config(data: Any, path: str) -> Config:
 
     # Dataset.
     dataset_name, example, dims, dataset = None, None, 2, {}
+    schema: dict[str, dict[str, Any]] | None = None
     entry = _single_entry(data["dataset"], f"{where}: dataset", errors) if "dataset" in data else None
     if entry:
         name, params = entry
@@ -489,12 +503,16 @@ def validate_config(data: Any, path: str) -> Config:
         else:
             dataset_name = name
             example, dims, keys = DATASETS[name]
+            try:
+                schema = schema_of(example)
+            except options.SchemaError as e:
+                raise ConfigError(errors + [f"{where}: dataset {name}: the options of {example}: {e}"]) from None
             for key, value in params.items():
                 if key not in keys:
                     errors.append(f"{where}: dataset {name}: {key}: unknown key (known: {', '.join(keys)})")
                     continue
                 try:
-                    dataset[key] = keys[key][0](value)
+                    dataset[key] = _check_key(*keys[key], value, schema)
                 except _Bad as e:
                     errors.append(f"{where}: dataset {name}: {key}: {e}, got {_show(value)}")
             if "img_size" in params and "image_size" in params:
@@ -513,7 +531,7 @@ def validate_config(data: Any, path: str) -> Config:
                     if key in params and "scan_directory" not in params:
                         errors.append(f"{where}: dataset {name}: {key}: given without scan_directory")
 
-    # Solver.
+    # Solver (its keys are checked against the example of the dataset; without a dataset they are not checked).
     solver: dict[str, Any] = {}
     entry = _single_entry(data["solver"], f"{where}: solver", errors) if "solver" in data else None
     if entry:
@@ -525,8 +543,10 @@ def validate_config(data: Any, path: str) -> Config:
                 if key not in SOLVER_KEYS:
                     errors.append(f"{where}: solver PnP: {key}: unknown key (known: {', '.join(SOLVER_KEYS)})")
                     continue
+                if schema is None:
+                    continue  # no example to check against: the dataset's error is reported
                 try:
-                    solver[key] = SOLVER_KEYS[key][0](value)
+                    solver[key] = _check_key(*SOLVER_KEYS[key][:2], value, schema)
                 except _Bad as e:
                     errors.append(f"{where}: solver PnP: {key}: {e}, got {_show(value)}")
             solver.setdefault("init_method", ["zeros"])
@@ -561,10 +581,10 @@ def validate_config(data: Any, path: str) -> Config:
         table = data[key]
         if not isinstance(table, list) or not table:
             errors.append(f"{where}: execution grid: expected a non-empty list of rows, got {_show(table)}")
-        elif len(errors) == column_errors:
+        elif len(errors) == column_errors and schema is not None:
             for number, values in enumerate(table, start=1):
                 row_where = f"{where}: execution grid row {number}"
-                row = _validate_row(values, number, columns, dims, row_where, errors)
+                row = _validate_row(values, number, columns, dims, schema, row_where, errors)
                 if row is None:
                     continue
                 rows.append(row)
@@ -583,8 +603,8 @@ def validate_config(data: Any, path: str) -> Config:
     return config
 
 
-def _validate_row(values: Any, number: int, columns: list[str], dims: int, where: str,
-                  errors: list[str]) -> Row | None:
+def _validate_row(values: Any, number: int, columns: list[str], dims: int, schema: dict[str, dict[str, Any]],
+                  where: str, errors: list[str]) -> Row | None:
     if not isinstance(values, list):
         errors.append(f"{where}: expected a list of {len(columns)} values ({', '.join(columns)}), got {_show(values)}")
         return None
@@ -606,9 +626,8 @@ def _validate_row(values: Any, number: int, columns: list[str], dims: int, where
     gres: tuple[str | None, int] = (None, 0)
     count = len(errors)
     for column, value in zip(columns, values):
-        check = checks.get(column) or SOLVER_KEYS[column][0]
         try:
-            result = check(value)
+            result = checks[column](value) if column in checks else _check_key(*SOLVER_KEYS[column][:2], value, schema)
         except _Bad as e:
             errors.append(f"{where}: {column}: {e}, got {_show(value)}")
             continue
