@@ -1,13 +1,15 @@
 // Covers: cuda_for_each_kernel
 // The CT projectors (physics/ct/projector.hpp) and FBP / FDK (physics/ct/fbp.hpp) on the Cuda executor, run
-// by the CPU emulation of CUDA: their functors (JosephForward2D/3D, JosephBlockRays, JosephGatherAdjoint,
-// SwapLastAxes, FbpPreweight, FbpFilterRows, FbpBackproject) launched through cuda_for_each_kernel, against
-// the same operators on Serial. The forward projection, FBP and FDK compute every output element by one
-// iteration of the same functor with the same arithmetic in the same order (no atomics, no reductions across
-// iterations), and the emulated build sets -ffp-contract=off, so they agree bit for bit. The back projection
-// on Cuda is the voxel-driven gather (joseph/gather.hpp): the same terms as the Serial (ray-driven) one,
-// summed in another order, so it agrees to round-off. The dot-product test runs on Cuda too (its inner
-// products go through cuda_reduce_chunks_kernel): it passes at 1e-5, with the same <Ax, y> as on Serial.
+// by the CPU emulation of CUDA: their functors (JosephForwardRays, JosephForward3D, JosephBlockRays,
+// JosephGatherAdjoint, SwapLastAxesElements, FbpPreweight, FbpFilterRows, FbpBackproject) launched through
+// cuda_for_each_kernel, against the same operators on Serial. The 3D forward projection, FBP and FDK compute
+// every output element by one iteration of the same functor with the same arithmetic in the same order (no
+// atomics, no reductions across iterations), and the emulated build sets -ffp-contract=off, so they agree
+// bit for bit. The 2D forward projection on Cuda is ray-driven (one thread per ray, joseph/forward.hpp) and
+// the back projection the voxel-driven gather (joseph/gather.hpp): the same terms as on Serial (ray groups),
+// summed in another order, so they agree to round-off. The dot-product test runs on Cuda too (its inner
+// products go through cuda_reduce_chunks_kernel): it passes at 1e-5, in 3D with the same <Ax, y> as on
+// Serial, in 2D with one equal to it to round-off.
 
 #include <cuda_runtime.h>
 #include <catch2/catch.hpp>
@@ -64,8 +66,25 @@ Tensor<T, Rank, HostSpace> host_values(const Extents<Rank>& extents, std::uint64
   return t;
 }
 
+/// max |a - b| <= tolerance(T) max |a| (round-off), with max |a| > 0.
+template <class T, std::size_t Rank>
+void check_round_off(const Tensor<T, Rank, HostSpace>& a, const Tensor<T, Rank, CudaSpace>& device_b,
+                     const char* what) {
+  const auto b = pnpdist::clone<HostSpace>(device_b.const_view());
+  double largest = 0, error = 0;
+  for (index_t i = 0; i < a.size(); ++i) {
+    largest = std::max(largest, std::abs(static_cast<double>(a.data()[i])));
+    error = std::max(error, std::abs(static_cast<double>(b.data()[i]) - static_cast<double>(a.data()[i])));
+  }
+  INFO(what << ": largest difference " << error << ", largest value " << largest);
+  CHECK(largest > 0);
+  CHECK(error <= (std::is_same_v<T, float> ? 1e-5 : 1e-12) * largest);
+}
+
 template <class T, class Geometry>
 void check_projector(const Geometry& g) {
+  // The 3D forward projection runs the same functor on both executors; the 2D one is ray-driven on Cuda.
+  constexpr bool same_forward = std::is_same_v<Geometry, ct::Geometry3D>;
   const auto host_op = ct::make_projector<T>(Serial{}, g);
   const auto device_op = ct::make_projector<T>(Cuda{}, g);
   REQUIRE(device_op.range_shape() == host_op.range_shape());
@@ -80,7 +99,10 @@ void check_projector(const Geometry& g) {
   device_op.apply(dx.const_view(), dy.view());
   pnpdist::synchronize(Cuda{});
   CHECK(emu::statistics().launches > launches);  // the device result comes from emulated kernels
-  CHECK(bit_mismatches(y, dy) == 0);
+  if (same_forward)
+    CHECK(bit_mismatches(y, dy) == 0);
+  else
+    check_round_off(y, dy, "forward projection");
 
   // Back projection.
   const auto r = host_values<T>(host_op.range_shape(), 2);
@@ -90,24 +112,21 @@ void check_projector(const Geometry& g) {
   host_op.apply_adjoint(r.const_view(), z.view());
   device_op.apply_adjoint(dr.const_view(), dz.view());
   pnpdist::synchronize(Cuda{});
-  const auto back = pnpdist::clone<HostSpace>(dz.const_view());
-  double largest = 0, error = 0;
-  for (index_t i = 0; i < z.size(); ++i) {
-    largest = std::max(largest, std::abs(static_cast<double>(z.data()[i])));
-    error = std::max(error, std::abs(static_cast<double>(back.data()[i]) - static_cast<double>(z.data()[i])));
-  }
-  INFO("back projection: largest difference " << error << ", largest value " << largest);
-  CHECK(largest > 0);
-  CHECK(error <= (std::is_same_v<T, float> ? 1e-5 : 1e-12) * largest);
+  check_round_off(z, dz, "back projection");
 
-  // The dot-product test on Cuda: passes, with the same <Ax, y> as on Serial.
+  // The dot-product test on Cuda (FP and BP both on Cuda): passes, with the same <Ax, y> as on Serial (to
+  // round-off where the forward projections differ in their order of summation).
   for (std::uint64_t seed : {3u, 4u}) {
     const auto device_check = pnpdist::adjoint_check(device_op, seed);
     const auto host_check = pnpdist::adjoint_check(host_op, seed);
     INFO("seed " << seed << ": <Ax, y> " << device_check.forward_inner << ", <x, A^T y> " << device_check.adjoint_inner
                  << ", relative error " << device_check.relative_error);
     CHECK(device_check.passed(1e-5));
-    CHECK(device_check.forward_inner == host_check.forward_inner);
+    if (same_forward)
+      CHECK(device_check.forward_inner == host_check.forward_inner);
+    else
+      CHECK(std::abs(device_check.forward_inner - host_check.forward_inner) <=
+            (std::is_same_v<T, float> ? 1e-5 : 1e-12) * device_check.scale);
   }
 }
 

@@ -24,9 +24,11 @@
 ///
 /// The parts, each in its own header under joseph/ (each includes what it uses):
 ///   - rays.hpp        grids and rays in index space, and the slices a ray samples
-///   - layout.hpp      strides in the volume's own and the swapped layout, SwapLastAxes
+///   - layout.hpp      strides in the volume's own and the swapped layout, SwapLastAxes (by tiles) and
+///                     SwapLastAxesElements (one iteration per element, device executors)
 ///   - sampling.hpp    the weights of a sample and the Gather / Scatter policies, joseph_traverse
-///   - forward.hpp     the forward projection (JosephForward2D / 3D) and its ray groups
+///   - forward.hpp     the forward projection (JosephForward2D / 3D) and its ray groups; JosephForwardRays,
+///                     one iteration per ray (the 2D forward projection of device executors)
 ///   - adjoint.hpp     the back projection (JosephBlockRays, JosephBlockAdjoint) and its ray groups
 ///   - gather.hpp      the voxel-driven back projection of device executors (JosephGatherAdjoint): one
 ///                     iteration per pixel / voxel, gathering the same terms

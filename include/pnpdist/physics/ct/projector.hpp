@@ -12,8 +12,10 @@
 ///   - Deterministic: apply and apply_adjoint give the same bits on every host executor and for any number
 ///     of threads (no atomics; every output element is accumulated in a fixed order).
 ///   - Launch shape per executor: on device executors (Cuda) apply_adjoint is the voxel-driven gather
-///     (joseph/gather.hpp, one thread per pixel / voxel): the same terms as on the host in another order, so
-///     equal to the host result up to round-off, and deterministic.
+///     (joseph/gather.hpp, one thread per pixel / voxel), the 2D apply is ray-driven with one thread per ray
+///     (JosephForwardRays, joseph/forward.hpp) and the transposes have one thread per element: the same
+///     terms as on the host in another order, so equal to the host result up to round-off, and
+///     deterministic. The host executors run the kernels described in joseph.hpp.
 ///   - Memory: the per-view geometry vectors (views x 6 or 12 doubles), a work buffer of one view's rays
 ///     (36 or 44 bytes per detector pixel, 56 or 72 for double) and one image/volume-sized buffer (the input with its
 ///     last two axes swapped, joseph.hpp) in the executor's memory space, on device executors also one detector
@@ -124,6 +126,20 @@ auto detector_maps(const Geometry& g, const Grid& grid) {
   return out;
 }
 
+/// out = in with the last two axes swapped (accumulate: out += ...), for `count` stacked (rows x cols)
+/// matrices: on host executors by 32 x 32 tiles (SwapLastAxes), on device executors one thread per element
+/// (SwapLastAxesElements); the same values either way.
+template <class T, class Exec>
+void swap_last_axes(const Exec& exec, const T* in, T* out, index_t count, index_t rows, index_t cols, bool accumulate) {
+  const SwapLastAxes<T> tiles{in, out, rows, cols, accumulate};
+  if constexpr (is_host_executor_v<Exec>) {
+    for_each(with_iteration_cost(exec, 1024), tiles.iterations(count), tiles);
+  } else {
+    const SwapLastAxesElements<T> op{tiles};
+    for_each(exec, op.iterations(count), op);
+  }
+}
+
 template <class V>
 void require_contiguous(const V& v, const char* what) {
   require<invalid_argument>(v.is_contiguous(), [&] { return std::string(what) + " needs contiguous views"; });
@@ -170,10 +186,16 @@ public:
     check_apply_shapes(*this, x, y, "ct::JosephProjector2D");
     detail::require_contiguous(x, "ct::JosephProjector2D::apply");
     detail::require_contiguous(y, "ct::JosephProjector2D::apply");
-    const index_t cost = grid_.n[0] > grid_.n[1] ? grid_.n[0] : grid_.n[1];
-    if (uses_axis_[1]) swap_last_axes(x.data(), swapped_.data(), false);
-    const JosephForward2D<T> op{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()};
-    for_each(with_iteration_cost(exec_, joseph_group_2d * cost), op.iterations(geometry_.views()), op);
+    if (uses_axis_[1]) detail::swap_last_axes(exec_, x.data(), swapped_.data(), 1, grid_.n[0], grid_.n[1], false);
+    if constexpr (!is_host_executor_v<Exec>) {
+      // One thread per ray (view, detector column) over all views.
+      const JosephForwardRays<T, JosephGrid2D> op{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()};
+      for_each(exec_, op.iterations(geometry_.views()), op);
+    } else {
+      const index_t cost = grid_.n[0] > grid_.n[1] ? grid_.n[0] : grid_.n[1];
+      const JosephForward2D<T> op{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()};
+      for_each(with_iteration_cost(exec_, joseph_group_2d * cost), op.iterations(geometry_.views()), op);
+    }
   }
 
   /// x = A^T y (back projection, the exact transpose of apply).
@@ -195,7 +217,7 @@ public:
     const SliceTarget<T> second = uses_axis_[0] && uses_axis_[1] ? cols : none;
     detail::back_project_blocks<T>(exec_, grid_, vectors_.data(), y.data(), masks_.data(), geometry_.views(),
                                    geometry_.detector_cols, rays_.data(), block_views_, first, second, none);
-    if (uses_axis_[1]) swap_last_axes_back(swapped_.data(), x.data());
+    if (uses_axis_[1]) detail::swap_last_axes(exec_, swapped_.data(), x.data(), 1, grid_.n[1], grid_.n[0], true);
   }
 
 private:
@@ -210,17 +232,6 @@ private:
   Tensor<JosephDetectorMap<joseph_real_t<T>, 2>, 1, space> maps_;  ///< per view (device executors only)
   index_t block_views_ = 1;
   std::array<bool, 2> uses_axis_{};  ///< which dominant axes occur in the geometry
-
-  // out (W, H) = in (H, W) transposed.
-  void swap_last_axes(const T* in, T* out, bool accumulate) const {
-    const SwapLastAxes<T> op{in, out, grid_.n[0], grid_.n[1], accumulate};
-    for_each(with_iteration_cost(exec_, 1024), op.iterations(1), op);
-  }
-  // out (H, W) += in (W, H) transposed.
-  void swap_last_axes_back(const T* in, T* out) const {
-    const SwapLastAxes<T> op{in, out, grid_.n[1], grid_.n[0], true};
-    for_each(with_iteration_cost(exec_, 1024), op.iterations(1), op);
-  }
 };
 
 /// Joseph projector for a 3D parallel- or cone-beam geometry (see the file comment).
@@ -269,7 +280,8 @@ public:
     index_t cost = grid_.n[0];
     if (grid_.n[1] > cost) cost = grid_.n[1];
     if (grid_.n[2] > cost) cost = grid_.n[2];
-    if (uses_axis_[2]) swap_last_axes(x.data(), swapped_.data(), false);
+    if (uses_axis_[2])
+      detail::swap_last_axes(exec_, x.data(), swapped_.data(), grid_.n[0], grid_.n[1], grid_.n[2], false);
     const JosephForward3D<T> op{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()};
     for_each(with_iteration_cost(exec_, 4 * joseph_group_3d * cost), op.iterations(geometry_.views()), op);
   }
@@ -299,7 +311,8 @@ public:
     detail::back_project_blocks<T>(exec_, grid_, vectors_.data(), y.data(), masks_.data(), geometry_.views(),
                                    geometry_.detector_rows * geometry_.detector_cols, rays_.data(), block_views_, first,
                                    second, first.axis == 0 ? none : third);
-    if (uses_axis_[2]) swap_last_axes_back(swapped_.data(), x.data());
+    if (uses_axis_[2])
+      detail::swap_last_axes(exec_, swapped_.data(), x.data(), grid_.n[0], grid_.n[2], grid_.n[1], true);
   }
 
 private:
@@ -314,17 +327,6 @@ private:
   Tensor<JosephDetectorMap<joseph_real_t<T>, 3>, 1, space> maps_;  ///< per view (device executors only)
   index_t block_views_ = 1;
   std::array<bool, 3> uses_axis_{};
-
-  // out (D, W, H) = in (D, H, W) with the last two axes swapped.
-  void swap_last_axes(const T* in, T* out, bool accumulate) const {
-    const SwapLastAxes<T> op{in, out, grid_.n[1], grid_.n[2], accumulate};
-    for_each(with_iteration_cost(exec_, 1024), op.iterations(grid_.n[0]), op);
-  }
-  // out (D, H, W) += in (D, W, H) with the last two axes swapped.
-  void swap_last_axes_back(const T* in, T* out) const {
-    const SwapLastAxes<T> op{in, out, grid_.n[2], grid_.n[1], true};
-    for_each(with_iteration_cost(exec_, 1024), op.iterations(grid_.n[0]), op);
-  }
 };
 
 /// The projector of a 2D or 3D geometry.

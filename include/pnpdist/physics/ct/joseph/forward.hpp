@@ -252,4 +252,32 @@ struct JosephForward3D {
   }
 };
 
+/// Ray-driven forward projection, the launch shape for a GPU: one iteration per ray (view-major, then detector
+/// pixel, row-major), so a launch over all views exposes views x detector pixels threads. Each ray is summed
+/// alone by joseph_gather_rays (joseph_traverse: the same weights, from joseph_sample_2d/3d, as every other
+/// path), reading the layout where its slices are contiguous, so neighbouring threads (neighbouring detector
+/// pixels) read neighbouring voxels of a slice. projections[i] = weight * the ray's sum: equal to
+/// JosephForward2D/3D to round-off (the group loops sum the same terms in another order), deterministic.
+template <class T, class Grid>
+struct JosephForwardRays {
+  Grid grid;
+  const double* vectors;    ///< views x 6 (2D) or 12 (3D)
+  const T* volume;          ///< row-major image / volume
+  const T* volume_swapped;  ///< the same with its last two axes swapped; read for rays along x
+  T* projections;           ///< views x detector pixels
+
+  /// Iterations of a launch over `views` views.
+  [[nodiscard]] index_t iterations(index_t views) const {
+    return views * joseph_detector_rows(grid) * grid.detector_cols;
+  }
+
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const {
+    const index_t pixels = joseph_detector_rows(grid) * grid.detector_cols;
+    const auto ray = joseph_pixel_ray<joseph_real_t<T>>(grid, vectors, i / pixels, i % pixels);
+    T acc[1];
+    joseph_gather_rays<T>(grid, volume, volume_swapped, &ray, 1, false, acc);
+    projections[i] = acc[0] * static_cast<T>(ray.weight);
+  }
+};
+
 }  // namespace pnpdist::ct

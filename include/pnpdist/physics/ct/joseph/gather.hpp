@@ -200,9 +200,6 @@ PNPDIST_HOST_DEVICE SampleAxes3D joseph_slice_axes(const JosephGrid3D& g, const 
   return SampleAxes3D{0, g.n[b1], 1, g.n[b0], g.n[b1]};
 }
 
-PNPDIST_HOST_DEVICE constexpr index_t joseph_detector_rows(const JosephGrid2D&) { return 1; }
-PNPDIST_HOST_DEVICE constexpr index_t joseph_detector_rows(const JosephGrid3D& g) { return g.detector_rows; }
-
 /// Back projection of a block of views, one iteration per element of the image / volume (row-major):
 /// out = (accumulate ? out : 0) + the terms of the block's rays (file comment). `rays` holds the block's
 /// rays with their weighted values (JosephBlockRays), `maps` and `masks` (bit a: some ray of the view has

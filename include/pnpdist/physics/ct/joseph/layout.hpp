@@ -2,7 +2,8 @@
 /// \file
 /// Memory layouts of the Joseph traversals: the volume's own row-major layout and the one with its last two
 /// axes swapped, the strides of the axes a ray visits in either, the layout in which the slices of a dominant
-/// axis are contiguous, and SwapLastAxes, which copies a volume from one layout to the other.
+/// axis are contiguous, and SwapLastAxes (by tiles, host executors) and SwapLastAxesElements (one iteration
+/// per element, device executors), which copy a volume from one layout to the other.
 
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
@@ -84,6 +85,22 @@ struct SwapLastAxes {
   [[nodiscard]] index_t iterations(index_t count) const {
     return count * ((rows + tile - 1) / tile) * ((cols + tile - 1) / tile);
   }
+};
+
+/// The same copy (the matrices of `swap`) with one iteration per element of `out` (count x cols x rows,
+/// row-major), the launch shape for a GPU: consecutive iterations write consecutive elements. Each element
+/// gets the value (or sum) that SwapLastAxes gives it, bit for bit.
+template <class T>
+struct SwapLastAxesElements {
+  SwapLastAxes<T> swap;
+
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const {
+    const index_t rows = swap.rows, cols = swap.cols;
+    const index_t r = i % rows, c = (i / rows) % cols, m = i / (rows * cols);
+    const T v = swap.in[(m * rows + r) * cols + c];
+    swap.out[i] = swap.accumulate ? swap.out[i] + v : v;
+  }
+  [[nodiscard]] index_t iterations(index_t count) const { return count * swap.rows * swap.cols; }
 };
 
 }  // namespace pnpdist::ct

@@ -235,6 +235,10 @@ PNPDIST_HOST_DEVICE JosephRay3D<R> joseph_ray_3d(const JosephGrid3D& grid, const
   return ray;
 }
 
+/// Detector rows of a grid's geometry: 1 in 2D.
+PNPDIST_HOST_DEVICE constexpr index_t joseph_detector_rows(const JosephGrid2D&) { return 1; }
+PNPDIST_HOST_DEVICE constexpr index_t joseph_detector_rows(const JosephGrid3D& g) { return g.detector_rows; }
+
 /// The ray of detector pixel `pixel` (row-major over the detector) of view `view`; `views` holds the vectors of
 /// all views.
 template <class R>
