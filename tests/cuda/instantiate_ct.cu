@@ -1,6 +1,7 @@
 // nvcc compile-and-link check of the CT module (no main; linked into pnpdist_cuda_kernels_instantiation):
-// the Joseph projectors (forward, block rays, the voxel-driven gather back projection, axis swap), FBP / FDK (pre-weighting, row
-// filter, back projection) and the SIRT / CGLS solvers on the Cuda executor, in float and double.
+// the Joseph projectors (the ray-driven 2D and grouped 3D forward projections, block rays, the voxel-driven
+// gather back projection, the element-wise axis swap), FBP / FDK (pre-weighting, row filter, back
+// projection) and the SIRT / CGLS solvers on the Cuda executor, in float and double.
 
 #include <pnpdist/backend/backend.hpp>
 #include <pnpdist/operators/adjoint_check.hpp>
