@@ -22,6 +22,8 @@
 
 #include <pnpdist/physics/blur/regularized_inverse.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -64,20 +66,21 @@ struct BaselineResult {
   double psnr = std::numeric_limits<double>::quiet_NaN();
   double ssim = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;
-  std::string parameters;  // a JSON object
-  std::string image;       // file name in the output directory
+  nlohmann::ordered_json parameters = nlohmann::ordered_json::object();
+  std::string image;  // file name in the output directory
 };
 
-inline std::string baselines_json(const std::vector<BaselineResult>& results) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const BaselineResult& r = results[i];
-    out += (i ? ",\n    " : "\n    ");
-    out += "{\"name\": " + json_string(r.name) + ", \"psnr\": " + json_number(r.psnr) +
-           ", \"ssim\": " + json_number(r.ssim) + ", \"seconds\": " + json_number(r.seconds) +
-           ", \"image\": " + json_string(r.image) + ", \"parameters\": " + r.parameters + "}";
-  }
-  return out + (results.empty() ? "]" : "\n  ]");
+/// result.json's "baselines": {"name", "psnr", "ssim", "seconds", "image", "parameters"} per baseline.
+inline nlohmann::ordered_json baselines_json(const std::vector<BaselineResult>& results) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const BaselineResult& r : results)
+    out.push_back({{"name", r.name},
+                   {"psnr", r.psnr},
+                   {"ssim", r.ssim},
+                   {"seconds", r.seconds},
+                   {"image", r.image},
+                   {"parameters", r.parameters}});
+  return out;
 }
 
 /// Measures, saves (baseline_<name>.png) and collects the baselines of one run (rank 0).
@@ -88,7 +91,8 @@ public:
                    std::string output_dir, bool quiet)
       : exec_(exec), truth_(truth), range_(data_range), dir_(std::move(output_dir)), quiet_(quiet) {}
 
-  void add(const std::string& name, const pnpdist::View<const float, R>& x, double seconds, std::string parameters) {
+  void add(const std::string& name, const pnpdist::View<const float, R>& x, double seconds,
+           nlohmann::ordered_json parameters) {
     BaselineResult r;
     r.name = name;
     r.seconds = seconds;
@@ -103,7 +107,7 @@ public:
     r.image = save_png(exec_, dir_, "baseline_" + name + ".png", x, 0.0, range_);
     if (!quiet_)
       std::printf("baseline %-16s PSNR %6.2f dB  SSIM %.3f  %7.2f s  %s\n", name.c_str(), r.psnr, r.ssim, seconds,
-                  r.parameters.c_str());
+                  r.parameters.dump().c_str());
     std::fflush(stdout);
     results_.push_back(std::move(r));
   }
@@ -121,10 +125,10 @@ private:
 };
 
 /// Runs compute() on rank 0 when the baselines are enabled (every rank waits for it), and returns the JSON
-/// list for result.json ("" when disabled) and the seconds spent, by which the caller moves its program
+/// list for result.json (null when disabled) and the seconds spent, by which the caller moves its program
 /// start (the baselines are not part of the setup or PnP timings).
 struct BaselineRun {
-  std::string json;
+  nlohmann::ordered_json json;
   double seconds = 0;
 };
 
@@ -144,13 +148,16 @@ inline double discrepancy_threshold(double tau, double noise, index_t measuremen
   return tau * noise * std::sqrt(static_cast<double>(measurements));
 }
 
-inline std::string iterative_parameters(const BaselineOptions& b, double noise, double threshold, index_t iterations,
-                                        bool reached, double residual) {
-  return "{\"rule\": \"discrepancy\", \"tau\": " + json_number(b.tau) + ", \"noise\": " + json_number(noise) +
-         ", \"threshold\": " + json_number(threshold) + ", \"residual\": " + json_number(residual) +
-         ", \"iterations\": " + std::to_string(iterations) +
-         ", \"max_iterations\": " + std::to_string(b.max_iterations) +
-         ", \"stopped_by\": " + json_string(reached ? "discrepancy" : "max_iterations") + "}";
+inline nlohmann::ordered_json iterative_parameters(const BaselineOptions& b, double noise, double threshold,
+                                                   index_t iterations, bool reached, double residual) {
+  return {{"rule", "discrepancy"},
+          {"tau", b.tau},
+          {"noise", noise},
+          {"threshold", threshold},
+          {"residual", residual},
+          {"iterations", iterations},
+          {"max_iterations", b.max_iterations},
+          {"stopped_by", reached ? "discrepancy" : "max_iterations"}};
 }
 
 /// PnP-TV on `physics` from x0: PnPSolver's proximal-gradient iteration x+ = TV(x - gamma grad f(x); gamma
@@ -173,12 +180,13 @@ pnpdist::Tensor<float, R> pnp_tv(const Exec& exec, const Physics& physics, const
   return std::move(result.x);
 }
 
-inline std::string tv_parameters(const BaselineOptions& b, double step, const std::string& init) {
-  return "{\"lambda\": " + json_number(b.tv_weight) + ", \"step\": " + json_number(step) +
-         ", \"denoiser_sigma\": " + json_number(step * b.tv_weight) +
-         ", \"iterations\": " + std::to_string(b.tv_iterations) +
-         ", \"chambolle_iterations\": " + std::to_string(b.tv_inner_iterations) + ", \"init\": " + json_string(init) +
-         "}";
+inline nlohmann::ordered_json tv_parameters(const BaselineOptions& b, double step, const std::string& init) {
+  return {{"lambda", b.tv_weight},
+          {"step", step},
+          {"denoiser_sigma", step * b.tv_weight},
+          {"iterations", b.tv_iterations},
+          {"chambolle_iterations", b.tv_inner_iterations},
+          {"init", init}};
 }
 
 /// The CT baselines (2D or 3D) on the whole problem: one projector over every view of `geometry`, `y` every
@@ -198,7 +206,7 @@ std::vector<BaselineResult> ct_baselines(const Exec& exec, const Geometry& geome
     const auto start = Clock::now();
     pnpdist::Tensor<float, R> x = reconstruct(filter);
     const double seconds = seconds_since(start);
-    recorder.add(fbp_name + "_" + name, x.const_view(), seconds, "{\"filter\": " + json_string(name) + "}");
+    recorder.add(fbp_name + "_" + name, x.const_view(), seconds, nlohmann::ordered_json{{"filter", name}});
     if (filter == ct::Filter::ram_lak) ram_lak = std::move(x);
   }
   const double threshold = discrepancy_threshold(b.tau, noise, y.size());
@@ -254,11 +262,11 @@ inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
     pnpdist::Tensor<float, 4> x(stack.domain_shape());
     blur::DiscrepancyChoice choice;
     std::string rule = b.rule;
-    std::string extra;
+    nlohmann::ordered_json gcv_figures = nlohmann::ordered_json::object();
     if (rule == "gcv") {
       const blur::GcvChoice gcv = blur::choose_by_gcv(inverse, gradient ? 0.0 : 1.0, gradient ? 1.0 : 0.0, x.view());
       choice = gcv;
-      extra = ", \"gcv\": " + json_number(gcv.gcv) + ", \"trace\": " + json_number(gcv.trace);
+      gcv_figures = {{"gcv", gcv.gcv}, {"trace", gcv.trace}};
     } else if (target > 0) {
       choice = blur::choose_by_discrepancy(inverse, gradient ? 0.0 : 1.0, gradient ? 1.0 : 0.0, target, x.view());
     } else {  // no noise: a small fixed weight
@@ -268,11 +276,12 @@ inline std::vector<BaselineResult> deblur_baselines(const Exec& exec,
       choice.residual = std::sqrt(inverse.residual_squared(x.const_view()));
     }
     const double seconds = setup + seconds_since(start);
-    recorder.add(gradient ? "wiener_gradient" : "tikhonov", x.const_view(), seconds,
-                 std::string("{\"rule\": ") + json_string(rule) + ", \"tau\": " + json_number(b.tau) + ", \"noise\": " +
-                     json_number(noise) + ", \"target\": " + json_number(target) + ", \"" + (gradient ? "nu" : "mu") +
-                     "\": " + json_number(choice.t) + ", \"residual\": " + json_number(choice.residual) + extra +
-                     ", \"solves\": " + std::to_string(choice.evaluations) + "}");
+    nlohmann::ordered_json parameters = {
+        {"rule", rule}, {"tau", b.tau}, {"noise", noise}, {"target", target}, {gradient ? "nu" : "mu", choice.t},
+        {"residual", choice.residual}};
+    parameters.update(gcv_figures);
+    parameters["solves"] = choice.evaluations;
+    recorder.add(gradient ? "wiener_gradient" : "tikhonov", x.const_view(), seconds, std::move(parameters));
     if (!gradient) tikhonov = std::move(x);
   }
   if (b.tv_iterations > 0) {

@@ -102,7 +102,8 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
         o.step = text;
         (void)o.fixed_step();
       },
-      [&o] { return o.step == "auto" ? json_string("auto") : json_number(*o.fixed_step()); }, [&o] { return o.step; });
+      [&o] { return o.step == "auto" ? OptionTable::Json("auto") : OptionTable::Json(*o.fixed_step()); },
+      [&o] { return o.step; });
   table.number("--step-factor",
                "F of --step auto, in (0, 2): PGD converges for F < 2 when the denoiser is firmly nonexpansive\n"
                "(docs/solvers.md)",

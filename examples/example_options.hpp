@@ -5,8 +5,8 @@
 //    numbered examples).
 //  - OptionTable: a declarative table of typed options (integers, numbers, text, choices, 0|1 switches,
 //    comma-separated per-axis lists, flags without a value). --help is generated from the table with every
-//    option's default (the value before parsing), and options_json() writes every resolved value as one JSON
-//    object whose keys are the flag names with '_' for '-' (--patch-size -> "patch_size"). schema() describes
+//    option's default (the value before parsing), and options_json() gives every resolved value as one JSON
+//    object (nlohmann::ordered_json, in the table's order) whose keys are the flag names with '_' for '-' (--patch-size -> "patch_size"). schema() describes
 //    every option as data (flag, key, type, default, bounds, choices, help): the examples print it for
 //    --options-json, and the runner (tools/pnpdist_runner/options.py) checks its configs against it.
 // Bad input throws pnpdist::invalid_argument naming the option and the value.
@@ -64,30 +64,11 @@ inline long long parse_integer(const std::string& option, const std::string& tex
   return value;
 }
 
-/// `value` as a JSON number; NaN and infinities become null.
-inline std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
+/// `value` as text for messages and descriptions ("%.10g": 0.01, 1e+30).
+inline std::string number_text(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.10g", value);
   return buffer;
-}
-
-/// `text` as a JSON string (quotes, backslashes and control characters escaped).
-inline std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 /// A comma-separated list of N integers, or one integer used on every axis ("448" -> {448, 448}).
@@ -112,17 +93,20 @@ inline std::array<pnpdist::index_t, N> parse_integer_list(const std::string& opt
 /// A declarative command-line table (see the file comment).
 class OptionTable {
 public:
+  /// An option's value as JSON (objects keep their keys' order).
+  using Json = nlohmann::ordered_json;
+
   /// `usage` is printed first by --help (program name and purpose), `epilogue` after the options.
   explicit OptionTable(std::string usage, std::string epilogue = {})
       : usage_(std::move(usage)), epilogue_(std::move(epilogue)) {}
 
   /// A general option "--name METAVAR": set(text) parses and stores the value (throwing invalid_argument),
-  /// json() writes the current value as JSON, shown() as plain text for --help (json() by default). Its
-  /// schema type is "text" (the metavar says what the text may be).
+  /// value() gives the current value as JSON, shown() as plain text for --help (value() as JSON text by
+  /// default). Its schema type is "text" (the metavar says what the text may be).
   void add(const std::string& name, const std::string& metavar, const std::string& help,
-           std::function<void(const std::string&)> set, std::function<std::string()> json,
+           std::function<void(const std::string&)> set, std::function<Json()> value,
            std::function<std::string()> shown = {}) {
-    add_typed(name, metavar, help, std::move(set), std::move(json), std::move(shown), "text", nlohmann::json::object());
+    add_typed(name, metavar, help, std::move(set), std::move(value), std::move(shown), "text", nlohmann::json::object());
   }
 
   /// --name N: an integer in [low, high].
@@ -137,7 +121,7 @@ public:
                                             std::to_string(high) + "]");
           target = static_cast<pnpdist::index_t>(value);
         },
-        [&target] { return std::to_string(target); }, {}, "integer", bounds(low, high));
+        [&target] { return Json(target); }, [&target] { return std::to_string(target); }, "integer", bounds(low, high));
   }
 
   /// --name X: a finite number in [low, high].
@@ -148,18 +132,18 @@ public:
         [&target, name, low, high](const std::string& text) {
           const double value = parse_number(name, text.c_str());
           if (value < low || value > high)
-            throw pnpdist::invalid_argument(name + ": " + text + " is outside [" + json_number(low) + ", " +
-                                            json_number(high) + "]");
+            throw pnpdist::invalid_argument(name + ": " + text + " is outside [" + number_text(low) + ", " +
+                                            number_text(high) + "]");
           target = value;
         },
-        [&target] { return json_number(target); }, {}, "number", bounds(low, high));
+        [&target] { return Json(target); }, [&target] { return number_text(target); }, "number", bounds(low, high));
   }
 
   /// --name TEXT: any text (a path, say); shown as `none` when empty.
   void text(const std::string& name, const std::string& metavar, const std::string& help, std::string& target) {
     add(
         name, metavar, help, [&target](const std::string& text) { target = text; },
-        [&target] { return json_string(target); }, [&target] { return target.empty() ? std::string("none") : target; });
+        [&target] { return Json(target); }, [&target] { return target.empty() ? std::string("none") : target; });
   }
 
   /// --name a|b|c: one of `choices`.
@@ -176,7 +160,7 @@ public:
             }
           throw pnpdist::invalid_argument(name + ": '" + text + "' is not one of " + metavar);
         },
-        [&target] { return json_string(target); }, [&target] { return target; }, "choice", {{"choices", choices}});
+        [&target] { return Json(target); }, [&target] { return target; }, "choice", {{"choices", choices}});
   }
 
   /// --name 0|1 (also true|false).
@@ -191,8 +175,8 @@ public:
           else
             throw pnpdist::invalid_argument(name + ": '" + text + "' is not 0 or 1");
         },
-        [&target] { return std::string(target ? "true" : "false"); },
-        [&target] { return std::string(target ? "1" : "0"); }, "boolean", nlohmann::json::object());
+        [&target] { return Json(target); }, [&target] { return std::string(target ? "1" : "0"); }, "boolean",
+        nlohmann::json::object());
   }
 
   /// --name P or P,P,...: N non-negative integers (one value is used on every axis). JSON: a number when
@@ -208,7 +192,7 @@ public:
             if (v < 0) throw pnpdist::invalid_argument(name + ": '" + text + "' has a negative value");
           target = values;
         },
-        [&target] { return list_json(target); },
+        [&target] { return list_value(target); },
         [&target] {
           std::string s;
           for (std::size_t d = 0; d < N; ++d) s += (d ? "," : "") + std::to_string(target[d]);
@@ -220,7 +204,7 @@ public:
   /// --name without a value: sets target to true.
   void flag(const std::string& name, const std::string& help, bool& target) {
     entries_.push_back(Entry{name, "", help, [&target](const std::string&) { target = true; },
-                             [&target] { return std::string(target ? "true" : "false"); }, "", "flag",
+                             [&target] { return Json(target); }, "", "flag",
                              nlohmann::json::object(), nlohmann::json(false), true, false});
   }
 
@@ -294,32 +278,28 @@ public:
     return {{"schema", "pnpdist.options/1"}, {"usage", usage_}, {"options", std::move(options)}};
   }
 
-  /// Every option's resolved value, {"size": 256, "patch_size": [8, 256, 256], ...}; with `keep`, only the
-  /// options whose name ("--size") it accepts.
-  [[nodiscard]] std::string options_json(const std::function<bool(const std::string&)>& keep = {}) const {
-    std::string out = "{";
-    for (const Entry& e : entries_) {
-      if (keep && !keep(e.name)) continue;
-      out += (out.size() > 1 ? ", " : "") + json_string(key_of(e.name)) + ": " + e.json();
-    }
-    return out + "}";
+  /// Every option's resolved value, {"size": 256, "patch_size": [8, 256, 256], ...} in the table's order; with
+  /// `keep`, only the options whose name ("--size") it accepts.
+  [[nodiscard]] Json options_json(const std::function<bool(const std::string&)>& keep = {}) const {
+    Json out = Json::object();
+    for (const Entry& e : entries_)
+      if (!keep || keep(e.name)) out[key_of(e.name)] = e.value();
+    return out;
   }
 
+  /// One number when all values are equal, otherwise the array.
   template <std::size_t N>
-  static std::string list_json(const std::array<pnpdist::index_t, N>& values) {
+  static Json list_value(const std::array<pnpdist::index_t, N>& values) {
     bool equal = true;
     for (std::size_t d = 1; d < N; ++d) equal = equal && values[d] == values[0];
-    if (equal) return std::to_string(values[0]);
-    std::string s = "[";
-    for (std::size_t d = 0; d < N; ++d) s += (d ? ", " : "") + std::to_string(values[d]);
-    return s + "]";
+    return equal ? Json(values[0]) : Json(values);
   }
 
 private:
   struct Entry {
     std::string name, metavar, help;
     std::function<void(const std::string&)> set;
-    std::function<std::string()> json;
+    std::function<Json()> value;
     std::string default_text;
     std::string type;            // schema(): integer, number, choice, boolean, integer_list, flag, text
     nlohmann::json constraints;  // schema(): minimum, maximum, choices, length
@@ -345,12 +325,12 @@ private:
   }
 
   void add_typed(const std::string& name, const std::string& metavar, const std::string& help,
-                 std::function<void(const std::string&)> set, std::function<std::string()> json,
+                 std::function<void(const std::string&)> set, std::function<Json()> value,
                  std::function<std::string()> shown, std::string type, nlohmann::json constraints) {
-    if (!shown) shown = json;
-    nlohmann::json default_value = nlohmann::json::parse(json());
-    entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(json), shown(), std::move(type),
-                             std::move(constraints), std::move(default_value), false, false});
+    nlohmann::json default_value = value();
+    std::string default_text = shown ? shown() : default_value.dump();
+    entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(value), std::move(default_text),
+                             std::move(type), std::move(constraints), std::move(default_value), false, false});
   }
 
   Entry* find(const std::string& name) {

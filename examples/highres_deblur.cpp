@@ -28,7 +28,9 @@ using Blur = blur::FftBlur<Exec>;
 
 /// The default photograph: Debian package lomiri-wallpapers-16.04, "Dragonfly" by Bolly, CC-BY-SA-4.0.
 const std::string default_image = "/usr/share/backgrounds/Dragonfly_by_Bolly.jpg";
-const std::string default_weights = "drunet_color.safetensors";  // found by find_weights (weights_lookup.hpp)
+// The colour DRUNet fine-tuned through this benchmark's PnP-HQS (docs/model_card.md); found by find_weights
+// (weights_lookup.hpp). The general colour denoiser is drunet_color.safetensors (--weights).
+const std::string default_weights = "drunet_color_deblur.safetensors";
 
 struct Options : CommonOptions<2> {
   std::string image = default_image;
@@ -142,17 +144,18 @@ int run(const World& world, Options& o, const OptionTable& table) {
   problem.example = "highres_deblur";
   problem.description = std::filesystem::path(o.image).filename().string() + " " + std::to_string(shape[2]) + "x" +
                         std::to_string(shape[3]) + " colour, " + std::to_string(o.operators) +
-                        " circular Gaussian blurs sigma (" + json_number(0.01 * s) + ", " + json_number(0.005 * s) +
+                        " circular Gaussian blurs sigma (" + number_text(0.01 * s) + ", " + number_text(0.005 * s) +
                         ") px, " + std::to_string(kernel_side) + "x" + std::to_string(kernel_side) +
-                        " kernels, noise " + json_number(o.noise) + ", clamped to [0, 1]; data model " + data_model;
+                        " kernels, noise " + number_text(o.noise) + ", clamped to [0, 1]; data model " + data_model;
   problem.truth = truth.const_view();
   problem.data_range = 1.0;
-  problem.baselines_json = baselines.json;
+  problem.baselines = baselines.json;
   problem.noise_level = o.noise;
   problem.channels = 3;
-  problem.extra_json = ", \"image\": " + json_string(o.image) + ", \"shape\": [1, 3, " + std::to_string(shape[2]) +
-                       ", " + std::to_string(shape[3]) + "], \"kernel_size\": " + std::to_string(kernel_side) +
-                       ", \"data_model\": " + json_string(data_model);
+  problem.extra = {{"image", o.image},
+                   {"shape", {index_t{1}, index_t{3}, shape[2], shape[3]}},
+                   {"kernel_size", kernel_side},
+                   {"data_model", data_model}};
   if (world.rank() == 0)  // rank 0 holds blur 0 whether the blurs are dealt round robin or replicated
     problem.measurement_png = save_png(exec, o.output_dir, "measurement.png", local.measurement(0).const_view(), 0, 1);
 

@@ -1,16 +1,17 @@
 #pragma once
 // The iteration records of result.json: the fields of an IterationRecord as numbers (record_fields,
-// record_values), every rank's records gathered by one allreduce (gather_records) and their JSON text
-// (records_json).
+// record_values), every rank's records gathered by one allreduce (gather_records) and their JSON
+// (records_json: counts and bytes as integers, non-finite figures as null).
 #include <pnpdist/core/errors.hpp>
 #include <pnpdist/core/types.hpp>
 #include <pnpdist/solvers/iteration_record.hpp>
 #include <pnpdist/tensor/view.hpp>
 
-#include "example_options.hpp"
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -37,6 +38,11 @@ inline constexpr const char* record_fields[record_field_count] = {"iteration",
                                                                   "relative_residual_change",
                                                                   "denoiser_sigma",
                                                                   "data_step_iterations"};
+
+/// Whether the field of record_fields is a count (iteration, bytes, data-step iterations): an integer in JSON.
+inline constexpr bool record_field_is_count[record_field_count] = {true,  false, false, false, false, false,
+                                                                   false, false, false, true,  true,  true,
+                                                                   true,  false, false, true};
 
 inline std::array<double, record_field_count> record_values(const pnpdist::IterationRecord& r) {
   return {static_cast<double>(r.iteration),
@@ -85,19 +91,23 @@ std::vector<std::vector<std::array<double, record_field_count>>> gather_records(
   return all;
 }
 
-inline std::string records_json(const std::vector<std::vector<std::array<double, record_field_count>>>& all) {
-  std::string out = "[";
-  for (std::size_t r = 0; r < all.size(); ++r) {
-    out += r ? ",\n    [" : "\n    [";
-    for (std::size_t k = 0; k < all[r].size(); ++k) {
-      out += k ? ",\n      {" : "\n      {";
+/// result.json's "records": one list per rank of {"iteration": 1, "wall_seconds": ..., ...} objects.
+inline nlohmann::ordered_json records_json(
+    const std::vector<std::vector<std::array<double, record_field_count>>>& all) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& rank_records : all) {
+    nlohmann::ordered_json rank = nlohmann::ordered_json::array();
+    for (const auto& values : rank_records) {
+      nlohmann::ordered_json record = nlohmann::ordered_json::object();
       for (std::size_t f = 0; f < record_field_count; ++f)
-        out += (f ? ", " : "") + json_string(record_fields[f]) + ": " + json_number(all[r][k][f]);
-      out += "}";
+        record[record_fields[f]] = record_field_is_count[f] && std::isfinite(values[f])
+                                       ? nlohmann::ordered_json(static_cast<long long>(values[f]))
+                                       : nlohmann::ordered_json(values[f]);
+      rank.push_back(std::move(record));
     }
-    out += all[r].empty() ? "]" : "\n    ]";
+    out.push_back(std::move(rank));
   }
-  return out + "\n  ]";
+  return out;
 }
 
 }  // namespace pnpdist_examples

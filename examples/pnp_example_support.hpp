@@ -21,6 +21,8 @@
 
 #include <pnpdist/pnp.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "common_options.hpp"
 #include "example_options.hpp"
 #include "iteration_records.hpp"
@@ -249,9 +251,9 @@ struct Problem {
   std::optional<pnpdist::View<const float, R>> truth;  // none for real data
   double data_range = 1.0;                             // PSNR/SSIM range and display range of the images
   index_t channels = 1;                                // of the denoiser's images
-  std::string extra_json;       // members added to result.json's "problem" object
-  std::string measurement_png;  // written by the example (rank 0), empty if none
-  std::string baselines_json;   // result.json's "baselines" list (examples/baselines.hpp), empty: none
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();  // members added to result.json's "problem"
+  std::string measurement_png;       // written by the example (rank 0), empty if none
+  nlohmann::ordered_json baselines;  // result.json's "baselines" list (examples/baselines.hpp), null: none
   double noise_level = 0.01;    // of the measurements: HQS's data-step weight (noise / sigma_k)^2
   std::function<void(pnpdist::View<const float, R>)> save_volume;  // if set: called by rank 0 with the result
 };
@@ -264,7 +266,7 @@ std::string checkpoint_path(const CommonOptions<Dim>& o, const World& world, boo
   return o.checkpoint + ".rank" + std::to_string(world.rank());
 }
 
-/// The options that decide the iterates (the problem, the data, the prior, the algorithm) as JSON text: the
+/// The options that decide the iterates (the problem, the data, the prior, the algorithm) as compact JSON: the
 /// checkpoint's fingerprint, so that a checkpoint is resumed only by the same problem. Left out: what only
 /// says how long, where, how fast or what else to run (iterations, stopping tolerances, output, checkpoint
 /// settings, threads, batching, rank layout, baselines, progress lines, progress timeout).
@@ -275,7 +277,7 @@ inline std::string problem_fingerprint(const OptionTable& table) {
       "--distribute-denoiser", "--save-measurements", "--progress-timeout"};
   return table.options_json([](const std::string& name) {
     return name.rfind("--baseline", 0) != 0 && std::find(neutral.begin(), neutral.end(), name) == neutral.end();
-  });
+  }).dump();
 }
 
 /// Calls fn(algorithm) with the PnP algorithm chosen by --algorithm and its parameters (every algorithm is
@@ -383,48 +385,42 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
           }
           std::filesystem::create_directories(o.output_dir);
           const double low = 0, high = problem.data_range;
-          std::string images = "{";
-          if (problem.truth)
-            images +=
-                "\"truth\": " + json_string(save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high)) +
-                ", ";
-          if (!problem.measurement_png.empty())
-            images += "\"measurement\": " + json_string(problem.measurement_png) + ", ";
-          images += "\"reconstruction\": " +
-                    json_string(save_png(exec, o.output_dir, "reconstruction.png", result.x.const_view(), low, high)) +
-                    ", ";
-          images +=
-              "\"initial\": " + json_string(save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high)) +
-              "}";
+          nlohmann::ordered_json images = nlohmann::ordered_json::object();
+          if (problem.truth) images["truth"] = save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high);
+          if (!problem.measurement_png.empty()) images["measurement"] = problem.measurement_png;
+          images["reconstruction"] = save_png(exec, o.output_dir, "reconstruction.png", result.x.const_view(), low, high);
+          images["initial"] = save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high);
           if (problem.save_volume) problem.save_volume(result.x.const_view());
 
-          std::string json =
-              "{\n  \"schema\": \"pnpdist.run/1\",\n  \"example\": " + json_string(problem.example) + ",\n";
-          json += "  \"options\": " + table.options_json() + ",\n";
-          json += "  \"ranks\": " + std::to_string(world.size()) +
-                  ", \"threads_per_rank\": " + std::to_string(exec.concurrency()) + ",\n";
-          json += "  \"setup_seconds\": " + json_number(setup_seconds + result.setup_seconds) + ",\n";
-          json += "  \"init\": {\"method\": " + json_string(o.init) + ", \"psnr\": " + json_number(initial.psnr) +
-                  ", \"ssim\": " + json_number(initial.ssim) +
-                  ", \"data_fidelity\": " + json_number(initial.data_fidelity) + "},\n";
-          json += "  \"records\": " + records_json(all) + ",\n";
-          json += "  \"final\": {\"psnr\": " + json_number(final_psnr) + ", \"ssim\": " + json_number(final_ssim) +
-                  ", \"iterations\": " + std::to_string(result.iterations) + ", \"total_seconds\": " +
-                  json_number(result.records.empty() ? solve_seconds : result.records.back().wall_seconds) +
-                  ", \"peak_rss_bytes\": " + json_number(peak) + ", \"step\": " + json_number(result.step) +
-                  ", \"squared_norm\": " + json_number(result.squared_norm) +
-                  ", \"resumed_from\": " + std::to_string(result.resumed_from) + "},\n";
-          json += "  \"images\": " + images + ",\n";
-          if (!problem.baselines_json.empty()) json += "  \"baselines\": " + problem.baselines_json + ",\n";
-          json += "  \"problem\": {\"description\": " + json_string(problem.description) +
-                  ", \"data_range\": " + json_number(problem.data_range) + problem.extra_json + "},\n";
-          json += "  \"denoiser\": {\"kind\": " + json_string(info.kind) +
-                  ", \"weights\": " + json_string(info.weights) + ", \"config\": " + json_string(info.config) +
-                  ", \"executor\": " + json_string(Exec::name) +
-                  "}\n}\n";
+          nlohmann::ordered_json json = {{"schema", "pnpdist.run/1"},
+                                         {"example", problem.example},
+                                         {"options", table.options_json()},
+                                         {"ranks", world.size()},
+                                         {"threads_per_rank", exec.concurrency()},
+                                         {"setup_seconds", setup_seconds + result.setup_seconds}};
+          json["init"] = {{"method", o.init},
+                          {"psnr", initial.psnr},
+                          {"ssim", initial.ssim},
+                          {"data_fidelity", initial.data_fidelity}};
+          json["records"] = records_json(all);
+          json["final"] = {
+              {"psnr", final_psnr},
+              {"ssim", final_ssim},
+              {"iterations", result.iterations},
+              {"total_seconds", result.records.empty() ? solve_seconds : result.records.back().wall_seconds},
+              {"peak_rss_bytes", static_cast<long long>(peak)},
+              {"step", result.step},
+              {"squared_norm", result.squared_norm},
+              {"resumed_from", result.resumed_from}};
+          json["images"] = std::move(images);
+          if (!problem.baselines.is_null()) json["baselines"] = problem.baselines;
+          json["problem"] = {{"description", problem.description}, {"data_range", problem.data_range}};
+          json["problem"].update(problem.extra);
+          json["denoiser"] = {
+              {"kind", info.kind}, {"weights", info.weights}, {"config", info.config}, {"executor", Exec::name}};
           const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
           std::ofstream out(path);
-          out << json;
+          out << json.dump(2) << '\n';
           out.close();
           if (!out) throw pnpdist::io_error("cannot write " + path);
           if (!o.quiet)

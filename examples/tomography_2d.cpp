@@ -123,14 +123,13 @@ int run(const World& world, Options& o, const OptionTable& table) {
   problem.description = (o.truth_file.empty() ? std::string("Shepp-Logan ") : "truth " + o.truth_file + " ") +
                         std::to_string(o.size) + "x" + std::to_string(o.size) + ", parallel beam, " +
                         std::to_string(o.angles) + " angles in [0, 180) in " + std::to_string(o.operators) +
-                        " operators, " + std::to_string(o.size) + " bins, noise " + json_number(o.noise);
+                        " operators, " + std::to_string(o.size) + " bins, noise " + number_text(o.noise);
   problem.truth = truth.const_view();
   problem.data_range = data_range;
   problem.noise_level = o.noise;
-  problem.baselines_json = baselines.json;
+  problem.baselines = baselines.json;
   problem.channels = 1;
-  problem.extra_json = ", \"shape\": [" + std::to_string(o.size) + ", " + std::to_string(o.size) +
-                       "], \"sinogram_shape\": [" + std::to_string(o.angles) + ", " + std::to_string(o.size) + "]";
+  problem.extra = {{"shape", {o.size, o.size}}, {"sinogram_shape", {o.angles, o.size}}};
   if (world.rank() == 0) {
     const double peak = pnpdist::max_value(exec, sinogram.const_view());
     problem.measurement_png = save_png(exec, o.output_dir, "measurement.png", sinogram.const_view(), 0.0, peak);

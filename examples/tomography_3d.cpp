@@ -211,18 +211,17 @@ int run(const World& world, Options& o, const OptionTable& table) {
       (scan                   ? ", the scan's vectors"
        : o.vectors_file.empty() ? ", circular orbit as per-view vectors"
                                 : ", vectors " + o.vectors_file) +
-      (truth ? ", noise " + json_number(o.noise) : "");
+      (truth ? ", noise " + number_text(o.noise) : "");
   if (truth) problem.truth = truth->const_view();
   if (scan)  // the reconstruction as a float32 TIFF stack and .npy (rank 0)
     problem.save_volume = [&](pnpdist::View<const float, 3> x) { write_volume(o.output_dir, "reconstruction", x); };
   problem.data_range = data_range;
-  problem.baselines_json = baselines.json;
+  problem.baselines = baselines.json;
   problem.noise_level = o.noise;
   problem.channels = 1;
-  problem.extra_json = ", \"shape\": [" + std::to_string(o.size) + ", " + std::to_string(o.size) + ", " +
-                       std::to_string(o.size) + "], \"projection_shape\": [" + std::to_string(geometry.views()) + ", " +
-                       std::to_string(geometry.detector_rows) + ", " + std::to_string(geometry.detector_cols) +
-                       "], \"geometry\": \"geometry.txt\"";
+  problem.extra = {{"shape", {o.size, o.size, o.size}},
+                   {"projection_shape", {geometry.views(), geometry.detector_rows, geometry.detector_cols}},
+                   {"geometry", "geometry.txt"}};
   if (world.rank() == 0) {  // rank 0 holds operator 0, whose first view is projection 0
     const auto& y = local.measurement(0);
     const auto first = pnpdist::subview(y.const_view(), pnpdist::Extents<3>{0, 0, 0},
