@@ -18,10 +18,13 @@
 // Writes OUT_DIR/projector_indptr.npy (int64, rows + 1), projector_indices.npy (int64), projector_data.npy
 // (float32), projector_blocks.npy (int64: the views of each block) and projector.json (shapes, blocks, check).
 #include <pnpdist/backend/serial.hpp>
+#include <pnpdist/core/errors.hpp>
 #include <pnpdist/io/npy.hpp>
 #include <pnpdist/physics/ct/ct.hpp>
 #include <pnpdist/tensor/random.hpp>
 #include <pnpdist/tensor/tensor.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -137,13 +140,21 @@ int run(int argc, char** argv) {
   write_vector(out / "projector_indices.npy", indices);
   write_vector(out / "projector_data.npy", data);
   write_vector(out / "projector_blocks.npy", block_views);
+  const nlohmann::ordered_json summary = {{"size", size},
+                                          {"angles", angles},
+                                          {"operators", operators},
+                                          {"bins", bins},
+                                          {"rows", rows},
+                                          {"cols", cols},
+                                          {"nnz", data.size()},
+                                          {"block_views", block_views},
+                                          {"max_relative_error_forward", forward_error},
+                                          {"max_relative_error_adjoint", adjoint_error},
+                                          {"build_seconds", build_seconds}};
   std::ofstream json(out / "projector.json");
-  json << "{\"size\": " << size << ", \"angles\": " << angles << ", \"operators\": " << operators
-       << ", \"bins\": " << bins << ", \"rows\": " << rows << ", \"cols\": " << cols << ", \"nnz\": " << data.size()
-       << ", \"block_views\": [";
-  for (std::size_t k = 0; k < block_views.size(); ++k) json << (k ? ", " : "") << block_views[k];
-  json << "], \"max_relative_error_forward\": " << forward_error
-       << ", \"max_relative_error_adjoint\": " << adjoint_error << ", \"build_seconds\": " << build_seconds << "}\n";
+  json << summary.dump() << '\n';
+  json.close();
+  if (!json) throw pnpdist::io_error("cannot write " + (out / "projector.json").string());
   std::printf("projector %ld x %ld, %zu non-zeros, %zu blocks; check against the block projectors: forward %.3g, "
               "adjoint %.3g (max relative error); %.1f s\n",
               static_cast<long>(rows), static_cast<long>(cols), data.size(), block_views.size(), forward_error,
