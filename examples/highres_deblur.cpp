@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   // setup (step 0.1, sigma 0.005, 10 iterations).
   o.algorithm = "hqs";
   o.iterations = 8;
-  o.sigma = 0.03;
+  o.sigma = 0.02;
   o.data_weight = 0.2;
   o.step = "0.1";
   const ProblemHelp help{
@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
       "highres_deblur: PnP deblurring of a colour photograph blurred by several anisotropic Gaussian blurs (the\n"
       "high-resolution colour image benchmark). Defaults: the benchmark's full size (2048 px; on 2 CPU cores\n"
       "use --size 256 to 512) and the recommended algorithm, PnP-HQS with 8 iterations of the DPIR schedule\n"
-      "(sigma 49/255 down to 0.03, data weight 0.2), chosen on validation photographs (docs/quality.md). The\n"
+      "(sigma 49/255 down to 0.02, data weight 0.2), chosen on validation photographs (docs/quality.md). The\n"
       "benchmark's PnP-PGD: --algorithm pgd --iterations 10 --step 0.1 --sigma 0.005\n"
       "(configs/highres_color_image.yaml).\n"
       "\n"

@@ -83,7 +83,7 @@ GRIDS = {
                  '--init': ['pseudo_inverse']},
     },
     'highres_deblur': {
-        'hqs': {'--iterations': [8], '--data-weight': [0.05, 0.1, 0.2], '--sigma': [0.02, 0.03, 0.05]},
+        'hqs': {'--iterations': [8], '--data-weight': [0.05, 0.1, 0.2, 0.3], '--sigma': [0.02, 0.03, 0.05]},
         'pgd': {'--iterations': [30], '--sigma': [0.005, 0.02, 0.05], '--step': ['0.1']},
         'admm': {'--iterations': [20], '--sigma': [0.02, 0.05], '--penalty': [0.1, 0.5]},
     },
@@ -197,7 +197,7 @@ def weights_file(args, example, chosen=None):
     if chosen:
         return os.path.join(ROOT, chosen)
     if example == 'highres_deblur':
-        return args.weights_color or os.path.join(ROOT, 'weights', 'drunet_color.safetensors')
+        return args.weights_color or os.path.join(ROOT, 'weights', 'drunet_color_deblur.safetensors')
     return args.weights_gray or os.path.join(ROOT, 'weights', 'drunet_gray.safetensors')
 
 
@@ -389,7 +389,8 @@ def main():
     parser.add_argument('--params', default=DEFAULT_PARAMS, help='table: the parameters (tune writes tuned.json)')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--weights-gray', help='DRUNet weights of the CT problems (default: weights/drunet_gray)')
-    parser.add_argument('--weights-color', help='DRUNet weights of deblurring (default: weights/drunet_color)')
+    parser.add_argument('--weights-color', help='DRUNet weights of deblurring (default: weights/drunet_color_deblur, '
+                        'the example\'s default)')
     args = parser.parse_args()
     {'prepare': prepare, 'tune': tune, 'table': table, 'stability': stability}[args.command](args)
 

@@ -54,6 +54,7 @@ set(prefix "${PREFIX}")
 foreach(file bin/pnpdist-tomography_2d bin/pnpdist-tomography_3d bin/pnpdist-highres_deblur bin/pnpdist-run
              bin/pnpdist-dashboard
              share/pnpdist/weights/drunet_gray.safetensors share/pnpdist/weights/drunet_color.safetensors
+             share/pnpdist/weights/drunet_color_deblur.safetensors
              share/pnpdist/tools/pnpdist_run.py share/pnpdist/tools/pnpdist_dashboard.py
              share/pnpdist/tools/pnpdist_runner/launch.py share/pnpdist/configs/tomography_2d_cpu.yaml
              share/doc/pnpdist/examples.md share/doc/pnpdist/README.md)

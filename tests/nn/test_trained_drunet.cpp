@@ -1,6 +1,6 @@
-// The shipped DRUNet weights (weights/drunet_gray.safetensors, drunet_color.safetensors and the PnP-stable
-// drunet_gray_stable.safetensors, trained by
-// tools/train_drunet.py): infer_drunet_config on them and on the random-weight fixtures, its errors for
+// The shipped DRUNet weights (weights/drunet_gray.safetensors, drunet_color.safetensors, the PnP-stable
+// drunet_gray_stable.safetensors, trained by tools/train_drunet.py, and drunet_color_deblur.safetensors, by
+// tools/train_unrolled_deblur.py): infer_drunet_config on them and on the random-weight fixtures, its errors for
 // files that are not DRUNet weights, the native network against PyTorch's output with the same weights
 // (fixtures written by tools/make_trained_drunet_fixtures.py) on every host executor, and the gray weights
 // inflated to the 3D network.
@@ -64,6 +64,8 @@ TEST_CASE("infer_drunet_config reads the architecture of official-layout files",
   // The shipped weights: the architecture of docs/model_card.md.
   CHECK(same_config(infer_drunet_config(shipped("drunet_gray.safetensors")), DRUNetConfig{1, {16, 32, 64, 128}, 2}));
   CHECK(same_config(infer_drunet_config(shipped("drunet_color.safetensors")), DRUNetConfig{3, {16, 32, 64, 128}, 2}));
+  CHECK(same_config(infer_drunet_config(shipped("drunet_color_deblur.safetensors")),
+                    DRUNetConfig{3, {16, 32, 64, 128}, 2}));
   CHECK(same_config(infer_drunet_config(shipped("drunet_gray_stable.safetensors")),
                     DRUNetConfig{1, {16, 32, 64, 128}, 2}));
   // A file written from weights of a given configuration, without residual blocks.
