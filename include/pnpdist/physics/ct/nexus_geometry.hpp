@@ -19,9 +19,9 @@
 ///   /entry/instrument/source/distance         source to sample; negative, as NXsource has it (upstream of
 ///                                             the sample); absent for a parallel beam
 ///
-/// with NX_class attributes on the groups, /entry@definition "NXtomo" and a link /entry/data/rotation_angle.
-/// Angles are degrees in the description and in the file so that a scan written here and read back gives the
-/// same doubles (degrees to radians: t * (pi / 180), in circular_geometry only).
+/// with NX_class attributes on the groups, the attribute definition = "NXtomo" on /entry and a link
+/// /entry/data/rotation_angle. Angles are degrees in the description and in the file so that a scan written
+/// here and read back gives the same doubles (degrees to radians: t * (pi / 180), in circular_geometry only).
 
 #include <cmath>
 #include <numbers>
