@@ -55,6 +55,10 @@ double instantiate_blur_kernels(const Cuda& exec) {
   const pnpdist::blur::CircularBlurStack<Cuda> fused(physics);
   fused.gradient(x.const_view(), y.view());
   acc += fused.data_fidelity(x.const_view());
+  const pnpdist::blur::ClippedBlurStack<Cuda> clipped(physics, {0.1, 0.0, 1.0});
+  clipped.gradient(x.const_view(), y.view());
+  clipped.proximal(x.const_view(), 0.5, y.view());
+  acc += clipped.data_fidelity(x.const_view());
 
   // Stacked direct blurs on the device.
   std::vector<pnpdist::blur::DirectBlur<float, Cuda>> direct;

@@ -101,6 +101,22 @@ TEMPLATE_LIST_TEST_CASE("ClippedBlurStack: the Tobit data fidelity of clipped bl
     }
   }
 
+  SECTION("the data fidelity is the Tobit likelihood summed over the blurs") {
+    const auto stack = simulated(clamped);
+    const pnpdist::blur::ClippedBlurStack<Exec> physics(stack, noise);
+    for (const Tensor<float, 4>* point : std::initializer_list<const Tensor<float, 4>*>{&x, &z}) {
+      double expected = 0;
+      for (std::size_t i = 0; i < stack.size(); ++i) {
+        Tensor<float, 4> mu(shape);
+        stack.op(i).apply(point->const_view(), mu.view());
+        const auto& y = stack.measurement(i);
+        for (index_t e = 0; e < mu.size(); ++e)
+          expected += pnpdist::clipped_gaussian::negative_log_likelihood(y.data()[e], mu.data()[e], 0.1, 0.0, 1.0);
+      }
+      CHECK(physics.data_fidelity(point->const_view()) == Approx(expected).epsilon(1e-5));
+    }
+  }
+
   SECTION("the proximal step is the closed form with the conditional means at z") {
     auto stack = simulated(clamped);
     // Reference: impute on the host with the scalar formula, then the Gaussian stack's closed form.

@@ -130,6 +130,31 @@ TEST_CASE("FftBlur has no half-pixel shift", "[blur][fft]") {
   CHECK(pnpdist::test::relative_max_difference(y, image) < 1e-6);
 }
 
+TEMPLATE_LIST_TEST_CASE("FftBlur::apply_to_spectrum blurs the image whose spectrum it is given", "[blur][fft]",
+                        pnpdist::test::HostExecutors) {
+  EstimatePlanning estimate;
+  const auto exec = pnpdist::test::make_executor<TestType>();
+  using Exec = std::remove_const_t<decltype(exec)>;
+  const Extents<4> shape{2, 3, 16, 19};
+  const auto image = pnpdist::test::random_tensor(shape, 41);
+  const FftBlur<Exec> first(exec, pnpdist::blur::gaussian_psf<float>(2.0, 1.0, 30.0).const_view(), shape);
+  const FftBlur<Exec> second(exec, pnpdist::test::random_tensor(Extents<2>{5, 3}, 42).const_view(), shape);
+  // One transform of the image serves both blurs (the transform of `first` is the one `second` uses too).
+  Tensor<typename FftBlur<Exec>::complex_type, 3> spectrum(first.transform().spectrum_shape());
+  first.transform().forward(pnpdist::reshape(image.const_view(), Extents<3>{6, 16, 19}), spectrum.view());
+  for (const FftBlur<Exec>* op : {&first, &second}) {
+    Tensor<float, 4> expected(shape), got(shape);
+    op->apply(image.const_view(), expected.view());
+    op->apply_to_spectrum(spectrum.const_view(), got.view());
+    CHECK(pnpdist::test::relative_max_difference(got, expected) < 1e-6);
+  }
+  Tensor<float, 4> small(Extents<4>{1, 3, 16, 19});
+  CHECK_THROWS_AS(first.apply_to_spectrum(spectrum.const_view(), small.view()), pnpdist::dimension_mismatch);
+  Tensor<typename FftBlur<Exec>::complex_type, 3> wrong(Extents<3>{1, 16, 10});
+  CHECK_THROWS_AS(first.apply_to_spectrum(wrong.const_view(), pnpdist::Tensor<float, 4>(shape).view()),
+                  pnpdist::dimension_mismatch);
+}
+
 TEST_CASE("FftBlur rejects bad PSFs and shapes", "[blur][fft][errors]") {
   const pnpdist::Serial exec;
   const auto even = pnpdist::test::random_tensor(Extents<2>{4, 3}, 1);

@@ -5,18 +5,19 @@
 /// negative log-likelihood times sigma^2). Where the Gaussian model 1/2 ||A_i x - y_i||^2 reads a clipped
 /// sample as exact, which biases dark and saturated regions, this one reads it as "at or beyond the bound".
 ///
-///   data_fidelity(x)   f(x) of physics/clipped_gaussian.hpp (each blur: one forward and one inverse transform)
+///   data_fidelity(x)   f(x) of physics/clipped_gaussian.hpp (one forward transform of x, one inverse per blur)
 ///   gradient(x, g)     grad f(x), exactly: the Gaussian gradient with the clipped samples replaced by their
 ///                      conditional means at x (the E-step)
 ///   proximal(z, w, x)  argmin_x f_z(x) + w/2 ||x - z||^2, f_z the Gaussian term with the conditional means at
 ///                      z: one majorise-minimise step of the exact proximal problem (HQS and ADMM call it at the
 ///                      current iterate), in closed form as blur::CircularBlurStack::proximal
 ///
-/// Each call re-imputes the clipped samples: per blur one A_i x (two transforms) and one forward transform of
-/// the imputed measurement, then the fused CircularBlurStack does the rest. Measurements without any clipped
-/// sample skip the imputation: the results are then exactly those of CircularBlurStack.
-/// Keeps a reference to the stack of blurs and measurements, which must outlive it. Memory: the fused stack
-/// and one image for A_i x. One instance must not be used from several threads at once (the imputation
+/// Each call re-imputes the clipped samples: x is transformed once, then per blur A_i x is one inverse
+/// transform and the imputed measurement one forward transform (1 + 2 n transforms for n blurs); the fused
+/// CircularBlurStack does the rest. Measurements without any clipped sample skip the imputation: the results
+/// are then exactly those of CircularBlurStack. x must be contiguous.
+/// Keeps a reference to the stack of blurs and measurements, which must outlive it. Memory: the fused stack,
+/// one image for A_i x and one spectrum of x. One instance must not be used from several threads at once (the imputation
 /// updates the fused stack, and the blurs' work buffers are used).
 
 #include <string>
@@ -52,7 +53,10 @@ public:
           transform_reduce(exec, y.size(), SumOp<index_t>{},
                            clipped_gaussian::ClippedCountKernel<float>{y.data(), noise.lower, noise.upper});
     }
-    if (clipped_samples_ > 0) mean_ = Tensor<float, 4, memory_space>(stack.domain_shape());
+    if (clipped_samples_ > 0) {
+      mean_ = Tensor<float, 4, memory_space>(stack.domain_shape());
+      spectrum_ = Tensor<typename FftBlur<Exec>::complex_type, 3, memory_space>(stack.op(0).transform().spectrum_shape());
+    }
   }
 
   [[nodiscard]] ImageShape domain_shape() const { return stack_->domain_shape(); }
@@ -65,9 +69,10 @@ public:
   [[nodiscard]] double data_fidelity(const View<const float, 4, memory_space>& x) const {
     if (clipped_samples_ == 0) return fused_.data_fidelity(x);
     const Exec exec = stack_->executor();
+    transform(x);
     double sum = 0;
     for (std::size_t i = 0; i < stack_->size(); ++i) {
-      stack_->op(i).apply(x, mean_.view());
+      stack_->op(i).apply_to_spectrum(spectrum_.const_view(), mean_.view());
       const auto& y = stack_->measurement(i);
       sum += transform_reduce(exec, y.size(), SumOp<double>{},
                               clipped_gaussian::NegativeLogLikelihoodKernel<float>{y.data(), mean_.data(), noise_.sigma,
@@ -98,14 +103,26 @@ private:
     return stack;
   }
 
+  /// spectrum_ = DFT(x), the transform every blur of the stack shares.
+  void transform(const View<const float, 4, memory_space>& x) const {
+    const ImageShape shape = stack_->domain_shape();
+    require<dimension_mismatch>(x.extents() == shape && x.is_contiguous(), [&] {
+      return "ClippedBlurStack: expected a contiguous image of shape " + to_string(shape) + ", got " +
+             to_string(x.extents());
+    });
+    stack_->op(0).transform().forward(reshape(x, Extents<3>{shape[0] * shape[1], shape[2], shape[3]}),
+                                      spectrum_.view());
+  }
+
   /// The fused stack's measurements become y_i with the clipped samples replaced by their conditional means
   /// given A_i x.
   void impute(const View<const float, 4, memory_space>& x) const {
     if (clipped_samples_ == 0) return;
     const Exec exec = stack_->executor();
+    transform(x);
     fused_.reset_measurements();
     for (std::size_t i = 0; i < stack_->size(); ++i) {
-      stack_->op(i).apply(x, mean_.view());
+      stack_->op(i).apply_to_spectrum(spectrum_.const_view(), mean_.view());
       const auto& y = stack_->measurement(i);
       for_each(exec, y.size(),
                clipped_gaussian::ImputeKernel<float>{y.data(), mean_.data(), mean_.data(), noise_.sigma, noise_.lower,
@@ -119,6 +136,7 @@ private:
   ClippedGaussianNoise noise_;
   index_t clipped_samples_ = 0;
   mutable Tensor<float, 4, memory_space> mean_;
+  mutable Tensor<typename FftBlur<Exec>::complex_type, 3, memory_space> spectrum_;
 };
 
 }  // namespace pnpdist::blur

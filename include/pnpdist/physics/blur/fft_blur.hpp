@@ -111,6 +111,25 @@ public:
     filter(y, x, true);
   }
 
+  /// y = h * x given X = DFT(x), the spectrum of transform() (shape transform().spectrum_shape()): one
+  /// element-wise pass and one inverse transform. For callers that blur one image by several blurs
+  /// (ClippedBlurStack): the forward transform is then made once.
+  void apply_to_spectrum(const View<const complex_type, 3, memory_space>& spectrum,
+                         const View<float, 4, memory_space>& y) const {
+    require<dimension_mismatch>(spectrum.extents() == fft_.spectrum_shape() && spectrum.is_contiguous(), [&] {
+      return "FftBlur::apply_to_spectrum: expected a contiguous spectrum of shape " + to_string(fft_.spectrum_shape()) +
+             ", got " + to_string(spectrum.extents());
+    });
+    require<dimension_mismatch>(y.extents() == shape_ && y.is_contiguous(), [&] {
+      return "FftBlur::apply_to_spectrum: expected a contiguous image of shape " + to_string(shape_) + ", got " +
+             to_string(y.extents());
+    });
+    if (spectrum_.data() == nullptr) spectrum_ = Tensor<complex_type, 3, memory_space>(fft_.spectrum_shape());
+    for_each(exec_, spectrum_.size(),
+             SpectrumMultiplyKernel<float>{spectrum.data(), spectrum_.data(), transfer_.data(), transfer_.size(), false});
+    fft_.inverse(spectrum_.view(), reshape(y, Extents<3>{shape_[0] * shape_[1], shape_[2], shape_[3]}));
+  }
+
 private:
   void filter(const View<const float, 4, memory_space>& in, const View<float, 4, memory_space>& out,
               bool conjugate) const {
@@ -121,7 +140,7 @@ private:
     fft_.forward(reshape(in, real), spectrum_.view());
     const index_t plane = transfer_.size();
     for_each(exec_, spectrum_.size(),
-             SpectrumMultiplyKernel<float>{spectrum_.data(), transfer_.data(), plane, conjugate});
+             SpectrumMultiplyKernel<float>{spectrum_.data(), spectrum_.data(), transfer_.data(), plane, conjugate});
     fft_.inverse(spectrum_.view(), reshape(out, real));
   }
 

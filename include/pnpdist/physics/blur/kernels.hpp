@@ -4,7 +4,7 @@
 /// transform_reduce on any executor:
 ///
 ///   ConvolveRowKernel            direct 2-D convolution of N x C planes, one output row per call
-///   SpectrumMultiplyKernel       X <- X * K (or conj(K)), K one H x Wf plane shared by every channel
+///   SpectrumMultiplyKernel       Y <- X * K (or conj(K)), K one H x Wf plane shared by every channel; Y may be X
 ///   ScaleSpectrumKernel          K <- s * K
 ///   AccumulateSquaredMagnitudeKernel  S <- S + s |K|^2
 ///   AccumulateConjProductKernel  B <- B + conj(K) * Y
@@ -86,17 +86,19 @@ private:
   }
 };
 
-/// X[e] <- X[e] * K[e % plane] (conj(K) when `conjugate`): a transfer function applied to every channel.
+/// out[e] <- in[e] * K[e % plane] (conj(K) when `conjugate`): a transfer function applied to every channel.
+/// `out` may be `in`.
 template <class T>
 struct SpectrumMultiplyKernel {
-  fft::Complex<T>* spectrum;
+  const fft::Complex<T>* in;
+  fft::Complex<T>* out;
   const fft::Complex<T>* transfer;
   index_t plane;
   bool conjugate;
 
   PNPDIST_HOST_DEVICE void operator()(index_t e) const {
     const fft::Complex<T> k = transfer[e % plane];
-    spectrum[e] = spectrum[e] * (conjugate ? fft::conj(k) : k);
+    out[e] = in[e] * (conjugate ? fft::conj(k) : k);
   }
 };
 
