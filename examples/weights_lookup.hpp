@@ -3,13 +3,13 @@
 //
 //   1. --weights PATH                          that file
 //   2. $PNPDIST_WEIGHTS_DIR/NAME               when the variable is set and not empty
-//   3. the installation's share/pnpdist/weights/NAME, found from the program's own location
-//      (PNPDIST_INSTALL_WEIGHTS_DIR: that directory relative to the installed bin/, so a moved or
-//      DESTDIR-staged installation still finds it)
-//   4. the source tree's weights/NAME          (PNPDIST_SOURCE_WEIGHTS_DIR)
+//   3. share/pnpdist/weights/NAME, found from the program's own location (PNPDIST_INSTALL_WEIGHTS_DIR: that
+//      directory relative to the program's directory): the installation's, so a moved or DESTDIR-staged
+//      installation still finds it; for a program in the build tree, the source tree's weights/, which
+//      examples/CMakeLists.txt links there. No path of the source tree is compiled into the programs.
 //
 // Steps 1 and 2 are the user's choice: a file missing there is an error naming it, never a fall-through.
-// When neither 3 nor 4 holds the file the error names every place looked at.
+// When step 3 does not hold the file the error names the place looked at.
 
 #include <pnpdist/core/errors.hpp>
 
@@ -22,20 +22,15 @@
 #if !defined(PNPDIST_INSTALL_WEIGHTS_DIR)
 #define PNPDIST_INSTALL_WEIGHTS_DIR "../share/pnpdist/weights"
 #endif
-#if !defined(PNPDIST_SOURCE_WEIGHTS_DIR)
-#define PNPDIST_SOURCE_WEIGHTS_DIR "weights"
-#endif
 
 namespace pnpdist_examples {
 
-/// Steps 3 and 4: the installation's weights directory next to the running program (omitted when the
-/// program's path cannot be read), then the source tree's.
+/// Step 3: the weights directory next to the running program (none when the program's path cannot be read).
 inline std::vector<std::filesystem::path> default_weights_dirs() {
   std::vector<std::filesystem::path> dirs;
   std::error_code error;
   const std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", error);
   if (!error) dirs.push_back((program.parent_path() / PNPDIST_INSTALL_WEIGHTS_DIR).lexically_normal());
-  dirs.emplace_back(PNPDIST_SOURCE_WEIGHTS_DIR);
   return dirs;
 }
 

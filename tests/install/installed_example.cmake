@@ -16,8 +16,9 @@
 #     dealt to them, or without MPIEXEC 1 rank with tiles) writes summary.csv and the dashboard, which
 #     bin/pnpdist-dashboard writes again; with SOURCE_DIR too, its tools/check_dashboard.py renders the
 #     dashboard in headless Chromium (a message, not a failure, without Chromium);
-#   - with SOURCE_DIR: no output file or log of these runs, and no installed text file, holds the path of the
-#     source tree or of BUILD_DIR.
+#   - with SOURCE_DIR: no output file or log of these runs, and no installed file, holds a path into the
+#     source tree or BUILD_DIR: the text files, and the programs too (the names of their sources in messages
+#     and debug information, their RPATH, a directory compiled in).
 # Nothing is copied from the source tree; the temporary directory is removed at the end.
 if(NOT DEFINED BUILD_DIR AND NOT DEFINED PREFIX)
   message(FATAL_ERROR "installed_example.cmake: set BUILD_DIR (install it) or PREFIX (an installation)")
@@ -136,7 +137,9 @@ if(DEFINED PYTHON)
   endif()
 endif()
 
-# No trace of the source or build tree in what the runs wrote, in their logs, or in the installed text files.
+# No trace of the source or build tree in what the runs wrote, in their logs, or in any installed file: the
+# programs are searched as they are, binary (grep -a), since a source path compiled into one is what this
+# looks for (__FILE__ and std::source_location of the headers, debug information, RPATH, a default directory).
 if(DEFINED SOURCE_DIR)
   foreach(tree IN ITEMS "${SOURCE_DIR}" "${BUILD_DIR}")
     if(tree STREQUAL "")
@@ -144,8 +147,14 @@ if(DEFINED SOURCE_DIR)
     endif()
     # A path into the tree ("<tree>/..."): the bare directory name may occur in text (docs/developing.md
     # names /tmp/ci as an example clone).
-    execute_process(COMMAND grep -rlF -- "${tree}/" "${work}" OUTPUT_VARIABLE in_outputs)
-    execute_process(COMMAND grep -rlIF -- "${tree}/" "${prefix}" OUTPUT_VARIABLE in_installed)
+    # grep's status: 0 found, 1 not found, anything else an error (which must not pass as "not found").
+    execute_process(COMMAND grep -rlaF -- "${tree}/" "${work}" OUTPUT_VARIABLE in_outputs
+                    ERROR_VARIABLE grep_error RESULT_VARIABLE grep_outputs)
+    execute_process(COMMAND grep -rlaF -- "${tree}/" "${prefix}" OUTPUT_VARIABLE in_installed
+                    ERROR_VARIABLE grep_error RESULT_VARIABLE grep_installed)
+    if(NOT grep_outputs MATCHES "^[01]$" OR NOT grep_installed MATCHES "^[01]$")
+      fail("grep for paths into ${tree} failed (${grep_outputs}, ${grep_installed}): ${grep_error}")
+    endif()
     if(NOT in_outputs STREQUAL "" OR NOT in_installed STREQUAL "")
       fail("paths into ${tree} appear in these outputs and logs:\n${in_outputs}and these installed files:\n"
            "${in_installed}")
