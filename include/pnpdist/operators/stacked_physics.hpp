@@ -133,6 +133,21 @@ inline void member_gradient(const Op& op, const const_domain_view_t<Op>& x, cons
   axpy(op.executor(), T(1), scratch.const_view(), g);
 }
 
+/// A copy of `operators` for a stack that holds its operators by value. An operator type that cannot be
+/// copied (one owning a std::unique_ptr, say) stops the compilation here with one message naming the ways
+/// out, instead of the standard library's errors from inside std::vector's copy.
+template <class Op>
+[[nodiscard]] inline std::vector<Op> copy_of_operators(const std::vector<Op>& operators) {
+  static_assert(std::is_copy_constructible_v<Op>,
+                "pnpdist::StackedPhysics holds its operators by value, and this operator type is not copyable: "
+                "move the vector in (StackedPhysics(std::move(operators))), or stack references to operators "
+                "that outlive the stack (std::vector<pnpdist::OperatorRef<Op>> of pnpdist::operator_ref(op))");
+  if constexpr (std::is_copy_constructible_v<Op>)
+    return operators;
+  else
+    return {};
+}
+
 }  // namespace detail
 
 /// A runtime-sized stack of operators of one type with their measurements (see the file comment).
@@ -147,17 +162,25 @@ public:
   static constexpr std::size_t domain_rank = Op::domain_rank;
   static constexpr std::size_t range_rank = Op::range_rank;
 
-  /// A stack without measurements yet (simulate() or set_measurements() provides them).
-  explicit StackedPhysics(std::vector<Op> operators) : operators_(std::move(operators)) {
+  /// A stack without measurements yet (simulate() or set_measurements() provides them), owning the
+  /// operators moved in.
+  explicit StackedPhysics(std::vector<Op>&& operators) : operators_(std::move(operators)) {
     require(!operators_.empty(), "StackedPhysics: the stack has no operator");
     for (std::size_t i = 0; i < operators_.size(); ++i)
       detail::check_stack_member(operators_[i], i, operators_[0].domain_shape(),
                                  static_cast<const measurement_type*>(nullptr));
     buffers_.resize(operators_.size());
   }
+  /// The same with copies of `operators`: a compile error naming the ways out when Op is not copyable.
+  explicit StackedPhysics(const std::vector<Op>& operators) : StackedPhysics(detail::copy_of_operators(operators)) {}
   /// A stack with one measurement per operator, of its range shape.
-  StackedPhysics(std::vector<Op> operators, std::vector<measurement_type> measurements)
+  StackedPhysics(std::vector<Op>&& operators, std::vector<measurement_type> measurements)
       : StackedPhysics(std::move(operators)) {
+    set_measurements(std::move(measurements));
+  }
+  /// The same with copies of `operators` (Op must be copyable, as above).
+  StackedPhysics(const std::vector<Op>& operators, std::vector<measurement_type> measurements)
+      : StackedPhysics(detail::copy_of_operators(operators)) {
     set_measurements(std::move(measurements));
   }
 
