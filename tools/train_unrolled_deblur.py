@@ -100,14 +100,18 @@ def blur(kernels, x):
     return torch.fft.irfft2(kernels[:, None, None] * spectrum[None], s=x.shape[-2:])
 
 
+def log_normal_density(t):
+    """log of the standard normal density at t."""
+    return -0.5 * t * t - 0.5 * math.log(2.0 * math.pi)
+
+
 def conditional_means(mean, y, noise, lower=0.0, upper=1.0):
     """The measurements with the samples at a bound replaced by E[mean + n | clipped], n ~ N(0, noise^2)
     (physics/clipped_gaussian.hpp)."""
-    normal = torch.distributions.Normal(0.0, 1.0)
     alpha = (upper - mean) / noise
     beta = (lower - mean) / noise
-    above = mean + noise * torch.exp(normal.log_prob(alpha) - torch.special.log_ndtr(-alpha))
-    below = mean - noise * torch.exp(normal.log_prob(beta) - torch.special.log_ndtr(beta))
+    above = mean + noise * torch.exp(log_normal_density(alpha) - torch.special.log_ndtr(-alpha))
+    below = mean - noise * torch.exp(log_normal_density(beta) - torch.special.log_ndtr(beta))
     return torch.where(y >= upper, above, torch.where(y <= lower, below, y))
 
 
