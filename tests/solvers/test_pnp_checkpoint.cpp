@@ -283,6 +283,7 @@ TEST_CASE("A checkpoint path that is a directory is a clear io_error", "[solvers
   };
   CHECK_THROWS_AS(solve(), io_error);
   CHECK_THROWS_WITH(solve(), Catch::Contains(path + " is a directory"));
+  CHECK_THROWS_AS(write_checkpoint(path, Checkpoint{}), io_error);
   CHECK_THROWS_WITH(write_checkpoint(path, Checkpoint{}), Catch::Contains("is a directory"));
   std::filesystem::remove_all(path);
 }
@@ -333,9 +334,10 @@ TEST_CASE("A corrupt latest checkpoint falls back to the previous one with a war
   CHECK(read_checkpoint(previous).iteration == 3);
   CHECK(read_checkpoint(path).iteration == 6);
 
-  // Both unreadable: the error names both problems.
+  // Both unreadable: an io_error naming both problems.
   flip_byte(path);
   flip_byte(previous);
+  CHECK_THROWS_AS(read_checkpoint_or_previous(path, warnings), io_error);
   CHECK_THROWS_WITH(read_checkpoint_or_previous(path, warnings),
                     Catch::Contains(path + ": checksum mismatch") && Catch::Contains("cannot be read either") &&
                         Catch::Contains(previous + ": checksum mismatch"));
