@@ -130,6 +130,13 @@ TEST_CASE("TiledDenoiser::denoise_tiles writes exactly the cores of its tiles", 
       }
   CHECK(written > 0);
   CHECK_THROWS_AS(tiled_denoiser.denoise_tiles(x.view(), 0.1f, y.view(), {grid.size() - 1, 2}), invalid_argument);
+  // With the grid given by the caller: the same cores; a grid of another shape is refused.
+  Tensor<float, 4> given(shape);
+  fill(Serial{}, given.view(), -7.0f);
+  tiled_denoiser.denoise_tiles(x.view(), 0.1f, given.view(), grid, range);
+  CHECK(identical(given, y));
+  const TileGrid<2> other = tiled_denoiser.grid(Extents<4>{2, 1, 19, 25});
+  CHECK_THROWS_AS(tiled_denoiser.denoise_tiles(x.view(), 0.1f, given.view(), other, range), dimension_mismatch);
   Tensor<float, 4> wrong(Extents<4>{2, 1, 19, 25});
   CHECK_THROWS_AS(tiled_denoiser.denoise(x.view(), 0.1f, wrong.view()), dimension_mismatch);
   CHECK_THROWS_AS(tiled(BoxFilterDenoiser<4>(1), PatchTiler<2>(6, 2), -1), invalid_argument);

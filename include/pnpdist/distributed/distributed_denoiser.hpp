@@ -44,11 +44,7 @@ public:
   [[nodiscard]] index_t size_multiple() const { return 1; }
 
   /// The tiles this rank denoises for an image of this shape.
-  [[nodiscard]] TileRange local_tiles(const Extents<rank>& shape) const {
-    const std::vector<Block> blocks = contiguous_blocks(tiled_.grid(shape).size(), comm_.size());
-    const Block& mine = blocks[static_cast<std::size_t>(comm_.rank())];
-    return TileRange{mine.begin, mine.size};
-  }
+  [[nodiscard]] TileRange local_tiles(const Extents<rank>& shape) const { return local_range(tiled_.grid(shape)); }
 
   /// y = D_sigma(x) on every rank (collective).
   void denoise(const View<const value_type, rank, memory_space>& x, value_type sigma,
@@ -56,7 +52,8 @@ public:
     require_same_extents(x, y, "DistributedDenoiser::denoise");
     const auto flat = flat_view(y);
     fill(executor(), flat, value_type(0));
-    tiled_.denoise_tiles(x, sigma, y, local_tiles(x.extents()));
+    const TileGrid<dim> tiles = tiled_.grid(x.extents());
+    tiled_.denoise_tiles(x, sigma, y, tiles, local_range(tiles));
     comm_.allreduce_sum(flat);
   }
 
@@ -65,6 +62,13 @@ public:
   [[nodiscard]] const Comm& communicator() const { return comm_; }
 
 private:
+  /// This rank's contiguous share of the tiles of `tiles`.
+  [[nodiscard]] TileRange local_range(const TileGrid<dim>& tiles) const {
+    const std::vector<Block> blocks = contiguous_blocks(tiles.size(), comm_.size());
+    const Block& mine = blocks[static_cast<std::size_t>(comm_.rank())];
+    return TileRange{mine.begin, mine.size};
+  }
+
   TiledDenoiser<D> tiled_;
   Comm comm_;
 };

@@ -153,8 +153,16 @@ public:
   /// these cores are left untouched. Throws dimension_mismatch when x and y differ in shape,
   /// invalid_argument for a range outside the grid.
   void denoise_tiles(const input_view& x, value_type sigma, const output_view& y, TileRange range) {
+    denoise_tiles(x, sigma, y, grid(x.extents()), range);
+  }
+
+  /// The same with `tiles` = grid(x.extents()) computed by the caller (DistributedDenoiser computes it once
+  /// for its range and the tiles). Throws dimension_mismatch when the grid is of another image shape.
+  void denoise_tiles(const input_view& x, value_type sigma, const output_view& y, const TileGrid<dim>& tiles,
+                     TileRange range) {
     require_same_extents(x, y, "TiledDenoiser::denoise");
-    const TileGrid<dim> tiles = grid(x.extents());
+    require<dimension_mismatch>(tiles.batch() == x.extent(0) && tiles.image_extents() == spatial_extents<dim>(x.extents()),
+                                "TiledDenoiser::denoise_tiles: the tile grid is of another image shape");
     require(range.begin >= 0 && range.size >= 0 && range.begin + range.size <= tiles.size(), [&] {
       return "TiledDenoiser::denoise_tiles: tiles [" + std::to_string(range.begin) + ", " +
              std::to_string(range.begin + range.size) + ") outside the grid of " + std::to_string(tiles.size());
