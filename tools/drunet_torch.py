@@ -9,6 +9,7 @@ a channel holding sigma (the noise level map), and crops the result back, as pnp
 import json
 import struct
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -93,15 +94,22 @@ def network_of(state):
     return net.eval()
 
 
-def write_safetensors(path, state_dict):
-    """Writes the .weight/.bias tensors of a state_dict as a safetensors file (float32, little-endian, the
-    names as they are, in the state_dict's order). Returns the number of tensors and of parameters."""
+SAFETENSORS_DTYPES = {'F32': '<f4', 'F16': '<f2'}  # safetensors dtype -> numpy little-endian type
+
+
+def write_safetensors(path, state_dict, dtype='F32'):
+    """Writes the .weight/.bias tensors of a state_dict as a safetensors file (little-endian, the names as
+    they are, in the state_dict's order) in `dtype`: 'F32', or 'F16' (half the size; the library converts to
+    its floating type on reading). Returns the number of tensors and of parameters."""
     header, blobs, offset = {}, [], 0
     for name, tensor in state_dict.items():
         if not name.endswith(('.weight', '.bias')):
             continue
-        data = tensor.detach().to(torch.float32).contiguous().numpy().astype('<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(data)]}
+        array = tensor.detach().to(torch.float32).contiguous().numpy()
+        if dtype == 'F16' and np.abs(array).max(initial=0.0) > np.finfo(np.float16).max:
+            raise ValueError(f'{name}: values beyond the float16 range; write it as F32')
+        data = array.astype(SAFETENSORS_DTYPES[dtype]).tobytes()
+        header[name] = {'dtype': dtype, 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(data)]}
         offset += len(data)
         blobs.append(data)
     text = json.dumps(header, separators=(',', ':'))
@@ -111,12 +119,11 @@ def write_safetensors(path, state_dict):
         f.write(text.encode('ascii'))
         for blob in blobs:
             f.write(blob)
-    return len(header), offset // 4
+    return len(header), sum(int(np.prod(e['shape'])) for e in header.values())
 
 
 def read_safetensors(path):
-    """Reads a float32 safetensors file into an ordered dict of tensors (file order)."""
-    import numpy as np
+    """Reads an F32 or F16 safetensors file into an ordered dict of float32 tensors (file order)."""
     with open(path, 'rb') as f:
         raw = f.read()
     (n,) = struct.unpack('<Q', raw[:8])
@@ -125,9 +132,9 @@ def read_safetensors(path):
     items = sorted(header.items(), key=lambda kv: kv[1]['data_offsets'][0])
     state = {}
     for name, e in items:
-        if e['dtype'] != 'F32':
-            raise ValueError(f'{path}: tensor {name} has dtype {e["dtype"]}, expected F32')
+        if e['dtype'] not in SAFETENSORS_DTYPES:
+            raise ValueError(f'{path}: tensor {name} has dtype {e["dtype"]}, expected F32 or F16')
         begin, end = e['data_offsets']
-        array = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype='<f4').reshape(e['shape'])
-        state[name] = torch.from_numpy(array.copy())
+        array = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=SAFETENSORS_DTYPES[e['dtype']])
+        state[name] = torch.from_numpy(array.reshape(e['shape']).astype(np.float32))
     return state

@@ -219,7 +219,7 @@ def export(args):
     state = torch.load(os.path.join(args.work, 'unrolled.pt'))
     net = new_network(3, widths_of(state['model']))
     net.load_state_dict(state['model'])
-    tensors, parameters = write_safetensors(args.out, net.state_dict())
+    tensors, parameters = write_safetensors(args.out, net.state_dict(), args.dtype)
     print(f'step {state["step"]}: {tensors} tensors, {parameters} parameters -> {args.out}', flush=True)
 
 
@@ -255,6 +255,8 @@ def main():
     parser.add_argument('--work', default='drunet_training', help='data cache (tools/train_drunet.py) and checkpoint')
     parser.add_argument('--weights', help='train: the colour network to start from; validate: the network')
     parser.add_argument('--out', help='export: the safetensors file to write')
+    parser.add_argument('--dtype', choices=['F32', 'F16'], default='F32',
+                        help='export: the stored type (F16 halves the file; results must be measured with it)')
     parser.add_argument('--steps', type=int, default=3000)
     parser.add_argument('--stop-at', type=int, help='stop after this many of the --steps steps')
     parser.add_argument('--lr', type=float, default=1e-4, help='initial learning rate (cosine decay to 1%%)')
