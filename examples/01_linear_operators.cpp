@@ -14,9 +14,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -25,67 +27,26 @@ namespace {
 struct Options {
   pnpdist::index_t size = 512;
   double blur = 4.0;
-  float noise = 0.01f;
-  float lambda = 1e-2f;
-  int iterations = 300;
-  std::uint64_t seed = 0;
-  int threads = 0;
+  double noise = 0.01;
+  double lambda = 1e-2;
+  pnpdist::index_t iterations = 300;
+  pnpdist::index_t seed = 0;
+  pnpdist::index_t threads = 0;
 };
 
-void print_help() {
-  std::puts(
-      "01_linear_operators: 1-D deblurring with pnpdist linear operators.\n"
-      "\n"
-      "Options (defaults in brackets):\n"
-      "  --size N         signal length [512]\n"
-      "  --blur S         standard deviation of the Gaussian blur, in samples, > 0 [4]\n"
-      "  --noise SIGMA    standard deviation of the additive Gaussian noise, >= 0 [0.01]\n"
-      "  --lambda L       Tikhonov weight, >= 0 [1e-2]\n"
-      "  --iterations K   gradient-descent iterations, >= 1 [300]\n"
-      "  --seed S         seed of the noise stream [0]\n"
-      "  --threads T      OpenMP threads, 0 = all cores [0] (ignored without OpenMP)\n"
-      "  --help           this text");
-}
-
 Options parse(int argc, char** argv) {
+  constexpr pnpdist::index_t any = std::numeric_limits<pnpdist::index_t>::max();
   Options o;
-  pnpdist_examples::parse_options(argc, argv, print_help, [&](const std::string& name, double value) {
-    if (name == "--size") {
-      o.size = static_cast<pnpdist::index_t>(value);
-      return true;
-    }
-    if (name == "--blur") {
-      o.blur = value;
-      return true;
-    }
-    if (name == "--noise") {
-      o.noise = static_cast<float>(value);
-      return true;
-    }
-    if (name == "--lambda") {
-      o.lambda = static_cast<float>(value);
-      return true;
-    }
-    if (name == "--iterations") {
-      o.iterations = static_cast<int>(value);
-      return true;
-    }
-    if (name == "--seed") {
-      o.seed = static_cast<std::uint64_t>(value);
-      return true;
-    }
-    if (name == "--threads") {
-      o.threads = static_cast<int>(value);
-      return true;
-    }
-    return false;
-  });
-  pnpdist::require(o.size >= 16, "--size must be at least 16");
+  pnpdist_examples::OptionTable table("01_linear_operators: 1-D deblurring with pnpdist linear operators.");
+  table.integer("--size", "signal length", o.size, 16);
+  table.number("--blur", "standard deviation of the Gaussian blur, in samples, > 0", o.blur, 0.0, 1e30, "S");
+  table.number("--noise", "standard deviation of the additive Gaussian noise", o.noise, 0.0, 1e30, "SIGMA");
+  table.number("--lambda", "Tikhonov weight", o.lambda, 0.0, 1e30, "L");
+  table.integer("--iterations", "gradient-descent iterations", o.iterations, 1, std::numeric_limits<int>::max(), "K");
+  table.integer("--seed", "seed of the noise stream", o.seed, 0, any, "S");
+  table.integer("--threads", "OpenMP threads, 0 = all cores (ignored without OpenMP)", o.threads, 0, 4096, "T");
+  table.parse(argc, argv);
   pnpdist::require(o.blur > 0, "--blur must be positive");
-  pnpdist::require(o.noise >= 0, "--noise must be non-negative");
-  pnpdist::require(o.lambda >= 0, "--lambda must be non-negative");
-  pnpdist::require(o.iterations >= 1, "--iterations must be at least 1");
-  pnpdist::require(o.threads >= 0, "--threads must be non-negative");
   return o;
 }
 
@@ -126,14 +87,15 @@ int run(const Exec& exec, const Options& o) {
   make_truth(truth);
   Tensor<float, 1> y(Extents<1>{n});
   blur.apply(truth.const_view(), y.view());
-  add_gaussian_noise(exec, y.view(), o.noise, o.seed, /*stream*/ 0);
+  add_gaussian_noise(exec, y.view(), static_cast<float>(o.noise), static_cast<std::uint64_t>(o.seed), /*stream*/ 0);
 
-  const auto normal = add(compose(adjoint(blur), blur), scale(o.lambda, identity<float>(exec, Extents<1>{n})));
+  const auto normal =
+      add(compose(adjoint(blur), blur), scale(static_cast<float>(o.lambda), identity<float>(exec, Extents<1>{n})));
   const auto blur_check = adjoint_check(blur, 1);
   const auto normal_check = adjoint_check(normal, 2);
   const auto norm = power_method(blur, {.max_iterations = 1000, .relative_tolerance = 1e-7});
   std::printf("problem: %lld samples, blur sigma %.2f, noise %.3g, lambda %.3g, executor %s (%d threads)\n",
-              static_cast<long long>(n), o.blur, double(o.noise), double(o.lambda), exec.name, exec.concurrency());
+              static_cast<long long>(n), o.blur, o.noise, o.lambda, exec.name, exec.concurrency());
   std::printf("adjoint check: A %.2e, A^T A + lambda I %.2e (relative; pass below 1e-5)\n", blur_check.relative_error,
               normal_check.relative_error);
   std::printf("power method: ||A||^2 = %.6f after %d iterations (%s)\n", norm.squared_norm, norm.iterations,
@@ -178,7 +140,7 @@ int main(int argc, char** argv) {
   try {
     const Options options = parse(argc, argv);
 #if defined(PNPDIST_HAS_OPENMP)
-    return run(pnpdist::OpenMP{options.threads}, options);
+    return run(pnpdist::OpenMP{static_cast<int>(options.threads)}, options);
 #else
     return run(pnpdist::Serial{}, options);
 #endif

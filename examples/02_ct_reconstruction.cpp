@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -38,66 +39,29 @@ struct Options {
   int threads = 0;
 };
 
-void print_help() {
-  std::puts(
-      "02_ct_reconstruction: FBP, SIRT and CGLS of the 2D Shepp-Logan phantom with pnpdist's Joseph projectors.\n"
-      "\n"
-      "Options (defaults in brackets):\n"
-      "  --size N         image side in pixels, also the number of detector bins, >= 8 [256]\n"
-      "  --views V        projection angles, uniform in [0, 180) degrees, >= 1 [100]\n"
-      "  --operators K    projectors (contiguous blocks of views) in the stack, 1 <= K <= V [8]\n"
-      "  --noise SIGMA    standard deviation of the Gaussian noise on the sinogram (line integrals of a phantom\n"
-      "                   of values <= 1 over the unit square), >= 0 [0.01]\n"
-      "  --sirt K         SIRT iterations, >= 0 [100]\n"
-      "  --cgls K         CGLS iterations, >= 0 [20]\n"
-      "  --seed S         seed of the noise streams (operator i uses stream i) [0]\n"
-      "  --threads T      OpenMP threads, 0 = all cores [0] (ignored without OpenMP)\n"
-      "  --help           this text");
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  pnpdist_examples::parse_options(argc, argv, print_help, [&](const std::string& name, double value) {
-    if (name == "--size") {
-      o.size = static_cast<pnpdist::index_t>(value);
-      return true;
-    }
-    if (name == "--views") {
-      o.views = static_cast<pnpdist::index_t>(value);
-      return true;
-    }
-    if (name == "--operators") {
-      o.operators = static_cast<pnpdist::index_t>(value);
-      return true;
-    }
-    if (name == "--noise") {
-      o.noise = value;
-      return true;
-    }
-    if (name == "--sirt") {
-      o.sirt_iterations = static_cast<pnpdist::index_t>(value);
-      return true;
-    }
-    if (name == "--cgls") {
-      o.cgls_iterations = static_cast<pnpdist::index_t>(value);
-      return true;
-    }
-    if (name == "--seed") {
-      o.seed = static_cast<std::uint64_t>(value);
-      return true;
-    }
-    if (name == "--threads") {
-      o.threads = static_cast<int>(value);
-      return true;
-    }
-    return false;
-  });
-  pnpdist::require(o.size >= 8, "--size must be >= 8");
-  pnpdist::require(o.views >= 1, "--views must be >= 1");
-  pnpdist::require(o.operators >= 1 && o.operators <= o.views, "--operators must be in [1, views]");
-  pnpdist::require(o.noise >= 0, "--noise must be >= 0");
-  pnpdist::require(o.sirt_iterations >= 0 && o.cgls_iterations >= 0, "iteration counts must be >= 0");
-  pnpdist::require(o.threads >= 0, "--threads must be >= 0");
+  constexpr pnpdist::index_t any = std::numeric_limits<pnpdist::index_t>::max();
+  pnpdist::index_t seed = 0, threads = 0;
+  pnpdist_examples::OptionTable table(
+      "02_ct_reconstruction: FBP, SIRT and CGLS of the 2D Shepp-Logan phantom with pnpdist's Joseph projectors.");
+  table.integer("--size", "image side in pixels, also the number of detector bins", o.size, 8);
+  table.integer("--views", "projection angles, uniform in [0, 180) degrees", o.views, 1, any, "V");
+  table.integer("--operators", "projectors (contiguous blocks of views) in the stack, at most --views", o.operators, 1,
+                any, "K");
+  table.number("--noise",
+               "standard deviation of the Gaussian noise on the sinogram (line integrals of a phantom\n"
+               "of values <= 1 over the unit square)",
+               o.noise, 0.0, 1e30, "SIGMA");
+  table.integer("--sirt", "SIRT iterations", o.sirt_iterations, 0, any, "K");
+  table.integer("--cgls", "CGLS iterations", o.cgls_iterations, 0, any, "K");
+  table.integer("--seed", "seed of the noise streams (operator i uses stream i)", seed, 0,
+                std::numeric_limits<pnpdist::index_t>::max(), "S");
+  table.integer("--threads", "OpenMP threads, 0 = all cores (ignored without OpenMP)", threads, 0, 4096, "T");
+  table.parse(argc, argv);
+  pnpdist::require(o.operators <= o.views, "--operators must be in [1, views]");
+  o.seed = static_cast<std::uint64_t>(seed);
+  o.threads = static_cast<int>(threads);
   return o;
 }
 
@@ -197,8 +161,15 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  Options options;
   try {
-    return run(parse(argc, argv));
+    options = parse(argc, argv);
+  } catch (const pnpdist::error& e) {  // a bad option: its message, exit status 2 as in every example
+    std::fprintf(stderr, "02_ct_reconstruction: %s\n", e.message().c_str());
+    return 2;
+  }
+  try {
+    return run(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "02_ct_reconstruction: %s\n", e.what());
     return 1;

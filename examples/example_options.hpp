@@ -1,19 +1,20 @@
 #pragma once
 // Command-line parsing shared by the examples.
 //
-//  - parse_options(): every option is "--name value" with a finite number, plus --help / -h (the small
-//    numbered examples).
 //  - OptionTable: a declarative table of typed options (integers, numbers, text, choices, 0|1 switches,
 //    comma-separated per-axis lists, flags without a value). --help is generated from the table with every
 //    option's default (the value before parsing), and options_json() gives every resolved value as one JSON
 //    object (nlohmann::ordered_json, in the table's order) whose keys are the flag names with '_' for '-' (--patch-size -> "patch_size"). schema() describes
 //    every option as data (flag, key, type, default, bounds, choices, help): the examples print it for
 //    --options-json, and the runner (tools/pnpdist_runner/options.py) checks its configs against it.
+//    parse() reads argv with CLI11 (each entry one CLI11 option whose callback is the entry's check), so
+//    "--name value" and "--name=value" are both accepted.
 // Bad input throws pnpdist::invalid_argument naming the option and the value.
 
 #include <pnpdist/core/errors.hpp>
 #include <pnpdist/core/types.hpp>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -36,22 +37,6 @@ inline double parse_number(const std::string& option, const char* text) {
   if (end == text || *end != '\0' || !std::isfinite(value))
     throw pnpdist::invalid_argument(option + ": '" + text + "' is not a finite number");
   return value;
-}
-
-/// Calls set(name, value) for every "--name value" pair; set returns false for an unknown name. --help and
-/// -h call print_help() and exit(0).
-template <class PrintHelp, class Set>
-inline void parse_options(int argc, char** argv, const PrintHelp& print_help, const Set& set) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      print_help();
-      std::exit(0);
-    }
-    if (i + 1 >= argc) throw pnpdist::invalid_argument("unknown option or missing value: '" + arg + "' (see --help)");
-    if (!set(arg, parse_number(arg, argv[++i])))
-      throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
-  }
 }
 
 /// The integer `text` given for `option`.
@@ -208,28 +193,46 @@ public:
                              nlohmann::json::object(), nlohmann::json(false), true, false});
   }
 
-  /// Parses argv. --help / -h prints help(), --options-json schema(), and exits with 0; an unknown option, a missing
-  /// value or a bad value throws invalid_argument.
+  /// Parses argv with CLI11 ("--name value" or "--name=value"), in the command line's order: each option's value
+  /// goes through the table's check as it is read (a repeated option: the last value wins, every one checked).
+  /// --help / -h prints help(), --options-json schema(), and exits with 0; an unknown option, a missing value
+  /// or a bad value throws invalid_argument naming the option.
   void parse(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      if (arg == "--help" || arg == "-h") {
-        std::fputs(help().c_str(), stdout);
-        std::exit(0);
-      }
-      if (arg == "--options-json") {
-        std::puts(schema().dump(2).c_str());
-        std::exit(0);
-      }
-      Entry* entry = find(arg);
-      if (entry == nullptr) throw pnpdist::invalid_argument("unknown option '" + arg + "' (see --help)");
-      entry->given = true;
-      if (entry->is_flag) {
-        entry->set("");
+    CLI::App app;
+    app.set_help_flag();  // --help prints help(), generated from the table
+    const auto answer = [](const std::string& text) {
+      std::fputs(text.c_str(), stdout);
+      std::exit(0);
+    };
+    app.add_flag_callback("-h,--help", [&] { answer(help()); })->trigger_on_parse();
+    app.add_flag_callback("--options-json", [&] { answer(schema().dump(2) + "\n"); })->trigger_on_parse();
+    for (Entry& e : entries_) {
+      if (e.is_flag) {
+        const auto set = [&e] {
+          e.given = true;
+          e.set("");
+        };
+        app.add_flag_callback(e.name, set)->trigger_on_parse();
         continue;
       }
-      if (i + 1 >= argc) throw pnpdist::invalid_argument(arg + " needs a value (see --help)");
-      entry->set(argv[++i]);
+      const auto set = [&e](const CLI::results_t& values) {
+        e.given = true;
+        for (const std::string& value : values) e.set(value);
+        return true;
+      };
+      app.add_option(e.name, set)->expected(1)->trigger_on_parse();
+    }
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ArgumentMismatch& error) {  // "--size: 1 required ... missing": the option's name first
+      const std::string what = error.what();
+      throw pnpdist::invalid_argument(what.substr(0, what.find(':')) + " needs a value (see --help)");
+    } catch (const CLI::ExtrasError&) {
+      const std::vector<std::string> extras = app.remaining();
+      throw pnpdist::invalid_argument("unknown option '" + (extras.empty() ? std::string() : extras.front()) +
+                                      "' (see --help)");
+    } catch (const CLI::ParseError& error) {
+      throw pnpdist::invalid_argument(error.what());
     }
   }
 
@@ -331,12 +334,6 @@ private:
     std::string default_text = shown ? shown() : default_value.dump();
     entries_.push_back(Entry{name, metavar, help, std::move(set), std::move(value), std::move(default_text),
                              std::move(type), std::move(constraints), std::move(default_value), false, false});
-  }
-
-  Entry* find(const std::string& name) {
-    for (Entry& e : entries_)
-      if (e.name == name) return &e;
-    return nullptr;
   }
 
   std::string usage_, epilogue_;

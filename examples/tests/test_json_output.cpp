@@ -49,6 +49,61 @@ TEST_CASE("options_json: every resolved value with its JSON type, in the table's
   CHECK_FALSE(kept.contains("quiet"));
 }
 
+namespace {
+
+/// The message parse() throws for `args` (empty when it accepts them), with a fresh table of one option each kind.
+std::string parse_error(std::vector<std::string> args, pnpdist::index_t* size_out = nullptr, bool* given = nullptr) {
+  OptionTable table("usage");
+  pnpdist::index_t size = 64;
+  double noise = 0.01;
+  bool quiet = false;
+  std::string mode = "a";
+  std::array<pnpdist::index_t, 2> patch{};
+  table.integer("--size", "h", size, 8, 4096);
+  table.number("--noise", "h", noise, 0.0);
+  table.flag("--quiet", "h", quiet);
+  table.choice("--mode", "h", mode, {"a", "b"});
+  table.integer_list<2>("--patch-size", "P", "h", patch);
+  args.insert(args.begin(), "prog");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  try {
+    table.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const pnpdist::error& e) {
+    return e.message();
+  }
+  if (size_out) *size_out = size;
+  if (given) *given = table.given("--size");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("parse: --name value and --name=value, unknown options, missing and bad values refused by name") {
+  pnpdist::index_t size = 0;
+  bool given = false;
+  CHECK(parse_error({"--size", "16"}, &size, &given).empty());
+  CHECK((size == 16 && given));
+  CHECK(parse_error({"--size=32", "--noise=-0"}, &size).empty());
+  CHECK(size == 32);
+  CHECK(parse_error({"--size", "16", "--size", "24"}, &size).empty());  // repeated: the last value wins
+  CHECK(size == 24);
+  CHECK(parse_error({"--quiet"}, &size, &given).empty());
+  CHECK((size == 64 && !given));
+  CHECK(parse_error({"--size", "16", "--size", "abc"}) == "--size: 'abc' is not an integer");  // every value checked
+  CHECK(parse_error({"--size", "4"}) == "--size: 4 is outside [8, 4096]");
+  CHECK(parse_error({"--size=4"}) == "--size: 4 is outside [8, 4096]");
+  CHECK(parse_error({"--noise", "-1"}) == "--noise: -1 is outside [0, 1.797693135e+308]");
+  CHECK(parse_error({"--noise", "-inf"}) == "--noise: '-inf' is not a finite number");
+  CHECK(parse_error({"--mode", "c"}) == "--mode: 'c' is not one of a|b");
+  CHECK(parse_error({"--patch-size", "1,2,3"}) == "--patch-size: '1,2,3' needs 1 or 2 comma-separated integers");
+  CHECK(parse_error({"--size"}) == "--size needs a value (see --help)");
+  CHECK(parse_error({"--quiet", "--mode"}) == "--mode needs a value (see --help)");
+  CHECK(parse_error({"--bogus", "3"}) == "unknown option '--bogus' (see --help)");
+  CHECK(parse_error({"--size", "16", "stray"}) == "unknown option 'stray' (see --help)");
+  CHECK(parse_error({"--siz", "16"}) == "unknown option '--siz' (see --help)");  // no prefix matching
+}
+
 TEST_CASE("records_json: counts as integers, NaN and infinities as null") {
   using pnpdist_examples::record_field_count;
   using pnpdist_examples::record_fields;
