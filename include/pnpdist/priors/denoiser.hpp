@@ -40,6 +40,41 @@ concept Denoiser = DenoiserTraits<D> &&
   d.denoise(x, sigma, y);
 };
 
+namespace detail {
+
+template <class>
+inline constexpr bool not_a_denoiser = false;
+
+/// Where D is not a Denoiser, a static_assert here names the first requirement it misses (one readable message
+/// instead of the concept's notes); returns true either way, so that a caller's
+/// `static_assert(check_denoiser<D>())` adds no second error. PnPSolver checks its prior with it.
+template <class D>
+constexpr bool check_denoiser() {
+  if constexpr (!requires { typename D::value_type; })
+    static_assert(not_a_denoiser<D>,
+                  "pnpdist::Denoiser: the prior type has no member type value_type (the element type of its tensors)");
+  else if constexpr (!requires { typename D::executor_type; })
+    static_assert(not_a_denoiser<D>,
+                  "pnpdist::Denoiser: the prior type has no member type executor_type (Serial, OpenMP, Cuda, ...)");
+  else if constexpr (!Executor<typename D::executor_type>)
+    static_assert(not_a_denoiser<D>, "pnpdist::Denoiser: the prior type's executor_type is not an Executor");
+  else if constexpr (!requires { { D::rank } -> std::convertible_to<std::size_t>; })
+    static_assert(not_a_denoiser<D>,
+                  "pnpdist::Denoiser: the prior type has no static constexpr std::size_t rank (4: N x C x H x W "
+                  "tensors, 5: N x C x D x H x W)");
+  else if constexpr (!requires(const D& d) { { d.executor() } -> std::convertible_to<typename D::executor_type>; })
+    static_assert(not_a_denoiser<D>,
+                  "pnpdist::Denoiser: the prior type has no const member executor() returning its executor_type");
+  else if constexpr (!Denoiser<D>)
+    static_assert(not_a_denoiser<D>,
+                  "pnpdist::Denoiser: the prior type has no non-const member denoise(x, sigma, y) taking "
+                  "x = View<const value_type, rank, Space>, sigma = value_type, y = View<value_type, rank, Space> "
+                  "(Space = executor_type::memory_space)");
+  return true;
+}
+
+}  // namespace detail
+
 /// The number every spatial size given to d should be a multiple of to avoid internal padding:
 /// d.size_multiple() where the denoiser declares it, 1 otherwise.
 template <DenoiserTraits D>

@@ -170,8 +170,11 @@ inline double relative_difference(double now, double before) {
 }  // namespace detail
 
 /// Plug-and-Play with the denoiser `Prior` and the algorithm `Algorithm` (see the file comment).
-template <Denoiser Prior, class Algorithm = ProximalGradient>
+/// A prior that is not a Denoiser stops the compilation with one static_assert naming the requirement it misses.
+template <class Prior, class Algorithm = ProximalGradient>
 class PnPSolver {
+  static_assert(detail::check_denoiser<Prior>());
+
 public:
   using prior_type = Prior;
   using algorithm_type = Algorithm;
@@ -199,12 +202,29 @@ public:
       const P& physics, Init init, Observers&&... observers) {
     using T = typename P::value_type;
     using Space = typename P::executor_type::memory_space;
-    using Stepper = typename Algorithm::template Stepper<P, Prior>;
     constexpr std::size_t R = P::domain_rank;
-    static_assert((PnPObserver<std::remove_reference_t<Observers>, typename P::executor_type, T, R, Space> && ...),
+    constexpr bool observers_valid =
+        (PnPObserver<std::remove_reference_t<Observers>, typename P::executor_type, T, R, Space> && ...);
+    static_assert(observers_valid,
                   "PnPSolver::solve: every observer needs measure(exec, IterationRecord&, View<const T, R, Space>), "
                   "operator()(const IterationRecord&, View<const T, R, Space>) or begin(index_t, index_t) "
                   "(solvers/observers.hpp); one of them has none of these with matching parameter types");
+    // After a failed static_assert (here or the class's on Prior) nothing else is instantiated: one message.
+    if constexpr (observers_valid && Denoiser<Prior>)
+      return solve_checked(physics, std::move(init), std::forward<Observers>(observers)...);
+    else
+      return {};
+  }
+
+private:
+  /// solve() once the prior and the observers are known to be valid.
+  template <class P, class Init, class... Observers>
+  PnPResult<typename P::value_type, P::domain_rank, typename P::executor_type::memory_space> solve_checked(
+      const P& physics, Init init, Observers&&... observers) {
+    using T = typename P::value_type;
+    using Space = typename P::executor_type::memory_space;
+    using Stepper = typename Algorithm::template Stepper<P, Prior>;
+    constexpr std::size_t R = P::domain_rank;
     constexpr std::size_t extra = Stepper::extra_tensors;
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
@@ -324,7 +344,6 @@ public:
     return result;
   }
 
-private:
   template <class P, class Init, class X>
   static void initialise(const P& physics, const Init& init, const X& x, const X& scratch) {
     using T = typename P::value_type;
