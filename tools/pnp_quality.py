@@ -83,7 +83,7 @@ GRIDS = {
                  '--init': ['pseudo_inverse']},
     },
     'highres_deblur': {
-        'hqs': {'--iterations': [8], '--data-weight': [0.05, 0.1, 0.2, 0.3], '--sigma': [0.02, 0.03, 0.05]},
+        'hqs': {'--iterations': [8], '--data-weight': [0.1, 0.2, 0.3], '--sigma': [0.01, 0.015, 0.02, 0.03]},
         'pgd': {'--iterations': [30], '--sigma': [0.005, 0.02, 0.05], '--step': ['0.1']},
         'admm': {'--iterations': [20], '--sigma': [0.02, 0.05], '--penalty': [0.1, 0.5]},
     },

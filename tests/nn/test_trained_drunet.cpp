@@ -65,7 +65,7 @@ TEST_CASE("infer_drunet_config reads the architecture of official-layout files",
   CHECK(same_config(infer_drunet_config(shipped("drunet_gray.safetensors")), DRUNetConfig{1, {16, 32, 64, 128}, 2}));
   CHECK(same_config(infer_drunet_config(shipped("drunet_color.safetensors")), DRUNetConfig{3, {16, 32, 64, 128}, 2}));
   CHECK(same_config(infer_drunet_config(shipped("drunet_color_deblur.safetensors")),
-                    DRUNetConfig{3, {16, 32, 64, 128}, 2}));
+                    DRUNetConfig{3, {32, 64, 128, 256}, 2}));
   CHECK(same_config(infer_drunet_config(shipped("drunet_gray_stable.safetensors")),
                     DRUNetConfig{1, {16, 32, 64, 128}, 2}));
   // A file written from weights of a given configuration, without residual blocks.
