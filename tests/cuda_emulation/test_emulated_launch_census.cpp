@@ -319,7 +319,18 @@ TEST_CASE("launch census of the hot operations at the benchmark sizes", "[cuda-e
         pnpdist::tiled(DeviceDRUNet(drunet_weights(), Cuda{}), pnpdist::PatchTiler<2>{{448, 448}, {32, 32}}, 4);
     Tensor<float, 4, CudaSpace> x(Extents<4>{1, 3, 2048, 2048}), y(Extents<4>{1, 3, 2048, 2048});
     (void)count_launches([&] { prior.denoise(x.const_view(), 0.05f, y.view()); });  // plans the buffers
-    take_census("tiled DRUNet", [&] { prior.denoise(x.const_view(), 0.05f, y.view()); });
+    const auto rows = take_census("tiled DRUNet", [&] { prior.denoise(x.const_view(), 0.05f, y.view()); });
+    // 25 tiles in 7 batches: the gather and the scatter are one launch per batch (not per tile), each on
+    // target (the last batch holds one tile: 3 x 512^2 window samples, 3 x 448^2 core samples).
+    REQUIRE(prior.grid(x.extents()).size() == 25);
+    for (const std::string kernel : {"GatherTilesKernel", "ScatterCoresKernel"}) {
+      const auto row = std::find_if(rows.begin(), rows.end(),
+                                    [&](const Row& r) { return r.kernel.find(kernel) != std::string::npos; });
+      INFO(kernel);
+      REQUIRE(row != rows.end());
+      CHECK(row->launches == 7);
+      check_on_target(rows, kernel);
+    }
   }
 
   SECTION("one PnP-PGD iteration, 2D CT 2048^2 (the prior a copy)") {

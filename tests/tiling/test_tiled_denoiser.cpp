@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "support/host_executors.hpp"
 #include "tiling/box_filter_denoiser.hpp"
 
@@ -159,4 +161,63 @@ TEST_CASE("TiledDenoiser bounds the tile buffers by max_batch_size", "[tiling][u
   CHECK(peak_of(1) == 2 * tile_bytes);
   CHECK(peak_of(4) == 2 * 4 * tile_bytes);
   CHECK(peak_of(0) == 2 * 16 * tile_bytes);
+}
+
+namespace {
+
+/// Reflection about the border samples by repeated folding (independent of reflect_index).
+index_t fold(index_t i, index_t n) {
+  if (n == 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("gather_tiles and scatter_cores of a batch of tiles equal a per-tile host loop",
+                        "[tiling][unit]", pnpdist::test::HostExecutors) {
+  const auto exec = pnpdist::test::make_executor<TestType>();
+  using Exec = std::remove_cvref_t<decltype(exec)>;
+  const Extents<4> shape{2, 3, 19, 26};  // halo 3 wider than the last cores: folded reflection at both ends
+  const auto x = random_image(shape, 4);
+  const TileGrid<2> grid = PatchTiler<2>({6, 7}, {3, 3}).grid({19, 26}, 2, 4);
+  REQUIRE(grid.tile_extents() == Extents<2>{12, 16});
+  for (const TileRange range : {TileRange{0, grid.size()}, TileRange{5, 7}, TileRange{grid.size() - 1, 1}}) {
+    INFO("tiles [" << range.begin << ", " << range.begin + range.size << ")");
+    Tensor<float, 4> windows(Extents<4>{range.size, 3, 12, 16});
+    gather_tiles<Exec, float, 2>(exec, x.view(), grid, range, windows.view());
+    for (index_t j = 0; j < range.size; ++j) {
+      const Tile<2> tile = grid.tile(range.begin + j);
+      for (index_t c = 0; c < 3; ++c)
+        for (index_t a = 0; a < 12; ++a)
+          for (index_t b = 0; b < 16; ++b)
+            REQUIRE(windows(j, c, a, b) ==
+                    x(tile.batch, c, fold(tile.origin[0] + a, 19), fold(tile.origin[1] + b, 26)));
+    }
+    // The scatter puts each window's core back: from the gathered windows it rebuilds x on the cores of
+    // the range and leaves every other sample alone.
+    Tensor<float, 4> y(shape);
+    fill(exec, y.view(), -7.0f);
+    scatter_cores<Exec, float, 2>(exec, windows.view(), grid, range, y.view());
+    index_t written = 0;
+    for (index_t n = 0; n < 2; ++n)
+      for (index_t c = 0; c < 3; ++c)
+        for (index_t a = 0; a < 19; ++a)
+          for (index_t b = 0; b < 26; ++b) {
+            // The tile whose core holds (n, a, b): 4 x 4 tiles per image, cores of 6 x 7 (shorter last).
+            const index_t t = (n * 4 + std::min<index_t>(a / 6, 3)) * 4 + std::min<index_t>(b / 7, 3);
+            const bool inside = t >= range.begin && t < range.begin + range.size;
+            written += inside ? 1 : 0;
+            REQUIRE(y(n, c, a, b) == (inside ? x(n, c, a, b) : -7.0f));
+          }
+    CHECK(written > 0);
+  }
+  Tensor<float, 4> wrong(Extents<4>{2, 3, 12, 16});
+  CHECK_THROWS_AS((gather_tiles<Exec, float, 2>(exec, x.view(), grid, TileRange{0, 3}, wrong.view())),
+                  dimension_mismatch);
+  CHECK_THROWS_AS((gather_tiles<Exec, float, 2>(exec, x.view(), grid, TileRange{grid.size() - 1, 2}, wrong.view())),
+                  invalid_argument);
+  Tensor<float, 4> other(Extents<4>{2, 3, 19, 25});
+  CHECK_THROWS_AS((scatter_cores<Exec, float, 2>(exec, wrong.view(), grid, TileRange{0, 2}, other.view())),
+                  dimension_mismatch);
 }

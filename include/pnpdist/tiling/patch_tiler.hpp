@@ -25,6 +25,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pnpdist/core/errors.hpp"
@@ -57,7 +58,7 @@ struct Tile {
   Extents<Dim> core_begin;    ///< image coordinate of the core's first sample
   Extents<Dim> core_extents;  ///< extent of the core (<= patch)
   /// Position of the core inside the window: core_begin - origin.
-  [[nodiscard]] Extents<Dim> core_offset() const {
+  [[nodiscard]] PNPDIST_HOST_DEVICE Extents<Dim> core_offset() const {
     Extents<Dim> offset{};
     for (std::size_t d = 0; d < Dim; ++d) offset[d] = core_begin[d] - origin[d];
     return offset;
@@ -100,6 +101,12 @@ public:
     require(t >= 0 && t < size(), [&] {
       return "TileGrid::tile: tile " + std::to_string(t) + " out of range [0, " + std::to_string(size()) + ")";
     });
+    return tile_unchecked(t);
+  }
+
+  /// Tile number t without the range check (0 <= t < size() is the caller's precondition): what tile()
+  /// returns, callable in device code. A TileGrid is trivially copyable, so kernels take it by value.
+  [[nodiscard]] PNPDIST_HOST_DEVICE Tile<Dim> tile_unchecked(index_t t) const {
     Tile<Dim> result{};
     result.extents = tile_extents_;
     for (std::size_t d = Dim; d-- > 0;) {
@@ -108,7 +115,7 @@ public:
       const index_t n = image_[d];
       const index_t p = patch_[d];
       result.core_begin[d] = k * p;
-      result.core_extents[d] = std::min((k + 1) * p, n) - k * p;
+      result.core_extents[d] = ((k + 1) * p < n ? (k + 1) * p : n) - k * p;
       const index_t start = (k + 1 == tiles_per_axis_[d]) ? n - p : k * p;  // the last tile ends at the border
       result.origin[d] = start - overlap_[d];
     }
@@ -136,6 +143,9 @@ private:
   Extents<Dim> tile_extents_;
   Extents<Dim> tiles_per_axis_{};
 };
+
+static_assert(std::is_trivially_copyable_v<TileGrid<2>> && std::is_trivially_copyable_v<TileGrid<3>>,
+              "kernels take a TileGrid by value");
 
 /// Patch and overlap per spatial axis (see the file comment). Cheap to copy; owns no memory.
 template <std::size_t Dim>

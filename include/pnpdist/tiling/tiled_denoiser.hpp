@@ -15,6 +15,8 @@
 ///   - Tiles are processed in batches of at most max_batch_size (0: all tiles of the call at once), one
 ///     (batch x C x window) input and one output tensor, kept between calls and reallocated when the shape
 ///     changes: memory is 2 x batch x C x window samples plus what the wrapped denoiser needs for them.
+///   - Each batch is three launches of work: one gather of all its windows (gather_tiles, one iteration
+///     per window sample), one call of the wrapped denoiser, one scatter of all its cores (scatter_cores).
 ///   - Per-tile results do not depend on how tiles are grouped into batches or ranks as long as the
 ///     wrapped denoiser treats batch items independently.
 /// TiledDenoiser satisfies Denoiser itself (rank D::rank, size multiple 1: any image size is accepted).
@@ -33,22 +35,58 @@
 namespace pnpdist {
 namespace detail {
 
-/// window(c, i...) = image(batch, c, reflect(origin + i)...): one tile's window gathered from the image.
+/// Offset in `image` (N x C x spatial) of sample (batch, c, position...).
+template <class V, std::size_t Dim>
+PNPDIST_HOST_DEVICE index_t image_offset(const V& image, index_t batch, index_t c, const index_t (&position)[Dim]) {
+  index_t offset = batch * image.stride(0) + c * image.stride(1);
+  for (std::size_t d = 0; d < Dim; ++d) offset += position[d] * image.stride(d + 2);
+  return offset;
+}
+
+/// windows(j, c, i...) = image(tile.batch, c, reflect(tile.origin + i)...) for tile = grid tile first + j:
+/// the windows of a batch of consecutive tiles, one iteration per window sample.
 template <class T, std::size_t Dim, class Space>
-struct GatherTileKernel {
+struct GatherTilesKernel {
   View<const T, Dim + 2, Space> image;
-  View<T, Dim + 1, Space> window;
-  index_t batch;
-  Extents<Dim> origin;
+  View<T, Dim + 2, Space> windows;  ///< batch x C x window
+  TileGrid<Dim> grid;
+  index_t first;
 
   template <class... I>
-  PNPDIST_HOST_DEVICE void operator()(index_t c, I... i) const {
+  PNPDIST_HOST_DEVICE void operator()(index_t j, index_t c, I... i) const {
     static_assert(sizeof...(I) == Dim);
+    const Tile<Dim> tile = grid.tile_unchecked(first + j);
     const index_t local[Dim] = {static_cast<index_t>(i)...};
-    index_t src_offset = batch * image.stride(0) + c * image.stride(1);
-    for (std::size_t d = 0; d < Dim; ++d)
-      src_offset += reflect_index(origin[d] + local[d], image.extent(d + 2)) * image.stride(d + 2);
-    window(c, i...) = image.data()[src_offset];
+    index_t source[Dim] = {};
+    for (std::size_t d = 0; d < Dim; ++d) source[d] = reflect_index(tile.origin[d] + local[d], image.extent(d + 2));
+    windows(j, c, i...) = image.data()[image_offset(image, tile.batch, c, source)];
+  }
+};
+
+/// image(tile.batch, c, core_begin + i...) = windows(j, c, core_offset + i...) for tile = grid tile first + j
+/// and i inside the tile's core: the cores of a batch of consecutive tiles put back, one iteration per
+/// sample of the batch x C x patch box (iterations past a smaller core, the last tile along an axis, do
+/// nothing). Cores are disjoint, so no two iterations write the same sample.
+template <class T, std::size_t Dim, class Space>
+struct ScatterCoresKernel {
+  View<const T, Dim + 2, Space> windows;  ///< batch x C x window
+  View<T, Dim + 2, Space> image;
+  TileGrid<Dim> grid;
+  index_t first;
+
+  template <class... I>
+  PNPDIST_HOST_DEVICE void operator()(index_t j, index_t c, I... i) const {
+    static_assert(sizeof...(I) == Dim);
+    const Tile<Dim> tile = grid.tile_unchecked(first + j);
+    const index_t local[Dim] = {static_cast<index_t>(i)...};
+    index_t target[Dim] = {};
+    index_t window_offset = j * windows.stride(0) + c * windows.stride(1);
+    for (std::size_t d = 0; d < Dim; ++d) {
+      if (local[d] >= tile.core_extents[d]) return;
+      target[d] = tile.core_begin[d] + local[d];
+      window_offset += (tile.core_begin[d] - tile.origin[d] + local[d]) * windows.stride(d + 2);
+    }
+    image.data()[image_offset(image, tile.batch, c, target)] = windows.data()[window_offset];
   }
 };
 
@@ -63,50 +101,55 @@ template <std::size_t Dim, std::size_t Rank>
   return s;
 }
 
-/// Copies tile `tile`'s window out of `image` (N x C x spatial) into `window` (C x window extents),
-/// reflecting at the borders.
-template <class Exec, class T, std::size_t Dim>
-inline void gather_tile(const Exec& exec, const View<const T, Dim + 2, typename Exec::memory_space>& image,
-                        const Tile<Dim>& tile, const View<T, Dim + 1, typename Exec::memory_space>& window) {
-  for (std::size_t d = 0; d < Dim; ++d)
-    require<dimension_mismatch>(window.extent(d + 1) == tile.extents[d], [&] {
-      return "gather_tile: window of extents " + to_string(window.extents()) + " for a tile of extents " +
-             to_string(tile.extents);
-    });
-  require<dimension_mismatch>(window.extent(0) == image.extent(1), "gather_tile: channel counts differ");
-  for_each(exec, window.extents(),
-           detail::GatherTileKernel<T, Dim, typename Exec::memory_space>{image, window, tile.batch, tile.origin});
+namespace detail {
+
+/// The checks shared by gather_tiles and scatter_cores: `range` inside `grid`, `windows` of range.size
+/// items of the grid's window extents, `image` of the grid's shape with the windows' channels.
+template <class TI, class TW, std::size_t Dim, class Space>
+void check_tile_batch(const char* what, const View<TI, Dim + 2, Space>& image, const TileGrid<Dim>& grid,
+                      TileRange range, const View<TW, Dim + 2, Space>& windows) {
+  require(range.begin >= 0 && range.size >= 0 && range.begin + range.size <= grid.size(), [&] {
+    return std::string(what) + ": tiles [" + std::to_string(range.begin) + ", " +
+           std::to_string(range.begin + range.size) + ") outside the grid of " + std::to_string(grid.size());
+  });
+  require<dimension_mismatch>(image.extent(0) == grid.batch() && spatial_extents<Dim>(image.extents()) == grid.image_extents(),
+                              [&] { return std::string(what) + ": the tile grid is of another image shape"; });
+  Extents<Dim + 2> expected{};
+  expected[0] = range.size;
+  expected[1] = image.extent(1);
+  for (std::size_t d = 0; d < Dim; ++d) expected[d + 2] = grid.tile_extents()[d];
+  require<dimension_mismatch>(windows.extents() == expected, [&] {
+    return std::string(what) + ": windows of extents " + to_string(windows.extents()) + " for " + to_string(expected) +
+           " (tiles x channels x window)";
+  });
 }
 
-/// Writes the core of a denoised tile window (C x window extents) into its place in `image`.
+}  // namespace detail
+
+/// Copies the windows of tiles `range` of `grid` out of `image` (N x C x spatial) into `windows`
+/// (range.size x C x window extents), reflecting at the borders: ONE launch for the whole batch, one
+/// iteration per window sample. Throws invalid_argument for a range outside the grid, dimension_mismatch
+/// for an image of another shape or windows of other extents.
 template <class Exec, class T, std::size_t Dim>
-inline void scatter_core(const Exec& exec, const View<const T, Dim + 1, typename Exec::memory_space>& window,
-                         const Tile<Dim>& tile, const View<T, Dim + 2, typename Exec::memory_space>& image) {
-  const Extents<Dim> offset = tile.core_offset();
-  Extents<Dim + 1> src_begin{};
-  Extents<Dim + 1> src_extents{};
-  Extents<Dim + 2> dst_begin{};
-  Extents<Dim + 2> dst_extents{};
-  src_extents[0] = window.extent(0);
-  dst_begin[0] = tile.batch;
-  dst_extents[0] = 1;
-  dst_extents[1] = window.extent(0);
-  for (std::size_t d = 0; d < Dim; ++d) {
-    src_begin[d + 1] = offset[d];
-    src_extents[d + 1] = tile.core_extents[d];
-    dst_begin[d + 2] = tile.core_begin[d];
-    dst_extents[d + 2] = tile.core_extents[d];
-  }
-  const auto src = subview(window, src_begin, src_extents);
-  const auto dst = subview(image, dst_begin, dst_extents);
-  // Drop the unit batch axis of the destination box so that both sides have rank Dim + 1.
-  Extents<Dim + 1> dst_box_extents{};
-  Extents<Dim + 1> dst_box_strides{};
-  for (std::size_t d = 0; d < Dim + 1; ++d) {
-    dst_box_extents[d] = dst.extent(d + 1);
-    dst_box_strides[d] = dst.stride(d + 1);
-  }
-  copy(exec, src, View<T, Dim + 1, typename Exec::memory_space>(dst.data(), dst_box_extents, dst_box_strides));
+inline void gather_tiles(const Exec& exec, const View<const T, Dim + 2, typename Exec::memory_space>& image,
+                         const TileGrid<Dim>& grid, TileRange range,
+                         const View<T, Dim + 2, typename Exec::memory_space>& windows) {
+  detail::check_tile_batch("gather_tiles", image, grid, range, windows);
+  for_each(exec, windows.extents(),
+           detail::GatherTilesKernel<T, Dim, typename Exec::memory_space>{image, windows, grid, range.begin});
+}
+
+/// Writes the cores of the denoised windows (range.size x C x window extents) of tiles `range` of `grid`
+/// into their places in `image`; samples outside these cores are untouched. ONE launch for the whole batch,
+/// one iteration per sample of the range.size x C x patch box. Throws as gather_tiles.
+template <class Exec, class T, std::size_t Dim>
+inline void scatter_cores(const Exec& exec, const View<const T, Dim + 2, typename Exec::memory_space>& windows,
+                          const TileGrid<Dim>& grid, TileRange range,
+                          const View<T, Dim + 2, typename Exec::memory_space>& image) {
+  detail::check_tile_batch("scatter_cores", image, grid, range, windows);
+  Extents<Dim + 2> box = windows.extents();
+  for (std::size_t d = 0; d < Dim; ++d) box[d + 2] = grid.patch()[d];
+  for_each(exec, box, detail::ScatterCoresKernel<T, Dim, typename Exec::memory_space>{windows, image, grid, range.begin});
 }
 
 template <Denoiser D>
@@ -181,12 +224,9 @@ public:
       shape[0] = batch.size;
       const View<value_type, rank, memory_space> in(input_->data(), shape);
       const View<value_type, rank, memory_space> out(output_->data(), shape);
-      for (index_t j = 0; j < batch.size; ++j)
-        gather_tile<executor_type, value_type, dim>(exec, x, tiles.tile(batch.begin + j), item(in, j));
+      gather_tiles<executor_type, value_type, dim>(exec, x, tiles, batch, in);
       denoiser_.denoise(input_view(in), sigma, out);
-      for (index_t j = 0; j < batch.size; ++j)
-        scatter_core<executor_type, value_type, dim>(exec, View<const value_type, dim + 1, memory_space>(item(out, j)),
-                                                     tiles.tile(batch.begin + j), y);
+      scatter_cores<executor_type, value_type, dim>(exec, input_view(out), tiles, batch, y);
     }
   }
 
@@ -197,13 +237,6 @@ public:
   }
 
 private:
-  /// Batch item j of a contiguous batch tensor, as a C x window view.
-  static View<value_type, dim + 1, memory_space> item(const View<value_type, rank, memory_space>& batch, index_t j) {
-    Extents<dim + 1> e{};
-    for (std::size_t d = 0; d < dim + 1; ++d) e[d] = batch.extent(d + 1);
-    return View<value_type, dim + 1, memory_space>(batch.data() + j * batch.stride(0), e);
-  }
-
   void ensure_buffers(const Extents<rank>& shape) {
     if (input_ && input_->extents() == shape) return;
     release_buffers();
