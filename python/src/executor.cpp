@@ -1,5 +1,7 @@
 // pnpdist.Executor and the module's default thread count.
 
+#include <nanobind/stl/string.h>
+
 #include "bindings.hpp"
 
 namespace pnpdist::python {

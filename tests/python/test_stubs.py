@@ -1,0 +1,110 @@
+"""Type stubs of the extension: _pnpdist.pyi and py.typed beside it in the built package, valid Python, declaring
+the bound classes and functions with the signatures docs/python.md documents, and no C++ or nanobind names."""
+
+import ast
+import builtins
+import pathlib
+
+import pytest
+
+import pnpdist
+import pnpdist._pnpdist as extension
+
+PACKAGE = pathlib.Path(pnpdist.__file__).resolve().parent
+STUB = PACKAGE / "_pnpdist.pyi"
+
+
+@pytest.fixture(scope="module")
+def stub():
+    assert STUB.is_file(), f"no type stub at {STUB}"
+    assert (PACKAGE / "py.typed").is_file(), "no py.typed marker beside the package"
+    text = STUB.read_text()
+    return text, ast.parse(text, filename=str(STUB))
+
+
+def top_level(tree):
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    functions = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            functions.setdefault(node.name, []).append(node)
+    return classes, functions
+
+
+def parameters(function):
+    """[(name, default source or None)] of a def, without self."""
+    args = function.args
+    names = [a.arg for a in args.args if a.arg != "self"]
+    defaults = [None] * (len(args.args) - len(args.defaults)) + [ast.unparse(d) for d in args.defaults]
+    defaults = defaults[len(args.args) - len(names):]
+    return list(zip(names, defaults))
+
+
+def method(cls, name):
+    return next(node for node in cls.body if isinstance(node, ast.FunctionDef) and node.name == name)
+
+
+def test_stub_declares_every_public_name(stub):
+    _, tree = stub
+    classes, functions = top_level(tree)
+    public = {name for name in dir(extension) if not name.startswith("_")}
+    assert public - set(classes) - set(functions) == set()
+    for error, bases in {"Error": ["RuntimeError"], "DimensionMismatch": ["Error", "ValueError"],
+                         "InvalidArgument": ["Error", "ValueError"], "IoError": ["Error", "OSError"],
+                         "NotCompiled": ["Error", "NotImplementedError"]}.items():
+        assert [ast.unparse(b) for b in classes[error].bases] == bases
+        assert all(issubclass(getattr(pnpdist, error), getattr(builtins, b, None) or getattr(pnpdist, b))
+                   for b in bases)
+    for operator in ("JosephProjector2D", "JosephProjector3D", "Blur"):
+        assert [ast.unparse(b) for b in classes[operator].bases] == ["LinearOperator"]
+
+
+def test_stub_signatures_are_the_documented_ones(stub):
+    _, tree = stub
+    classes, functions = top_level(tree)
+    constructors = {
+        "Executor": [("threads", "0")],
+        "JosephProjector2D": [("geometry", None), ("dtype", "'float32'"), ("executor", "None")],
+        "JosephProjector3D": [("geometry", None), ("dtype", "'float32'"), ("executor", "None")],
+        "Blur": [("psf", None), ("shape", None), ("boundary", "'circular'"), ("method", "'direct'"),
+                 ("executor", "None")],
+        "DRUNet": [("path", None), ("dim", "2"), ("tile", "None"), ("overlap", "32"), ("tile_batch", "0"),
+                   ("executor", "None")],
+    }
+    for name, expected in constructors.items():
+        assert parameters(method(classes[name], "__init__")) == expected, name
+    operator = classes["LinearOperator"]
+    assert parameters(method(operator, "forward")) == [("x", None), ("out", "None")]
+    assert parameters(method(operator, "adjoint")) == [("y", None), ("out", "None")]
+    assert parameters(method(classes["DRUNet"], "denoise")) == [("x", None), ("sigma", None), ("out", "None")]
+    leading = {
+        "parallel_beam_2d": ["angles", "detector_cols", "image_shape"],
+        "fan_beam_2d": ["angles", "detector_cols", "source_origin", "origin_detector", "image_shape"],
+        "parallel_beam_3d": ["angles", "detector_shape", "volume_shape"],
+        "cone_beam": ["angles", "detector_shape", "source_origin", "origin_detector", "volume_shape"],
+        "fbp": ["geometry", "sinogram", "filter"],
+        "fdk": ["geometry", "projections", "filter"],
+        "sirt": ["operator", "y", "iterations"],
+        "cgls": ["operator", "y", "iterations"],
+        "pnp": ["operator", "y", "denoiser", "algorithm", "iterations", "x0", "clip"],
+        "psnr": ["x", "reference", "data_range"],
+        "ssim": ["x", "reference", "data_range"],
+        "gaussian_psf": ["sigma", "sigma_2", "angle"],
+        "shepp_logan": ["shape", "dtype", "supersampling"],
+        "shepp_logan_sinogram": ["geometry"],
+        "infer_drunet_config": ["path"],
+    }
+    for name, names in leading.items():
+        for overload in functions[name]:
+            assert [n for n, _ in parameters(overload)][:len(names)] == names, name
+    returns = {"parallel_beam_2d": "Geometry2D", "cone_beam": "Geometry3D", "psnr": "float", "sirt": "dict"}
+    for name, annotation in returns.items():
+        assert ast.unparse(functions[name][0].returns) == annotation
+    # Docstrings are kept (help() and IDEs show them).
+    assert ast.get_docstring(classes["JosephProjector2D"]).startswith("Joseph's projector")
+
+
+def test_stub_names_no_cpp_or_nanobind_types(stub):
+    text, _ = stub
+    for fragment in ("std::", "pnpdist::", "nanobind", "nb::", "basic_string", "capsule"):
+        assert fragment not in text, fragment
