@@ -7,7 +7,7 @@ read-only output), naming the argument and what it must be; nothing is converted
 Errors of the library itself are pnpdist.Error subclasses (DimensionMismatch and InvalidArgument are also
 ValueErrors, IoError an OSError, NotCompiled a NotImplementedError).
 
-PyTorch autograd functions of the linear operators are in pnpdist.torch (imported on demand); 2D geometries
+PyTorch autograd functions of the linear operators are in pnpdist.torch (imported on demand); 2D and 3D geometries
 from ASTRA Toolbox dicts come from geometry_from_astra (pnpdist.astra).
 """
 

@@ -65,7 +65,7 @@ def test_vector_types_and_windows():
         pnpdist.geometry_from_astra(proj, dicts("parallel", {
             "WindowMinX": -N, "WindowMaxX": N, "WindowMinY": -N / 2, "WindowMaxY": N / 2})[1])
     with pytest.raises(ValueError, match="proj_geom type"):
-        pnpdist.geometry_from_astra({"type": "cone"}, vol)
+        pnpdist.geometry_from_astra({"type": "fanflat3d"}, vol)
 
 
 def test_against_astra_toolbox():
