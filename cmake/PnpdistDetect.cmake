@@ -61,6 +61,10 @@ else()
   set(PNPDIST_FOUND_HDF5 OFF)
 endif()
 
+# YAML geometry descriptions: yaml-cpp from Debian (libyaml-cpp-dev).
+find_package(yaml-cpp QUIET CONFIG)
+set(PNPDIST_FOUND_YAML ${yaml-cpp_FOUND})
+
 # cuDNN: shipped beside the CUDA toolkit (not a Debian package here).
 find_package(CUDNN QUIET)
 if(CUDNN_FOUND AND PNPDIST_FOUND_CUDA)

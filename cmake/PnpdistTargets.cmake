@@ -81,6 +81,16 @@ if(PNPDIST_WITH_HDF5)
   pnpdist_add_component(hdf5 PNPDIST_HAS_HDF5 hdf5::hdf5)
 endif()
 
+if(PNPDIST_WITH_YAML)
+  find_package(yaml-cpp REQUIRED CONFIG)
+  # yaml-cpp 0.8 exports yaml-cpp::yaml-cpp, 0.7 (Debian 12) the plain yaml-cpp.
+  if(TARGET yaml-cpp::yaml-cpp)
+    pnpdist_add_component(yaml PNPDIST_HAS_YAML yaml-cpp::yaml-cpp)
+  else()
+    pnpdist_add_component(yaml PNPDIST_HAS_YAML yaml-cpp)
+  endif()
+endif()
+
 if(PNPDIST_WITH_CUDNN)
   if(NOT PNPDIST_WITH_CUDA)
     message(FATAL_ERROR "PNPDIST_WITH_CUDNN needs PNPDIST_WITH_CUDA")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pnpdist builds and tests with (idempotent; needs root or sudo).
 # libcli11-dev: the examples' command lines (header-only; examples/example_options.hpp).
+# libyaml-cpp-dev: YAML geometry descriptions (the optional pnpdist::yaml component).
 # python3-yaml: the benchmark runner (tools/pnpdist_run.py); python3-plotly, python3-pil: its dashboard (the
 # plotly.js it inlines, /usr/share/python3-plotly/plotly.js; error maps and crops); chromium: the dashboard check
 # and tests (headless);
@@ -18,7 +19,7 @@ packages=(
   catch2 libbenchmark-dev
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
-  libpng-dev libjpeg-dev libtiff-dev libhdf5-dev
+  libpng-dev libjpeg-dev libtiff-dev libhdf5-dev libyaml-cpp-dev
   python3 python3-yaml python3-plotly python3-pil chromium
   python3-dev python3-numpy python3-pip python3-pytest python3-torch
   clang-16 libclang-rt-16-dev

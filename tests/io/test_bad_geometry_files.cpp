@@ -1,4 +1,4 @@
-// The CT geometry readers on crafted bad files: the JSON orbit description (read_geometry_description) and
+// The CT geometry readers on crafted bad files: the JSON and YAML orbit description (read_geometry_description) and
 // the 12-column vector file (read_vector_file) check their sizes against ReadLimits before allocating, and
 // only io_error escapes, naming the file and the field.
 #include <catch2/catch.hpp>
@@ -7,6 +7,7 @@
 #include <pnpdist/physics/ct/vector_file.hpp>
 
 #include <string>
+#include <vector>
 
 #include "io/bad_input_support.hpp"
 
@@ -69,3 +70,55 @@ TEST_CASE("read_vector_file: views beyond the allocation limit and bad numbers a
   require_error<io_error>([&] { (void)pnpdist::ct::read_vector_file(bad, pnpdist::ct::Beam::divergent, volume, 6, 7); },
                           {bad, "line 1", "not a number: '1e999'"});
 }
+
+#if defined(PNPDIST_HAS_YAML)
+TEST_CASE("read_geometry_description: YAML descriptions give the errors of JSON ones", "[io][ct][bad-input][yaml]") {
+  const auto error = [&](const std::string& name, const std::string& text, std::initializer_list<std::string> parts) {
+    const std::string path = write_file(name, text);
+    std::vector<std::string> all{path};
+    all.insert(all.end(), parts.begin(), parts.end());
+    std::string message;
+    try {
+      (void)pnpdist::ct::read_geometry_description(path, volume);
+    } catch (const io_error& e) {
+      message = e.what();
+    }
+    for (const std::string& p : all) CHECK_THAT(message, Catch::Matchers::Contains(p));
+  };
+  const std::string cone = "beam: cone\nsource_origin: 40.0\norigin_detector: 20.0\n";
+  error("missing.yaml", cone + "detector: {rows: 6, pixel_width: 2.0}\nangles: {count: 3}\n",
+        {"field detector.cols missing"});
+  error("wrong_type.yml", cone + "detector: {rows: '6', cols: 7, pixel_width: 2.0}\nangles: {count: 3}\n",
+        {"field detector.rows must be a positive integer, got \"6\""});
+  error("negative.yaml", cone + "detector:\n  rows: 6\n  cols: 7\n  pixel_width: -2.0\nangles: {count: 3}\n",
+        {"field detector.pixel_width must be a positive number, got -2.0"});
+  error("infinite.yaml", cone + "detector: {rows: 6, cols: 7, pixel_width: .inf}\nangles: {count: 3}\n",
+        {"field detector.pixel_width must be a positive number, got \".inf\""});
+  error("beam.yaml", "beam: fan\n", {"field beam must be \"cone\" or \"parallel\", got \"fan\""});
+  error("malformed.yaml", cone + "detector: {rows: 6, cols: 7\n", {"is not valid YAML", "line "});
+  error("many_views.yaml", cone + "detector: {rows: 6, cols: 7, pixel_width: 2.0}\nangles: {count: 2147483648}\n",
+        {"field angles.count", "needs 206158430208 bytes", "allocation limit"});
+  error("deep.yaml", std::string(100000, '[') + std::string(100000, ']'),
+        {"nests deeper than ReadLimits::max_json_depth (64)"});
+  // Nested aliases: 10^10 leaves from 600 bytes, refused by the expansion budget.
+  std::string bomb = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int l = 1; l <= 10; ++l) {
+    const std::string name = std::to_string(l), previous = std::to_string(l - 1);
+    bomb.append("a").append(name).append(": &a").append(name).append(" [");
+    for (int k = 0; k < 10; ++k) bomb.append(k ? ", *a" : "*a").append(previous);
+    bomb.append("]\n");
+  }
+  error("laughs.yaml", bomb, {"aliases expanded, exceeds ReadLimits::max_header_bytes"});
+  ReadLimits limits;
+  limits.max_header_bytes = 100;
+  const std::string long_file = write_file("long.yaml", cone + std::string(200, '#'));
+  require_error<io_error>([&] { (void)pnpdist::ct::read_geometry_description(long_file, volume, limits); },
+                          {long_file, "more than ReadLimits::max_header_bytes (100)"});
+}
+#else
+TEST_CASE("read_geometry_description: YAML without the pnpdist::yaml component is not_compiled", "[io][ct][yaml]") {
+  const std::string path = write_file("g.yaml", "beam: parallel\n");
+  require_error<pnpdist::not_compiled>([&] { (void)pnpdist::ct::read_geometry_description(path, volume); },
+                                       {path, "pnpdist::yaml"});
+}
+#endif

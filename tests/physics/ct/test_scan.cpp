@@ -286,6 +286,89 @@ TEST_CASE("Geometry descriptions give the circular orbits of geometry.hpp", "[ct
   CHECK(message("{not json").find("not valid JSON") != std::string::npos);
 }
 
+#if defined(PNPDIST_HAS_YAML)
+TEST_CASE("YAML descriptions give the geometry of the same JSON description, bit for bit", "[ct][scan][geometry][yaml]") {
+  const fs::path dir = fresh_dir("description_yaml");
+  const ct::VolumeGeometry3D volume{8, 8, 8, 0.25, 0.25, 0.25};
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream((dir / name).string()) << text;
+    return (dir / name).string();
+  };
+  const auto identical = [](const ct::Geometry3D& a, const ct::Geometry3D& b) {
+    REQUIRE(a.beam == b.beam);
+    REQUIRE(a.projection_shape() == b.projection_shape());
+    REQUIRE(a.vectors.size() == b.vectors.size());
+    for (std::size_t k = 0; k < a.vectors.size(); ++k)
+      for (std::size_t i = 0; i < 12; ++i) REQUIRE(a.vectors[k][i] == b.vectors[k][i]);
+  };
+  // Every field, with digits that are not exact in binary; block style, flow style and the defaults.
+  const ct::Geometry3D json = ct::read_geometry_description(
+      write("g.json", R"({"beam": "cone", "source_origin": 6.1, "source_detector": 10.3,
+          "detector": {"rows": 5, "cols": 7, "pixel_width": 0.1496, "pixel_height": 0.2, "offset_u": 0.1,
+                       "offset_v": -0.3, "tilt_degrees": 1.7},
+          "angles": {"count": 12, "first_degrees": 10.1, "range_degrees": 200.3}})"),
+      volume);
+  identical(json, ct::read_geometry_description(write("g.yaml", R"(# the same orbit in YAML
+beam: cone
+source_origin: 6.1
+source_detector: 10.3
+detector:
+  rows: 5
+  cols: 7
+  pixel_width: 0.1496
+  pixel_height: 0.2
+  offset_u: 0.1
+  offset_v: -0.3
+  tilt_degrees: 1.7
+angles: {count: 12, first_degrees: 10.1, range_degrees: 200.3}
+)"),
+                                                volume));
+  identical(ct::read_geometry_description(
+                write("p.json", R"({"beam": "parallel", "detector": {"rows": 4, "cols": 6, "pixel_width": 0.3},
+                                   "angles": {"count": 9}})"),
+                volume),
+            ct::read_geometry_description(
+                write("p.yml", "beam: parallel\ndetector: {rows: 4, cols: 6, pixel_width: 0.3}\nangles: {count: 9}\n"),
+                volume));
+}
+
+TEST_CASE("A scan directory's geometry may be scan_geometry.yaml, not both it and scan_geometry.json",
+          "[ct][scan][geometry][yaml]") {
+  const Setup setup(8);
+  const auto g = ct::cone_beam(ct::uniform_angles(5, 0.0, 2 * pi), ct::Detector3D{6, 12, 0.25, 0.25, 0.0, 0.0}, 2.0,
+                               2.0, setup.volume);
+  const fs::path dir = fresh_dir("yaml_scan");
+  ct::write_simulated_scan(exec, dir.string(), g, setup.truth.const_view(), {});
+  const ct::Scan listed = ct::read_scan(exec, dir.string(), setup.volume);
+  fs::remove(dir / "scan_geom.geom");
+  std::ofstream(dir / "scan_geometry.json") << R"({"beam": "cone", "source_origin": 2, "origin_detector": 2,
+      "detector": {"rows": 6, "cols": 12, "pixel_width": 0.25}, "angles": {"count": 5}})";
+  const ct::Scan json = ct::read_scan(exec, dir.string(), setup.volume);
+  std::ofstream(dir / "scan_geometry.yaml")
+      << "beam: cone\nsource_origin: 2\norigin_detector: 2\ndetector: {rows: 6, cols: 12, pixel_width: 0.25}\n"
+         "angles: {count: 5}\n";
+  CHECK(io_message([&] { (void)ct::read_scan(exec, dir.string(), setup.volume); })
+            .find("holds both scan_geometry.json and scan_geometry.yaml") != std::string::npos);
+  fs::remove(dir / "scan_geometry.json");
+  const ct::Scan yaml = ct::read_scan(exec, dir.string(), setup.volume);
+  REQUIRE(yaml.geometry.vectors == json.geometry.vectors);
+  for (std::size_t k = 0; k < 5; ++k)
+    for (std::size_t i = 0; i < 12; ++i)
+      REQUIRE(yaml.geometry.vectors[k][i] == Approx(listed.geometry.vectors[k][i]).margin(1e-12));
+  for (index_t i = 0; i < yaml.projections.size(); ++i)
+    REQUIRE(yaml.projections.data()[i] == listed.projections.data()[i]);
+  // A YAML description named explicitly, and one that does not describe the projections.
+  ct::ScanReadOptions named;
+  named.vectors_file = (dir / "scan_geometry.yaml").string();
+  REQUIRE(ct::read_scan(exec, dir.string(), setup.volume, named).geometry.vectors == json.geometry.vectors);
+  std::ofstream(dir / "scan_geometry.yaml")
+      << "beam: cone\nsource_origin: 2\norigin_detector: 2\ndetector: {rows: 6, cols: 12, pixel_width: 0.25}\n"
+         "angles: {count: 4}\n";
+  CHECK(io_message([&] { (void)ct::read_scan(exec, dir.string(), setup.volume); }).find("holds 4 vectors") !=
+        std::string::npos);
+}
+#endif
+
 TEST_CASE("Simulated scans are deterministic in their seed", "[ct][scan]") {
   const Setup setup(8);
   const auto g = ct::cone_beam(ct::uniform_angles(4, 0.0, 2 * pi), ct::Detector3D{6, 12, 0.25, 0.25, 0.0, 0.0}, 2.0,

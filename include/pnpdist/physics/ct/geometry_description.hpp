@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Circular-orbit geometries from a small JSON description, for scanners that give distances instead of
-/// per-view vectors:
+/// Circular-orbit geometries from a small JSON or YAML description, for scanners that give distances instead
+/// of per-view vectors:
 ///
 ///   {
 ///     "beam": "cone",                      // or "parallel"
@@ -12,16 +12,27 @@
 ///     "angles": {"count": 1200, "first_degrees": 0.0, "range_degrees": 360.0}
 ///   }
 ///
+/// or the same fields in a file ending .yaml or .yml (io/yaml.hpp: parsed into the same JSON tree, so that the
+/// checks below are one; needs the pnpdist::yaml component, else not_compiled):
+///
+///   beam: cone
+///   source_origin: 66.0
+///   origin_detector: 133.0
+///   detector: {rows: 972, cols: 768, pixel_width: 0.1496}
+///   angles: {count: 1200}
+///
 /// Lengths are in the units of the volume's voxel size. The views are ct::cone_beam / ct::parallel_beam_3d
 /// (geometry.hpp; count angles from first over range, end point excluded) with the detector offsets; a tilt
 /// turns u and v about the detector normal by tilt_degrees (in-plane rotation of the detector). Optional
 /// fields: offset_u, offset_v, tilt_degrees, first_degrees (default 0), range_degrees (default 360), and
 /// pixel_height (default pixel_width). Errors: a file that cannot be read or parsed, a missing or mistyped
 /// field, or a non-positive size throw io_error naming the file and the field; so do a file longer than
-/// ReadLimits::max_header_bytes, JSON nested deeper than ReadLimits::max_json_depth, and an angle count
-/// whose view vectors would exceed ReadLimits::max_allocation_bytes (all checked before allocating).
+/// ReadLimits::max_header_bytes, JSON or YAML nested deeper than ReadLimits::max_json_depth, a YAML tree whose
+/// aliases expand beyond ReadLimits::max_header_bytes, and an angle count whose view vectors would exceed
+/// ReadLimits::max_allocation_bytes (all checked before allocating).
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numbers>
 #include <sstream>
@@ -31,6 +42,7 @@
 
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/io/read_limits.hpp"
+#include "pnpdist/io/yaml.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 
 namespace pnpdist::ct {
@@ -69,9 +81,17 @@ inline index_t json_count(const nlohmann::json& object, const std::string& key, 
 
 }  // namespace detail
 
-/// The geometry described by the JSON file at `path` (file comment), on `volume`.
-[[nodiscard]] inline Geometry3D read_geometry_description(const std::string& path, const VolumeGeometry3D& volume,
-                                                          const ReadLimits& limits = ReadLimits::from_environment()) {
+/// Whether `path` names a description (.json, .yaml, .yml) rather than a vectors file.
+[[nodiscard]] inline bool is_geometry_description(const std::string& path) {
+  const std::string e = std::filesystem::path(path).extension().string();
+  return e == ".json" || e == ".yaml" || e == ".yml";
+}
+
+namespace detail {
+
+/// The description file at `path` as a JSON tree: its size checked first, then parsed as YAML (.yaml, .yml)
+/// or JSON under the depth (and, for YAML, alias expansion) bounds of `limits`.
+[[nodiscard]] inline nlohmann::json read_description_tree(const std::string& path, const ReadLimits& limits) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   require<io_error>(static_cast<bool>(in), [&] { return "ct::read_geometry_description: cannot open '" + path + "'"; });
   const std::streamoff size = in.tellg();
@@ -82,11 +102,13 @@ inline index_t json_count(const nlohmann::json& object, const std::string& key, 
   in.seekg(0);
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json j;
+  const std::string extension = std::filesystem::path(path).extension().string();
+  if (extension == ".yaml" || extension == ".yml")
+    return parse_yaml(text.str(), "ct::read_geometry_description: '" + path + "'", limits);
   try {
     // The parser is iterative; the depth is bounded so that the recursive walks of the values (dump in the
     // messages) stay shallow.
-    j = nlohmann::json::parse(text.str(), [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    return nlohmann::json::parse(text.str(), [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
       require<io_error>(depth <= limits.max_json_depth, [&] {
         return "ct::read_geometry_description: '" + path + "' nests deeper than ReadLimits::max_json_depth (" +
                std::to_string(limits.max_json_depth) + ")";
@@ -96,6 +118,14 @@ inline index_t json_count(const nlohmann::json& object, const std::string& key, 
   } catch (const nlohmann::json::exception& e) {
     throw io_error("ct::read_geometry_description: '" + path + "' is not valid JSON: " + e.what());
   }
+}
+
+}  // namespace detail
+
+/// The geometry described by the JSON or YAML file at `path` (file comment), on `volume`.
+[[nodiscard]] inline Geometry3D read_geometry_description(const std::string& path, const VolumeGeometry3D& volume,
+                                                          const ReadLimits& limits = ReadLimits::from_environment()) {
+  const nlohmann::json j = detail::read_description_tree(path, limits);
   const nlohmann::json& beam = detail::json_field(j, "beam", "", path);
   require<io_error>(beam.is_string() && (beam == "cone" || beam == "parallel"), [&] {
     return "ct::read_geometry_description: '" + path + "': field beam must be \"cone\" or \"parallel\", got " +

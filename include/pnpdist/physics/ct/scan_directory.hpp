@@ -13,7 +13,8 @@
 ///                             flat interpolates between positions. Without it all flats are averaged.
 ///   DIR/scan_geom.geom        one 12-number ASTRA cone_vec / parallel3d_vec row per projection
 ///                             (vector_file.hpp), in the units of the volume's voxel size; or, without it,
-///   DIR/scan_geometry.json    a circular orbit described by distances (geometry_description.hpp)
+///   DIR/scan_geometry.json    a circular orbit described by distances (geometry_description.hpp), or
+///   DIR/scan_geometry.yaml    the same description in YAML (both: refused as ambiguous)
 ///
 /// Or, instead of the TIFF series, one HDF5/NeXus file DIR/scan.h5 (or any HDF5 file given as `dir` itself:
 /// then its directory holds the geometry files): the projections are the 3-D dataset /entry/data/data (views,
@@ -75,6 +76,7 @@ struct ScanLayout {
   std::string flat_stack = "io.tif";
   std::string vectors = "scan_geom.geom";
   std::string geometry_description = "scan_geometry.json";  ///< used when there is no vectors file
+  std::string geometry_description_yaml = "scan_geometry.yaml";  ///< its YAML form (not both)
   std::string flat_positions = "flat_positions.txt";
   std::string hdf5_file = "scan.h5";                     ///< HDF5/NeXus alternative to the TIFF series
   std::string hdf5_data = "/entry/data/data";            ///< its frames (views, rows, cols)
@@ -99,7 +101,7 @@ struct ScanReadOptions {
   Beam beam = Beam::divergent;
   ProjectionSelection selection;  ///< which projections (and views)
   DetectorWindow window;          ///< crop and binning, applied to projections, darks, flats and geometry
-  std::string vectors_file;       ///< instead of DIR/<layout.vectors>: a vectors file or a .json description
+  std::string vectors_file;       ///< instead of DIR/<layout.vectors>: a vectors file or a .json/.yaml description
   float zinger_threshold = 0;     ///< > 0: remove_outliers on the binned counts with this threshold
   float log_floor = 1e-4f;        ///< minus_log's floor on the transmission
   index_t ring_width = 0;         ///< > 0: reduce_rings on the line integrals with this half-width
@@ -273,8 +275,9 @@ inline Geometry3D scan_geometry(const ScanSeries& series, const ProjectionStack&
   std::string vectors = o.vectors_file;
   const std::string listed = (fs::path(series.dir) / layout.vectors).string();
   const std::string described = (fs::path(series.dir) / layout.geometry_description).string();
+  const std::string described_yaml = (fs::path(series.dir) / layout.geometry_description_yaml).string();
   if (vectors.empty() && !series.hdf5.empty() && has_nexus_geometry(series.hdf5, layout.nexus)) {
-    for (const std::string& beside : {listed, described})
+    for (const std::string& beside : {listed, described, described_yaml})
       require<io_error>(!fs::exists(beside), [&] {
         return "ct::read_scan: '" + series.hdf5 + "' records its geometry and '" + beside +
                "' holds another: name the one to use (ScanReadOptions::vectors_file)";
@@ -288,10 +291,18 @@ inline Geometry3D scan_geometry(const ScanSeries& series, const ProjectionStack&
     });
     return g;
   }
-  if (vectors.empty()) vectors = !fs::exists(listed) && fs::exists(described) ? described : listed;
-  const bool description = fs::path(vectors).extension() == ".json";
-  const Geometry3D all = description ? read_geometry_description(vectors, volume)
-                                     : read_vector_file(vectors, o.beam, volume, stack.rows(), stack.cols());
+  if (vectors.empty() && !fs::exists(listed)) {
+    const bool json = fs::exists(described), yaml = fs::exists(described_yaml);
+    require<io_error>(!(json && yaml), [&] {
+      return "ct::read_scan: '" + series.dir + "' holds both " + layout.geometry_description + " and " +
+             layout.geometry_description_yaml + ": name the one to use (ScanReadOptions::vectors_file)";
+    });
+    if (json || yaml) vectors = json ? described : described_yaml;
+  }
+  if (vectors.empty()) vectors = listed;
+  const Geometry3D all = is_geometry_description(vectors)
+                             ? read_geometry_description(vectors, volume)
+                             : read_vector_file(vectors, o.beam, volume, stack.rows(), stack.cols());
   require<io_error>(all.detector_rows == stack.rows() && all.detector_cols == stack.cols(), [&] {
     return "ct::read_scan: '" + vectors + "' describes a detector of " + std::to_string(all.detector_rows) + " x " +
            std::to_string(all.detector_cols) + ", the projections are " + std::to_string(stack.rows()) + " x " +
