@@ -39,6 +39,8 @@ from ._pnpdist import (
     JosephProjector3D,
     gaussian_psf,
     Blur,
+    StackedOperator,
+    split_views,
     # reconstruction
     fbp,
     fdk,

@@ -55,7 +55,7 @@ def test_stub_declares_every_public_name(stub):
         assert [ast.unparse(b) for b in classes[error].bases] == bases
         assert all(issubclass(getattr(pnpdist, error), getattr(builtins, b, None) or getattr(pnpdist, b))
                    for b in bases)
-    for operator in ("JosephProjector2D", "JosephProjector3D", "Blur"):
+    for operator in ("JosephProjector2D", "JosephProjector3D", "Blur", "StackedOperator"):
         assert [ast.unparse(b) for b in classes[operator].bases] == ["LinearOperator"]
 
 
@@ -68,6 +68,7 @@ def test_stub_signatures_are_the_documented_ones(stub):
         "JosephProjector3D": [("geometry", None), ("dtype", "'float32'"), ("executor", "None")],
         "Blur": [("psf", None), ("shape", None), ("boundary", "'circular'"), ("method", "'direct'"),
                  ("executor", "None")],
+        "StackedOperator": [("operators", None), ("layout", "'concatenate'")],
         "DRUNet": [("path", None), ("dim", "2"), ("tile", "None"), ("overlap", "32"), ("tile_batch", "0"),
                    ("executor", "None")],
     }
@@ -93,6 +94,7 @@ def test_stub_signatures_are_the_documented_ones(stub):
         "shepp_logan": ["shape", "dtype", "supersampling"],
         "shepp_logan_sinogram": ["geometry"],
         "infer_drunet_config": ["path"],
+        "split_views": ["geometry", "parts"],
     }
     for name, names in leading.items():
         for overload in functions[name]:
