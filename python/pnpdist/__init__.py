@@ -39,6 +39,7 @@ from ._pnpdist import (
     JosephProjector3D,
     gaussian_psf,
     Blur,
+    CircularBlurStack,
     StackedOperator,
     split_views,
     # reconstruction

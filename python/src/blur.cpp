@@ -1,14 +1,19 @@
-// Blur: pnpdist.gaussian_psf and pnpdist.Blur (convolution with one PSF: direct, float32 or float64, or
-// circular through FFTs, float32).
+// Blur: pnpdist.gaussian_psf, pnpdist.Blur (convolution with one PSF: direct, float32 or float64, or
+// circular through FFTs, float32) and pnpdist.CircularBlurStack (circular FFT blurs stacked, with the fused
+// data term of blur::CircularBlurStack).
 
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "operator.hpp"
+#include "pnpdist/operators/stacked_physics.hpp"
+#include "pnpdist/physics/blur/circular_blur_stack.hpp"
 #include "pnpdist/physics/blur/direct_blur.hpp"
 #include "pnpdist/physics/blur/fft_blur.hpp"
 #include "pnpdist/physics/blur/psf.hpp"
@@ -86,6 +91,99 @@ nb::object gaussian_psf(double sigma, std::optional<double> sigma_2, double angl
   return adopt_tensor(std::move(psf), shape);
 }
 
+/// N circular FFT blurs of one image shape with their measurements: the operator x -> (A_1 x, ..., A_N x) of
+/// range (N, *shape) (StackedOperator) and the fused data term (CircularBlurStack). Built in place (the
+/// operator and the fused term point to the stack), float32.
+class BoundBlurStack : public LinearOperator {
+public:
+  using Blur = blur::FftBlur<HostExec>;
+
+  BoundBlurStack(std::vector<Blur>&& blurs, const Shape& shape)
+      : LinearOperator(DType::float32, shape, stacked_shape(blurs.size(), shape)),
+        image_(blurs[0].domain_shape()),
+        physics_(std::move(blurs)),
+        op_(physics_) {
+    std::vector<Tensor<float, 4>> zero;
+    for (std::size_t i = 0; i < physics_.size(); ++i) zero.push_back(zeros<float>(physics_.executor(), image_));
+    physics_.set_measurements(std::move(zero));
+    fused_ = std::make_unique<blur::CircularBlurStack<HostExec>>(physics_);
+  }
+
+  [[nodiscard]] HostExec executor() const override { return physics_.executor(); }
+  void apply_raw(const void* x, void* y) const override {
+    op_.apply(View<const float, 4>(static_cast<const float*>(x), image_),
+              View<float, 1>(static_cast<float*>(y), op_.range_shape()));
+  }
+  void adjoint_raw(const void* y, void* x) const override {
+    op_.apply_adjoint(View<const float, 1>(static_cast<const float*>(y), op_.range_shape()),
+                      View<float, 4>(static_cast<float*>(x), image_));
+  }
+  [[nodiscard]] std::size_t size() const { return physics_.size(); }
+
+  /// Replaces the measurements by the blocks of y ((N, *shape), contiguous float32); the caller holds the lock.
+  void set_measurements(const float* y) {
+    const index_t n = product(image_);
+    std::vector<Tensor<float, 4>> measurements;
+    for (std::size_t i = 0; i < physics_.size(); ++i) {
+      Tensor<float, 4> m(image_);
+      std::copy(y + static_cast<index_t>(i) * n, y + static_cast<index_t>(i + 1) * n, m.data());
+      measurements.push_back(std::move(m));
+    }
+    physics_.set_measurements(std::move(measurements));
+    fused_->reset_measurements();
+    for (std::size_t i = 0; i < physics_.size(); ++i)
+      fused_->accumulate_measurement(physics_.op(i), physics_.measurement(i).const_view());
+  }
+  [[nodiscard]] double data_fidelity(const float* x) const {
+    return fused_->data_fidelity(View<const float, 4>(x, image_));
+  }
+  void gradient(const float* x, float* g) const {
+    fused_->gradient(View<const float, 4>(x, image_), View<float, 4>(g, image_));
+  }
+  void proximal(const float* z, double weight, float* x) const {
+    fused_->proximal(View<const float, 4>(z, image_), weight, View<float, 4>(x, image_));
+  }
+
+private:
+  static Shape stacked_shape(std::size_t count, const Shape& shape) {
+    Shape range{static_cast<index_t>(count)};
+    range.insert(range.end(), shape.begin(), shape.end());
+    return range;
+  }
+
+  ImageShape image_;
+  StackedPhysics<Blur> physics_;
+  StackedOperator<Blur> op_;
+  std::unique_ptr<blur::CircularBlurStack<HostExec>> fused_;
+};
+
+void construct_blur_stack(BoundBlurStack* self, const std::vector<nb::object>& psfs, const Shape& shape,
+                          nb::handle measurements, nb::handle executor) {
+  if (psfs.empty()) throw nb::value_error("psfs must hold at least one PSF");
+  const ImageShape image = image_shape_of(shape);
+  const HostExec exec = executor_or_default(executor);
+  std::vector<BoundBlurStack::Blur> blurs;
+  for (std::size_t i = 0; i < psfs.size(); ++i) {
+    const std::string name = "psfs[" + std::to_string(i) + "]";
+    const ArrayArg psf = take_array(psfs[i], ArraySpec{name.c_str(), {DType::float32}, {}, "", 2, 2});
+    blurs.emplace_back(
+        exec, View<const float, 2>(static_cast<const float*>(psf.data()), Extents<2>{psf.shape[0], psf.shape[1]}),
+        image);
+  }
+  new (self) BoundBlurStack(std::move(blurs), shape);
+  if (!measurements.is_none()) {
+    const ArrayArg y = take_array(
+        measurements, ArraySpec{"measurements", {DType::float32}, self->range_shape(), "(len(psfs), *shape)"});
+    self->set_measurements(static_cast<const float*>(y.data()));
+  }
+}
+
+/// x as the stack's domain (float32), checked.
+const float* domain_data(const BoundBlurStack& s, nb::handle x, const char* name, ArrayArg& holder) {
+  holder = take_array(x, ArraySpec{name, {DType::float32}, s.domain_shape(), "the stack's domain"});
+  return static_cast<const float*>(holder.data());
+}
+
 }  // namespace
 
 void bind_blur(nb::module_& m) {
@@ -115,6 +213,69 @@ void bind_blur(nb::module_& m) {
                          b.op());
                    })
       .def_prop_ro("method", [](const BoundBlur& b) { return b.op().index() == 2 ? "fft" : "direct"; });
+
+  nb::class_<BoundBlurStack, LinearOperator>(
+      m, "CircularBlurStack",
+      "N circular blurs (FFT, float32) of images of `shape` ((H, W), (C, H, W) or (N, C, H, W)), one per PSF "
+      "in `psfs`: forward x -> (A_1 x, ..., A_N x) of shape (len(psfs), *shape), adjoint sum_i A_i^T y_i; with "
+      "the measurements y ((len(psfs), *shape), zeros when None), the data term f(x) = 1/2 sum_i ||A_i x - "
+      "y_i||^2 through the combined normal operator (one transform pair per gradient whatever N).")
+      .def("__init__", &construct_blur_stack, nb::arg("psfs"), nb::arg("shape"), nb::arg("measurements") = nb::none(),
+           nb::arg("executor") = nb::none())
+      .def("__len__", &BoundBlurStack::size)
+      .def(
+          "set_measurements",
+          [](BoundBlurStack& s, nb::handle y) {
+            const ArrayArg in = take_array(y, ArraySpec{"y", {DType::float32}, s.range_shape(), "(len(psfs), *shape)"});
+            nb::gil_scoped_release release;
+            const std::lock_guard<std::mutex> lock(s.mutex());
+            s.set_measurements(static_cast<const float*>(in.data()));
+          },
+          nb::arg("y"), "Replaces the measurements (copied).")
+      .def(
+          "data_fidelity",
+          [](const BoundBlurStack& s, nb::handle x) {
+            ArrayArg holder;
+            const float* data = domain_data(s, x, "x", holder);
+            nb::gil_scoped_release release;
+            const std::lock_guard<std::mutex> lock(s.mutex());
+            return s.data_fidelity(data);
+          },
+          nb::arg("x"), "f(x) = 1/2 sum_i ||A_i x - y_i||^2 (Parseval, accumulated in double).")
+      .def(
+          "gradient",
+          [](const BoundBlurStack& s, nb::handle x, nb::handle out) {
+            ArrayArg holder;
+            const float* data = domain_data(s, x, "x", holder);
+            auto [result, g] = output_array(out, "out", DType::float32, s.domain_shape(), "the stack's domain");
+            require_disjoint(data, element_count(s.domain_shape()), g, element_count(s.domain_shape()), DType::float32,
+                             "out must not overlap x");
+            {
+              nb::gil_scoped_release release;
+              const std::lock_guard<std::mutex> lock(s.mutex());
+              s.gradient(data, static_cast<float*>(g));
+            }
+            return result;
+          },
+          nb::arg("x"), nb::arg("out") = nb::none(), "sum_i A_i^T (A_i x - y_i).")
+      .def(
+          "proximal",
+          [](const BoundBlurStack& s, nb::handle z, double weight, nb::handle out) {
+            ArrayArg holder;
+            const float* data = domain_data(s, z, "z", holder);
+            auto [result, x] = output_array(out, "out", DType::float32, s.domain_shape(), "the stack's domain");
+            if (x != data)
+              require_disjoint(data, element_count(s.domain_shape()), x, element_count(s.domain_shape()),
+                               DType::float32, "out must be z or not overlap it");
+            {
+              nb::gil_scoped_release release;
+              const std::lock_guard<std::mutex> lock(s.mutex());
+              s.proximal(data, weight, static_cast<float*>(x));
+            }
+            return result;
+          },
+          nb::arg("z"), nb::arg("weight"), nb::arg("out") = nb::none(),
+          "argmin_x f(x) + weight/2 ||x - z||^2 in closed form (weight > 0); out may be z.");
 }
 
 }  // namespace pnpdist::python

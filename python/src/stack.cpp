@@ -52,8 +52,7 @@ struct Stack {
 
 class BoundStack : public LinearOperator {
 public:
-  BoundStack(std::vector<nb::object> members, std::vector<const LinearOperator*> ops, Shape range,
-             std::string layout)
+  BoundStack(std::vector<nb::object> members, std::vector<const LinearOperator*> ops, Shape range, std::string layout)
       : LinearOperator(ops[0]->dtype(), ops[0]->domain_shape(), std::move(range)),
         members_(std::move(members)),
         layout_(std::move(layout)),
@@ -119,8 +118,9 @@ Shape stacked_range(const std::vector<const LinearOperator*>& ops, const std::st
       const Shape& r = ops[i]->range_shape();
       if (r.size() != first.size() || !std::equal(r.begin() + 1, r.end(), first.begin() + 1))
         throw nb::value_error(("layout='concatenate' needs range shapes that differ only in the first axis: "
-                               "operators[0] has " + shape_string(first) + ", operators[" + std::to_string(i) +
-                               "] " + shape_string(r) + " (layout='flat' joins any)")
+                               "operators[0] has " +
+                               shape_string(first) + ", operators[" + std::to_string(i) + "] " + shape_string(r) +
+                               " (layout='flat' joins any)")
                                   .c_str());
       rows += r[0];
     }
@@ -141,13 +141,12 @@ void construct_stack(BoundStack* self, const std::vector<nb::object>& operators,
                             nb::cast<std::string>(nb::str(operators[i].type().attr("__name__"))))
                                .c_str());
     if (!ops.empty() && op->dtype() != ops[0]->dtype())
-      throw nb::type_error(("operators[" + std::to_string(i) + "] is " + dtype_name(op->dtype()) +
-                            ", operators[0] " + dtype_name(ops[0]->dtype()) + ": a stack has one dtype")
+      throw nb::type_error(("operators[" + std::to_string(i) + "] is " + dtype_name(op->dtype()) + ", operators[0] " +
+                            dtype_name(ops[0]->dtype()) + ": a stack has one dtype")
                                .c_str());
     if (!ops.empty() && op->domain_shape() != ops[0]->domain_shape())
-      throw nb::value_error(("operators[" + std::to_string(i) + "] has the domain " +
-                             shape_string(op->domain_shape()) + ", operators[0] " +
-                             shape_string(ops[0]->domain_shape()) + ": a stack has one domain")
+      throw nb::value_error(("operators[" + std::to_string(i) + "] has the domain " + shape_string(op->domain_shape()) +
+                             ", operators[0] " + shape_string(ops[0]->domain_shape()) + ": a stack has one domain")
                                 .c_str());
     ops.push_back(op);
   }

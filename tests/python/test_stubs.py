@@ -55,7 +55,7 @@ def test_stub_declares_every_public_name(stub):
         assert [ast.unparse(b) for b in classes[error].bases] == bases
         assert all(issubclass(getattr(pnpdist, error), getattr(builtins, b, None) or getattr(pnpdist, b))
                    for b in bases)
-    for operator in ("JosephProjector2D", "JosephProjector3D", "Blur", "StackedOperator"):
+    for operator in ("JosephProjector2D", "JosephProjector3D", "Blur", "StackedOperator", "CircularBlurStack"):
         assert [ast.unparse(b) for b in classes[operator].bases] == ["LinearOperator"]
 
 
@@ -69,6 +69,7 @@ def test_stub_signatures_are_the_documented_ones(stub):
         "Blur": [("psf", None), ("shape", None), ("boundary", "'circular'"), ("method", "'direct'"),
                  ("executor", "None")],
         "StackedOperator": [("operators", None), ("layout", "'concatenate'")],
+        "CircularBlurStack": [("psfs", None), ("shape", None), ("measurements", "None"), ("executor", "None")],
         "DRUNet": [("path", None), ("dim", "2"), ("tile", "None"), ("overlap", "32"), ("tile_batch", "0"),
                    ("executor", "None")],
     }
