@@ -3,13 +3,17 @@
 // --validate-every steps, the loss and PSNR on held-out validation phantoms. With --checkpoint the run saves
 // its state atomically every --checkpoint-every steps and resumes from it when started again with the same
 // options. At the end it writes --output (safetensors) and, with --test N, compares the network with FBP on
-// N test phantoms (a split that training and validation never draw from).
+// N test phantoms (a split that training and validation never draw from). The weights' safetensors metadata
+// record the network's initial primal (--initial-primal), the training geometry and the noise level, which
+// tomography_2d --method lpd checks.
 //
 // Under mpirun the global batch of every step is split over the ranks (data parallelism): each rank computes
 // the gradients of its block of samples, the per-sample gradients are gathered and summed in sample order on
 // every rank, so 1, 2, 4, ... ranks write bitwise the same weights (learned/lpd_training.hpp). Rank 0 prints
 // the progress lines and writes the checkpoint and the weights.
+#include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd_training.hpp>
+#include <pnpdist/learned/training_geometry.hpp>
 #include <pnpdist/physics/ct/fbp.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
 
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
   index_t steps = 1000, batch = 1, size = 128, angles = 30, threads = 0, validation = 8, validate_every = 100;
   index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0;
   double progress_timeout = 0;
-  std::string beam = "parallel", output, checkpoint;
+  std::string beam = "parallel", output, checkpoint, initial_primal = "zero";
   OptionTable table(
       "train_learned_primal_dual: trains learned primal-dual (Adler & Oktem 2018) on random ellipse phantoms\n"
       "with a Joseph projector, on the CPU, on one process or data-parallel under mpirun (docs/learned.md)");
@@ -111,6 +115,10 @@ int main(int argc, char** argv) {
   table.integer("--primal-memory", "primal memory channels", config.primal_memory, 2);
   table.integer("--dual-memory", "dual memory channels", config.dual_memory, 1);
   table.integer("--width", "channels of the hidden layers", config.width, 1);
+  table.choice("--initial-primal",
+               "the network's initial primal: zero (the paper's, the shipped weights') or the FBP (Ram-Lak) of\n"
+               "the data in every primal channel",
+               initial_primal, {"zero", "fbp"});
   table.integer("--seed", "seed of the initial weights", seed, 0);
   table.integer("--data-seed", "seed of the phantoms and the noise", data_seed, 0);
   table.integer("--threads", "OpenMP threads per rank (0 = default)", threads, 0);
@@ -132,6 +140,7 @@ int main(int argc, char** argv) {
     pnpdist::require(stop_at == 0 || !checkpoint.empty(), "--stop-at needs --checkpoint (the state to resume from)");
     const bool root = world.rank() == 0;
     config.seed = static_cast<std::uint64_t>(seed);
+    config.initial_primal = learned::parse_initial_primal(initial_primal, "--initial-primal");
     data.seed = static_cast<std::uint64_t>(data_seed);
     adam.total_steps = steps;
     const Exec exec = [&] {
@@ -140,10 +149,14 @@ int main(int argc, char** argv) {
       else
         return pnpdist::Serial{};
     }();
-    const auto projector = ct::make_projector<float>(
-        exec, learned::ellipse_geometry(size, angles, beam == "fan" ? ct::Beam::divergent : ct::Beam::parallel));
+    const ct::Geometry2D geometry =
+        learned::ellipse_geometry(size, angles, beam == "fan" ? ct::Beam::divergent : ct::Beam::parallel);
+    const auto projector = ct::make_projector<float>(exec, geometry);
     const learned::ProjectorLayer layer(projector, learned::inverse_operator_norm(projector));
-    learned::LearnedPrimalDual net(layer, config);
+    learned::LearnedPrimalDual net(layer, config,
+                                   config.initial_primal == learned::InitialPrimal::fbp
+                                       ? learned::fbp_start(exec, layer)
+                                       : learned::PrimalStart<float>{});
     learned::LpdTrainer trainer(exec, net, data, adam, batch, world);
     double elapsed = 0;
     if (!checkpoint.empty() && pnpdist::checkpoint_exists(checkpoint)) {
@@ -152,10 +165,11 @@ int main(int argc, char** argv) {
         std::printf("resumed from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(trainer.steps_done()));
     }
     if (root) {
-      std::printf("learned primal-dual: %lld parameters, %lld x %lld images, %lld angles, batch %lld, %d threads\n",
-                  static_cast<long long>(net.parameters().size()), static_cast<long long>(size),
-                  static_cast<long long>(size), static_cast<long long>(angles), static_cast<long long>(batch),
-                  exec.concurrency());
+      std::printf(
+          "learned primal-dual: %lld parameters, %lld x %lld images, %lld angles, batch %lld, %d threads, initial "
+          "primal %s\n",
+          static_cast<long long>(net.parameters().size()), static_cast<long long>(size), static_cast<long long>(size),
+          static_cast<long long>(angles), static_cast<long long>(batch), exec.concurrency(), initial_primal.c_str());
       print_rank_layout(world.size(), batch);
     }
     const index_t last = stop_at > 0 ? std::min(stop_at, steps) : steps;
@@ -197,7 +211,8 @@ int main(int argc, char** argv) {
     if (!root) return 0;
     std::printf("trained %lld steps in %.1f s\n", static_cast<long long>(steps), elapsed);
     if (!output.empty()) {
-      net.parameters().save_safetensors(output);
+      net.save(output, {{learned::training_geometry_key, learned::geometry_to_json(geometry)},
+                        {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}});
       std::printf("weights: %s\n", output.c_str());
     }
     if (test > 0) report_test(exec, net, data, test);

@@ -3,6 +3,8 @@
 /// Reading and writing safetensors files: an 8-byte little-endian header length N, N bytes of JSON
 /// mapping each tensor name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative to the
 /// end of the header; an optional "__metadata__" object of strings), then the raw little-endian data.
+/// SafetensorsFile::metadata() returns the "__metadata__" object (a value that is not a string as its JSON
+/// text); write_safetensors() writes one when given.
 ///
 /// Guarantees of SafetensorsFile: the header (at most ReadLimits::max_header_bytes, parsed by nlohmann-json
 /// with its nesting limited to ReadLimits::max_json_depth) is validated when the file is opened, before any
@@ -81,8 +83,9 @@ inline bool safetensors_integer(const SafetensorsJson& value, std::uint64_t& out
 /// Parses a safetensors header with nlohmann-json, nesting limited to limits.max_json_depth, and checks the
 /// form of every entry: an object with a string "dtype", a "shape" array of non-negative integers and a
 /// "data_offsets" pair of non-negative integers. Sizes are checked by SafetensorsFile. Throws io_error.
-inline std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view text, const std::string& path,
-                                                               const ReadLimits& limits) {
+inline std::vector<SafetensorsEntry> parse_safetensors_header(
+    std::string_view text, const std::string& path, const ReadLimits& limits,
+    std::map<std::string, std::string>* metadata = nullptr) {
   const auto fail = [&](const std::string& what) { return io_error("safetensors file '" + path + "': " + what); };
   SafetensorsJson header;
   try {
@@ -101,6 +104,9 @@ inline std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view t
   for (const auto& [name, value] : header.items()) {
     if (name == "__metadata__") {
       if (!value.is_object()) throw fail("'__metadata__' is not an object");
+      if (metadata != nullptr)
+        for (const auto& [key, item] : value.items())
+          (*metadata)[key] = item.is_string() ? item.get<std::string>() : item.dump();
       continue;
     }
     const auto field = [&](const char* key) -> const SafetensorsJson& {
@@ -210,6 +216,8 @@ public:
 
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] const std::vector<SafetensorsEntry>& entries() const { return entries_; }
+  /// The header's "__metadata__" (empty when it has none).
+  [[nodiscard]] const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   /// The entry called `name`, or nullptr.
   [[nodiscard]] const SafetensorsEntry* find(std::string_view name) const {
@@ -274,7 +282,7 @@ private:
     in.read(header.data(), static_cast<std::streamsize>(header_length));
     require<io_error>(static_cast<bool>(in), [&] { return "cannot read the header of '" + path_ + "'"; });
     data_offset_ = 8 + header_length;
-    entries_ = detail::parse_safetensors_header(header, path_, limits_);
+    entries_ = detail::parse_safetensors_header(header, path_, limits_, &metadata_);
     detail::check_safetensors_entries(entries_, file_size_ - data_offset_, path_, limits_);
   }
 
@@ -297,6 +305,7 @@ private:
   std::uint64_t file_size_ = 0;
   std::uint64_t data_offset_ = 0;
   std::vector<SafetensorsEntry> entries_;
+  std::map<std::string, std::string> metadata_;
 };
 
 /// A tensor to write: name, shape, row-major float values (element_count of shape of them).
@@ -306,10 +315,13 @@ struct SafetensorsTensor {
   std::vector<float> values;
 };
 
-/// Writes `tensors` as an F32 safetensors file (in the given order). Throws invalid_argument when a
-/// tensor's value count does not match its shape, io_error when the file cannot be written.
-inline void write_safetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors) {
+/// Writes `tensors` as an F32 safetensors file (in the given order), with `metadata` as the header's
+/// "__metadata__" when it is not empty. Throws invalid_argument when a tensor's value count does not match
+/// its shape, io_error when the file cannot be written.
+inline void write_safetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors,
+                              const std::map<std::string, std::string>& metadata = {}) {
   detail::SafetensorsJson json = detail::SafetensorsJson::object();
+  if (!metadata.empty()) json["__metadata__"] = metadata;
   std::uint64_t offset = 0;
   for (const SafetensorsTensor& tensor : tensors) {
     index_t n = 1;

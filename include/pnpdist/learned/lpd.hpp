@@ -3,11 +3,15 @@
 /// LearnedPrimalDual: Adler & Oktem's learned primal-dual reconstruction (IEEE TMI 2018) with a
 /// ProjectorLayer, trainable natively (forward and full reverse-mode backward through the unrolled steps).
 ///
-/// With primal memory f (N, Mp, H, W) and dual memory h (N, Md, views, cols), both zero at the start, and
-/// the data g, step i = 0 .. iterations-1 computes
+/// With primal memory f (N, Mp, H, W) and dual memory h (N, Md, views, cols) and the data g, step
+/// i = 0 .. iterations-1 computes
 ///     h <- h + Gamma_i([h, s A f[:, projected], g])      (dual block, Md + 2 -> width -> width -> Md)
 ///     f <- f + Lambda_i([f, s A^T h[:, 0]])              (primal block, Mp + 1 -> width -> width -> Mp)
-/// and the reconstruction is f[:, 0]. Gamma_i, Lambda_i are ConvBlocks (conv_block.hpp) with their own
+/// and the reconstruction is f[:, 0]. h starts at zero; f starts at zero (LpdConfig::initial_primal zero, the
+/// paper's) or, with initial_primal fbp, at a given image f0(g) of the data (learned/fbp_start.hpp: filtered back
+/// projection) copied into every primal channel. f0 does not depend on the parameters, so backward() is the
+/// same for both starts. The start is recorded in the weights' safetensors metadata (initial_primal_key) by
+/// save() and checked by load(). Gamma_i, Lambda_i are ConvBlocks (conv_block.hpp) with their own
 /// parameters per step, named `dual.<i>.*` and `primal.<i>.*`. The defaults are the paper's: 10 steps, memories
 /// of 5 channels, width 32, PReLU; the dual reads the second primal channel (f^(2) of the paper).
 ///
@@ -17,17 +21,40 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
+#include "pnpdist/io/safetensors.hpp"
 #include "pnpdist/learned/conv_block.hpp"
 #include "pnpdist/learned/projector_layer.hpp"
 #include "pnpdist/nn/train/parameters.hpp"
 #include "pnpdist/nn/train/pointwise_train.hpp"
 
 namespace pnpdist::learned {
+
+/// How the primal memory starts: at zero (the paper's network) or at an image computed from the data (FBP).
+enum class InitialPrimal { zero, fbp };
+
+[[nodiscard]] inline std::string to_string(InitialPrimal p) { return p == InitialPrimal::fbp ? "fbp" : "zero"; }
+
+/// "zero" or "fbp"; throws invalid_argument naming `what` and the text otherwise.
+[[nodiscard]] inline InitialPrimal parse_initial_primal(const std::string& text, const std::string& what) {
+  if (text == "zero") return InitialPrimal::zero;
+  if (text == "fbp") return InitialPrimal::fbp;
+  throw invalid_argument(what + ": initial primal '" + text + "' is neither zero nor fbp");
+}
+
+/// The safetensors metadata key holding the initial primal of the network that wrote the weights. A file
+/// without it was written before the option existed, by a network starting at zero.
+inline constexpr const char* initial_primal_key = "pnpdist.lpd.initial_primal";
+
+/// f0 of one batch item: start(g, f0) writes the image f0 (H, W) from the scaled data g (views, cols).
+template <class T>
+using PrimalStart = std::function<void(const T* g, T* f0)>;
 
 /// The architecture of a LearnedPrimalDual (defaults: the paper's).
 struct LpdConfig {
@@ -38,6 +65,7 @@ struct LpdConfig {
   index_t projected_channel = 1;    ///< the primal channel the dual step projects (f^(2) of the paper)
   double prelu_init = 0.0;          ///< initial PReLU slope
   std::uint64_t seed = 0;           ///< seed of the initial weights
+  InitialPrimal initial_primal = InitialPrimal::zero;  ///< f0: zero, or the network's PrimalStart (FBP)
 
   /// Throws invalid_argument naming the first field out of range.
   void validate() const {
@@ -57,8 +85,17 @@ public:
   using T = typename Op::value_type;
 
   /// Builds the blocks (initial weights from config.seed) around `layer`, which must outlive the network.
-  LearnedPrimalDual(const ProjectorLayer<Op>& layer, LpdConfig config) : layer_(&layer), config_(config) {
+  /// `start` computes f0 and is required with config.initial_primal fbp (fbp_start(), learned/fbp_start.hpp),
+  /// refused with zero. Throws invalid_argument.
+  LearnedPrimalDual(const ProjectorLayer<Op>& layer, LpdConfig config, PrimalStart<T> start = {})
+      : layer_(&layer), config_(config), start_(std::move(start)) {
     config_.validate();
+    const bool fbp = config_.initial_primal == InitialPrimal::fbp;
+    require(fbp == static_cast<bool>(start_), [&] {
+      return fbp ? std::string("LearnedPrimalDual: initial_primal fbp needs the function computing f0 from the data "
+                               "(fbp_start(), learned/fbp_start.hpp)")
+                 : std::string("LearnedPrimalDual: a function computing f0 was given, but initial_primal is zero");
+    });
     for (index_t i = 0; i < config_.iterations; ++i) {
       const std::uint64_t stream = 2 * static_cast<std::uint64_t>(i);
       dual_.emplace_back(store_, "dual." + std::to_string(i), config_.dual_memory + 2, config_.width,
@@ -73,6 +110,30 @@ public:
   [[nodiscard]] const nn::train::ParameterStore<T>& parameters() const { return store_; }
   [[nodiscard]] const ProjectorLayer<Op>& projector() const { return *layer_; }
 
+  /// Writes the parameters as safetensors (parameters().save_safetensors) with `metadata` and the initial
+  /// primal (initial_primal_key) in the file's metadata.
+  void save(const std::string& path, std::map<std::string, std::string> metadata = {}) const {
+    metadata[initial_primal_key] = to_string(config_.initial_primal);
+    store_.save_safetensors(path, metadata);
+  }
+
+  /// Reads the parameters from `path` after checking its initial primal (a file without the key: zero)
+  /// against the configuration: weights trained with another start are refused (invalid_argument naming
+  /// both) before any value is read. Returns the file's metadata.
+  std::map<std::string, std::string> load(const std::string& path) {
+    const SafetensorsFile file(path);
+    const auto key = file.metadata().find(initial_primal_key);
+    const InitialPrimal trained = key == file.metadata().end()
+                                      ? InitialPrimal::zero
+                                      : parse_initial_primal(key->second, "weights file '" + path + "'");
+    require(trained == config_.initial_primal, [&] {
+      return "weights file '" + path + "' was trained with initial primal " + to_string(trained) +
+             ", this network starts from " + to_string(config_.initial_primal) +
+             " (LpdConfig::initial_primal, --initial-primal): configure the network as the weights were trained";
+    });
+    return store_.load_safetensors(path);
+  }
+
   /// Reconstructs `batch` sinograms g (batch, views, cols) into `out` (batch, H, W), keeping the activations
   /// for backward().
   template <class Exec>
@@ -84,6 +145,13 @@ public:
     const Extents<2> is = layer_->image_shape(), ss = layer_->sinogram_shape();
     std::vector<T> f(static_cast<std::size_t>(batch * mp * image), T(0));
     std::vector<T> h(static_cast<std::size_t>(batch * md * sino), T(0));
+    if (start_) {  // f0 in every primal channel
+      for (index_t n = 0; n < batch; ++n) {
+        T* f0 = f.data() + n * mp * image;
+        start_(g + n * sino, f0);
+        for (index_t c = 1; c < mp; ++c) std::copy(f0, f0 + image, f0 + c * image);
+      }
+    }
     std::vector<T> update;
     dual_acts_.resize(static_cast<std::size_t>(config_.iterations));
     primal_acts_.resize(static_cast<std::size_t>(config_.iterations));
@@ -148,6 +216,7 @@ public:
 private:
   const ProjectorLayer<Op>* layer_;
   LpdConfig config_;
+  PrimalStart<T> start_;
   nn::train::ParameterStore<T> store_;
   std::vector<ConvBlock<T>> dual_, primal_;
   std::vector<ConvBlockActivations<T>> dual_acts_, primal_acts_;

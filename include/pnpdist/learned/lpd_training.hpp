@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <utility>
@@ -190,7 +191,8 @@ public:
     return e;
   }
 
-  /// A hash of everything that changes the weights of a run (architecture, data, optimizer, batch).
+  /// A hash of everything that changes the weights of a run (architecture and initial primal, data, optimizer,
+  /// batch).
   [[nodiscard]] std::uint64_t options_hash() const {
     const LpdConfig& c = net_->config();
     const nn::train::AdamOptions& a = adam_.options();
@@ -219,7 +221,12 @@ public:
                              static_cast<double>(ss[1]),
                              static_cast<double>(net_->projector().scale()),
                              static_cast<double>(sizeof(T))};
-    return detail::fnv1a(fields, sizeof(fields));
+    // The FBP start extends the hash; with the zero start it is the hash of runs before the option existed.
+    if (c.initial_primal == InitialPrimal::zero) return detail::fnv1a(fields, sizeof(fields));
+    double extended[std::size(fields) + 1];
+    std::copy(std::begin(fields), std::end(fields), extended);
+    extended[std::size(fields)] = 1.0;  // InitialPrimal::fbp
+    return detail::fnv1a(extended, sizeof(extended));
   }
 
   /// Writes the run's state atomically (parameters, Adam state, steps done); rank 0 writes, the other ranks

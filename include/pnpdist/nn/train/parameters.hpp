@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,18 +68,20 @@ public:
 
   void zero_gradients() { std::fill(gradients_.begin(), gradients_.end(), T(0)); }
 
-  /// Writes every parameter as F32 under its name (values rounded to float when T is double).
-  void save_safetensors(const std::string& path) const {
+  /// Writes every parameter as F32 under its name (values rounded to float when T is double), with
+  /// `metadata` as the file's "__metadata__" when it is not empty.
+  void save_safetensors(const std::string& path, const std::map<std::string, std::string>& metadata = {}) const {
     std::vector<SafetensorsTensor> tensors;
     for (const ParameterInfo& p : infos_)
       tensors.push_back({p.name, p.shape,
                          std::vector<float>(values_.begin() + p.offset, values_.begin() + p.offset + p.size)});
-    write_safetensors(path, tensors);
+    write_safetensors(path, tensors, metadata);
   }
 
   /// Reads every parameter from `path`. Throws io_error naming the file and the first parameter that is
-  /// missing or has another shape, or a tensor of the file that the store does not have.
-  void load_safetensors(const std::string& path) {
+  /// missing or has another shape, or a tensor of the file that the store does not have. Returns the file's
+  /// "__metadata__" (empty when it has none).
+  std::map<std::string, std::string> load_safetensors(const std::string& path) {
     const SafetensorsFile file(path);
     for (const SafetensorsEntry& e : file.entries())
       require<io_error>(find(e.name) >= 0, [&] {
@@ -94,6 +97,7 @@ public:
       const std::vector<T> v = file.read<T>(*e);
       std::copy(v.begin(), v.end(), values_.begin() + p.offset);
     }
+    return file.metadata();
   }
 
 private:
