@@ -1,0 +1,108 @@
+// tools/lpd_quality_table.cpp on 2 test phantoms and 1 validation phantom (one grid point per method, few TV
+// iterations): its JSON holds every method with finite PSNRs and SSIMs, the FBP PSNRs equal those computed
+// here from the same samples (ellipse_sample, y = g / s, ct::fbp, each phantom's range), so the program scores
+// the intended phantoms with the intended data scaling, and the shipped LPD beats FBP (Ram-Lak) by more than
+// 4 dB on each phantom (measured: 34.6 and 33.6 dB against 27.8 and 27.3 dB). Bad options are refused
+// before any work.
+#include <catch2/catch.hpp>
+
+#include <pnpdist/backend/openmp.hpp>
+#include <pnpdist/learned/lpd_training.hpp>
+#include <pnpdist/physics/ct/fbp.hpp>
+#include <pnpdist/physics/ct/projector.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace pnpdist;
+using namespace pnpdist::learned;
+
+namespace {
+
+int run_tool(const std::string& arguments, const std::string& log) {
+  const std::string command =
+      std::string("OMP_WAIT_POLICY=passive ") + PNPDIST_LPD_QUALITY_TABLE + " " + arguments + " > " + log + " 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("lpd_quality_table: every method scored, FBP as computed independently, LPD above FBP", "[learned]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "pnpdist_lpd_quality_table";
+  std::filesystem::create_directories(dir);
+  const std::string json_path = (dir / "table.json").string(), log = (dir / "table.log").string();
+  std::filesystem::remove(json_path);
+  const int status = run_tool(
+      "--test 2 --validation 1 --threads 2 --tv-iterations 10 --tv-grid 4 "
+      "--hqs-iterations 4 --hqs-sigma-grid 0.06 --hqs-weight-grid 0.2 --json " +
+          json_path,
+      log);
+  INFO(read_text(log));
+  REQUIRE(status == 0);
+  const nlohmann::json table = nlohmann::json::parse(read_text(json_path));
+  const nlohmann::json& methods = table.at("methods");
+  for (const char* name : {"fbp_ram_lak", "fbp_hann", "tv", "pnp_drunet", "lpd"}) {
+    INFO(name);
+    REQUIRE(methods.contains(name));
+    const nlohmann::json& m = methods.at(name);
+    REQUIRE(m.at("psnr").size() == 2);
+    REQUIRE(m.at("ssim").size() == 2);
+    for (int k = 0; k < 2; ++k) {
+      CHECK(std::isfinite(m.at("psnr")[k].get<double>()));
+      CHECK(m.at("ssim")[k].get<double>() > 0);
+      CHECK(m.at("ssim")[k].get<double>() <= 1);
+      CHECK(m.at("seconds")[k].get<double>() > 0);
+    }
+    CHECK(std::isfinite(m.at("mean_psnr").get<double>()));
+  }
+  CHECK(table.at("tuning").at("tv").at("chosen_c").get<double>() == 4);
+
+#if defined(PNPDIST_HAS_OPENMP)
+  const OpenMP exec{2};
+#else
+  const Serial exec{};
+#endif
+  const auto projector = ct::make_projector<float>(exec, ellipse_geometry(128, 30));
+  const ProjectorLayer layer(projector, inverse_operator_norm(projector));
+  std::vector<float> truth(static_cast<std::size_t>(layer.image_size())),
+      g(static_cast<std::size_t>(layer.sinogram_size()));
+  Tensor<float, 2> sinogram(layer.sinogram_shape()), image(layer.image_shape());
+  for (int k = 0; k < 2; ++k) {
+    ellipse_sample(exec, layer, EllipseDataOptions{}, DataSplit::test, static_cast<std::uint64_t>(k), truth.data(),
+                   g.data());
+    for (index_t i = 0; i < sinogram.size(); ++i) sinogram.data()[i] = g[static_cast<std::size_t>(i)] / layer.scale();
+    for (const auto& [filter, name] :
+         {std::pair{ct::Filter::ram_lak, "fbp_ram_lak"}, std::pair{ct::Filter::hann, "fbp_hann"}}) {
+      ct::fbp<float>(exec, layer.op().geometry(), sinogram.const_view(), image.view(), filter);
+      const double expected = range_psnr<float>(layer.image_size(), image.data(), truth.data());
+      INFO(name << " phantom " << k);
+      CHECK(methods.at(name).at("psnr")[k].get<double>() == Approx(expected).margin(0.01));
+    }
+    CHECK(methods.at("lpd").at("psnr")[k].get<double>() > methods.at("fbp_ram_lak").at("psnr")[k].get<double>() + 4);
+  }
+}
+
+TEST_CASE("lpd_quality_table: bad options are refused before any work", "[learned]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "pnpdist_lpd_quality_table";
+  std::filesystem::create_directories(dir);
+  const std::string log = (dir / "refused.log").string();
+  CHECK(run_tool("--test 0", log) == 2);
+  CHECK(read_text(log).find("--test: '0' is not an integer >= 1") != std::string::npos);
+  CHECK(run_tool("--tv-grid 1,x", log) == 2);
+  CHECK(read_text(log).find("--tv-grid: 'x' is not a positive number") != std::string::npos);
+  CHECK(run_tool("--json /nonexistent-folder/table.json", log) == 2);
+  CHECK(read_text(log).find("cannot write /nonexistent-folder/table.json") != std::string::npos);
+  CHECK(run_tool("--frobnicate 1", log) == 2);
+  CHECK(read_text(log).find("unknown option --frobnicate") != std::string::npos);
+}
