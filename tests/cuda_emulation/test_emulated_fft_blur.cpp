@@ -45,4 +45,31 @@ TEST_CASE("emulated Cuda FftBlur (FFTW substitute for cuFFT) equals the Serial F
   }
 }
 
+TEST_CASE("the cuFFT substitute records its executions with their bytes and samples", "[cuda-emulated][blur][census]") {
+  namespace emu = pnpdist_cuda_emulator;
+  const pnpdist::ImageShape shape{2, 3, 16, 20};
+  const auto psf = uniform_test_tensor<float, 2>(Extents<2>{5, 7}, 3);
+  const FftBlur<Cuda> blur(Cuda{}, psf.const_view(), shape);
+  const auto x = pnpdist::clone<CudaSpace>(uniform_test_tensor<float, 4>(shape, 1).const_view());
+  Tensor<float, 4, CudaSpace> y(shape);
+  const emu::RecordLaunches recording;
+  blur.apply(x.const_view(), y.view());
+  pnpdist::synchronize(Cuda{});
+  // 6 planes of 16 x 20 real points (log2(320) = 8 in whole bits), spectra of 16 x 11 complex values.
+  const std::uint64_t real = 6 * 16 * 20 * sizeof(float), spectral = 6 * 16 * 11 * 2 * sizeof(float);
+  int forward = 0, inverse = 0;
+  for (const emu::LaunchRecord& r : recording.records()) {
+    if (!r.library_call) continue;
+    CHECK(r.cost_declared);
+    CHECK(r.samples == 6 * 16 * 20 * 8);
+    const bool is_forward = r.signature == "cufftExecR2C";
+    forward += is_forward ? 1 : 0;
+    inverse += is_forward ? 0 : 1;
+    CHECK(r.bytes_read == (is_forward ? real : spectral));
+    CHECK(r.bytes_written == (is_forward ? spectral : real));
+  }
+  CHECK(forward == 1);
+  CHECK(inverse == 1);
+}
+
 }  // namespace

@@ -20,6 +20,7 @@
 #include <cstddef>
 
 #include "pnpdist/backend/for_each.hpp"
+#include "pnpdist/backend/launch_cost.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/tensor/view.hpp"
@@ -45,6 +46,19 @@ PNPDIST_HOST_DEVICE T apply_post_ops(T acc, T previous, PostOps post) {
   if (post.sum) acc += previous;
   if (post.relu) acc = acc > T(0) ? acc : T(0);
   return acc;
+}
+
+/// The LaunchCost of a convolution launch over `out` (launch_cost.hpp) taking `samples` multiply-adds: it
+/// reads the input, the C_out x C_in x taps weights, the bias (C_out, when given) and `out` when post.sum
+/// adds to it, and writes `out`.
+template <class T, class In, class Out>
+LaunchCost convolution_cost(const In& in, const Out& out, index_t taps, bool bias, PostOps post, std::uint64_t samples) {
+  const index_t cout = out.extent(1), weights = cout * in.extent(1) * taps;
+  LaunchCost cost;
+  cost.samples = samples;
+  cost.bytes_read = bytes_of<T>(product(in.extents()) + weights + (bias ? cout : 0) + (post.sum ? product(out.extents()) : 0));
+  cost.bytes_written = bytes_of<T>(product(out.extents()));
+  return cost;
 }
 
 }  // namespace detail
@@ -85,6 +99,16 @@ struct Conv3Kernel {
     for (std::size_t d = 0; d < Dim; ++d) o += p[d] * out.stride(d + 2);
     out.data()[o] = detail::apply_post_ops(acc, post.sum ? out.data()[o] : T(0), post);
   }
+
+  /// The cost of the launch over `out` (launch_cost.hpp): samples are the multiply-adds of the taps inside
+  /// the image, N x C_out x C_in x prod_d (3 n_d - 2) (an axis of n samples has 3 n - 2 (sample, tap)
+  /// pairs inside).
+  [[nodiscard]] LaunchCost launch_cost(index_t /*iterations*/) const {
+    std::uint64_t pairs = 1;
+    for (std::size_t d = 0; d < Dim; ++d) pairs *= static_cast<std::uint64_t>(3 * in.extent(d + 2) - 2);
+    return detail::convolution_cost<T>(in, out, Dim == 2 ? 9 : 27, bias != nullptr, post,
+                                       static_cast<std::uint64_t>(in.extent(0) * out.extent(1) * in.extent(1)) * pairs);
+  }
 };
 
 /// One output element of a 2x2 (2x2x2) stride-2 convolution.
@@ -120,6 +144,12 @@ struct Down2Kernel {
     for (std::size_t d = 0; d < Dim; ++d) o += p[d] * out.stride(d + 2);
     out.data()[o] = detail::apply_post_ops(acc, post.sum ? out.data()[o] : T(0), post);
   }
+  /// The cost of the launch over `out`: C_in x taps multiply-adds per output element (all taps inside).
+  [[nodiscard]] LaunchCost launch_cost(index_t /*iterations*/) const {
+    constexpr index_t taps = Dim == 2 ? 4 : 8;
+    return detail::convolution_cost<T>(in, out, taps, bias != nullptr, post,
+                                       static_cast<std::uint64_t>(product(out.extents()) * in.extent(1) * taps));
+  }
 };
 
 /// One output element of a 2x2 (2x2x2) stride-2 transposed convolution: out(n, co, p) =
@@ -151,6 +181,12 @@ struct Up2Kernel {
     index_t o = n * out.stride(0) + co * out.stride(1);
     for (std::size_t d = 0; d < Dim; ++d) o += p[d] * out.stride(d + 2);
     out.data()[o] = detail::apply_post_ops(acc, post.sum ? out.data()[o] : T(0), post);
+  }
+  /// The cost of the launch over `out`: C_in multiply-adds per output element (one tap of each input
+  /// channel).
+  [[nodiscard]] LaunchCost launch_cost(index_t /*iterations*/) const {
+    return detail::convolution_cost<T>(in, out, Dim == 2 ? 4 : 8, bias != nullptr, post,
+                                       static_cast<std::uint64_t>(product(out.extents()) * in.extent(1)));
   }
 };
 

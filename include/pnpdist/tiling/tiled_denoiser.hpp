@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "pnpdist/backend/for_each.hpp"
+#include "pnpdist/backend/launch_cost.hpp"
 #include "pnpdist/priors/denoiser.hpp"
 #include "pnpdist/tensor/algebra.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
@@ -61,6 +62,12 @@ struct GatherTilesKernel {
     for (std::size_t d = 0; d < Dim; ++d) source[d] = reflect_index(tile.origin[d] + local[d], image.extent(d + 2));
     windows(j, c, i...) = image.data()[image_offset(image, tile.batch, c, source)];
   }
+
+  /// n window samples, each one image sample read and one written (the overlap halos, which neighbouring
+  /// tiles both read, count once per tile: up to prod_d window_d / patch_d times the distinct bytes).
+  [[nodiscard]] LaunchCost launch_cost(index_t n) const {
+    return LaunchCost{bytes_of<T>(n), bytes_of<T>(n), static_cast<std::uint64_t>(n)};
+  }
 };
 
 /// image(tile.batch, c, core_begin + i...) = windows(j, c, core_offset + i...) for tile = grid tile first + j
@@ -87,6 +94,14 @@ struct ScatterCoresKernel {
       window_offset += (tile.core_begin[d] - tile.origin[d] + local[d]) * windows.stride(d + 2);
     }
     image.data()[image_offset(image, tile.batch, c, target)] = windows.data()[window_offset];
+  }
+
+  /// The core samples of the batch's tiles (C x prod_d core extents each), each read and written once.
+  [[nodiscard]] LaunchCost launch_cost(index_t /*iterations*/) const {
+    std::uint64_t samples = 0;
+    for (index_t j = 0; j < windows.extent(0); ++j)
+      samples += static_cast<std::uint64_t>(windows.extent(1) * product(grid.tile_unchecked(first + j).core_extents));
+    return LaunchCost{samples * sizeof(T), samples * sizeof(T), samples};
   }
 };
 

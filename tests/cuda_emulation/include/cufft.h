@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 
+#include "pnpdist_cuda_emulator/launch_records.hpp"
 #include "pnpdist_cuda_emulator/runtime.hpp"
 
 typedef int cufftHandle;
@@ -48,7 +49,21 @@ struct Plan {
   cufftType type = CUFFT_R2C;
   std::size_t real_floats = 0;     // floats of the real side, all batches
   std::size_t complex_values = 0;  // complex values of the spectral side, all batches
+  std::size_t points = 0;          // real points of one transform
 };
+
+/// Records an execution of `p` (launch_records.hpp) while recording is on: it reads one side and writes
+/// the other; its samples are points x log2(points per transform), summed over the batch (an FFT of N
+/// points takes about 2.5 N log2 N real flops). Returns whether it must run (false in count-only mode).
+inline bool record_execution(const char* name, const Plan& p, bool forward) {
+  std::size_t log2 = 0;
+  while ((std::size_t{2} << log2) <= p.points) ++log2;  // floor(log2(points))
+  const std::uint64_t real_bytes = p.real_floats * sizeof(float), spectral_bytes = p.complex_values * 2 * sizeof(float);
+  return detail::record_library_call(
+      name, reinterpret_cast<const void*>(name),
+      DeclaredCost{true, forward ? real_bytes : spectral_bytes, forward ? spectral_bytes : real_bytes,
+                   static_cast<std::uint64_t>(p.real_floats) * log2});
+}
 
 struct Registry {
   std::mutex mutex;  // FFTW planning is not thread-safe
@@ -86,6 +101,7 @@ inline cufftResult cufftPlanMany(cufftHandle* plan, int rank, int* n, int* inemb
   p.type = type;
   p.real_floats = static_cast<std::size_t>(real_distance) * static_cast<std::size_t>(batch);
   p.complex_values = static_cast<std::size_t>(spectral_distance) * static_cast<std::size_t>(batch);
+  p.points = real;
   float* real_array = fftwf_alloc_real(p.real_floats);
   fftwf_complex* complex_array = fftwf_alloc_complex(p.complex_values);
   if (real_array == nullptr || complex_array == nullptr) {
@@ -146,6 +162,7 @@ inline cufftResult cufftExecR2C(cufftHandle plan, cufftReal* idata, cufftComplex
   std::lock_guard<std::mutex> lock(emu::registry().mutex);
   const emu::Plan* p = emu::checked(plan, CUFFT_R2C, idata, odata);
   if (p == nullptr) return CUFFT_INVALID_VALUE;
+  if (!emu::record_execution("cufftExecR2C", *p, true)) return CUFFT_SUCCESS;  // count-only: not run
   fftwf_execute_dft_r2c(p->plan, idata, reinterpret_cast<fftwf_complex*>(odata));
   return CUFFT_SUCCESS;
 }
@@ -156,6 +173,7 @@ inline cufftResult cufftExecC2R(cufftHandle plan, cufftComplex* idata, cufftReal
   std::lock_guard<std::mutex> lock(emu::registry().mutex);
   const emu::Plan* p = emu::checked(plan, CUFFT_C2R, odata, idata);
   if (p == nullptr) return CUFFT_INVALID_VALUE;
+  if (!emu::record_execution("cufftExecC2R", *p, false)) return CUFFT_SUCCESS;  // count-only: not run
   fftwf_execute_dft_c2r(p->plan, reinterpret_cast<fftwf_complex*>(idata), odata);
   return CUFFT_SUCCESS;
 }

@@ -14,6 +14,7 @@
 #include "pnpdist/backend/cuda/cuda_executor.hpp"
 #include "pnpdist/backend/cuda/launch.hpp"
 #include "pnpdist/backend/for_each.hpp"
+#include "pnpdist/backend/launch_cost.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
 
@@ -53,6 +54,15 @@ __global__ void cuda_for_each_kernel(index_t n, F f) {
 template <class F>
 inline void for_each(const Cuda& exec, index_t n, const F& f) {
   if (n <= 0) return;
+#if defined(PNPDIST_CUDA_EMULATION)
+  // The emulation's launch census records the bytes and samples a kernel declares (launch_cost.hpp).
+  if constexpr (DeclaresLaunchCost<F>) {
+    if (pnpdist_cuda_emulator::recording_launches()) {
+      const LaunchCost cost = f.launch_cost(n);
+      pnpdist_cuda_emulator::declare_launch_cost(cost.bytes_read, cost.bytes_written, cost.samples);
+    }
+  }
+#endif
 #if defined(PNPDIST_CUDA_KERNELS_AVAILABLE)
   cuda_launch(dim3(static_cast<unsigned>(cuda_for_each_block_count(n))),
               dim3(static_cast<unsigned>(cuda_for_each_block_size)), 0, exec.stream, &detail::cuda_for_each_kernel<F>,
@@ -75,6 +85,13 @@ struct MultiIndexKernel {
   F f;
 
   PNPDIST_HOST_DEVICE void operator()(index_t linear) const { call(linear, std::make_index_sequence<Rank>{}); }
+
+  /// The cost f declares, when it declares one (launch_cost.hpp): the same iterations.
+  [[nodiscard]] LaunchCost launch_cost(index_t iterations) const
+    requires DeclaresLaunchCost<F>
+  {
+    return f.launch_cost(iterations);
+  }
 
 private:
   template <std::size_t... D>

@@ -12,6 +12,7 @@
 ///   ProximalSpectrumKernel       X <- (B + c X) / (n (S + c)) (the closed-form data proximal step)
 ///   ParsevalTermKernel           per half-spectrum element: weight * (S |X|^2 - 2 Re(conj(X) B))
 
+#include "pnpdist/backend/launch_cost.hpp"
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/physics/fft/complex.hpp"
@@ -99,6 +100,12 @@ struct SpectrumMultiplyKernel {
   PNPDIST_HOST_DEVICE void operator()(index_t e) const {
     const fft::Complex<T> k = transfer[e % plane];
     out[e] = in[e] * (conjugate ? fft::conj(k) : k);
+  }
+  /// n complex values read and written, the transfer function's min(n, plane) read; samples: the n
+  /// complex products (4 multiplies and 2 additions each).
+  [[nodiscard]] LaunchCost launch_cost(index_t n) const {
+    return LaunchCost{bytes_of<fft::Complex<T>>(n + (n < plane ? n : plane)), bytes_of<fft::Complex<T>>(n),
+                      static_cast<std::uint64_t>(n)};
   }
 };
 

@@ -33,6 +33,7 @@
 ///   - gather.hpp      the voxel-driven back projection of device executors (JosephGatherAdjoint): one
 ///                     iteration per pixel / voxel, gathering the same terms
 ///   - loop_hints.hpp  unrolling and prefetch hints of the kernels
+///   - launch_cost.hpp the taps of the device kernels' rays, for their declared LaunchCost (launch census)
 
 #include "pnpdist/physics/ct/joseph/adjoint.hpp"
 #include "pnpdist/physics/ct/joseph/forward.hpp"

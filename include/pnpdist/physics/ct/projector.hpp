@@ -108,7 +108,8 @@ void gather_back_project(const Exec& exec, const Grid& grid, const double* vecto
                          index_t block_views, T* out) {
   for_each_view_block<T>(
       exec, grid, vectors, projections, views, pixels, rays, block_views, [&](index_t begin, index_t count) {
-        const JosephGatherAdjoint<T, Grid, Ray> op{grid, rays, maps + begin, masks + begin, count, out, begin > 0};
+        const JosephGatherAdjoint<T, Grid, Ray> op{grid, rays, maps + begin, masks + begin, count, out, begin > 0,
+                                                   vectors, begin};
         for_each(exec, op.iterations(), op);
       });
 }

@@ -706,6 +706,7 @@ inline void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t
   static_assert((std::is_trivially_copyable_v<std::remove_cvref_t<Params>> && ...),
                 "kernel parameters must be trivially copyable: they are copied to the device byte for byte");
   using Tuple = std::tuple<std::remove_cvref_t<Params>...>;
+  const DeclaredCost cost = detail::take_declared_cost();  // consumed by this launch, accepted or not
   if (kernel == nullptr) {
     result(cudaErrorInvalidValue);
     return;
@@ -728,7 +729,7 @@ inline void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t
     std::fprintf(stderr, "pnpdist CUDA emulation: a kernel launched a kernel (dynamic parallelism is not emulated)\n");
     std::abort();
   }
-  if (!detail::record_launch(kernel, grid, block, shared_bytes)) return;  // count-only (launch_records.hpp)
+  if (!detail::record_launch(kernel, grid, block, shared_bytes, cost)) return;  // count-only (launch_records.hpp)
   detail::Engine& engine = detail::Engine::instance();
   std::lock_guard<std::mutex> serialize(engine.launch_mutex());
   if (!engine.run(grid, block, shared_bytes, body)) record_kernel_fault();

@@ -2,8 +2,9 @@
 /// \file
 /// The launch recorder of the CPU emulation of CUDA: while recording is on, every accepted launch (one that
 /// passes the configuration checks) appends a LaunchRecord (which kernel, grid, block, threads, dynamic
-/// shared memory) to one process-wide list. Thread-safe: launches from any host thread are recorded, and the
-/// list can be read and cleared while others launch. Off by default; nothing is recorded then.
+/// shared memory, and the bytes and samples the launcher declared for it) to one process-wide list.
+/// Thread-safe: launches from any host thread are recorded, and the list can be read and cleared while
+/// others launch. Off by default; nothing is recorded then.
 ///
 /// Count-only mode records a launch without running it: the kernel's outputs keep whatever they held, so
 /// everything computed from them is meaningless. It exists to take the census of an operator application at
@@ -46,6 +47,21 @@ struct LaunchRecord {
   std::uint64_t threads = 0;     ///< grid x block, all dimensions
   std::size_t shared_bytes = 0;  ///< dynamic shared memory
   bool ran = false;              ///< false when recorded in count-only mode
+  bool library_call = false;     ///< a device library's call (cuFFT), not a kernel launch: no grid, threads 0
+  /// What the kernel declared it touches (pnpdist::LaunchCost, backend/launch_cost.hpp); all zero and
+  /// cost_declared false for a kernel that declares nothing.
+  bool cost_declared = false;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t samples = 0;
+};
+
+/// The cost a launcher declares for its next launch from this host thread (declare_launch_cost).
+struct DeclaredCost {
+  bool declared = false;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t samples = 0;
 };
 
 /// The demangled name of a type (the mangled one when demangling fails).
@@ -94,6 +110,19 @@ private:
   std::vector<LaunchRecord> records_;
 };
 
+inline DeclaredCost& pending_cost() {
+  thread_local DeclaredCost cost;
+  return cost;
+}
+
+/// The cost declared for the launch being made by this thread, cleared (every launch takes it, recorded
+/// or not, so a declaration never carries over to another launch).
+inline DeclaredCost take_declared_cost() {
+  const DeclaredCost cost = pending_cost();
+  pending_cost() = DeclaredCost{};
+  return cost;
+}
+
 template <class T>
 constexpr bool is_class_parameter = std::is_class_v<std::remove_cvref_t<T>>;
 
@@ -108,7 +137,8 @@ std::string last_class_parameter() {
 /// Records a launch of `kernel` when recording is on; returns whether the kernel must run (false in
 /// count-only mode).
 template <class... Params>
-bool record_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes) {
+bool record_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes,
+                   const DeclaredCost& cost = {}) {
   LaunchRecorder& recorder = LaunchRecorder::instance();
   const Recording mode = recorder.mode();
   if (mode == Recording::off) return true;
@@ -121,6 +151,31 @@ bool record_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t
   r.threads = std::uint64_t{grid.x} * grid.y * grid.z * block.x * block.y * block.z;
   r.shared_bytes = shared_bytes;
   r.ran = mode == Recording::on;
+  r.cost_declared = cost.declared;
+  r.bytes_read = cost.bytes_read;
+  r.bytes_written = cost.bytes_written;
+  r.samples = cost.samples;
+  recorder.append(std::move(r));
+  return mode == Recording::on;
+}
+
+/// Records a call of a device library that stands in for kernels (cuFFT's executions, named `name`, with
+/// `entry` an address unique to the function) when recording is on, with its cost; returns whether the
+/// call must run (false in count-only mode).
+inline bool record_library_call(const char* name, const void* entry, const DeclaredCost& cost) {
+  LaunchRecorder& recorder = LaunchRecorder::instance();
+  const Recording mode = recorder.mode();
+  if (mode == Recording::off) return true;
+  LaunchRecord r;
+  r.signature = name;
+  r.entry = entry;
+  r.threads = 0;
+  r.library_call = true;
+  r.ran = mode == Recording::on;
+  r.cost_declared = cost.declared;
+  r.bytes_read = cost.bytes_read;
+  r.bytes_written = cost.bytes_written;
+  r.samples = cost.samples;
   recorder.append(std::move(r));
   return mode == Recording::on;
 }
@@ -129,6 +184,14 @@ bool record_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t
 
 /// The recording mode of every launch from now on (all host threads); returns the previous one.
 inline Recording set_recording(Recording mode) { return detail::LaunchRecorder::instance().set_mode(mode); }
+
+/// Whether launches are recorded now (on or count-only): launchers declare costs only then.
+inline bool recording_launches() { return detail::LaunchRecorder::instance().mode() != Recording::off; }
+
+/// Declares the bytes and samples of the next launch made by this host thread (recorded with it).
+inline void declare_launch_cost(std::uint64_t bytes_read, std::uint64_t bytes_written, std::uint64_t samples) {
+  detail::pending_cost() = DeclaredCost{true, bytes_read, bytes_written, samples};
+}
 
 /// A copy of the launches recorded so far, in launch order.
 inline std::vector<LaunchRecord> launch_records() { return detail::LaunchRecorder::instance().records(); }

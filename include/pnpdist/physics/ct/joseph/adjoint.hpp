@@ -6,6 +6,7 @@
 /// iterations write the same voxel and no atomics are needed; every voxel receives its terms in an order
 /// fixed by the geometry, so the result has the same bits for any number of threads.
 
+#include "pnpdist/backend/launch_cost.hpp"
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/physics/ct/joseph/layout.hpp"
@@ -31,6 +32,14 @@ struct JosephBlockRays {
     Ray ray = joseph_pixel_ray<R>(grid, vectors, first_view + i / pixels, i % pixels);
     ray.value = static_cast<R>(projections[i] * static_cast<T>(ray.weight));
     rays[i] = ray;
+  }
+
+  /// n rays set up (the samples), the block's n projection values and the view vectors read, n rays
+  /// written.
+  [[nodiscard]] LaunchCost launch_cost(index_t n) const {
+    constexpr index_t columns = sizeof(Grid::n) / sizeof(Grid::n[0]) == 2 ? 6 : 12;
+    return LaunchCost{bytes_of<T>(n) + bytes_of<double>((n + pixels - 1) / pixels * columns), bytes_of<Ray>(n),
+                      static_cast<std::uint64_t>(n)};
   }
 };
 

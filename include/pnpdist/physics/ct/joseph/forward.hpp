@@ -8,6 +8,7 @@
 
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
+#include "pnpdist/physics/ct/joseph/launch_cost.hpp"
 #include "pnpdist/physics/ct/joseph/layout.hpp"
 #include "pnpdist/physics/ct/joseph/loop_hints.hpp"
 #include "pnpdist/physics/ct/joseph/rays.hpp"
@@ -232,6 +233,10 @@ struct JosephForward3D {
   [[nodiscard]] index_t iterations(index_t views) const {
     return views * patches(grid.detector_rows) * patches(grid.detector_cols);
   }
+  /// The cost of a launch of n iterations (joseph/launch_cost.hpp): the taps of its views' rays.
+  [[nodiscard]] LaunchCost launch_cost(index_t n) const {
+    return joseph_forward_cost<T>(grid, vectors, n / iterations(1));
+  }
 
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
     const index_t rows = grid.detector_rows, cols = grid.detector_cols;
@@ -269,6 +274,10 @@ struct JosephForwardRays {
   /// Iterations of a launch over `views` views.
   [[nodiscard]] index_t iterations(index_t views) const {
     return views * joseph_detector_rows(grid) * grid.detector_cols;
+  }
+  /// The cost of a launch of n iterations (joseph/launch_cost.hpp): the taps of its views' rays.
+  [[nodiscard]] LaunchCost launch_cost(index_t n) const {
+    return joseph_forward_cost<T>(grid, vectors, n / iterations(1));
   }
 
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {

@@ -25,6 +25,7 @@
 
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
+#include "pnpdist/physics/ct/joseph/launch_cost.hpp"
 #include "pnpdist/physics/ct/joseph/layout.hpp"
 #include "pnpdist/physics/ct/joseph/rays.hpp"
 #include "pnpdist/physics/ct/joseph/sampling.hpp"
@@ -215,6 +216,9 @@ struct JosephGatherAdjoint {
   index_t views;
   T* out;
   bool accumulate;
+  /// Host-side only, for launch_cost: the vectors of all views (on the host) and the block's first view.
+  const double* vectors = nullptr;
+  index_t first_view = 0;
 
   PNPDIST_HOST_DEVICE void operator()(index_t i) const {
     index_t p[D];
@@ -253,6 +257,19 @@ struct JosephGatherAdjoint {
     index_t n = 1;
     for (const index_t e : grid.n) n *= e;
     return n;
+  }
+
+  /// The cost of a launch (joseph/launch_cost.hpp): samples are the taps of the block's rays (each a term
+  /// of one element's sum), counted from `vectors` (zero when it is not given); it reads the rays, maps and
+  /// masks (and `out` when accumulating) and writes `out`.
+  [[nodiscard]] LaunchCost launch_cost(index_t n) const {
+    const index_t pixels = joseph_detector_rows(grid) * grid.detector_cols;
+    LaunchCost cost;
+    cost.bytes_read = bytes_of<Ray>(views * pixels) + bytes_of<JosephDetectorMap<R, D>>(views) +
+                      bytes_of<unsigned char>(views) + (accumulate ? bytes_of<T>(n) : 0);
+    cost.bytes_written = bytes_of<T>(n);
+    cost.samples = vectors != nullptr ? joseph_view_taps<T>(grid, vectors, first_view, views) : 0;
+    return cost;
   }
 };
 

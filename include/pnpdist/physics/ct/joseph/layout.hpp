@@ -5,6 +5,7 @@
 /// axis are contiguous, and SwapLastAxes (by tiles, host executors) and SwapLastAxesElements (one iteration
 /// per element, device executors), which copy a volume from one layout to the other.
 
+#include "pnpdist/backend/launch_cost.hpp"
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/physics/ct/joseph/rays.hpp"
@@ -101,6 +102,10 @@ struct SwapLastAxesElements {
     swap.out[i] = swap.accumulate ? swap.out[i] + v : v;
   }
   [[nodiscard]] index_t iterations(index_t count) const { return count * swap.rows * swap.cols; }
+  /// n elements read (twice when accumulating: in and out) and written; samples: the elements.
+  [[nodiscard]] LaunchCost launch_cost(index_t n) const {
+    return LaunchCost{bytes_of<T>(swap.accumulate ? 2 * n : n), bytes_of<T>(n), static_cast<std::uint64_t>(n)};
+  }
 };
 
 }  // namespace pnpdist::ct
