@@ -2,7 +2,7 @@
 """tomography_3d --dataset FILE on one simulation written by simulate_scan as a TIFF directory, a NeXus file and a
 Data Exchange file (docs/scanner_data.md): the three runs succeed, report the same estimated centre of rotation,
 and write the same reconstruction.npy (byte-identical, else equal to float round-off: 1e-6 of the largest value).
-The NeXus file has no vectors file beside it: its geometry comes from its metadata.
+The NeXus and Data Exchange files have no vectors file beside them: their geometry comes from their metadata.
 
   test_dataset_hdf5.py <simulate_scan> <tomography_3d> <work directory>
 """
@@ -37,6 +37,7 @@ class DatasetFiles(unittest.TestCase):
             assert done.returncode == 0, done.stderr
             assert f"({fmt}," in done.stdout, done.stdout
         assert not os.path.exists(os.path.join(WORK, "nexus", "scan_geom.geom"))
+        assert not os.path.exists(os.path.join(WORK, "exchange", "scan_geom.geom"))
         cls.results = {}
         for fmt, path in cls.scans.items():
             out = os.path.join(WORK, "out_" + fmt)

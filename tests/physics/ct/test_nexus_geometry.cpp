@@ -1,7 +1,7 @@
-// Geometry from NeXus metadata: a simulated NXtomo file records its orbit (rotation angles, distances, pixel
-// sizes with units) and read_scan builds the same cone- or parallel-beam geometry from it as from the vectors
-// file of the TIFF directory; other length and angle units convert; an explicit vectors file wins; inconsistent
-// metadata gives io_errors naming the file and the dataset.
+// Geometry from NeXus and Data Exchange metadata: a simulated NXtomo or Data Exchange file records its orbit
+// (rotation angles, distances, pixel sizes with units) and read_scan builds the same cone- or parallel-beam
+// geometry from it as from the vectors file of the TIFF directory; other length and angle units convert; an
+// explicit vectors file wins; inconsistent metadata gives io_errors naming the file and the dataset.
 #include <catch2/catch.hpp>
 
 #include "io/bad_input_support.hpp"
@@ -48,7 +48,8 @@ std::string simulate(const fs::path& dir, const std::string& name, const ct::Cir
   options.drift = -0.1;
   const fs::path path = dir / name;
   fs::remove_all(path);
-  ct::write_simulated_scan(exec, path.string(), o, volume, truth.const_view(), options);
+  ct::write_simulated_scan(exec, path.string(), o, volume, truth.const_view(), options,
+                           format == ct::ScanFormat::data_exchange ? ct::ScanLayout::data_exchange() : ct::ScanLayout{});
   return path.string();
 }
 
@@ -190,4 +191,67 @@ TEST_CASE("Inconsistent NeXus geometry gives io_errors naming the file and the d
     H5Fclose(h);
     test::require_error<io_error>([&] { read(f); }, {"'" + f + "' has a source distance", "but no detector distance"});
   }
+}
+
+TEST_CASE("read_scan builds the geometry a Data Exchange file records", "[ct][scan][hdf5][exchange]") {
+  const fs::path dir = fresh_dir("exchange");
+  const ct::ScanLayout layout = ct::ScanLayout::data_exchange();
+  for (const ct::Beam beam : {ct::Beam::divergent, ct::Beam::parallel}) {
+    const ct::CircularScan o = orbit(beam);
+    const std::string tiff = simulate(dir, "tiff", o, ct::ScanFormat::tiff);
+    const std::string dx = simulate(dir, "dx/scan.h5", o, ct::ScanFormat::data_exchange);
+    CHECK(ct::has_nexus_geometry(dx, ct::NexusGeometryFields::data_exchange()));
+    CHECK_FALSE(fs::exists(dir / "dx" / "scan_geom.geom"));
+    // The fields written: one angle per projection in degrees, the pixel on the sample plane for a parallel
+    // beam, the detector's pixel and positive distances for a cone beam.
+    CHECK(read_hdf5_numbers(dx, "/exchange/theta").values == o.angles_degrees);
+    const std::string detector = "/measurement/instrument/detector/";
+    CHECK(hdf5_has(dx, detector + "actual_pixel_size_x") == (beam == ct::Beam::parallel));
+    CHECK(hdf5_has(dx, detector + "pixel_size_x") == (beam == ct::Beam::divergent));
+    if (beam == ct::Beam::divergent) {
+      CHECK(read_hdf5_numbers(dx, "/measurement/instrument/source/distance").values == std::vector<double>{2.5});
+      CHECK(read_hdf5_numbers(dx, detector + "distance").units == "mm");
+    }
+    ct::ScanReadOptions read;
+    read.beam = beam;
+    const ct::Scan expected = ct::read_scan(exec, tiff, volume, read);
+    // Beam, geometry and line integrals bit-identical, with the layout named and found by itself.
+    test::require_same(ct::read_scan(exec, dx, volume, {}, layout), expected);
+    test::require_same(ct::read_scan(exec, dx, volume), expected);
+    CHECK(ct::read_scan(exec, dx, volume).geometry.vectors == ct::circular_geometry(o, volume).vectors);
+  }
+  const ct::CircularScan o = orbit(ct::Beam::parallel);
+  const std::string dx = simulate(dir, "dx/scan.h5", o, ct::ScanFormat::data_exchange);
+  const std::vector<double> theta = read_hdf5_numbers(dx, "/exchange/theta").values;
+  // Data Exchange angles without units are degrees; radians convert.
+  rewrite(dx, "/exchange/theta", theta, "");
+  CHECK(ct::read_scan(exec, dx, volume).geometry.vectors == ct::circular_geometry(o, volume).vectors);
+  std::vector<double> radians = theta;
+  for (double& a : radians) a *= std::numbers::pi / 180;
+  rewrite(dx, "/exchange/theta", radians, "rad");
+  require_close(ct::read_scan(exec, dx, volume).geometry, ct::circular_geometry(o, volume));
+  // Another number of angles than projections, and a parallel beam without the sample-plane pixel size.
+  radians.pop_back();
+  rewrite(dx, "/exchange/theta", radians, "rad");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, dx, volume); },
+                                {"'" + dx + "' dataset '/exchange/theta' holds 8 angles for 9 frames"});
+  rewrite(dx, "/exchange/theta", theta, "degree");
+  const hid_t h = H5Fopen(dx.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(H5Ldelete(h, "/measurement/instrument/detector/actual_pixel_size_y", H5P_DEFAULT) >= 0);
+  H5Fclose(h);
+  ct::CircularScan square = o;
+  square.detector.pixel_height = square.detector.pixel_width;  // y defaults to x
+  CHECK(ct::read_scan(exec, dx, volume).geometry.vectors == ct::circular_geometry(square, volume).vectors);
+  rewrite(dx, "/measurement/instrument/detector/actual_pixel_size_x", {-0.3}, "mm");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, dx, volume); },
+                                {"'/measurement/instrument/detector/actual_pixel_size_x': the pixel size must be positive"});
+  // Precedence as for NeXus: an explicit vectors file wins, one beside the file is ambiguous.
+  ct::write_vector_file((dir / "other.geom").string(), ct::circular_geometry(o, volume));
+  ct::ScanReadOptions named;
+  named.beam = ct::Beam::parallel;
+  named.vectors_file = (dir / "other.geom").string();
+  CHECK(ct::read_scan(exec, dx, volume, named).geometry.vectors == ct::circular_geometry(o, volume).vectors);
+  fs::copy_file(dir / "other.geom", dir / "dx" / "scan_geom.geom");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, dx, volume); },
+                                {"'" + dx + "' records its geometry and", "scan_geom.geom' holds another"});
 }

@@ -19,6 +19,9 @@
 ///   /entry/instrument/source/distance         source to sample; negative, as NXsource has it (upstream of
 ///                                             the sample); absent for a parallel beam
 ///
+/// The same orbit in a Data Exchange file: NexusGeometryFields::data_exchange() (/exchange/theta, the detector's
+/// pixel_size_x / actual_pixel_size_x, ...), read and written by the same functions with the same checks.
+///
 /// with NX_class attributes on the groups, the attribute definition = "NXtomo" on /entry and a link
 /// /entry/data/rotation_angle. Angles are degrees in the description and in the file so that a scan written
 /// here and read back gives the same doubles (degrees to radians: t * (pi / 180), in circular_geometry only).
@@ -47,13 +50,43 @@ struct CircularScan {
   double origin_detector = 0;          ///< cone: rotation axis to detector
 };
 
-/// Paths of the NeXus fields (file comment).
+/// Where a file records its orbit: the NeXus fields (file comment) by default, data_exchange() for Data Exchange.
 struct NexusGeometryFields {
   std::string rotation_angle = "/entry/sample/rotation_angle";
-  std::string x_pixel_size = "/entry/instrument/detector/x_pixel_size";
-  std::string y_pixel_size = "/entry/instrument/detector/y_pixel_size";
+  std::string x_pixel_size = "/entry/instrument/detector/x_pixel_size";  ///< cone beams; parallel ones too
+  std::string y_pixel_size = "/entry/instrument/detector/y_pixel_size";  ///< unless parallel_* is set
+  std::string parallel_x_pixel_size;  ///< parallel beams: the pixel on the sample plane (empty: x_pixel_size)
+  std::string parallel_y_pixel_size;  ///< (empty: y_pixel_size)
   std::string detector_distance = "/entry/instrument/detector/distance";
   std::string source_distance = "/entry/instrument/source/distance";
+  bool source_distance_negative = true;  ///< written upstream-negative, as NXsource has it (read: its magnitude)
+  bool angles_default_degrees = false;   ///< angles without a units attribute are degrees (else an error)
+
+  /// Data Exchange (APS, dxfile): /exchange/theta (one angle per projection; degrees unless its units attribute
+  /// says otherwise), /measurement/instrument/detector/pixel_size_x and _y (the detector's pixel: cone beams)
+  /// and actual_pixel_size_x and _y (the pixel on the sample plane: parallel beams), and, for a cone beam,
+  /// /measurement/instrument/detector/distance and /measurement/instrument/source/distance (positive; these two
+  /// are not fields of the dxfile reference: named here after NXdetector and NXsource).
+  [[nodiscard]] static NexusGeometryFields data_exchange() {
+    NexusGeometryFields f;
+    const std::string detector = "/measurement/instrument/detector/";
+    f.rotation_angle = "/exchange/theta";
+    f.x_pixel_size = detector + "pixel_size_x";
+    f.y_pixel_size = detector + "pixel_size_y";
+    f.parallel_x_pixel_size = detector + "actual_pixel_size_x";
+    f.parallel_y_pixel_size = detector + "actual_pixel_size_y";
+    f.detector_distance = detector + "distance";
+    f.source_distance = "/measurement/instrument/source/distance";
+    f.source_distance_negative = false;
+    f.angles_default_degrees = true;
+    return f;
+  }
+
+  /// The pixel size fields of a `beam` orbit (x, y).
+  [[nodiscard]] std::pair<const std::string&, const std::string&> pixel_sizes(Beam beam) const {
+    const bool sample_plane = beam == Beam::parallel && !parallel_x_pixel_size.empty();
+    return {sample_plane ? parallel_x_pixel_size : x_pixel_size, sample_plane ? parallel_y_pixel_size : y_pixel_size};
+  }
 };
 
 /// The views of `orbit` on `volume` (ct::cone_beam or ct::parallel_beam_3d).
@@ -97,9 +130,11 @@ namespace detail {
 
 }  // namespace detail
 
-/// Whether `file` records a NeXus geometry: its rotation angles and x pixel size exist.
+/// Whether `file` records a geometry in `fields`: its rotation angles and a pixel size exist.
 [[nodiscard]] inline bool has_nexus_geometry(const std::string& file, const NexusGeometryFields& fields = {}) {
-  return hdf5_has(file, fields.rotation_angle) && hdf5_has(file, fields.x_pixel_size);
+  return hdf5_has(file, fields.rotation_angle) &&
+         (hdf5_has(file, fields.x_pixel_size) ||
+          (!fields.parallel_x_pixel_size.empty() && hdf5_has(file, fields.parallel_x_pixel_size)));
 }
 
 /// The orbit recorded in `file` (file comment) for a detector of rows x cols: the projections are the frames
@@ -123,7 +158,8 @@ namespace detail {
   });
   const bool degrees = angles.units == "degree" || angles.units == "degrees" || angles.units == "deg";
   const bool radians = angles.units == "rad" || angles.units == "radian" || angles.units == "radians";
-  require<io_error>(degrees || radians, [&] {
+  const bool default_degrees = angles.units.empty() && fields.angles_default_degrees;
+  require<io_error>(degrees || radians || default_degrees, [&] {
     return where(fields.rotation_angle) + (angles.units.empty() ? " has no units attribute"
                                                                 : ": units '" + angles.units + "' are not an angle") +
            " (degree or rad)";
@@ -131,7 +167,7 @@ namespace detail {
   const auto angle = [&](std::size_t i) {
     const double a = angles.values[i];
     require<io_error>(std::isfinite(a), [&] { return where(fields.rotation_angle) + ": angle " + std::to_string(i) + " is not finite"; });
-    return degrees ? a : a * (180 / std::numbers::pi);
+    return radians ? a * (180 / std::numbers::pi) : a;
   };
   if (projection_frames.empty())
     for (std::size_t i = 0; i < angles.values.size(); ++i) orbit.angles_degrees.push_back(angle(i));
@@ -144,13 +180,14 @@ namespace detail {
   };
   orbit.detector.rows = rows;
   orbit.detector.cols = cols;
-  orbit.detector.pixel_width =
-      positive(fields.x_pixel_size, detail::nexus_length(file, fields.x_pixel_size, length_unit), "the pixel size");
-  orbit.detector.pixel_height =
-      hdf5_has(file, fields.y_pixel_size)
-          ? positive(fields.y_pixel_size, detail::nexus_length(file, fields.y_pixel_size, length_unit), "the pixel size")
-          : orbit.detector.pixel_width;
   orbit.beam = hdf5_has(file, fields.source_distance) ? Beam::divergent : Beam::parallel;
+  const auto [x_pixel_size, y_pixel_size] = fields.pixel_sizes(orbit.beam);
+  orbit.detector.pixel_width =
+      positive(x_pixel_size, detail::nexus_length(file, x_pixel_size, length_unit), "the pixel size");
+  orbit.detector.pixel_height =
+      hdf5_has(file, y_pixel_size)
+          ? positive(y_pixel_size, detail::nexus_length(file, y_pixel_size, length_unit), "the pixel size")
+          : orbit.detector.pixel_width;
   if (orbit.beam == Beam::divergent) {
     require<io_error>(hdf5_has(file, fields.detector_distance), [&] {
       return "ct::read_nexus_geometry: '" + file + "' has a source distance ('" + fields.source_distance +
@@ -179,11 +216,12 @@ inline void write_nexus_geometry(Hdf5Writer& out, const CircularScan& orbit, std
   };
   out.write(fields.rotation_angle, frame_angles);
   out.set_attribute(fields.rotation_angle, "units", "degree");
-  length(fields.x_pixel_size, orbit.detector.pixel_width);
-  length(fields.y_pixel_size, orbit.detector.pixel_height);
+  const auto [x_pixel_size, y_pixel_size] = fields.pixel_sizes(orbit.beam);
+  length(x_pixel_size, orbit.detector.pixel_width);
+  length(y_pixel_size, orbit.detector.pixel_height);
   if (orbit.beam == Beam::divergent) {
     length(fields.detector_distance, orbit.origin_detector);
-    length(fields.source_distance, -orbit.source_origin);
+    length(fields.source_distance, fields.source_distance_negative ? -orbit.source_origin : orbit.source_origin);
   }
 }
 

@@ -25,8 +25,8 @@
 /// ScanLayout::data_exchange(), /exchange/data, /exchange/data_dark, /exchange/data_white; chosen by itself
 /// for a file that has /exchange/data and not the default /entry/data/data). Needs the pnpdist::hdf5 component.
 ///
-/// Geometry: ScanReadOptions::vectors_file when given; else, when the HDF5 file records a NeXus geometry
-/// (nexus_geometry.hpp: rotation angles, distances and pixel sizes with units), the circular orbit it describes,
+/// Geometry: ScanReadOptions::vectors_file when given; else, when the HDF5 file records a NeXus or Data Exchange
+/// geometry (nexus_geometry.hpp: rotation angles, distances and pixel sizes with units), the circular orbit it describes,
 /// lengths converted to ScanReadOptions::length_unit (a vectors or description file beside it as well is an
 /// error: name the one to use); else the vectors or description file in the directory.
 ///
@@ -85,13 +85,15 @@ struct ScanLayout {
   std::string hdf5_flat = "/entry/data/flat";            ///< without an image key: the flat frames
   NexusGeometryFields nexus;                             ///< where a NeXus file records its geometry
 
-  /// The Data Exchange layout (APS, tomopy): /exchange/data, /exchange/data_dark, /exchange/data_white.
+  /// The Data Exchange layout (APS, tomopy): /exchange/data, /exchange/data_dark, /exchange/data_white, the
+  /// geometry fields of NexusGeometryFields::data_exchange().
   [[nodiscard]] static ScanLayout data_exchange() {
     ScanLayout l;
     l.hdf5_data = "/exchange/data";
     l.hdf5_dark = "/exchange/data_dark";
     l.hdf5_flat = "/exchange/data_white";
     l.hdf5_image_key = "";
+    l.nexus = NexusGeometryFields::data_exchange();
     return l;
   }
 };
@@ -144,6 +146,7 @@ struct ScanSeries {
   std::string hdf5;                                   ///< the HDF5 file ("" for TIFF series)
   index_t frames = 0;                                 ///< HDF5: frames of the data set
   std::vector<index_t> projection_frames;             ///< HDF5 with an image_key: the projections' frames
+  NexusGeometryFields geometry_fields;                ///< HDF5: where the file records its orbit
 };
 
 /// The HDF5 series of `file` (file comment). A file without the default layout's data path but with
@@ -156,6 +159,7 @@ inline ScanSeries open_hdf5_series(const std::string& file, const ScanLayout& gi
   ScanSeries s;
   s.dir = std::filesystem::path(file).parent_path().string();
   s.hdf5 = file;
+  s.geometry_fields = layout.nexus;
   if (layout.hdf5_image_key.empty() || !hdf5_has(file, layout.hdf5_image_key)) {
     s.projections = ProjectionStack::hdf5(file, layout.hdf5_data);
     s.frames = s.projections->size();
@@ -276,14 +280,15 @@ inline Geometry3D scan_geometry(const ScanSeries& series, const ProjectionStack&
   const std::string listed = (fs::path(series.dir) / layout.vectors).string();
   const std::string described = (fs::path(series.dir) / layout.geometry_description).string();
   const std::string described_yaml = (fs::path(series.dir) / layout.geometry_description_yaml).string();
-  if (vectors.empty() && !series.hdf5.empty() && has_nexus_geometry(series.hdf5, layout.nexus)) {
+  if (vectors.empty() && !series.hdf5.empty() && has_nexus_geometry(series.hdf5, series.geometry_fields)) {
     for (const std::string& beside : {listed, described, described_yaml})
       require<io_error>(!fs::exists(beside), [&] {
         return "ct::read_scan: '" + series.hdf5 + "' records its geometry and '" + beside +
                "' holds another: name the one to use (ScanReadOptions::vectors_file)";
       });
     const Geometry3D g = circular_geometry(read_nexus_geometry(series.hdf5, series.frames, series.projection_frames,
-                                                               stack.rows(), stack.cols(), o.length_unit, layout.nexus),
+                                                               stack.rows(), stack.cols(), o.length_unit,
+                                                               series.geometry_fields),
                                            volume);
     require<io_error>(g.views() == stack.size(), [&] {
       return "ct::read_scan: '" + series.hdf5 + "' records " + std::to_string(g.views()) + " angles, " + series.name +

@@ -13,9 +13,10 @@
 ///                   nexus_geometry.hpp (lengths in length_unit), with /entry/data/rotation_angle
 ///   data_exchange   one file (APS Data Exchange): /exchange/data, /exchange/data_dark, /exchange/data_white
 ///                   (the ScanLayout's hdf5_data, hdf5_dark, hdf5_flat: pass ScanLayout::data_exchange()),
-///                   /exchange/theta (degrees) for a CircularScan, flat_positions.txt beside it
+///                   flat_positions.txt beside it; for a CircularScan also /exchange/theta (degrees), pixel
+///                   sizes and distances (NexusGeometryFields::data_exchange(), lengths in length_unit)
 ///
-/// Data Exchange, and NeXus without a CircularScan, also write the vectors file beside the file; a NeXus file of
+/// NeXus and Data Exchange files without a CircularScan also write the vectors file beside the file; a file of
 /// a CircularScan records its geometry instead (read_scan reads it). The three hold the same counts.
 ///
 ///   counts = I(k) g(r, c) exp(-y) + dark,    y = the Joseph line integrals of the volume,
@@ -234,7 +235,8 @@ inline void write_simulated_scan(const Exec& exec, const std::string& path, cons
                                                 : layout.hdf5_data,
                       i, frame(counts));
     });
-    if (orbit) out.write("/exchange/theta", std::span<const double>(orbit->angles_degrees));
+    if (orbit)
+      write_nexus_geometry(out, *orbit, orbit->angles_degrees, o.length_unit, NexusGeometryFields::data_exchange());
     out.flush();
   } else {
     // NXtomo: every frame in /entry/instrument/detector/data, split by image_key (0 projection, 1 flat, 2 dark).
@@ -270,7 +272,7 @@ inline void write_simulated_scan(const Exec& exec, const std::string& path, cons
     out.flush();
   }
   if (o.format != ScanFormat::nexus) write_flat_positions(dir, layout, flat_positions, o.drift != 0);
-  if (o.format != ScanFormat::nexus || orbit == nullptr)
+  if (o.format == ScanFormat::tiff || orbit == nullptr)
     write_vector_file((fs::path(dir) / layout.vectors).string(), nominal);
 }
 
@@ -286,8 +288,8 @@ inline void write_simulated_scan(const Exec& exec, const std::string& path, cons
   detail::write_simulated_scan(exec, path, nominal, nullptr, volume, o, layout);
 }
 
-/// write_simulated_scan of the circular orbit `orbit`: a NeXus file also records its angles, distances and
-/// pixel sizes (nexus_geometry.hpp), a Data Exchange file its angles (/exchange/theta).
+/// write_simulated_scan of the circular orbit `orbit`: a NeXus or Data Exchange file also records its angles,
+/// distances and pixel sizes (nexus_geometry.hpp) and has no vectors file beside it.
 template <class Exec>
 inline void write_simulated_scan(const Exec& exec, const std::string& path, const CircularScan& orbit,
                                  const VolumeGeometry3D& grid, const View<const float, 3, HostSpace>& volume,
