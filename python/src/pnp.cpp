@@ -1,5 +1,7 @@
 // pnpdist.pnp: the library's PnPSolver with a DRUNet prior on any bound operator (f(x) = 1/2 ||A x - y||^2),
-// with an optional ground truth (PSNR / SSIM in the records) and a Python observer called every iteration.
+// with an optional ground truth (PSNR / SSIM in the records) and a Python observer called every iteration. A
+// CircularBlurStack runs as its fused data term (blur::CircularBlurStack: the normal operator in one transform
+// pair, the closed-form data step of HQS and ADMM), with y as its measurements.
 
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
@@ -11,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "blur_stack.hpp"
 #include "denoiser.hpp"
 #include "operator.hpp"
 #include "pnpdist/metrics/psnr.hpp"
@@ -125,6 +128,15 @@ PnPResult<float, R, HostSpace> solve(const Problem& p, Prior& prior, const Alg& 
   return solver.solve(physics, init::given(x0), TruthObserver<R>{p.truth, p.data_range}, p.observer);
 }
 
+/// The solve on a CircularBlurStack's fused data term (domain (N, C, H, W), a 2D network).
+template <class Prior, class Alg>
+PnPResult<float, 4, HostSpace> solve_fused(const Problem& p, const BoundBlurStack& stack, Prior& prior,
+                                           const Alg& algorithm) {
+  PnPSolver<Prior, Alg> solver(prior, p.options, algorithm);
+  const View<const float, 4> x0(p.x0.data(), stack.fused().domain_shape());
+  return solver.solve(stack.fused(), init::given(x0), TruthObserver<4>{p.truth, p.data_range}, p.observer);
+}
+
 template <std::size_t R>
 nb::dict to_dict(PnPResult<float, R, HostSpace>&& r, const Shape& domain) {
   nb::dict d;
@@ -155,12 +167,30 @@ nb::dict run(Problem& p, Denoiser& denoiser) {
   return to_dict(std::move(*result), p.op->domain_shape());
 }
 
-nb::dict pnp(const LinearOperator& op, nb::handle y, Denoiser& denoiser, nb::handle algorithm, index_t iterations,
+/// The same on a CircularBlurStack, whose measurements become y.
+nb::dict run_fused(Problem& p, BoundBlurStack& stack, Denoiser& denoiser) {
+  std::optional<PnPResult<float, 4, HostSpace>> result;
+  {
+    nb::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(stack.mutex());
+    stack.set_measurements(p.y.data());
+    denoiser.with_locked([&](Denoiser::Variant& net) {
+      NetworkPrior<4> prior{&net};
+      std::visit([&](const auto& algorithm) { result.emplace(solve_fused(p, stack, prior, algorithm)); }, p.algorithm);
+    });
+  }
+  return to_dict(std::move(*result), stack.domain_shape());
+}
+
+nb::dict pnp(LinearOperator& op, nb::handle y, Denoiser& denoiser, nb::handle algorithm, index_t iterations,
              nb::handle x0, std::optional<std::pair<double, double>> clip, double stagnation_tolerance,
              double residual_tolerance, nb::handle truth, double data_range, nb::handle observer) {
   const std::size_t rank = op.domain_shape().size();
+  auto* stack = dynamic_cast<BoundBlurStack*>(&op);
   if (op.dtype() != DType::float32) throw nb::type_error("pnp needs a float32 operator (DRUNet works in float32)");
-  if (rank != 2 && rank != 3)
+  if (stack != nullptr && denoiser.dim() != 2)
+    throw nb::value_error("a CircularBlurStack holds images: pnp on it needs a 2D network (dim=2)");
+  if (stack == nullptr && rank != 2 && rank != 3)
     throw nb::value_error(
         ("pnp needs an operator whose domain is 2D or 3D, got " + shape_string(op.domain_shape())).c_str());
   if (denoiser.dim() == 3 && rank == 2)
@@ -191,6 +221,7 @@ nb::dict pnp(const LinearOperator& op, nb::handle y, Denoiser& denoiser, nb::han
   p.options.clip = clip;
   p.options.stagnation_tolerance = stagnation_tolerance;
   p.options.residual_tolerance = residual_tolerance;
+  if (stack != nullptr) return run_fused(p, *stack, denoiser);
   if (rank == 2) return run<2, 4>(p, denoiser);
   return denoiser.dim() == 2 ? run<3, 4>(p, denoiser) : run<3, 5>(p, denoiser);
 }
@@ -203,7 +234,8 @@ void bind_pnp(nb::module_& m) {
         nb::arg("stagnation_tolerance") = 0.0, nb::arg("residual_tolerance") = 0.0, nb::arg("truth") = nb::none(),
         nb::arg("data_range") = 1.0, nb::arg("observer") = nb::none(),
         "Plug-and-Play reconstruction: the library's PnPSolver on f(x) = 1/2 ||A x - y||^2 (A a float32 "
-        "operator with a 2D or 3D domain) with a DRUNet prior and `algorithm` (a ProximalGradient, "
+        "operator with a 2D or 3D domain, or a CircularBlurStack: then its fused data term, with y as its "
+        "measurements) with a DRUNet prior and `algorithm` (a ProximalGradient, "
         "HalfQuadraticSplitting or ADMM), from x0 (default zeros), at most `iterations` iterations, stopping "
         "early when the tolerances hold (0: unused), clipping iterates to `clip` = (low, high). With `truth`, "
         "every record holds the iterate's PSNR and SSIM. observer(record, x) is called after every iteration "
