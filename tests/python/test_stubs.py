@@ -78,6 +78,8 @@ def test_stub_signatures_are_the_documented_ones(stub):
     operator = classes["LinearOperator"]
     assert parameters(method(operator, "forward")) == [("x", None), ("out", "None")]
     assert parameters(method(operator, "adjoint")) == [("y", None), ("out", "None")]
+    for name in ("forward", "adjoint", "__call__"):
+        assert ast.unparse(method(operator, name).returns) == "numpy.ndarray", name
     assert parameters(method(classes["DRUNet"], "denoise")) == [("x", None), ("sigma", None), ("out", "None")]
     leading = {
         "parallel_beam_2d": ["angles", "detector_cols", "image_shape"],
