@@ -9,7 +9,8 @@
 ///
 /// The backward passes are exact gradients because the operator's apply_adjoint is the transpose of its
 /// apply (LinearOperator contract). Batch items are processed one after another through the operator (an
-/// operator instance is not applied concurrently); each call uses the operator's own executor.
+/// operator instance is not applied concurrently); each call uses the operator's own executor. Not
+/// thread-safe per instance: the const passes write a shared work buffer; use one layer per thread.
 
 #include <algorithm>
 #include <cmath>

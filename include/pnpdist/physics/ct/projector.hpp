@@ -20,6 +20,8 @@
 ///     (36 or 44 bytes per detector pixel, 56 or 72 for double) and one image/volume-sized buffer (the input with its
 ///     last two axes swapped, joseph.hpp) in the executor's memory space, on device executors also one detector
 ///     map per view (9 or 12 reals); nothing is allocated per call.
+///   - Not thread-safe per instance: apply and apply_adjoint are const but write the ray block and the
+///     swapped image (mutable buffers); use one projector per thread.
 /// Inputs and outputs must be contiguous (row-major) views in the executor's memory space.
 
 #include <array>
