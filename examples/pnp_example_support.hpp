@@ -394,6 +394,7 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
 
           nlohmann::ordered_json json = {{"schema", "pnpdist.run/1"},
                                          {"example", problem.example},
+                                         {"method", "pnp"},
                                          {"options", table.options_json()},
                                          {"ranks", world.size()},
                                          {"threads_per_rank", exec.concurrency()},

@@ -23,8 +23,8 @@ QUICK = ["--iterations", "2", "--threads", "2", "--quiet", "--denoiser", "tv", "
 
 NUMBER = (int, float)
 NULLABLE = (int, float, type(None))
-TOP = ["schema", "example", "options", "ranks", "threads_per_rank", "setup_seconds", "init", "records", "final",
-       "images", "baselines", "problem", "denoiser"]
+TOP = ["schema", "example", "method", "options", "ranks", "threads_per_rank", "setup_seconds", "init", "records",
+       "final", "images", "baselines", "problem", "denoiser"]
 INIT = {"method": str, "psnr": NULLABLE, "ssim": NULLABLE, "data_fidelity": NULLABLE}
 RECORD_COUNTS = ["iteration", "peak_rss_gradient_bytes", "peak_rss_denoiser_bytes", "peak_tracked_gradient_bytes",
                  "peak_tracked_denoiser_bytes", "data_step_iterations"]
@@ -63,6 +63,7 @@ class ResultJson(unittest.TestCase):
         self.assertEqual(list(doc), [k for k in TOP if baselines or k != "baselines"])
         self.assertEqual(doc["schema"], "pnpdist.run/1")
         self.assertEqual(doc["example"], example)
+        self.assertEqual(doc["method"], "pnp")
         for key in ("ranks", "threads_per_rank"):
             self.assertIsInstance(doc[key], int, key)
         self.assertIsInstance(doc["setup_seconds"], NUMBER)

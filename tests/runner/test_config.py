@@ -318,6 +318,15 @@ class Expansion(TempDirTest):
             load_config(self.write("d.yaml", negative))
         self.assertTrue(any("progress_timeout" in m for m in refused.exception.messages), refused.exception.messages)
 
+    def test_method_becomes_the_example_flag(self):
+        text = TOMOGRAPHY_2D.replace("denoiser: tv", "denoiser: tv\n      method: lpd")
+        runs, _ = load_config(self.write("c.yaml", text)).expand()
+        self.assertEqual(dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))["--method"], "lpd")
+        with self.assertRaises(ConfigError) as refused:
+            load_config(self.write("d.yaml", TOMOGRAPHY_2D.replace("denoiser: tv", "denoiser: tv\n      method: sirt")))
+        self.assertTrue(any("method: expected one of pnp, lpd, got 'sirt'" in m for m in refused.exception.messages),
+                        refused.exception.messages)
+
     def test_data_model_of_the_deblurring_dataset_becomes_the_example_flag(self):
         highres = (TOMOGRAPHY_2D.replace("- tomography_2d:", "- highres_color_image:")
                    .replace("      num_angles: 100\n", "      data_model: gaussian\n"))

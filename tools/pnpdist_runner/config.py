@@ -180,6 +180,8 @@ DATASETS: dict[str, tuple[str, int, dict[str, tuple[KeyCheck, str | None]]]] = {
 
 # PnP solver keys: (check, flag or None, may be a grid column).
 SOLVER_KEYS: dict[str, tuple[KeyCheck, str | None, bool]] = {
+    # pnp (the PnP solve) or lpd (learned primal-dual, tomography_2d only: one rank, no tiles).
+    "method": (None, "--method", True),
     "algorithm": (None, "--algorithm", True),
     "denoiser": (None, "--denoiser", True),
     "denoiser_sigma": (None, "--sigma", True),

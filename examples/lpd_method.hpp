@@ -1,0 +1,227 @@
+#pragma once
+// tomography_2d --method lpd: learned primal-dual (include/pnpdist/learned/, docs/learned.md) instead of the
+// PnP solve, on one process.
+//
+//   LpdWeights read_lpd_weights(path)     the network's architecture from the file's tensor shapes, its initial
+//                                         primal and training geometry from the safetensors metadata (written by
+//                                         train_learned_primal_dual). A file without the geometry key is taken
+//                                         to be for ellipse_geometry(128, 30): the shipped
+//                                         weights/lpd_ellipses.safetensors was written before the key existed,
+//                                         and its model card (docs/learned.md) states that geometry.
+//   check_lpd_geometry(...)               the run's geometry against the training geometry: a mismatch is refused
+//                                         (LpdGeometryMismatch, exit 2, naming both) unless accepted
+//                                         (--accept-geometry-mismatch 1: a one-line warning on stderr, recorded
+//                                         in result.json)
+//   run_lpd(...)                          the reconstruction of the whole sinogram and result.json (the PnP
+//                                         run's keys; records empty, final.iterations 0; an "lpd" section)
+//
+// The network reads the data of its scaled operator: g = s y with s = 1 / ||A|| of the run's projector
+// (power method, 100 iterations, as in training), y the measured sinogram.
+
+#include <pnpdist/learned/fbp_start.hpp>
+#include <pnpdist/learned/lpd.hpp>
+#include <pnpdist/learned/ellipse_data.hpp>
+#include <pnpdist/learned/training_geometry.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "baselines.hpp"
+#include "pnp_example_support.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pnpdist_examples {
+
+/// What a learned primal-dual weights file says about the network and its training.
+struct LpdWeights {
+  std::string path;
+  pnpdist::learned::LpdConfig config;
+  pnpdist::ct::Geometry2D training_geometry;
+  bool geometry_from_metadata = false;  // false: the documented geometry of the shipped file
+  std::map<std::string, std::string> metadata;
+};
+
+/// Reads the header of `path` (no tensor data). Throws pnpdist::io_error / invalid_argument naming the file when
+/// it does not hold learned primal-dual weights.
+inline LpdWeights read_lpd_weights(const std::string& path) {
+  namespace learned = pnpdist::learned;
+  const pnpdist::SafetensorsFile file(path);
+  LpdWeights w;
+  w.path = path;
+  w.metadata = file.metadata();
+  const auto shape = [&](const std::string& name) {
+    const pnpdist::SafetensorsEntry* e = file.find(name);
+    pnpdist::require<pnpdist::io_error>(e != nullptr && e->shape.size() == 4, [&] {
+      return "--weights " + path + ": no tensor '" + name + "' of 4 axes: not learned primal-dual weights";
+    });
+    return e->shape;
+  };
+  index_t iterations = 0;
+  while (file.find("dual." + std::to_string(iterations) + ".conv1.weight") != nullptr) ++iterations;
+  w.config.width = shape("dual.0.conv1.weight")[0];
+  w.config.iterations = iterations;
+  w.config.dual_memory = shape("dual.0.conv3.weight")[0];
+  w.config.primal_memory = shape("primal.0.conv3.weight")[0];
+  const auto start = w.metadata.find(learned::initial_primal_key);
+  w.config.initial_primal = start == w.metadata.end()
+                                ? learned::InitialPrimal::zero
+                                : learned::parse_initial_primal(start->second, "--weights " + path);
+  w.config.validate();
+  const auto geometry = w.metadata.find(learned::training_geometry_key);
+  w.geometry_from_metadata = geometry != w.metadata.end();
+  w.training_geometry = w.geometry_from_metadata
+                            ? learned::geometry_from_json(geometry->second, "--weights " + path + ": metadata " +
+                                                                                learned::training_geometry_key)
+                            : learned::ellipse_geometry(128, 30);
+  return w;
+}
+
+/// A run whose geometry is not the one the weights were trained for, not accepted (exit status 2).
+struct LpdGeometryMismatch : pnpdist::invalid_argument {
+  using pnpdist::invalid_argument::invalid_argument;
+};
+
+/// How the run's geometry relates to the training geometry (result.json's "lpd" section).
+struct LpdGeometryCheck {
+  bool matches = true;
+  bool accepted = false;  // a mismatch accepted by the flag
+};
+
+inline LpdGeometryCheck check_lpd_geometry(const LpdWeights& w, const pnpdist::ct::Geometry2D& geometry,
+                                           bool accept) {
+  namespace learned = pnpdist::learned;
+  LpdGeometryCheck check;
+  check.matches = learned::same_geometry(w.training_geometry, geometry);
+  if (check.matches) return check;
+  const std::string both = "the weights " + w.path + " were trained for " +
+                           learned::describe_geometry(w.training_geometry) +
+                           (w.geometry_from_metadata ? "" : " (no geometry in the file: the shipped weights' model card)") +
+                           "; this run's geometry is " + learned::describe_geometry(geometry);
+  if (!accept)
+    throw LpdGeometryMismatch("--method lpd: " + both +
+                              ". Run at the training geometry (for the shipped weights: --geometry ellipse --size 128 "
+                              "--angles 30) or pass --accept-geometry-mismatch 1");
+  check.accepted = true;
+  std::fprintf(stderr, "tomography_2d: warning: --accept-geometry-mismatch 1: %s\n", both.c_str());
+  return check;
+}
+
+/// Bytes of the network's stored activations and memories for one image (the forward keeps them for a backward
+/// pass): per step (Mp + 1 + 4 width) image planes and (Md + 2 + 4 width) sinogram planes.
+inline void add_lpd_activations(MemoryEstimate& estimate, const pnpdist::learned::LpdConfig& c, double image,
+                                double sinogram) {
+  const double w = static_cast<double>(c.width);
+  estimate.add_floats("learned primal-dual activations",
+                      static_cast<double>(c.iterations) *
+                          ((static_cast<double>(c.primal_memory) + 1 + 4 * w) * image +
+                           (static_cast<double>(c.dual_memory) + 2 + 4 * w) * sinogram));
+}
+
+/// Learned primal-dual on the whole sinogram `y` of `geometry` (rank 0 of a single-rank run); `physics` (the
+/// run's stack of operators with their measurements) gives the data fidelity. Writes result.json and the images
+/// like run_pnp.
+template <class Physics>
+int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
+            const Problem<2>& problem, const LpdWeights& weights, const LpdGeometryCheck& geometry_check,
+            const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const Physics& physics,
+            Clock::time_point program_start) {
+  namespace learned = pnpdist::learned;
+  namespace ct = pnpdist::ct;
+  pnpdist::require(world.size() == 1, "internal: run_lpd runs on one process");
+  const ct::JosephProjector2D<float, Exec> projector(exec, geometry);
+  const learned::ProjectorLayer layer(projector, learned::inverse_operator_norm(projector));
+  const bool fbp = weights.config.initial_primal == learned::InitialPrimal::fbp;
+  learned::LearnedPrimalDual net(layer, weights.config,
+                                 fbp ? learned::fbp_start(exec, layer) : learned::PrimalStart<float>{});
+  net.load(weights.path);
+  pnpdist::Tensor<float, 2> g(y.extents()), x(geometry.volume.shape());
+  pnpdist::Tensor<float, 2> x0 = pnpdist::zeros<float>(exec, geometry.volume.shape());
+  for (index_t i = 0; i < g.size(); ++i) g.data()[i] = layer.scale() * y.data()[i];
+  if (fbp) learned::fbp_start(exec, layer)(g.data(), x0.data());
+  std::string description = "learned primal-dual, " + std::to_string(weights.config.iterations) +
+                            " unrolled steps, memories " + std::to_string(weights.config.primal_memory) + "/" +
+                            std::to_string(weights.config.dual_memory) + ", width " +
+                            std::to_string(weights.config.width) + ", " +
+                            std::to_string(net.parameters().size()) + " parameters, initial primal " +
+                            learned::to_string(weights.config.initial_primal);
+  if (!o.quiet) {
+    std::printf("%s: %s\n%s: %s (%s), 1 rank x %d thread(s)\n", problem.example, problem.description.c_str(),
+                problem.example, description.c_str(), weights.path.c_str(), exec.concurrency());
+    std::fflush(stdout);
+  }
+  const auto measure = [&](const pnpdist::Tensor<float, 2>& image) {
+    pnpdist::IterationRecord record;
+    record.data_fidelity = physics.data_fidelity(image.const_view());
+    if (problem.truth)
+      pnpdist::observe::ground_truth(*problem.truth, problem.data_range).measure(exec, record, image.const_view());
+    return record;
+  };
+  const pnpdist::IterationRecord initial = measure(x0);
+  const double setup_seconds = seconds_since(program_start);
+  const auto start = Clock::now();
+  net.forward(exec, 1, g.data(), x.data());
+  const double seconds = seconds_since(start);
+  const pnpdist::IterationRecord final_record = measure(x);
+
+  std::filesystem::create_directories(o.output_dir);
+  const double low = 0, high = problem.data_range;
+  nlohmann::ordered_json images = nlohmann::ordered_json::object();
+  if (problem.truth) images["truth"] = save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high);
+  if (!problem.measurement_png.empty()) images["measurement"] = problem.measurement_png;
+  images["reconstruction"] = save_png(exec, o.output_dir, "reconstruction.png", x.const_view(), low, high);
+  images["initial"] = save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high);
+
+  nlohmann::ordered_json json = {{"schema", "pnpdist.run/1"},
+                                 {"example", problem.example},
+                                 {"method", "lpd"},
+                                 {"options", table.options_json()},
+                                 {"ranks", world.size()},
+                                 {"threads_per_rank", exec.concurrency()},
+                                 {"setup_seconds", setup_seconds}};
+  json["init"] = {{"method", fbp ? "fbp" : "zeros"},
+                  {"psnr", initial.psnr},
+                  {"ssim", initial.ssim},
+                  {"data_fidelity", initial.data_fidelity}};
+  json["records"] = nlohmann::ordered_json::array({nlohmann::ordered_json::array()});
+  json["final"] = {{"psnr", final_record.psnr},
+                   {"ssim", final_record.ssim},
+                   {"iterations", 0},
+                   {"total_seconds", seconds},
+                   {"peak_rss_bytes", static_cast<long long>(pnpdist::peak_resident_bytes())},
+                   {"step", nullptr},
+                   {"squared_norm", nullptr},
+                   {"resumed_from", 0}};
+  json["images"] = std::move(images);
+  if (!problem.baselines.is_null()) json["baselines"] = problem.baselines;
+  json["problem"] = {{"description", problem.description}, {"data_range", problem.data_range}};
+  json["problem"].update(problem.extra);
+  json["denoiser"] = {{"kind", "lpd"}, {"weights", weights.path}, {"config", description}, {"executor", Exec::name}};
+  json["lpd"] = {{"weights", weights.path},
+                 {"iterations", weights.config.iterations},
+                 {"parameters", net.parameters().size()},
+                 {"initial_primal", learned::to_string(weights.config.initial_primal)},
+                 {"scale", layer.scale()},
+                 {"training_geometry", learned::describe_geometry(weights.training_geometry)},
+                 {"training_geometry_source", weights.geometry_from_metadata ? "metadata" : "model card"},
+                 {"geometry", learned::describe_geometry(geometry)},
+                 {"geometry_matches", geometry_check.matches},
+                 {"geometry_mismatch_accepted", geometry_check.accepted},
+                 {"seconds", seconds},
+                 {"final_data_fidelity", final_record.data_fidelity}};
+  const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
+  std::ofstream out(path);
+  out << json.dump(2) << '\n';
+  out.close();
+  if (!out) throw pnpdist::io_error("cannot write " + path);
+  if (!o.quiet)
+    std::printf("%s: LPD PSNR %.2f dB (initial primal %.2f dB) in %.2f s (setup %.2f s); %s\n", problem.example,
+                final_record.psnr, initial.psnr, seconds, setup_seconds, path.c_str());
+  return 0;
+}
+
+}  // namespace pnpdist_examples
