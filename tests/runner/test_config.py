@@ -318,10 +318,15 @@ class Expansion(TempDirTest):
             load_config(self.write("d.yaml", negative))
         self.assertTrue(any("progress_timeout" in m for m in refused.exception.messages), refused.exception.messages)
 
-    def test_method_becomes_the_example_flag(self):
+    def test_method_and_the_lpd_training_setup_become_the_example_flags(self):
         text = TOMOGRAPHY_2D.replace("denoiser: tv", "denoiser: tv\n      method: lpd")
         runs, _ = load_config(self.write("c.yaml", text)).expand()
         self.assertEqual(dict(zip(runs[0].flags[::2], runs[0].flags[1::2]))["--method"], "lpd")
+        setup = TOMOGRAPHY_2D.replace("num_angles: 100", "num_angles: 30\n      geometry: ellipse\n      phantom: ellipses\n"
+                                      "      phantom_index: 3\n      relative_noise: true")
+        pairs = dict(zip(*[iter(load_config(self.write("s.yaml", setup)).expand()[0][0].flags)] * 2))
+        self.assertEqual((pairs["--geometry"], pairs["--phantom"], pairs["--phantom-index"], pairs["--relative-noise"]),
+                         ("ellipse", "ellipses", "3", "1"))
         with self.assertRaises(ConfigError) as refused:
             load_config(self.write("d.yaml", TOMOGRAPHY_2D.replace("denoiser: tv", "denoiser: tv\n      method: sirt")))
         self.assertTrue(any("method: expected one of pnp, lpd, got 'sirt'" in m for m in refused.exception.messages),

@@ -159,7 +159,16 @@ DATASETS: dict[str, tuple[str, int, dict[str, tuple[KeyCheck, str | None]]]] = {
         # The data fidelity: clipped measurements (the default with fused blurs) or DeepInv's Gaussian one.
         "data_model": (None, "--data-model"),
     }),
-    "tomography_2d": ("tomography_2d", 2, {**_COMMON_DATASET_KEYS, "num_angles": (None, "--angles")}),
+    "tomography_2d": ("tomography_2d", 2, {
+        **_COMMON_DATASET_KEYS,
+        "num_angles": (None, "--angles"),
+        # The learned primal-dual training setup (docs/learned.md): geometry, ellipse test phantom, relative noise.
+        "geometry": (None, "--geometry"),
+        "phantom": (None, "--phantom"),
+        "phantom_index": (None, "--phantom-index"),
+        "relative_noise": (None, "--relative-noise"),
+        "accept_geometry_mismatch": (None, "--accept-geometry-mismatch"),
+    }),
     "tomography_3d": ("tomography_3d", 3, {
         **_COMMON_DATASET_KEYS,
         "num_projections": (None, "--projections"),
