@@ -8,9 +8,10 @@
   accepted with --accept-geometry-mismatch 1 (a warning line, recorded in result.json);
 - weights written by train_learned_primal_dual carry their training geometry and initial primal (a tiny network
   with the FBP start): the example runs them at that geometry, refuses another;
-- PnP-only options with --method lpd are refused (exit 2).
+- PnP-only options with --method lpd are refused (exit 2), and so is a run on 2 MPI ranks (when an mpiexec is
+  given).
 
-  test_lpd_method.py <tomography_2d> <train_learned_primal_dual> <work directory>
+  test_lpd_method.py <tomography_2d> <train_learned_primal_dual> <work directory> [<mpiexec>]
 """
 
 import json
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import unittest
 
-T2D = TRAIN = WORK = ""
+T2D = TRAIN = WORK = MPIEXEC = ""
 TRAINING = ["--geometry", "ellipse", "--size", "128", "--angles", "30", "--noise", "0.05", "--relative-noise", "1"]
 TOP = ["schema", "example", "method", "options", "ranks", "threads_per_rank", "setup_seconds", "init", "records",
        "final", "images", "baselines", "problem", "denoiser", "lpd"]
@@ -113,13 +114,20 @@ class LpdMethod(unittest.TestCase):
                 self.assertIn("--method", done.stderr)
         done = subprocess.run([T2D, "--options-json"], capture_output=True, text=True, timeout=60)
         flags = {o["flag"] for o in json.loads(done.stdout)["options"]} if done.returncode == 0 else set()
+        if MPIEXEC:
+            done = subprocess.run([MPIEXEC, "-np", "2", "--oversubscribe", T2D, "--method", "lpd", "--threads", "1",
+                                   "--quiet", *TRAINING, "--output-dir", os.path.join(WORK, "mpi")],
+                                  capture_output=True, text=True, timeout=300)
+            self.assertEqual(done.returncode, 2, done.stderr)
+            self.assertIn("--method lpd runs on one process; this run has 2 ranks", done.stderr)
         self.assertTrue({"--method", "--geometry", "--phantom", "--phantom-index", "--relative-noise",
                          "--accept-geometry-mismatch"} <= flags, done.stdout[:400])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit("usage: test_lpd_method.py <tomography_2d> <train_learned_primal_dual> <work directory>")
+    if len(sys.argv) not in (4, 5):
+        sys.exit("usage: test_lpd_method.py <tomography_2d> <train_learned_primal_dual> <work directory> [<mpiexec>]")
     T2D, TRAIN, WORK = sys.argv[1:4]
+    MPIEXEC = sys.argv[4] if len(sys.argv) == 5 else ""
     os.makedirs(WORK, exist_ok=True)
     unittest.main(argv=sys.argv[:1], verbosity=2)
