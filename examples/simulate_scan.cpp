@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   std::string output, format = "auto";
   ct::SimulatedScanOptions o;
   o.centre_of_rotation_shift = 7.5;
-  double seed = 0;
+  double seed = 0, offset_u = 0, offset_v = 0;
   OptionTable table(
       "simulate_scan: a simulated raw cone-beam scan of the walnut-like phantom (TIFF counts, darks,\n"
       "flats, vectors file, shifted centre of rotation) for tomography_3d --dataset");
@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   table.integer("--detector", "detector rows = columns (0 = ceil(1.5 size))", detector, 0);
   table.number("--shift", "centre-of-rotation shift in detector columns (the data's, not the vectors')",
                o.centre_of_rotation_shift, -1e6);
+  table.number("--offset-u", "detector offset along u in columns, part of the recorded geometry (vectors file; NeXus\n"
+               "beam_center_x; refused for exchange)", offset_u, -1e6);
+  table.number("--offset-v", "detector offset along v in rows (NeXus beam_center_y)", offset_v, -1e6);
   table.number("--counts", "open-beam counts per pixel (16-bit: at most about 60000)", o.incident_counts, 1.0);
   table.number("--dark", "mean dark counts", o.dark_counts, 0.0);
   table.number("--gain-variation", "per-pixel gain in [1 - v, 1 + v]", o.gain_variation, 0.0);
@@ -68,7 +71,7 @@ int main(int argc, char** argv) {
     const ct::VolumeGeometry3D volume{size, size, size, voxel, voxel, voxel};
     const index_t side = detector > 0 ? detector : (3 * size + 1) / 2;
     const ct::CircularScan orbit{ct::Beam::divergent, ct::uniform_angles(projections, 0.0, 360.0),
-                                 ct::Detector3D{side, side, pixel, pixel, 0.0, 0.0}, 2.0, 2.0};
+                                 ct::Detector3D{side, side, pixel, pixel, offset_u * pixel, offset_v * pixel}, 2.0, 2.0};
     const std::string extension = std::filesystem::path(output).extension().string();
     if (format == "auto")
       format = extension == ".nxs" || extension == ".nx5" || extension == ".h5" || extension == ".hdf5" ? "nexus"

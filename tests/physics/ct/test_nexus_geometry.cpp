@@ -255,3 +255,45 @@ TEST_CASE("read_scan builds the geometry a Data Exchange file records", "[ct][sc
   test::require_error<io_error>([&] { (void)ct::read_scan(exec, dx, volume); },
                                 {"'" + dx + "' records its geometry and", "scan_geom.geom' holds another"});
 }
+
+TEST_CASE("NeXus files record detector offsets as the beam centre", "[ct][scan][hdf5]") {
+  const fs::path dir = fresh_dir("offsets");
+  for (const ct::Beam beam : {ct::Beam::divergent, ct::Beam::parallel}) {
+    ct::CircularScan o = orbit(beam);
+    o.detector.offset_u = 0.75;   // 3 columns of 0.25
+    o.detector.offset_v = -0.15;  // -0.5 rows of 0.3
+    const std::string tiff = simulate(dir, "tiff", o, ct::ScanFormat::tiff);
+    const std::string nexus = simulate(dir, "nexus/scan.nxs", o);
+    // Where the central ray meets the detector, from the first pixel's centre: column 5.5 - 3, row 2.5 + 0.5.
+    const Hdf5Numbers x = read_hdf5_numbers(nexus, "/entry/instrument/detector/beam_center_x");
+    CHECK(x.values == std::vector<double>{2.5});
+    CHECK(x.units == "pixel");
+    CHECK(read_hdf5_numbers(nexus, "/entry/instrument/detector/beam_center_y").values == std::vector<double>{3.0});
+    ct::ScanReadOptions read;
+    read.beam = beam;
+    const ct::Scan got = ct::read_scan(exec, nexus, volume);
+    test::require_same(got, ct::read_scan(exec, tiff, volume, read));  // bit-identical to the vectors file's
+    CHECK(got.geometry.vectors == ct::circular_geometry(o, volume).vectors);
+    CHECK(got.geometry.vectors != ct::circular_geometry(orbit(beam), volume).vectors);
+  }
+  // The beam centre as a length (from the first pixel's centre), and only along x (y: no offset).
+  ct::CircularScan o = orbit(ct::Beam::divergent);
+  o.detector.offset_u = 0.75;
+  o.detector.offset_v = -0.15;
+  const std::string nexus = simulate(dir, "length/scan.nxs", o);
+  rewrite(nexus, "/entry/instrument/detector/beam_center_x", {0.000625}, "m");  // 2.5 columns of 0.25 mm
+  const hid_t h = H5Fopen(nexus.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(H5Ldelete(h, "/entry/instrument/detector/beam_center_y", H5P_DEFAULT) >= 0);
+  H5Fclose(h);
+  ct::CircularScan only_u = o;
+  only_u.detector.offset_v = 0;
+  require_close(ct::read_scan(exec, nexus, volume).geometry, ct::circular_geometry(only_u, volume));
+  rewrite(nexus, "/entry/instrument/detector/beam_center_x", {2.5}, "furlong");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); },
+                                {"'" + nexus + "' dataset '/entry/instrument/detector/beam_center_x': units 'furlong' are not a length"});
+  rewrite(nexus, "/entry/instrument/detector/beam_center_x", {2.5, 3.5}, "pixel");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); },
+                                {"beam_center_x' must hold one finite number, holds 2 values"});
+  // Data Exchange has no field for an offset: the writer refuses it.
+  CHECK_THROWS_AS(simulate(dir, "dx/scan.h5", o, ct::ScanFormat::data_exchange), invalid_argument);
+}

@@ -18,6 +18,10 @@
 ///   /entry/instrument/detector/distance       rotation axis (sample) to detector
 ///   /entry/instrument/source/distance         source to sample; negative, as NXsource has it (upstream of
 ///                                             the sample); absent for a parallel beam
+///   /entry/instrument/detector/beam_center_x  optional (absent: 0 offset): where the central ray meets the
+///   /entry/instrument/detector/beam_center_y  detector, from the centre of the first column / row, in
+///                                             "pixel" (written so) or a length; the detector offsets are
+///                                             ((cols - 1) / 2 - beam_center_x) pixel_width and likewise in v
 ///
 /// The same orbit in a Data Exchange file: NexusGeometryFields::data_exchange() (/exchange/theta, the detector's
 /// pixel_size_x / actual_pixel_size_x, ...), read and written by the same functions with the same checks.
@@ -59,6 +63,8 @@ struct NexusGeometryFields {
   std::string parallel_y_pixel_size;  ///< (empty: y_pixel_size)
   std::string detector_distance = "/entry/instrument/detector/distance";
   std::string source_distance = "/entry/instrument/source/distance";
+  std::string beam_center_x = "/entry/instrument/detector/beam_center_x";  ///< optional (empty: not recorded)
+  std::string beam_center_y = "/entry/instrument/detector/beam_center_y";
   bool source_distance_negative = true;  ///< written upstream-negative, as NXsource has it (read: its magnitude)
   bool angles_default_degrees = false;   ///< angles without a units attribute are degrees (else an error)
 
@@ -77,6 +83,8 @@ struct NexusGeometryFields {
     f.parallel_y_pixel_size = detector + "actual_pixel_size_y";
     f.detector_distance = detector + "distance";
     f.source_distance = "/measurement/instrument/source/distance";
+    f.beam_center_x.clear();  // Data Exchange defines no detector offset
+    f.beam_center_y.clear();
     f.source_distance_negative = false;
     f.angles_default_degrees = true;
     return f;
@@ -126,6 +134,26 @@ namespace detail {
   require<io_error>(from > 0, [&] { return where + ": units '" + n.units + "' are not a length (m, cm, mm, um, nm)"; });
   require(to > 0, [&] { return "ct::read_nexus_geometry: length unit '" + unit + "' is not a length"; });
   return n.values[0] * (from / to);
+}
+
+/// The detector offset (length_unit) recorded as the beam centre `name` of a detector `pixels` wide with pixels of
+/// `pixel` (length_unit): 0 when `name` is empty or absent. The beam centre is where the central ray (through the
+/// rotation axis, perpendicular to the detector) meets the detector, counted from the centre of the first pixel:
+/// in pixels ("pixel", "pixels") or as a length; the offset moves the detector centre from that point,
+/// ((pixels - 1) / 2) pixel - centre.
+[[nodiscard]] inline double nexus_detector_offset(const std::string& file, const std::string& name, index_t pixels,
+                                                  double pixel, const std::string& unit) {
+  if (name.empty() || !hdf5_has(file, name)) return 0;
+  const double half = 0.5 * static_cast<double>(pixels - 1);
+  const Hdf5Numbers n = read_hdf5_numbers(file, name);
+  if (n.units == "pixel" || n.units == "pixels") {
+    require<io_error>(n.values.size() == 1 && std::isfinite(n.values[0]), [&] {
+      return "ct::read_nexus_geometry: '" + file + "' dataset '" + name + "' must hold one finite number, holds " +
+             std::to_string(n.values.size()) + " values";
+    });
+    return (half - n.values[0]) * pixel;
+  }
+  return half * pixel - nexus_length(file, name, unit);
 }
 
 }  // namespace detail
@@ -200,16 +228,23 @@ namespace detail {
                                      detail::nexus_length(file, fields.detector_distance, length_unit),
                                      "the detector distance");
   }
+  orbit.detector.offset_u =
+      detail::nexus_detector_offset(file, fields.beam_center_x, cols, orbit.detector.pixel_width, length_unit);
+  orbit.detector.offset_v =
+      detail::nexus_detector_offset(file, fields.beam_center_y, rows, orbit.detector.pixel_height, length_unit);
   return orbit;
 }
 
 /// Writes the NeXus fields of `orbit` (file comment) with lengths in `length_unit`; `frame_angles` holds one
-/// angle (degrees) per frame of the data set, darks and flats included. Throws invalid_argument for detector
-/// offsets (NXtomo has no field for them).
+/// angle (degrees) per frame of the data set, darks and flats included. Detector offsets are written as the
+/// beam centre in pixels (beam_center_x, beam_center_y); with fields that have none (Data Exchange) an offset
+/// throws invalid_argument.
 inline void write_nexus_geometry(Hdf5Writer& out, const CircularScan& orbit, std::span<const double> frame_angles,
                                  const std::string& length_unit, const NexusGeometryFields& fields = {}) {
-  require(orbit.detector.offset_u == 0 && orbit.detector.offset_v == 0,
-          "ct::write_nexus_geometry: NXtomo records no detector offsets; write a vectors file instead");
+  require((orbit.detector.offset_u == 0 && orbit.detector.offset_v == 0) ||
+              !(fields.beam_center_x.empty() || fields.beam_center_y.empty()),
+          "ct::write_nexus_geometry: these fields record no detector offsets (Data Exchange has none); write a "
+          "vectors file instead");
   const auto length = [&](const std::string& name, double value) {
     out.write_scalar(name, value);
     out.set_attribute(name, "units", length_unit);
@@ -222,6 +257,14 @@ inline void write_nexus_geometry(Hdf5Writer& out, const CircularScan& orbit, std
   if (orbit.beam == Beam::divergent) {
     length(fields.detector_distance, orbit.origin_detector);
     length(fields.source_distance, fields.source_distance_negative ? -orbit.source_origin : orbit.source_origin);
+  }
+  if (orbit.detector.offset_u != 0 || orbit.detector.offset_v != 0) {
+    const auto centre = [&](const std::string& name, index_t pixels, double offset, double pixel) {
+      out.write_scalar(name, 0.5 * static_cast<double>(pixels - 1) - offset / pixel);
+      out.set_attribute(name, "units", "pixel");
+    };
+    centre(fields.beam_center_x, orbit.detector.cols, orbit.detector.offset_u, orbit.detector.pixel_width);
+    centre(fields.beam_center_y, orbit.detector.rows, orbit.detector.offset_v, orbit.detector.pixel_height);
   }
 }
 

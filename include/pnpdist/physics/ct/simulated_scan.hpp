@@ -207,6 +207,9 @@ inline void write_simulated_scan(const Exec& exec, const std::string& path, cons
                                  const CircularScan* orbit, const View<const float, 3, HostSpace>& volume,
                                  const SimulatedScanOptions& o, const ScanLayout& layout) {
   namespace fs = std::filesystem;
+  require(orbit == nullptr || o.format != ScanFormat::data_exchange ||
+              (orbit->detector.offset_u == 0 && orbit->detector.offset_v == 0),
+          "ct::write_simulated_scan: Data Exchange records no detector offsets; write NeXus or TIFF instead");
   create_output(path, o.format == ScanFormat::tiff);
   const std::string dir = o.format == ScanFormat::tiff ? path : fs::path(path).parent_path().string();
   const index_t views = nominal.views(), rows = nominal.detector_rows, cols = nominal.detector_cols;
