@@ -92,10 +92,13 @@ class LpdMethod(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("initial primal fbp", done.stdout)
         done, out = run("tiny", "--weights", weights, "--geometry", "ellipse", "--size", "16", "--angles", "6",
-                        "--operators", "2", "--baselines", "0")
+                        "--operators", "2", "--baseline-tv-iterations", "0")
         self.assertEqual(done.returncode, 0, done.stderr)
         doc = result(out)
         self.assertEqual(doc["init"]["method"], "fbp")
+        # The network's start FBP(s y / s) is the Ram-Lak FBP baseline of the same sinogram y.
+        fbp = next(b for b in doc["baselines"] if b["name"] == "fbp_ram_lak")
+        self.assertAlmostEqual(doc["init"]["psnr"], fbp["psnr"], delta=1e-3)
         self.assertEqual(doc["lpd"]["training_geometry_source"], "metadata")
         self.assertEqual((doc["lpd"]["iterations"], doc["lpd"]["initial_primal"]), (2, "fbp"))
         self.assertTrue(doc["lpd"]["geometry_matches"])
