@@ -38,7 +38,8 @@ std::string laughs(int levels, int width) {
 }  // namespace
 
 TEST_CASE("parse_yaml gives the JSON tree of the same content", "[io][yaml]") {
-  const std::string digits[] = {"0.1496", "133.0", "66", "-2.5e-3", "1e300", "0.30000000000000004", "123456789.123456789"};
+  const std::string digits[] = {"0.1496", "133.0", "66", "-2.5e-3", "1e300", "0.30000000000000004",
+                                "123456789.123456789"};
   for (const std::string& d : digits) {
     const nlohmann::json j = nlohmann::json::parse("{\"v\": " + d + "}");
     const nlohmann::json y = yaml("v: " + d + "\n");
@@ -71,7 +72,8 @@ inf: .inf
 
 TEST_CASE("parse_yaml: malformed and unsupported documents are io_errors", "[io][yaml][bad-input]") {
   require_error<io_error>([] { (void)yaml("a: [1, 2\n"); }, {"test 'doc.yaml' is not valid YAML", "line "});
-  require_error<io_error>([] { (void)yaml("a: 1\n---\nb: 2\n"); }, {"test 'doc.yaml' holds more than one YAML document"});
+  require_error<io_error>([] { (void)yaml("a: 1\n---\nb: 2\n"); },
+                          {"test 'doc.yaml' holds more than one YAML document"});
   require_error<io_error>([] { (void)yaml("a: 1\na: 2\n"); }, {"test 'doc.yaml'", "line 2", "key 'a' is given twice"});
   require_error<io_error>([] { (void)yaml("? [1, 2]\n: 3\n"); }, {"a mapping key must be a scalar"});
   require_error<io_error>([] { (void)yaml("a: !custom 3\n"); }, {"tag '!custom' is not supported"});

@@ -48,8 +48,9 @@ std::string simulate(const fs::path& dir, const std::string& name, const ct::Cir
   options.drift = -0.1;
   const fs::path path = dir / name;
   fs::remove_all(path);
-  ct::write_simulated_scan(exec, path.string(), o, volume, truth.const_view(), options,
-                           format == ct::ScanFormat::data_exchange ? ct::ScanLayout::data_exchange() : ct::ScanLayout{});
+  const ct::ScanLayout layout =
+      format == ct::ScanFormat::data_exchange ? ct::ScanLayout::data_exchange() : ct::ScanLayout{};
+  ct::write_simulated_scan(exec, path.string(), o, volume, truth.const_view(), options, layout);
   return path.string();
 }
 
@@ -243,8 +244,9 @@ TEST_CASE("read_scan builds the geometry a Data Exchange file records", "[ct][sc
   square.detector.pixel_height = square.detector.pixel_width;  // y defaults to x
   CHECK(ct::read_scan(exec, dx, volume).geometry.vectors == ct::circular_geometry(square, volume).vectors);
   rewrite(dx, "/measurement/instrument/detector/actual_pixel_size_x", {-0.3}, "mm");
-  test::require_error<io_error>([&] { (void)ct::read_scan(exec, dx, volume); },
-                                {"'/measurement/instrument/detector/actual_pixel_size_x': the pixel size must be positive"});
+  test::require_error<io_error>(
+      [&] { (void)ct::read_scan(exec, dx, volume); },
+      {"'/measurement/instrument/detector/actual_pixel_size_x': the pixel size must be positive"});
   // Precedence as for NeXus: an explicit vectors file wins, one beside the file is ambiguous.
   ct::write_vector_file((dir / "other.geom").string(), ct::circular_geometry(o, volume));
   ct::ScanReadOptions named;
@@ -289,8 +291,9 @@ TEST_CASE("NeXus files record detector offsets as the beam centre", "[ct][scan][
   only_u.detector.offset_v = 0;
   require_close(ct::read_scan(exec, nexus, volume).geometry, ct::circular_geometry(only_u, volume));
   rewrite(nexus, "/entry/instrument/detector/beam_center_x", {2.5}, "furlong");
-  test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); },
-                                {"'" + nexus + "' dataset '/entry/instrument/detector/beam_center_x': units 'furlong' are not a length"});
+  test::require_error<io_error>(
+      [&] { (void)ct::read_scan(exec, nexus, volume); },
+      {"'" + nexus + "' dataset '/entry/instrument/detector/beam_center_x': units 'furlong' are not a length"});
   rewrite(nexus, "/entry/instrument/detector/beam_center_x", {2.5, 3.5}, "pixel");
   test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); },
                                 {"beam_center_x' must hold one finite number, holds 2 values"});

@@ -287,7 +287,8 @@ TEST_CASE("Geometry descriptions give the circular orbits of geometry.hpp", "[ct
 }
 
 #if defined(PNPDIST_HAS_YAML)
-TEST_CASE("YAML descriptions give the geometry of the same JSON description, bit for bit", "[ct][scan][geometry][yaml]") {
+TEST_CASE("YAML descriptions give the geometry of the same JSON description, bit for bit",
+          "[ct][scan][geometry][yaml]") {
   const fs::path dir = fresh_dir("description_yaml");
   const ct::VolumeGeometry3D volume{8, 8, 8, 0.25, 0.25, 0.25};
   const auto write = [&](const std::string& name, const std::string& text) {

@@ -26,7 +26,8 @@
 /// for a file that has /exchange/data and not the default /entry/data/data). Needs the pnpdist::hdf5 component.
 ///
 /// Geometry: ScanReadOptions::vectors_file when given; else, when the HDF5 file records a NeXus or Data Exchange
-/// geometry (nexus_geometry.hpp: rotation angles, distances and pixel sizes with units), the circular orbit it describes,
+/// geometry (nexus_geometry.hpp: rotation angles, distances and pixel sizes with units), the circular orbit it
+/// describes,
 /// lengths converted to ScanReadOptions::length_unit (a vectors or description file beside it as well is an
 /// error: name the one to use); else the vectors or description file in the directory.
 ///
