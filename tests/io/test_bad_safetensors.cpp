@@ -1,11 +1,12 @@
 // SafetensorsFile on crafted bad files: the header is parsed by nlohmann-json with a depth limit, every
 // size is checked before allocation, and every problem is an io_error naming the file, the tensor and the
-// field.
+// field. Also the header's metadata, read and written.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/io/safetensors.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -171,4 +172,21 @@ TEST_CASE("safetensors: names with JSON escapes are written and read back", "[io
   CHECK(file.read<float>(name) == std::vector<float>{1.0f, 2.0f});
   CHECK_THROWS_AS(pnpdist::write_safetensors(path, {{"x", {1}, {1.0f}}, {"x", {1}, {2.0f}}}),
                   pnpdist::invalid_argument);
+}
+
+TEST_CASE("safetensors: the metadata is read as strings (other values as their JSON text) and written",
+          "[io][safetensors]") {
+  const std::string header =
+      R"({"__metadata__":{"a":"b","n":3,"o":{"x":[1]}},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  const std::string path = write_file("metadata.safetensors", safetensors_bytes(header, 4));
+  const std::map<std::string, std::string> expected{{"a", "b"}, {"n", "3"}, {"o", R"({"x":[1]})"}};
+  CHECK(SafetensorsFile(path).metadata() == expected);
+  const std::string bare = write_file("no_metadata.safetensors", safetensors_bytes(
+      R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4));
+  CHECK(SafetensorsFile(bare).metadata().empty());
+  const std::string written = write_file("written.safetensors", "");
+  pnpdist::write_safetensors(written, {{"t", {2}, {1.0f, 2.0f}}}, {{"key", "value"}, {"quote", "a \"b\""}});
+  const SafetensorsFile back(written);
+  CHECK(back.metadata() == std::map<std::string, std::string>{{"key", "value"}, {"quote", "a \"b\""}});
+  CHECK(back.read<float>("t") == std::vector<float>{1.0f, 2.0f});
 }
