@@ -20,6 +20,7 @@
 /// one image for A_i x and one spectrum of x. One instance must not be used from several threads at once (the imputation
 /// updates the fused stack, and the blurs' work buffers are used).
 
+#include <cstddef>
 #include <string>
 
 #include "pnpdist/backend/cuda/for_each.hpp"
@@ -69,15 +70,12 @@ public:
   [[nodiscard]] double data_fidelity(const View<const float, 4, memory_space>& x) const {
     if (clipped_samples_ == 0) return fused_.data_fidelity(x);
     const Exec exec = stack_->executor();
-    transform(x);
     double sum = 0;
-    for (std::size_t i = 0; i < stack_->size(); ++i) {
-      stack_->op(i).apply_to_spectrum(spectrum_.const_view(), mean_.view());
-      const auto& y = stack_->measurement(i);
+    for_each_blurred(x, [&](std::size_t, const auto& y) {
       sum += transform_reduce(exec, y.size(), SumOp<double>{},
                               clipped_gaussian::NegativeLogLikelihoodKernel<float>{y.data(), mean_.data(), noise_.sigma,
                                                                                    noise_.lower, noise_.upper});
-    }
+    });
     return sum;
   }
 
@@ -119,15 +117,22 @@ private:
   void impute(const View<const float, 4, memory_space>& x) const {
     if (clipped_samples_ == 0) return;
     const Exec exec = stack_->executor();
-    transform(x);
     fused_.reset_measurements();
-    for (std::size_t i = 0; i < stack_->size(); ++i) {
-      stack_->op(i).apply_to_spectrum(spectrum_.const_view(), mean_.view());
-      const auto& y = stack_->measurement(i);
+    for_each_blurred(x, [&](std::size_t i, const auto& y) {
       for_each(exec, y.size(),
                clipped_gaussian::ImputeKernel<float>{y.data(), mean_.data(), mean_.data(), noise_.sigma, noise_.lower,
                                                      noise_.upper});
       fused_.accumulate_measurement(stack_->op(i), mean_.const_view());
+    });
+  }
+
+  /// For each blur i in order: mean_ = A_i x, then visit(i, y_i). x is transformed once.
+  template <class Visit>
+  void for_each_blurred(const View<const float, 4, memory_space>& x, Visit&& visit) const {
+    transform(x);
+    for (std::size_t i = 0; i < stack_->size(); ++i) {
+      stack_->op(i).apply_to_spectrum(spectrum_.const_view(), mean_.view());
+      visit(i, stack_->measurement(i));
     }
   }
 

@@ -124,10 +124,7 @@ public:
       return "FftBlur::apply_to_spectrum: expected a contiguous image of shape " + to_string(shape_) + ", got " +
              to_string(y.extents());
     });
-    if (spectrum_.data() == nullptr) spectrum_ = Tensor<complex_type, 3, memory_space>(fft_.spectrum_shape());
-    for_each(exec_, spectrum_.size(),
-             SpectrumMultiplyKernel<float>{spectrum.data(), spectrum_.data(), transfer_.data(), transfer_.size(), false});
-    fft_.inverse(spectrum_.view(), reshape(y, Extents<3>{shape_[0] * shape_[1], shape_[2], shape_[3]}));
+    multiply_and_invert(spectrum.data(), y, false);
   }
 
 private:
@@ -136,12 +133,22 @@ private:
     const Extents<3> real{shape_[0] * shape_[1], shape_[2], shape_[3]};
     require<dimension_mismatch>(in.is_contiguous() && out.is_contiguous(),
                                 "FftBlur: the images must be contiguous (FFTs need contiguous planes)");
-    if (spectrum_.data() == nullptr) spectrum_ = Tensor<complex_type, 3, memory_space>(fft_.spectrum_shape());
+    work_spectrum();
     fft_.forward(reshape(in, real), spectrum_.view());
-    const index_t plane = transfer_.size();
+    multiply_and_invert(spectrum_.data(), out, conjugate);
+  }
+
+  /// The work spectrum, allocated on first use.
+  void work_spectrum() const {
+    if (spectrum_.data() == nullptr) spectrum_ = Tensor<complex_type, 3, memory_space>(fft_.spectrum_shape());
+  }
+
+  /// out = inverse(source * K) (conjugate: * conj(K)), through the work spectrum; source may be the work spectrum.
+  void multiply_and_invert(const complex_type* source, const View<float, 4, memory_space>& out, bool conjugate) const {
+    work_spectrum();
     for_each(exec_, spectrum_.size(),
-             SpectrumMultiplyKernel<float>{spectrum_.data(), spectrum_.data(), transfer_.data(), plane, conjugate});
-    fft_.inverse(spectrum_.view(), reshape(out, real));
+             SpectrumMultiplyKernel<float>{source, spectrum_.data(), transfer_.data(), transfer_.size(), conjugate});
+    fft_.inverse(spectrum_.view(), reshape(out, Extents<3>{shape_[0] * shape_[1], shape_[2], shape_[3]}));
   }
 
   Exec exec_;
