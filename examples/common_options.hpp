@@ -86,7 +86,11 @@ void add_problem_options(OptionTable& table, CommonOptions<Dim>& o, const Proble
   table.number("--noise", help.noise, o.noise, 0.0);
 }
 
-/// Registers the solver, prior, distribution and output options of `o` (after the example's own).
+template <std::size_t Dim>
+void validate_common(const CommonOptions<Dim>& o, const OptionTable& table);
+
+/// Registers the solver, prior, distribution and output options of `o` (after the example's own), and
+/// validate_common as a check across options (run by table.parse()).
 template <std::size_t Dim>
 void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const ProblemHelp& help,
                         const std::string& weights_name) {
@@ -182,6 +186,7 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
                "abort the run (exit 124, every rank) when a rank makes no progress (an iteration, a collective\n"
                "call) for this many seconds, naming the rank; 0 = off",
                o.progress_timeout, 0.0, 1e9, "SECONDS");
+  table.add_check([&o, &table] { validate_common(o, table); });
 }
 
 /// The options that only one or two of the PnP algorithms read: given with another --algorithm they would be
@@ -200,6 +205,7 @@ inline const std::vector<AlgorithmOption>& algorithm_options() {
 }
 
 /// Checks the combinations the table cannot check option by option; `table` has parsed the command line.
+/// Registered by add_common_options: table.parse() runs it, so these refusals are option errors (exit 2).
 template <std::size_t Dim>
 void validate_common(const CommonOptions<Dim>& o, const OptionTable& table) {
   for (const AlgorithmOption& option : algorithm_options()) {

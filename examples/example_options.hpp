@@ -193,19 +193,37 @@ public:
                              nlohmann::json::object(), nlohmann::json(false), true, false});
   }
 
+  /// The flags answered before anything else is read: --help / -h prints help(), --options-json schema(), on
+  /// stdout. Returns true when argv holds one of them (the first one found is answered). run_example answers them
+  /// before MPI starts; parse() too, for programs without run_example.
+  bool answer_early_flags(int argc, char** argv) const {
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--help" || arg == "-h") {
+        std::fputs(help().c_str(), stdout);
+        return true;
+      }
+      if (arg == "--options-json") {
+        std::fputs((schema().dump(2) + "\n").c_str(), stdout);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// Adds a check across options (a combination the per-option checks cannot see), run by parse() after the whole
+  /// command line is read, in the order added; it throws to refuse the command line (an option error: exit 2).
+  void add_check(std::function<void()> check) { checks_.push_back(std::move(check)); }
+
   /// Parses argv with CLI11 ("--name value" or "--name=value"), in the command line's order: each option's value
-  /// goes through the table's check as it is read (a repeated option: the last value wins, every one checked).
-  /// --help / -h prints help(), --options-json schema(), and exits with 0; an unknown option, a missing value
-  /// or a bad value throws invalid_argument naming the option.
+  /// goes through the table's check as it is read (a repeated option: the last value wins, every one checked),
+  /// then the checks across options run (add_check). The early flags (answer_early_flags) are answered first, then
+  /// the program exits with 0; an unknown option, a missing value or a bad value throws invalid_argument naming
+  /// the option.
   void parse(int argc, char** argv) {
+    if (answer_early_flags(argc, argv)) std::exit(0);
     CLI::App app;
-    app.set_help_flag();  // --help prints help(), generated from the table
-    const auto answer = [](const std::string& text) {
-      std::fputs(text.c_str(), stdout);
-      std::exit(0);
-    };
-    app.add_flag_callback("-h,--help", [&] { answer(help()); })->trigger_on_parse();
-    app.add_flag_callback("--options-json", [&] { answer(schema().dump(2) + "\n"); })->trigger_on_parse();
+    app.set_help_flag();  // no CLI11 help: answer_early_flags prints help(), generated from the table
     for (Entry& e : entries_) {
       if (e.is_flag) {
         const auto set = [&e] {
@@ -234,6 +252,7 @@ public:
     } catch (const CLI::ParseError& error) {
       throw pnpdist::invalid_argument(error.what());
     }
+    for (const auto& check : checks_) check();
   }
 
   /// Whether parse() saw `name` on the command line (a default value is not "given").
@@ -338,6 +357,7 @@ private:
 
   std::string usage_, epilogue_;
   std::vector<Entry> entries_;
+  std::vector<std::function<void()>> checks_;
 };
 
 }  // namespace pnpdist_examples

@@ -86,7 +86,6 @@ pnpdist::Tensor<float, 4> load_image(const Exec& exec, const std::string& path, 
 
 int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
-  validate_common(o, table);
   resolve_weights(o, default_weights);
   const std::string data_model = resolved_data_model(o);
   // The simulated measurements are clamped to [0, 1] after the noise (simulation_of below).

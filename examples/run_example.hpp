@@ -40,17 +40,7 @@ inline std::string error_message(const std::exception& e) {
 template <class Body>
 int run_example(int argc, char** argv, const char* name, OptionTable& table, const double& progress_timeout,
                 Body&& body) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(table.help().c_str(), stdout);
-      return 0;
-    }
-    if (arg == "--options-json") {
-      std::puts(table.schema().dump(2).c_str());
-      return 0;
-    }
-  }
+  if (table.answer_early_flags(argc, argv)) return 0;
 #if defined(PNPDIST_HAS_MPI)
   pnpdist::mpi::Environment environment(argc, argv);
   const World world = environment.world();

@@ -69,7 +69,6 @@ ct::Geometry3D make_geometry(const Options& o, const std::optional<pnpdist::Exte
 
 int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
-  validate_common(o, table);
   resolve_weights(o, default_weights);
   pnpdist::require(o.projections_file.empty() || !o.vectors_file.empty(),
                    "--projections-file needs --vectors-file (the geometry of the projections)");
