@@ -11,6 +11,10 @@
 /// on the stream. allreduce_sum(double) (a host scalar) and barrier() synchronize the stream.
 /// allgatherv is one NCCL group of broadcasts (NCCL has no allgatherv). abort() aborts the NCCL
 /// communicator, then the MPI job.
+/// Each call beats the progress heartbeat (core/heartbeat.hpp) on entry and exit, as MpiCommunicator's do, so
+/// the rank-progress watchdog sees a rank in an NCCL call as waiting in a collective. The enqueuing calls return
+/// before the collective completes: a rank blocked later in a stream synchronization of its own, waiting for an
+/// enqueued collective, counts as outside any collective call.
 ///
 /// Needs the pnpdist::nccl and pnpdist::mpi components (PNPDIST_HAS_NCCL, PNPDIST_HAS_MPI); otherwise the
 /// constructor throws not_compiled. The handle is shared by copies and destroyed with the last one.
@@ -27,6 +31,7 @@
 #include "pnpdist/backend/cuda/cuda_executor.hpp"
 #include "pnpdist/backend/cuda/cuda_space.hpp"
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/heartbeat.hpp"
 #include "pnpdist/distributed/mpi/mpi_communicator.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
 #include "pnpdist/tensor/view.hpp"
@@ -99,28 +104,22 @@ public:
 
   /// buffer <- sum over ranks (in place, enqueued on the stream).
   template <class T>
-  void allreduce_sum([[maybe_unused]] const View<T, 1, CudaSpace>& buffer) const {
-#if defined(PNPDIST_NCCL_AVAILABLE)
-    detail::nccl_check(ncclAllReduce(buffer.data(), buffer.data(), static_cast<std::size_t>(buffer.size()),
-                                     detail::nccl_datatype<T>(), ncclSum, handle_->comm, stream()),
-                       "ncclAllReduce");
-#endif
+  void allreduce_sum(const View<T, 1, CudaSpace>& buffer) const {
+    const CollectiveBeat beat(CollectiveOperation::allreduce_sum);
+    enqueue_allreduce_sum(buffer);
   }
 
   /// Sum over ranks of a host scalar (through a device scalar; synchronizes the stream).
   [[nodiscard]] double allreduce_sum(double value) const {
-    Tensor<double, 1, CudaSpace> scalar(Extents<1>{1});
-    deep_copy(scalar.view(), View<const double, 1, HostSpace>(&value, Extents<1>{1}));
-    allreduce_sum(scalar.view());
-    synchronize(exec_);
-    deep_copy(View<double, 1, HostSpace>(&value, Extents<1>{1}), scalar.const_view());
-    return value;
+    const CollectiveBeat beat(CollectiveOperation::allreduce_sum);
+    return sum_host_scalar(value);
   }
 
   /// recv <- send_0, ..., send_{size-1}; counts[r] elements from rank r (one group of broadcasts).
   template <class T>
   void allgatherv([[maybe_unused]] const View<const T, 1, CudaSpace>& send,
                   [[maybe_unused]] const View<T, 1, CudaSpace>& recv, std::span<const index_t> counts) const {
+    const CollectiveBeat beat(CollectiveOperation::allgatherv);
     require<dimension_mismatch>(static_cast<int>(counts.size()) == size(),
                                 "NcclCommunicator::allgatherv: one count per rank");
     index_t total = 0;
@@ -146,6 +145,7 @@ public:
   template <class T>
   void broadcast([[maybe_unused]] const View<T, 1, CudaSpace>& buffer, int root) const {
     require(root >= 0 && root < size(), "NcclCommunicator::broadcast: root outside the communicator");
+    const CollectiveBeat beat(CollectiveOperation::broadcast);
 #if defined(PNPDIST_NCCL_AVAILABLE)
     detail::nccl_check(ncclBroadcast(buffer.data(), buffer.data(), static_cast<std::size_t>(buffer.size()),
                                      detail::nccl_datatype<T>(), root, handle_->comm, stream()),
@@ -154,7 +154,10 @@ public:
   }
 
   /// Returns once every rank has reached it and this rank's stream is idle.
-  void barrier() const { (void)allreduce_sum(0.0); }
+  void barrier() const {
+    const CollectiveBeat beat(CollectiveOperation::barrier);
+    (void)sum_host_scalar(0.0);
+  }
 
   /// Aborts the NCCL communicator (unblocking pending operations), then the MPI job.
   [[noreturn]] void abort(int code) const {
@@ -168,6 +171,25 @@ public:
   }
 
 private:
+  template <class T>
+  void enqueue_allreduce_sum([[maybe_unused]] const View<T, 1, CudaSpace>& buffer) const {
+#if defined(PNPDIST_NCCL_AVAILABLE)
+    detail::nccl_check(ncclAllReduce(buffer.data(), buffer.data(), static_cast<std::size_t>(buffer.size()),
+                                     detail::nccl_datatype<T>(), ncclSum, handle_->comm, stream()),
+                       "ncclAllReduce");
+#endif
+  }
+
+  /// Sum over ranks of a host scalar through a device scalar; synchronizes the stream.
+  [[nodiscard]] double sum_host_scalar(double value) const {
+    Tensor<double, 1, CudaSpace> scalar(Extents<1>{1});
+    deep_copy(scalar.view(), View<const double, 1, HostSpace>(&value, Extents<1>{1}));
+    enqueue_allreduce_sum(scalar.view());
+    synchronize(exec_);
+    deep_copy(View<double, 1, HostSpace>(&value, Extents<1>{1}), scalar.const_view());
+    return value;
+  }
+
 #if defined(PNPDIST_NCCL_AVAILABLE)
   [[nodiscard]] cudaStream_t stream() const { return static_cast<cudaStream_t>(exec_.stream); }
   std::shared_ptr<detail::NcclHandle> handle_;
