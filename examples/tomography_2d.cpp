@@ -88,7 +88,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
       if (world.rank() == 0) std::fprintf(stderr, "tomography_2d: %s\n", error_message(e).c_str());
       return 2;
     }
-    o.weights = find_weights(default_lpd_weights, o.weights);
+    o.weights = find_weights(default_lpd_weights, o.weights, "the learned primal-dual weights", " (--method lpd)");
   } else {
     resolve_weights(o, default_weights);
   }

@@ -35,9 +35,12 @@ inline std::vector<std::filesystem::path> default_weights_dirs() {
 }
 
 /// The weights file `name` by the order above, with the environment directory and the default directories
-/// given (environment_dir: nullptr or "" when unset). Throws pnpdist::io_error when the file is not found.
+/// given (environment_dir: nullptr or "" when unset). Throws pnpdist::io_error when the file is not found; its
+/// message calls the file `what` and ends with `alternative` (the DRUNet prior's by default).
 inline std::string find_weights(const std::string& name, const std::string& explicit_file, const char* environment_dir,
-                                const std::vector<std::filesystem::path>& default_dirs) {
+                                const std::vector<std::filesystem::path>& default_dirs,
+                                const std::string& what = "the DRUNet weights",
+                                const std::string& alternative = ", or choose --denoiser tv") {
   namespace fs = std::filesystem;
   if (!explicit_file.empty()) {
     if (!fs::is_regular_file(explicit_file)) throw pnpdist::io_error("--weights: no file '" + explicit_file + "'");
@@ -56,13 +59,16 @@ inline std::string find_weights(const std::string& name, const std::string& expl
     if (fs::is_regular_file(file)) return file.string();
     looked += "\n  " + file.string();
   }
-  throw pnpdist::io_error("the DRUNet weights " + name + " were not found; looked for (PNPDIST_WEIGHTS_DIR unset):" +
-                          looked + "\npass --weights PATH, set PNPDIST_WEIGHTS_DIR, or choose --denoiser tv");
+  throw pnpdist::io_error(what + " " + name + " were not found; looked for (PNPDIST_WEIGHTS_DIR unset):" + looked +
+                          "\npass --weights PATH, set PNPDIST_WEIGHTS_DIR" + alternative);
 }
 
 /// find_weights with $PNPDIST_WEIGHTS_DIR and default_weights_dirs().
-inline std::string find_weights(const std::string& name, const std::string& explicit_file) {
-  return find_weights(name, explicit_file, std::getenv("PNPDIST_WEIGHTS_DIR"), default_weights_dirs());
+inline std::string find_weights(const std::string& name, const std::string& explicit_file,
+                                const std::string& what = "the DRUNet weights",
+                                const std::string& alternative = ", or choose --denoiser tv") {
+  return find_weights(name, explicit_file, std::getenv("PNPDIST_WEIGHTS_DIR"), default_weights_dirs(), what,
+                      alternative);
 }
 
 }  // namespace pnpdist_examples

@@ -89,3 +89,13 @@ TEST_CASE("weights lookup: the installation's directory is next to the running p
   const fs::path program = fs::read_symlink("/proc/self/exe");
   CHECK(dirs[0] == (program.parent_path() / PNPDIST_INSTALL_WEIGHTS_DIR).lexically_normal());
 }
+
+TEST_CASE("weights lookup: another network's file is named as such, without the DRUNet way out", "[examples][unit]") {
+  Dirs d;
+  const std::string message = message_of([&] {
+    find_weights("lpd.safetensors", "", nullptr, {d.install}, "the learned primal-dual weights", " (--method lpd)");
+  });
+  CHECK_THAT(message, Catch::StartsWith("the learned primal-dual weights lpd.safetensors were not found") &&
+                          Catch::Contains("set PNPDIST_WEIGHTS_DIR (--method lpd)") &&
+                          !Catch::Contains("--denoiser tv"));
+}
