@@ -91,6 +91,10 @@ class LpdMethod(unittest.TestCase):
                               capture_output=True, text=True, timeout=300)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("initial primal fbp", done.stdout)
+        schema = json.loads(subprocess.run([TRAIN, "--options-json"], capture_output=True, text=True,
+                                           timeout=60).stdout)
+        option = next(o for o in schema["options"] if o["flag"] == "--initial-primal")
+        self.assertEqual((option["choices"], option["default"]), (["zero", "fbp"], "zero"))
         done, out = run("tiny", "--weights", weights, "--geometry", "ellipse", "--size", "16", "--angles", "6",
                         "--operators", "2", "--baseline-tv-iterations", "0")
         self.assertEqual(done.returncode, 0, done.stderr)
