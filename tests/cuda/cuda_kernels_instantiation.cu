@@ -16,11 +16,16 @@
 #include <cstddef>
 #include <cstdio>
 #include <exception>
+#include <type_traits>
 
 namespace {
 
 using pnpdist::Cuda;
 using pnpdist::CudaSpace;
+
+// Compiled by nvcc, Cuda and CudaSpace are in the inline namespace cuda_nvcc (backend/cuda/abi_tag.hpp): the
+// instantiations here never share a mangled name with a host-compiled translation unit's.
+static_assert(std::is_same_v<Cuda, pnpdist::cuda_nvcc::Cuda> && std::is_same_v<CudaSpace, pnpdist::cuda_nvcc::CudaSpace>);
 using pnpdist::Extents;
 using pnpdist::index_t;
 

@@ -19,6 +19,8 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 namespace {
@@ -189,3 +191,12 @@ TEMPLATE_TEST_CASE("emulated Cuda DenseMatrix and power_method equal Serial", "[
 }
 
 }  // namespace
+
+TEST_CASE("emulated Cuda and CudaSpace are in the emulation's ABI-tagged inline namespace", "[cuda-emulated]") {
+  // Distinct from the host compiler's and nvcc's (backend/cuda/abi_tag.hpp): an emulated instantiation of
+  // a Cuda template never shares a mangled name with a real one.
+  STATIC_REQUIRE(std::is_same_v<pnpdist::Cuda, pnpdist::cuda_emulated::Cuda>);
+  STATIC_REQUIRE(std::is_same_v<pnpdist::CudaSpace, pnpdist::cuda_emulated::CudaSpace>);
+  CHECK(std::string(typeid(pnpdist::Tensor<float, 1, pnpdist::CudaSpace>).name()).find("13cuda_emulated") !=
+        std::string::npos);
+}

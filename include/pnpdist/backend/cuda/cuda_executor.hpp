@@ -7,6 +7,7 @@
 /// Launching kernels needs a translation unit compiled by nvcc (see backend/cuda/for_each.hpp); naming the
 /// executor, querying it and synchronizing it only need the pnpdist::cuda component (PNPDIST_HAS_CUDA).
 
+#include "pnpdist/backend/cuda/abi_tag.hpp"
 #include "pnpdist/backend/cuda/cuda_space.hpp"
 #include "pnpdist/core/errors.hpp"
 
@@ -22,6 +23,9 @@ namespace pnpdist {
 /// device): the resident-thread capacity of the smallest GPU the library is compiled for, an A100 (sm_80):
 /// 108 multiprocessors x 2048 threads.
 inline constexpr int cuda_fallback_concurrency = 108 * 2048;
+
+/// Cuda is in an inline namespace named by the compilation mode (backend/cuda/abi_tag.hpp).
+inline namespace PNPDIST_ABI_TAG {
 
 struct Cuda {
   using memory_space = CudaSpace;
@@ -50,6 +54,8 @@ struct Cuda {
     return cuda_fallback_concurrency;
   }
 };
+
+}  // namespace PNPDIST_ABI_TAG
 
 /// Blocks until every operation queued in exec.stream has completed. Throws cuda_error when one failed
 /// (asynchronous kernel errors surface here), not_compiled in a build without the CUDA component.

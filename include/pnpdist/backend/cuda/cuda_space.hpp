@@ -17,6 +17,7 @@
 #include <cstddef>
 
 #include "pnpdist/backend/allocation_tracker.hpp"
+#include "pnpdist/backend/cuda/abi_tag.hpp"
 #include "pnpdist/backend/host_space.hpp"
 #include "pnpdist/core/errors.hpp"
 
@@ -27,6 +28,8 @@
 #endif
 
 namespace pnpdist {
+/// CudaSpace is in an inline namespace named by the compilation mode (backend/cuda/abi_tag.hpp).
+inline namespace PNPDIST_ABI_TAG {
 
 struct CudaSpace {
   static constexpr const char* name = "cuda";
@@ -60,6 +63,8 @@ struct CudaSpace {
 #endif
   }
 };
+
+}  // namespace PNPDIST_ABI_TAG
 
 namespace detail {
 

@@ -7,9 +7,9 @@
 /// row-per-iteration split would leave GPU threads with whole rows and uncoalesced accesses).
 ///
 /// Launching needs a translation unit compiled by nvcc (PNPDIST_CUDA_KERNELS_AVAILABLE, see launch.hpp).
-/// Elsewhere this header still compiles, and a launch throws pnpdist::not_compiled. Every translation
-/// unit of a program that instantiates a Cuda launch of the same functor type must be compiled the same
-/// way (all by nvcc): the two definitions of an instantiation differ, and the linker keeps only one.
+/// Elsewhere this header still compiles, and a launch throws pnpdist::not_compiled. The two bodies do not
+/// collide at link time: Cuda is in an inline namespace named by the compilation mode (abi_tag.hpp), so an
+/// nvcc-compiled and a host-compiled instantiation have different mangled names.
 
 #include "pnpdist/backend/cuda/cuda_executor.hpp"
 #include "pnpdist/backend/cuda/launch.hpp"
