@@ -18,11 +18,11 @@
 namespace pnpdist::ct {
 namespace detail {
 
-/// A sample policy that only counts the taps it is given.
+/// A sample policy that only counts the taps it is given (host and device, as the sample functions).
 template <class T>
 struct TapCounter {
   std::uint64_t taps = 0;
-  void operator()(index_t /*i*/, T /*w*/, int /*lane*/ = 0) { ++taps; }
+  PNPDIST_HOST_DEVICE void operator()(index_t /*i*/, T /*w*/, int /*lane*/ = 0) { ++taps; }
 };
 
 }  // namespace detail
