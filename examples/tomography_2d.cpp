@@ -275,7 +275,8 @@ int main(int argc, char** argv) {
       "--init pseudo_inverse is filtered back projection (Ram-Lak). Output: result.json, truth.png,\n"
       "measurement.png (sinogram), initial.png, reconstruction.png and baseline_<name>.png in --output-dir.\n"
       "Baselines (--baselines 1): FBP (Ram-Lak, Hann), SIRT and CGLS stopped by the discrepancy principle,\n"
-      "PnP-TV (docs/examples.md).");
+      "PnP-TV (docs/examples.md). --method lpd: learned primal-dual instead of PnP, on one process, at its\n"
+      "weights' training geometry (the shipped weights: --geometry ellipse --size 128 --angles 30; docs/learned.md).");
   table.choice("--method",
                "pnp: the PnP solve; lpd: learned primal-dual (docs/learned.md) with --weights naming its weights\n"
                "(default " + default_lpd_weights + ", found like the DRUNet weights), on one process",
