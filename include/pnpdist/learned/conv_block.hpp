@@ -22,7 +22,7 @@
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/philox.hpp"
 #include "pnpdist/core/types.hpp"
-#include "pnpdist/nn/train/conv3_train.hpp"
+#include "pnpdist/nn/train/conv3_onednn.hpp"
 #include "pnpdist/nn/train/parameters.hpp"
 #include "pnpdist/nn/train/pointwise_train.hpp"
 
@@ -53,7 +53,8 @@ public:
       std::vector<T> w(static_cast<std::size_t>(cout * cin * 9));
       for (T& v : w) v = static_cast<T>(bound * (2.0 * random.uniform2d(block++).v[0] - 1.0));
       weights_.push_back(store.add(prefix + "." + name + ".weight", {cout, cin, 3, 3}, w));
-      biases_.push_back(store.add(prefix + "." + name + ".bias", {cout}, std::vector<T>(static_cast<std::size_t>(cout))));
+      biases_.push_back(
+          store.add(prefix + "." + name + ".bias", {cout}, std::vector<T>(static_cast<std::size_t>(cout))));
     };
     const auto prelu = [&](const std::string& name) {
       slopes_.push_back(store.add(prefix + "." + name + ".weight", {width},
@@ -79,14 +80,14 @@ public:
              std::to_string(batch * cin_ * plane) + " (batch x Cin x H x W)";
     });
     for (auto* v : {&a.pre1, &a.post1, &a.pre2, &a.post2}) v->resize(static_cast<std::size_t>(batch * width_ * plane));
-    nn::train::conv3_forward(exec, {batch, cin_, width_, h, w}, a.input.data(), store.value(weights_[0]),
-                             store.value(biases_[0]), a.pre1.data());
+    nn::train::conv3_train_forward(exec, {batch, cin_, width_, h, w}, a.input.data(), store.value(weights_[0]),
+                                   store.value(biases_[0]), a.pre1.data());
     nn::train::prelu_forward(exec, batch, width_, plane, a.pre1.data(), store.value(slopes_[0]), a.post1.data());
-    nn::train::conv3_forward(exec, {batch, width_, width_, h, w}, a.post1.data(), store.value(weights_[1]),
-                             store.value(biases_[1]), a.pre2.data());
+    nn::train::conv3_train_forward(exec, {batch, width_, width_, h, w}, a.post1.data(), store.value(weights_[1]),
+                                   store.value(biases_[1]), a.pre2.data());
     nn::train::prelu_forward(exec, batch, width_, plane, a.pre2.data(), store.value(slopes_[1]), a.post2.data());
-    nn::train::conv3_forward(exec, {batch, width_, cout_, h, w}, a.post2.data(), store.value(weights_[2]),
-                             store.value(biases_[2]), update);
+    nn::train::conv3_train_forward(exec, {batch, width_, cout_, h, w}, a.post2.data(), store.value(weights_[2]),
+                                   store.value(biases_[2]), update);
   }
 
   /// From d_update (batch, Cout, h, w): adds the parameter gradients to `store`, writes d_input (batch, Cin,
@@ -100,22 +101,22 @@ public:
     T* d_pre = work.data() + hidden;
     using nn::train::Conv3Shape;
     const Conv3Shape s3{batch, width_, cout_, h, w}, s2{batch, width_, width_, h, w}, s1{batch, cin_, width_, h, w};
-    nn::train::conv3_backward_weights(exec, s3, a.post2.data(), d_update, store.gradient(weights_[2]),
-                                      store.gradient(biases_[2]));
-    nn::train::conv3_backward_data(exec, s3, d_update, store.value(weights_[2]), d_post);
+    nn::train::conv3_train_backward_weights(exec, s3, a.post2.data(), d_update, store.gradient(weights_[2]),
+                                            store.gradient(biases_[2]));
+    nn::train::conv3_train_backward_data(exec, s3, d_update, store.value(weights_[2]), d_post);
     nn::train::prelu_backward(exec, batch, width_, plane, a.pre2.data(), store.value(slopes_[1]), d_post, d_pre,
                               store.gradient(slopes_[1]));
-    nn::train::conv3_backward_weights(exec, s2, a.post1.data(), d_pre, store.gradient(weights_[1]),
-                                      store.gradient(biases_[1]));
+    nn::train::conv3_train_backward_weights(exec, s2, a.post1.data(), d_pre, store.gradient(weights_[1]),
+                                            store.gradient(biases_[1]));
     std::fill(work.begin(), work.begin() + hidden, T(0));
-    nn::train::conv3_backward_data(exec, s2, d_pre, store.value(weights_[1]), d_post);
+    nn::train::conv3_train_backward_data(exec, s2, d_pre, store.value(weights_[1]), d_post);
     std::fill(work.begin() + hidden, work.end(), T(0));
     nn::train::prelu_backward(exec, batch, width_, plane, a.pre1.data(), store.value(slopes_[0]), d_post, d_pre,
                               store.gradient(slopes_[0]));
-    nn::train::conv3_backward_weights(exec, s1, a.input.data(), d_pre, store.gradient(weights_[0]),
-                                      store.gradient(biases_[0]));
+    nn::train::conv3_train_backward_weights(exec, s1, a.input.data(), d_pre, store.gradient(weights_[0]),
+                                            store.gradient(biases_[0]));
     std::fill(d_input, d_input + batch * cin_ * plane, T(0));
-    nn::train::conv3_backward_data(exec, s1, d_pre, store.value(weights_[0]), d_input);
+    nn::train::conv3_train_backward_data(exec, s1, d_pre, store.value(weights_[0]), d_input);
   }
 
 private:

@@ -1,0 +1,286 @@
+#pragma once
+/// \file
+/// The 3x3 training convolution of conv3_train.hpp (stride 1, zero padding 1, bias; tensors N x C x H x W,
+/// weights (Cout, Cin, 3, 3) as PyTorch, all contiguous) through oneDNN primitives, and the dispatch the
+/// training layers use.
+///
+/// - onednn_conv3_forward / _backward_data / _backward_weights: dnnl::convolution_forward (forward_training,
+///   with bias), convolution_backward_data and convolution_backward_weights (with the bias gradient), float
+///   only. Primitive descriptors and primitives are created once per (shape, layout) and cached for the
+///   process; each call allocates its scratchpad, so calls from several threads are safe. Same contract as
+///   the loops: forward writes `out`, the backward passes accumulate (+=) into their outputs (oneDNN writes
+///   a temporary, which is added). With `blocked` (the default), the primitives choose their layouts
+///   (format any: channel-blocked, jit:avx512_core on AVX-512) and the plain tensors are reordered around
+///   each call; otherwise they run on NCHW / OIHW directly (gemm:jit). Blocked with its reorders is 3 to 5
+///   times faster for 32 -> 32 channels at 128 x 128 (docs/learned.md, tools/bench_conv3_train.cpp).
+/// - Threads: the OpenMP team size is the executor's concurrency() for the call (ThreadScope of
+///   onednn_engine.hpp; 1 for Serial).
+/// - Results equal the loops up to float round-off (another summation order); unlike the loops they may
+///   depend on the thread count (oneDNN may split the weight-gradient sums over threads).
+///
+/// conv3_train_forward / _backward_data / _backward_weights: the oneDNN path for float on host executors
+/// when the pnpdist::onednn component is linked (PNPDIST_HAS_ONEDNN), the loops of conv3_train.hpp
+/// otherwise (double always: oneDNN has no f64 convolution). Setting the environment variable
+/// PNPDIST_TRAIN_CONV=loops selects the loops in every case (for comparisons); any other value is refused.
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "pnpdist/backend/executor.hpp"
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/types.hpp"
+#include "pnpdist/nn/onednn_engine.hpp"
+#include "pnpdist/nn/train/conv3_train.hpp"
+
+namespace pnpdist::nn::train {
+
+/// True unless the environment variable PNPDIST_TRAIN_CONV is "loops" (read once); other values throw
+/// invalid_argument naming the variable and the accepted values.
+inline bool train_conv_onednn_allowed() {
+  static const bool allowed = [] {
+    const char* v = std::getenv("PNPDIST_TRAIN_CONV");
+    if (!v || std::strcmp(v, "") == 0 || std::strcmp(v, "onednn") == 0) return true;
+    require(std::strcmp(v, "loops") == 0,
+            [&] { return std::string("PNPDIST_TRAIN_CONV must be 'loops' or 'onednn' (or unset), got '") + v + "'"; });
+    return false;
+  }();
+  return allowed;
+}
+
+#if defined(PNPDIST_HAS_ONEDNN)
+
+namespace onednn_train_detail {
+
+enum class Pass { forward, backward_data, backward_weights };
+
+/// One cached primitive with the layouts it runs on.
+struct Conv3Primitive {
+  dnnl::primitive primitive;
+  dnnl::memory::desc src, weights, dst, scratchpad;  // forward: in/weight/out; data: d_in/weight/d_out;
+                                                     // weights: in/d_weight/d_out
+  std::string implementation;
+};
+
+inline Conv3Primitive make(const Conv3Shape& s, Pass pass, bool blocked) {
+  using dnnl::memory;
+  const auto f32 = memory::data_type::f32;
+  const auto act_tag = blocked ? memory::format_tag::any : memory::format_tag::nchw;
+  const auto w_tag = blocked ? memory::format_tag::any : memory::format_tag::oihw;
+  const memory::desc src({s.batch, s.in_channels, s.height, s.width}, f32, act_tag);
+  const memory::desc dst({s.batch, s.out_channels, s.height, s.width}, f32, act_tag);
+  const memory::desc weights({s.out_channels, s.in_channels, 3, 3}, f32, w_tag);
+  const memory::desc bias({s.out_channels}, f32, memory::format_tag::x);
+  const memory::dims strides{1, 1}, padding{1, 1};
+  const auto algo = dnnl::algorithm::convolution_direct;
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const auto& engine = onednn_detail::cpu_engine();
+  const dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, algo, src, weights, bias, dst, strides,
+                                           padding, padding);
+  const dnnl::convolution_forward::primitive_desc fpd(fd, attr, engine);
+  if (pass == Pass::forward)
+    return {dnnl::convolution_forward(fpd), fpd.src_desc(),     fpd.weights_desc(), fpd.dst_desc(),
+            fpd.scratchpad_desc(),          fpd.impl_info_str()};
+  if (pass == Pass::backward_data) {
+    const dnnl::convolution_backward_data::desc d(algo, src, weights, dst, strides, padding, padding);
+    const dnnl::convolution_backward_data::primitive_desc pd(d, attr, engine, fpd);
+    return {dnnl::convolution_backward_data(pd),
+            pd.diff_src_desc(),
+            pd.weights_desc(),
+            pd.diff_dst_desc(),
+            pd.scratchpad_desc(),
+            pd.impl_info_str()};
+  }
+  const dnnl::convolution_backward_weights::desc d(algo, src, weights, bias, dst, strides, padding, padding);
+  const dnnl::convolution_backward_weights::primitive_desc pd(d, attr, engine, fpd);
+  return {dnnl::convolution_backward_weights(pd),
+          pd.src_desc(),
+          pd.diff_weights_desc(),
+          pd.diff_dst_desc(),
+          pd.scratchpad_desc(),
+          pd.impl_info_str()};
+}
+
+/// The process-wide cache: one primitive per (shape, pass, layout choice), created on first use.
+inline const Conv3Primitive& cached(const Conv3Shape& s, Pass pass, bool blocked) {
+  using Key = std::tuple<index_t, index_t, index_t, index_t, index_t, int, bool>;
+  static std::mutex mutex;
+  static std::map<Key, Conv3Primitive> cache;
+  const Key key{s.batch, s.in_channels, s.out_channels, s.height, s.width, static_cast<int>(pass), blocked};
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, make(s, pass, blocked)).first;
+  return it->second;
+}
+
+/// Plain tensors of one call and the layouts the primitive wants: inputs are reordered in, outputs (when
+/// the primitive's layout differs) are written to a temporary and reordered out by finish().
+class Bound {
+public:
+  explicit Bound(dnnl::stream& stream) : stream_(stream) {}
+
+  dnnl::memory input(const dnnl::memory::desc& plain, const dnnl::memory::desc& wanted, const float* data) {
+    dnnl::memory user(plain, onednn_detail::cpu_engine(), const_cast<float*>(data));
+    return onednn_detail::reordered(user, wanted, stream_);
+  }
+  dnnl::memory output(const dnnl::memory::desc& plain, const dnnl::memory::desc& wanted, float* data) {
+    dnnl::memory user(plain, onednn_detail::cpu_engine(), data);
+    if (wanted == plain) return user;
+    dnnl::memory inner(wanted, onednn_detail::cpu_engine());
+    outputs_.push_back({inner, user});
+    return inner;
+  }
+  void finish() {
+    stream_.wait();
+    for (auto& [inner, user] : outputs_) dnnl::reorder(inner, user).execute(stream_, inner, user);
+    stream_.wait();
+  }
+
+private:
+  dnnl::stream& stream_;
+  std::vector<std::pair<dnnl::memory, dnnl::memory>> outputs_;
+};
+
+inline dnnl::memory::desc plain_activation(index_t n, index_t c, const Conv3Shape& s) {
+  return {{n, c, s.height, s.width}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw};
+}
+inline dnnl::memory::desc plain_weights(const Conv3Shape& s) {
+  return {{s.out_channels, s.in_channels, 3, 3}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::oihw};
+}
+
+}  // namespace onednn_train_detail
+
+/// out = conv3(in) + bias through oneDNN (bias may be nullptr: zero). Returns the implementation name.
+inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const float* in, const float* weight,
+                                        const float* bias, float* out, bool blocked = true) {
+  namespace d = onednn_train_detail;
+  detail::require_conv3_shape(s, "onednn_conv3_forward");
+  onednn_detail::ThreadScope scope(threads);
+  const auto& p = d::cached(s, d::Pass::forward, blocked);
+  dnnl::stream stream(onednn_detail::cpu_engine());
+  d::Bound bound(stream);
+  std::vector<float> zeros;
+  if (!bias) zeros.assign(static_cast<std::size_t>(s.out_channels), 0.0f);
+  dnnl::memory bias_mem({{s.out_channels}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::x},
+                        onednn_detail::cpu_engine(), const_cast<float*>(bias ? bias : zeros.data()));
+  dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
+  p.primitive.execute(stream,
+                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s), p.src, in)},
+                       {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
+                       {DNNL_ARG_BIAS, bias_mem},
+                       {DNNL_ARG_DST, bound.output(d::plain_activation(s.batch, s.out_channels, s), p.dst, out)},
+                       {DNNL_ARG_SCRATCHPAD, scratch}});
+  bound.finish();
+  return p.implementation;
+}
+
+/// d_in += conv3^T(d_out) through oneDNN. Returns the implementation name.
+inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, const float* d_out, const float* weight,
+                                              float* d_in, bool blocked = true) {
+  namespace d = onednn_train_detail;
+  detail::require_conv3_shape(s, "onednn_conv3_backward_data");
+  onednn_detail::ThreadScope scope(threads);
+  const auto& p = d::cached(s, d::Pass::backward_data, blocked);
+  const index_t size = s.batch * s.in_channels * s.plane();
+  std::vector<float> result(static_cast<std::size_t>(size));
+  dnnl::stream stream(onednn_detail::cpu_engine());
+  d::Bound bound(stream);
+  dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
+  p.primitive.execute(
+      stream, {{DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s), p.dst, d_out)},
+               {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
+               {DNNL_ARG_DIFF_SRC, bound.output(d::plain_activation(s.batch, s.in_channels, s), p.src, result.data())},
+               {DNNL_ARG_SCRATCHPAD, scratch}});
+  bound.finish();
+  for (index_t i = 0; i < size; ++i) d_in[i] += result[static_cast<std::size_t>(i)];
+  return p.implementation;
+}
+
+/// d_weight += dL/dweight, d_bias += dL/dbias (d_bias may be nullptr) through oneDNN. Returns the
+/// implementation name.
+inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& s, const float* in, const float* d_out,
+                                                 float* d_weight, float* d_bias, bool blocked = true) {
+  namespace d = onednn_train_detail;
+  detail::require_conv3_shape(s, "onednn_conv3_backward_weights");
+  onednn_detail::ThreadScope scope(threads);
+  const auto& p = d::cached(s, d::Pass::backward_weights, blocked);
+  std::vector<float> dw(static_cast<std::size_t>(s.out_channels * s.in_channels * 9));
+  std::vector<float> db(static_cast<std::size_t>(s.out_channels));
+  dnnl::stream stream(onednn_detail::cpu_engine());
+  d::Bound bound(stream);
+  dnnl::memory bias_mem({{s.out_channels}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::x},
+                        onednn_detail::cpu_engine(), db.data());
+  dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
+  p.primitive.execute(stream,
+                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s), p.src, in)},
+                       {DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s), p.dst, d_out)},
+                       {DNNL_ARG_DIFF_WEIGHTS, bound.output(d::plain_weights(s), p.weights, dw.data())},
+                       {DNNL_ARG_DIFF_BIAS, bias_mem},
+                       {DNNL_ARG_SCRATCHPAD, scratch}});
+  bound.finish();
+  for (std::size_t i = 0; i < dw.size(); ++i) d_weight[i] += dw[i];
+  if (d_bias)
+    for (std::size_t i = 0; i < db.size(); ++i) d_bias[i] += db[i];
+  return p.implementation;
+}
+
+#endif  // PNPDIST_HAS_ONEDNN
+
+/// True when conv3_train_* take the oneDNN path for this executor and value type.
+template <class Exec, class T>
+inline bool conv3_train_uses_onednn() {
+#if defined(PNPDIST_HAS_ONEDNN)
+  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>) return train_conv_onednn_allowed();
+#endif
+  return false;
+}
+
+/// conv3_forward (conv3_train.hpp) through oneDNN or the loops (see the file comment).
+template <class Exec, class T>
+inline void conv3_train_forward(const Exec& exec, const Conv3Shape& s, const T* in, const T* weight, const T* bias,
+                                T* out) {
+#if defined(PNPDIST_HAS_ONEDNN)
+  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>)
+    if (train_conv_onednn_allowed()) {
+      onednn_conv3_forward(exec.concurrency(), s, in, weight, bias, out);
+      return;
+    }
+#endif
+  conv3_forward(exec, s, in, weight, bias, out);
+}
+
+/// conv3_backward_data (conv3_train.hpp) through oneDNN or the loops.
+template <class Exec, class T>
+inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, const T* d_out, const T* weight, T* d_in) {
+#if defined(PNPDIST_HAS_ONEDNN)
+  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>)
+    if (train_conv_onednn_allowed()) {
+      onednn_conv3_backward_data(exec.concurrency(), s, d_out, weight, d_in);
+      return;
+    }
+#endif
+  conv3_backward_data(exec, s, d_out, weight, d_in);
+}
+
+/// conv3_backward_weights (conv3_train.hpp) through oneDNN or the loops.
+template <class Exec, class T>
+inline void conv3_train_backward_weights(const Exec& exec, const Conv3Shape& s, const T* in, const T* d_out,
+                                         T* d_weight, T* d_bias) {
+#if defined(PNPDIST_HAS_ONEDNN)
+  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>)
+    if (train_conv_onednn_allowed()) {
+      onednn_conv3_backward_weights(exec.concurrency(), s, in, d_out, d_weight, d_bias);
+      return;
+    }
+#endif
+  conv3_backward_weights(exec, s, in, d_out, d_weight, d_bias);
+}
+
+}  // namespace pnpdist::nn::train

@@ -1,0 +1,106 @@
+// The oneDNN path of the 3x3 training convolution (nn/train/conv3_onednn.hpp) against the loops of
+// conv3_train.hpp (the oracle) in float: forward with bias, backward-data and backward-weights with the bias
+// gradient, plain and blocked layouts, 1 and 2 threads, odd sizes, several channel counts, batch > 1.
+// Tolerance per element: 1e-6 times the sum of the absolute values of the terms summed into it (the same
+// pass run on |inputs|), about 8 float epsilons of that sum: reordered sums stay inside it, a wrong tap
+// or a wrong channel does not.
+#include <catch2/catch.hpp>
+
+#include <pnpdist/backend/serial.hpp>
+#include <pnpdist/nn/train/conv3_onednn.hpp>
+#include <pnpdist/nn/train/conv3_train.hpp>
+#include <pnpdist/tensor/random.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace pnpdist;
+using namespace pnpdist::nn::train;
+
+namespace {
+
+std::vector<float> random_floats(index_t n, std::uint64_t stream) {
+  std::vector<float> v(static_cast<std::size_t>(n));
+  fill_uniform(Serial{}, View<float, 1, HostSpace>(v.data(), Extents<1>{n}), 11, stream, -1.0f, 1.0f);
+  return v;
+}
+
+std::vector<float> absolute(std::vector<float> v) {
+  for (float& x : v) x = std::fabs(x);
+  return v;
+}
+
+void check_close(const std::vector<float>& ours, const std::vector<float>& oracle, const std::vector<float>& scale) {
+  REQUIRE(ours.size() == oracle.size());
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    INFO("element " << i);
+    CHECK(std::fabs(ours[i] - oracle[i]) <= 1e-6f * scale[i]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the dispatch takes oneDNN for float on host executors only where it is built", "[nn][train]") {
+  CHECK_FALSE(conv3_train_uses_onednn<Serial, double>());
+#if defined(PNPDIST_HAS_ONEDNN)
+  CHECK(conv3_train_uses_onednn<Serial, float>() == train_conv_onednn_allowed());
+#else
+  CHECK_FALSE(conv3_train_uses_onednn<Serial, float>());
+#endif
+}
+
+#if defined(PNPDIST_HAS_ONEDNN)
+
+TEST_CASE("oneDNN conv3 forward, backward-data and backward-weights equal the loops", "[nn][train][onednn]") {
+  const Conv3Shape s = GENERATE(Conv3Shape{2, 3, 5, 7, 9}, Conv3Shape{3, 1, 32, 13, 11}, Conv3Shape{2, 32, 32, 17, 19},
+                                Conv3Shape{1, 32, 1, 5, 3}, Conv3Shape{2, 6, 2, 1, 1}, Conv3Shape{1, 7, 16, 33, 2});
+  const bool blocked = GENERATE(false, true);
+  const int threads = GENERATE(1, 2);
+  INFO("N=" << s.batch << " Cin=" << s.in_channels << " Cout=" << s.out_channels << " H=" << s.height
+            << " W=" << s.width << " blocked=" << blocked << " threads=" << threads);
+  const index_t in_size = s.batch * s.in_channels * s.plane(), out_size = s.batch * s.out_channels * s.plane();
+  const auto x = random_floats(in_size, 1);
+  const auto w = random_floats(s.out_channels * s.in_channels * 9, 2);
+  const auto b = random_floats(s.out_channels, 3);
+  const auto g = random_floats(out_size, 4);  // the gradient of the output
+  const auto ax = absolute(x), aw = absolute(w), ab = absolute(b), ag = absolute(g);
+
+  std::vector<float> ours(static_cast<std::size_t>(out_size), 9.0f), oracle(ours.size()), scale(ours.size());
+  onednn_conv3_forward(threads, s, x.data(), w.data(), b.data(), ours.data(), blocked);
+  conv3_forward(Serial{}, s, x.data(), w.data(), b.data(), oracle.data());
+  conv3_forward(Serial{}, s, ax.data(), aw.data(), ab.data(), scale.data());
+  check_close(ours, oracle, scale);
+  // Without a bias: zero.
+  onednn_conv3_forward(threads, s, x.data(), w.data(), nullptr, ours.data(), blocked);
+  conv3_forward(Serial{}, s, x.data(), w.data(), static_cast<const float*>(nullptr), oracle.data());
+  check_close(ours, oracle, scale);
+
+  // Backward passes accumulate: start both from the same nonzero values.
+  std::vector<float> dx(static_cast<std::size_t>(in_size), 0.5f), dx_oracle = dx, dx_scale(dx.size(), 0.5f);
+  onednn_conv3_backward_data(threads, s, g.data(), w.data(), dx.data(), blocked);
+  conv3_backward_data(Serial{}, s, g.data(), w.data(), dx_oracle.data());
+  conv3_backward_data(Serial{}, s, ag.data(), aw.data(), dx_scale.data());
+  check_close(dx, dx_oracle, dx_scale);
+
+  std::vector<float> dw(w.size(), 0.25f), dw_oracle = dw, dw_scale = dw;
+  std::vector<float> db(b.size(), -1.0f), db_oracle = db, db_scale(db.size(), 1.0f);
+  onednn_conv3_backward_weights(threads, s, x.data(), g.data(), dw.data(), db.data(), blocked);
+  conv3_backward_weights(Serial{}, s, x.data(), g.data(), dw_oracle.data(), db_oracle.data());
+  conv3_backward_weights(Serial{}, s, ax.data(), ag.data(), dw_scale.data(), db_scale.data());
+  check_close(dw, dw_oracle, dw_scale);
+  check_close(db, db_oracle, db_scale);
+  // Without a bias gradient.
+  onednn_conv3_backward_weights(threads, s, x.data(), g.data(), dw.data(), nullptr, blocked);
+  conv3_backward_weights(Serial{}, s, x.data(), g.data(), dw_oracle.data(), static_cast<float*>(nullptr));
+  for (float& v : dw_scale) v *= 2.0f;
+  check_close(dw, dw_oracle, dw_scale);
+}
+
+TEST_CASE("oneDNN conv3 refuses non-positive shapes before running", "[nn][train][onednn]") {
+  std::vector<float> v(16);
+  CHECK_THROWS_WITH(onednn_conv3_forward(1, Conv3Shape{1, 0, 1, 4, 4}, v.data(), v.data(), nullptr, v.data()),
+                    Catch::Contains("Cin=0"));
+}
+
+#endif
