@@ -16,7 +16,8 @@
 /// gathered to every rank (one allgatherv of the flat gradients, rank blocks in rank order = sample order),
 /// and every rank sums them in sample order 0 .. batch-1 and divides by the batch: the gradient, and so the
 /// Adam step and the weights, are bitwise the same on every rank and for every rank count (1, 2, 4, ...,
-/// SelfCommunicator included) and thread count. The cost over an allreduce: batch x parameters values
+/// SelfCommunicator included) and, with the loops, thread count (with the oneDNN convolutions of
+/// nn/train/conv3_onednn.hpp, at equal thread counts per rank). The cost over an allreduce: batch x parameters values
 /// received per step instead of about 2 x parameters. evaluate() splits its samples the same way and is
 /// collective; save() writes on rank 0 only; resume() reads the file on every rank (a path every rank can
 /// read), so a run may resume on another rank count.

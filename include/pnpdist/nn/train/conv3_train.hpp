@@ -14,7 +14,8 @@
 ///     calls add up;
 ///   - each output element is summed in a fixed order by one iteration: results do not depend on the
 ///     thread count.
-/// This is the host implementation; oneDNN's backward primitives are not used yet.
+/// These loops are the oracle of the oneDNN path (conv3_onednn.hpp), which the training layers take for
+/// float when the oneDNN component is linked; double always runs here.
 
 #include <cstddef>
 #include <string>
