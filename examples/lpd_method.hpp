@@ -168,25 +168,8 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
   const double seconds = seconds_since(start);
   const pnpdist::IterationRecord final_record = measure(x);
 
-  std::filesystem::create_directories(o.output_dir);
-  const double low = 0, high = problem.data_range;
-  nlohmann::ordered_json images = nlohmann::ordered_json::object();
-  if (problem.truth) images["truth"] = save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high);
-  if (!problem.measurement_png.empty()) images["measurement"] = problem.measurement_png;
-  images["reconstruction"] = save_png(exec, o.output_dir, "reconstruction.png", x.const_view(), low, high);
-  images["initial"] = save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high);
-
-  nlohmann::ordered_json json = {{"schema", "pnpdist.run/1"},
-                                 {"example", problem.example},
-                                 {"method", "lpd"},
-                                 {"options", table.options_json()},
-                                 {"ranks", world.size()},
-                                 {"threads_per_rank", exec.concurrency()},
-                                 {"setup_seconds", setup_seconds}};
-  json["init"] = {{"method", fbp ? "fbp" : "zeros"},
-                  {"psnr", initial.psnr},
-                  {"ssim", initial.ssim},
-                  {"data_fidelity", initial.data_fidelity}};
+  nlohmann::ordered_json json =
+      result_json_head(problem, "lpd", table, world, exec, setup_seconds, fbp ? "fbp" : "zeros", initial);
   json["records"] = nlohmann::ordered_json::array({nlohmann::ordered_json::array()});
   json["final"] = {{"psnr", final_record.psnr},
                    {"ssim", final_record.ssim},
@@ -196,10 +179,7 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
                    {"step", nullptr},
                    {"squared_norm", nullptr},
                    {"resumed_from", 0}};
-  json["images"] = std::move(images);
-  if (!problem.baselines.is_null()) json["baselines"] = problem.baselines;
-  json["problem"] = {{"description", problem.description}, {"data_range", problem.data_range}};
-  json["problem"].update(problem.extra);
+  result_json_tail(json, exec, o.output_dir, problem, x.const_view(), x0.const_view());
   json["denoiser"] = {{"kind", "lpd"}, {"weights", weights.path}, {"config", description}, {"executor", Exec::name}};
   json["lpd"] = {{"weights", weights.path},
                  {"iterations", weights.config.iterations},
@@ -213,11 +193,7 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
                  {"geometry_mismatch_accepted", geometry_check.accepted},
                  {"seconds", seconds},
                  {"final_data_fidelity", final_record.data_fidelity}};
-  const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
-  std::ofstream out(path);
-  out << json.dump(2) << '\n';
-  out.close();
-  if (!out) throw pnpdist::io_error("cannot write " + path);
+  const std::string path = write_result_json(o.output_dir, json);
   if (!o.quiet)
     std::printf("%s: LPD PSNR %.2f dB (initial primal %.2f dB) in %.2f s (setup %.2f s); %s\n", problem.example,
                 final_record.psnr, initial.psnr, seconds, setup_seconds, path.c_str());

@@ -258,6 +258,56 @@ struct Problem {
   std::function<void(pnpdist::View<const float, R>)> save_volume;  // if set: called by rank 0 with the result
 };
 
+/// result.json of a run (schema pnpdist.run/1), in its key order: result_json_head gives schema .. init; the
+/// method adds records and final; result_json_tail writes the images (rank 0) and adds images, baselines and
+/// problem; the method adds denoiser and its own keys; write_result_json writes the file.
+template <std::size_t R>
+nlohmann::ordered_json result_json_head(const Problem<R>& problem, const char* method, const OptionTable& table,
+                                        const World& world, const Exec& exec, double setup_seconds,
+                                        const std::string& init_method, const pnpdist::IterationRecord& initial) {
+  nlohmann::ordered_json json = {{"schema", "pnpdist.run/1"},
+                                 {"example", problem.example},
+                                 {"method", method},
+                                 {"options", table.options_json()},
+                                 {"ranks", world.size()},
+                                 {"threads_per_rank", exec.concurrency()},
+                                 {"setup_seconds", setup_seconds}};
+  json["init"] = {{"method", init_method},
+                  {"psnr", initial.psnr},
+                  {"ssim", initial.ssim},
+                  {"data_fidelity", initial.data_fidelity}};
+  return json;
+}
+
+/// Writes truth, reconstruction and initial PNGs into `output_dir` (created if needed) and adds the images,
+/// baselines and problem members to `json`.
+template <std::size_t R>
+void result_json_tail(nlohmann::ordered_json& json, const Exec& exec, const std::string& output_dir,
+                      const Problem<R>& problem, const pnpdist::View<const float, R>& x,
+                      const pnpdist::View<const float, R>& x0) {
+  std::filesystem::create_directories(output_dir);
+  const double low = 0, high = problem.data_range;
+  nlohmann::ordered_json images = nlohmann::ordered_json::object();
+  if (problem.truth) images["truth"] = save_png(exec, output_dir, "truth.png", *problem.truth, low, high);
+  if (!problem.measurement_png.empty()) images["measurement"] = problem.measurement_png;
+  images["reconstruction"] = save_png(exec, output_dir, "reconstruction.png", x, low, high);
+  images["initial"] = save_png(exec, output_dir, "initial.png", x0, low, high);
+  json["images"] = std::move(images);
+  if (!problem.baselines.is_null()) json["baselines"] = problem.baselines;
+  json["problem"] = {{"description", problem.description}, {"data_range", problem.data_range}};
+  json["problem"].update(problem.extra);
+}
+
+/// Writes `json` as output_dir/result.json; returns the path. Throws io_error when it cannot be written.
+inline std::string write_result_json(const std::string& output_dir, const nlohmann::ordered_json& json) {
+  const std::string path = (std::filesystem::path(output_dir) / "result.json").string();
+  std::ofstream out(path);
+  out << json.dump(2) << '\n';
+  out.close();
+  if (!out) throw pnpdist::io_error("cannot write " + path);
+  return path;
+}
+
 /// The checkpoint file of this rank: PATH when the solver can tell the ranks apart itself (a distributed
 /// physics or denoiser: it appends .rank<r>) or there is one rank, PATH.rank<r> otherwise.
 template <std::size_t Dim>
@@ -375,34 +425,10 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
           peak = *std::max_element(peaks.begin(), peaks.end());
           if (!root) return;
 
-          double final_psnr = std::numeric_limits<double>::quiet_NaN(), final_ssim = final_psnr;
-          if (!result.records.empty()) {
-            final_psnr = result.records.back().psnr;
-            final_ssim = result.records.back().ssim;
-          } else {
-            final_psnr = initial.psnr;
-            final_ssim = initial.ssim;
-          }
-          std::filesystem::create_directories(o.output_dir);
-          const double low = 0, high = problem.data_range;
-          nlohmann::ordered_json images = nlohmann::ordered_json::object();
-          if (problem.truth) images["truth"] = save_png(exec, o.output_dir, "truth.png", *problem.truth, low, high);
-          if (!problem.measurement_png.empty()) images["measurement"] = problem.measurement_png;
-          images["reconstruction"] = save_png(exec, o.output_dir, "reconstruction.png", result.x.const_view(), low, high);
-          images["initial"] = save_png(exec, o.output_dir, "initial.png", x0.const_view(), low, high);
-          if (problem.save_volume) problem.save_volume(result.x.const_view());
-
-          nlohmann::ordered_json json = {{"schema", "pnpdist.run/1"},
-                                         {"example", problem.example},
-                                         {"method", "pnp"},
-                                         {"options", table.options_json()},
-                                         {"ranks", world.size()},
-                                         {"threads_per_rank", exec.concurrency()},
-                                         {"setup_seconds", setup_seconds + result.setup_seconds}};
-          json["init"] = {{"method", o.init},
-                          {"psnr", initial.psnr},
-                          {"ssim", initial.ssim},
-                          {"data_fidelity", initial.data_fidelity}};
+          const double final_psnr = result.records.empty() ? initial.psnr : result.records.back().psnr;
+          const double final_ssim = result.records.empty() ? initial.ssim : result.records.back().ssim;
+          nlohmann::ordered_json json = result_json_head(problem, "pnp", table, world, exec,
+                                                         setup_seconds + result.setup_seconds, o.init, initial);
           json["records"] = records_json(all);
           json["final"] = {
               {"psnr", final_psnr},
@@ -413,17 +439,11 @@ int run_pnp(const World& world, const Exec& exec, const CommonOptions<Dim>& o, c
               {"step", result.step},
               {"squared_norm", result.squared_norm},
               {"resumed_from", result.resumed_from}};
-          json["images"] = std::move(images);
-          if (!problem.baselines.is_null()) json["baselines"] = problem.baselines;
-          json["problem"] = {{"description", problem.description}, {"data_range", problem.data_range}};
-          json["problem"].update(problem.extra);
+          result_json_tail(json, exec, o.output_dir, problem, result.x.const_view(), x0.const_view());
+          if (problem.save_volume) problem.save_volume(result.x.const_view());
           json["denoiser"] = {
               {"kind", info.kind}, {"weights", info.weights}, {"config", info.config}, {"executor", Exec::name}};
-          const std::string path = (std::filesystem::path(o.output_dir) / "result.json").string();
-          std::ofstream out(path);
-          out << json.dump(2) << '\n';
-          out.close();
-          if (!out) throw pnpdist::io_error("cannot write " + path);
+          const std::string path = write_result_json(o.output_dir, json);
           if (!o.quiet)
             std::printf("%s: PSNR %.2f dB -> %.2f dB after %lld iterations in %.2f s (setup %.2f s); %s\n",
                         problem.example, initial.psnr, final_psnr, static_cast<long long>(result.iterations),

@@ -50,9 +50,19 @@ struct Options : CommonOptions<2> {
 const std::string default_weights = "drunet_gray.safetensors";
 const std::string default_lpd_weights = "lpd_ellipses.safetensors";
 
-// --method lpd reads none of the PnP options: given, they are refused rather than ignored (those a runner grid
-// always passes only when they ask for something LPD does not do).
-void validate_lpd_options(const World& world, const Options& o, const OptionTable& table) {
+// The checks across this example's own options (registered with the table: option errors, exit 2). --method lpd
+// reads none of the PnP options: given, they are refused rather than ignored (those a runner grid always passes
+// only when they ask for something LPD does not do); this check runs before validate_common, so a PnP option
+// is refused as such.
+void validate_tomography_2d_options(const Options& o, const OptionTable& table) {
+  pnpdist::require(o.phantom == "ellipses" || !table.given("--phantom-index"),
+                   "--phantom-index applies to --phantom ellipses only");
+  pnpdist::require(o.truth_file.empty() || !table.given("--phantom"), "give one of --truth and --phantom");
+  if (o.method != "lpd") {
+    pnpdist::require(!table.given("--accept-geometry-mismatch"),
+                     "--accept-geometry-mismatch applies to --method lpd only");
+    return;
+  }
   static const std::vector<std::string> pnp_only{
       "--algorithm", "--iterations", "--sigma", "--denoiser", "--equivariant", "--tv-iterations", "--tolerance",
       "--residual-tolerance", "--checkpoint", "--checkpoint-every"};
@@ -66,26 +76,16 @@ void validate_lpd_options(const World& world, const Options& o, const OptionTabl
   pnpdist::require(!o.distribute_physics && !o.distribute_denoiser && o.patch_size[0] == 0,
                    "--method lpd runs on one process without tiles: --distribute-physics 0, --distribute-denoiser 0, "
                    "--patch-size 0");
-  pnpdist::require(world.size() == 1, [&] {
-    return "--method lpd runs on one process; this run has " + std::to_string(world.size()) +
-           " ranks (run it without mpirun or with -np 1)";
-  });
 }
 
 int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
   const bool lpd = o.method == "lpd";
-  validate_common(o, table);
-  pnpdist::require(o.phantom == "ellipses" || !table.given("--phantom-index"),
-                   "--phantom-index applies to --phantom ellipses only");
-  pnpdist::require(o.truth_file.empty() || !table.given("--phantom"), "give one of --truth and --phantom");
-  pnpdist::require(lpd || !table.given("--accept-geometry-mismatch"),
-                   "--accept-geometry-mismatch applies to --method lpd only");
   if (lpd) {
-    try {  // option errors: exit 2 on every rank, reported once
-      validate_lpd_options(world, o, table);
-    } catch (const pnpdist::invalid_argument& e) {
-      if (world.rank() == 0) std::fprintf(stderr, "tomography_2d: %s\n", error_message(e).c_str());
+    if (world.size() != 1) {  // an option error: exit 2 on every rank, reported once
+      if (world.rank() == 0)
+        std::fprintf(stderr, "tomography_2d: --method lpd runs on one process; this run has %d ranks (run it without "
+                     "mpirun or with -np 1)\n", world.size());
       return 2;
     }
     o.weights = find_weights(default_lpd_weights, o.weights, "the learned primal-dual weights", " (--method lpd)");
@@ -301,6 +301,7 @@ int main(int argc, char** argv) {
              "ground truth instead of the phantom: a square gray PNG or 2-D .npy, values as given\n"
              "(phantom-like: [0, 1]); --size is taken from it",
              o.truth_file);
+  table.add_check([&] { validate_tomography_2d_options(o, table); });
   add_common_options(table, o, help, default_weights);
   o.baselines.tv_weight = 0.001;  // chosen on a validation phantom (docs/examples.md)
   add_baseline_options(table, o.baselines, true);
