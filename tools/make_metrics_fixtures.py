@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the PSNR/SSIM reference values of tests/solvers/test_metrics.cpp into tests/fixtures/metrics.
+"""Writes the PSNR/SSIM reference values of tests/metrics/test_metrics.cpp into tests/fixtures/metrics.
 
 Run with Debian's python3 (python3-skimage, python3-numpy):  /usr/bin/python3 tools/make_metrics_fixtures.py
 For each case it stores the reference image `<case>_reference.npy`, the test image `<case>_image.npy`
