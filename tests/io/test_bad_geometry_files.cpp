@@ -108,7 +108,32 @@ TEST_CASE("read_geometry_description: YAML descriptions give the errors of JSON 
     for (int k = 0; k < 10; ++k) bomb.append(k ? ", *a" : "*a").append(previous);
     bomb.append("]\n");
   }
-  error("laughs.yaml", bomb, {"aliases expanded, exceeds ReadLimits::max_header_bytes"});
+  error("laughs.yaml", bomb, {"line 6", "aliases expanded, exceeds ReadLimits::max_yaml_expanded_bytes (4194304"});
+  // A description that uses anchors and aliases as intended is read like its expanded form.
+  const std::string aliased = write_file("aliased.yaml", cone + R"(detector:
+  rows: &n 6
+  cols: *n
+  pixel_width: &pixel 0.1496
+  pixel_height: *pixel
+angles: {count: 3, range_degrees: 180}
+)");
+  const std::string expanded = write_file("expanded.yaml", cone + R"(detector:
+  rows: 6
+  cols: 6
+  pixel_width: 0.1496
+  pixel_height: 0.1496
+angles: {count: 3, range_degrees: 180}
+)");
+  const auto a = pnpdist::ct::read_geometry_description(aliased, volume);
+  const auto b = pnpdist::ct::read_geometry_description(expanded, volume);
+  REQUIRE(a.views() == 3);
+  CHECK(a.projection_shape() == b.projection_shape());
+  for (std::size_t k = 0; k < 3; ++k)
+    for (std::size_t i = 0; i < 12; ++i) REQUIRE(a.vectors[k][i] == b.vectors[k][i]);
+  ReadLimits tight;
+  tight.max_yaml_expanded_bytes = 200;  // the description is charged 16 bytes per node plus its text
+  require_error<io_error>([&] { (void)pnpdist::ct::read_geometry_description(aliased, volume, tight); },
+                          {aliased, "exceeds ReadLimits::max_yaml_expanded_bytes (200"});
   ReadLimits limits;
   limits.max_header_bytes = 100;
   const std::string long_file = write_file("long.yaml", cone + std::string(200, '#'));

@@ -6,6 +6,8 @@
 
 #include <pnpdist/io/yaml.hpp>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <string>
 
@@ -14,6 +16,15 @@
 using pnpdist::io_error;
 using pnpdist::ReadLimits;
 using pnpdist::test::require_error;
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PNPDIST_TEST_HAS_ASAN 1
+#endif
+#endif
+#if !defined(PNPDIST_TEST_HAS_ASAN)
+#define PNPDIST_TEST_HAS_ASAN 0
+#endif
 
 #if defined(PNPDIST_HAS_YAML)
 
@@ -100,18 +111,32 @@ TEST_CASE("parse_yaml: nested aliases (billion laughs) are refused before they a
   REQUIRE(bomb.size() < 1000);
   const auto start = std::chrono::steady_clock::now();
   require_error<io_error>([&] { (void)yaml(bomb); },
-                          {"test 'doc.yaml'", "aliases expanded, exceeds ReadLimits::max_header_bytes (104857600"});
-  // Refused once the charged size passes the limit (at level 7 of 10; measured 1.3 s, 370 MB peak RSS).
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+                          {"test 'doc.yaml'", "line 6", "aliases expanded, exceeds ReadLimits::max_yaml_expanded_bytes "
+                                                        "(4194304, at 16 bytes per node plus its text)"});
+  // Refused at the first alias of a5 (line 6; a4, 10^5 leaves, is charged 2.1 MB) after a few milliseconds at
+  // about 20 MB peak RSS; when the cap was max_header_bytes (100 MiB) the refusal came in a6 (line 7) after
+  // 0.6-1.3 s at 366 MB.
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+#if !defined(__SANITIZE_ADDRESS__) && !PNPDIST_TEST_HAS_ASAN
+  // This test runs in a process of its own (one CTest test per test case): its peak is the refused parse's.
+  rusage usage{};
+  REQUIRE(getrusage(RUSAGE_SELF, &usage) == 0);
+  CHECK(usage.ru_maxrss < 100 * 1024);  // KiB
+#endif
   // The budget is the limit: 3 levels are charged 230,906 bytes (16 per sequence, 19 per "lol" leaf, 18 per
   // key; a3 alone holds 10^4 leaves): they fit 256 KiB, not 128 KiB.
   ReadLimits small;
-  small.max_header_bytes = 256 << 10;
+  small.max_yaml_expanded_bytes = 256 << 10;
   const nlohmann::json fits = yaml(laughs(3, 10), small);
   CHECK(fits["a3"].size() == 10);
   CHECK(fits["a3"][9][9][9][9] == "lol");
-  small.max_header_bytes = 128 << 10;
-  require_error<io_error>([&] { (void)yaml(laughs(3, 10), small); }, {"exceeds ReadLimits::max_header_bytes (131072"});
+  small.max_yaml_expanded_bytes = 128 << 10;
+  require_error<io_error>([&] { (void)yaml(laughs(3, 10), small); },
+                          {"exceeds ReadLimits::max_yaml_expanded_bytes (131072"});
+  // The cap is its own limit: max_header_bytes (the text's) does not bound the tree.
+  small.max_header_bytes = 1000;
+  small.max_yaml_expanded_bytes = 256 << 10;
+  CHECK(yaml(laughs(3, 10), small)["a3"].size() == 10);
 }
 
 #else

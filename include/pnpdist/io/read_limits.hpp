@@ -9,7 +9,9 @@
 ///                         T suffix (powers of 1024), replaces the default);
 ///   max_header_bytes      the longest header read (safetensors JSON, .npy dictionary, a JSON geometry
 ///                         description; default 100 MiB);
-///   max_json_depth        the deepest nesting a JSON header may have (default 64).
+///   max_json_depth        the deepest nesting a JSON header may have (default 64);
+///   max_yaml_expanded_bytes  the largest tree a YAML document may expand to, every alias copied, charged 16
+///                         bytes per node plus its text (default 4 MiB; a geometry description is a few KB).
 ///
 /// Guarantees: checked_allocation_bytes computes a product of extents times an element size with every step
 /// checked for overflow, and throws io_error naming the context when an extent is negative, the product of
@@ -33,6 +35,7 @@ struct ReadLimits {
   std::uint64_t max_allocation_bytes = std::uint64_t{4} << 30;
   std::uint64_t max_header_bytes = std::uint64_t{100} << 20;
   int max_json_depth = 64;
+  std::uint64_t max_yaml_expanded_bytes = std::uint64_t{4} << 20;
 
   /// The defaults, with max_allocation_bytes taken from PNPDIST_MAX_ALLOCATION when it is set. Throws
   /// invalid_argument when the variable is not a positive byte count.

@@ -14,10 +14,11 @@
 /// Bounds, checked while the parser's events arrive, before the tree grows past them: collections nested
 /// deeper than ReadLimits::max_json_depth are refused at the first event beyond it (the parser's recursion goes
 /// no deeper); the tree, with every alias expanded, is charged 16 bytes per node plus the bytes of its keys and
-/// scalars, and may not exceed ReadLimits::max_header_bytes (an alias is charged its anchor's whole size
-/// before it is copied, so that nested aliases, "billion laughs", are refused without being expanded). A
-/// document without aliases is never larger than that budget allows unless its text is (the text itself is
-/// bounded by the caller).
+/// scalars, and may not exceed ReadLimits::max_yaml_expanded_bytes (default 4 MiB; an alias is charged its
+/// anchor's whole size before it is copied, so that nested aliases, "billion laughs", are refused without being
+/// expanded). The tree in memory takes a small multiple of the charge (a heap block per string and collection,
+/// and one more copy of every anchored node), so the cap, not the size of the text (bounded by the caller), bounds
+/// the memory of a parse.
 ///
 /// Errors, all io_error starting with `context`: malformed YAML (yaml-cpp's message, with line and column),
 /// more than one document, a key that is not a scalar, a key given twice, a tag other than the core schema's
@@ -185,10 +186,11 @@ private:
   }
 
   void charge(std::uint64_t bytes, const YAML::Mark& mark) {
-    require<io_error>(bytes <= limits_.max_header_bytes && used_ <= limits_.max_header_bytes - bytes, [&] {
+    const std::uint64_t cap = limits_.max_yaml_expanded_bytes;
+    require<io_error>(bytes <= cap && used_ <= cap - bytes, [&] {
       return context_ + ": line " + std::to_string(mark.line + 1) + ": the document, aliases expanded, exceeds " +
-             "ReadLimits::max_header_bytes (" + std::to_string(limits_.max_header_bytes) + ", at " +
-             std::to_string(node_bytes) + " bytes per node plus its text)";
+             "ReadLimits::max_yaml_expanded_bytes (" + std::to_string(cap) + ", at " + std::to_string(node_bytes) +
+             " bytes per node plus its text)";
     });
     used_ += bytes;
   }

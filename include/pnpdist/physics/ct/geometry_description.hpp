@@ -28,7 +28,7 @@
 /// pixel_height (default pixel_width). Errors: a file that cannot be read or parsed, a missing or mistyped
 /// field, or a non-positive size throw io_error naming the file and the field; so do a file longer than
 /// ReadLimits::max_header_bytes, JSON or YAML nested deeper than ReadLimits::max_json_depth, a YAML tree whose
-/// aliases expand beyond ReadLimits::max_header_bytes, and an angle count whose view vectors would exceed
+/// aliases expand beyond ReadLimits::max_yaml_expanded_bytes, and an angle count whose view vectors would exceed
 /// ReadLimits::max_allocation_bytes (all checked before allocating).
 
 #include <cmath>
