@@ -20,40 +20,14 @@
 #include <vector>
 
 #include "support/host_executors.hpp"
+#include "train_test_support.hpp"
 
 using namespace pnpdist;
 using namespace pnpdist::nn::train;
 
-namespace {
-
-template <class T>
-std::vector<T> random_vector(index_t n, std::uint64_t stream, T low = T(-1), T high = T(1)) {
-  std::vector<T> v(static_cast<std::size_t>(n));
-  fill_uniform(Serial{}, View<T, 1, HostSpace>(v.data(), Extents<1>{n}), 7, stream, low, high);
-  return v;
-}
-
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-
-// Checks d/dx_i of loss() against `analytic` at every element of x (central differences, step 1e-6).
-void check_gradient(std::vector<double>& x, const std::vector<double>& analytic, const std::function<double()>& loss) {
-  REQUIRE(x.size() == analytic.size());
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + 1e-6;
-    const double up = loss();
-    x[i] = keep - 1e-6;
-    const double down = loss();
-    x[i] = keep;
-    CHECK((up - down) / 2e-6 == Approx(analytic[i]).margin(1e-7).epsilon(1e-6));
-  }
-}
-
-}  // namespace
+using test::check_gradient;
+using test::dot;
+using test::random_vector;
 
 TEMPLATE_LIST_TEST_CASE("conv3_forward equals the reference convolution on every host executor", "[nn][train]",
                         test::HostExecutors) {

@@ -2,7 +2,7 @@
 /// \file
 /// The point-wise training layers on host N x C x (plane) tensors, contiguous, float or double, with their
 /// backward passes: per-channel PReLU, channel concatenation (as copies of channel blocks) and the residual
-/// sum. Backward passes accumulate (+=) into input gradients, so a tensor read by several layers receives
+/// sum, and ReLU. Backward passes accumulate (+=) into input gradients, so a tensor read by several layers receives
 /// the sum of their gradients. Each output element is written by one iteration in a fixed order: results do
 /// not depend on the thread count.
 ///
@@ -10,6 +10,7 @@
 ///              dalpha[c] += sum over the batch and the plane of dy * min(x, 0)
 ///   channels   dst[:, offset : offset + Csrc] = src (concatenation);  backward: dsrc += ddst[:, offset : ...]
 ///   residual   y += x;  backward: dx += dy
+///   relu       y = max(x, 0);  dx += dy where y > 0 (from the output: y > 0 exactly where x > 0)
 
 #include <cstddef>
 #include <string>
@@ -98,6 +99,19 @@ inline void add_channels(const Exec& exec, index_t batch, index_t plane, const T
 template <class Exec, class T>
 inline void residual_add(const Exec& exec, index_t size, const T* x, T* y) {
   for_each(exec, size, [=](index_t i) { y[i] += x[i]; });
+}
+
+/// y = max(x, 0) over `size` elements; y may alias x.
+template <class Exec, class T>
+inline void relu_forward(const Exec& exec, index_t size, const T* x, T* y) {
+  for_each(exec, size, [=](index_t i) { y[i] = x[i] > T(0) ? x[i] : T(0); });
+}
+
+/// dx += dy where y > 0, from the ReLU's output y (its input need not be kept). At x = 0 the gradient is
+/// taken as 0, as PyTorch does.
+template <class Exec, class T>
+inline void relu_backward(const Exec& exec, index_t size, const T* y, const T* dy, T* dx) {
+  for_each(exec, size, [=](index_t i) { dx[i] += y[i] > T(0) ? dy[i] : T(0); });
 }
 
 }  // namespace pnpdist::nn::train
