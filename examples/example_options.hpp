@@ -2,7 +2,7 @@
 // Command-line parsing shared by the examples.
 //
 //  - OptionTable: a declarative table of typed options (integers, numbers, text, choices, 0|1 switches,
-//    comma-separated per-axis lists, flags without a value). --help is generated from the table with every
+//    comma-separated per-axis lists and number lists, flags without a value). --help is generated from the table with every
 //    option's default (the value before parsing), and options_json() gives every resolved value as one JSON
 //    object (nlohmann::ordered_json, in the table's order) whose keys are the flag names with '_' for '-' (--patch-size -> "patch_size"). schema() describes
 //    every option as data (flag, key, type, default, bounds, choices, help): the examples print it for
@@ -186,6 +186,40 @@ public:
         "integer_list", {{"length", N}, {"minimum", 0}});
   }
 
+  /// --name a,b,...: a non-empty comma-separated list of finite numbers, each in [low, high].
+  void number_list(const std::string& name, const std::string& help, std::vector<double>& target, double low = 0,
+                   double high = std::numeric_limits<double>::max()) {
+    add_typed(
+        name, "X,X,...", help,
+        [&target, name, low, high](const std::string& text) {
+          std::vector<double> values;
+          std::string item;
+          for (std::size_t i = 0; i <= text.size(); ++i) {
+            if (i < text.size() && text[i] != ',') {
+              item += text[i];
+              continue;
+            }
+            const double value = parse_number(name, item.c_str());
+            if (value < low || value > high)
+              throw pnpdist::invalid_argument(name + ": " + item + " is outside [" + number_text(low) + ", " +
+                                              number_text(high) + "]");
+            values.push_back(value);
+            item.clear();
+          }
+          target = std::move(values);
+        },
+        [&target] { return Json(target); },
+        [&target] {
+          std::string s;
+          for (const double v : target) {
+            if (!s.empty()) s += ',';
+            s += number_text(v);
+          }
+          return s;
+        },
+        "number_list", bounds(low, high));
+  }
+
   /// --name without a value: sets target to true.
   void flag(const std::string& name, const std::string& help, bool& target) {
     entries_.push_back(Entry{name, "", help, [&target](const std::string&) { target = true; },
@@ -287,7 +321,7 @@ public:
   /// Every option as data: {"usage": ..., "options": [{"flag": "--size", "key": "size", "type": "integer",
   /// "metavar": "N", "default": 512, "minimum": 1, "maximum": ..., "help": ...}, ...]}. Types: integer and
   /// number (inclusive "minimum"/"maximum"), choice ("choices"), boolean (0|1), integer_list ("length": 1
-  /// value or that many), flag (no value), text (anything the metavar describes; checked by the program).
+  /// value or that many), number_list (comma-separated numbers within "minimum"/"maximum"), flag (no value), text (anything the metavar describes; checked by the program).
   /// "default" is the value before parsing, as --help shows it.
   [[nodiscard]] nlohmann::json schema() const {
     nlohmann::json options = nlohmann::json::array();
@@ -323,7 +357,7 @@ private:
     std::function<void(const std::string&)> set;
     std::function<Json()> value;
     std::string default_text;
-    std::string type;            // schema(): integer, number, choice, boolean, integer_list, flag, text
+    std::string type;            // schema(): integer, number, choice, boolean, integer_list, number_list, flag, text
     nlohmann::json constraints;  // schema(): minimum, maximum, choices, length
     nlohmann::json default_value;
     bool is_flag;

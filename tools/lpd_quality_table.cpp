@@ -19,7 +19,10 @@
 //   PnP-DRUNet the CT example's default algorithm (examples/tomography_2d.cpp): PnP-HQS, 8 iterations of the
 //              DPIR schedule (sigma from 49/255 down to sigma_end; data weight lambda (sigma_n / sigma_k)^2,
 //              CG data step of 10 iterations), from zeros, with the gray DRUNet.
-//   LPD        the shipped weights, one forward pass.
+//   LPD        one forward pass of the weights of --lpd (default: the shipped weights/lpd_ellipses.safetensors),
+//              whose architecture is read from the file's tensor shapes and whose initial primal (zero or the
+//              Ram-Lak FBP) from its metadata (learned/lpd_weights_info.hpp); weights trained for another geometry
+//              than ellipse_geometry(128, 30) are refused.
 //
 // c (TV) and (sigma_end, data weight) (PnP-DRUNet) are chosen on the validation phantoms (validation split,
 // indices 0 .. M-1; the grids and their mean PSNRs are printed); the table reports the test phantoms (test
@@ -33,9 +36,12 @@
 // (OMP_WAIT_POLICY=passive: on a machine busy with other work, spinning OpenMP threads slow every parallel
 // region down many times.)
 //
-// --help lists the options (grids, iteration counts, the weights folder and DRUNet file).
+// --help lists the options (grids, iteration counts, the weights); they are parsed by the examples' OptionTable
+// (examples/example_options.hpp): a bad value or an unknown option exits with status 2, naming it.
 #include <pnpdist/backend/openmp.hpp>
+#include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd_training.hpp>
+#include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/metrics/ssim.hpp>
 #include <pnpdist/nn/nn.hpp>
 #include <pnpdist/operators/operator_ref.hpp>
@@ -49,13 +55,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "example_options.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -80,6 +87,7 @@ struct Options {
   index_t test = 32, validation = 8, threads = 2;
   std::string json = "lpd_quality.json";
   std::string weights_dir = PNPDIST_WEIGHTS_DIR;
+  std::string lpd;  // empty: lpd_ellipses.safetensors in weights_dir
   std::string drunet = "drunet_gray.safetensors";
   index_t tv_iterations = 100, tv_inner = 200;
   double tv_penalty = 10;
@@ -89,82 +97,29 @@ struct Options {
   index_t hqs_iterations = 8;
 };
 
-const char* const kUsage =
-    "lpd_quality_table [options]: LPD (weights/lpd_ellipses.safetensors) against FBP, TV and PnP-DRUNet on\n"
-    "held-out ellipse phantoms of ellipse_geometry(128, 30), 5% noise; parameters tuned on the validation split,\n"
-    "reported on the test split. Options (defaults in brackets):\n"
-    "  --test N              test phantoms (test split, indices 0 .. N-1) [32]\n"
-    "  --validation M        validation phantoms (validation split, 0 .. M-1) [8]\n"
-    "  --threads T           OpenMP threads [2]\n"
-    "  --json PATH           the JSON output [lpd_quality.json]\n"
-    "  --weights-dir DIR     folder of lpd_ellipses.safetensors and the DRUNet file [the source tree's weights]\n"
-    "  --drunet FILE         DRUNet weights in that folder [drunet_gray.safetensors]\n"
-    "  --tv-iterations K     ADMM iterations of TV [100]\n"
-    "  --tv-inner K          Chambolle iterations of each TV proximal map [200]\n"
-    "  --tv-penalty RHO      ADMM penalty of TV (speed only: the same minimiser) [10]\n"
-    "  --tv-grid a,b,...     c of lambda = c sigma_n [2,3,4,5,6,8]\n"
-    "  --hqs-iterations K    PnP-HQS iterations (the DPIR schedule's length) [8]\n"
-    "  --hqs-sigma-grid ...  sigma_end of PnP-HQS [0.01,0.02,0.04,0.06,0.1,0.15]\n"
-    "  --hqs-weight-grid ... data weight lambda of PnP-HQS [0.05,0.1,0.2,0.4,0.8,1.6]\n";
-
-std::vector<double> parse_list(const std::string& name, const std::string& text) {
-  std::vector<double> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    double value = 0;
-    try {
-      value = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || !(value > 0) || !std::isfinite(value))
-      throw std::invalid_argument(name + ": '" + item + "' is not a positive number");
-    out.push_back(value);
-  }
-  if (out.empty()) throw std::invalid_argument(name + ": the list is empty");
-  return out;
-}
-
-index_t parse_count(const std::string& name, const std::string& text, index_t minimum) {
-  std::size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || value < minimum)
-    throw std::invalid_argument(name + ": '" + text + "' is not an integer >= " + std::to_string(minimum));
-  return static_cast<index_t>(value);
-}
-
+/// The options, registered in `table` (examples/example_options.hpp: --help, --options-json, exit 2 on bad input).
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string name = argv[i];
-    if (name == "--help" || name == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) throw std::invalid_argument(name + ": missing value (see --help)");
-    const std::string value = argv[++i];
-    if (name == "--test") o.test = parse_count(name, value, 1);
-    else if (name == "--validation") o.validation = parse_count(name, value, 1);
-    else if (name == "--threads") o.threads = parse_count(name, value, 1);
-    else if (name == "--json") o.json = value;
-    else if (name == "--weights-dir") o.weights_dir = value;
-    else if (name == "--drunet") o.drunet = value;
-    else if (name == "--tv-iterations") o.tv_iterations = parse_count(name, value, 1);
-    else if (name == "--tv-inner") o.tv_inner = parse_count(name, value, 1);
-    else if (name == "--tv-penalty") o.tv_penalty = parse_list(name, value).at(0);
-    else if (name == "--tv-grid") o.tv_grid = parse_list(name, value);
-    else if (name == "--hqs-iterations") o.hqs_iterations = parse_count(name, value, 1);
-    else if (name == "--hqs-sigma-grid") o.hqs_sigma_grid = parse_list(name, value);
-    else if (name == "--hqs-weight-grid") o.hqs_weight_grid = parse_list(name, value);
-    else throw std::invalid_argument("unknown option " + name + " (see --help)");
-  }
+  pnpdist_examples::OptionTable table(
+      "lpd_quality_table: learned primal-dual against FBP, TV and PnP-DRUNet on held-out ellipse phantoms of\n"
+      "ellipse_geometry(128, 30), 5% noise; parameters tuned on the validation split, reported on the test split");
+  table.integer("--test", "test phantoms (test split, indices 0 .. N-1)", o.test, 1);
+  table.integer("--validation", "validation phantoms (validation split, 0 .. M-1)", o.validation, 1, 1000000, "M");
+  table.integer("--threads", "OpenMP threads", o.threads, 1, 1024, "T");
+  table.text("--json", "PATH", "the JSON output", o.json);
+  table.text("--weights-dir", "DIR", "folder of the default LPD weights and of the DRUNet file", o.weights_dir);
+  table.text("--lpd", "FILE", "LPD weights (architecture from the tensor shapes, initial primal from the metadata;\n"
+             "trained for ellipse_geometry(128, 30)); none: lpd_ellipses.safetensors in --weights-dir", o.lpd);
+  table.text("--drunet", "FILE", "DRUNet weights in --weights-dir", o.drunet);
+  table.integer("--tv-iterations", "ADMM iterations of TV", o.tv_iterations, 1);
+  table.integer("--tv-inner", "Chambolle iterations of each TV proximal map", o.tv_inner, 1);
+  table.number("--tv-penalty", "ADMM penalty of TV (speed only: the same minimiser)", o.tv_penalty, 1e-6, 1e6, "RHO");
+  table.number_list("--tv-grid", "c of the TV weight lambda = c sigma_n", o.tv_grid, 1e-6);
+  table.integer("--hqs-iterations", "PnP-HQS iterations (the DPIR schedule's length)", o.hqs_iterations, 1);
+  table.number_list("--hqs-sigma-grid", "sigma_end of PnP-HQS", o.hqs_sigma_grid, 1e-6);
+  table.number_list("--hqs-weight-grid", "data weight lambda of PnP-HQS", o.hqs_weight_grid, 1e-6);
+  table.parse(argc, argv);
+  if (o.lpd.empty()) o.lpd = o.weights_dir + "/lpd_ellipses.safetensors";
   return o;
 }
 
@@ -203,10 +158,19 @@ public:
         projector_(ct::make_projector<float>(exec, geometry_)),
         serial_projector_(ct::make_projector<float>(pnpdist::Serial{}, geometry_)),
         layer_(projector_, learned::inverse_operator_norm(projector_)),
-        lpd_(layer_, learned::LpdConfig{}),
+        lpd_info_(learned::read_lpd_weights_info(o.lpd, "--lpd " + o.lpd)),
+        lpd_(layer_, lpd_info_.config,
+             lpd_info_.config.initial_primal == learned::InitialPrimal::fbp ? learned::fbp_start(exec, layer_)
+                                                                            : learned::PrimalStart<float>{}),
         drunet_(load_drunet(exec, o.weights_dir + "/" + o.drunet)) {
-    lpd_.parameters().load_safetensors(o.weights_dir + "/lpd_ellipses.safetensors");
+    pnpdist::require(learned::same_geometry(lpd_info_.training_geometry, geometry_), [&] {
+      return "--lpd " + o.lpd + ": trained for " + learned::describe_geometry(lpd_info_.training_geometry) +
+             ", not for this table's ellipse_geometry(128, 30)";
+    });
+    lpd_.load(o.lpd);
   }
+
+  [[nodiscard]] const learned::LpdWeightsInfo& lpd_info() const { return lpd_info_; }
 
   [[nodiscard]] double scale() const { return layer_.scale(); }
   [[nodiscard]] const ct::Geometry2D& geometry() const { return geometry_; }
@@ -293,6 +257,7 @@ private:
   Projector projector_;
   SerialProjector serial_projector_;
   learned::ProjectorLayer<Projector> layer_;
+  learned::LpdWeightsInfo lpd_info_;
   learned::LearnedPrimalDual<Projector> lpd_;
   pnpdist::nn::DRUNet<2, float, Exec> drunet_;
 };
@@ -317,7 +282,7 @@ double mean(const std::vector<Score>& scores, double Score::*field) {
 
 int run(const Options& o) {
   std::ofstream file(o.json);  // opened first: an unwritable path fails before any work
-  if (!file) throw std::runtime_error("cannot write " + o.json);
+  if (!file) throw pnpdist::invalid_argument("--json: cannot write " + o.json);
   const Exec exec{static_cast<int>(o.threads)};
   Methods methods(exec, o);
   std::vector<Sample> validation, test;
@@ -405,7 +370,12 @@ int run(const Options& o) {
         {"data_weight", best_weight},
         {"noise_level", "sigma_n"}},
        [&](const Sample& s) { return methods.hqs(s, best_sigma, best_weight); }},
-      {"lpd", {{"weights", "lpd_ellipses.safetensors"}}, [&](const Sample& s) { return methods.lpd(s); }}};
+      {"lpd",
+       {{"weights", o.lpd},
+        {"iterations", methods.lpd_info().config.iterations},
+        {"width", methods.lpd_info().config.width},
+        {"initial_primal", learned::to_string(methods.lpd_info().config.initial_primal)}},
+       [&](const Sample& s) { return methods.lpd(s); }}};
   std::vector<std::vector<Score>> scores;
   nlohmann::ordered_json results = nlohmann::ordered_json::object();
   for (const Method& m : list) {
@@ -464,8 +434,11 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   try {
     return run(parse(argc, argv));
-  } catch (const std::exception& e) {
+  } catch (const pnpdist::invalid_argument& e) {  // a bad option or combination: status 2, as the examples
     std::fprintf(stderr, "lpd_quality_table: %s\n", e.what());
     return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lpd_quality_table: %s\n", e.what());
+    return 1;
   }
 }

@@ -36,6 +36,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "example_options.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -114,51 +116,28 @@ struct Options {
   bool progress = false;
 };
 
-index_t parse_index(const char* flag, const char* text, index_t minimum) {
-  char* end = nullptr;
-  const long long v = std::strtoll(text, &end, 10);
-  pnpdist::require(end != text && *end == '\0' && v >= minimum, [&] {
-    return std::string(flag) + " expects an integer >= " + std::to_string(minimum) + ", got '" + text + "'";
-  });
-  return static_cast<index_t>(v);
-}
-
+/// The options (examples/example_options.hpp: --help, --options-json, exit 2 naming a bad option).
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto value = [&] {
-      pnpdist::require(i + 1 < argc, [&] { return a + " needs a value"; });
-      return argv[++i];
-    };
-    if (a == "--size")
-      o.size = parse_index("--size", value(), 2);
-    else if (a == "--iterations")
-      o.iterations = parse_index("--iterations", value(), 1);
-    else if (a == "--target")
-      o.target = parse_index("--target", value(), 1);
-    else if (a == "--threads")
-      o.threads = static_cast<int>(parse_index("--threads", value(), 1));
-    else if (a == "--arc") {
-      const index_t arc = parse_index("--arc", value(), 1);
-      pnpdist::require(arc == 180 || arc == 360,
-                       [&] { return "--arc must be 180 or 360, got " + std::to_string(arc); });
-      o.arc_degrees = static_cast<double>(arc);
-    } else if (a == "--progress")
-      o.progress = true;
-    else if (a == "--check")
-      o.check = true;
-    else if (a == "--help") {
-      std::puts(
-          "sirt_benchmark [--size N (128)] [--iterations K (200)] [--target 200] [--threads T (2)] [--arc 360|180]\n"
-          "               [--check] [--progress]\n"
-          "SIRT on the geometry of tomosipo's sirt_benchmark.py (N^3 unit cube, 3N/2 parallel views, detector\n"
-          "N x 3N/2 of pixels 1/N) on the OpenMP executor; prints one JSON line (see tools/sirt_benchmark.cpp).");
-      std::exit(0);
-    } else
-      throw pnpdist::invalid_argument("sirt_benchmark: unknown option '" + a + "' (--help lists them)");
-  }
-  pnpdist::require(o.size % 2 == 0, [&] { return "--size must be even (3N/2 views), got " + std::to_string(o.size); });
+  pnpdist_examples::OptionTable table(
+      "sirt_benchmark: SIRT on the geometry of tomosipo's sirt_benchmark.py (N^3 unit cube, 3N/2 parallel views,\n"
+      "detector N x 3N/2 of pixels 1/N) on the OpenMP executor; prints one JSON line (see tools/sirt_benchmark.cpp)");
+  std::string arc = "360";
+  index_t threads = o.threads;
+  table.integer("--size", "volume edge N (even: 3N/2 views)", o.size, 2);
+  table.integer("--iterations", "SIRT iterations run", o.iterations, 1, 1000000, "K");
+  table.integer("--target", "iterations the total is given for (extrapolated when more than --iterations)",
+                o.target, 1);
+  table.integer("--threads", "OpenMP threads", threads, 1, 1024, "T");
+  table.choice("--arc", "angular range of the views in degrees (360: the benchmark's tomosipo)", arc, {"360", "180"});
+  table.flag("--check", "also run sirt on the bare projector and require the same iterate bit for bit", o.check);
+  table.flag("--progress", "print each iteration's times as it ends", o.progress);
+  table.add_check([&] {
+    pnpdist::require(o.size % 2 == 0, [&] { return "--size must be even (3N/2 views), got " + std::to_string(o.size); });
+  });
+  table.parse(argc, argv);
+  o.threads = static_cast<int>(threads);
+  o.arc_degrees = arc == "180" ? 180.0 : 360.0;
   return o;
 }
 
@@ -269,8 +248,11 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   try {
     return run(parse(argc, argv));
-  } catch (const std::exception& e) {
+  } catch (const pnpdist::invalid_argument& e) {  // a bad option: status 2, as the examples
     std::fprintf(stderr, "sirt_benchmark: %s\n", e.what());
     return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sirt_benchmark: %s\n", e.what());
+    return 1;
   }
 }

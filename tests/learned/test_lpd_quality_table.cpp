@@ -7,12 +7,16 @@
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/openmp.hpp>
+#include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd_training.hpp>
-#include <pnpdist/physics/ct/fbp.hpp>
+#include <pnpdist/learned/training_geometry.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
+
+#include "lpd_sample_support.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -75,34 +79,79 @@ TEST_CASE("lpd_quality_table: every method scored, FBP as computed independently
 #endif
   const auto projector = ct::make_projector<float>(exec, ellipse_geometry(128, 30));
   const ProjectorLayer layer(projector, inverse_operator_norm(projector));
-  std::vector<float> truth(static_cast<std::size_t>(layer.image_size())),
-      g(static_cast<std::size_t>(layer.sinogram_size()));
-  Tensor<float, 2> sinogram(layer.sinogram_shape()), image(layer.image_shape());
   for (int k = 0; k < 2; ++k) {
-    ellipse_sample(exec, layer, EllipseDataOptions{}, DataSplit::test, static_cast<std::uint64_t>(k), truth.data(),
-                   g.data());
-    for (index_t i = 0; i < sinogram.size(); ++i) sinogram.data()[i] = g[static_cast<std::size_t>(i)] / layer.scale();
+    const lpd_test::HeldOutSample sample = lpd_test::held_out_sample(exec, layer, static_cast<std::uint64_t>(k));
     for (const auto& [filter, name] :
          {std::pair{ct::Filter::ram_lak, "fbp_ram_lak"}, std::pair{ct::Filter::hann, "fbp_hann"}}) {
-      ct::fbp<float>(exec, layer.op().geometry(), sinogram.const_view(), image.view(), filter);
-      const double expected = range_psnr<float>(layer.image_size(), image.data(), truth.data());
       INFO(name << " phantom " << k);
-      CHECK(methods.at(name).at("psnr")[k].get<double>() == Approx(expected).margin(0.01));
+      CHECK(methods.at(name).at("psnr")[k].get<double>() ==
+            Approx(lpd_test::fbp_psnr(exec, layer, sample, filter)).margin(0.01));
     }
     CHECK(methods.at("lpd").at("psnr")[k].get<double>() > methods.at("fbp_ram_lak").at("psnr")[k].get<double>() + 4);
   }
 }
 
+// --lpd with other weights: an FBP-start network whose update blocks are all zero returns its start, the Ram-Lak
+// FBP of the data (test_fbp_start.cpp), so the table must score it exactly as the Ram-Lak FBP: this checks that
+// the program builds the network from the file (architecture, start) and feeds it the intended data.
+TEST_CASE("lpd_quality_table --lpd: an FBP-start network with zeroed blocks scores as the Ram-Lak FBP", "[learned]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "pnpdist_lpd_quality_table";
+  std::filesystem::create_directories(dir);
+  const Serial exec{};
+  const auto projector = ct::make_projector<float>(exec, ellipse_geometry(128, 30));
+  const ProjectorLayer layer(projector, inverse_operator_norm(projector));
+  LpdConfig config;
+  config.iterations = 2;
+  config.width = 4;
+  config.initial_primal = InitialPrimal::fbp;
+  LearnedPrimalDual net(layer, config, fbp_start(exec, layer));
+  std::fill(net.parameters().values().begin(), net.parameters().values().end(), 0.0f);
+  const std::string weights = (dir / "zeroed_fbp.safetensors").string();
+  net.save(weights, {{training_geometry_key, geometry_to_json(ellipse_geometry(128, 30))}});
+
+  const std::string json_path = (dir / "zeroed.json").string(), log = (dir / "zeroed.log").string();
+  std::filesystem::remove(json_path);
+  const int status = run_tool("--test 2 --validation 1 --threads 1 --tv-iterations 2 --tv-grid 4 "
+                              "--hqs-iterations 2 --hqs-sigma-grid 0.06 --hqs-weight-grid 0.2 --lpd " +
+                                  weights + " --json " + json_path,
+                              log);
+  INFO(read_text(log));
+  REQUIRE(status == 0);
+  const nlohmann::json methods = nlohmann::json::parse(read_text(json_path)).at("methods");
+  const nlohmann::json& lpd = methods.at("lpd");
+  CHECK(lpd.at("parameters").at("initial_primal") == "fbp");
+  CHECK(lpd.at("parameters").at("iterations") == 2);
+  CHECK(lpd.at("parameters").at("width") == 4);
+  for (int k = 0; k < 2; ++k)
+    CHECK(lpd.at("psnr")[k].get<double>() == Approx(methods.at("fbp_ram_lak").at("psnr")[k].get<double>()).margin(1e-3));
+
+  // Weights trained for another geometry are refused before any work.
+  const std::string other = (dir / "other_geometry.safetensors").string();
+  net.save(other, {{training_geometry_key, geometry_to_json(ellipse_geometry(64, 30))}});
+  CHECK(run_tool("--lpd " + other, log) == 2);
+  CHECK(read_text(log).find("not for this table's ellipse_geometry(128, 30)") != std::string::npos);
+}
+
+// Bad options exit with status 2, unreadable weights with 1 (the examples' convention), before any work.
 TEST_CASE("lpd_quality_table: bad options are refused before any work", "[learned]") {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "pnpdist_lpd_quality_table";
   std::filesystem::create_directories(dir);
   const std::string log = (dir / "refused.log").string();
   CHECK(run_tool("--test 0", log) == 2);
-  CHECK(read_text(log).find("--test: '0' is not an integer >= 1") != std::string::npos);
+  CHECK(read_text(log).find("--test: 0 is outside [1, ") != std::string::npos);
   CHECK(run_tool("--tv-grid 1,x", log) == 2);
-  CHECK(read_text(log).find("--tv-grid: 'x' is not a positive number") != std::string::npos);
+  CHECK(read_text(log).find("--tv-grid: 'x' is not a finite number") != std::string::npos);
+  CHECK(run_tool("--hqs-sigma-grid 0.1,,0.2", log) == 2);
+  CHECK(read_text(log).find("--hqs-sigma-grid: '' is not a finite number") != std::string::npos);
+  CHECK(run_tool("--tv-grid 2,-1", log) == 2);
+  CHECK(read_text(log).find("--tv-grid: -1 is outside [1e-06, ") != std::string::npos);
+  CHECK(run_tool("--lpd " + (dir / "missing.safetensors").string(), log) == 1);
+  CHECK(read_text(log).find("missing.safetensors") != std::string::npos);
+  const std::string drunet = std::string(PNPDIST_WEIGHTS_DIR) + "/drunet_gray.safetensors";
+  CHECK(run_tool("--lpd " + drunet, log) == 1);
+  CHECK(read_text(log).find("not learned primal-dual weights") != std::string::npos);
   CHECK(run_tool("--json /nonexistent-folder/table.json", log) == 2);
-  CHECK(read_text(log).find("cannot write /nonexistent-folder/table.json") != std::string::npos);
+  CHECK(read_text(log).find("--json: cannot write /nonexistent-folder/table.json") != std::string::npos);
   CHECK(run_tool("--frobnicate 1", log) == 2);
-  CHECK(read_text(log).find("unknown option --frobnicate") != std::string::npos);
+  CHECK(read_text(log).find("unknown option '--frobnicate'") != std::string::npos);
 }

@@ -4,8 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <pnpdist/learned/lpd_training.hpp>
-#include <pnpdist/physics/ct/fbp.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
+
+#include "lpd_sample_support.hpp"
 
 #include <string>
 #include <vector>
@@ -23,20 +24,14 @@ TEST_CASE("shipped LPD weights: the paper's network beats FBP on held-out ellips
   const ProjectorLayer layer(projector, inverse_operator_norm(projector));
   LearnedPrimalDual net(layer, LpdConfig{});
   net.parameters().load_safetensors(std::string(PNPDIST_WEIGHTS_DIR) + "/lpd_ellipses.safetensors");
-  std::vector<float> truth(static_cast<std::size_t>(layer.image_size())), out(truth.size());
-  std::vector<float> g(static_cast<std::size_t>(layer.sinogram_size()));
-  Tensor<float, 2> image(layer.image_shape()), sinogram(layer.sinogram_shape());
+  std::vector<float> out(static_cast<std::size_t>(layer.image_size()));
   double lpd = 0, fbp = 0;
   const int count = 4;
   for (int k = 0; k < count; ++k) {
-    ellipse_sample(exec, layer, EllipseDataOptions{}, DataSplit::test, static_cast<std::uint64_t>(k), truth.data(),
-                   g.data());
-    net.forward(exec, 1, g.data(), out.data());
-    lpd += range_psnr<float>(layer.image_size(), out.data(), truth.data()) / count;
-    for (index_t i = 0; i < sinogram.size(); ++i)
-      sinogram.data()[i] = g[static_cast<std::size_t>(i)] / layer.scale();
-    ct::fbp<float>(exec, layer.op().geometry(), sinogram.const_view(), image.view());
-    fbp += range_psnr<float>(layer.image_size(), image.data(), truth.data()) / count;
+    const lpd_test::HeldOutSample s = lpd_test::held_out_sample(exec, layer, static_cast<std::uint64_t>(k));
+    net.forward(exec, 1, s.g.data(), out.data());
+    lpd += range_psnr<float>(layer.image_size(), out.data(), s.truth.data()) / count;
+    fbp += lpd_test::fbp_psnr(exec, layer, s) / count;
   }
   INFO("LPD " << lpd << " dB, FBP " << fbp << " dB");
   CHECK(lpd >= 32.0);

@@ -223,11 +223,11 @@ public:
                              static_cast<double>(net_->projector().scale()),
                              static_cast<double>(sizeof(T))};
     // The FBP start extends the hash; with the zero start it is the hash of runs before the option existed.
-    if (c.initial_primal == InitialPrimal::zero) return detail::fnv1a(fields, sizeof(fields));
+    if (c.initial_primal == InitialPrimal::zero) return pnpdist::detail::fnv1a(fields, sizeof(fields));
     double extended[std::size(fields) + 1];
     std::copy(std::begin(fields), std::end(fields), extended);
     extended[std::size(fields)] = 1.0;  // InitialPrimal::fbp
-    return detail::fnv1a(extended, sizeof(extended));
+    return pnpdist::detail::fnv1a(extended, sizeof(extended));
   }
 
   /// Writes the run's state atomically (parameters, Adam state, steps done); rank 0 writes, the other ranks
