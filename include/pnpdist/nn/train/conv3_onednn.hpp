@@ -233,39 +233,44 @@ inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& 
 
 #endif  // PNPDIST_HAS_ONEDNN
 
-/// True when conv3_train_* take the oneDNN path for this executor and value type.
+/// True when conv3_train_* can take the oneDNN path for this executor and value type: the pnpdist::onednn
+/// component is linked, T is float and the executor runs on the host. The dispatchers below test it with
+/// `if constexpr`, so the oneDNN calls are only instantiated where they exist.
+template <class Exec, class T>
+inline constexpr bool conv3_onednn_capable =
+#if defined(PNPDIST_HAS_ONEDNN)
+    std::is_same_v<T, float> && is_host_executor_v<Exec>;
+#else
+    false;
+#endif
+
+/// True when conv3_train_* take the oneDNN path for this executor and value type (capable, and
+/// PNPDIST_TRAIN_CONV does not select the loops).
 template <class Exec, class T>
 inline bool conv3_train_uses_onednn() {
-#if defined(PNPDIST_HAS_ONEDNN)
-  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>) return train_conv_onednn_allowed();
-#endif
-  return false;
+  return conv3_onednn_capable<Exec, T> && train_conv_onednn_allowed();
 }
 
 /// conv3_forward (conv3_train.hpp) through oneDNN or the loops (see the file comment).
 template <class Exec, class T>
 inline void conv3_train_forward(const Exec& exec, const Conv3Shape& s, const T* in, const T* weight, const T* bias,
                                 T* out) {
-#if defined(PNPDIST_HAS_ONEDNN)
-  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>)
+  if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
       onednn_conv3_forward(exec.concurrency(), s, in, weight, bias, out);
       return;
     }
-#endif
   conv3_forward(exec, s, in, weight, bias, out);
 }
 
 /// conv3_backward_data (conv3_train.hpp) through oneDNN or the loops.
 template <class Exec, class T>
 inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, const T* d_out, const T* weight, T* d_in) {
-#if defined(PNPDIST_HAS_ONEDNN)
-  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>)
+  if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
       onednn_conv3_backward_data(exec.concurrency(), s, d_out, weight, d_in);
       return;
     }
-#endif
   conv3_backward_data(exec, s, d_out, weight, d_in);
 }
 
@@ -273,13 +278,11 @@ inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, con
 template <class Exec, class T>
 inline void conv3_train_backward_weights(const Exec& exec, const Conv3Shape& s, const T* in, const T* d_out,
                                          T* d_weight, T* d_bias) {
-#if defined(PNPDIST_HAS_ONEDNN)
-  if constexpr (std::is_same_v<T, float> && is_host_executor_v<Exec>)
+  if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
       onednn_conv3_backward_weights(exec.concurrency(), s, in, d_out, d_weight, d_bias);
       return;
     }
-#endif
   conv3_backward_weights(exec, s, in, d_out, d_weight, d_bias);
 }
 
