@@ -17,6 +17,7 @@
 
 #include "pnpdist/backend/for_each.hpp"
 #include "pnpdist/core/errors.hpp"
+#include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
 
 namespace pnpdist::nn::train {
@@ -38,20 +39,37 @@ inline void prelu_forward(const Exec& exec, index_t batch, index_t channels, ind
   });
 }
 
-/// dx += dy * prelu'(x); d_alpha[c] += sum of dy * min(x, 0) over the batch and the plane of channel c.
+/// dx += dy * prelu'(x); d_alpha[c] += sum of dy * min(x, 0) over the batch and the plane of channel c. The plane
+/// sum runs in prelu_lanes interleaved partial sums (element p goes to partial p mod prelu_lanes, the partials
+/// are added in order at the end), so that it vectorizes; the order is fixed, independent of the thread count.
+inline constexpr index_t prelu_lanes = 16;
+
 template <class Exec, class T>
 inline void prelu_backward(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x, const T* alpha,
                            const T* dy, T* dx, T* d_alpha) {
   for_each(with_iteration_cost(exec, batch * plane), channels, [=](index_t c) {
+    const T a = alpha[c];
     T slope_gradient = 0;
     for (index_t n = 0; n < batch; ++n) {
       const index_t base = (n * channels + c) * plane;
-      T row = 0;
-      for (index_t p = 0; p < plane; ++p) {
-        const T v = x[base + p];
-        dx[base + p] += v > T(0) ? dy[base + p] : alpha[c] * dy[base + p];
-        row += v > T(0) ? T(0) : dy[base + p] * v;
+      const T* PNPDIST_RESTRICT xr = x + base;
+      const T* PNPDIST_RESTRICT dyr = dy + base;
+      T* PNPDIST_RESTRICT dxr = dx + base;
+      T partial[prelu_lanes] = {};
+      index_t p = 0;
+      for (; p + prelu_lanes <= plane; p += prelu_lanes)
+        for (index_t l = 0; l < prelu_lanes; ++l) {
+          const T v = xr[p + l], g = dyr[p + l];
+          dxr[p + l] += v > T(0) ? g : a * g;
+          partial[l] += v > T(0) ? T(0) : g * v;
+        }
+      for (index_t l = 0; p < plane; ++p, ++l) {
+        const T v = xr[p], g = dyr[p];
+        dxr[p] += v > T(0) ? g : a * g;
+        partial[l] += v > T(0) ? T(0) : g * v;
       }
+      T row = 0;
+      for (index_t l = 0; l < prelu_lanes; ++l) row += partial[l];
       slope_gradient += row;
     }
     d_alpha[c] += slope_gradient;
