@@ -114,19 +114,20 @@ TEMPLATE_LIST_TEST_CASE("padding and crop backward passes are the transposes of 
   const double sigma = 0.3;
   // <pad(x, sigma), g> = <x, pad^T(g)_x> + sigma * pad^T(g)_sigma.
   std::vector<double> p(static_cast<std::size_t>(padded));
-  for_each(Serial{}, Extents<4>{s.batch, s.channels + 1, s.padded_height, s.padded_width},
-           nn::PadWithNoiseMapKernel<double, 4, HostSpace>{
-               View<const double, 4, HostSpace>(x.data(), Extents<4>{s.batch, s.channels, s.height, s.width}), sigma,
-               View<double, 4, HostSpace>(p.data(), Extents<4>{s.batch, s.channels + 1, s.padded_height,
-                                                               s.padded_width})});
+  for_each(
+      Serial{}, Extents<4>{s.batch, s.channels + 1, s.padded_height, s.padded_width},
+      nn::PadWithNoiseMapKernel<double, 4, HostSpace>{
+          View<const double, 4, HostSpace>(x.data(), Extents<4>{s.batch, s.channels, s.height, s.width}), sigma,
+          View<double, 4, HostSpace>(p.data(), Extents<4>{s.batch, s.channels + 1, s.padded_height, s.padded_width})});
   std::vector<double> dx(x.size(), 0.0);
   double dsigma = 0.0;
   pad_with_noise_map_backward(exec, s, g.data(), dx.data(), &dsigma);
   CHECK(dot(p, g) == Approx(dot(x, dx) + sigma * dsigma).epsilon(1e-13));
   double noise_sum = 0;  // the noise map's gradient is the sum of its channel
+  const index_t plane = s.padded_height * s.padded_width;
   for (index_t n = 0; n < s.batch; ++n)
-    for (index_t q = 0; q < s.padded_height * s.padded_width; ++q)
-      noise_sum += g[static_cast<std::size_t>((n * (s.channels + 1) + s.channels) * s.padded_height * s.padded_width + q)];
+    for (index_t q = 0; q < plane; ++q)
+      noise_sum += g[static_cast<std::size_t>((n * (s.channels + 1) + s.channels) * plane + q)];
   CHECK(dsigma == Approx(noise_sum).epsilon(1e-13));
 
   // <crop(q), y> = <q, crop^T(y)>.
@@ -134,11 +135,11 @@ TEMPLATE_LIST_TEST_CASE("padding and crop backward passes are the transposes of 
   const auto q = random_vector<double>(c.batch * c.channels * c.padded_height * c.padded_width, 3);
   const auto y = random_vector<double>(image, 4);
   std::vector<double> cropped(y.size());
-  for_each(Serial{}, Extents<4>{c.batch, c.channels, c.height, c.width},
-           nn::CropKernel<double, 4, HostSpace>{
-               View<const double, 4, HostSpace>(q.data(), Extents<4>{c.batch, c.channels, c.padded_height,
-                                                                     c.padded_width}),
-               View<double, 4, HostSpace>(cropped.data(), Extents<4>{c.batch, c.channels, c.height, c.width})});
+  for_each(
+      Serial{}, Extents<4>{c.batch, c.channels, c.height, c.width},
+      nn::CropKernel<double, 4, HostSpace>{
+          View<const double, 4, HostSpace>(q.data(), Extents<4>{c.batch, c.channels, c.padded_height, c.padded_width}),
+          View<double, 4, HostSpace>(cropped.data(), Extents<4>{c.batch, c.channels, c.height, c.width})});
   std::vector<double> dq(q.size(), 7.0);  // crop_backward writes every element
   crop_backward(exec, c, y.data(), dq.data());
   CHECK(dot(cropped, y) == Approx(dot(q, dq)).epsilon(1e-13));

@@ -26,18 +26,20 @@ inline double dot(const std::vector<double>& a, const std::vector<double>& b) {
   return s;
 }
 
-// Checks d/dx_i of loss() against `analytic` at every element of x (central differences, step 1e-6).
+// Checks d/dx_i of loss() against `analytic` at every element of x: central differences with `step`, within
+// `epsilon` relative or `margin` absolute.
 inline void check_gradient(std::vector<double>& x, const std::vector<double>& analytic,
-                           const std::function<double()>& loss) {
+                           const std::function<double()>& loss, double step = 1e-6, double epsilon = 1e-6,
+                           double margin = 1e-7) {
   REQUIRE(x.size() == analytic.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double keep = x[i];
-    x[i] = keep + 1e-6;
+    x[i] = keep + step;
     const double up = loss();
-    x[i] = keep - 1e-6;
+    x[i] = keep - step;
     const double down = loss();
     x[i] = keep;
-    CHECK((up - down) / 2e-6 == Approx(analytic[i]).margin(1e-7).epsilon(1e-6));
+    CHECK((up - down) / (2 * step) == Approx(analytic[i]).margin(margin).epsilon(epsilon));
   }
 }
 

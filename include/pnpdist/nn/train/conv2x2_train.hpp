@@ -147,7 +147,8 @@ inline Conv2x2Shape transposed_down2(const Conv2x2Shape& s) {
 
 /// down2 forward: out = down2(in) + bias (bias may be nullptr). in (N, Cin, H, W), out (N, Cout, H/2, W/2).
 template <class Exec, class T>
-inline void down2_forward(const Exec& exec, const Conv2x2Shape& s, const T* in, const T* weight, const T* bias, T* out) {
+inline void down2_forward(const Exec& exec, const Conv2x2Shape& s, const T* in, const T* weight, const T* bias,
+                          T* out) {
   detail::require_conv2x2_shape(s, true, "down2_forward");
   detail::down2_apply(exec, s, in, weight, bias, out, false);
 }
