@@ -2,12 +2,9 @@
 // tomography_2d --method lpd: learned primal-dual (include/pnpdist/learned/, docs/learned.md) instead of the
 // PnP solve, on one process.
 //
-//   LpdWeights read_lpd_weights(path)     the network's architecture from the file's tensor shapes, its initial
-//                                         primal and training geometry from the safetensors metadata (written by
-//                                         train_learned_primal_dual). A file without the geometry key is taken
-//                                         to be for ellipse_geometry(128, 30): the shipped
-//                                         weights/lpd_ellipses.safetensors was written before the key existed,
-//                                         and its model card (docs/learned.md) states that geometry.
+//   LpdWeights read_lpd_weights(path)     the network's architecture, initial primal and training geometry
+//                                         (learned/lpd_weights_info.hpp; a file without a geometry is the
+//                                         shipped one, for ellipse_geometry(128, 30))
 //   check_lpd_geometry(...)               the run's geometry against the training geometry: a mismatch is refused
 //                                         (LpdGeometryMismatch, exit 2, naming both) unless accepted
 //                                         (--accept-geometry-mismatch 1: a one-line warning on stderr, recorded
@@ -20,6 +17,7 @@
 
 #include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd.hpp>
+#include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/learned/ellipse_data.hpp>
 #include <pnpdist/learned/training_geometry.hpp>
 
@@ -31,54 +29,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
 namespace pnpdist_examples {
 
 /// What a learned primal-dual weights file says about the network and its training.
-struct LpdWeights {
-  std::string path;
-  pnpdist::learned::LpdConfig config;
-  pnpdist::ct::Geometry2D training_geometry;
-  bool geometry_from_metadata = false;  // false: the documented geometry of the shipped file
-  std::map<std::string, std::string> metadata;
-};
+using LpdWeights = pnpdist::learned::LpdWeightsInfo;
 
-/// Reads the header of `path` (no tensor data). Throws pnpdist::io_error / invalid_argument naming the file when
-/// it does not hold learned primal-dual weights.
+/// Reads the header of `path` (no tensor data; learned/lpd_weights_info.hpp). Throws pnpdist::io_error /
+/// invalid_argument naming the file when it does not hold learned primal-dual weights.
 inline LpdWeights read_lpd_weights(const std::string& path) {
-  namespace learned = pnpdist::learned;
-  const pnpdist::SafetensorsFile file(path);
-  LpdWeights w;
-  w.path = path;
-  w.metadata = file.metadata();
-  const auto shape = [&](const std::string& name) {
-    const pnpdist::SafetensorsEntry* e = file.find(name);
-    pnpdist::require<pnpdist::io_error>(e != nullptr && e->shape.size() == 4, [&] {
-      return "--weights " + path + ": no tensor '" + name + "' of 4 axes: not learned primal-dual weights";
-    });
-    return e->shape;
-  };
-  index_t iterations = 0;
-  while (file.find("dual." + std::to_string(iterations) + ".conv1.weight") != nullptr) ++iterations;
-  w.config.width = shape("dual.0.conv1.weight")[0];
-  w.config.iterations = iterations;
-  w.config.dual_memory = shape("dual.0.conv3.weight")[0];
-  w.config.primal_memory = shape("primal.0.conv3.weight")[0];
-  const auto start = w.metadata.find(learned::initial_primal_key);
-  w.config.initial_primal = start == w.metadata.end()
-                                ? learned::InitialPrimal::zero
-                                : learned::parse_initial_primal(start->second, "--weights " + path);
-  w.config.validate();
-  const auto geometry = w.metadata.find(learned::training_geometry_key);
-  w.geometry_from_metadata = geometry != w.metadata.end();
-  w.training_geometry = w.geometry_from_metadata
-                            ? learned::geometry_from_json(geometry->second, "--weights " + path + ": metadata " +
-                                                                                learned::training_geometry_key)
-                            : learned::ellipse_geometry(128, 30);
-  return w;
+  return pnpdist::learned::read_lpd_weights_info(path, "--weights " + path);
 }
 
 /// A run whose geometry is not the one the weights were trained for, not accepted (exit status 2).
