@@ -87,10 +87,12 @@ private:
   DenseMatrix<double, Serial> matrix_;
 };
 
-// Every parameter's gradient of <c, LPD(g)> against central differences, the projector an explicit matrix;
-// with the FBP start (fbp_start of `geometry`) when `start` is fbp.
-inline void check_lpd_gradient(const ct::Geometry2D& geometry, InitialPrimal start = InitialPrimal::zero) {
-  const ExplicitProjector projector(geometry);
+// Every parameter's gradient of <c, LPD(g)> against central differences through the physics `projector` of
+// `geometry` (explicit matrices: exactly linear in double); with the FBP start (fbp_start of `geometry`) when
+// `start` is fbp.
+template <class Physics>
+inline void check_lpd_gradient_through(const Physics& projector, const ct::Geometry2D& geometry,
+                                       InitialPrimal start = InitialPrimal::zero) {
   const ProjectorLayer layer(projector, inverse_operator_norm(projector));
   LpdConfig config = tiny_config();
   config.initial_primal = start;
@@ -125,6 +127,11 @@ inline void check_lpd_gradient(const ct::Geometry2D& geometry, InitialPrimal sta
   }
   INFO("largest relative difference " << worst);
   CHECK(worst < 1e-4);
+}
+
+// check_lpd_gradient_through the explicit matrix of `geometry`.
+inline void check_lpd_gradient(const ct::Geometry2D& geometry, InitialPrimal start = InitialPrimal::zero) {
+  check_lpd_gradient_through(ExplicitProjector(geometry), geometry, start);
 }
 
 
