@@ -14,20 +14,22 @@
 
 namespace pnpdist::fuzz {
 
-/// The file holding the current input (in /dev/shm when it exists: no disk traffic).
-inline const std::string& input_path() {
-  static const std::string path = [] {
+/// The file holding the current input (in /dev/shm when it exists: no disk traffic), named with `extension`
+/// (".yaml" for a reader that chooses its format by the name; one extension per process).
+inline const std::string& input_path(const char* extension = "") {
+  static const std::string path = [extension] {
     const char* folder = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    return std::string(folder) + "/pnpdist_fuzz_" + std::to_string(::getpid());
+    return std::string(folder) + "/pnpdist_fuzz_" + std::to_string(::getpid()) + extension;
   }();
   return path;
 }
 
-/// Writes the input to input_path(); aborts when it cannot (the run would test nothing).
-inline const std::string& write_input(const std::uint8_t* data, std::size_t size) {
-  std::FILE* f = std::fopen(input_path().c_str(), "wb");
+/// Writes the input to input_path(extension); aborts when it cannot (the run would test nothing).
+inline const std::string& write_input(const std::uint8_t* data, std::size_t size, const char* extension = "") {
+  const std::string& path = input_path(extension);
+  std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr || std::fwrite(data, 1, size, f) != size || std::fclose(f) != 0) std::abort();
-  return input_path();
+  return path;
 }
 
 /// Limits that keep one input's allocations small.
@@ -35,6 +37,7 @@ inline ReadLimits fuzz_limits() {
   ReadLimits limits;
   limits.max_allocation_bytes = std::uint64_t{64} << 20;
   limits.max_header_bytes = std::uint64_t{1} << 20;
+  limits.max_yaml_expanded_bytes = std::uint64_t{1} << 20;
   return limits;
 }
 

@@ -95,6 +95,8 @@ TEST_CASE("read_geometry_description: YAML descriptions give the errors of JSON 
   error("infinite.yaml", cone + "detector: {rows: 6, cols: 7, pixel_width: .inf}\nangles: {count: 3}\n",
         {"field detector.pixel_width must be a positive number, got \".inf\""});
   error("beam.yaml", "beam: fan\n", {"field beam must be \"cone\" or \"parallel\", got \"fan\""});
+  // A fuzz finding: a value that is not UTF-8 made the message's JSON dump throw nlohmann's type_error.
+  error("not_utf8.yaml", "beam: co\xF8" "e\n", {"line 1", "a scalar is not valid UTF-8"});
   error("malformed.yaml", cone + "detector: {rows: 6, cols: 7\n", {"is not valid YAML", "line "});
   error("many_views.yaml", cone + "detector: {rows: 6, cols: 7, pixel_width: 2.0}\nangles: {count: 2147483648}\n",
         {"field angles.count", "needs 206158430208 bytes", "allocation limit"});

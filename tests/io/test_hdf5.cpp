@@ -225,6 +225,21 @@ TEST_CASE("HDF5 errors name the file and the dataset path, and HDF5 prints nothi
     test::require_error<io_error>(
         [&] { Hdf5Dataset(path, "/huge"); },
         {"'/huge': one frame: shape (1048576, 1048576) needs 4398046511104 bytes, more than the allocation limit"});
+    // 2^40 declared views of 1 x 1 (a fuzz finding: the stack's list of views was allocated unchecked).
+    {
+      const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+      const hsize_t dims[3] = {hsize_t{1} << 40, 1, 1};
+      const hid_t space = H5Screate_simple(3, dims, nullptr);
+      const hid_t set = H5Dcreate2(file, "/many", H5T_NATIVE_UINT8, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      REQUIRE(set >= 0);
+      H5Dclose(set);
+      H5Sclose(space);
+      H5Fclose(file);
+    }
+    CHECK(Hdf5Dataset(path, "/many").views() == std::int64_t{1} << 40);  // one frame fits: the dataset opens
+    test::require_error<io_error>([&] { (void)ProjectionStack::hdf5(path, "/many"); },
+                                  {"ProjectionStack::hdf5: '" + path + "' dataset '/many': the list of its views",
+                                   "shape (1099511627776) needs 8796093022208 bytes, more than the allocation limit"});
   }
   SECTION("truncated or foreign file") {
     const std::string cut = (dir / "cut.h5").string();

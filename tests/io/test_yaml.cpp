@@ -91,6 +91,32 @@ TEST_CASE("parse_yaml: malformed and unsupported documents are io_errors", "[io]
   require_error<io_error>([] { (void)yaml("a: &x [1, *x]\n"); }, {"anchor whose node is not complete"});
 }
 
+TEST_CASE("parse_yaml: scalars and keys that are not UTF-8 are refused", "[io][yaml][bad-input]") {
+  using pnpdist::detail::invalid_utf8_offset;
+  constexpr auto npos = std::string_view::npos;
+  // Well-formed: ASCII, 2-, 3- and 4-byte sequences at the edges of their ranges.
+  for (const char* ok : {"mm", "\xC2\xB5m", "\xE2\x82\xAC", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEF\xBF\xBF",
+                         "\xF0\x90\x80\x80", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF"})
+    CHECK(invalid_utf8_offset(ok) == npos);
+  // Ill-formed: a lone continuation, overlong forms, a surrogate, above U+10FFFF, truncated, bytes never used.
+  CHECK(invalid_utf8_offset("ab\x80") == 2);
+  CHECK(invalid_utf8_offset("\xC0\x80") == 0);
+  CHECK(invalid_utf8_offset("\xC1\xBF") == 0);
+  CHECK(invalid_utf8_offset("x\xE0\x9F\xBF") == 1);
+  CHECK(invalid_utf8_offset("\xED\xA0\x80") == 0);
+  CHECK(invalid_utf8_offset("\xF0\x8F\xBF\xBF") == 0);
+  CHECK(invalid_utf8_offset("\xF4\x90\x80\x80") == 0);
+  CHECK(invalid_utf8_offset("\xE2\x82") == 0);
+  CHECK(invalid_utf8_offset("\xE2\x82x") == 0);
+  CHECK(invalid_utf8_offset("co\xF8" "e") == 2);
+  CHECK(invalid_utf8_offset("\xFF") == 0);
+  // A fuzz finding: yaml-cpp passes the byte 0xF8 through; the tree (and a message that prints it) would hold it.
+  require_error<io_error>([] { (void)yaml("beam: co\xF8" "e\n"); },
+                          {"test 'doc.yaml': line 1, column 7: a scalar is not valid UTF-8 (byte 2 of it)"});
+  require_error<io_error>([] { (void)yaml("k\xC0\x80: 1\n"); }, {"line 1", "not valid UTF-8 (byte 1 of it)"});
+  CHECK(yaml("unit: \xC2\xB5m\n")["unit"] == "\xC2\xB5m");
+}
+
 TEST_CASE("parse_yaml: deep nesting is refused at the depth limit", "[io][yaml][bad-input]") {
   // Flow and block nesting of 100000 levels: refused at level 65 (default max_json_depth 64), without
   // yaml-cpp's parser recursing further.

@@ -125,7 +125,8 @@ public:
   }
   /// The 3-D dataset `dataset` (views, rows, cols) of the HDF5 file `path`: every view in order, or, with
   /// `views`, those dataset views in that order (the projections of a NeXus image_key, say). Throws io_error
-  /// as Hdf5Dataset does, invalid_argument when `views` is empty or leaves the dataset.
+  /// as Hdf5Dataset does, and when the list of every view (8 bytes each) exceeds the allocation limit;
+  /// invalid_argument when `views` is empty or leaves the dataset.
   [[nodiscard]] static ProjectionStack hdf5(const std::string& path, const std::string& dataset,
                                             std::optional<std::vector<index_t>> views = std::nullopt,
                                             const ReadLimits& limits = ReadLimits::from_environment()) {
@@ -142,6 +143,9 @@ public:
         });
       s.views_ = std::move(*views);
     } else {
+      // A dataset may declare more views than its file stores (unwritten chunks read as the fill value).
+      (void)checked_allocation_bytes("ProjectionStack::hdf5: " + data.where() + ": the list of its views",
+                                     std::vector<index_t>{data.views()}, sizeof(index_t), limits);
       s.views_.resize(static_cast<std::size_t>(data.views()));
       for (index_t v = 0; v < data.views(); ++v) s.views_[static_cast<std::size_t>(v)] = v;
     }

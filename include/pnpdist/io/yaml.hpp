@@ -20,7 +20,8 @@
 /// and one more copy of every anchored node), so the cap, not the size of the text (bounded by the caller), bounds
 /// the memory of a parse.
 ///
-/// Errors, all io_error starting with `context`: malformed YAML (yaml-cpp's message, with line and column),
+/// Errors, all io_error starting with `context`: malformed YAML (yaml-cpp's message, with line and column), a
+/// scalar or key that is not valid UTF-8 (yaml-cpp passes such bytes through; a JSON tree holds only UTF-8),
 /// more than one document, a key that is not a scalar, a key given twice, a tag other than the core schema's
 /// str, seq and map, an alias to an anchor not yet complete, and the bounds above. Without the pnpdist::yaml
 /// component (PNPDIST_HAS_YAML, yaml-cpp) parse_yaml throws not_compiled naming it.
@@ -109,6 +110,37 @@ namespace detail {
   return s;
 }
 
+/// The offset of the first byte of `s` that does not belong to a well-formed UTF-8 sequence (overlong forms,
+/// surrogates and code points above U+10FFFF are not), or npos when `s` is valid UTF-8.
+[[nodiscard]] inline std::size_t invalid_utf8_offset(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    // The length and the allowed range of the second byte (Unicode Table 3-7).
+    std::size_t n = 0;
+    unsigned char low = 0x80, high = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) n = 2;
+    else if (b == 0xE0) n = 3, low = 0xA0;
+    else if (b == 0xED) n = 3, high = 0x9F;
+    else if (b >= 0xE1 && b <= 0xEF) n = 3;
+    else if (b == 0xF0) n = 4, low = 0x90;
+    else if (b == 0xF4) n = 4, high = 0x8F;
+    else if (b >= 0xF1 && b <= 0xF3) n = 4;
+    else return i;
+    if (i + n > s.size()) return i;
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return i;
+    }
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 #if defined(PNPDIST_HAS_YAML)
 /// Builds the JSON tree from yaml-cpp's parser events under the bounds of the file comment.
 class YamlToJson final : public YAML::EventHandler {
@@ -139,6 +171,8 @@ public:
                 const std::string& value) override {
     const bool text = tag == "!" || tag == "tag:yaml.org,2002:str";
     if (!text && tag != "?") fail(mark, "tag '" + tag + "' is not supported (the core schema's str, seq, map only)");
+    if (const std::size_t bad = invalid_utf8_offset(value); bad != std::string_view::npos)
+      fail(mark, "a scalar is not valid UTF-8 (byte " + std::to_string(bad) + " of it)");
     const std::uint64_t start = used_;
     charge(node_bytes + value.size(), mark);
     if (key_expected()) {

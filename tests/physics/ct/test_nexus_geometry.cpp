@@ -185,6 +185,17 @@ TEST_CASE("Inconsistent NeXus geometry gives io_errors naming the file and the d
     rewrite(f, "/entry/sample/rotation_angle", angles, "percent");
     test::require_error<io_error>([&] { read(f); }, {"units 'percent' are not an angle (degree or rad)"});
   }
+  SECTION("view vectors beyond the allocation limit, refused before they are made") {
+    const std::string f = fresh("limit");
+    ReadLimits small;
+    small.max_allocation_bytes = 1000;  // the 15 angles need 120 bytes, the 15 view vectors 1440
+    test::require_error<io_error>(
+        [&] { (void)ct::read_nexus_geometry(f, 15, {}, 6, 12, "mm", {}, small); },
+        {"'" + f + "' dataset '/entry/sample/rotation_angle': the view vectors", "shape (15, 12) needs 1440 bytes"});
+    small.max_allocation_bytes = 864;  // the 9 projections' vectors need exactly that
+    const std::vector<index_t> projections = {6, 7, 8, 9, 10, 11, 12, 13, 14};
+    CHECK(ct::read_nexus_geometry(f, 15, projections, 6, 12, "mm", {}, small).angles_degrees.size() == 9);
+  }
   SECTION("a source distance without a detector distance") {
     const std::string f = fresh("source");
     const hid_t h = H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);

@@ -195,6 +195,27 @@ TEST_CASE("Inconsistent HDF5 scans give io_errors naming the file and the datase
     fs::copy_file(scans.tiff / "scan_000000.tif", dir / "scan_000000.tif");
     test::require_error<io_error>([&] { (void)read(dir); }, {"holds both scan.h5 and scan_<number>.tif"});
   }
+  SECTION("more declared views than the line integrals may take, refused before the geometry and the fields") {
+    // A fuzz finding: 2^20 declared views of 64 x 64 (never written: the file stays small).
+    const fs::path dir = fresh_dir("many_views");
+    const std::string path = (dir / "scan.h5").string();
+    Tensor<std::uint16_t, 3> frames(Extents<3>{1, 64, 64});
+    fill(Serial{}, frames.view(), std::uint16_t{100});
+    write_hdf5(path, "/entry/data/dark", frames.const_view());
+    write_hdf5(path, "/entry/data/flat", frames.const_view(), {.append = true});
+    const hid_t h = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hsize_t dims[3] = {hsize_t{1} << 20, 64, 64};
+    const hid_t space = H5Screate_simple(3, dims, nullptr);
+    const hid_t set = H5Dcreate2(h, "/entry/data/data", H5T_NATIVE_UINT16, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(set >= 0);
+    H5Dclose(set);
+    H5Sclose(space);
+    H5Fclose(h);
+    REQUIRE(fs::file_size(path) < 100000);
+    test::require_error<io_error>([&] { (void)read(dir); },
+                                  {"ct::read_scan: the line integrals of '" + path + "' dataset '/entry/data/data'",
+                                   "shape (1048576, 64, 64) needs 17179869184 bytes, more than the allocation limit"});
+  }
   SECTION("a missing file") {
     const fs::path dir = fresh_dir("missing");
     test::require_error<io_error>([&] { (void)read(dir / "scan.nxs"); }, {"scan.nxs': no such file"});

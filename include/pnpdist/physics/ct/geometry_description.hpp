@@ -49,6 +49,11 @@ namespace pnpdist::ct {
 
 namespace detail {
 
+/// `value` as JSON text for a message; bytes that are not UTF-8 are replaced (never an exception).
+[[nodiscard]] inline std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 inline const nlohmann::json& json_field(const nlohmann::json& object, const std::string& key, const std::string& where,
                                         const std::string& path) {
   require<io_error>(object.is_object() && object.contains(key),
@@ -63,7 +68,7 @@ inline double json_number(const nlohmann::json& object, const std::string& key, 
   require<io_error>(value.is_number() && std::isfinite(value.get<double>()) && (!positive || value.get<double>() > 0),
                     [&] {
                       return "ct::read_geometry_description: '" + path + "': field " + where + key + " must be a " +
-                             (positive ? "positive " : "finite ") + "number, got " + value.dump();
+                             (positive ? "positive " : "finite ") + "number, got " + json_text(value);
                     });
   return value.get<double>();
 }
@@ -74,7 +79,7 @@ inline index_t json_count(const nlohmann::json& object, const std::string& key, 
   require<io_error>(value.is_number_integer() && value.get<long long>() >= 1 && value.get<long long>() <= (1LL << 31),
                     [&] {
                       return "ct::read_geometry_description: '" + path + "': field " + where + key +
-                             " must be a positive integer, got " + value.dump();
+                             " must be a positive integer, got " + json_text(value);
                     });
   return static_cast<index_t>(value.get<long long>());
 }
@@ -129,7 +134,7 @@ namespace detail {
   const nlohmann::json& beam = detail::json_field(j, "beam", "", path);
   require<io_error>(beam.is_string() && (beam == "cone" || beam == "parallel"), [&] {
     return "ct::read_geometry_description: '" + path + "': field beam must be \"cone\" or \"parallel\", got " +
-           beam.dump();
+           detail::json_text(beam);
   });
   const nlohmann::json& d = detail::json_field(j, "detector", "", path);
   const nlohmann::json& a = detail::json_field(j, "angles", "", path);

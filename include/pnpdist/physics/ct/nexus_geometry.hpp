@@ -40,6 +40,7 @@
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/io/hdf5.hpp"
 #include "pnpdist/io/hdf5_writer.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 
 namespace pnpdist::ct {
@@ -170,20 +171,25 @@ namespace detail {
 /// `length_unit` (the unit of the volume's voxel size). A source distance makes it a cone beam, its absence a
 /// parallel beam; y_pixel_size defaults to x_pixel_size. Throws io_error naming the file and the dataset for
 /// another number of angles than frames, a missing or unknown unit, a non-positive pixel size or detector
-/// distance, a zero source distance, and a source distance without a detector distance.
+/// distance, a zero source distance, a source distance without a detector distance, and angles or view vectors
+/// (96 bytes per projection) beyond limits.max_allocation_bytes (checked before the vectors are made).
 [[nodiscard]] inline CircularScan read_nexus_geometry(const std::string& file, index_t frames,
                                                       const std::vector<index_t>& projection_frames, index_t rows,
                                                       index_t cols, const std::string& length_unit = "mm",
-                                                      const NexusGeometryFields& fields = {}) {
+                                                      const NexusGeometryFields& fields = {},
+                                                      const ReadLimits& limits = ReadLimits::from_environment()) {
   const auto where = [&](const std::string& name) {
     return "ct::read_nexus_geometry: '" + file + "' dataset '" + name + "'";
   };
   CircularScan orbit;
-  const Hdf5Numbers angles = read_hdf5_numbers(file, fields.rotation_angle);
+  const Hdf5Numbers angles = read_hdf5_numbers(file, fields.rotation_angle, limits);
   require<io_error>(static_cast<index_t>(angles.values.size()) == frames, [&] {
     return where(fields.rotation_angle) + " holds " + std::to_string(angles.values.size()) + " angles for " +
            std::to_string(frames) + " frames";
   });
+  // Each projection becomes a 12-number view vector (circular_geometry).
+  const index_t views[2] = {projection_frames.empty() ? frames : static_cast<index_t>(projection_frames.size()), 12};
+  (void)checked_allocation_bytes(where(fields.rotation_angle) + ": the view vectors", views, sizeof(double), limits);
   const bool degrees = angles.units == "degree" || angles.units == "degrees" || angles.units == "deg";
   const bool radians = angles.units == "rad" || angles.units == "radian" || angles.units == "radians";
   const bool default_degrees = angles.units.empty() && fields.angles_default_degrees;

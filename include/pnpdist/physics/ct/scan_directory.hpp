@@ -45,6 +45,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -53,6 +54,7 @@
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/io/hdf5.hpp"
 #include "pnpdist/io/projection_stack.hpp"
+#include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/physics/ct/detector_window.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 #include "pnpdist/physics/ct/geometry_description.hpp"
@@ -333,6 +335,10 @@ template <class Exec>
   const ProjectionStack& stack = *series.projections;
   const DetectorWindow window = stack.resolve(o.window);
   const std::vector<index_t> which = stack.indices(o.selection);
+  // The result, checked before the geometry (96 bytes per view) and the fields are read.
+  (void)checked_allocation_bytes("ct::read_scan: the line integrals of " + series.name,
+                                 std::span<const index_t>(stack.shape(o.selection, o.window)), sizeof(float),
+                                 ReadLimits::from_environment());
 
   // Geometry: one vector per projection in the directory, then the selected views, cropped and binned.
   const Geometry3D all = detail::scan_geometry(series, stack, volume, o, layout);
