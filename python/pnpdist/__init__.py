@@ -54,6 +54,8 @@ from ._pnpdist import (
     ADMM,
     # denoiser
     DRUNet,
+    DRUNetBackward,
+    DRUNetTape,
     infer_drunet_config,
     # metrics and phantoms
     psnr,

@@ -11,15 +11,22 @@ the backward is itself differentiable (its backward is A again), so second deriv
 dimensions: x of shape (*batch, *A.domain_shape) gives (*batch, *A.range_shape). Tensors must be CPU tensors
 of the operator's dtype (float32 or float64, see pnpdist.LinearOperator); gradcheck needs float64 operators.
 
-pnpdist.torch.DRUNet runs the denoiser on tensors; it is not differentiable (no gradient flows through it).
+pnpdist.torch.DRUNet runs the denoiser on tensors. It is differentiable in x and sigma for the untiled 2D
+network (DRUNetFunction: the forward pass of pnpdist.DRUNetBackward keeps the activations, the backward pass is
+their vector-Jacobian product in the library, float32 or float64); the network's weights are not torch
+parameters, so no gradient reaches them through autograd (DRUNetBackward.backward(..., parameters=True) gives
+them). Without a gradient to compute, float32 inputs run the inference network (oneDNN).
 """
 
 import numpy as np
 import torch
 
-from . import DRUNet as _DRUNet
+from torch.autograd.function import once_differentiable
 
-__all__ = ["Adjoint", "LinearFunction", "apply", "Operator", "DRUNet"]
+from . import DRUNet as _DRUNet
+from . import DRUNetBackward as _DRUNetBackward
+
+__all__ = ["Adjoint", "LinearFunction", "apply", "Operator", "DRUNet", "DRUNetFunction"]
 
 
 class Adjoint:
@@ -88,16 +95,62 @@ class Operator(torch.nn.Module):
         return Operator(_transposed(self.op))
 
 
+class DRUNetFunction(torch.autograd.Function):
+    """y = DRUNet(x, sigma) for x of shape (N, C, H, W) and a 0-d tensor sigma; apply(x, sigma, net) with net a
+    pnpdist.DRUNetBackward of x's dtype. The backward pass returns the gradients in x and sigma (its own
+    backward is not defined: no second derivatives)."""
+
+    @staticmethod
+    def forward(ctx, x, sigma, net):
+        y, tape = net.forward(x.detach().contiguous().numpy(), float(sigma))
+        ctx.net, ctx.tape = net, tape
+        return torch.from_numpy(y)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        grad_x, grad_sigma = ctx.net.backward(ctx.tape, grad.contiguous().numpy())
+        return torch.from_numpy(grad_x), torch.tensor(grad_sigma, dtype=grad.dtype), None
+
+
 class DRUNet(torch.nn.Module):
-    """pnpdist.DRUNet on float32 CPU tensors of the shapes it takes; forward(x, sigma). The keyword options
-    (dim, tile, overlap, tile_batch, executor) are pnpdist.DRUNet's. Not differentiable: the result carries no
-    gradient."""
+    """pnpdist.DRUNet on CPU tensors of the shapes it takes; forward(x, sigma), sigma a number or a 0-d tensor.
+    The keyword options (dim, tile, overlap, tile_batch, executor) are pnpdist.DRUNet's. Differentiable in x
+    and sigma for the untiled 2D network (float32 and float64, see DRUNetFunction); float32 inputs that need
+    no gradient run the inference network."""
 
     def __init__(self, path, **options):
         super().__init__()
         self.net = _DRUNet(path, **options)
+        self.path = str(path)
+        self._executor = options.get("executor")
+        self._backward = {}
+
+    def backward_network(self, dtype):
+        """The pnpdist.DRUNetBackward of `dtype` (torch.float32 or torch.float64), created on first use."""
+        name = {torch.float32: "float32", torch.float64: "float64"}.get(dtype)
+        if name is None:
+            raise TypeError(f"pnpdist.torch.DRUNet: x must be float32 or float64, got {dtype}")
+        if name not in self._backward:
+            self._backward[name] = _DRUNetBackward(self.path, dtype=name, executor=self._executor)
+        return self._backward[name]
 
     def forward(self, x, sigma):
         if x.device.type != "cpu":
             raise TypeError(f"pnpdist.torch.DRUNet: x must be on the CPU, got {x.device}")
-        return torch.from_numpy(self.net.denoise(x.detach().contiguous().numpy(), float(sigma)))
+        sigma_grad = torch.is_tensor(sigma) and sigma.requires_grad
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or sigma_grad)
+        if not needs_grad and x.dtype != torch.float64:
+            return torch.from_numpy(self.net.denoise(x.detach().contiguous().numpy(), float(sigma)))
+        if self.net.dim != 2 or self.net.tiled:
+            raise NotImplementedError("pnpdist.torch.DRUNet: the backward pass (and float64) exists for the "
+                                      "untiled 2D network only")
+        channels = self.net.config["image_channels"]
+        if x.dim() == 4 or x.dim() == 3 or (x.dim() == 2 and channels == 1):
+            batch = x.reshape((1,) * (4 - x.dim()) + tuple(x.shape))
+        else:
+            raise ValueError(f"pnpdist.torch.DRUNet: x must have shape (N, C, H, W), (C, H, W) or, for grayscale "
+                             f"networks, (H, W); got {tuple(x.shape)}")
+        sigma = sigma.to(x.dtype) if torch.is_tensor(sigma) else torch.tensor(float(sigma), dtype=x.dtype)
+        y = DRUNetFunction.apply(batch, sigma, self.backward_network(x.dtype))
+        return y.reshape(x.shape)

@@ -1,13 +1,19 @@
 // pnpdist.DRUNet: the DRUNet denoiser (float32; 2D images or 3D volumes, whole or tile by tile) loaded from a
-// safetensors file, and pnpdist.infer_drunet_config.
+// safetensors file, pnpdist.infer_drunet_config, and pnpdist.DRUNetBackward (the 2D network's forward pass
+// with its tape and the vector-Jacobian product, float32 or float64: nn/train/drunet_backward.hpp).
 
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
+#include <algorithm>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "denoiser.hpp"
+#include "pnpdist/nn/train/drunet_backward.hpp"
 
 namespace pnpdist::python {
 
@@ -21,6 +27,117 @@ nb::dict config_dict(const nn::DRUNetConfig& c) {
   d["bias"] = c.bias;
   return d;
 }
+
+/// The activations of one DRUNetBackward.forward call (float32 or float64) and the extents of its x.
+struct BackwardTape {
+  std::variant<nn::train::DRUNetTape<float>, nn::train::DRUNetTape<double>> tape;
+  Shape shape;
+  const void* owner;  // the network that recorded it
+  [[nodiscard]] std::size_t bytes() const {
+    return std::visit([](const auto& t) { return t.bytes(); }, tape);
+  }
+};
+
+/// pnpdist.DRUNetBackward: nn::train::DRUNetBackward in float32 or float64 with a mutex serializing backward
+/// (which accumulates parameter gradients).
+class BackwardNet {
+public:
+  BackwardNet(const std::string& path, DType dtype, const HostExec& exec)
+      : config_(nn::infer_drunet_config(path)), dtype_(dtype), net_(make(path, config_, dtype, exec)) {}
+
+  [[nodiscard]] const nn::DRUNetConfig& config() const { return config_; }
+  [[nodiscard]] DType dtype() const { return dtype_; }
+
+  nb::object forward(nb::handle x, double sigma) {
+    const ArrayArg in = take_array(x, ArraySpec{"x", {dtype_}, {}, "", 4, 4});
+    check_channels(in.shape, "x");
+    void* y = nullptr;
+    nb::object result = new_array(dtype_, in.shape, &y);
+    auto tape = std::make_unique<BackwardTape>();
+    tape->shape = in.shape;
+    tape->owner = this;
+    {
+      nb::gil_scoped_release release;
+      std::visit(
+          [&](auto& net) {
+            using T = typename std::decay_t<decltype(net)>::value_type;
+            tape->tape = net.forward(view<const T>(in.data(), in.shape), static_cast<T>(sigma), view<T>(y, in.shape));
+          },
+          net_);
+    }
+    return nb::make_tuple(result, nb::cast(tape.release(), nb::rv_policy::take_ownership));
+  }
+
+  nb::object backward(const BackwardTape& tape, nb::handle grad_y, bool parameters) {
+    if (tape.owner != this) throw nb::value_error("tape: recorded by another DRUNetBackward");
+    const ArrayArg g = take_array(grad_y, ArraySpec{"grad_y", {dtype_}, tape.shape, "the shape of x", 4, 4});
+    void* dx = nullptr;
+    nb::object result = new_array(dtype_, tape.shape, &dx);
+    double d_sigma = 0;
+    {
+      nb::gil_scoped_release release;
+      const std::lock_guard<std::mutex> lock(mutex_);
+      std::visit(
+          [&](auto& net) {
+            using T = typename std::decay_t<decltype(net)>::value_type;
+            d_sigma = static_cast<double>(net.backward(std::get<nn::train::DRUNetTape<T>>(tape.tape),
+                                                       view<const T>(g.data(), tape.shape), view<T>(dx, tape.shape),
+                                                       parameters));
+          },
+          net_);
+    }
+    return nb::make_tuple(result, d_sigma);
+  }
+
+  nb::dict parameter_gradients() {
+    nb::dict d;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::visit(
+        [&](auto& net) {
+          const auto& store = net.parameters();
+          for (const auto& p : store.infos()) {
+            void* data = nullptr;
+            nb::object a = new_array(dtype_, Shape(p.shape.begin(), p.shape.end()), &data);
+            using T = typename std::decay_t<decltype(net)>::value_type;
+            std::copy_n(store.gradients().data() + p.offset, p.size, static_cast<T*>(data));
+            d[p.name.c_str()] = a;
+          }
+        },
+        net_);
+    return d;
+  }
+
+  void zero_gradients() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::visit([](auto& net) { net.parameters().zero_gradients(); }, net_);
+  }
+
+private:
+  using Variant = std::variant<nn::train::DRUNetBackward<float, HostExec>, nn::train::DRUNetBackward<double, HostExec>>;
+
+  static Variant make(const std::string& path, const nn::DRUNetConfig& config, DType dtype, const HostExec& exec) {
+    if (dtype == DType::float32)
+      return Variant(std::in_place_index<0>, nn::load_drunet_weights<float, 2>(path, config), exec);
+    return Variant(std::in_place_index<1>, nn::load_drunet_weights<double, 2>(path, config), exec);
+  }
+
+  template <class T>
+  static View<T, 4> view(const void* data, const Shape& s) {
+    return View<T, 4>(static_cast<T*>(const_cast<void*>(data)), Extents<4>{s[0], s[1], s[2], s[3]});
+  }
+
+  void check_channels(const Shape& shape, const char* name) const {
+    if (shape[1] != config_.image_channels)
+      throw nb::value_error((std::string(name) + " has shape " + shape_string(shape) + ", the network takes (N, " +
+                             std::to_string(config_.image_channels) + ", H, W)")
+                                .c_str());
+  }
+
+  nn::DRUNetConfig config_;
+  DType dtype_;
+  Variant net_;
+  std::mutex mutex_;
+};
 
 }  // namespace
 
@@ -104,6 +221,37 @@ void bind_drunet(nb::module_& m) {
       .def_prop_ro("dim", &Denoiser::dim)
       .def_prop_ro("tiled", &Denoiser::tiled)
       .def_prop_ro("threads", &Denoiser::threads);
+
+  nb::class_<BackwardTape>(m, "DRUNetTape",
+                           "The activations one DRUNetBackward.forward call keeps for its backward pass.")
+      .def_prop_ro("bytes", &BackwardTape::bytes, "Bytes of the stored activations.");
+  nb::class_<BackwardNet>(m, "DRUNetBackward",
+                          "The 2D DRUNet with its backward pass (float32 or float64, the weights of `path`): "
+                          "forward(x, sigma) gives the output and a tape of the activations, backward(tape, "
+                          "grad_y) the vector-Jacobian product in x and in sigma (the noise-level map) and, with "
+                          "parameters=True, adds the one in every parameter to parameter_gradients(). x of shape "
+                          "(N, C, H, W), any H, W (replicate-padded to a multiple of 8 as DRUNet does). float32 "
+                          "runs the 3x3 convolutions on oneDNN when the extension was built with it.")
+      .def(
+          "__init__",
+          [](BackwardNet* self, const std::string& path, nb::handle dtype, nb::handle executor) {
+            new (self) BackwardNet(path, parse_dtype(dtype), executor_or_default(executor));
+          },
+          nb::arg("path"), nb::arg("dtype") = "float32", nb::arg("executor") = nb::none())
+      .def("forward", &BackwardNet::forward, nb::arg("x"), nb::arg("sigma"),
+           nb::sig("def forward(self, x: object, sigma: float) -> tuple[numpy.ndarray, DRUNetTape]"),
+           "(DRUNet(x, sigma), tape): x of the network's dtype and shape (N, C, H, W).")
+      .def("backward", &BackwardNet::backward, nb::arg("tape"), nb::arg("grad_y"), nb::arg("parameters") = false,
+           nb::sig("def backward(self, tape: DRUNetTape, grad_y: object, parameters: bool = False) -> "
+                   "tuple[numpy.ndarray, float]"),
+           "(grad_x, grad_sigma) = the gradients of <grad_y, DRUNet(x, sigma)> for the forward pass of `tape`; "
+           "with parameters=True the parameters' gradients are added to parameter_gradients().")
+      .def("parameter_gradients", &BackwardNet::parameter_gradients,
+           "The accumulated parameter gradients: a dict from the PyTorch state_dict names (m_head.weight, ...) "
+           "to arrays of their shapes (copies).")
+      .def("zero_gradients", &BackwardNet::zero_gradients, "Sets the accumulated parameter gradients to zero.")
+      .def_prop_ro("config", [](const BackwardNet& d) { return config_dict(d.config()); })
+      .def_prop_ro("dtype", [](const BackwardNet& d) { return std::string(dtype_name(d.dtype())); });
 }
 
 }  // namespace pnpdist::python

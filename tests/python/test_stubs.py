@@ -72,6 +72,7 @@ def test_stub_signatures_are_the_documented_ones(stub):
         "CircularBlurStack": [("psfs", None), ("shape", None), ("measurements", "None"), ("executor", "None")],
         "DRUNet": [("path", None), ("dim", "2"), ("tile", "None"), ("overlap", "32"), ("tile_batch", "0"),
                    ("executor", "None")],
+        "DRUNetBackward": [("path", None), ("dtype", "'float32'"), ("executor", "None")],
     }
     for name, expected in constructors.items():
         assert parameters(method(classes[name], "__init__")) == expected, name
