@@ -162,7 +162,8 @@ TEST_CASE("DRUNetBackward: the vector-Jacobian product in x, sigma and the param
       network_step);
 }
 
-TEST_CASE("DRUNetBackward: double results do not depend on the thread count; bad shapes are refused", "[nn][train]") {
+TEST_CASE("DRUNetBackward: double results do not depend on the thread count, and bad shapes are refused",
+          "[nn][train]") {
   const auto weights = tiny_weights<double>(tiny_config(1, false), 9);
   const Extents<4> e{1, 1, 24, 16};
   const auto x = random_vector<double>(product(e), 10, 0.0, 1.0);
