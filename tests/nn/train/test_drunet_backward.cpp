@@ -2,9 +2,13 @@
 // engine in double, the default engine in float, the shipped gray weights), its vector-Jacobian product in the
 // input, sigma and every parameter against central finite differences of <c, DRUNet(x, sigma)> in double on
 // tiny networks (widths 4, 8, 16, 32, one residual block; gray 16 x 16, and colour with biases at 13 x 11,
-// batch 2, which exercises the replicate padding), thread-count independence and the refusals.
+// batch 2, which exercises the replicate padding), against PyTorch autograd through the replica of
+// tools/drunet_torch.py (fixtures of tools/make_drunet_backward_fixtures.py), thread-count independence and the
+// refusals.
 #include <catch2/catch.hpp>
 
+#include <pnpdist/io/npy.hpp>
+#include <pnpdist/io/safetensors.hpp>
 #include <pnpdist/nn/drunet.hpp>
 #include <pnpdist/nn/train/drunet_backward.hpp>
 
@@ -13,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/nn_test_support.hpp"
 #include "support/host_executors.hpp"
 #include "train_test_support.hpp"
 
@@ -193,4 +198,39 @@ TEST_CASE("DRUNetBackward: double results do not depend on the thread count, and
   const Extents<4> other{1, 1, 16, 24};
   CHECK_THROWS_WITH(net.backward(tape, cview(c, other), mview(y, other)),
                     Catch::Contains("extents of the forward pass's x"));
+}
+
+TEST_CASE("DRUNetBackward: the gradients equal PyTorch autograd (tools/make_drunet_backward_fixtures.py)",
+          "[nn][train]") {
+  const std::string name = GENERATE(as<std::string>{}, "drunet2d_color", "drunet2d_gray_bias");
+  INFO(name);
+  const std::string path = test::nn_fixture(name + ".safetensors");
+  DRUNetBackward<double, Serial> net(load_drunet_weights<double, 2>(path, infer_drunet_config(path)));
+  const auto x = read_npy<double, 4>(test::nn_fixture(name + "_input.npy"));
+  const auto c = read_npy<double, 4>(test::nn_fixture(name + "_cotangent.npy"));
+  const auto expected_dx = read_npy<double, 4>(test::nn_fixture(name + "_grad_input.npy"));
+  const double sigma = read_npy<double, 1>(test::nn_fixture(name + "_sigma.npy")).data()[0];
+  const double expected_d_sigma = read_npy<double, 1>(test::nn_fixture(name + "_grad_sigma.npy")).data()[0];
+  Tensor<double, 4> y(x.extents()), dx(x.extents());
+  const auto tape = net.forward(View<const double, 4, HostSpace>(x.data(), x.extents()), sigma, y.view());
+  const double d_sigma = net.backward(tape, View<const double, 4, HostSpace>(c.data(), c.extents()), dx.view());
+  CHECK(test::relative_error(dx, expected_dx) < 1e-12);
+  CHECK(d_sigma == Approx(expected_d_sigma).epsilon(1e-12));
+  // The parameter gradients are stored in float32: 1e-6 of each tensor's largest entry.
+  const SafetensorsFile expected(test::nn_fixture(name + "_grad_parameters.safetensors"));
+  REQUIRE(expected.entries().size() == net.parameters().infos().size());
+  for (const ParameterInfo& p : net.parameters().infos()) {
+    INFO(p.name);
+    const SafetensorsEntry* e = expected.find(p.name);
+    REQUIRE(e != nullptr);
+    const std::vector<double> g = expected.read<double>(*e);
+    REQUIRE(static_cast<index_t>(g.size()) == p.size);
+    double diff = 0, scale = 0;
+    for (index_t k = 0; k < p.size; ++k) {
+      diff = std::max(diff, std::abs(net.parameters().gradients()[static_cast<std::size_t>(p.offset + k)] -
+                                     g[static_cast<std::size_t>(k)]));
+      scale = std::max(scale, std::abs(g[static_cast<std::size_t>(k)]));
+    }
+    CHECK(diff <= 1e-6 * scale);
+  }
 }
