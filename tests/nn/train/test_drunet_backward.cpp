@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -232,5 +233,21 @@ TEST_CASE("DRUNetBackward: the gradients equal PyTorch autograd (tools/make_drun
       scale = std::max(scale, std::abs(g[static_cast<std::size_t>(k)]));
     }
     CHECK(diff <= 1e-6 * scale);
+  }
+}
+
+TEST_CASE("DRUNetBackward's parameter store saves a weights file the inference network loads", "[nn][train]") {
+  const DRUNetConfig config = tiny_config(3, true);
+  const auto weights = tiny_weights<float>(config, 12);
+  DRUNetBackward<float, Serial> net(weights);
+  REQUIRE(net.parameters().size() == weights.parameter_count());
+  const auto path = std::filesystem::temp_directory_path() / "pnpdist_test_drunet_backward.safetensors";
+  net.parameters().save_safetensors(path.string());
+  const auto loaded = load_drunet_weights<float, 2>(path.string(), infer_drunet_config(path.string()));
+  std::filesystem::remove(path);
+  REQUIRE(loaded.layers.size() == weights.layers.size());
+  for (std::size_t l = 0; l < weights.layers.size(); ++l) {
+    CHECK(loaded.layers[l].weight == weights.layers[l].weight);
+    CHECK(loaded.layers[l].bias == weights.layers[l].bias);
   }
 }
