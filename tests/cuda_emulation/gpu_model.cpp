@@ -77,13 +77,16 @@ constexpr double launch_seconds = 3e-6;    ///< per launch, not hidden behind ru
 constexpr double allreduce_latency = 30e-6;  ///< per allreduce, on top of its bandwidth term
 constexpr int gpus_per_node = 8;
 
-/// Flops per declared sample, by kernel (the samples' definitions are in launch_cost.hpp).
+/// Flops per declared sample, and per declared search and candidate check (the gather), by kernel (the
+/// definitions are in launch_cost.hpp).
 struct KernelClass {
   const char* fragment;  ///< of the record's functor or signature
   const char* name;
   double flops_per_sample;
   enum Unit { fp32, tensor, memory } unit;
   const char* why;
+  double flops_per_search = 0;
+  double flops_per_check = 0;
 };
 
 const KernelClass classes[] = {
@@ -91,10 +94,14 @@ const KernelClass classes[] = {
      "a tap: half of a linear interpolation (8 flops: position, fraction, 1 - f, two multiply-adds)"},
     {"JosephForward3D", "Joseph FP 3D (4 x 4 ray patches)", 5, KernelClass::fp32,
      "a tap: a quarter of a bilinear interpolation (20 flops)"},
-    {"JosephGatherAdjoint<float, pnpdist::ct::JosephGrid2D", "Joseph BP 2D (voxel gather)", 26, KernelClass::fp32,
-     "a term, with the candidate search: 2.64 candidate rays of 8 flops and the map per pixel and view (gpu_model.md)"},
-    {"JosephGatherAdjoint<float, pnpdist::ct::JosephGrid3D", "Joseph BP 3D (voxel gather)", 67, KernelClass::fp32,
-     "a term, with the candidate search: 7.6 candidate rays of 20 flops and the map per voxel, view and axis"},
+    {"JosephGatherAdjoint<float, pnpdist::ct::JosephGrid2D", "Joseph BP 2D (voxel gather)", 2, KernelClass::fp32,
+     "a term: one multiply-add; a search (per pixel, view and axis: the map's three forms, two corners, four "
+     "divisions, the margin) 36; a candidate check (position, bounds, floor, the two weights) 8",
+     36, 8},
+    {"JosephGatherAdjoint<float, pnpdist::ct::JosephGrid3D", "Joseph BP 3D (voxel gather)", 2, KernelClass::fp32,
+     "a term: one multiply-add; a search (per voxel, view and axis: the forms, four corners, eight divisions, "
+     "the margin) 80; a candidate check (two positions, bounds, floors, the four bilinear weights) 20",
+     80, 20},
     {"JosephBlockRays", "Joseph ray set-up (BP)", 60, KernelClass::fp32, "a ray set-up: about 60 flops, in double precision (counted at the FP32 rate)"},
     {"SwapLastAxesElements", "transpose", 0, KernelClass::memory, "a copied element"},
     {"Conv3Kernel", "DRUNet 3x3 convolutions", 2, KernelClass::tensor, "a multiply-add"},
@@ -114,7 +121,9 @@ const KernelClass* class_of(const emu::LaunchRecord& r) {
 
 /// The roofline time of one record on `d`: max(flops / rate, bytes / bandwidth), efficiencies applied.
 double roofline_seconds(const emu::LaunchRecord& r, const KernelClass& k, const Device& d) {
-  const double flops = k.flops_per_sample * static_cast<double>(r.samples);
+  const double flops = k.flops_per_sample * static_cast<double>(r.samples) +
+                       k.flops_per_search * static_cast<double>(r.searches) +
+                       k.flops_per_check * static_cast<double>(r.checks);
   const double rate = k.unit == KernelClass::tensor ? d.tensor * conv_efficiency : d.fp32 * fp32_efficiency;
   const double bytes = static_cast<double>(r.bytes_read + r.bytes_written);
   return std::max(flops / rate, bytes / (d.hbm * memory_efficiency));
@@ -355,19 +364,32 @@ void print_kernels(const Benchmark& b) {
   std::printf("\n");
   const std::pair<const Phase*, double> phases[] = {
       {&b.data, 1.0}, {&b.window, static_cast<double>(b.tiles)}, {&b.tiling, 1.0}};
+  std::string searches_text;
   for (const KernelClass& k : classes) {
-    double launches = 0, samples = 0, bytes = 0;
+    double launches = 0, samples = 0, bytes = 0, flops = 0, searches = 0, checks = 0;
     double seconds[std::size(devices)] = {};
     for (const auto& [phase, times] : phases)
       for (const auto& r : phase->records)
         if (class_of(r) == &k) {
           launches += times;
           samples += times * static_cast<double>(r.samples);
+          searches += times * static_cast<double>(r.searches);
+          checks += times * static_cast<double>(r.checks);
+          flops += times * (k.flops_per_sample * static_cast<double>(r.samples) +
+                            k.flops_per_search * static_cast<double>(r.searches) +
+                            k.flops_per_check * static_cast<double>(r.checks));
           bytes += times * static_cast<double>(r.bytes_read + r.bytes_written);
           for (std::size_t i = 0; i < std::size(devices); ++i) seconds[i] += times * roofline_seconds(r, k, devices[i]);
         }
     if (launches == 0) continue;
-    std::printf("| %s | %.0f | %.3g | %.3g | %g |", k.name, launches, samples, bytes / 1e9, k.flops_per_sample);
+    if (searches > 0) {
+      char line[256];
+      std::snprintf(line, sizeof line, "- %s: %.3g candidate searches, %.2f candidate rays checked and %.2f terms per search\n",
+                    k.name, searches, checks / searches, samples / searches);
+      searches_text += line;
+    }
+    std::printf("| %s | %.0f | %.3g | %.3g | %.3g |", k.name, launches, samples, bytes / 1e9,
+                samples > 0 ? flops / samples : k.flops_per_sample);
     for (std::size_t i = 0; i < std::size(devices); ++i) std::printf(" %s |", seconds_text(seconds[i]).c_str());
     std::printf("\n");
   }
@@ -379,6 +401,7 @@ void print_kernels(const Benchmark& b) {
               undeclared);
   for (std::size_t i = 0; i < std::size(devices); ++i) std::printf(" %s |", seconds_text(undeclared * launch_seconds).c_str());
   std::printf("\n");
+  if (!searches_text.empty()) std::printf("\n%s", searches_text.c_str());
 }
 
 void print_predictions(const std::vector<Benchmark>& benchmarks) {
@@ -413,7 +436,8 @@ void print_assumptions() {
   std::printf("- Operators and tiles are dealt in contiguous blocks; the busiest GPU sets the time (8 operators: one "
               "per GPU at 8 and 32 GPUs; 25 or 256 tiles).\n");
   std::printf("- One GPU runs DRUNet untiled on the 2048^2 benchmarks (16 windows of 512^2 of work), tiled in 3D.\n");
-  std::printf("- Flops per declared sample:\n");
+  std::printf("- Flops per declared sample (the tables' Flops / sample column adds the gather's searches and "
+              "checks, per term):\n");
   for (const KernelClass& k : classes) std::printf("  - %s: %g (%s)\n", k.name, k.flops_per_sample, k.why);
 }
 

@@ -2,7 +2,8 @@
 // launch recorder, against counts made independently at small sizes: the analytic bytes of element-wise
 // kernels, the samples a Serial run writes (tile scatter), a brute-force enumeration of a convolution's
 // in-image taps, and the interpolation taps of the CT projections counted by instrumenting the traversal
-// of every ray with a counting policy (the path that visits every sample of a ray).
+// of every ray with a counting policy (the path that visits every sample of a ray); the gather back
+// projection's candidate searches and checks against an enumeration of every detector pixel per search.
 
 #include <cuda_runtime.h>
 #include <catch2/catch.hpp>
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <numbers>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -61,7 +63,46 @@ std::uint64_t traversed_taps(const Geometry& g) {
   return taps;
 }
 
-/// Forward and back projection of `g` on Cuda, recorded: the projection kernels declare the traversed taps.
+/// The gather's candidate searches and checks of `g`, counted by brute force: a search per voxel, view and
+/// dominant axis some ray of the view has (the axes read off every ray), and the detector pixels of the
+/// whole detector that lie in the search's candidate box (every pixel tested).
+template <class Geometry>
+std::pair<std::uint64_t, std::uint64_t> enumerated_searches(const Geometry& g) {
+  const auto grid = ct::make_joseph_grid(g);
+  constexpr int D = sizeof(grid.n) / sizeof(grid.n[0]);
+  std::vector<double> vectors;
+  for (const auto& e : g.vectors) vectors.insert(vectors.end(), e.begin(), e.end());
+  const std::size_t stride = vectors.size() / g.vectors.size();
+  const index_t rows = ct::joseph_detector_rows(grid), cols = grid.detector_cols;
+  index_t voxels = 1;
+  for (const index_t n : grid.n) voxels *= n;
+  std::uint64_t searches = 0, checks = 0;
+  for (index_t v = 0; v < g.views(); ++v) {
+    bool axis[3] = {false, false, false};
+    for (index_t pixel = 0; pixel < rows * cols; ++pixel)
+      axis[ct::joseph_pixel_ray<float>(grid, vectors.data(), v, pixel).axis] = true;
+    const auto m = ct::joseph_detector_map<float>(grid, vectors.data() + stride * v);
+    for (index_t i = 0; i < voxels; ++i) {
+      index_t p[D];
+      for (index_t k = D - 1, rest = i; k >= 0; --k) {
+        p[k] = rest % grid.n[k];
+        rest /= grid.n[k];
+      }
+      for (int a = 0; a < D; ++a) {
+        if (!axis[a]) continue;
+        ++searches;
+        const auto c = ct::joseph_candidates(m, p, a, rows, cols);
+        for (index_t r = 0; r < rows; ++r)
+          for (index_t k = 0; k < cols; ++k)
+            checks += (r >= c.row_lo && r <= c.row_hi && k >= c.col_lo && k <= c.col_hi) ? 1 : 0;
+      }
+    }
+  }
+  return {searches, checks};
+}
+
+/// Forward and back projection of `g` on Cuda, recorded: the projection kernels declare the traversed taps,
+/// the gather its enumerated searches and checks.
 template <class Geometry>
 void check_projector(const Geometry& g, const std::string& forward_kernel) {
   const auto op = ct::make_projector<float>(Cuda{}, g);
@@ -78,14 +119,21 @@ void check_projector(const Geometry& g, const std::string& forward_kernel) {
   CHECK(forward.bytes_read >= static_cast<std::uint64_t>(x.size()) * sizeof(float));  // the volume at least
   emu::clear_launch_records();
   op.apply_adjoint(y.const_view(), x.view());
-  std::uint64_t gathered = 0;
+  std::uint64_t gathered = 0, searches = 0, checks = 0;
   for (const emu::LaunchRecord& r : recording.records())
     if (r.functor.find("JosephGatherAdjoint") != std::string::npos) {
       CHECK(r.cost_declared);
       CHECK(r.bytes_written == static_cast<std::uint64_t>(x.size()) * sizeof(float));
       gathered += r.samples;
+      searches += r.searches;
+      checks += r.checks;
     }
   CHECK(gathered == taps);  // the gather's terms are the forward projection's taps
+  const auto [expected_searches, expected_checks] = enumerated_searches(g);
+  INFO("searches " << searches << ", checks " << checks << ", terms " << taps);
+  CHECK(searches == expected_searches);
+  CHECK(checks == expected_checks);
+  CHECK(checks >= taps);  // every term is a checked candidate
 }
 
 }  // namespace

@@ -13,7 +13,10 @@
 ///     counted once per launch (the traffic if every array it touches went through HBM once);
 ///   - samples: the kernel's unit of arithmetic work, one multiply-add or one copied element: an
 ///     interpolation tap (Joseph projections and their gather), a multiply-add of a convolution tap, a
-///     complex product (spectrum multiply), an element (copies and transposes).
+///     complex product (spectrum multiply), an element (copies and transposes);
+///   - searches / checks: for a kernel that searches for its samples (the CT gather back projection), the
+///     searches (one per output element, view and dominant axis) and the candidates they examine, giving a
+///     sample or not; zero for the other kernels.
 
 #include <concepts>
 #include <cstdint>
@@ -27,6 +30,8 @@ struct LaunchCost {
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   std::uint64_t samples = 0;
+  std::uint64_t searches = 0;
+  std::uint64_t checks = 0;
   friend constexpr bool operator==(const LaunchCost&, const LaunchCost&) = default;
 };
 

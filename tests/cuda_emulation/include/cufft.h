@@ -62,7 +62,7 @@ inline bool record_execution(const char* name, const Plan& p, bool forward) {
   return detail::record_library_call(
       name, reinterpret_cast<const void*>(name),
       DeclaredCost{true, forward ? real_bytes : spectral_bytes, forward ? spectral_bytes : real_bytes,
-                   static_cast<std::uint64_t>(p.real_floats) * log2});
+                   static_cast<std::uint64_t>(p.real_floats) * log2, 0, 0});
 }
 
 struct Registry {

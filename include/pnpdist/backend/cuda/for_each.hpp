@@ -59,7 +59,8 @@ inline void for_each(const Cuda& exec, index_t n, const F& f) {
   if constexpr (DeclaresLaunchCost<F>) {
     if (pnpdist_cuda_emulator::recording_launches()) {
       const LaunchCost cost = f.launch_cost(n);
-      pnpdist_cuda_emulator::declare_launch_cost(cost.bytes_read, cost.bytes_written, cost.samples);
+      pnpdist_cuda_emulator::declare_launch_cost(cost.bytes_read, cost.bytes_written, cost.samples, cost.searches,
+                                                  cost.checks);
     }
   }
 #endif

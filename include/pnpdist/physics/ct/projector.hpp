@@ -19,7 +19,7 @@
 ///   - Memory: the per-view geometry vectors (views x 6 or 12 doubles), a work buffer of one view's rays
 ///     (36 or 44 bytes per detector pixel, 56 or 72 for double) and one image/volume-sized buffer (the input with its
 ///     last two axes swapped, joseph.hpp) in the executor's memory space, on device executors also one detector
-///     map per view (9 or 12 reals); nothing is allocated per call.
+///     map per view (15 or 18 reals); nothing is allocated per call.
 ///   - Not thread-safe per instance: apply and apply_adjoint are const but write the ray block and the
 ///     swapped image (mutable buffers); use one projector per thread.
 /// Inputs and outputs must be contiguous (row-major) views in the executor's memory space.

@@ -54,6 +54,8 @@ struct LaunchRecord {
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   std::uint64_t samples = 0;
+  std::uint64_t searches = 0;  ///< candidate searches and the candidates they check (a gather kernel's)
+  std::uint64_t checks = 0;
 };
 
 /// The cost a launcher declares for its next launch from this host thread (declare_launch_cost).
@@ -62,6 +64,8 @@ struct DeclaredCost {
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_written = 0;
   std::uint64_t samples = 0;
+  std::uint64_t searches = 0;
+  std::uint64_t checks = 0;
 };
 
 /// The demangled name of a type (the mangled one when demangling fails).
@@ -155,6 +159,8 @@ bool record_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t
   r.bytes_read = cost.bytes_read;
   r.bytes_written = cost.bytes_written;
   r.samples = cost.samples;
+  r.searches = cost.searches;
+  r.checks = cost.checks;
   recorder.append(std::move(r));
   return mode == Recording::on;
 }
@@ -188,9 +194,11 @@ inline Recording set_recording(Recording mode) { return detail::LaunchRecorder::
 /// Whether launches are recorded now (on or count-only): launchers declare costs only then.
 inline bool recording_launches() { return detail::LaunchRecorder::instance().mode() != Recording::off; }
 
-/// Declares the bytes and samples of the next launch made by this host thread (recorded with it).
-inline void declare_launch_cost(std::uint64_t bytes_read, std::uint64_t bytes_written, std::uint64_t samples) {
-  detail::pending_cost() = DeclaredCost{true, bytes_read, bytes_written, samples};
+/// Declares the bytes, samples and (for a kernel that searches for its samples) the searches and candidate
+/// checks of the next launch made by this host thread (recorded with it).
+inline void declare_launch_cost(std::uint64_t bytes_read, std::uint64_t bytes_written, std::uint64_t samples,
+                                std::uint64_t searches = 0, std::uint64_t checks = 0) {
+  detail::pending_cost() = DeclaredCost{true, bytes_read, bytes_written, samples, searches, checks};
 }
 
 /// A copy of the launches recorded so far, in launch order.
