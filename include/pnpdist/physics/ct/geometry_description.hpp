@@ -8,7 +8,8 @@
 ///     "source_origin": 66.0,               // cone: source to rotation axis
 ///     "origin_detector": 133.0,            // cone: rotation axis to detector (or "source_detector": SDD)
 ///     "detector": {"rows": 972, "cols": 768, "pixel_width": 0.1496, "pixel_height": 0.1496,
-///                  "offset_u": 0.0, "offset_v": 0.0, "tilt_degrees": 0.0},
+///                  "offset_u": 0.0, "offset_v": 0.0,
+///                  "roll_degrees": 0.0, "pitch_degrees": 0.0, "yaw_degrees": 0.0},
 ///     "angles": {"count": 1200, "first_degrees": 0.0, "range_degrees": 360.0}
 ///   }
 ///
@@ -22,10 +23,12 @@
 ///   angles: {count: 1200}
 ///
 /// Lengths are in the units of the volume's voxel size. The views are ct::cone_beam / ct::parallel_beam_3d
-/// (geometry.hpp; count angles from first over range, end point excluded) with the detector offsets; a tilt
-/// turns u and v about the detector normal by tilt_degrees (in-plane rotation of the detector). Optional
-/// fields: offset_u, offset_v, tilt_degrees, first_degrees (default 0), range_degrees (default 360), and
-/// pixel_height (default pixel_width). Errors: a file that cannot be read or parsed, a missing or mistyped
+/// (geometry.hpp; count angles from first over range, end point excluded) with the detector offsets, then
+/// tilted about the detector centre by roll, pitch and yaw (detector_tilt.hpp: roll is the in-plane rotation,
+/// positive turning u towards v; tilt_degrees is accepted as the earlier name of roll_degrees, not both).
+/// Optional fields: offset_u, offset_v, roll_degrees, pitch_degrees, yaw_degrees, first_degrees (default 0),
+/// range_degrees (default 360), and pixel_height (default pixel_width). Any other field is an error (a misspelt
+/// optional field is not ignored). Errors: a file that cannot be read or parsed, a missing or mistyped
 /// field, or a non-positive size throw io_error naming the file and the field; so do a file longer than
 /// ReadLimits::max_header_bytes, JSON or YAML nested deeper than ReadLimits::max_json_depth, a YAML tree whose
 /// aliases expand beyond ReadLimits::max_yaml_expanded_bytes, and an angle count whose view vectors would exceed
@@ -34,15 +37,18 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <numbers>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/io/read_limits.hpp"
 #include "pnpdist/io/yaml.hpp"
+#include "pnpdist/physics/ct/detector_tilt.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 
 namespace pnpdist::ct {
@@ -82,6 +88,25 @@ inline index_t json_count(const nlohmann::json& object, const std::string& key, 
                              " must be a positive integer, got " + json_text(value);
                     });
   return static_cast<index_t>(value.get<long long>());
+}
+
+/// Throws io_error naming the first key of `object` that is not in `known` (a misspelt optional field would
+/// otherwise be ignored).
+inline void json_known_fields(const nlohmann::json& object, std::initializer_list<const char*> known,
+                              const std::string& where, const std::string& path) {
+  if (!object.is_object()) return;
+  for (const auto& item : object.items()) {
+    bool found = false;
+    for (const char* k : known) found = found || item.key() == k;
+    require<io_error>(found, [&] {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return "ct::read_geometry_description: '" + path + "': field " + where +
+             nlohmann::json(item.key()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+             " is not known (" + (where.empty() ? std::string("top level") : where.substr(0, where.size() - 1)) +
+             ": " + list + ")";
+    });
+  }
 }
 
 }  // namespace detail
@@ -138,6 +163,12 @@ namespace detail {
   });
   const nlohmann::json& d = detail::json_field(j, "detector", "", path);
   const nlohmann::json& a = detail::json_field(j, "angles", "", path);
+  detail::json_known_fields(j, {"beam", "source_origin", "origin_detector", "source_detector", "detector", "angles"},
+                            "", path);
+  detail::json_known_fields(d, {"rows", "cols", "pixel_width", "pixel_height", "offset_u", "offset_v", "roll_degrees",
+                                "tilt_degrees", "pitch_degrees", "yaw_degrees"},
+                            "detector.", path);
+  detail::json_known_fields(a, {"count", "first_degrees", "range_degrees"}, "angles.", path);
   Detector3D detector;
   detector.rows = detail::json_count(d, "rows", "detector.", path);
   detector.cols = detail::json_count(d, "cols", "detector.", path);
@@ -145,8 +176,16 @@ namespace detail {
   detector.pixel_height = detail::json_number(d, "pixel_height", "detector.", path, detector.pixel_width, false, true);
   detector.offset_u = detail::json_number(d, "offset_u", "detector.", path, 0, false, false);
   detector.offset_v = detail::json_number(d, "offset_v", "detector.", path, 0, false, false);
-  const double tilt =
-      detail::json_number(d, "tilt_degrees", "detector.", path, 0, false, false) * std::numbers::pi / 180;
+  // roll_degrees, or tilt_degrees, its earlier name (not both), pitch_degrees, yaw_degrees.
+  require<io_error>(!(d.contains("roll_degrees") && d.contains("tilt_degrees")), [&] {
+    return "ct::read_geometry_description: '" + path +
+           "': fields detector.roll_degrees and detector.tilt_degrees (its earlier name) are both given";
+  });
+  DetectorTilt tilt;
+  tilt.roll_degrees = detail::json_number(d, d.contains("tilt_degrees") ? "tilt_degrees" : "roll_degrees",
+                                          "detector.", path, 0, false, false);
+  tilt.pitch_degrees = detail::json_number(d, "pitch_degrees", "detector.", path, 0, false, false);
+  tilt.yaw_degrees = detail::json_number(d, "yaw_degrees", "detector.", path, 0, false, false);
   const index_t count = detail::json_count(a, "count", "angles.", path);
   const index_t view_shape[2] = {count, 12};
   (void)checked_allocation_bytes("ct::read_geometry_description: '" + path + "': field angles.count", view_shape,
@@ -169,20 +208,7 @@ namespace detail {
   } else {
     g = parallel_beam_3d(angles, detector, volume);
   }
-  if (tilt != 0) {
-    const double c = std::cos(tilt), s = std::sin(tilt);
-    const double ratio = detector.pixel_width / detector.pixel_height;  // |u| / |v|
-    for (auto& e : g.vectors) {
-      double u[3], v[3];
-      for (std::size_t k = 0; k < 3; ++k) u[k] = e[6 + k], v[k] = e[9 + k];
-      for (std::size_t k = 0; k < 3; ++k) {
-        e[6 + k] = c * u[k] + s * ratio * v[k];
-        e[9 + k] = -s / ratio * u[k] + c * v[k];
-      }
-    }
-    validate(g);
-  }
-  return g;
+  return tilt_detector(std::move(g), tilt);
 }
 
 }  // namespace pnpdist::ct
