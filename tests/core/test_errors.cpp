@@ -17,7 +17,7 @@ FakeCudaStatus succeeding_call() { return FakeCudaStatus::success; }
 
 }  // namespace
 
-TEST_CASE("errors carry the raising file and line; what() is the message (with the location in debug builds)",
+TEST_CASE("errors carry the raising file and line, and what() is the message (with the location in debug builds)",
           "[errors][unit]") {
   const unsigned line = __LINE__ + 2;
   try {

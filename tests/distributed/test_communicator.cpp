@@ -59,7 +59,7 @@ TEST_CASE("allgatherv concatenates pieces of different sizes in rank order", "[d
                   dimension_mismatch);
 }
 
-TEST_CASE("broadcast copies the root's buffer to every rank; barrier returns", "[distributed][mpi]") {
+TEST_CASE("broadcast copies the root's buffer to every rank, and barrier returns", "[distributed][mpi]") {
   const auto comm = test::world();
   const int root = comm.size() - 1;
   std::vector<float> b(33, static_cast<float>(comm.rank()));

@@ -37,7 +37,7 @@ Extents<Rank> output_extents(ConvKind kind, Extents<Rank> in, index_t cout) {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("conv3 with a centred delta kernel copies its input; post-ops apply in order", "[nn][layers]",
+TEMPLATE_LIST_TEST_CASE("conv3 with a centred delta kernel copies its input, and post-ops apply in order", "[nn][layers]",
                         pnpdist::test::HostExecutors) {
   const auto exec = pnpdist::test::make_executor<TestType>();
   const auto x = random_tensor(Extents<4>{2, 3, 5, 7}, 1);

@@ -214,7 +214,7 @@ TEST_CASE("an operator that leaves part of its output unwritten fails the check"
   CHECK_FALSE(result.passed(1e30));
 }
 
-TEST_CASE("the zero operator passes the adjoint check; tolerance is honoured", "[operators][unit]") {
+TEST_CASE("the zero operator passes the adjoint check, and the tolerance is honoured", "[operators][unit]") {
   const auto a = make_matrix<float>(pnpdist::Serial{}, 5, 4, random_entries(5, 4, 9));
   const auto zero = pnpdist::adjoint_check(pnpdist::scale(0.0f, a));
   CHECK(zero.forward_inner == 0.0);

@@ -357,7 +357,7 @@ TEST_CASE("composites reference lvalues and own rvalues", "[operators][unit]") {
   require_matrix(sum, linear_combination(2, ra, 0, ra));
 }
 
-TEST_CASE("Composition allocates its intermediate once; Sum allocates its buffers on first use only",
+TEST_CASE("Composition allocates its intermediate once, Sum allocates its buffers on first use only",
           "[operators][unit]") {
   auto& tracker = pnpdist::allocation_tracker<pnpdist::HostSpace>();
   const auto a = to_operator(pnpdist::Serial{}, random_matrix(7, 5, 1));

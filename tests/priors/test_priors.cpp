@@ -61,7 +61,7 @@ TEMPLATE_LIST_TEST_CASE("TV denoiser shrinks a 1-D step by lambda/a and lambda/b
     CHECK(y(0, 0, 0, j) == Approx(j < a ? lambda / a : 1.0 - lambda / b).margin(1e-6));
 }
 
-TEST_CASE("TV denoiser: the result beats random perturbations; constants pass unchanged; executors agree",
+TEST_CASE("TV denoiser: the result beats random perturbations, constants pass unchanged, executors agree",
           "[priors][tv]") {
   Tensor<double, 4> x(Extents<4>{1, 1, 12, 9}), y(x.extents()), z(x.extents());
   pnpdist::fill_uniform(pnpdist::Serial{}, x.view(), 4, 0, 0.0, 1.0);
