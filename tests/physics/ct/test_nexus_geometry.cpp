@@ -1,7 +1,8 @@
 // Geometry from NeXus and Data Exchange metadata: a simulated NXtomo or Data Exchange file records its orbit
 // (rotation angles, distances, pixel sizes with units) and read_scan builds the same cone- or parallel-beam
 // geometry from it as from the vectors file of the TIFF directory; other length and angle units convert; an
-// explicit vectors file wins; inconsistent metadata gives io_errors naming the file and the dataset.
+// explicit vectors file wins; detector offsets come from the beam centre or NXtomo's x_rotation_axis_pixel_position;
+// inconsistent metadata gives io_errors naming the file and the dataset.
 #include <catch2/catch.hpp>
 
 #include "io/bad_input_support.hpp"
@@ -310,4 +311,50 @@ TEST_CASE("NeXus files record detector offsets as the beam centre", "[ct][scan][
                                 {"beam_center_x' must hold one finite number, holds 2 values"});
   // Data Exchange has no field for an offset: the writer refuses it.
   CHECK_THROWS_AS(simulate(dir, "dx/scan.h5", o, ct::ScanFormat::data_exchange), invalid_argument);
+}
+
+TEST_CASE("NXtomo's x_rotation_axis_pixel_position gives the horizontal detector offset", "[ct][scan][hdf5]") {
+  // The column where the rotation axis projects, in pixels from the detector's centre: offset_u = -value * |u|.
+  const fs::path dir = fresh_dir("rotation_axis");
+  const std::string field = "/entry/instrument/detector/x_rotation_axis_pixel_position";
+  for (const ct::Beam beam : {ct::Beam::divergent, ct::Beam::parallel}) {
+    ct::CircularScan o = orbit(beam);
+    o.detector.offset_u = 0.75;  // 3 columns of 0.25: the axis projects 3 columns left of the detector's centre
+    const std::string tiff = simulate(dir, "tiff", o, ct::ScanFormat::tiff);
+    const std::string nexus = simulate(dir, "nexus/scan.nxs", o);
+    // Beside a beam centre that agrees: read as before.
+    rewrite(nexus, field, {-3.0}, "pixel");
+    ct::ScanReadOptions read;
+    read.beam = beam;
+    const ct::Scan reference = ct::read_scan(exec, tiff, volume, read);
+    test::require_same(ct::read_scan(exec, nexus, volume), reference);
+    // Alone (no beam centre; without units): the same geometry and line integrals, bit for bit.
+    const hid_t h = H5Fopen(nexus.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(H5Ldelete(h, "/entry/instrument/detector/beam_center_x", H5P_DEFAULT) >= 0);
+    H5Fclose(h);
+    rewrite(nexus, field, {-3.0}, "");
+    const ct::Scan got = ct::read_scan(exec, nexus, volume);
+    test::require_same(got, reference);
+    CHECK(got.geometry.vectors == ct::circular_geometry(o, volume).vectors);
+    // Another value moves the detector: 1.5 columns the other way.
+    rewrite(nexus, field, {1.5}, "pixels");
+    ct::CircularScan moved = o;
+    moved.detector.offset_u = -0.375;
+    CHECK(ct::read_scan(exec, nexus, volume).geometry.vectors == ct::circular_geometry(moved, volume).vectors);
+  }
+  // Errors: a disagreeing beam centre, a length, more than one value.
+  const std::string nexus = simulate(dir, "errors/scan.nxs", [] {
+    ct::CircularScan o = orbit(ct::Beam::divergent);
+    o.detector.offset_u = 0.75;
+    return o;
+  }());
+  rewrite(nexus, field, {-2.0}, "pixel");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); },
+                                {"'" + nexus + "' dataset '" + field + "' puts the rotation axis -2",
+                                 "beam_center_x' -3", "they disagree"});
+  rewrite(nexus, field, {-3.0}, "mm");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); }, {"units 'mm' are not pixels"});
+  rewrite(nexus, field, {-3.0, -3.0}, "pixel");
+  test::require_error<io_error>([&] { (void)ct::read_scan(exec, nexus, volume); },
+                                {"x_rotation_axis_pixel_position' must hold one finite number, holds 2 values"});
 }

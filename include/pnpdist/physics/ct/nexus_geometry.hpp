@@ -22,6 +22,10 @@
 ///   /entry/instrument/detector/beam_center_y  detector, from the centre of the first column / row, in
 ///                                             "pixel" (written so) or a length; the detector offsets are
 ///                                             ((cols - 1) / 2 - beam_center_x) pixel_width and likewise in v
+///   /entry/instrument/detector/x_rotation_axis_pixel_position   optional, read only: the column where the
+///                                             rotation axis projects, in pixels counted from the detector's
+///                                             centre (units "pixel" or none); offset_u = -value pixel_width.
+///                                             Given with beam_center_x, the two must agree (to 1e-9 pixel)
 ///
 /// The same orbit in a Data Exchange file: NexusGeometryFields::data_exchange() (/exchange/theta, the detector's
 /// pixel_size_x / actual_pixel_size_x, ...), read and written by the same functions with the same checks.
@@ -66,6 +70,9 @@ struct NexusGeometryFields {
   std::string source_distance = "/entry/instrument/source/distance";
   std::string beam_center_x = "/entry/instrument/detector/beam_center_x";  ///< optional (empty: not recorded)
   std::string beam_center_y = "/entry/instrument/detector/beam_center_y";
+  /// Optional (empty: not read): the column where the rotation axis projects, in pixels from the detector's
+  /// centre (NXtomo as ESRF's tools write it); the horizontal offset is -value * pixel_width (file comment).
+  std::string rotation_axis_pixel_position = "/entry/instrument/detector/x_rotation_axis_pixel_position";
   bool source_distance_negative = true;  ///< written upstream-negative, as NXsource has it (read: its magnitude)
   bool angles_default_degrees = false;   ///< angles without a units attribute are degrees (else an error)
 
@@ -86,6 +93,7 @@ struct NexusGeometryFields {
     f.source_distance = "/measurement/instrument/source/distance";
     f.beam_center_x.clear();  // Data Exchange defines no detector offset
     f.beam_center_y.clear();
+    f.rotation_axis_pixel_position.clear();
     f.source_distance_negative = false;
     f.angles_default_degrees = true;
     return f;
@@ -171,7 +179,8 @@ namespace detail {
 /// `length_unit` (the unit of the volume's voxel size). A source distance makes it a cone beam, its absence a
 /// parallel beam; y_pixel_size defaults to x_pixel_size. Throws io_error naming the file and the dataset for
 /// another number of angles than frames, a missing or unknown unit, a non-positive pixel size or detector
-/// distance, a zero source distance, a source distance without a detector distance, and angles or view vectors
+/// distance, a zero source distance, a source distance without a detector distance, a rotation axis position
+/// that is not one number of pixels or disagrees with beam_center_x, and angles or view vectors
 /// (96 bytes per projection) beyond limits.max_allocation_bytes (checked before the vectors are made).
 [[nodiscard]] inline CircularScan read_nexus_geometry(const std::string& file, index_t frames,
                                                       const std::vector<index_t>& projection_frames, index_t rows,
@@ -236,6 +245,25 @@ namespace detail {
   }
   orbit.detector.offset_u =
       detail::nexus_detector_offset(file, fields.beam_center_x, cols, orbit.detector.pixel_width, length_unit);
+  if (!fields.rotation_axis_pixel_position.empty() && hdf5_has(file, fields.rotation_axis_pixel_position)) {
+    const std::string& name = fields.rotation_axis_pixel_position;
+    const Hdf5Numbers axis = read_hdf5_numbers(file, name, limits);
+    require<io_error>(axis.values.size() == 1 && std::isfinite(axis.values[0]), [&] {
+      return where(name) + " must hold one finite number, holds " + std::to_string(axis.values.size()) + " values";
+    });
+    require<io_error>(axis.units.empty() || axis.units == "pixel" || axis.units == "pixels",
+                      [&] { return where(name) + ": units '" + axis.units + "' are not pixels"; });
+    const double offset = -axis.values[0] * orbit.detector.pixel_width;
+    const bool has_centre = !fields.beam_center_x.empty() && hdf5_has(file, fields.beam_center_x);
+    require<io_error>(!has_centre || std::abs(offset - orbit.detector.offset_u) <= 1e-9 * orbit.detector.pixel_width,
+                      [&] {
+                        return where(name) + " puts the rotation axis " + std::to_string(axis.values[0]) +
+                               " pixels from the detector's centre, '" + fields.beam_center_x + "' " +
+                               std::to_string(-orbit.detector.offset_u / orbit.detector.pixel_width) +
+                               ": they disagree";
+                      });
+    orbit.detector.offset_u = offset;
+  }
   orbit.detector.offset_v =
       detail::nexus_detector_offset(file, fields.beam_center_y, rows, orbit.detector.pixel_height, length_unit);
   return orbit;
