@@ -5,7 +5,9 @@
 // options. At the end it writes --output (safetensors) and, with --test N, compares the network with FBP on
 // N test phantoms (a split that training and validation never draw from). The weights' safetensors metadata
 // record the network's initial primal (--initial-primal), the training geometry and the noise level, which
-// tomography_2d --method lpd checks.
+// tomography_2d --method lpd checks. --initial-weights continues from trained weights with a new schedule (a
+// longer training over several runs): the file must be for the same network and geometry; it joins the
+// checkpoint's options hash, and its path is recorded in the new weights' metadata.
 //
 // Under mpirun the global batch of every step is split over the ranks (data parallelism): each rank computes
 // the gradients of its block of samples, the per-sample gradients are gathered and summed in sample order on
@@ -13,6 +15,7 @@
 // the progress lines and writes the checkpoint and the weights.
 #include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd_training.hpp>
+#include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/learned/training_geometry.hpp>
 #include <pnpdist/physics/ct/fbp.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,6 +71,32 @@ void print_rank_timing(const Comm& world, double compute, double exchange, doubl
   }
 }
 
+// Loads --initial-weights into `net` after checking that the file was trained for the same network (steps,
+// memories, width, initial primal) and geometry as this run: a mismatch is refused naming both (exit 2).
+template <class Net>
+void load_initial_weights(const std::string& path, const learned::LpdConfig& config, const ct::Geometry2D& geometry,
+                          Net& net) {
+  const std::string what = "--initial-weights " + path;
+  const learned::LpdWeightsInfo info = learned::read_lpd_weights_info(path, what);
+  const auto describe = [](const learned::LpdConfig& c) {
+    return std::to_string(c.iterations) + " steps, memories " + std::to_string(c.primal_memory) + "/" +
+           std::to_string(c.dual_memory) + ", width " + std::to_string(c.width) + ", initial primal " +
+           learned::to_string(c.initial_primal);
+  };
+  const learned::LpdConfig& c = info.config;
+  pnpdist::require(c.iterations == config.iterations && c.primal_memory == config.primal_memory &&
+                       c.dual_memory == config.dual_memory && c.width == config.width &&
+                       c.initial_primal == config.initial_primal,
+                   [&] { return what + ": the file holds a network of " + describe(c) + ", this run trains one of " +
+                                describe(config) + " (set --iterations, --primal-memory, --dual-memory, --width and "
+                                "--initial-primal as the file was trained)"; });
+  pnpdist::require(learned::same_geometry(info.training_geometry, geometry), [&] {
+    return what + ": trained for " + learned::describe_geometry(info.training_geometry) + ", this run's geometry is " +
+           learned::describe_geometry(geometry);
+  });
+  net.load(path);
+}
+
 // Mean PSNR of the network and of FBP (Ram-Lak, of the unscaled data) over test samples 0 .. count-1.
 template <class Op>
 void report_test(const Exec& exec, learned::LearnedPrimalDual<Op>& net, const learned::EllipseDataOptions& data,
@@ -99,7 +129,7 @@ int main(int argc, char** argv) {
   index_t steps = 1000, batch = 1, size = 128, angles = 30, threads = 0, validation = 8, validate_every = 100;
   index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0;
   double progress_timeout = 0;
-  std::string beam = "parallel", output, checkpoint, initial_primal = "zero";
+  std::string beam = "parallel", output, checkpoint, initial_primal = "zero", initial_weights;
   OptionTable table(
       "train_learned_primal_dual: trains learned primal-dual (Adler & Oktem 2018) on random ellipse phantoms\n"
       "with a Joseph projector, on the CPU, on one process or data-parallel under mpirun (docs/learned.md)");
@@ -120,6 +150,10 @@ int main(int argc, char** argv) {
                "the data in every primal channel",
                initial_primal, {"zero", "fbp"});
   table.integer("--seed", "seed of the initial weights", seed, 0);
+  table.text("--initial-weights", "FILE",
+             "start from these weights (written by this program for the same network, initial primal and\n"
+             "geometry) instead of the seeded initialisation; Adam and the schedule start afresh",
+             initial_weights);
   table.integer("--data-seed", "seed of the phantoms and the noise", data_seed, 0);
   table.integer("--threads", "OpenMP threads per rank (0 = default)", threads, 0);
   table.integer("--validation", "validation phantoms", validation, 1);
@@ -158,6 +192,10 @@ int main(int argc, char** argv) {
                                        ? learned::fbp_start(exec, layer)
                                        : learned::PrimalStart<float>{});
     learned::LpdTrainer trainer(exec, net, data, adam, batch, world);
+    if (!initial_weights.empty()) {
+      load_initial_weights(initial_weights, config, geometry, net);
+      trainer.set_initial_weights(learned::parameters_fingerprint(net.parameters()));
+    }
     double elapsed = 0;
     if (!checkpoint.empty() && pnpdist::checkpoint_exists(checkpoint)) {
       elapsed = trainer.resume(checkpoint);
@@ -211,8 +249,11 @@ int main(int argc, char** argv) {
     if (!root) return 0;
     std::printf("trained %lld steps in %.1f s\n", static_cast<long long>(steps), elapsed);
     if (!output.empty()) {
-      net.save(output, {{learned::training_geometry_key, learned::geometry_to_json(geometry)},
-                        {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}});
+      std::map<std::string, std::string> metadata = {
+          {learned::training_geometry_key, learned::geometry_to_json(geometry)},
+          {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}};
+      if (!initial_weights.empty()) metadata["pnpdist.lpd.initial_weights"] = initial_weights;
+      net.save(output, metadata);
       std::printf("weights: %s\n", output.c_str());
     }
     if (test > 0) report_test(exec, net, data, test);

@@ -7,7 +7,8 @@
 /// Step t (1-based) trains on training samples (t - 1) batch .. t batch - 1, so the data of a step depend
 /// only on t: a run resumed from a checkpoint (save / resume, nn/train/training_checkpoint.hpp) after step t
 /// continues with exactly the samples and weights of an uninterrupted run. The options hash that guards a
-/// checkpoint covers the architecture, the data and the optimizer options (not the rank count).
+/// checkpoint covers the architecture, the data, the optimizer options and the initial weights when the run
+/// started from given ones (set_initial_weights), not the rank count.
 ///
 /// Data parallelism: the global batch of a step is split into contiguous blocks, rank r taking samples
 /// [batch_begin(r), batch_begin(r + 1)) of it (sizes differ by at most one when the rank count does not
@@ -52,6 +53,14 @@ struct LpdEvaluation {
   double loss = 0;  ///< mean over samples of the MSE
   double psnr = 0;  ///< mean over samples of 10 log10(range^2 / MSE), range = max - min of the phantom
 };
+
+/// A fingerprint of a parameter store's values (FNV-1a of their bytes; never 0), for LpdTrainer::set_initial_weights.
+template <class T>
+[[nodiscard]] inline std::uint64_t parameters_fingerprint(const nn::train::ParameterStore<T>& parameters) {
+  const std::vector<T>& v = parameters.values();
+  const std::uint64_t h = pnpdist::detail::fnv1a(v.data(), v.size() * sizeof(T));
+  return h == 0 ? 1 : h;
+}
 
 /// PSNR of x against the reference with the reference's own range (max - min) as the data range.
 template <class T>
@@ -222,12 +231,26 @@ public:
                              static_cast<double>(ss[1]),
                              static_cast<double>(net_->projector().scale()),
                              static_cast<double>(sizeof(T))};
-    // The FBP start extends the hash; with the zero start it is the hash of runs before the option existed.
-    if (c.initial_primal == InitialPrimal::zero) return pnpdist::detail::fnv1a(fields, sizeof(fields));
-    double extended[std::size(fields) + 1];
-    std::copy(std::begin(fields), std::end(fields), extended);
-    extended[std::size(fields)] = 1.0;  // InitialPrimal::fbp
-    return pnpdist::detail::fnv1a(extended, sizeof(extended));
+    // The FBP start and initial weights extend the hash; without them it is the hash of runs before the options
+    // existed.
+    std::uint64_t hash = pnpdist::detail::fnv1a(fields, sizeof(fields));
+    if (c.initial_primal == InitialPrimal::fbp) {
+      double extended[std::size(fields) + 1];
+      std::copy(std::begin(fields), std::end(fields), extended);
+      extended[std::size(fields)] = 1.0;  // InitialPrimal::fbp
+      hash = pnpdist::detail::fnv1a(extended, sizeof(extended));
+    }
+    if (initial_weights_ != 0) hash = pnpdist::detail::fnv1a(&initial_weights_, sizeof(initial_weights_), hash);
+    return hash;
+  }
+
+  /// Records that the run starts from given weights (loaded into the network before the first step, instead of
+  /// the seeded initialisation) by their fingerprint (parameters_fingerprint): it joins the options hash, so a
+  /// checkpoint of a run from other initial weights, or from the seeded initialisation, is not resumed. Call
+  /// before resume(). Adam's moments and the learning-rate schedule start afresh.
+  void set_initial_weights(std::uint64_t fingerprint) {
+    require(fingerprint != 0, "LpdTrainer::set_initial_weights: the fingerprint 0 means 'none'");
+    initial_weights_ = fingerprint;
   }
 
   /// Writes the run's state atomically (parameters, Adam state, steps done); rank 0 writes, the other ranks
@@ -263,6 +286,7 @@ private:
   index_t batch_;
   Comm comm_;
   LpdStepTiming timing_;
+  std::uint64_t initial_weights_ = 0;  // fingerprint of the initial weights (0: the seeded initialisation)
   std::vector<T> truth_, data_buffer_, output_, gradient_, local_gradients_, gradients_;
   std::vector<double> local_losses_;
 };
