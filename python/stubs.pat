@@ -17,3 +17,10 @@
     class CudaError(Error, RuntimeError): ...
 ^_pnpdist\.MpiError$:
     class MpiError(Error, RuntimeError): ...
+# The type of array arguments (ArrayLike in the binding signatures, src/arrays.hpp): the arrays take_array accepts,
+# numpy arrays and torch tensors (C-contiguous, on the CPU; checked at run time). Stub-only: no runtime name.
+^_pnpdist\.__prefix__$:
+    \from typing import TypeAlias
+    \import numpy
+    \import torch
+    ArrayLike: TypeAlias = numpy.ndarray | torch.Tensor

@@ -163,11 +163,11 @@ void require_disjoint(const void* a, index_t count_a, const void* b, index_t cou
     throw nb::value_error(what);
 }
 
-nb::object array_from(const std::vector<double>& values, const Shape& shape) {
+NumpyArray array_from(const std::vector<double>& values, const Shape& shape) {
   void* data = nullptr;
   nb::object array = new_array(DType::float64, shape, &data);
   std::copy(values.begin(), values.end(), static_cast<double*>(data));
-  return array;
+  return nb::borrow<NumpyArray>(array);
 }
 
 }  // namespace pnpdist::python

@@ -43,6 +43,21 @@ std::string shape_string(const Shape& shape);
 /// The product of the extents.
 index_t element_count(const Shape& shape);
 
+namespace detail {
+inline bool any_object(PyObject*) { return true; }
+}  // namespace detail
+
+/// An array argument as the binding signatures and type stubs name it: any object (take_array() checks it), shown as
+/// `ArrayLike`, the alias `numpy.ndarray | torch.Tensor` that python/stubs.pat declares in the stub.
+class ArrayLike : public nb::object {
+  NB_OBJECT_DEFAULT(ArrayLike, object, "ArrayLike", detail::any_object)
+};
+
+/// A result array as the signatures name it (`numpy.ndarray`): the new arrays below, or an argument `out` returned.
+class NumpyArray : public nb::object {
+  NB_OBJECT_DEFAULT(NumpyArray, object, "numpy.ndarray", detail::any_object)
+};
+
 /// A checked array argument: keeps the exported array alive while its data is used.
 struct ArrayArg {
   nb::ndarray<nb::ro> array;
@@ -82,15 +97,15 @@ void require_disjoint(const void* a, index_t count_a, const void* b, index_t cou
 
 /// A numpy array of `shape` viewing the contiguous tensor `tensor`, which it takes over (no copy).
 template <class T, std::size_t Rank>
-nb::object adopt_tensor(Tensor<T, Rank>&& tensor, const Shape& shape) {
+NumpyArray adopt_tensor(Tensor<T, Rank>&& tensor, const Shape& shape) {
   auto* owned = new Tensor<T, Rank>(std::move(tensor));
   nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<Tensor<T, Rank>*>(p); });
   std::vector<std::size_t> extents(shape.begin(), shape.end());
   nb::ndarray<nb::numpy, T> array(owned->data(), extents.size(), extents.data(), owner);
-  return nb::cast(array, nb::rv_policy::reference);
+  return nb::borrow<NumpyArray>(nb::cast(array, nb::rv_policy::reference));
 }
 
 /// A numpy array holding a copy of `values` (small host vectors: residual histories, geometry vectors).
-nb::object array_from(const std::vector<double>& values, const Shape& shape);
+NumpyArray array_from(const std::vector<double>& values, const Shape& shape);
 
 }  // namespace pnpdist::python

@@ -57,7 +57,7 @@ void construct(BoundBlur* self, const HostExec& exec, const ArrayArg& psf, const
   new (self) BoundBlur(std::move(op), shape, range_of(shape, range));
 }
 
-void construct_blur(BoundBlur* self, nb::handle psf, const Shape& shape, const std::string& boundary,
+void construct_blur(BoundBlur* self, const ArrayLike& psf, const Shape& shape, const std::string& boundary,
                     const std::string& method, nb::handle executor) {
   const ArrayArg kernel = take_array(psf, ArraySpec{"psf", {}, {}, "", 2, 2});
   const blur::Boundary b = parse_boundary(boundary);
@@ -77,7 +77,7 @@ void construct_blur(BoundBlur* self, nb::handle psf, const Shape& shape, const s
   }
 }
 
-nb::object gaussian_psf(double sigma, std::optional<double> sigma_2, double angle, nb::handle dtype) {
+NumpyArray gaussian_psf(double sigma, std::optional<double> sigma_2, double angle, nb::handle dtype) {
   const double s2 = sigma_2.value_or(sigma);
   if (parse_dtype(dtype) == DType::float32) {
     auto psf = blur::gaussian_psf<float>(sigma, s2, angle);
@@ -89,8 +89,8 @@ nb::object gaussian_psf(double sigma, std::optional<double> sigma_2, double angl
   return adopt_tensor(std::move(psf), shape);
 }
 
-void construct_blur_stack(BoundBlurStack* self, const std::vector<nb::object>& psfs, const Shape& shape,
-                          nb::handle measurements, nb::handle executor) {
+void construct_blur_stack(BoundBlurStack* self, const std::vector<ArrayLike>& psfs, const Shape& shape,
+                          const ArrayLike& measurements, nb::handle executor) {
   if (psfs.empty()) throw nb::value_error("psfs must hold at least one PSF");
   const ImageShape image = image_shape_of(shape);
   const HostExec exec = executor_or_default(executor);
@@ -157,7 +157,7 @@ void bind_blur(nb::module_& m) {
       .def("__len__", &BoundBlurStack::size)
       .def(
           "set_measurements",
-          [](BoundBlurStack& s, nb::handle y) {
+          [](BoundBlurStack& s, const ArrayLike& y) {
             const ArrayArg in = take_array(y, ArraySpec{"y", {DType::float32}, s.range_shape(), "(len(psfs), *shape)"});
             nb::gil_scoped_release release;
             const std::lock_guard<std::mutex> lock(s.mutex());
@@ -166,7 +166,7 @@ void bind_blur(nb::module_& m) {
           nb::arg("y"), "Replaces the measurements (copied).")
       .def(
           "data_fidelity",
-          [](const BoundBlurStack& s, nb::handle x) {
+          [](const BoundBlurStack& s, const ArrayLike& x) {
             ArrayArg holder;
             const float* data = domain_data(s, x, "x", holder);
             nb::gil_scoped_release release;
@@ -176,7 +176,7 @@ void bind_blur(nb::module_& m) {
           nb::arg("x"), "f(x) = 1/2 sum_i ||A_i x - y_i||^2 (Parseval, accumulated in double).")
       .def(
           "gradient",
-          [](const BoundBlurStack& s, nb::handle x, nb::handle out) {
+          [](const BoundBlurStack& s, const ArrayLike& x, const ArrayLike& out) -> NumpyArray {
             ArrayArg holder;
             const float* data = domain_data(s, x, "x", holder);
             auto [result, g] = output_array(out, "out", DType::float32, s.domain_shape(), "the stack's domain");
@@ -187,12 +187,12 @@ void bind_blur(nb::module_& m) {
               const std::lock_guard<std::mutex> lock(s.mutex());
               s.gradient(data, static_cast<float*>(g));
             }
-            return result;
+            return nb::borrow<NumpyArray>(result);
           },
           nb::arg("x"), nb::arg("out") = nb::none(), "sum_i A_i^T (A_i x - y_i).")
       .def(
           "proximal",
-          [](const BoundBlurStack& s, nb::handle z, double weight, nb::handle out) {
+          [](const BoundBlurStack& s, const ArrayLike& z, double weight, const ArrayLike& out) -> NumpyArray {
             ArrayArg holder;
             const float* data = domain_data(s, z, "z", holder);
             auto [result, x] = output_array(out, "out", DType::float32, s.domain_shape(), "the stack's domain");
@@ -204,7 +204,7 @@ void bind_blur(nb::module_& m) {
               const std::lock_guard<std::mutex> lock(s.mutex());
               s.proximal(data, weight, static_cast<float*>(x));
             }
-            return result;
+            return nb::borrow<NumpyArray>(result);
           },
           nb::arg("z"), nb::arg("weight"), nb::arg("out") = nb::none(),
           "argmin_x f(x) + weight/2 ||x - z||^2 in closed form (weight > 0); out may be z.");

@@ -23,7 +23,7 @@ ct::VolumeGeometry2D volume_of(const std::array<index_t, 2>& image_shape, double
   return ct::VolumeGeometry2D{image_shape[0], image_shape[1], pixel_size, pixel_size};
 }
 
-ct::Geometry2D from_vectors(const std::string& beam, nb::handle vectors, index_t detector_cols,
+ct::Geometry2D from_vectors(const std::string& beam, const ArrayLike& vectors, index_t detector_cols,
                             const std::array<index_t, 2>& image_shape, double pixel_size) {
   ct::Geometry2D g{parse_beam(beam, "fan"), volume_of(image_shape, pixel_size), detector_cols, vector_rows<6>(vectors)};
   ct::validate(g);
@@ -47,8 +47,8 @@ void run_fbp(const HostExec& exec, const ct::Geometry2D& g, const void* sinogram
              View<T, 2>(static_cast<T*>(image), g.volume.shape()), filter);
 }
 
-nb::object fbp(const ct::Geometry2D& g, nb::handle sinogram, const std::string& filter_name, nb::handle executor,
-               nb::handle out) {
+NumpyArray fbp(const ct::Geometry2D& g, const ArrayLike& sinogram, const std::string& filter_name, nb::handle executor,
+               const ArrayLike& out) {
   const ct::Filter filter = parse_filter(filter_name);
   const HostExec exec = executor_or_default(executor);
   const Shape range{g.views(), g.detector_cols}, domain{g.volume.rows, g.volume.cols};
@@ -63,7 +63,7 @@ nb::object fbp(const ct::Geometry2D& g, nb::handle sinogram, const std::string& 
     else
       run_fbp<double>(exec, g, in.data(), image, filter);
   }
-  return result;
+  return nb::borrow<NumpyArray>(result);
 }
 
 }  // namespace
@@ -95,9 +95,9 @@ void bind_ct(nb::module_& m) {
 
   m.def(
       "parallel_beam_2d",
-      [](const std::vector<double>& angles, index_t detector_cols, const std::array<index_t, 2>& image_shape,
-         double pixel_size, double detector_pixel_size, double detector_offset) {
-        return ct::parallel_beam_2d(angles, ct::Detector2D{detector_cols, detector_pixel_size, detector_offset},
+      [](const Angles& angles, index_t detector_cols, const std::array<index_t, 2>& image_shape, double pixel_size,
+         double detector_pixel_size, double detector_offset) {
+        return ct::parallel_beam_2d(angles.values, ct::Detector2D{detector_cols, detector_pixel_size, detector_offset},
                                     volume_of(image_shape, pixel_size));
       },
       nb::arg("angles"), nb::arg("detector_cols"), nb::arg("image_shape"), nb::arg("pixel_size") = 1.0,
@@ -105,10 +105,10 @@ void bind_ct(nb::module_& m) {
       "Parallel beam on a circular orbit (ASTRA 'parallel'): angles in radians, sizes in world units.");
   m.def(
       "fan_beam_2d",
-      [](const std::vector<double>& angles, index_t detector_cols, double source_origin, double origin_detector,
+      [](const Angles& angles, index_t detector_cols, double source_origin, double origin_detector,
          const std::array<index_t, 2>& image_shape, double pixel_size, double detector_pixel_size,
          double detector_offset) {
-        return ct::fan_beam_2d(angles, ct::Detector2D{detector_cols, detector_pixel_size, detector_offset},
+        return ct::fan_beam_2d(angles.values, ct::Detector2D{detector_cols, detector_pixel_size, detector_offset},
                                source_origin, origin_detector, volume_of(image_shape, pixel_size));
       },
       nb::arg("angles"), nb::arg("detector_cols"), nb::arg("source_origin"), nb::arg("origin_detector"),

@@ -31,8 +31,9 @@ ct::Detector3D detector_of(const std::array<index_t, 2>& shape, const std::array
 
 const char* beam_name(const ct::Geometry3D& g) { return g.beam == ct::Beam::parallel ? "parallel" : "cone"; }
 
-ct::Geometry3D from_vectors(const std::string& beam, nb::handle vectors, const std::array<index_t, 2>& detector_shape,
-                            const std::array<index_t, 3>& volume_shape, double voxel_size) {
+ct::Geometry3D from_vectors(const std::string& beam, const ArrayLike& vectors,
+                            const std::array<index_t, 2>& detector_shape, const std::array<index_t, 3>& volume_shape,
+                            double voxel_size) {
   ct::Geometry3D g{parse_beam(beam, "cone"), volume_of(volume_shape, voxel_size), detector_shape[0], detector_shape[1],
                    vector_rows<12>(vectors)};
   ct::validate(g);
@@ -56,8 +57,8 @@ void run_fdk(const HostExec& exec, const ct::Geometry3D& g, const void* projecti
              View<T, 3>(static_cast<T*>(volume), g.volume.shape()), filter);
 }
 
-nb::object fdk(const ct::Geometry3D& g, nb::handle projections, const std::string& filter_name, nb::handle executor,
-               nb::handle out) {
+NumpyArray fdk(const ct::Geometry3D& g, const ArrayLike& projections, const std::string& filter_name,
+               nb::handle executor, const ArrayLike& out) {
   const ct::Filter filter = parse_filter(filter_name);
   const HostExec exec = executor_or_default(executor);
   const Shape range{g.views(), g.detector_rows, g.detector_cols};
@@ -74,7 +75,7 @@ nb::object fdk(const ct::Geometry3D& g, nb::handle projections, const std::strin
     else
       run_fdk<double>(exec, g, in.data(), volume, filter);
   }
-  return result;
+  return nb::borrow<NumpyArray>(result);
 }
 
 }  // namespace
@@ -111,10 +112,9 @@ void bind_ct3d(nb::module_& m) {
 
   m.def(
       "parallel_beam_3d",
-      [](const std::vector<double>& angles, const std::array<index_t, 2>& detector_shape,
-         const std::array<index_t, 3>& volume_shape, double voxel_size,
-         const std::array<double, 2>& detector_pixel_size, double offset_u, double offset_v) {
-        return ct::parallel_beam_3d(angles, detector_of(detector_shape, detector_pixel_size, offset_u, offset_v),
+      [](const Angles& angles, const std::array<index_t, 2>& detector_shape, const std::array<index_t, 3>& volume_shape,
+         double voxel_size, const std::array<double, 2>& detector_pixel_size, double offset_u, double offset_v) {
+        return ct::parallel_beam_3d(angles.values, detector_of(detector_shape, detector_pixel_size, offset_u, offset_v),
                                     volume_of(volume_shape, voxel_size));
       },
       nb::arg("angles"), nb::arg("detector_shape"), nb::arg("volume_shape"), nb::arg("voxel_size") = 1.0,
@@ -124,10 +124,10 @@ void bind_ct3d(nb::module_& m) {
       "(height, width) and offsets in world units.");
   m.def(
       "cone_beam",
-      [](const std::vector<double>& angles, const std::array<index_t, 2>& detector_shape, double source_origin,
+      [](const Angles& angles, const std::array<index_t, 2>& detector_shape, double source_origin,
          double origin_detector, const std::array<index_t, 3>& volume_shape, double voxel_size,
          const std::array<double, 2>& detector_pixel_size, double offset_u, double offset_v) {
-        return ct::cone_beam(angles, detector_of(detector_shape, detector_pixel_size, offset_u, offset_v),
+        return ct::cone_beam(angles.values, detector_of(detector_shape, detector_pixel_size, offset_u, offset_v),
                              source_origin, origin_detector, volume_of(volume_shape, voxel_size));
       },
       nb::arg("angles"), nb::arg("detector_shape"), nb::arg("source_origin"), nb::arg("origin_detector"),

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nanobind/stl/vector.h>
+
 #include "arrays.hpp"
 #include "pnpdist/physics/ct/filters.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
@@ -36,7 +38,7 @@ std::vector<std::array<double, Columns>> vector_rows(nb::handle vectors) {
 
 /// A (views, Columns) float64 array holding the geometry's vectors.
 template <std::size_t Columns>
-nb::object vectors_array(const std::vector<std::array<double, Columns>>& rows) {
+NumpyArray vectors_array(const std::vector<std::array<double, Columns>>& rows) {
   std::vector<double> flat;
   for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
   return array_from(flat, {static_cast<index_t>(rows.size()), static_cast<index_t>(Columns)});
@@ -49,4 +51,27 @@ inline ct::Beam parse_beam(const std::string& name, const char* divergent) {
   throw nb::value_error(("beam must be 'parallel' or '" + std::string(divergent) + "', got '" + name + "'").c_str());
 }
 
+/// View angles in radians: a sequence of numbers or a 1D numpy array (copied as float64), so named in the
+/// signatures and stubs.
+struct Angles {
+  std::vector<double> values;
+};
+
 }  // namespace pnpdist::python
+
+namespace nanobind::detail {
+
+/// Angles convert as std::vector<double> does; only the name in signatures differs.
+template <>
+struct type_caster<pnpdist::python::Angles> {
+  NB_TYPE_CASTER(pnpdist::python::Angles, const_name("numpy.ndarray | collections.abc.Sequence[float]"))
+
+  bool from_python(handle src, uint32_t flags, cleanup_list* cleanup) noexcept {
+    make_caster<std::vector<double>> caster;
+    if (!caster.from_python(src, flags, cleanup)) return false;
+    value.values = std::move(caster.value);
+    return true;
+  }
+};
+
+}  // namespace nanobind::detail

@@ -34,7 +34,7 @@ public:
   }
 
   /// DRUNet(x, sigma): x of shape (N, C, *spatial), or without N, or (grayscale) without N and C.
-  nb::object denoise(nb::handle x, double sigma, nb::handle out);
+  NumpyArray denoise(const ArrayLike& x, double sigma, const ArrayLike& out);
 
   /// f(network) with the network's mutex held (the caller does not hold the GIL).
   template <class F>

@@ -161,7 +161,7 @@ Denoiser::Variant Denoiser::make(const std::string& path, const nn::DRUNetConfig
   return Variant(std::in_place_index<3>, std::move(net), PatchTiler<3>(*tile, overlap), tile_batch);
 }
 
-nb::object Denoiser::denoise(nb::handle x, double sigma, nb::handle out) {
+NumpyArray Denoiser::denoise(const ArrayLike& x, double sigma, const ArrayLike& out) {
   const std::size_t rank = static_cast<std::size_t>(dim_) + 2;
   const index_t channels = config_.image_channels;
   const ArrayArg in =
@@ -187,7 +187,7 @@ nb::object Denoiser::denoise(nb::handle x, double sigma, nb::handle out) {
                   View<float, R>(static_cast<float*>(y), e));
     });
   }
-  return result;
+  return nb::borrow<NumpyArray>(result);
 }
 
 void bind_drunet(nb::module_& m) {
@@ -239,10 +239,10 @@ void bind_drunet(nb::module_& m) {
           },
           nb::arg("path"), nb::arg("dtype") = "float32", nb::arg("executor") = nb::none())
       .def("forward", &BackwardNet::forward, nb::arg("x"), nb::arg("sigma"),
-           nb::sig("def forward(self, x: object, sigma: float) -> tuple[numpy.ndarray, DRUNetTape]"),
+           nb::sig("def forward(self, x: ArrayLike, sigma: float) -> tuple[numpy.ndarray, DRUNetTape]"),
            "(DRUNet(x, sigma), tape): x of the network's dtype and shape (N, C, H, W).")
       .def("backward", &BackwardNet::backward, nb::arg("tape"), nb::arg("grad_y"), nb::arg("parameters") = false,
-           nb::sig("def backward(self, tape: DRUNetTape, grad_y: object, parameters: bool = False) -> "
+           nb::sig("def backward(self, tape: DRUNetTape, grad_y: ArrayLike, parameters: bool = False) -> "
                    "tuple[numpy.ndarray, float]"),
            "(grad_x, grad_sigma) = the gradients of <grad_y, DRUNet(x, sigma)> for the forward pass of `tape`; "
            "with parameters=True the parameters' gradients are added to parameter_gradients().")

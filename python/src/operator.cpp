@@ -47,12 +47,12 @@ void bind_operator(nb::module_& m) {
                              "round-off). Arrays must be C-contiguous CPU arrays of the operator's dtype and shapes; "
                              "they are used in place, never copied or converted.")
       .def("forward", &LinearOperator::forward, nb::arg("x"), nb::arg("out") = nb::none(),
-           nb::sig("def forward(self, x: object, out: object | None = None) -> numpy.ndarray"),
+           nb::sig("def forward(self, x: ArrayLike, out: ArrayLike | None = None) -> numpy.ndarray"),
            "A x. x: the domain shape; the result is written into `out` when given, else into a new array.")
       .def("__call__", &LinearOperator::forward, nb::arg("x"), nb::arg("out") = nb::none(),
-           nb::sig("def __call__(self, x: object, out: object | None = None) -> numpy.ndarray"), "A x (forward).")
+           nb::sig("def __call__(self, x: ArrayLike, out: ArrayLike | None = None) -> numpy.ndarray"), "A x (forward).")
       .def("adjoint", &LinearOperator::adjoint, nb::arg("y"), nb::arg("out") = nb::none(),
-           nb::sig("def adjoint(self, y: object, out: object | None = None) -> numpy.ndarray"),
+           nb::sig("def adjoint(self, y: ArrayLike, out: ArrayLike | None = None) -> numpy.ndarray"),
            "A^T y. y: the range shape; the result is written into `out` when given, else into a new array.")
       .def_prop_ro(
           "domain_shape", [](const LinearOperator& op) { return shape_tuple(op.domain_shape()); },

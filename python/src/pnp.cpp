@@ -182,9 +182,9 @@ nb::dict run_fused(Problem& p, BoundBlurStack& stack, Denoiser& denoiser) {
   return to_dict(std::move(*result), stack.domain_shape());
 }
 
-nb::dict pnp(LinearOperator& op, nb::handle y, Denoiser& denoiser, nb::handle algorithm, index_t iterations,
-             nb::handle x0, std::optional<std::pair<double, double>> clip, double stagnation_tolerance,
-             double residual_tolerance, nb::handle truth, double data_range, nb::handle observer) {
+nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, nb::handle algorithm, index_t iterations,
+             const ArrayLike& x0, std::optional<std::pair<double, double>> clip, double stagnation_tolerance,
+             double residual_tolerance, const ArrayLike& truth, double data_range, nb::handle observer) {
   const std::size_t rank = op.domain_shape().size();
   auto* stack = dynamic_cast<BoundBlurStack*>(&op);
   if (op.dtype() != DType::float32) throw nb::type_error("pnp needs a float32 operator (DRUNet works in float32)");

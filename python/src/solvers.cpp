@@ -53,7 +53,7 @@ nb::dict dispatch(const LinearOperator& op, nb::handle y, Solve solve) {
 void bind_solvers(nb::module_& m) {
   m.def(
       "sirt",
-      [](const LinearOperator& op, nb::handle y, index_t iterations, double relaxation, bool nonnegative,
+      [](const LinearOperator& op, const ArrayLike& y, index_t iterations, double relaxation, bool nonnegative,
          double stop_residual) {
         const SirtOptions options{iterations, relaxation, nonnegative, stop_residual};
         return dispatch(op, y, [&](const auto& A, const auto& yv) { return sirt(A, yv, options); });
@@ -65,7 +65,7 @@ void bind_solvers(nb::module_& m) {
       "residual_norms, weighted_residual_norms, iterations, reached_stop_residual.");
   m.def(
       "cgls",
-      [](const LinearOperator& op, nb::handle y, index_t iterations, double stop_residual) {
+      [](const LinearOperator& op, const ArrayLike& y, index_t iterations, double stop_residual) {
         const CglsOptions options{iterations, stop_residual};
         return dispatch(op, y, [&](const auto& A, const auto& yv) { return cgls(A, yv, options); });
       },

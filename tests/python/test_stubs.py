@@ -1,5 +1,6 @@
 """Type stubs of the extension: _pnpdist.pyi and py.typed beside it in the built package, valid Python, declaring
-the bound classes and functions with the signatures docs/python.md documents, and no C++ or nanobind names."""
+the bound classes and functions with the signatures docs/python.md documents, array arguments typed ArrayLike
+(numpy.ndarray | torch.Tensor) and array results numpy.ndarray, and no C++ or nanobind names."""
 
 import ast
 import builtins
@@ -38,6 +39,26 @@ def parameters(function):
     defaults = [None] * (len(args.args) - len(args.defaults)) + [ast.unparse(d) for d in args.defaults]
     defaults = defaults[len(args.args) - len(names):]
     return list(zip(names, defaults))
+
+
+def annotations(function):
+    """{parameter name: annotation source} of a def, and "return" for the result."""
+    args = function.args
+    result = {a.arg: ast.unparse(a.annotation) for a in args.args + args.kwonlyargs if a.annotation is not None}
+    if function.returns is not None:
+        result["return"] = ast.unparse(function.returns)
+    return result
+
+
+def every_function(tree):
+    """(qualified name, def) of every function and method of the stub."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef):
+            for member in node.body:
+                if isinstance(member, ast.FunctionDef):
+                    yield f"{node.name}.{member.name}", member
 
 
 def method(cls, name):
@@ -114,3 +135,50 @@ def test_stub_names_no_cpp_or_nanobind_types(stub):
     text, _ = stub
     for fragment in ("std::", "pnpdist::", "nanobind", "nb::", "basic_string", "capsule"):
         assert fragment not in text, fragment
+
+
+# Parameters that take arrays, wherever they appear.
+ARRAY_PARAMETERS = {"x", "y", "z", "out", "psf", "sinogram", "projections", "reference", "vectors", "grad_y", "x0",
+                    "truth", "measurements"}
+
+
+def test_stub_types_arrays(stub):
+    _, tree = stub
+    classes, functions = top_level(tree)
+    # The alias is declared once, at the top, as the union of the array types take_array accepts.
+    aliases = {node.target.id: node for node in tree.body
+               if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+    assert ast.unparse(aliases["ArrayLike"].annotation) == "TypeAlias"
+    assert ast.unparse(aliases["ArrayLike"].value) == "numpy.ndarray | torch.Tensor"
+    imported = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    assert {"numpy", "torch"} <= imported
+    # Representative signatures, exactly.
+    operator = classes["LinearOperator"]
+    assert annotations(method(operator, "forward")) == {"x": "ArrayLike", "out": "ArrayLike | None",
+                                                        "return": "numpy.ndarray"}
+    assert annotations(method(operator, "adjoint")) == {"y": "ArrayLike", "out": "ArrayLike | None",
+                                                        "return": "numpy.ndarray"}
+    assert annotations(method(classes["Blur"], "__init__"))["psf"] == "ArrayLike"
+    stack = classes["CircularBlurStack"]
+    assert annotations(method(stack, "__init__"))["psfs"] == "Sequence[ArrayLike]"
+    assert annotations(method(stack, "proximal"))["return"] == "numpy.ndarray"
+    denoise = annotations(method(classes["DRUNet"], "denoise"))
+    assert (denoise["x"], denoise["out"], denoise["return"]) == ("ArrayLike", "ArrayLike | None", "numpy.ndarray")
+    assert annotations(method(classes["DRUNetBackward"], "backward"))["grad_y"] == "ArrayLike"
+    for metric in ("psnr", "ssim"):
+        assert annotations(functions[metric][0]) == {"x": "ArrayLike", "reference": "ArrayLike",
+                                                     "data_range": "float", "executor": "object | None",
+                                                     "return": "float"}, metric
+    assert annotations(functions["fbp"][0])["sinogram"] == "ArrayLike"
+    assert annotations(functions["pnp"][0])["x0"] == "ArrayLike | None"
+    for name in ("fbp", "fdk", "gaussian_psf", "shepp_logan", "shepp_logan_sinogram"):
+        for overload in functions[name]:
+            assert annotations(overload)["return"] == "numpy.ndarray", name
+    assert annotations(method(classes["Geometry2D"], "vectors"))["return"] == "numpy.ndarray"
+    for name in ("parallel_beam_2d", "fan_beam_2d", "parallel_beam_3d", "cone_beam"):
+        assert annotations(functions[name][0])["angles"] == "numpy.ndarray | Sequence[float]", name
+    # No array parameter anywhere is left untyped (object).
+    untyped = [(name, parameter) for name, function in every_function(tree)
+               for parameter, annotation in annotations(function).items()
+               if parameter in ARRAY_PARAMETERS and "object" in annotation]
+    assert untyped == []
