@@ -47,17 +47,12 @@ def detector_cols(size):
     return int(np.ceil(np.sqrt(2.0) * size)) + 1
 
 
-def worker(args):
+def astra_projector(size, angles):
+    """ASTRA's 2D CPU `linear` projector of ellipse_geometry(size, angles) as (fp, bp, close): fp(image) is the
+    sinogram (angles, cols), bp(sinogram) the back projection, both float32 numpy arrays; close() frees it."""
     import astra
-    import torch
-    from torch import nn
-
-    torch.set_num_threads(args.threads)
-    size, cols = args.size, detector_cols(args.size)
-    rng = np.random.default_rng(args.seed)
-    torch.manual_seed(args.seed)
     vol_geom = astra.create_vol_geom(size, size)
-    proj_geom = astra.create_proj_geom('parallel', 1.0, cols, np.arange(args.angles) * np.pi / args.angles)
+    proj_geom = astra.create_proj_geom('parallel', 1.0, detector_cols(size), np.arange(angles) * np.pi / angles)
     projector = astra.create_projector('linear', proj_geom, vol_geom)
 
     def fp(image):
@@ -70,14 +65,25 @@ def worker(args):
         astra.data2d.delete(bid)
         return image
 
+    return fp, bp, lambda: astra.projector.delete(projector)
+
+
+def norm_and_adjoint_error(fp, bp, size, angles, rng, iterations=50):
+    """(||A||, the relative dot-product error of the pair) from a power method on A^T A and one random pair."""
     x = rng.standard_normal((size, size)).astype(np.float32)
-    for _ in range(50):  # power method on A^T A
+    for _ in range(iterations):
         x = bp(fp(x))
         x /= np.linalg.norm(x)
-    scale = 1.0 / np.sqrt(np.linalg.norm(bp(fp(x))))
-    u, w = rng.standard_normal((size, size)), rng.standard_normal((args.angles, cols))
+    norm = np.sqrt(np.linalg.norm(bp(fp(x))))
+    u, w = rng.standard_normal((size, size)), rng.standard_normal((angles, detector_cols(size)))
     au, atw = fp(u).astype(np.float64), bp(w).astype(np.float64)  # the gradient pair must be matched
-    adjoint_error = abs(np.sum(au * w) - np.sum(u * atw)) / (np.linalg.norm(au) * np.linalg.norm(w))
+    return float(norm), float(abs(np.sum(au * w) - np.sum(u * atw)) / (np.linalg.norm(au) * np.linalg.norm(w)))
+
+
+def numpy_projector_functions(fp, bp, scale):
+    """(Forward, Adjoint): torch.autograd.Functions of s A and s A^T on (N, 1, ...) tensors, each the other's
+    gradient, calling the numpy functions fp and bp image by image."""
+    import torch
 
     def apply_batch(fn, t):
         out = [torch.from_numpy(fn(item[0].numpy())) for item in t.detach()]
@@ -101,7 +107,18 @@ def worker(args):
         def backward(ctx, grad):
             return apply_batch(fp, grad)
 
-    def block(cin, width, cout):
+    return Forward, Adjoint
+
+
+def learned_primal_dual(project, backproject, size, angles, steps=10, primal=5, dual=5, width=32):
+    """The learned primal-dual of include/pnpdist/learned/lpd.hpp as a torch module on (N, 1, angles, cols)
+    data; project and backproject map (N, 1, size, size) to (N, 1, angles, cols) and back (differentiable).
+    Xavier-uniform weights from torch's global generator."""
+    import torch
+    from torch import nn
+    cols = detector_cols(size)
+
+    def block(cin, cout):
         layers = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.PReLU(width, 0.0),
                                nn.Conv2d(width, width, 3, padding=1), nn.PReLU(width, 0.0),
                                nn.Conv2d(width, cout, 3, padding=1))
@@ -112,32 +129,30 @@ def worker(args):
         return layers
 
     class LearnedPrimalDual(nn.Module):
-        def __init__(self, steps=10, primal=5, dual=5, width=32):
+        def __init__(self):
             super().__init__()
-            self.primal_memory, self.dual_memory = primal, dual
-            self.dual = nn.ModuleList([block(dual + 2, width, dual) for _ in range(steps)])
-            self.primal = nn.ModuleList([block(primal + 1, width, primal) for _ in range(steps)])
+            self.dual = nn.ModuleList([block(dual + 2, dual) for _ in range(steps)])
+            self.primal = nn.ModuleList([block(primal + 1, primal) for _ in range(steps)])
 
         def forward(self, g):
             n = g.shape[0]
-            f = torch.zeros(n, self.primal_memory, size, size)
-            h = torch.zeros(n, self.dual_memory, args.angles, cols)
-            for dual, primal in zip(self.dual, self.primal):
-                h = h + dual(torch.cat([h, Forward.apply(f[:, 1:2]), g], 1))
-                f = f + primal(torch.cat([f, Adjoint.apply(h[:, 0:1])], 1))
+            f = torch.zeros(n, primal, size, size)
+            h = torch.zeros(n, dual, angles, cols)
+            for dual_block, primal_block in zip(self.dual, self.primal):
+                h = h + dual_block(torch.cat([h, project(f[:, 1:2]), g], 1))
+                f = f + primal_block(torch.cat([f, backproject(h[:, 0:1])], 1))
             return f[:, 0:1]
 
-    net = LearnedPrimalDual()
-    parameters = sum(p.numel() for p in net.parameters())
-    total_steps = args.warmup + args.steps
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.99))
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
+    return LearnedPrimalDual()
+
+
+def ellipse_sampler(size, rng):
+    """sample() -> a random ellipse phantom (size x size, float64) drawn from rng."""
     ys, xs = np.mgrid[0:size, 0:size]
     xs = (xs - (size - 1) / 2) / (size / 2)
     ys = (ys - (size - 1) / 2) / (size / 2)
 
     def sample():
-        """A random ellipse phantom and its noisy data (batch 1)."""
         image = np.zeros((size, size))
         for _ in range(rng.poisson(50)):
             value = (rng.uniform() - 0.5) * rng.exponential(0.4)
@@ -147,16 +162,23 @@ def worker(args):
             u = (xs - cx) * np.cos(t) + (ys - cy) * np.sin(t)
             v = -(xs - cx) * np.sin(t) + (ys - cy) * np.cos(t)
             image[(u / a) ** 2 + (v / b) ** 2 <= 1] += value
-        data = fp(image) * scale
-        data = data + 0.05 * np.abs(data).mean() * rng.standard_normal(data.shape)
-        return (torch.from_numpy(image.astype(np.float32))[None, None],
-                torch.from_numpy(data.astype(np.float32))[None, None])
+        return image
 
+    return sample
+
+
+def train(net, sample_pair, total_steps, step_hook=None):
+    """Trains net for total_steps steps (batch 1: sample_pair() -> (truth, data) tensors, MSE loss, gradient
+    norm clipped at 1, Adam lr 1e-3 betas 0.9 / 0.99, cosine decay over total_steps). Returns per-step lists
+    step_s (wall, sample included), cpu_s (process CPU time), data_s (the sample's wall time) and losses;
+    step_hook(), if given, is called after each step (before the next one's timing starts)."""
+    import torch
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.99))
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
     step_s, cpu_s, data_s, losses = [], [], [], []
-    rss_before = rss_mib()
     for _ in range(total_steps):
         t0, c0 = time.perf_counter(), time.process_time()
-        truth, data = sample()
+        truth, data = sample_pair()
         t1 = time.perf_counter()
         optimizer.zero_grad()
         loss = torch.mean((net(data) - truth) ** 2)
@@ -169,7 +191,39 @@ def worker(args):
         cpu_s.append(time.process_time() - c0)
         data_s.append(t1 - t0)
         losses.append(float(loss))
-    astra.projector.delete(projector)
+        if step_hook:
+            step_hook()
+    return step_s, cpu_s, data_s, losses
+
+
+def noisy_pair(image, fp, scale, rng):
+    """(truth, data) tensors of batch 1: data = scale fp(image) + 5% Gaussian noise relative to its mean |value|."""
+    import torch
+    data = fp(image) * scale
+    data = data + 0.05 * np.abs(data).mean() * rng.standard_normal(data.shape)
+    return (torch.from_numpy(image.astype(np.float32))[None, None],
+            torch.from_numpy(data.astype(np.float32))[None, None])
+
+
+def worker(args):
+    import astra
+    import torch
+
+    torch.set_num_threads(args.threads)
+    size = args.size
+    rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+    fp, bp, close = astra_projector(size, args.angles)
+    norm, adjoint_error = norm_and_adjoint_error(fp, bp, size, args.angles, rng)
+    scale = 1.0 / norm
+    Forward, Adjoint = numpy_projector_functions(fp, bp, scale)
+    net = learned_primal_dual(Forward.apply, Adjoint.apply, size, args.angles)
+    parameters = sum(p.numel() for p in net.parameters())
+    sample = ellipse_sampler(size, rng)
+    rss_before = rss_mib()
+    step_s, cpu_s, data_s, losses = train(net, lambda: noisy_pair(sample(), fp, scale, rng),
+                                          args.warmup + args.steps)
+    close()
     measured = step_s[args.warmup:]
     print(json.dumps({
         'impl': 'pytorch+astra', 'threads': args.threads, 'torch': torch.__version__, 'astra': astra.__version__,
