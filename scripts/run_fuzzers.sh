@@ -3,7 +3,8 @@
 # fixed time from a seed corpus (written by make_fuzz_seeds; the image target also starts from the PNG and
 # JPEG test fixtures). Prints the executions of each target; exits non-zero when a target finds a crash, a
 # leak, a sanitizer report or an exception other than pnpdist::error (the input is kept as
-# build/fuzz/findings/<target>/crash-*).
+# build/fuzz/findings/<target>/crash-*); a sanitizer report whose innermost frame is inside libhdf5 (fuzz_hdf5) is
+# printed and kept but does not fail the run (docs/hardening.md).
 # Usage: scripts/run_fuzzers.sh [seconds per target, default 60] [targets..., default all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,16 @@ rm -rf "$build/seeds"
 "$build/tests/fuzz/make_fuzz_seeds" "$build/seeds"
 cp tests/fixtures/blur/rgb8.png tests/fixtures/blur/gray16.png tests/fixtures/blur/rgb.jpg "$build/seeds/image/"
 
+# Whether the sanitizer report in log $1 has its innermost frame (interceptors and allocators skipped) in libhdf5.
+libhdf5_crash() {
+  local report first
+  report=$(grep -m1 -A12 'ERROR: AddressSanitizer' "$1" || true)
+  first=$(printf '%s\n' "$report" | grep -E '^ +#[0-9]+ ' |
+            grep -v -E '__interceptor_|__asan_|__sanitizer_| in (malloc|calloc|realloc|free|memcpy|memmove|memset) ' |
+            head -n 1 || true)
+  [[ $first == *libhdf5* ]]
+}
+
 failed=0
 for target in "${targets[@]}"; do
   corpus=$build/corpus/$target
@@ -26,12 +37,22 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "$findings"
   log=$build/fuzz_$target.log
   # libhdf5 leaks on some error paths of corrupt files: its own allocations are suppressed (the file says which).
+  # It also sizes metadata blocks from the file (a 150 GB local heap): under ASan's default such a malloc ends
+  # the process, in a plain process it returns NULL and HDF5 reports an error, so malloc may return NULL here
+  # (C++ new still reports: an oversized allocation of ours remains a finding).
   lsan_options=${LSAN_OPTIONS:-}
-  [[ $target != hdf5 ]] || lsan_options=suppressions=$PWD/tests/fuzz/lsan_hdf5.supp
-  if LSAN_OPTIONS=$lsan_options "$build/tests/fuzz/fuzz_$target" "$corpus" "$build/seeds/$target" \
+  asan_options=${ASAN_OPTIONS:-}
+  if [[ $target == hdf5 ]]; then
+    lsan_options=suppressions=$PWD/tests/fuzz/lsan_hdf5.supp
+    asan_options=${asan_options:+$asan_options:}allocator_may_return_null=1
+  fi
+  if LSAN_OPTIONS=$lsan_options ASAN_OPTIONS=$asan_options "$build/tests/fuzz/fuzz_$target" "$corpus" "$build/seeds/$target" \
        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
        -artifact_prefix="$findings/" >"$log" 2>&1; then
     status=ok
+  elif [[ $target == hdf5 ]] && libhdf5_crash "$log"; then
+    # A crash inside libhdf5 (not instrumented, not ours: docs/hardening.md): reported and kept, not failed.
+    status="crash inside libhdf5 (kept in $findings, not ours)"
   else
     status=FAILED
     failed=1

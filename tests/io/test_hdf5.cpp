@@ -241,6 +241,48 @@ TEST_CASE("HDF5 errors name the file and the dataset path, and HDF5 prints nothi
                                   {"ProjectionStack::hdf5: '" + path + "' dataset '/many': the list of its views",
                                    "shape (1099511627776) needs 8796093022208 bytes, more than the allocation limit"});
   }
+  SECTION("data never written, or only partly, is refused before it is read as fill values") {
+    // A fuzz finding: libhdf5 1.10.8 overflowed a heap buffer filling the unwritten chunks of a corrupt file.
+    {
+      Hdf5Writer out(path, {.append = true});
+      out.create_stack<std::uint16_t>("/part", 3, 4, 5, {.chunk_views = 1});
+      Tensor<std::uint16_t, 2> frame(Extents<2>{4, 5});
+      for (index_t i = 0; i < frame.size(); ++i) frame.data()[i] = 7;
+      out.write_frame("/part", 1, frame.const_view());
+      out.create_stack<std::uint16_t>("/none", 2, 4, 5);
+      out.flush();
+    }
+    // A chunk index claiming a short unfiltered chunk (written raw: 8 of its 40 bytes): libhdf5 would read past it.
+    {
+      Hdf5Writer out(path, {.append = true});
+      out.create_stack<std::uint16_t>("/short", 3, 4, 5, {.chunk_views = 1});
+      Tensor<std::uint16_t, 2> frame(Extents<2>{4, 5});
+      for (index_t i = 0; i < frame.size(); ++i) frame.data()[i] = 7;
+      out.write_frame("/short", 0, frame.const_view());
+      out.write_frame("/short", 2, frame.const_view());
+      out.flush();
+      const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+      const hid_t set = H5Dopen2(file, "/short", H5P_DEFAULT);
+      const hsize_t offset[3] = {1, 0, 0};
+      REQUIRE(H5Dwrite_chunk(set, H5P_DEFAULT, 0, offset, 8, frame.data()) >= 0);
+      H5Dclose(set);
+      H5Fclose(file);
+    }
+    Tensor<float, 3> got(Extents<3>{1, 4, 5});
+    Hdf5Dataset part(path, "/part");
+    test::require_error<io_error>([&] { part.read(1, 1, 0, 0, got.view()); },
+                                  {"'" + path + "' dataset '/part': part of the data was never written"});
+    Hdf5Dataset none(path, "/none");
+    test::require_error<io_error>([&] { none.read(0, 1, 0, 0, got.view()); },
+                                  {"dataset '/none': the data was never written"});
+    Hdf5Dataset short_chunk(path, "/short");
+    test::require_error<io_error>([&] { short_chunk.read(0, 1, 0, 0, got.view()); },
+                                  {"dataset '/short': its 3 unfiltered chunks of 40 bytes are stored in 88 bytes",
+                                   "corrupt chunk index"});
+    Hdf5Dataset whole(path, "/entry/data/data");  // written: reads
+    whole.read(99, 1, 0, 0, got.view());
+    CHECK(got(0, 3, 4) == static_cast<float>(data(99, 3, 4)));
+  }
   SECTION("truncated or foreign file") {
     const std::string cut = (dir / "cut.h5").string();
     fs::copy_file(path, cut);

@@ -19,8 +19,8 @@
 /// chunk must fit ReadLimits::max_allocation_bytes, views x rows x cols must not overflow 64 bits. Memory: the
 /// caller's output and HDF5's chunk cache (the chunks that cover one frame, at least 1 MiB, at most the
 /// allocation limit). Errors: a missing file, a dataset path that does not exist, another rank, an
-/// unsupported type, a truncated or corrupt file: io_error naming the file, the dataset path and the innermost
-/// message of HDF5's error stack. HDF5's own printing of its error stack is switched off during each call
+/// unsupported type, a truncated or corrupt file, data that was never (or only partly) written: io_error naming
+/// the file, the dataset path and the innermost message of HDF5's error stack. HDF5's own printing of its error stack is switched off during each call
 /// (H5Eset_auto, restored afterwards). Without the pnpdist::hdf5 component (PNPDIST_HAS_HDF5) every function
 /// throws not_compiled.
 
@@ -181,6 +181,52 @@ inline Hdf5Id hdf5_open_dataset(hid_t file, const std::string& path, const std::
                     std::string(who) + ": '" + path + "': '" + name + "' is not a dataset");
 }
 
+/// Throws io_error "<where>: ... never written" unless every element of `dataset` has storage (virtual datasets
+/// excepted: their storage is other files'), and for unfiltered chunks whose stored sizes do not add up. Unwritten
+/// elements would read as fill values, and libhdf5 1.10.8 reads past a heap buffer for a chunk index claiming
+/// short chunks (fuzz_hdf5), so such data is refused before H5Dread.
+inline void hdf5_require_written(hid_t dataset, const std::string& where) {
+  const Hdf5Id creation = hdf5_check(H5Dget_create_plist(dataset), H5Pclose, where + ": creation properties");
+  const H5D_layout_t layout = H5Pget_layout(creation.get());
+  if (layout == H5D_VIRTUAL) return;
+  bool all = false, none = false;
+  if (layout == H5D_CHUNKED) {
+    // Allocated chunks against those that cover the extents (H5Dget_space_status miscounts edge chunks in 1.10).
+    const Hdf5Id space = hdf5_check(H5Dget_space(dataset), H5Sclose, where + ": dataspace");
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    hsize_t dims[H5S_MAX_RANK] = {}, chunk[H5S_MAX_RANK] = {};
+    hsize_t allocated = 0, needed = 1;
+    const bool known = rank >= 0 && rank <= H5S_MAX_RANK &&
+                       H5Sget_simple_extent_dims(space.get(), dims, nullptr) == rank &&
+                       H5Pget_chunk(creation.get(), rank, chunk) == rank &&
+                       H5Dget_num_chunks(dataset, space.get(), &allocated) >= 0;
+    for (int d = 0; known && d < rank; ++d)
+      needed *= chunk[d] > 0 ? (dims[d] + chunk[d] - 1) / chunk[d] : 0;
+    all = known && allocated >= needed;
+    none = known && allocated == 0;
+    if (all && H5Pget_nfilters(creation.get()) == 0) {
+      // Unfiltered chunks are stored whole; a smaller total is a corrupt chunk index, which libhdf5 1.10.8 reads
+      // past the end of its buffer (fuzz_hdf5).
+      const Hdf5Id type = hdf5_check(H5Dget_type(dataset), H5Tclose, where + ": type");
+      hsize_t chunk_bytes = H5Tget_size(type.get());
+      for (int d = 0; d < rank; ++d) chunk_bytes *= chunk[d];
+      const hsize_t stored = H5Dget_storage_size(dataset);
+      require<io_error>(stored == allocated * chunk_bytes, [&] {
+        return where + ": its " + std::to_string(allocated) + " unfiltered chunks of " + std::to_string(chunk_bytes) +
+               " bytes are stored in " + std::to_string(stored) + " bytes (a corrupt chunk index)" + hdf5_message();
+      });
+    }
+  } else {
+    H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+    all = H5Dget_space_status(dataset, &status) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED;
+    none = status == H5D_SPACE_STATUS_NOT_ALLOCATED;
+  }
+  require<io_error>(all, [&] {
+    return where + ": " + (none ? "the data was never written" : "part of the data was never written") +
+           " (HDF5 would read fill values)" + hdf5_message();
+  });
+}
+
 #endif
 
 }  // namespace detail
@@ -275,6 +321,7 @@ public:
             });
     require(out.is_contiguous(), "Hdf5Dataset::read needs a contiguous view");
     const detail::Hdf5Quiet quiet;
+    detail::hdf5_require_written(dataset_.get(), where());
     const hsize_t start[3] = {static_cast<hsize_t>(first), static_cast<hsize_t>(row), static_cast<hsize_t>(col)};
     const hsize_t stride[3] = {static_cast<hsize_t>(step), 1, 1};
     const hsize_t count[3] = {static_cast<hsize_t>(n), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
@@ -342,6 +389,7 @@ private:
   const index_t count = static_cast<index_t>(std::min<hsize_t>(n, INT64_MAX));
   (void)checked_allocation_bytes(where, std::vector<index_t>{count}, sizeof(std::int64_t), limits);
   std::vector<std::int64_t> out(static_cast<std::size_t>(count));
+  if (count > 0) detail::hdf5_require_written(dataset.get(), where);
   if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
   return out;
@@ -377,6 +425,7 @@ struct Hdf5Numbers {
   (void)checked_allocation_bytes(where, std::vector<index_t>{count}, sizeof(double), limits);
   Hdf5Numbers out;
   out.values.resize(static_cast<std::size_t>(count));
+  if (count > 0) detail::hdf5_require_written(dataset.get(), where);
   if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0)
     throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
   out.units = detail::hdf5_string_attribute(dataset.get(), "units", where, limits);
