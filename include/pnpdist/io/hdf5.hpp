@@ -184,11 +184,20 @@ inline Hdf5Id hdf5_open_dataset(hid_t file, const std::string& path, const std::
 /// Throws io_error "<where>: ... never written" unless every element of `dataset` has storage (virtual datasets
 /// excepted: their storage is other files'), and for unfiltered chunks whose stored sizes do not add up. Unwritten
 /// elements would read as fill values, and libhdf5 1.10.8 reads past a heap buffer for a chunk index claiming
-/// short chunks (fuzz_hdf5), so such data is refused before H5Dread.
+/// short chunks (fuzz_hdf5), so such data is refused before H5Dread; so is storage larger than the file.
 inline void hdf5_require_written(hid_t dataset, const std::string& where) {
   const Hdf5Id creation = hdf5_check(H5Dget_create_plist(dataset), H5Pclose, where + ": creation properties");
   const H5D_layout_t layout = H5Pget_layout(creation.get());
   if (layout == H5D_VIRTUAL) return;
+  // No dataset stores more bytes than its file holds (a corrupt chunk index made libhdf5 allocate 2.2 GB for a
+  // compressed chunk of a 13 KB file).
+  const Hdf5Id file = hdf5_check(H5Iget_file_id(dataset), H5Fclose, where + ": file");
+  hsize_t file_bytes = 0;
+  const hsize_t stored_bytes = H5Dget_storage_size(dataset);
+  require<io_error>(H5Fget_filesize(file.get(), &file_bytes) >= 0 && stored_bytes <= file_bytes, [&] {
+    return where + ": its storage of " + std::to_string(stored_bytes) + " bytes exceeds the file's " +
+           std::to_string(file_bytes) + " bytes (a corrupt chunk index)" + hdf5_message();
+  });
   bool all = false, none = false;
   if (layout == H5D_CHUNKED) {
     // Allocated chunks against those that cover the extents (H5Dget_space_status miscounts edge chunks in 1.10).
