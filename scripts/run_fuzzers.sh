@@ -20,12 +20,13 @@ rm -rf "$build/seeds"
 "$build/tests/fuzz/make_fuzz_seeds" "$build/seeds"
 cp tests/fixtures/blur/rgb8.png tests/fixtures/blur/gray16.png tests/fixtures/blur/rgb.jpg "$build/seeds/image/"
 
-# Whether the sanitizer report in log $1 has its innermost frame (interceptors and allocators skipped) in libhdf5.
+# Whether the sanitizer report (or libFuzzer's report of a malloc above its limit) in log $1 has its innermost
+# frame (interceptors, allocators and libFuzzer skipped) in libhdf5.
 libhdf5_crash() {
   local report first
-  report=$(grep -m1 -A12 'ERROR: AddressSanitizer' "$1" || true)
+  report=$(grep -m1 -A16 -E 'ERROR: (AddressSanitizer|libFuzzer: out-of-memory \(malloc)' "$1" || true)
   first=$(printf '%s\n' "$report" | grep -E '^ +#[0-9]+ ' |
-            grep -v -E '__interceptor_|__asan_|__sanitizer_| in (malloc|calloc|realloc|free|memcpy|memmove|memset) ' |
+            grep -v -E '__interceptor_|__asan|__sanitizer|fuzzer::| in (malloc|calloc|realloc|free|memcpy|memmove|memset) ' |
             head -n 1 || true)
   [[ $first == *libhdf5* ]]
 }
