@@ -48,7 +48,7 @@ struct Options : CommonOptions<2> {
 
 // Found by find_weights (weights_lookup.hpp).
 const std::string default_weights = "drunet_gray.safetensors";
-const std::string default_lpd_weights = "lpd_ellipses.safetensors";
+const std::string default_lpd_weights = "lpd_ellipses_fbp.safetensors";
 
 // The checks across this example's own options (registered with the table: option errors, exit 2). --method lpd
 // reads none of the PnP options: given, they are refused rather than ignored (those a runner grid always passes

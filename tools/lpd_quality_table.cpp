@@ -1,9 +1,9 @@
 // Quality of learned primal-dual on held-out ellipse phantoms against FBP, TV and PnP-DRUNet (issue 17's
 // quality benchmark; docs/learned.md, "Quality on held-out phantoms").
 //
-// The shipped LPD (weights/lpd_ellipses.safetensors) was trained for ellipse_geometry(128, 30): 128 x 128
-// unit pixels, 30 parallel views over [0, pi), data g = s A x + noise of the scaled projector (s = 1 / ||A||,
-// power method) with 5% Gaussian noise relative to the mean absolute data. Every method sees the same noisy
+// The shipped LPDs (weights/lpd_ellipses_fbp.safetensors, lpd_ellipses.safetensors) were trained for
+// ellipse_geometry(128, 30): 128 x 128 unit pixels, 30 parallel views over [0, pi), data g = s A x + noise of
+// the scaled projector (s = 1 / ||A||, power method) with 5% Gaussian noise relative to the mean absolute data. Every method sees the same noisy
 // data of the same phantoms (ellipse_sample, data seed 0): LPD the scaled data g, the classical methods the
 // data of the unscaled projector, y = g / s, whose noise standard deviation sigma_n is estimated from the
 // noisy data alone as 0.05 mean |y| (the known relative noise level; no method looks at the truth).
@@ -19,7 +19,7 @@
 //   PnP-DRUNet the CT example's default algorithm (examples/tomography_2d.cpp): PnP-HQS, 8 iterations of the
 //              DPIR schedule (sigma from 49/255 down to sigma_end; data weight lambda (sigma_n / sigma_k)^2,
 //              CG data step of 10 iterations), from zeros, with the gray DRUNet.
-//   LPD        one forward pass of the weights of --lpd (default: the shipped weights/lpd_ellipses.safetensors),
+//   LPD        one forward pass of the weights of --lpd (default: the shipped weights/lpd_ellipses_fbp.safetensors),
 //              whose architecture is read from the file's tensor shapes and whose initial primal (zero or the
 //              Ram-Lak FBP) from its metadata (learned/lpd_weights_info.hpp); weights trained for another geometry
 //              than ellipse_geometry(128, 30) are refused.
@@ -87,7 +87,7 @@ struct Options {
   index_t test = 32, validation = 8, threads = 2;
   std::string json = "lpd_quality.json";
   std::string weights_dir = PNPDIST_WEIGHTS_DIR;
-  std::string lpd;  // empty: lpd_ellipses.safetensors in weights_dir
+  std::string lpd;  // empty: lpd_ellipses_fbp.safetensors in weights_dir
   std::string drunet = "drunet_gray.safetensors";
   index_t tv_iterations = 100, tv_inner = 200;
   double tv_penalty = 10;
@@ -109,7 +109,7 @@ Options parse(int argc, char** argv) {
   table.text("--json", "PATH", "the JSON output", o.json);
   table.text("--weights-dir", "DIR", "folder of the default LPD weights and of the DRUNet file", o.weights_dir);
   table.text("--lpd", "FILE", "LPD weights (architecture from the tensor shapes, initial primal from the metadata;\n"
-             "trained for ellipse_geometry(128, 30)); none: lpd_ellipses.safetensors in --weights-dir", o.lpd);
+             "trained for ellipse_geometry(128, 30)); none: lpd_ellipses_fbp.safetensors in --weights-dir", o.lpd);
   table.text("--drunet", "FILE", "DRUNet weights in --weights-dir", o.drunet);
   table.integer("--tv-iterations", "ADMM iterations of TV", o.tv_iterations, 1);
   table.integer("--tv-inner", "Chambolle iterations of each TV proximal map", o.tv_inner, 1);
@@ -119,7 +119,7 @@ Options parse(int argc, char** argv) {
   table.number_list("--hqs-sigma-grid", "sigma_end of PnP-HQS", o.hqs_sigma_grid, 1e-6);
   table.number_list("--hqs-weight-grid", "data weight lambda of PnP-HQS", o.hqs_weight_grid, 1e-6);
   table.parse(argc, argv);
-  if (o.lpd.empty()) o.lpd = o.weights_dir + "/lpd_ellipses.safetensors";
+  if (o.lpd.empty()) o.lpd = o.weights_dir + "/lpd_ellipses_fbp.safetensors";
   return o;
 }
 
