@@ -16,24 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "median_seconds.hpp"
+
 using namespace pnpdist;
 using namespace pnpdist::nn::train;
-
-namespace {
-
-double median_seconds(int repeats, const std::function<void()>& f) {
-  f();
-  std::vector<double> t;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   int threads = 1, repeats = 9;

@@ -1,6 +1,7 @@
 #pragma once
-// What the tests of trained learned primal-dual weights share: a held-out ellipse sample of ellipse_sample()
-// and the FBP of its data, computed independently of the code under test.
+// What the tests of trained learned primal-dual weights share: a held-out ellipse sample of ellipse_sample(),
+// the FBP of its data (computed independently of the code under test) and the mean PSNRs of a network and of
+// FBP over the first test phantoms.
 #include <pnpdist/learned/ellipse_data.hpp>
 #include <pnpdist/learned/lpd_training.hpp>
 #include <pnpdist/learned/projector_layer.hpp>
@@ -36,6 +37,24 @@ double fbp_psnr(const Exec& exec, const pnpdist::learned::ProjectorLayer<Op>& la
     sinogram.data()[i] = s.g[static_cast<std::size_t>(i)] / layer.scale();
   pnpdist::ct::fbp<float>(exec, layer.op().geometry(), sinogram.const_view(), image.view(), filter);
   return pnpdist::learned::range_psnr<float>(layer.image_size(), image.data(), s.truth.data());
+}
+
+/// Mean PSNRs of `net` and of the Ram-Lak FBP over test phantoms 0 .. count-1.
+struct MeanPsnrs {
+  double lpd = 0, fbp = 0;
+};
+
+template <class Exec, class Op, class Net>
+MeanPsnrs mean_psnrs(const Exec& exec, const pnpdist::learned::ProjectorLayer<Op>& layer, Net& net, int count) {
+  std::vector<float> out(static_cast<std::size_t>(layer.image_size()));
+  MeanPsnrs m;
+  for (int k = 0; k < count; ++k) {
+    const HeldOutSample s = held_out_sample(exec, layer, static_cast<std::uint64_t>(k));
+    net.forward(exec, 1, s.g.data(), out.data());
+    m.lpd += pnpdist::learned::range_psnr<float>(layer.image_size(), out.data(), s.truth.data()) / count;
+    m.fbp += fbp_psnr(exec, layer, s) / count;
+  }
+  return m;
 }
 
 }  // namespace lpd_test

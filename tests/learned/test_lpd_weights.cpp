@@ -28,15 +28,7 @@ TEST_CASE("shipped LPD weights: the paper's network beats FBP on held-out ellips
   const ProjectorLayer layer(projector, inverse_operator_norm(projector));
   LearnedPrimalDual net(layer, LpdConfig{});
   net.parameters().load_safetensors(std::string(PNPDIST_WEIGHTS_DIR) + "/lpd_ellipses.safetensors");
-  std::vector<float> out(static_cast<std::size_t>(layer.image_size()));
-  double lpd = 0, fbp = 0;
-  const int count = 4;
-  for (int k = 0; k < count; ++k) {
-    const lpd_test::HeldOutSample s = lpd_test::held_out_sample(exec, layer, static_cast<std::uint64_t>(k));
-    net.forward(exec, 1, s.g.data(), out.data());
-    lpd += range_psnr<float>(layer.image_size(), out.data(), s.truth.data()) / count;
-    fbp += lpd_test::fbp_psnr(exec, layer, s) / count;
-  }
+  const auto [lpd, fbp] = lpd_test::mean_psnrs(exec, layer, net, 4);
   INFO("LPD " << lpd << " dB, FBP " << fbp << " dB");
   CHECK(lpd >= 32.0);
   CHECK(lpd >= fbp + 5.0);
@@ -59,15 +51,7 @@ TEST_CASE("shipped FBP-start LPD weights: built from their metadata, well above 
   LearnedPrimalDual net(layer, info.config, fbp_start(exec, layer));
   net.load(path);
   REQUIRE(net.parameters().size() == 253220);
-  std::vector<float> out(static_cast<std::size_t>(layer.image_size()));
-  double lpd = 0, fbp = 0;
-  const int count = 4;
-  for (int k = 0; k < count; ++k) {
-    const lpd_test::HeldOutSample s = lpd_test::held_out_sample(exec, layer, static_cast<std::uint64_t>(k));
-    net.forward(exec, 1, s.g.data(), out.data());
-    lpd += range_psnr<float>(layer.image_size(), out.data(), s.truth.data()) / count;
-    fbp += lpd_test::fbp_psnr(exec, layer, s) / count;
-  }
+  const auto [lpd, fbp] = lpd_test::mean_psnrs(exec, layer, net, 4);
   INFO("LPD " << lpd << " dB, FBP " << fbp << " dB");
   CHECK(lpd >= 36.5);
   CHECK(lpd >= fbp + 10.0);
