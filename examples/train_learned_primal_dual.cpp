@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   learned::EllipseDataOptions data;
   pnpdist::nn::train::AdamOptions adam;
   index_t steps = 1000, batch = 1, size = 128, angles = 30, threads = 0, validation = 8, validate_every = 100;
-  index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0;
+  index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0, first_sample = 0;
   double progress_timeout = 0;
   std::string beam = "parallel", output, checkpoint, initial_primal = "zero", initial_weights;
   OptionTable table(
@@ -155,6 +155,10 @@ int main(int argc, char** argv) {
              "geometry) instead of the seeded initialisation; Adam and the schedule start afresh",
              initial_weights);
   table.integer("--data-seed", "seed of the phantoms and the noise", data_seed, 0);
+  table.integer("--first-sample",
+                "index of the first training phantom (a run continuing with --initial-weights from a run of\n"
+                "S steps of batch B takes fresh phantoms with S x B); validation and test sets are unchanged",
+                first_sample, 0);
   table.integer("--threads", "OpenMP threads per rank (0 = default)", threads, 0);
   table.integer("--validation", "validation phantoms", validation, 1);
   table.integer("--validate-every", "steps between validations", validate_every, 1);
@@ -196,6 +200,7 @@ int main(int argc, char** argv) {
       load_initial_weights(initial_weights, config, geometry, net);
       trainer.set_initial_weights(learned::parameters_fingerprint(net.parameters()));
     }
+    trainer.set_first_training_sample(static_cast<std::uint64_t>(first_sample));
     double elapsed = 0;
     if (!checkpoint.empty() && pnpdist::checkpoint_exists(checkpoint)) {
       elapsed = trainer.resume(checkpoint);
@@ -253,6 +258,7 @@ int main(int argc, char** argv) {
           {learned::training_geometry_key, learned::geometry_to_json(geometry)},
           {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}};
       if (!initial_weights.empty()) metadata["pnpdist.lpd.initial_weights"] = initial_weights;
+      if (first_sample != 0) metadata["pnpdist.lpd.first_training_sample"] = std::to_string(first_sample);
       net.save(output, metadata);
       std::printf("weights: %s\n", output.c_str());
     }

@@ -1,7 +1,8 @@
 // Data-parallel training of learned primal-dual (learned/lpd_training.hpp) on a group of threads
 // (ThreadCommunicator): the global batch split over 1, 2 and 3 ranks (evenly and not) gives bitwise the
 // weights, losses and evaluations of one process; a checkpoint of a 2-rank run resumes on one rank; a batch
-// smaller than the rank count is refused. The same under mpirun: data_parallel.sh.
+// smaller than the rank count is refused; a run's training samples can start further on (continuation runs).
+// The same under mpirun: data_parallel.sh.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/learned/lpd_training.hpp>
@@ -9,6 +10,7 @@
 
 #include "../distributed/thread_communicator.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -138,4 +140,31 @@ TEST_CASE("data parallel: a global batch smaller than the rank count is refused"
   LpdTrainer trainer(Serial{}, net, EllipseDataOptions{}, adam_options(), 5, group[2]);
   CHECK(trainer.first_sample() == 4);
   CHECK(trainer.local_batch() == 1);
+}
+
+TEST_CASE("a run continuing from given weights can take fresh training samples (set_first_training_sample)",
+          "[learned]") {
+  const auto projector = make_projector();
+  const ProjectorLayer layer(projector, inverse_operator_norm(projector));
+  // The first step's loss is that of the initial weights: the mean over samples 0..2 (batch 3) minus that over
+  // samples 0..1 (batch 2) gives sample 2's loss, which a run starting at sample 2 must see first.
+  const auto first_loss = [&](index_t batch, std::uint64_t first_sample) {
+    LearnedPrimalDual net(layer, small_config());
+    LpdTrainer trainer(Serial{}, net, EllipseDataOptions{}, adam_options(), batch);
+    trainer.set_first_training_sample(first_sample);
+    return trainer.step();
+  };
+  const double sample2 = 3 * first_loss(3, 0) - 2 * first_loss(2, 0);
+  CHECK(first_loss(1, 2) == Approx(sample2).epsilon(1e-5));
+  CHECK(first_loss(1, 2) != Approx(first_loss(1, 0)).epsilon(1e-3));  // the samples differ
+
+  LearnedPrimalDual net(layer, small_config());
+  LpdTrainer trainer(Serial{}, net, EllipseDataOptions{}, adam_options(), 1);
+  const std::uint64_t hash = trainer.options_hash();
+  trainer.set_first_training_sample(0);
+  CHECK(trainer.options_hash() == hash);  // 0 is the default: hashes of earlier runs are unchanged
+  trainer.set_first_training_sample(14000);
+  CHECK(trainer.options_hash() != hash);  // a checkpoint of a run on other samples is not resumed
+  trainer.step();
+  CHECK_THROWS_WITH(trainer.set_first_training_sample(1), Catch::Contains("before the first step"));
 }

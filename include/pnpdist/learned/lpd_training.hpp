@@ -4,8 +4,8 @@
 /// loss and Adam (nn/train/adam.hpp), and its evaluation on held-out samples, on one process or data-parallel
 /// over the ranks of a Communicator (distributed/communicator.hpp).
 ///
-/// Step t (1-based) trains on training samples (t - 1) batch .. t batch - 1, so the data of a step depend
-/// only on t: a run resumed from a checkpoint (save / resume, nn/train/training_checkpoint.hpp) after step t
+/// Step t (1-based) trains on training samples s0 + (t - 1) batch .. s0 + t batch - 1, s0 the first training
+/// sample (0 unless set_first_training_sample), so the data of a step depend only on t and s0: a run resumed from a checkpoint (save / resume, nn/train/training_checkpoint.hpp) after step t
 /// continues with exactly the samples and weights of an uninterrupted run. The options hash that guards a
 /// checkpoint covers the architecture, the data, the optimizer options and the initial weights when the run
 /// started from given ones (set_initial_weights), not the rank count.
@@ -137,7 +137,8 @@ public:
     gradient_.resize(truth_.size());
     local_gradients_.resize(static_cast<std::size_t>(local * parameters));
     local_losses_.resize(static_cast<std::size_t>(local));
-    const std::uint64_t first = static_cast<std::uint64_t>(adam_.steps()) * static_cast<std::uint64_t>(batch_) +
+    const std::uint64_t first = first_training_sample_ +
+                                static_cast<std::uint64_t>(adam_.steps()) * static_cast<std::uint64_t>(batch_) +
                                 static_cast<std::uint64_t>(first_sample());
     std::vector<T>& g = net_->parameters().gradients();
     for (index_t n = 0; n < local; ++n) {
@@ -241,6 +242,8 @@ public:
       hash = pnpdist::detail::fnv1a(extended, sizeof(extended));
     }
     if (initial_weights_ != 0) hash = pnpdist::detail::fnv1a(&initial_weights_, sizeof(initial_weights_), hash);
+    if (first_training_sample_ != 0)
+      hash = pnpdist::detail::fnv1a(&first_training_sample_, sizeof(first_training_sample_), hash);
     return hash;
   }
 
@@ -252,6 +255,15 @@ public:
     require(fingerprint != 0, "LpdTrainer::set_initial_weights: the fingerprint 0 means 'none'");
     initial_weights_ = fingerprint;
   }
+
+  /// Starts the run's training samples at `first` instead of 0 (a run continuing from another run's weights
+  /// takes fresh phantoms: the first run of `steps` steps of batch b used samples 0 .. steps b - 1). Joins the
+  /// options hash when not 0. Call before resume() and the first step.
+  void set_first_training_sample(std::uint64_t first) {
+    require(adam_.steps() == 0, "LpdTrainer::set_first_training_sample: call it before the first step");
+    first_training_sample_ = first;
+  }
+  [[nodiscard]] std::uint64_t first_training_sample() const { return first_training_sample_; }
 
   /// Writes the run's state atomically (parameters, Adam state, steps done); rank 0 writes, the other ranks
   /// (whose state is the same) return at once.
@@ -287,6 +299,7 @@ private:
   Comm comm_;
   LpdStepTiming timing_;
   std::uint64_t initial_weights_ = 0;  // fingerprint of the initial weights (0: the seeded initialisation)
+  std::uint64_t first_training_sample_ = 0;
   std::vector<T> truth_, data_buffer_, output_, gradient_, local_gradients_, gradients_;
   std::vector<double> local_losses_;
 };

@@ -20,6 +20,7 @@ using namespace pnpdist;
 using namespace pnpdist::nn::train;
 
 using test::check_gradient;
+using test::check_layer_gradients;
 using test::dot;
 using test::random_vector;
 
@@ -54,28 +55,16 @@ TEST_CASE("down2 and up2 backward passes are the gradients of their forward pass
   auto w = random_vector<double>(s.in_channels * s.out_channels * 4, 2);
   auto b = random_vector<double>(s.out_channels, 3);
   const auto c = random_vector<double>(out_size, 4);  // loss = <c, layer(x)>
-  const auto loss = [&] {
-    std::vector<double> y(c.size());
-    if (down)
-      down2_forward(Serial{}, s, x.data(), w.data(), b.data(), y.data());
-    else
-      up2_forward(Serial{}, s, x.data(), w.data(), b.data(), y.data());
-    return dot(c, y);
-  };
-  std::vector<double> dx(x.size(), 0.5), dw(w.size(), 0.25), db(b.size(), -1.0);  // backward accumulates
-  if (down) {
-    down2_backward_data(Serial{}, s, c.data(), w.data(), dx.data());
-    down2_backward_weights(Serial{}, s, x.data(), c.data(), dw.data(), db.data());
-  } else {
-    up2_backward_data(Serial{}, s, c.data(), w.data(), dx.data());
-    up2_backward_weights(Serial{}, s, x.data(), c.data(), dw.data(), db.data());
-  }
-  for (double& v : dx) v -= 0.5;
-  for (double& v : dw) v -= 0.25;
-  for (double& v : db) v += 1.0;
-  check_gradient(x, dx, loss);
-  check_gradient(w, dw, loss);
-  check_gradient(b, db, loss);
+  if (down)
+    check_layer_gradients(
+        x, w, b, c, [&](auto... a) { down2_forward(Serial{}, s, a...); },
+        [&](auto... a) { down2_backward_data(Serial{}, s, a...); },
+        [&](auto... a) { down2_backward_weights(Serial{}, s, a...); });
+  else
+    check_layer_gradients(
+        x, w, b, c, [&](auto... a) { up2_forward(Serial{}, s, a...); },
+        [&](auto... a) { up2_backward_data(Serial{}, s, a...); },
+        [&](auto... a) { up2_backward_weights(Serial{}, s, a...); });
 }
 
 TEST_CASE("2x2 layers refuse odd or empty shapes before touching memory", "[nn][train]") {

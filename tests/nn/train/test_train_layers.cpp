@@ -26,6 +26,7 @@ using namespace pnpdist;
 using namespace pnpdist::nn::train;
 
 using test::check_gradient;
+using test::check_layer_gradients;
 using test::dot;
 using test::random_vector;
 
@@ -51,20 +52,10 @@ TEST_CASE("conv3 backward-data and backward-weights are the gradients of the for
   auto w = random_vector<double>(s.out_channels * s.in_channels * 9, 2);
   auto b = random_vector<double>(s.out_channels, 3);
   const auto c = random_vector<double>(s.batch * s.out_channels * s.plane(), 4);  // loss = <c, conv(x)>
-  const auto loss = [&] {
-    std::vector<double> y(c.size());
-    conv3_forward(Serial{}, s, x.data(), w.data(), b.data(), y.data());
-    return dot(c, y);
-  };
-  std::vector<double> dx(x.size(), 0.5), dw(w.size(), 0.25), db(b.size(), -1.0);  // backward accumulates
-  conv3_backward_data(Serial{}, s, c.data(), w.data(), dx.data());
-  conv3_backward_weights(Serial{}, s, x.data(), c.data(), dw.data(), db.data());
-  for (double& v : dx) v -= 0.5;
-  for (double& v : dw) v -= 0.25;
-  for (double& v : db) v += 1.0;
-  check_gradient(x, dx, loss);
-  check_gradient(w, dw, loss);
-  check_gradient(b, db, loss);
+  check_layer_gradients(
+      x, w, b, c, [&](auto... a) { conv3_forward(Serial{}, s, a...); },
+      [&](auto... a) { conv3_backward_data(Serial{}, s, a...); },
+      [&](auto... a) { conv3_backward_weights(Serial{}, s, a...); });
 }
 
 TEST_CASE("PReLU backward is the gradient in the input and the per-channel slopes", "[nn][train]") {

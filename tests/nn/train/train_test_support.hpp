@@ -43,4 +43,27 @@ inline void check_gradient(std::vector<double>& x, const std::vector<double>& an
   }
 }
 
+// The gradient check of a layer with weights and a bias, through the loss <c, layer(x; w, b)>:
+// forward(x, w, b, y) writes y = layer(x; w, b); backward_data(c, w, dx) and backward_weights(x, c, dw, db) must
+// ADD the gradients in x, w and b to their outputs (checked by starting them from nonzero values).
+template <class Forward, class BackwardData, class BackwardWeights>
+void check_layer_gradients(std::vector<double>& x, std::vector<double>& w, std::vector<double>& b,
+                           const std::vector<double>& c, Forward forward, BackwardData backward_data,
+                           BackwardWeights backward_weights) {
+  const auto loss = [&] {
+    std::vector<double> y(c.size());
+    forward(x.data(), w.data(), b.data(), y.data());
+    return dot(c, y);
+  };
+  std::vector<double> dx(x.size(), 0.5), dw(w.size(), 0.25), db(b.size(), -1.0);
+  backward_data(c.data(), w.data(), dx.data());
+  backward_weights(x.data(), c.data(), dw.data(), db.data());
+  for (double& v : dx) v -= 0.5;
+  for (double& v : dw) v -= 0.25;
+  for (double& v : db) v += 1.0;
+  check_gradient(x, dx, loss);
+  check_gradient(w, dw, loss);
+  check_gradient(b, db, loss);
+}
+
 }  // namespace pnpdist::test
