@@ -4,7 +4,7 @@
 # JPEG test fixtures). Prints the executions of each target; exits non-zero when a target finds a crash, a
 # leak, a sanitizer report or an exception other than pnpdist::error (the input is kept as
 # build/fuzz/findings/<target>/crash-*); a sanitizer report whose innermost frame is inside libhdf5 (fuzz_hdf5) is
-# printed and kept but does not fail the run (docs/hardening.md).
+# printed and kept but does not fail the run (docs/hardening.md). The targets run side by side, one per core.
 # Usage: scripts/run_fuzzers.sh [seconds per target, default 60] [targets..., default all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,18 +31,15 @@ libhdf5_crash() {
   [[ $first == *libhdf5* ]]
 }
 
-failed=0
-for target in "${targets[@]}"; do
-  corpus=$build/corpus/$target
-  findings=$build/findings/$target
+# Runs target $1 for the given time and writes its status line to $build/fuzz_$1.status.
+run_target() {
+  local target=$1 corpus=$build/corpus/$1 findings=$build/findings/$1 log=$build/fuzz_$1.log status runs
   mkdir -p "$corpus" "$findings"
-  log=$build/fuzz_$target.log
   # libhdf5 leaks on some error paths of corrupt files: its own allocations are suppressed (the file says which).
   # It also sizes metadata blocks from the file (a 150 GB local heap): under ASan's default such a malloc ends
   # the process, in a plain process it returns NULL and HDF5 reports an error, so malloc may return NULL here
   # (C++ new still reports: an oversized allocation of ours remains a finding).
-  lsan_options=${LSAN_OPTIONS:-}
-  asan_options=${ASAN_OPTIONS:-}
+  local lsan_options=${LSAN_OPTIONS:-} asan_options=${ASAN_OPTIONS:-}
   if [[ $target == hdf5 ]]; then
     lsan_options=suppressions=$PWD/tests/fuzz/lsan_hdf5.supp
     asan_options=${asan_options:+$asan_options:}allocator_may_return_null=1
@@ -56,9 +53,24 @@ for target in "${targets[@]}"; do
     status="crash inside libhdf5 (kept in $findings, not ours)"
   else
     status=FAILED
-    failed=1
   fi
   runs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$log" | tail -n 1 || true)
-  echo "fuzz_$target: $status, ${runs:-?} executions in ${seconds} s (log: $log)"
+  echo "fuzz_$target: $status, ${runs:-?} executions in ${seconds} s (log: $log)" >"$build/fuzz_$target.status"
+}
+
+# The targets run side by side, as many at a time as there are cores (each is single-threaded); their status
+# lines are printed in the order of the targets.
+failed=0
+parallel=$(nproc)
+for target in "${targets[@]}"; do
+  rm -f "$build/fuzz_$target.status"
+  while (( $(jobs -rp | wc -l) >= parallel )); do wait -n || true; done
+  run_target "$target" &
+done
+wait || true
+for target in "${targets[@]}"; do
+  # A missing status line (the job died before writing it) is a failure too.
+  if [[ -f $build/fuzz_$target.status ]]; then cat "$build/fuzz_$target.status"; else echo "fuzz_$target: FAILED, no status"; fi
+  grep -q "^fuzz_$target: \(ok\|crash inside libhdf5\)" "$build/fuzz_$target.status" 2>/dev/null || failed=1
 done
 exit $failed
