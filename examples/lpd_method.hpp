@@ -1,6 +1,6 @@
 #pragma once
 // tomography_2d --method lpd: learned primal-dual (include/pnpdist/learned/, docs/learned.md) instead of the
-// PnP solve, on one process.
+// PnP solve, on one process or under mpirun with the view blocks dealt to the ranks (--distribute-physics 1).
 //
 //   LpdWeights read_lpd_weights(path)     the network's architecture, initial primal and training geometry
 //                                         (learned/lpd_weights_info.hpp; a file without a geometry is the
@@ -13,8 +13,12 @@
 //                                         run's keys; records empty, final.iterations 0; an "lpd" section)
 //
 // The network reads the data of its scaled operator: g = s y with s = 1 / ||A|| of the run's projector
-// (power method, 100 iterations, as in training), y the measured sinogram.
+// (power method, 100 iterations, as in training), y the measured sinogram. Under mpirun every rank runs the
+// network on the whole image and sinogram and projects only its own view blocks (learned/distributed_sinogram.hpp:
+// one allreduce per projection and per back-projection); the result equals the one-process run's to
+// round-off, and rank 0 writes it.
 
+#include <pnpdist/learned/distributed_sinogram.hpp>
 #include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd.hpp>
 #include <pnpdist/learned/lpd_weights_info.hpp>
@@ -84,36 +88,33 @@ inline void add_lpd_activations(MemoryEstimate& estimate, const pnpdist::learned
                            (static_cast<double>(c.dual_memory) + 2 + 4 * w) * sinogram));
 }
 
-/// Learned primal-dual on the whole sinogram `y` of `geometry` (rank 0 of a single-rank run); `physics` (the
-/// run's stack of operators with their measurements) gives the data fidelity. Writes result.json and the images
-/// like run_pnp.
-template <class Physics>
-int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
-            const Problem<2>& problem, const LpdWeights& weights, const LpdGeometryCheck& geometry_check,
-            const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const Physics& physics,
-            Clock::time_point program_start) {
+/// run_lpd with the network's projector layer `layer` (the whole projector, or the ranks' view blocks) and the
+/// data fidelity of `physics` (collective where they are).
+template <class Physics, class Op>
+int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
+                  const Problem<2>& problem, const LpdWeights& weights, const LpdGeometryCheck& geometry_check,
+                  const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const Physics& physics,
+                  const pnpdist::learned::ProjectorLayer<Op>& layer, Clock::time_point program_start) {
   namespace learned = pnpdist::learned;
-  namespace ct = pnpdist::ct;
-  pnpdist::require(world.size() == 1, "internal: run_lpd runs on one process");
-  const ct::JosephProjector2D<float, Exec> projector(exec, geometry);
-  const learned::ProjectorLayer layer(projector, learned::inverse_operator_norm(projector));
+  const bool root = world.rank() == 0;
   const bool fbp = weights.config.initial_primal == learned::InitialPrimal::fbp;
   learned::LearnedPrimalDual net(layer, weights.config,
-                                 fbp ? learned::fbp_start(exec, layer) : learned::PrimalStart<float>{});
+                                 fbp ? learned::fbp_start(exec, layer, geometry) : learned::PrimalStart<float>{});
   net.load(weights.path);
   pnpdist::Tensor<float, 2> g(y.extents()), x(geometry.volume.shape());
   pnpdist::Tensor<float, 2> x0 = pnpdist::zeros<float>(exec, geometry.volume.shape());
   for (index_t i = 0; i < g.size(); ++i) g.data()[i] = layer.scale() * y.data()[i];
-  if (fbp) learned::fbp_start(exec, layer)(g.data(), x0.data());
+  if (fbp) learned::fbp_start(exec, layer, geometry)(g.data(), x0.data());
   std::string description = "learned primal-dual, " + std::to_string(weights.config.iterations) +
                             " unrolled steps, memories " + std::to_string(weights.config.primal_memory) + "/" +
                             std::to_string(weights.config.dual_memory) + ", width " +
                             std::to_string(weights.config.width) + ", " +
                             std::to_string(net.parameters().size()) + " parameters, initial primal " +
                             learned::to_string(weights.config.initial_primal);
-  if (!o.quiet) {
-    std::printf("%s: %s\n%s: %s (%s), 1 rank x %d thread(s)\n", problem.example, problem.description.c_str(),
-                problem.example, description.c_str(), weights.path.c_str(), exec.concurrency());
+  if (!o.quiet && root) {
+    std::printf("%s: %s\n%s: %s (%s), %d rank(s) x %d thread(s)%s\n", problem.example, problem.description.c_str(),
+                problem.example, description.c_str(), weights.path.c_str(), world.size(), exec.concurrency(),
+                world.size() > 1 ? ", view blocks dealt to the ranks" : "");
     std::fflush(stdout);
   }
   const auto measure = [&](const pnpdist::Tensor<float, 2>& image) {
@@ -129,6 +130,7 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
   net.forward(exec, 1, g.data(), x.data());
   const double seconds = seconds_since(start);
   const pnpdist::IterationRecord final_record = measure(x);
+  if (!root) return 0;
 
   nlohmann::ordered_json json =
       result_json_head(problem, "lpd", table, world, exec, setup_seconds, fbp ? "fbp" : "zeros", initial);
@@ -160,6 +162,32 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
     std::printf("%s: LPD PSNR %.2f dB (initial primal %.2f dB) in %.2f s (setup %.2f s); %s\n", problem.example,
                 final_record.psnr, initial.psnr, seconds, setup_seconds, path.c_str());
   return 0;
+}
+
+/// Learned primal-dual on the whole sinogram `y` of `geometry` (held by every rank); `local` (this rank's stack
+/// of view-block operators with their measurements, share.mine of them) gives the data fidelity and, when the
+/// blocks are dealt to the ranks (share.distributed), the network's projections. Writes result.json and the
+/// images like run_pnp (rank 0). Collective under mpirun.
+template <class Local>
+int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
+            const Problem<2>& problem, const LpdWeights& weights, const LpdGeometryCheck& geometry_check,
+            const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const OperatorShare& share,
+            Local local, Clock::time_point program_start) {
+  namespace ct = pnpdist::ct;
+  pnpdist::require(share.distributed || world.size() == 1,
+                   "internal: run_lpd runs on one process unless the view blocks are dealt to the ranks");
+  // The scale of the whole projector on every rank: the one-process run's, and the training's.
+  const ct::JosephProjector2D<float, Exec> projector(exec, geometry);
+  const double scale = pnpdist::learned::inverse_operator_norm(projector);
+  if (!share.distributed) {
+    const pnpdist::learned::ProjectorLayer layer(projector, scale);
+    return run_lpd_layer(world, exec, o, table, problem, weights, geometry_check, geometry, y, local, layer,
+                         program_start);
+  }
+  const auto physics = distributed(world, share, std::move(local));
+  const pnpdist::learned::ProjectorLayer layer(physics, scale);
+  return run_lpd_layer(world, exec, o, table, problem, weights, geometry_check, geometry, y, physics, layer,
+                       program_start);
 }
 
 }  // namespace pnpdist_examples

@@ -13,7 +13,7 @@
 // initial.png and reconstruction.png into --output-dir.
 //
 // --method lpd reconstructs with learned primal-dual instead (examples/lpd_method.hpp, docs/learned.md), on one
-// process, refusing a geometry other than the weights' training geometry unless --accept-geometry-mismatch 1.
+// process or under mpirun with --distribute-physics 1 (the view blocks dealt to the ranks), refusing a geometry other than the weights' training geometry unless --accept-geometry-mismatch 1.
 // At the shipped weights' training setup (128 x 128 unit pixels, 30 views, 183 bins, an ellipse test phantom,
 // 5% relative noise):
 //
@@ -73,8 +73,8 @@ void validate_tomography_2d_options(const Options& o, const OptionTable& table) 
                      [&] { return std::string(option.name) + " applies to --method pnp only, not to --method lpd"; });
   pnpdist::require(o.init == "zeros", "--init applies to --method pnp only (the network's initial primal is fixed by "
                                       "its weights)");
-  pnpdist::require(!o.distribute_physics && !o.distribute_denoiser && o.patch_size[0] == 0,
-                   "--method lpd runs on one process without tiles: --distribute-physics 0, --distribute-denoiser 0, "
+  pnpdist::require(!o.distribute_denoiser && o.patch_size[0] == 0,
+                   "--method lpd runs the network on the whole image on every rank: --distribute-denoiser 0, "
                    "--patch-size 0");
 }
 
@@ -82,10 +82,10 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const auto start = Clock::now();
   const bool lpd = o.method == "lpd";
   if (lpd) {
-    if (world.size() != 1) {  // an option error: exit 2 on every rank, reported once
+    if (world.size() != 1 && !o.distribute_physics) {  // an option error: exit 2 on every rank, reported once
       if (world.rank() == 0)
-        std::fprintf(stderr, "tomography_2d: --method lpd runs on one process; this run has %d ranks (run it without "
-                     "mpirun or with -np 1)\n", world.size());
+        std::fprintf(stderr, "tomography_2d: --method lpd on %d ranks needs --distribute-physics 1 (the view blocks "
+                     "dealt to the ranks; otherwise every rank would repeat the whole reconstruction)\n", world.size());
       return 2;
     }
     o.weights = find_weights(default_lpd_weights, o.weights, "the learned primal-dual weights", " (--method lpd)");
@@ -240,8 +240,8 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const auto program_start =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(baselines.seconds));
   if (lpd)
-    return run_lpd(world, exec, o, table, problem, *lpd_weights, geometry_check, geometry, sinogram, local,
-                   program_start);
+    return run_lpd(world, exec, o, table, problem, *lpd_weights, geometry_check, geometry, sinogram, share,
+                   std::move(local), program_start);
   return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, program_start);
 }
 
@@ -275,11 +275,11 @@ int main(int argc, char** argv) {
       "--init pseudo_inverse is filtered back projection (Ram-Lak). Output: result.json, truth.png,\n"
       "measurement.png (sinogram), initial.png, reconstruction.png and baseline_<name>.png in --output-dir.\n"
       "Baselines (--baselines 1): FBP (Ram-Lak, Hann), SIRT and CGLS stopped by the discrepancy principle,\n"
-      "PnP-TV (docs/examples.md). --method lpd: learned primal-dual instead of PnP, on one process, at its\n"
-      "weights' training geometry (the shipped weights: --geometry ellipse --size 128 --angles 30; docs/learned.md).");
+      "PnP-TV (docs/examples.md). --method lpd: learned primal-dual instead of PnP (under mpirun with\n"
+      "--distribute-physics 1: the view blocks dealt to the ranks), at its weights' training geometry (the shipped weights: --geometry ellipse --size 128 --angles 30; docs/learned.md).");
   table.choice("--method",
                "pnp: the PnP solve; lpd: learned primal-dual (docs/learned.md) with --weights naming its weights\n"
-               "(default " + default_lpd_weights + ", found like the DRUNet weights), on one process",
+               "(default " + default_lpd_weights + ", found like the DRUNet weights)",
                o.method, {"pnp", "lpd"});
   add_problem_options(table, o, help);
   table.integer("--angles", "projection angles, uniform in [0, 180) degrees", o.angles, 1);
