@@ -1,0 +1,47 @@
+#pragma once
+/// \file
+/// Launch policies: the shape an executor gives an iteration space (iteration_space.hpp). A kernel is
+/// written once, against its space; each executor has one policy type, which decides how the iterations
+/// become threads:
+///
+///     SerialPolicy   (serial.hpp)              one loop in index order, in the calling thread
+///     OpenMPPolicy   (openmp_policy.hpp)       a serial threshold, then static chunks over the team
+///     CudaPolicy     (cuda/launch_policy.hpp)  block size, block limit (grid-stride beyond it) and
+///                                              iterations per thread; one thread per multi-index
+///
+/// Every executor defines `default_launch_policy(exec)`, the shape its plain launches get;
+/// `launch_policy_t<Exec>` is that function's result type. A caller overrides the shape by passing its own
+/// policy of that type:
+///
+///     for_each(exec, Range{n}, f);                                   // the executor's default shape
+///     for_each(cuda, CudaPolicy(128), MDRange{extents}, f);          // 128 threads per block
+///     for_each(omp, OpenMPPolicy(4, 0, 64), Range{n}, f);            // 4 threads, chunks of 64
+///
+/// A policy's constructor validates the shape (pnpdist::invalid_argument), so an invalid shape never
+/// reaches a launch. The N-D decomposition is a property of the policy (MDShape): host policies run the
+/// leading indices as iterations and loop over each contiguous row inside (vectorizable inner loops), the
+/// CUDA policy runs one thread per multi-index (coalesced accesses). Policies never change results: the
+/// same kernel gives the same values on every executor and under every policy, up to the kernel's own
+/// dependence on iteration order (for_each kernels must not have any).
+
+#include <concepts>
+#include <type_traits>
+#include <utility>
+
+namespace pnpdist {
+
+/// How a policy decomposes an N-D iteration space (see the file comment).
+enum class MDShape {
+  rows,      ///< the leading R-1 indices are the iterations, each a loop over the last index
+  elements,  ///< every multi-index is one iteration (its position in row-major order)
+};
+
+/// The launch policy type of executor Exec: what default_launch_policy(exec) returns.
+template <class Exec>
+using launch_policy_t = std::remove_cvref_t<decltype(default_launch_policy(std::declval<const Exec&>()))>;
+
+/// A launch policy of executor Exec.
+template <class Policy, class Exec>
+concept LaunchPolicyOf = std::same_as<Policy, launch_policy_t<Exec>>;
+
+}  // namespace pnpdist
