@@ -20,8 +20,9 @@
 //              DPIR schedule (sigma from 49/255 down to sigma_end; data weight lambda (sigma_n / sigma_k)^2,
 //              CG data step of 10 iterations), from zeros, with the gray DRUNet, seen through an intensity
 //              window [-W, W] (priors/intensity_window.hpp: DRUNet denoises (x + W) / 2W with sigma / 2W; W = 0:
-//              DRUNet as it is). The phantoms' values have both signs and a range (max - min) of about 0.5-2 (test phantoms 0-11: 0.53-2.07), where DRUNet
-//              was trained on [0, 1] images: the window is worth 6 dB on the validation phantoms.
+//              DRUNet as it is). The phantoms' values have both signs and a range (max - min) of about 0.5-2
+//              (test phantoms 0-11: 0.53-2.07), where DRUNet was trained on [0, 1] images: the window is worth
+//              6 dB on the validation phantoms.
 //   LPD        one forward pass of the weights of --lpd (default: the shipped weights/lpd_ellipses_fbp.safetensors),
 //              whose architecture is read from the file's tensor shapes and whose initial primal (zero or the
 //              Ram-Lak FBP) from its metadata (learned/lpd_weights_info.hpp); weights trained for another geometry

@@ -1,11 +1,9 @@
 // tools/lpd_quality_table.cpp on 2 test phantoms and 1 validation phantom (one grid point per method, two DRUNet
-// intensity windows, few TV
-// iterations): its JSON holds every method with finite PSNRs and SSIMs, the FBP PSNRs equal those computed
-// here from the same samples (ellipse_sample, y = g / s, ct::fbp, each phantom's range), so the program scores
-// the intended phantoms with the intended data scaling, DRUNet's intensity window is chosen where it helps, and
-// the default LPD (the shipped FBP-start weights)
-// beats FBP (Ram-Lak) by more than 4 dB on each phantom (measured: 38.8 and 37.7 dB against 27.8 and 27.2 dB).
-// Bad options are refused before any work.
+// intensity windows, few TV iterations): its JSON holds every method with finite PSNRs and SSIMs, the FBP PSNRs
+// equal those computed here from the same samples (ellipse_sample, y = g / s, ct::fbp, each phantom's range), so the
+// program scores the intended phantoms with the intended data scaling, DRUNet's intensity window is chosen where it
+// helps, and the default LPD (the shipped FBP-start weights) beats FBP (Ram-Lak) by more than 4 dB on each phantom
+// (measured: 38.8 and 37.7 dB against 27.8 and 27.2 dB). Bad options are refused before any work.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/openmp.hpp>
