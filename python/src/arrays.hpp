@@ -53,6 +53,17 @@ class ArrayLike : public nb::object {
   NB_OBJECT_DEFAULT(ArrayLike, object, "ArrayLike", detail::any_object)
 };
 
+/// A dtype argument as the signatures name it: any object (parse_dtype() checks it), shown as `DTypeLike`, the alias
+/// of the float32 / float64 spellings (names, numpy types and dtypes) that python/stubs.pat declares in the stub.
+class DTypeLike : public nb::object {
+  NB_OBJECT_DEFAULT(DTypeLike, object, "DTypeLike", detail::any_object)
+};
+
+/// A numpy dtype result as the signatures name it (`numpy.dtype`).
+class NumpyDType : public nb::object {
+  NB_OBJECT_DEFAULT(NumpyDType, object, "numpy.dtype", detail::any_object)
+};
+
 /// A result array as the signatures name it (`numpy.ndarray`): the new arrays below, or an argument `out` returned.
 class NumpyArray : public nb::object {
   NB_OBJECT_DEFAULT(NumpyArray, object, "numpy.ndarray", detail::any_object)

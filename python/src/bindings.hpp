@@ -24,7 +24,18 @@ struct Executor {
   [[nodiscard]] HostExec executor() const;
 };
 
-/// `executor` when given (not None), else the module's default executor (set_num_threads()).
+namespace detail {
+inline bool any_executor(PyObject*) { return true; }
+}  // namespace detail
+
+/// An executor argument as the signatures name it (`Executor`, with `| None` where None is the default): any object,
+/// checked by executor_or_default() with a TypeError naming the argument, as nanobind's own overload error would not.
+class ExecutorArg : public nb::object {
+  NB_OBJECT_DEFAULT(ExecutorArg, object, "Executor", detail::any_executor)
+};
+
+/// `executor` when given (not None), else the module's default executor (set_num_threads()); TypeError unless it
+/// is None or a pnpdist.Executor.
 HostExec executor_or_default(nb::handle executor);
 
 void bind_errors(nb::module_& m);

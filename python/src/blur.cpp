@@ -58,7 +58,7 @@ void construct(BoundBlur* self, const HostExec& exec, const ArrayArg& psf, const
 }
 
 void construct_blur(BoundBlur* self, const ArrayLike& psf, const Shape& shape, const std::string& boundary,
-                    const std::string& method, nb::handle executor) {
+                    const std::string& method, const ExecutorArg& executor) {
   const ArrayArg kernel = take_array(psf, ArraySpec{"psf", {}, {}, "", 2, 2});
   const blur::Boundary b = parse_boundary(boundary);
   image_shape_of(shape);  // checks the rank first
@@ -77,7 +77,7 @@ void construct_blur(BoundBlur* self, const ArrayLike& psf, const Shape& shape, c
   }
 }
 
-NumpyArray gaussian_psf(double sigma, std::optional<double> sigma_2, double angle, nb::handle dtype) {
+NumpyArray gaussian_psf(double sigma, std::optional<double> sigma_2, double angle, const DTypeLike& dtype) {
   const double s2 = sigma_2.value_or(sigma);
   if (parse_dtype(dtype) == DType::float32) {
     auto psf = blur::gaussian_psf<float>(sigma, s2, angle);
@@ -90,7 +90,7 @@ NumpyArray gaussian_psf(double sigma, std::optional<double> sigma_2, double angl
 }
 
 void construct_blur_stack(BoundBlurStack* self, const std::vector<ArrayLike>& psfs, const Shape& shape,
-                          const ArrayLike& measurements, nb::handle executor) {
+                          const ArrayLike& measurements, const ExecutorArg& executor) {
   if (psfs.empty()) throw nb::value_error("psfs must hold at least one PSF");
   const ImageShape image = image_shape_of(shape);
   const HostExec exec = executor_or_default(executor);

@@ -30,8 +30,8 @@ ct::Geometry2D from_vectors(const std::string& beam, const ArrayLike& vectors, i
   return g;
 }
 
-void construct_projector(BoundProjector2D* self, const ct::Geometry2D& geometry, nb::handle dtype,
-                         nb::handle executor) {
+void construct_projector(BoundProjector2D* self, const ct::Geometry2D& geometry, const DTypeLike& dtype,
+                         const ExecutorArg& executor) {
   const HostExec exec = executor_or_default(executor);
   const Shape domain{geometry.volume.rows, geometry.volume.cols};
   const Shape range{geometry.views(), geometry.detector_cols};
@@ -47,8 +47,8 @@ void run_fbp(const HostExec& exec, const ct::Geometry2D& g, const void* sinogram
              View<T, 2>(static_cast<T*>(image), g.volume.shape()), filter);
 }
 
-NumpyArray fbp(const ct::Geometry2D& g, const ArrayLike& sinogram, const std::string& filter_name, nb::handle executor,
-               const ArrayLike& out) {
+NumpyArray fbp(const ct::Geometry2D& g, const ArrayLike& sinogram, const std::string& filter_name,
+               const ExecutorArg& executor, const ArrayLike& out) {
   const ct::Filter filter = parse_filter(filter_name);
   const HostExec exec = executor_or_default(executor);
   const Shape range{g.views(), g.detector_cols}, domain{g.volume.rows, g.volume.cols};

@@ -40,8 +40,8 @@ ct::Geometry3D from_vectors(const std::string& beam, const ArrayLike& vectors,
   return g;
 }
 
-void construct_projector(BoundProjector3D* self, const ct::Geometry3D& geometry, nb::handle dtype,
-                         nb::handle executor) {
+void construct_projector(BoundProjector3D* self, const ct::Geometry3D& geometry, const DTypeLike& dtype,
+                         const ExecutorArg& executor) {
   const HostExec exec = executor_or_default(executor);
   const Shape domain{geometry.volume.slices, geometry.volume.rows, geometry.volume.cols};
   const Shape range{geometry.views(), geometry.detector_rows, geometry.detector_cols};
@@ -58,7 +58,7 @@ void run_fdk(const HostExec& exec, const ct::Geometry3D& g, const void* projecti
 }
 
 NumpyArray fdk(const ct::Geometry3D& g, const ArrayLike& projections, const std::string& filter_name,
-               nb::handle executor, const ArrayLike& out) {
+               const ExecutorArg& executor, const ArrayLike& out) {
   const ct::Filter filter = parse_filter(filter_name);
   const HostExec exec = executor_or_default(executor);
   const Shape range{g.views(), g.detector_rows, g.detector_cols};

@@ -206,7 +206,7 @@ void bind_drunet(nb::module_& m) {
       .def(
           "__init__",
           [](Denoiser* self, const std::string& path, int dim, std::optional<index_t> tile, index_t overlap,
-             index_t tile_batch, nb::handle executor) {
+             index_t tile_batch, const ExecutorArg& executor) {
             new (self) Denoiser(path, dim, tile, overlap, tile_batch, executor_or_default(executor));
           },
           nb::arg("path"), nb::arg("dim") = 2, nb::arg("tile") = nb::none(), nb::arg("overlap") = 32,
@@ -234,7 +234,7 @@ void bind_drunet(nb::module_& m) {
                           "runs the 3x3 convolutions on oneDNN when the extension was built with it.")
       .def(
           "__init__",
-          [](BackwardNet* self, const std::string& path, nb::handle dtype, nb::handle executor) {
+          [](BackwardNet* self, const std::string& path, const DTypeLike& dtype, const ExecutorArg& executor) {
             new (self) BackwardNet(path, parse_dtype(dtype), executor_or_default(executor));
           },
           nb::arg("path"), nb::arg("dtype") = "float32", nb::arg("executor") = nb::none())

@@ -22,6 +22,10 @@ HostExec Executor::executor() const {
 
 HostExec executor_or_default(nb::handle executor) {
   if (executor.is_none()) return default_executor.executor();
+  if (!nb::isinstance<Executor>(executor))
+    throw nb::type_error(("executor must be a pnpdist.Executor or None, got " +
+                          nb::cast<std::string>(nb::str(executor.type().attr("__name__"))))
+                             .c_str());
   return nb::cast<const Executor&>(executor).executor();
 }
 

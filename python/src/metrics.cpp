@@ -32,7 +32,7 @@ double compare(nb::handle x, nb::handle reference, Metric metric) {
 void bind_metrics(nb::module_& m) {
   m.def(
       "psnr",
-      [](const ArrayLike& x, const ArrayLike& reference, double data_range, nb::handle executor) {
+      [](const ArrayLike& x, const ArrayLike& reference, double data_range, const ExecutorArg& executor) {
         const HostExec exec = executor_or_default(executor);
         return compare(x, reference, [&](const auto& a, const auto& r) { return psnr(exec, a, r, data_range); });
       },
@@ -40,7 +40,7 @@ void bind_metrics(nb::module_& m) {
       "PSNR of x against reference in dB, 10 log10(data_range^2 / MSE) (inf when equal), accumulated in double.");
   m.def(
       "ssim",
-      [](const ArrayLike& x, const ArrayLike& reference, double data_range, nb::handle executor) {
+      [](const ArrayLike& x, const ArrayLike& reference, double data_range, const ExecutorArg& executor) {
         const HostExec exec = executor_or_default(executor);
         return compare(x, reference, [&](const auto& a, const auto& r) { return ssim(exec, a, r, data_range); });
       },

@@ -62,7 +62,9 @@ void bind_operator(nb::module_& m) {
           "Shape of y in y = A x.")
       .def_prop_ro(
           "dtype",
-          [](const LinearOperator& op) { return nb::module_::import_("numpy").attr("dtype")(dtype_name(op.dtype())); },
+          [](const LinearOperator& op) {
+            return nb::borrow<NumpyDType>(nb::module_::import_("numpy").attr("dtype")(dtype_name(op.dtype())));
+          },
           "numpy.float32 or numpy.float64.")
       .def_prop_ro(
           "threads", [](const LinearOperator& op) { return op.executor().concurrency(); },

@@ -13,7 +13,7 @@ namespace pnpdist::python {
 void bind_phantoms(nb::module_& m) {
   m.def(
       "shepp_logan",
-      [](const std::array<index_t, 2>& shape, nb::handle dtype, int supersampling, nb::handle executor) {
+      [](const std::array<index_t, 2>& shape, const DTypeLike& dtype, int supersampling, const ExecutorArg& executor) {
         const ct::VolumeGeometry2D grid{shape[0], shape[1], 1.0, 1.0};
         const HostExec exec = executor_or_default(executor);
         const Shape s{shape[0], shape[1]};
@@ -28,7 +28,7 @@ void bind_phantoms(nb::module_& m) {
       "supersampling^2 samples.");
   m.def(
       "shepp_logan",
-      [](const std::array<index_t, 3>& shape, nb::handle dtype, int supersampling, nb::handle executor) {
+      [](const std::array<index_t, 3>& shape, const DTypeLike& dtype, int supersampling, const ExecutorArg& executor) {
         const ct::VolumeGeometry3D grid{shape[0], shape[1], shape[2], 1.0, 1.0, 1.0};
         const HostExec exec = executor_or_default(executor);
         const Shape s{shape[0], shape[1], shape[2]};

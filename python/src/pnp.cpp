@@ -27,6 +27,20 @@ namespace {
 
 using Algorithm = std::variant<ProximalGradient, HalfQuadraticSplitting, ADMM>;
 
+bool any_object(PyObject*) { return true; }
+
+/// The algorithm argument as the signature names it: `PnPAlgorithm`, the stub's alias of the three algorithm
+/// classes (python/stubs.pat); checked by algorithm_of() with a message naming them.
+class AlgorithmArg : public nb::object {
+  NB_OBJECT_DEFAULT(AlgorithmArg, object, "PnPAlgorithm", any_object)
+};
+
+/// The observer argument as the signature names it: `PnPObserver`, the stub's alias of a callable of (record dict,
+/// iterate array) whose result is ignored (python/stubs.pat); None or any object, called as such.
+class ObserverArg : public nb::object {
+  NB_OBJECT_DEFAULT(ObserverArg, object, "PnPObserver", any_object)
+};
+
 Algorithm algorithm_of(nb::handle algorithm) {
   if (nb::isinstance<ProximalGradient>(algorithm)) return nb::cast<ProximalGradient>(algorithm);
   if (nb::isinstance<HalfQuadraticSplitting>(algorithm)) return nb::cast<HalfQuadraticSplitting>(algorithm);
@@ -182,9 +196,10 @@ nb::dict run_fused(Problem& p, BoundBlurStack& stack, Denoiser& denoiser) {
   return to_dict(std::move(*result), stack.domain_shape());
 }
 
-nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, nb::handle algorithm, index_t iterations,
-             const ArrayLike& x0, std::optional<std::pair<double, double>> clip, double stagnation_tolerance,
-             double residual_tolerance, const ArrayLike& truth, double data_range, nb::handle observer) {
+nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const AlgorithmArg& algorithm,
+             index_t iterations, const ArrayLike& x0, std::optional<std::pair<double, double>> clip,
+             double stagnation_tolerance, double residual_tolerance, const ArrayLike& truth, double data_range,
+             const ObserverArg& observer) {
   const std::size_t rank = op.domain_shape().size();
   auto* stack = dynamic_cast<BoundBlurStack*>(&op);
   if (op.dtype() != DType::float32) throw nb::type_error("pnp needs a float32 operator (DRUNet works in float32)");

@@ -22,6 +22,14 @@ namespace pnpdist::python {
 
 namespace {
 
+bool any_object(PyObject*) { return true; }
+
+/// A member as the signatures name it (`LinearOperator`): any object, checked by construct_stack() with a
+/// message naming its index.
+class OperatorArg : public nb::object {
+  NB_OBJECT_DEFAULT(OperatorArg, object, "LinearOperator", any_object)
+};
+
 /// A bound operator as a library operator on flat views that takes the operator's lock for each call, so
 /// that a member also used on its own (from another thread) is never run concurrently.
 template <class T>
@@ -131,7 +139,7 @@ Shape stacked_range(const std::vector<const LinearOperator*>& ops, const std::st
   throw nb::value_error(("layout must be 'concatenate', 'stack' or 'flat', got '" + layout + "'").c_str());
 }
 
-void construct_stack(BoundStack* self, const std::vector<nb::object>& operators, const std::string& layout) {
+void construct_stack(BoundStack* self, const std::vector<OperatorArg>& operators, const std::string& layout) {
   if (operators.empty()) throw nb::value_error("operators must hold at least one operator");
   std::vector<const LinearOperator*> ops;
   for (std::size_t i = 0; i < operators.size(); ++i) {
@@ -151,7 +159,8 @@ void construct_stack(BoundStack* self, const std::vector<nb::object>& operators,
     ops.push_back(op);
   }
   Shape range = stacked_range(ops, layout);
-  new (self) BoundStack(operators, std::move(ops), std::move(range), layout);
+  new (self)
+      BoundStack(std::vector<nb::object>(operators.begin(), operators.end()), std::move(ops), std::move(range), layout);
 }
 
 template <class Geometry>
@@ -172,7 +181,13 @@ void bind_stack(nb::module_& m) {
       "each is locked while it runs.")
       .def("__init__", &construct_stack, nb::arg("operators"), nb::arg("layout") = "concatenate")
       .def_prop_ro(
-          "operators", [](const BoundStack& s) { return s.members(); }, "The members, in order.")
+          "operators",
+          [](const BoundStack& s) {
+            std::vector<OperatorArg> members;
+            for (const nb::object& m : s.members()) members.push_back(nb::borrow<OperatorArg>(m));
+            return members;
+          },
+          "The members, in order.")
       .def_prop_ro("layout", &BoundStack::layout)
       .def("__len__", [](const BoundStack& s) { return s.members().size(); });
 

@@ -1,11 +1,15 @@
 """Type stubs of the extension: _pnpdist.pyi and py.typed beside it in the built package, valid Python, declaring
 the bound classes and functions with the signatures docs/python.md documents, array arguments typed ArrayLike
-(numpy.ndarray | torch.Tensor) and array results numpy.ndarray, and no C++ or nanobind names."""
+(numpy.ndarray | torch.Tensor) and array results numpy.ndarray, dtypes, executors, PnP algorithms and observers
+by their own types, and no C++ or nanobind names. Where mypy can be imported, it type-checks a usage example
+against the stub: the right calls pass and each wrong one is reported on its line."""
 
 import ast
 import builtins
 import pathlib
+import textwrap
 
+import numpy as np
 import pytest
 
 import pnpdist
@@ -167,7 +171,7 @@ def test_stub_types_arrays(stub):
     assert annotations(method(classes["DRUNetBackward"], "backward"))["grad_y"] == "ArrayLike"
     for metric in ("psnr", "ssim"):
         assert annotations(functions[metric][0]) == {"x": "ArrayLike", "reference": "ArrayLike",
-                                                     "data_range": "float", "executor": "object | None",
+                                                     "data_range": "float", "executor": "Executor | None",
                                                      "return": "float"}, metric
     assert annotations(functions["fbp"][0])["sinogram"] == "ArrayLike"
     assert annotations(functions["pnp"][0])["x0"] == "ArrayLike | None"
@@ -182,3 +186,115 @@ def test_stub_types_arrays(stub):
                for parameter, annotation in annotations(function).items()
                if parameter in ARRAY_PARAMETERS and "object" in annotation]
     assert untyped == []
+
+
+def test_stub_types_options(stub):
+    """dtype, executor, the PnP algorithm and observer and the stacked operators have their own types, and no
+    parameter or result anywhere is typed object."""
+    _, tree = stub
+    classes, functions = top_level(tree)
+    aliases = {node.target.id: ast.unparse(node.value) for node in tree.body
+               if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+    assert aliases["DTypeLike"] == ("Literal['float32', 'float64'] | type[numpy.float32] | type[numpy.float64] | "
+                                    "numpy.dtype[numpy.float32] | numpy.dtype[numpy.float64]")
+    assert aliases["PnPAlgorithm"] == "ProximalGradient | HalfQuadraticSplitting | ADMM"
+    assert aliases["PnPObserver"] == "Callable[[dict[str, float], numpy.ndarray], object]"
+    for name in ("JosephProjector2D", "JosephProjector3D", "DRUNetBackward"):
+        init = annotations(method(classes[name], "__init__"))
+        assert (init["dtype"], init["executor"]) == ("DTypeLike", "Executor | None"), name
+    for name in ("gaussian_psf", "shepp_logan"):
+        for overload in functions[name]:
+            assert annotations(overload)["dtype"] == "DTypeLike", name
+    pnp = annotations(functions["pnp"][0])
+    assert (pnp["algorithm"], pnp["observer"]) == ("PnPAlgorithm", "PnPObserver | None")
+    assert annotations(method(classes["StackedOperator"], "__init__"))["operators"] == "Sequence[LinearOperator]"
+    assert annotations(method(classes["LinearOperator"], "dtype"))["return"] == "numpy.dtype"
+    untyped = [(name, parameter) for name, function in every_function(tree)
+               for parameter, annotation in annotations(function).items() if "object" in annotation.split("[")[0]]
+    assert untyped == []
+
+
+# A usage example for mypy: every call of GOOD is right, every line of BAD has one wrong argument, which the
+# bindings also refuse at run time (TypeError). The stub is narrower than the run-time check in one respect: dtype
+# spellings other than the ones DTypeLike lists ('f4', 'double', float) run but are not in the stub.
+GOOD = """
+    from typing import Any
+    import numpy as np
+    import pnpdist
+
+    g = pnpdist.parallel_beam_2d(np.linspace(0.0, 3.0, 8), 24, (16, 16))
+    A = pnpdist.JosephProjector2D(g, dtype="float64", executor=pnpdist.Executor(threads=2))
+    B = pnpdist.JosephProjector2D(g, np.float32)
+    C = pnpdist.JosephProjector2D(g, dtype=A.dtype, executor=None)
+    D = pnpdist.JosephProjector2D(g, dtype=np.dtype(np.float64))
+    psf = pnpdist.gaussian_psf(1.0, dtype="float64")
+    x = pnpdist.shepp_logan((16, 16), dtype=np.float32)
+    stack = pnpdist.StackedOperator([A, C, D], layout="concatenate")
+    net = pnpdist.DRUNet("drunet_gray.safetensors", executor=pnpdist.default_executor())
+    y = B(x)
+
+    def observer(record: dict[str, float], iterate: np.ndarray) -> None:
+        print(record["psnr"], iterate.shape)
+
+    def stop_flag(record: dict[str, Any], iterate: np.ndarray) -> bool:
+        return record["iteration"] > 3
+
+    pnpdist.pnp(B, y, net, pnpdist.ADMM(), observer=observer)
+    pnpdist.pnp(B, y, net, pnpdist.ProximalGradient(), observer=stop_flag)
+    pnpdist.pnp(B, y, net, pnpdist.HalfQuadraticSplitting(), observer=lambda record, iterate: None)
+    pnpdist.psnr(x, x, executor=pnpdist.Executor())
+"""
+BAD = [
+    'pnpdist.JosephProjector2D(g, dtype="float16")',
+    "pnpdist.JosephProjector2D(g, dtype=np.int32)",
+    "pnpdist.JosephProjector2D(g, executor=4)",
+    "pnpdist.shepp_logan((16, 16), executor=pnpdist.Executor)",
+    'pnpdist.gaussian_psf(1.0, dtype="float16")',
+    'pnpdist.pnp(B, y, net, "admm")',
+    "pnpdist.pnp(B, y, net, pnpdist.ADMM, observer=observer)",
+    "pnpdist.pnp(B, y, net, pnpdist.ADMM(), observer=lambda record: None)",
+    "pnpdist.pnp(B, y, net, pnpdist.ADMM(), observer=print_nothing)",
+    "pnpdist.StackedOperator([A, g])",
+]
+
+
+def test_mypy_accepts_the_right_types_and_reports_wrong_ones(tmp_path, monkeypatch):
+    api = pytest.importorskip("mypy.api", reason="mypy is not installed (the stub is checked without it above)")
+    lines = textwrap.dedent(GOOD).splitlines()
+    lines += ["def print_nothing() -> None: ...", ""]
+    first_bad = len(lines) + 1
+    lines += BAD
+    (tmp_path / "usage.py").write_text("\n".join(lines) + "\n")
+    # mypy reads the package from the directory that holds it (PYTHONPATH is not its search path); torch is not
+    # analysed (torch.Tensor is then Any), which keeps the check to a few seconds.
+    (tmp_path / "mypy.ini").write_text("[mypy]\nfollow_imports = silent\n[mypy-torch.*]\nfollow_imports = skip\n")
+    monkeypatch.setenv("MYPYPATH", str(PACKAGE.parent))
+    stdout, stderr, status = api.run(["--config-file", str(tmp_path / "mypy.ini"), "--cache-dir",
+                                      str(tmp_path / "cache"), "--no-error-summary", "--hide-error-context",
+                                      str(tmp_path / "usage.py")])
+    assert stderr == ""
+    reported = {}
+    for line in stdout.splitlines():
+        path, number, kind, message = line.split(":", 3)
+        if kind.strip() == "error":
+            reported.setdefault(int(number), []).append(message.strip())
+    wrong = {first_bad + i: call for i, call in enumerate(BAD)}
+    assert {n: m for n, m in reported.items() if n not in wrong} == {}, "right calls reported"
+    assert [call for n, call in wrong.items() if n not in reported] == [], "wrong calls not reported"
+    assert status == 1
+
+
+def test_the_wrong_calls_fail_at_run_time():
+    """Each call BAD reports is also refused by the bindings: the stub rejects no call that runs."""
+    from conftest import WEIGHTS
+
+    g = pnpdist.parallel_beam_2d(np.linspace(0.0, 3.0, 8), 24, (16, 16))
+    namespace = {"pnpdist": pnpdist, "np": np, "g": g, "A": pnpdist.JosephProjector2D(g, "float64"),
+                 "B": pnpdist.JosephProjector2D(g), "net": pnpdist.DRUNet(str(WEIGHTS / "drunet_gray.safetensors")),
+                 "observer": lambda record, iterate: None, "print_nothing": lambda: None}
+    namespace["y"] = namespace["B"](pnpdist.shepp_logan((16, 16)))
+    for call in BAD:
+        with pytest.raises(TypeError):
+            eval(call, namespace)
+    with pytest.raises(TypeError, match="executor must be a pnpdist.Executor or None, got int"):
+        pnpdist.JosephProjector2D(g, executor=4)
