@@ -56,6 +56,7 @@ struct CommonOptions {
   std::string checkpoint;
   index_t checkpoint_every = 0;
   bool equivariant = false;
+  std::vector<double> denoiser_window{0.0, 1.0};  // DRUNet sees [low, high] as [0, 1] (priors/intensity_window.hpp)
   std::string slice_axes;  // 3D: DRUNet on the volume's slices along these axes (d, h, w); none = inflated 3D
   double progress_timeout = 0;  // seconds without progress on a rank that abort the run (0 = off)
 
@@ -150,6 +151,10 @@ void add_common_options(OptionTable& table, CommonOptions<Dim>& o, const Problem
   table.boolean("--equivariant",
                 "1: average DRUNet over the 8 flips and quarter turns of the image plane (8 passes per denoising)",
                 o.equivariant);
+  table.number_list("--denoiser-window",
+                    "LOW,HIGH: DRUNet sees the values [LOW, HIGH] as [0, 1], its training range, and the noise\n"
+                    "level scaled alike (for images outside [0, 1], e.g. attenuation or values of both signs)",
+                    o.denoiser_window, -std::numeric_limits<double>::max());
   if constexpr (Dim == 3)
     table.text("--slice-axes", "d|dhw|...|none",
                "DRUNet on the 2D slices perpendicular to these axes (d depth, h height, w width; several:\n"
@@ -230,7 +235,14 @@ void validate_common(const CommonOptions<Dim>& o, const OptionTable& table) {
              " on axis " + std::to_string(d);
     });
   pnpdist::require(o.checkpoint_every == 0 || !o.checkpoint.empty(), "--checkpoint-every needs --checkpoint PATH");
-  std::vector<const char*> drunet_only{"--weights", "--equivariant"};
+  pnpdist::require(o.denoiser_window.size() == 2 && o.denoiser_window[0] < o.denoiser_window[1], [&] {
+    return "--denoiser-window takes LOW,HIGH with LOW < HIGH, got " + std::to_string(o.denoiser_window.size()) +
+           " value(s)" +
+           (o.denoiser_window.size() == 2 ? " " + number_text(o.denoiser_window[0]) + "," +
+                                                number_text(o.denoiser_window[1])
+                                          : std::string());
+  });
+  std::vector<const char*> drunet_only{"--weights", "--equivariant", "--denoiser-window"};
   if constexpr (Dim == 3) drunet_only.push_back("--slice-axes");
   for (const char* option : drunet_only)
     pnpdist::require(o.denoiser == "drunet" || !table.given(option), [&] {

@@ -148,7 +148,7 @@ void resolve_weights(CommonOptions<Dim>& o, const std::string& weights_name) {
 
 /// Builds the prior chosen by the options on images of `channels` channels and calls fn(prior, info) with
 /// it: DRUNet<Dim> (weights' architecture read from the file o.weights, resolved by resolve_weights; 2D
-/// weights are inflated for Dim = 3) or TVDenoiser; then whole, tiled (PatchTiler, --max-batch-size) or
+/// weights are inflated for Dim = 3; seen through --denoiser-window) or TVDenoiser; then whole, tiled (PatchTiler, --max-batch-size) or
 /// distributed over `world`'s ranks.
 template <std::size_t Dim, class Fn>
 void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& exec, index_t channels, Fn&& fn) {
@@ -181,6 +181,9 @@ void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& 
     info.kind = "drunet";
     info.weights = weights;
     info.config = pnpdist::nn::describe(config) + (o.equivariant ? ", equivariant (8 symmetries)" : "");
+    const double low = o.denoiser_window[0], high = o.denoiser_window[1];
+    if (low != 0.0 || high != 1.0)
+      info.config += ", intensity window [" + number_text(low) + ", " + number_text(high) + "]";
     if constexpr (Dim == 3) {
       if (o.on_slices()) {
         const pnpdist::SliceAxes axes = pnpdist::SliceAxes::parse(o.slice_axes);
@@ -190,16 +193,21 @@ void with_denoiser(const CommonOptions<Dim>& o, const World& world, const Exec& 
         info.config += ", 2D on the slices along " + axes.letters() +
                        (max_slices > 0 ? " in batches of " + std::to_string(max_slices) + " slices" : "");
         wrap(pnpdist::slice_denoiser(
-            pnpdist::equivariant(pnpdist::nn::DRUNet<2, float, Exec>(
-                                     pnpdist::nn::load_drunet_weights<float, 2>(weights, config), exec),
-                                 o.equivariant),
+            pnpdist::intensity_window(
+                pnpdist::equivariant(pnpdist::nn::DRUNet<2, float, Exec>(
+                                         pnpdist::nn::load_drunet_weights<float, 2>(weights, config), exec),
+                                     o.equivariant),
+                low, high),
             axes, max_slices));
         return;
       }
     }
-    wrap(pnpdist::equivariant(
-        pnpdist::nn::DRUNet<Dim, float, Exec>(pnpdist::nn::load_drunet_weights<float, Dim>(weights, config), exec),
-        o.equivariant));
+    // The window [0, 1] (the default) maps every value to itself exactly: the run is the unwrapped one's.
+    wrap(pnpdist::intensity_window(
+        pnpdist::equivariant(
+            pnpdist::nn::DRUNet<Dim, float, Exec>(pnpdist::nn::load_drunet_weights<float, Dim>(weights, config), exec),
+            o.equivariant),
+        low, high));
   } else {
     info.kind = "tv";
     wrap(pnpdist::TVDenoiser<float, Dim + 2, Exec>(exec, static_cast<int>(o.tv_iterations), 1.0f));
