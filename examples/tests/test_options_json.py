@@ -52,6 +52,11 @@ class OptionsJson(unittest.TestCase):
                     elif o["type"] == "integer_list":
                         values = default if isinstance(default, list) else [default]
                         self.assertIn(len(values), (1, o["length"]), o["flag"])
+                    elif o["type"] == "number_list":
+                        self.assertIsInstance(default, list, o["flag"])
+                        for value in default:
+                            self.assertGreaterEqual(value, o["minimum"], o["flag"])
+                            self.assertLessEqual(value, o.get("maximum", value), o["flag"])
                     else:
                         self.assertIn(o["type"], ("text", "flag"), o["flag"])
 
@@ -69,6 +74,8 @@ class OptionsJson(unittest.TestCase):
                         bad.append(repr(o["maximum"] + max(1e-3, abs(o["maximum"]) * 1e-3)))
                 elif o["type"] == "choice":
                     bad.append("not-a-choice")
+                elif o["type"] == "number_list":
+                    bad.append("1,not-a-number")
                 for value in bad:
                     with self.subTest(program=program, option=o["flag"], value=value):
                         done = run([program, o["flag"], value])
