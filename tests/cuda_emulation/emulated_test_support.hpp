@@ -103,4 +103,13 @@ inline double relative_difference(const Tensor<T, Rank, HostSpace>& host, const 
   return difference / scale;
 }
 
+/// A for_each kernel: y[i] = alpha * x[i] + beta.
+template <class T>
+struct Affine {
+  const T* x;
+  T* y;
+  T alpha, beta;
+  PNPDIST_HOST_DEVICE void operator()(index_t i) const { y[i] = alpha * x[i] + beta; }
+};
+
 }  // namespace pnpdist::test

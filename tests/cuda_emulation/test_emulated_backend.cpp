@@ -30,14 +30,6 @@ namespace emu = pnpdist_cuda_emulator;
 
 // ---- for_each -------------------------------------------------------------------------------------------
 
-template <class T>
-struct Affine {  // y[i] = alpha * x[i] + beta
-  const T* x;
-  T* y;
-  T alpha, beta;
-  PNPDIST_HOST_DEVICE void operator()(index_t i) const { y[i] = alpha * x[i] + beta; }
-};
-
 struct CountVisits {  // visits[i] += 1: each index exactly once
   int* visits;
   PNPDIST_HOST_DEVICE void operator()(index_t i) const { visits[i] += 1; }

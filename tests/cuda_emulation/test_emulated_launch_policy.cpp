@@ -22,14 +22,6 @@ using pnpdist::Range;
 namespace emu = pnpdist_cuda_emulator;
 
 template <class T>
-struct Affine {  // y[i] = alpha * x[i] + beta
-  const T* x;
-  T* y;
-  T alpha, beta;
-  PNPDIST_HOST_DEVICE void operator()(index_t i) const { y[i] = alpha * x[i] + beta; }
-};
-
-template <class T>
 struct Volume {  // out(a, b, c) += a value of the multi-index
   T* out;
   index_t rows, columns;

@@ -63,6 +63,14 @@ TEMPLATE_LIST_TEST_CASE("element-wise algebra matches plain loops on whole tenso
     check_all([&](index_t i, index_t j, index_t k, bool in) { return in ? -3.0f * y0(i, j, k) : y0(i, j, k); });
 
     pnpdist::copy(exec, y0.const_view(), y.view());
+    pnpdist::affine(exec, 1.5f, xv, -0.75f, yv);
+    check_all([&](index_t i, index_t j, index_t k, bool in) { return in ? 1.5f * x(i, j, k) + -0.75f : y0(i, j, k); });
+
+    pnpdist::copy(exec, y0.const_view(), y.view());
+    pnpdist::affine(exec, 2.0f, yv, 0.125f, yv);  // in place
+    check_all([&](index_t i, index_t j, index_t k, bool in) { return in ? 2.0f * y0(i, j, k) + 0.125f : y0(i, j, k); });
+
+    pnpdist::copy(exec, y0.const_view(), y.view());
     pnpdist::clamp(exec, yv, -1.0f, 0.5f);
     check_all([&](index_t i, index_t j, index_t k, bool in) {
       return in ? std::min(std::max(y0(i, j, k), -1.0f), 0.5f) : y0(i, j, k);

@@ -19,28 +19,13 @@
 #include <string>
 #include <utility>
 
-#include "pnpdist/backend/for_each.hpp"
 #include "pnpdist/core/errors.hpp"
-#include "pnpdist/core/macros.hpp"
 #include "pnpdist/priors/denoiser.hpp"
+#include "pnpdist/tensor/algebra.hpp"
 #include "pnpdist/tensor/owning_tensor.hpp"
 #include "pnpdist/tensor/view.hpp"
 
 namespace pnpdist {
-
-namespace detail {
-
-/// out(e) = in(e) scale + offset over contiguous tensors (in place allowed).
-template <class T>
-struct AffineMapKernel {
-  const T* in;
-  T* out;
-  T scale;
-  T offset;
-  PNPDIST_HOST_DEVICE void operator()(index_t e) const { out[e] = in[e] * scale + offset; }
-};
-
-}  // namespace detail
 
 /// The base denoiser applied through the intensity window [low, high] (see the file comment).
 template <Denoiser Base>
@@ -83,10 +68,9 @@ public:
     if (!(mapped_.extents() == x.extents())) mapped_ = Tensor<value_type, rank, memory_space>(x.extents());
     const auto s = static_cast<value_type>(high_ - low_);
     const auto low = static_cast<value_type>(low_);
-    for_each(exec, x.size(),
-             detail::AffineMapKernel<value_type>{x.data(), mapped_.data(), value_type(1) / s, -low / s});
+    affine(exec, value_type(1) / s, x, -low / s, mapped_.view());
     base_.denoise(mapped_.const_view(), sigma / s, y);
-    for_each(exec, y.size(), detail::AffineMapKernel<value_type>{y.data(), y.data(), s, low});
+    affine(exec, s, y, low, y);
   }
 
 private:

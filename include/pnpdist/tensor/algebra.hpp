@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Element-wise tensor algebra on views in the executor's memory space: fill, copy, scale, axpby, clamp.
+/// Element-wise tensor algebra on views in the executor's memory space: fill, copy, scale, axpby, affine, clamp.
 /// Each call is one launch; element results do not depend on the executor or its thread count.
 /// Views must have equal extents (dimension_mismatch otherwise); they may be strided (patches).
 
@@ -41,6 +41,11 @@ template <class T>
 struct AxpyOp {
   T alpha;
   PNPDIST_HOST_DEVICE void operator()(const T& x, T& y) const { y += alpha * x; }
+};
+template <class T>
+struct AffineOp {
+  T alpha, beta;
+  PNPDIST_HOST_DEVICE void operator()(const T& x, T& y) const { y = alpha * x + beta; }
 };
 template <class T>
 struct ClampOp {
@@ -89,6 +94,14 @@ requires std::is_same_v<std::remove_const_t<U>, T>
 inline void axpy(const Exec& exec, T alpha, const View<U, Rank, typename Exec::memory_space>& x,
                  const View<T, Rank, typename Exec::memory_space>& y) {
   elementwise(exec, detail::AxpyOp<T>{alpha}, x, y);
+}
+
+/// y <- alpha * x + beta (beta a scalar). x and y may be the same view.
+template <class Exec, class U, class T, std::size_t Rank>
+requires std::is_same_v<std::remove_const_t<U>, T>
+inline void affine(const Exec& exec, T alpha, const View<U, Rank, typename Exec::memory_space>& x, T beta,
+                   const View<T, Rank, typename Exec::memory_space>& y) {
+  elementwise(exec, detail::AffineOp<T>{alpha, beta}, x, y);
 }
 
 /// x <- min(max(x, low), high); NaN stays NaN. Throws invalid_argument when low > high.
