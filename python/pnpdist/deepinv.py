@@ -22,9 +22,10 @@ CPU tensors of the operator's dtype (TypeError otherwise, naming the device or d
 CUDA component yet, so a CUDA tensor is refused, never moved.
 
 A and A_adjoint go through pnpdist.torch (backward = the matched adjoint, so gradients flow and
-torch.autograd.gradcheck passes with float64 operators). DeepInv's noise model, sensor model, physics(x),
-A_dagger (its least-squares solver) and prox_l2 (its conjugate gradients; BlurStack: the library's closed
-form) are inherited.
+torch.autograd.gradcheck passes with float64 operators); for a Blur, A_adjoint_A (DeepInv's L2 gradient)
+is the operator's normal(), one call (one FFT pair for method='fft'). DeepInv's noise model, sensor model,
+physics(x), A_dagger (its least-squares solver) and prox_l2 (its conjugate gradients; BlurStack: the
+library's closed form) are inherited.
 
 DeepInv's own Tomography differs in conventions (see docs/python.md, DeepInv): its sinograms are
 (B, C, detectors, angles), pnpdist's (views, detectors), its angles are in degrees, and normalize=True divides
@@ -169,6 +170,16 @@ def _build_classes():
             check_tensor(y, self.y_pattern, self.op.dtype, "y")
             x = pt.apply(pt.Adjoint(self.op), y)
             return x / self.operator_norm if self.normalize else x
+
+        def A_adjoint_A(self, x, **kwargs):
+            """A^T A x (DeepInv's L2 gradient calls it): one call of the operator's normal() where it has one
+            (pnpdist.Blur; method='fft': one FFT pair instead of two), A_adjoint(A(x)) otherwise.
+            Differentiable (its backward is itself)."""
+            if not hasattr(self.op, "normal"):
+                return super().A_adjoint_A(x, **kwargs)
+            check_tensor(x, self.x_pattern, self.op.dtype, "x")
+            z = pt.apply(pt.Normal(self.op), x)
+            return z / self.operator_norm ** 2 if self.normalize else z
 
     def _spectral_norm(op, iterations=50):
         import numpy as np

@@ -26,7 +26,7 @@ from torch.autograd.function import once_differentiable
 from . import DRUNet as _DRUNet
 from . import DRUNetBackward as _DRUNetBackward
 
-__all__ = ["Adjoint", "LinearFunction", "apply", "Operator", "DRUNet", "DRUNetFunction"]
+__all__ = ["Adjoint", "Normal", "LinearFunction", "apply", "Operator", "DRUNet", "DRUNetFunction"]
 
 
 class Adjoint:
@@ -42,7 +42,23 @@ class Adjoint:
     dtype = property(lambda self: self.op.dtype)
 
 
+class Normal:
+    """The normal operator A^T A of an operator with a normal(x, out) method (pnpdist.Blur: one call, one FFT
+    pair for method='fft') as a self-adjoint operator: forward = adjoint = op.normal."""
+
+    def __init__(self, op):
+        self.op = op
+
+    forward = property(lambda self: self.op.normal)
+    adjoint = forward
+    domain_shape = property(lambda self: self.op.domain_shape)
+    range_shape = domain_shape
+    dtype = property(lambda self: self.op.dtype)
+
+
 def _transposed(op):
+    if isinstance(op, Normal):
+        return op
     return op.op if isinstance(op, Adjoint) else Adjoint(op)
 
 

@@ -72,3 +72,28 @@ def test_fft_blur():
         pnpdist.Blur(psf.astype(np.float64), shape, method="fft")
     with pytest.raises(ValueError, match="method must be"):
         pnpdist.Blur(psf, shape, method="spectral")
+
+
+@pytest.mark.parametrize("method,boundary,dtype,tolerance", [
+    ("fft", "circular", "float32", 1e-6), ("direct", "circular", "float32", 1e-6),
+    ("direct", "valid", "float64", 1e-13)])
+def test_normal_equals_adjoint_of_forward(method, boundary, dtype, tolerance):
+    rng = np.random.default_rng(7)
+    psf = rng.random((5, 3)).astype(dtype)  # no symmetry: A^T A differs from A A
+    blur = pnpdist.Blur(psf, (2, 12, 11), boundary=boundary, method=method)
+    x = rng.standard_normal((2, 12, 11)).astype(dtype)
+    expected = blur.adjoint(blur.forward(x))
+    got = blur.normal(x)
+    assert got.dtype == np.dtype(dtype) and got.shape == x.shape
+    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+    if boundary == "circular":
+        assert np.abs(blur.forward(blur.forward(x)) - expected).max() > 1e-2 * np.abs(expected).max()
+    out = np.empty_like(x)
+    assert blur.normal(x, out=out) is out and np.array_equal(out, got)
+    in_place = x.copy()
+    blur.normal(in_place, out=in_place)
+    assert np.abs(in_place - expected).max() <= tolerance * np.abs(expected).max()
+    with pytest.raises(ValueError, match="x"):
+        blur.normal(x[:1])
+    with pytest.raises(TypeError):
+        blur.normal(x.astype(np.float64 if dtype == "float32" else np.float32))

@@ -132,6 +132,33 @@ def test_adjoint_dot_product(dinv, name):
         assert torch.equal(y[1, 0], torch.from_numpy(physics.op.forward(x[1, 0].numpy())))
 
 
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_blur_a_adjoint_a_is_the_normal_operator(dinv, method):
+    import torch
+    psf = np.random.default_rng(3).random((5, 3)).astype(np.float32)  # no symmetry
+    physics = pdi.Blur(pnpdist.Blur(psf, (12, 11), method=method))
+    x = torch.randn(2, 3, 12, 11)
+    expected = physics.A_adjoint(physics.A(x))
+    got = physics.A_adjoint_A(x)
+    assert got.shape == x.shape and got.dtype == torch.float32
+    assert float((got - expected).abs().max()) <= 1e-6 * float(expected.abs().max())
+    assert float((physics.A(physics.A(x)) - expected).abs().max()) > 1e-2 * float(expected.abs().max())
+    # DeepInv's L2 gradient uses it; normalize=True divides by the squared norm.
+    y = torch.randn_like(x)
+    grad = dinv.optim.L2().grad(x, y, physics)
+    assert torch.allclose(grad, physics.A_adjoint(physics.A(x) - y), atol=1e-5)
+    scaled = pdi.Blur(pnpdist.Blur(psf, (12, 11), method=method), normalize=True)
+    reference = scaled.A_adjoint(scaled.A(x))
+    assert float((scaled.A_adjoint_A(x) - reference).abs().max()) <= 1e-6 * float(reference.abs().max())
+
+
+def test_blur_a_adjoint_a_gradcheck(dinv):
+    import torch
+    physics = pdi.Blur(pnpdist.Blur(np.random.default_rng(4).random((3, 5)), (7, 6)))
+    x = torch.randn(1, 2, 7, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(physics.A_adjoint_A, (x,))
+
+
 @pytest.mark.parametrize("name", ["parallel", "fan", "cone", "blur_colour"])
 def test_gradcheck_through_the_physics(dinv, name):
     import torch

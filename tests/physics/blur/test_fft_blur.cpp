@@ -130,6 +130,29 @@ TEST_CASE("FftBlur has no half-pixel shift", "[blur][fft]") {
   CHECK(pnpdist::test::relative_max_difference(y, image) < 1e-6);
 }
 
+TEMPLATE_LIST_TEST_CASE("FftBlur::apply_normal equals apply followed by apply_adjoint", "[blur][fft][adjoint]",
+                        pnpdist::test::HostExecutors) {
+  EstimatePlanning estimate;
+  const auto exec = pnpdist::test::make_executor<TestType>();
+  using Exec = std::remove_const_t<decltype(exec)>;
+  const Extents<4> shape{2, 3, 16, 19};
+  const auto image = pnpdist::test::random_tensor(shape, 43);
+  // A PSF with no symmetry: A^T A differs from A A and from A.
+  const FftBlur<Exec> op(exec, pnpdist::test::random_tensor(Extents<2>{5, 3}, 44).const_view(), shape);
+  Tensor<float, 4> blurred(shape), expected(shape), got(shape);
+  op.apply(image.const_view(), blurred.view());
+  op.apply_adjoint(blurred.const_view(), expected.view());
+  op.apply_normal(image.const_view(), got.view());
+  CHECK(pnpdist::test::relative_max_difference(got, expected) < 1e-6);
+  op.apply(blurred.const_view(), got.view());  // A A x, not A^T A x
+  CHECK(pnpdist::test::relative_max_difference(got, expected) > 1e-2);
+  Tensor<float, 4> in_place = pnpdist::clone(image.const_view());
+  op.apply_normal(in_place.const_view(), in_place.view());
+  CHECK(pnpdist::test::relative_max_difference(in_place, expected) < 1e-6);
+  Tensor<float, 4> small(Extents<4>{1, 3, 16, 19});
+  CHECK_THROWS_AS(op.apply_normal(image.const_view(), small.view()), pnpdist::dimension_mismatch);
+}
+
 TEMPLATE_LIST_TEST_CASE("FftBlur::apply_to_spectrum blurs the image whose spectrum it is given", "[blur][fft]",
                         pnpdist::test::HostExecutors) {
   EstimatePlanning estimate;

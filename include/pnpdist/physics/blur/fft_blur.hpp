@@ -14,7 +14,8 @@
 ///   - Memory: the transfer function (H x (W/2 + 1) complex) in the executor's memory space, plus one
 ///     N*C x H x (W/2 + 1) complex work spectrum allocated on the first apply and reused; one instance must
 ///     not be applied from several threads at once.
-///   - Cost: one batched forward and one batched inverse transform of all N*C channels per apply.
+///   - Cost: one batched forward and one batched inverse transform of all N*C channels per apply, and per
+///     apply_normal (A^T A x).
 /// Errors: even PSF sides (invalid_argument), a PSF larger than the image (dimension_mismatch), non-
 /// contiguous views (dimension_mismatch); without FFTW (host) or cuFFT (device), not_compiled.
 
@@ -109,6 +110,24 @@ public:
   void apply_adjoint(const View<const float, 4, memory_space>& y, const View<float, 4, memory_space>& x) const {
     check_apply_adjoint_shapes(*this, y, x, "FftBlur");
     filter(y, x, true);
+  }
+
+  /// out = h^T (h * x): the normal operator A^T A in one forward and one inverse transform (the spectrum is
+  /// multiplied by |K|^2 / (H W), K the DFT of the centred PSF array); equal to apply followed by
+  /// apply_adjoint up to float round-off (tested). out may be x.
+  void apply_normal(const View<const float, 4, memory_space>& x, const View<float, 4, memory_space>& out) const {
+    check_apply_shapes(*this, x, out, "FftBlur::apply_normal");
+    const Extents<3> real{shape_[0] * shape_[1], shape_[2], shape_[3]};
+    require<dimension_mismatch>(x.is_contiguous() && out.is_contiguous(),
+                                "FftBlur: the images must be contiguous (FFTs need contiguous planes)");
+    work_spectrum();
+    fft_.forward(reshape(x, real), spectrum_.view());
+    for_each(exec_, spectrum_.size(),
+             SpectrumMultiplyKernel<float>{spectrum_.data(), spectrum_.data(), transfer_.data(), transfer_.size(), false});
+    // DFT(A x) = H W (K / (H W)) X: the H W of the skipped forward transform of A x.
+    for_each(exec_, spectrum_.size(),
+             ScaleSpectrumKernel<float>{spectrum_.data(), static_cast<float>(static_cast<double>(shape_[2]) * shape_[3])});
+    multiply_and_invert(spectrum_.data(), out, true);
   }
 
   /// y = h * x given X = DFT(x), the spectrum of transform() (shape transform().spectrum_shape()): one
