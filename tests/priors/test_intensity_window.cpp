@@ -33,10 +33,12 @@ public:
   [[nodiscard]] index_t size_multiple() const { return 8; }
   void denoise(const pnpdist::View<const double, 4>& x, double sigma, const pnpdist::View<double, 4>& y) {
     seen_sigma = sigma;
+    seen_data = x.data();
     seen.assign(x.data(), x.data() + x.size());
     for (index_t e = 0; e < x.size(); ++e) y.data()[e] = x.data()[e] * x.data()[e] + sigma;
   }
   double seen_sigma = 0;
+  const double* seen_data = nullptr;
   std::vector<double> seen;
 
 private:
@@ -62,6 +64,17 @@ TEMPLATE_LIST_TEST_CASE("The intensity window maps [low, high] onto [0, 1] for t
     CHECK(windowed.base().seen[static_cast<std::size_t>(e)] == Approx(mapped).epsilon(1e-14).margin(1e-15));
     CHECK(y.data()[e] == Approx(low + s * (mapped * mapped + sigma / s)).epsilon(1e-13));
   }
+}
+
+TEST_CASE("The window [0, 1] calls the base on the input itself", "[priors][window]") {
+  const pnpdist::Serial exec;
+  Tensor<double, 4> x(Extents<4>{1, 1, 4, 6}), y(x.extents());
+  pnpdist::fill_uniform(exec, x.view(), 12, 0, -1.0, 2.0);
+  auto windowed = pnpdist::intensity_window(SquareDenoiser<pnpdist::Serial>(exec), 0.0, 1.0);
+  windowed.denoise(x.const_view(), 0.25, y.view());
+  CHECK(windowed.base().seen_data == x.data());  // no mapped copy
+  CHECK(windowed.base().seen_sigma == 0.25);
+  for (index_t e = 0; e < x.size(); ++e) CHECK(y.data()[e] == x.data()[e] * x.data()[e] + 0.25);
 }
 
 TEST_CASE("A base equivariant to shifts and scalings is unchanged by a window", "[priors][window]") {

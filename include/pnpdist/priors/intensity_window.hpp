@@ -11,8 +11,8 @@
 /// positive scalings and shifts is unchanged; DRUNet is neither (its biases and ReLUs see absolute values),
 /// and the window decides what it treats as black and white. The window is the caller's prior knowledge of
 /// the object's values (e.g. chosen on validation data); nothing is estimated from x. Cost: two element-wise
-/// passes and one tensor of the input's shape. Satisfies the Denoiser concept; deterministic for a
-/// deterministic base.
+/// passes and one tensor of the input's shape, none for the window [0, 1] (the identity map, which calls the
+/// base on x directly). Satisfies the Denoiser concept; deterministic for a deterministic base.
 
 #include <cmath>
 #include <cstddef>
@@ -58,12 +58,17 @@ public:
   [[nodiscard]] index_t size_multiple() const requires requires(const Base& b) { b.size_multiple(); }
   { return base_.size_multiple(); }
 
-  /// y = low + s D((x - low) / s, sigma / s). x and y must be contiguous and must not overlap.
+  /// y = low + s D((x - low) / s, sigma / s). x and y must be contiguous and must not overlap. The window
+  /// [0, 1] is the identity map: the base is called on x directly (no passes, no buffer).
   void denoise(const View<const value_type, rank, memory_space>& x, value_type sigma,
                const View<value_type, rank, memory_space>& y) {
     require_same_extents(x, y, "IntensityWindowDenoiser::denoise");
     require<dimension_mismatch>(x.is_contiguous() && y.is_contiguous(),
                                 "IntensityWindowDenoiser: x and y must be contiguous");
+    if (low_ == 0.0 && high_ == 1.0) {
+      base_.denoise(x, sigma, y);
+      return;
+    }
     const auto exec = base_.executor();
     if (!(mapped_.extents() == x.extents())) mapped_ = Tensor<value_type, rank, memory_space>(x.extents());
     const auto s = static_cast<value_type>(high_ - low_);
