@@ -22,8 +22,9 @@ CPU tensors of the operator's dtype (TypeError otherwise, naming the device or d
 CUDA component yet, so a CUDA tensor is refused, never moved.
 
 A and A_adjoint go through pnpdist.torch (backward = the matched adjoint, so gradients flow and
-torch.autograd.gradcheck passes with float64 operators); for a Blur, A_adjoint_A (DeepInv's L2 gradient)
-is the operator's normal(), one call (one FFT pair for method='fft'). DeepInv's noise model, sensor model,
+torch.autograd.gradcheck passes with float64 operators); A_adjoint_A (DeepInv's L2 gradient) is the
+operator's normal(), one call (one FFT pair for a Blur with method='fft'; forward then adjoint in C++ through
+the operator's buffer for projectors and stacks), divided by the squared norm with normalize=True. DeepInv's noise model, sensor model,
 physics(x), A_dagger (its least-squares solver) and prox_l2 (its conjugate gradients; BlurStack: the
 library's closed form) are inherited.
 
@@ -172,9 +173,9 @@ def _build_classes():
             return x / self.operator_norm if self.normalize else x
 
         def A_adjoint_A(self, x, **kwargs):
-            """A^T A x (DeepInv's L2 gradient calls it): one call of the operator's normal() where it has one
-            (pnpdist.Blur; method='fft': one FFT pair instead of two), A_adjoint(A(x)) otherwise.
-            Differentiable (its backward is itself)."""
+            """A^T A x (DeepInv's L2 gradient calls it): one call of the operator's normal() (every bound
+            operator has one; a Blur with method='fft': one FFT pair instead of two), A_adjoint(A(x)) for an
+            operator without it. Differentiable (its backward is itself)."""
             if not hasattr(self.op, "normal"):
                 return super().A_adjoint_A(x, **kwargs)
             check_tensor(x, self.x_pattern, self.op.dtype, "x")

@@ -43,8 +43,9 @@ class Adjoint:
 
 
 class Normal:
-    """The normal operator A^T A of an operator with a normal(x, out) method (pnpdist.Blur: one call, one FFT
-    pair for method='fft') as a self-adjoint operator: forward = adjoint = op.normal."""
+    """The normal operator A^T A of a pnpdist.LinearOperator (every bound operator has normal(x, out): one call,
+    one FFT pair for a Blur with method='fft', forward then adjoint in C++ for the others) as a self-adjoint
+    operator: forward = adjoint = op.normal."""
 
     def __init__(self, op):
         self.op = op

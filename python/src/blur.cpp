@@ -110,35 +110,6 @@ void construct_blur_stack(BoundBlurStack* self, const std::vector<ArrayLike>& ps
   }
 }
 
-/// A^T A x: FftBlur::apply_normal (one transform pair) for the FFT method, apply then apply_adjoint through a
-/// range-sized buffer for the direct one. out may be x.
-NumpyArray blur_normal(const BoundBlur& b, const ArrayLike& x, const ArrayLike& out) {
-  const ArrayArg in = take_array(x, ArraySpec{"x", {b.dtype()}, b.domain_shape(), "the operator's domain"});
-  auto [result, g] = output_array(out, "out", b.dtype(), b.domain_shape(), "the operator's domain");
-  if (g != in.data())
-    require_disjoint(in.data(), element_count(b.domain_shape()), g, element_count(b.domain_shape()), b.dtype(),
-                     "out must be x or not overlap it");
-  {
-    nb::gil_scoped_release release;
-    const std::lock_guard<std::mutex> lock(b.mutex());
-    std::visit(
-        [&](const auto& op) {
-          using T = typename std::decay_t<decltype(op)>::value_type;
-          const View<const T, 4> xv(static_cast<const T*>(in.data()), op.domain_shape());
-          const View<T, 4> gv(static_cast<T*>(g), op.domain_shape());
-          if constexpr (requires { op.apply_normal(xv, gv); }) {
-            op.apply_normal(xv, gv);
-          } else {
-            Tensor<T, 4> y(op.range_shape());
-            op.apply(xv, y.view());
-            op.apply_adjoint(y.const_view(), gv);
-          }
-        },
-        b.op());
-  }
-  return nb::borrow<NumpyArray>(result);
-}
-
 /// x as the stack's domain (float32), checked.
 const float* domain_data(const BoundBlurStack& s, nb::handle x, const char* name, ArrayArg& holder) {
   holder = take_array(x, ArraySpec{name, {DType::float32}, s.domain_shape(), "the stack's domain"});
@@ -173,11 +144,7 @@ void bind_blur(nb::module_& m) {
                          },
                          b.op());
                    })
-      .def_prop_ro("method", [](const BoundBlur& b) { return b.op().index() == 2 ? "fft" : "direct"; })
-      .def("normal", &blur_normal, nb::arg("x"), nb::arg("out") = nb::none(),
-           "A^T A x in one call (the normal operator; equals adjoint(forward(x)) up to round-off). method='fft': "
-           "one forward and one inverse FFT (multiplication by |H|^2) instead of two of each; 'direct': the two "
-           "convolutions without a round trip through Python. out may be x.");
+      .def_prop_ro("method", [](const BoundBlur& b) { return b.op().index() == 2 ? "fft" : "direct"; });
 
   nb::class_<BoundBlurStack, LinearOperator>(
       m, "CircularBlurStack",

@@ -41,6 +41,35 @@ nb::object LinearOperator::adjoint(nb::handle y, nb::handle out) const {
   return result;
 }
 
+void LinearOperator::normal_raw(const void* x, void* out) const {
+  if (std::holds_alternative<std::monostate>(scratch_)) {
+    const Extents<1> n{element_count(range_)};
+    if (dtype_ == DType::float32)
+      scratch_.emplace<Tensor<float, 1>>(n);
+    else
+      scratch_.emplace<Tensor<double, 1>>(n);
+  }
+  void* y = std::holds_alternative<Tensor<float, 1>>(scratch_)
+                ? static_cast<void*>(std::get<Tensor<float, 1>>(scratch_).data())
+                : static_cast<void*>(std::get<Tensor<double, 1>>(scratch_).data());
+  apply_raw(x, y);
+  adjoint_raw(y, out);
+}
+
+nb::object LinearOperator::normal(nb::handle x, nb::handle out) const {
+  const ArrayArg in = take_array(x, ArraySpec{"x", {dtype_}, domain_, "the operator's domain"});
+  auto [result, z] = output_array(out, "out", dtype_, domain_, "the operator's domain");
+  if (z != in.data())
+    require_disjoint(in.data(), element_count(domain_), z, element_count(domain_), dtype_,
+                     "out must be x or not overlap it");
+  {
+    nb::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    normal_raw(in.data(), z);
+  }
+  return result;
+}
+
 void bind_operator(nb::module_& m) {
   nb::class_<LinearOperator>(m, "LinearOperator",
                              "A linear operator A with its matched adjoint A^T (<A x, y> = <x, A^T y> up to "
@@ -54,6 +83,14 @@ void bind_operator(nb::module_& m) {
       .def("adjoint", &LinearOperator::adjoint, nb::arg("y"), nb::arg("out") = nb::none(),
            nb::sig("def adjoint(self, y: ArrayLike, out: ArrayLike | None = None) -> numpy.ndarray"),
            "A^T y. y: the range shape; the result is written into `out` when given, else into a new array.")
+      .def("normal", &LinearOperator::normal, nb::arg("x"), nb::arg("out") = nb::none(),
+           nb::sig("def normal(self, x: ArrayLike, out: ArrayLike | None = None) -> numpy.ndarray"),
+           "A^T A x in one call (the normal operator; equals adjoint(forward(x)) up to round-off). x: the domain "
+           "shape; `out` may be x itself (in place). Blur with method='fft': one forward and one inverse FFT "
+           "(multiplication by |H|^2) instead of two of each; other operators: forward then adjoint in C++ "
+           "through a range-sized buffer that the object allocates on its first normal() call and keeps. Calls "
+           "on one object are serialized (it is not thread-safe: the buffer is shared); separate objects run "
+           "concurrently.")
       .def_prop_ro(
           "domain_shape", [](const LinearOperator& op) { return shape_tuple(op.domain_shape()); },
           "Shape of x in y = A x.")

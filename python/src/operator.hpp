@@ -4,8 +4,11 @@
 // agree: arrays are contiguous, so they are reshaped, never copied. Guarantees:
 //   - forward / adjoint call the library's apply / apply_adjoint (matched adjoints) on the caller's memory,
 //     writing into `out` when given, into a new array otherwise;
+//   - normal computes A^T A x in one call: the operator's own fused apply_normal where it has one
+//     (blur::FftBlur), otherwise apply then apply_adjoint through one range-sized scratch buffer that the
+//     object allocates on its first normal() and keeps (reused by every later call, freed with the object);
 //   - the GIL is released during the computation; calls on one operator are serialized by its mutex (the
-//     library's operators own work buffers and must not run concurrently).
+//     library's operators, and the scratch buffer, are not thread-safe and must not run concurrently).
 
 #include <memory>
 #include <mutex>
@@ -16,6 +19,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "pnpdist/tensor/owning_tensor.hpp"
 #include "pnpdist/tensor/view.hpp"
 
 namespace pnpdist::python {
@@ -37,6 +41,9 @@ public:
   virtual void apply_raw(const void* x, void* y) const = 0;
   /// x = A^T y, likewise.
   virtual void adjoint_raw(const void* y, void* x) const = 0;
+  /// out = A^T A x, likewise; out may be x. This default runs apply_raw into the scratch buffer (allocated on the
+  /// first call) and adjoint_raw from it.
+  virtual void normal_raw(const void* x, void* out) const;
 
   [[nodiscard]] std::mutex& mutex() const { return mutex_; }
 
@@ -44,11 +51,14 @@ public:
   nb::object forward(nb::handle x, nb::handle out) const;
   /// A^T y, likewise.
   nb::object adjoint(nb::handle y, nb::handle out) const;
+  /// A^T A x, likewise; `out` may be x itself (in place) but must not overlap it otherwise.
+  nb::object normal(nb::handle x, nb::handle out) const;
 
 private:
   DType dtype_;
   Shape domain_, range_;
   mutable std::mutex mutex_;
+  mutable std::variant<std::monostate, Tensor<float, 1>, Tensor<double, 1>> scratch_;  // range-sized, see normal_raw
 };
 
 /// A LinearOperator holding one of the library operators Ops (value type float or double, host executor),
@@ -86,6 +96,21 @@ public:
           using T = typename Op::value_type;
           op.apply_adjoint(View<const T, Op::range_rank>(static_cast<const T*>(y), op.range_shape()),
                            View<T, Op::domain_rank>(static_cast<T*>(x), op.domain_shape()));
+        },
+        op_);
+  }
+  /// The operator's fused apply_normal where it has one (out may be x: FftBlur allows it), else the default.
+  void normal_raw(const void* x, void* out) const override {
+    std::visit(
+        [&](const auto& op) {
+          using Op = std::decay_t<decltype(op)>;
+          using T = typename Op::value_type;
+          const View<const T, Op::domain_rank> xv(static_cast<const T*>(x), op.domain_shape());
+          const View<T, Op::domain_rank> ov(static_cast<T*>(out), op.domain_shape());
+          if constexpr (requires { op.apply_normal(xv, ov); })
+            op.apply_normal(xv, ov);
+          else
+            LinearOperator::normal_raw(x, out);
         },
         op_);
   }

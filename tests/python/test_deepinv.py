@@ -152,6 +152,39 @@ def test_blur_a_adjoint_a_is_the_normal_operator(dinv, method):
     assert float((scaled.A_adjoint_A(x) - reference).abs().max()) <= 1e-6 * float(reference.abs().max())
 
 
+@pytest.mark.parametrize("name", ["parallel", "fan", "cone", "split"])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_tomography_a_adjoint_a_is_the_normal_operator(dinv, name, normalize, monkeypatch):
+    import torch
+    import pnpdist.torch as pt
+    calls = []
+
+    class Spy(pt.Normal):
+        def __init__(self, op):
+            calls.append(op)
+            super().__init__(op)
+
+    monkeypatch.setattr(pt, "Normal", Spy)
+    physics = physics_cases()[name]()
+    if normalize:
+        physics = pdi.Tomography(physics.op, normalize=True)
+    x = torch.randn(x_shape(physics), dtype=getattr(torch, str(np.dtype(physics.op.dtype))))
+    expected = physics.A_adjoint(physics.A(x))
+    got = physics.A_adjoint_A(x)
+    assert calls == [physics.op]  # one call of the projector's normal()
+    assert got.shape == x.shape and got.dtype == x.dtype
+    assert float((got - expected).abs().max()) <= 1e-12 * float(expected.abs().max())
+    y = torch.randn_like(physics.A(x))
+    assert torch.allclose(dinv.optim.L2().grad(x, y, physics), physics.A_adjoint(physics.A(x) - y), atol=1e-10)
+
+
+def test_tomography_a_adjoint_a_gradcheck(dinv):
+    import torch
+    physics = physics_cases()["fan"]()
+    x = torch.randn(1, 2, 8, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(physics.A_adjoint_A, (x,))
+
+
 def test_blur_a_adjoint_a_gradcheck(dinv):
     import torch
     physics = pdi.Blur(pnpdist.Blur(np.random.default_rng(4).random((3, 5)), (7, 6)))
