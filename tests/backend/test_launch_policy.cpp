@@ -54,6 +54,8 @@ TEST_CASE("each executor names its launch policy type", "[launch_policy][unit]")
   STATIC_REQUIRE_FALSE(pnpdist::LaunchPolicyOf<pnpdist::OpenMPPolicy, pnpdist::Serial>);
   STATIC_REQUIRE(pnpdist::SerialPolicy::md_shape == pnpdist::MDShape::rows);
   STATIC_REQUIRE(pnpdist::OpenMPPolicy::md_shape == pnpdist::MDShape::rows);
+  STATIC_REQUIRE(pnpdist::kernel_form_v<pnpdist::Serial> == pnpdist::KernelForm::coarse);
+  STATIC_REQUIRE(pnpdist::kernel_form_v<pnpdist::OpenMP> == pnpdist::KernelForm::coarse);
   STATIC_REQUIRE_FALSE(std::is_convertible_v<index_t, pnpdist::Range>);
 }
 

@@ -23,6 +23,13 @@
 /// CUDA policy runs one thread per multi-index (coalesced accesses). Policies never change results: the
 /// same kernel gives the same values on every executor and under every policy, up to the kernel's own
 /// dependence on iteration order (for_each kernels must not have any).
+///
+/// A policy also names the form it wants of kernels that have two (KernelForm): the CPU policies the
+/// coarse form (few heavy iterations: a scatter along whole rays into slices, a transpose by tiles), the
+/// CUDA policy the per-element form (one light iteration per output element, a gather, no atomics).
+/// Operators choose between their forms with `kernel_form_v<Exec>`, never by the memory space, so a
+/// host executor whose policy asks for per-element kernels runs the device forms natively (the tests do).
+/// Both forms compute the same values up to floating-point summation order (each operator says how close).
 
 #include <concepts>
 #include <type_traits>
@@ -36,6 +43,12 @@ enum class MDShape {
   elements,  ///< every multi-index is one iteration (its position in row-major order)
 };
 
+/// Which of its two forms a kernel that has both should take under a policy (see the file comment).
+enum class KernelForm {
+  coarse,       ///< few heavy iterations, each a cache-friendly stretch of work (CPU teams)
+  per_element,  ///< one light iteration per output element, gathering its inputs (GPU grids)
+};
+
 /// The launch policy type of executor Exec: what default_launch_policy(exec) returns.
 template <class Exec>
 using launch_policy_t = std::remove_cvref_t<decltype(default_launch_policy(std::declval<const Exec&>()))>;
@@ -43,5 +56,9 @@ using launch_policy_t = std::remove_cvref_t<decltype(default_launch_policy(std::
 /// A launch policy of executor Exec.
 template <class Policy, class Exec>
 concept LaunchPolicyOf = std::same_as<Policy, launch_policy_t<Exec>>;
+
+/// The kernel form executor Exec's launch policy asks for (launch_policy_t<Exec>::kernel_form).
+template <class Exec>
+inline constexpr KernelForm kernel_form_v = launch_policy_t<Exec>::kernel_form;
 
 }  // namespace pnpdist

@@ -27,6 +27,7 @@ constexpr index_t threshold_for_iteration_cost(index_t threshold, index_t elemen
 class OpenMPPolicy {
 public:
   static constexpr MDShape md_shape = MDShape::rows;
+  static constexpr KernelForm kernel_form = KernelForm::coarse;
 
   /// The OpenMP default team, the default threshold, equal contiguous blocks.
   constexpr OpenMPPolicy() = default;

@@ -19,6 +19,7 @@ struct Serial {
 /// The launch policy of Serial: one loop in index order; N-D spaces as rows.
 struct SerialPolicy {
   static constexpr MDShape md_shape = MDShape::rows;
+  static constexpr KernelForm kernel_form = KernelForm::coarse;
   /// The policy for iterations of the given cost: the same (a loop has no threshold).
   [[nodiscard]] constexpr SerialPolicy with_iteration_cost(index_t /*elements_per_iteration*/) const { return *this; }
 };

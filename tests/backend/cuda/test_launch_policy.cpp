@@ -14,6 +14,7 @@ using pnpdist::index_t;
 TEST_CASE("CudaPolicy's default is the plain Cuda for_each shape", "[launch_policy][unit]") {
   STATIC_REQUIRE(std::is_same_v<pnpdist::launch_policy_t<pnpdist::Cuda>, CudaPolicy>);
   STATIC_REQUIRE(CudaPolicy::md_shape == pnpdist::MDShape::elements);
+  STATIC_REQUIRE(pnpdist::kernel_form_v<pnpdist::Cuda> == pnpdist::KernelForm::per_element);
   constexpr CudaPolicy p = default_launch_policy(pnpdist::Cuda{});
   STATIC_REQUIRE(p.block_size() == 256);
   STATIC_REQUIRE(p.max_blocks() == 4096);

@@ -8,7 +8,8 @@
 /// blocks: one thread per iteration by default, about `iterations_per_thread` iterations per thread when
 /// asked, and never more than `max_blocks` blocks (the grid-stride loop covers the rest, each thread taking
 /// the indices i, i + grid threads, ..., so consecutive threads still touch consecutive elements). N-D
-/// spaces run one thread per multi-index (MDShape::elements). The default (256 threads, at most 4096
+/// spaces run one thread per multi-index (MDShape::elements), and kernels with two forms take their
+/// per-element form (KernelForm::per_element). The default (256 threads, at most 4096
 /// blocks, one iteration per thread) is the shape every plain Cuda for_each has; callers override it per
 /// launch. The constructor refuses shapes a launch would reject or that waste warps. Host code only.
 
@@ -36,6 +37,7 @@ inline constexpr index_t cuda_max_grid_blocks = 2147483647;
 class CudaPolicy {
 public:
   static constexpr MDShape md_shape = MDShape::elements;
+  static constexpr KernelForm kernel_form = KernelForm::per_element;
 
   /// The default shape: 256 threads per block, at most 4096 blocks, one iteration per thread.
   constexpr CudaPolicy() = default;

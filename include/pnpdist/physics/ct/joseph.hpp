@@ -25,12 +25,12 @@
 /// The parts, each in its own header under joseph/ (each includes what it uses):
 ///   - rays.hpp        grids and rays in index space, and the slices a ray samples
 ///   - layout.hpp      strides in the volume's own and the swapped layout, SwapLastAxes (by tiles) and
-///                     SwapLastAxesElements (one iteration per element, device executors)
+///                     SwapLastAxesElements (one iteration per element, per-element form)
 ///   - sampling.hpp    the weights of a sample and the Gather / Scatter policies, joseph_traverse
 ///   - forward.hpp     the forward projection (JosephForward2D / 3D) and its ray groups; JosephForwardRays,
-///                     one iteration per ray (the 2D forward projection of device executors)
+///                     one iteration per ray (the 2D forward projection's per-element form)
 ///   - adjoint.hpp     the back projection (JosephBlockRays, JosephBlockAdjoint) and its ray groups
-///   - gather.hpp      the voxel-driven back projection of device executors (JosephGatherAdjoint): one
+///   - gather.hpp      the voxel-driven back projection, per-element form (JosephGatherAdjoint): one
 ///                     iteration per pixel / voxel, gathering the same terms
 ///   - loop_hints.hpp  unrolling and prefetch hints of the kernels
 ///   - launch_cost.hpp the taps of the device kernels' rays, for their declared LaunchCost (launch census)

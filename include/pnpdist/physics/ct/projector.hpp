@@ -9,17 +9,18 @@
 /// apply is Joseph's forward projection, apply_adjoint its exact transpose (joseph.hpp). Guarantees:
 ///   - <A x, y> = <x, A^T y> up to the round-off of T (the same weights in both directions; for T = double
 ///     the rays are set up and traversed in double, joseph/rays.hpp).
-///   - Deterministic: apply and apply_adjoint give the same bits on every host executor and for any number
-///     of threads (no atomics; every output element is accumulated in a fixed order).
-///   - Launch shape per executor: on device executors (Cuda) apply_adjoint is the voxel-driven gather
-///     (joseph/gather.hpp, one thread per pixel / voxel), the 2D apply is ray-driven with one thread per ray
-///     (JosephForwardRays, joseph/forward.hpp) and the transposes have one thread per element: the same
-///     terms as on the host in another order, so equal to the host result up to round-off, and
-///     deterministic. The host executors run the kernels described in joseph.hpp.
+///   - Deterministic: apply and apply_adjoint give the same bits on every executor of one kernel form and
+///     for any number of threads (no atomics; every output element is accumulated in a fixed order).
+///   - Kernel forms (backend/launch_policy.hpp), chosen by the executor's policy, not its memory space:
+///     under KernelForm::per_element (Cuda) apply_adjoint is the voxel-driven gather (joseph/gather.hpp,
+///     one thread per pixel / voxel), the 2D apply is ray-driven with one thread per ray
+///     (JosephForwardRays, joseph/forward.hpp) and the transposes have one thread per element; under
+///     KernelForm::coarse (Serial, OpenMP) they are the kernels described in joseph.hpp. The two forms sum
+///     the same terms in another order: equal up to round-off.
 ///   - Memory: the per-view geometry vectors (views x 6 or 12 doubles), a work buffer of one view's rays
 ///     (36 or 44 bytes per detector pixel, 56 or 72 for double) and one image/volume-sized buffer (the input with its
-///     last two axes swapped, joseph.hpp) in the executor's memory space, on device executors also one detector
-///     map per view (15 or 18 reals); nothing is allocated per call.
+///     last two axes swapped, joseph.hpp) in the executor's memory space, under the per-element forms also one detector
+///     map per view (15 or 18 reals) under the per-element form; nothing is allocated per call.
 ///   - Not thread-safe per instance: apply and apply_adjoint are const but write the ray block and the
 ///     swapped image (mutable buffers); use one projector per thread.
 /// Inputs and outputs must be contiguous (row-major) views in the executor's memory space.
@@ -42,6 +43,11 @@
 namespace pnpdist::ct {
 
 namespace detail {
+
+/// True when executor Exec's launch policy asks for the per-element forms of the kernels (see the file
+/// comment); false for the coarse forms.
+template <class Exec>
+inline constexpr bool per_element_forms = kernel_form_v<Exec> == KernelForm::per_element;
 
 template <class Space, std::size_t Columns>
 Tensor<double, 2, Space> upload_vectors(const std::vector<std::array<double, Columns>>& vectors) {
@@ -81,7 +87,7 @@ void for_each_view_block(const Exec& exec, const Grid& grid, const double* vecto
   }
 }
 
-/// The back projection of all views on a host executor, block by block (joseph/adjoint.hpp): rays of the
+/// The back projection of all views in the coarse form, block by block (joseph/adjoint.hpp): rays of the
 /// block, then one launch over the slices of the targets `first` and `second` (disjoint buffers) and, if
 /// any, one over `third`.
 template <class T, class Exec, class Grid, class Ray>
@@ -102,7 +108,7 @@ void back_project_blocks(const Exec& exec, const Grid& grid, const double* vecto
       });
 }
 
-/// The back projection of all views on a device executor (joseph/gather.hpp): per block of views, its rays,
+/// The back projection of all views in the per-element form (joseph/gather.hpp): per block of views, its rays,
 /// then one launch with one iteration per element of `out`, which it overwrites (first block) or adds to.
 template <class T, class Exec, class Grid, class Ray, class Map>
 void gather_back_project(const Exec& exec, const Grid& grid, const double* vectors, const T* projections,
@@ -116,12 +122,12 @@ void gather_back_project(const Exec& exec, const Grid& grid, const double* vecto
       });
 }
 
-/// Per view: the map of joseph/gather.hpp, on device executors only (empty on host executors).
+/// Per view: the map of joseph/gather.hpp under the per-element forms (empty under the coarse forms).
 template <class Exec, class R, class Geometry, class Grid>
 auto detector_maps(const Geometry& g, const Grid& grid) {
   using Map = decltype(joseph_detector_map<R>(grid, g.vectors[0].data()));
   Tensor<Map, 1, typename Exec::memory_space> out;
-  if constexpr (!is_host_executor_v<Exec>) {
+  if constexpr (per_element_forms<Exec>) {
     std::vector<Map> maps;
     for (const auto& e : g.vectors) maps.push_back(joseph_detector_map<R>(grid, e.data()));
     out = upload<typename Exec::memory_space>(maps);
@@ -130,12 +136,12 @@ auto detector_maps(const Geometry& g, const Grid& grid) {
 }
 
 /// out = in with the last two axes swapped (accumulate: out += ...), for `count` stacked (rows x cols)
-/// matrices: on host executors by 32 x 32 tiles (SwapLastAxes), on device executors one thread per element
-/// (SwapLastAxesElements); the same values either way.
+/// matrices: in the coarse form by 32 x 32 tiles (SwapLastAxes), in the per-element form one iteration per
+/// element (SwapLastAxesElements); the same values either way.
 template <class T, class Exec>
 void swap_last_axes(const Exec& exec, const T* in, T* out, index_t count, index_t rows, index_t cols, bool accumulate) {
   const SwapLastAxes<T> tiles{in, out, rows, cols, accumulate};
-  if constexpr (is_host_executor_v<Exec>) {
+  if constexpr (!per_element_forms<Exec>) {
     for_each(with_iteration_cost(exec, 1024), tiles.iterations(count), tiles);
   } else {
     const SwapLastAxesElements<T> op{tiles};
@@ -190,7 +196,7 @@ public:
     detail::require_contiguous(x, "ct::JosephProjector2D::apply");
     detail::require_contiguous(y, "ct::JosephProjector2D::apply");
     if (uses_axis_[1]) detail::swap_last_axes(exec_, x.data(), swapped_.data(), 1, grid_.n[0], grid_.n[1], false);
-    if constexpr (!is_host_executor_v<Exec>) {
+    if constexpr (detail::per_element_forms<Exec>) {
       // One thread per ray (view, detector column) over all views.
       const JosephForwardRays<T, JosephGrid2D> op{grid_, vectors_.data(), x.data(), swapped_.data(), y.data()};
       for_each(exec_, op.iterations(geometry_.views()), op);
@@ -206,7 +212,7 @@ public:
     check_apply_adjoint_shapes(*this, y, x, "ct::JosephProjector2D");
     detail::require_contiguous(x, "ct::JosephProjector2D::apply_adjoint");
     detail::require_contiguous(y, "ct::JosephProjector2D::apply_adjoint");
-    if constexpr (!is_host_executor_v<Exec>) {
+    if constexpr (detail::per_element_forms<Exec>) {
       detail::gather_back_project<T>(exec_, grid_, vectors_.data(), y.data(), maps_.data(), masks_.data(),
                                      geometry_.views(), geometry_.detector_cols, rays_.data(), block_views_, x.data());
       return;
@@ -232,7 +238,7 @@ private:
   mutable Tensor<Ray, 1, space> rays_;     ///< the rays of a block of views
   mutable Tensor<T, 1, space> swapped_;    ///< the image with its axes swapped (W, H)
   Tensor<unsigned char, 1, space> masks_;  ///< per view: the dominant axes of its rays (bit mask)
-  Tensor<JosephDetectorMap<joseph_real_t<T>, 2>, 1, space> maps_;  ///< per view (device executors only)
+  Tensor<JosephDetectorMap<joseph_real_t<T>, 2>, 1, space> maps_;  ///< per view (per-element forms only)
   index_t block_views_ = 1;
   std::array<bool, 2> uses_axis_{};  ///< which dominant axes occur in the geometry
 };
@@ -294,7 +300,7 @@ public:
     check_apply_adjoint_shapes(*this, y, x, "ct::JosephProjector3D");
     detail::require_contiguous(x, "ct::JosephProjector3D::apply_adjoint");
     detail::require_contiguous(y, "ct::JosephProjector3D::apply_adjoint");
-    if constexpr (!is_host_executor_v<Exec>) {
+    if constexpr (detail::per_element_forms<Exec>) {
       detail::gather_back_project<T>(exec_, grid_, vectors_.data(), y.data(), maps_.data(), masks_.data(),
                                      geometry_.views(), geometry_.detector_rows * geometry_.detector_cols, rays_.data(),
                                      block_views_, x.data());
@@ -327,7 +333,7 @@ private:
   mutable Tensor<Ray, 1, space> rays_;     ///< the rays of a block of views
   mutable Tensor<T, 1, space> swapped_;    ///< the volume with its last two axes swapped (D, W, H)
   Tensor<unsigned char, 1, space> masks_;  ///< per view: the dominant axes of its rays (bit mask)
-  Tensor<JosephDetectorMap<joseph_real_t<T>, 3>, 1, space> maps_;  ///< per view (device executors only)
+  Tensor<JosephDetectorMap<joseph_real_t<T>, 3>, 1, space> maps_;  ///< per view (per-element forms only)
   index_t block_views_ = 1;
   std::array<bool, 3> uses_axis_{};
 };

@@ -2,8 +2,8 @@
 /// \file
 /// Memory layouts of the Joseph traversals: the volume's own row-major layout and the one with its last two
 /// axes swapped, the strides of the axes a ray visits in either, the layout in which the slices of a dominant
-/// axis are contiguous, and SwapLastAxes (by tiles, host executors) and SwapLastAxesElements (one iteration
-/// per element, device executors), which copy a volume from one layout to the other.
+/// axis are contiguous, and SwapLastAxes (by tiles, the coarse form) and SwapLastAxesElements (one iteration
+/// per element, the per-element form), which copy a volume from one layout to the other.
 
 #include "pnpdist/backend/launch_cost.hpp"
 #include "pnpdist/core/macros.hpp"
