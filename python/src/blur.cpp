@@ -12,6 +12,7 @@
 
 #include "blur_stack.hpp"
 #include "operator.hpp"
+#include "options.hpp"
 #include "pnpdist/physics/blur/direct_blur.hpp"
 #include "pnpdist/physics/blur/fft_blur.hpp"
 #include "pnpdist/physics/blur/psf.hpp"
@@ -23,11 +24,9 @@ namespace {
 using BoundBlur =
     BoundOperator<blur::DirectBlur<float, HostExec>, blur::DirectBlur<double, HostExec>, blur::FftBlur<HostExec>>;
 
-blur::Boundary parse_boundary(const std::string& name) {
-  if (name == "circular") return blur::Boundary::circular;
-  if (name == "same") return blur::Boundary::same;
-  if (name == "valid") return blur::Boundary::valid;
-  throw nb::value_error(("boundary must be 'circular', 'same' or 'valid', got '" + name + "'").c_str());
+blur::Boundary parse_boundary(const Boundary& name) {
+  constexpr blur::Boundary boundaries[] = {blur::Boundary::circular, blur::Boundary::same, blur::Boundary::valid};
+  return boundaries[name.index()];
 }
 
 /// (H, W), (C, H, W) or (N, C, H, W) as N x C x H x W.
@@ -57,23 +56,21 @@ void construct(BoundBlur* self, const HostExec& exec, const ArrayArg& psf, const
   new (self) BoundBlur(std::move(op), shape, range_of(shape, range));
 }
 
-void construct_blur(BoundBlur* self, const ArrayLike& psf, const Shape& shape, const std::string& boundary,
-                    const std::string& method, const ExecutorArg& executor) {
+void construct_blur(BoundBlur* self, const ArrayLike& psf, const Shape& shape, const Boundary& boundary,
+                    const BlurMethod& method, const ExecutorArg& executor) {
   const ArrayArg kernel = take_array(psf, ArraySpec{"psf", {}, {}, "", 2, 2});
   const blur::Boundary b = parse_boundary(boundary);
+  const bool fft = method.index() == 1;
   image_shape_of(shape);  // checks the rank first
   const HostExec exec = executor_or_default(executor);
-  if (method == "fft") {
+  if (fft) {
     if (b != blur::Boundary::circular) throw nb::value_error("method='fft' needs boundary='circular'");
     if (kernel.dtype != DType::float32) throw nb::type_error("method='fft' needs a float32 psf");
     construct<2, float>(self, exec, kernel, shape);
-  } else if (method == "direct") {
-    if (kernel.dtype == DType::float32)
-      construct<0, float>(self, exec, kernel, shape, b);
-    else
-      construct<1, double>(self, exec, kernel, shape, b);
+  } else if (kernel.dtype == DType::float32) {
+    construct<0, float>(self, exec, kernel, shape, b);
   } else {
-    throw nb::value_error(("method must be 'direct' or 'fft', got '" + method + "'").c_str());
+    construct<1, double>(self, exec, kernel, shape, b);
   }
 }
 
@@ -138,13 +135,13 @@ void bind_blur(nb::module_& m) {
                      return std::visit(
                          [](const auto& op) {
                            if constexpr (requires { op.boundary(); })
-                             return std::string(blur::to_string(op.boundary()));
+                             return Boundary{std::string(blur::to_string(op.boundary()))};
                            else
-                             return std::string("circular");
+                             return Boundary{"circular"};
                          },
                          b.op());
                    })
-      .def_prop_ro("method", [](const BoundBlur& b) { return b.op().index() == 2 ? "fft" : "direct"; });
+      .def_prop_ro("method", [](const BoundBlur& b) { return BlurMethod{b.op().index() == 2 ? "fft" : "direct"}; });
 
   nb::class_<BoundBlurStack, LinearOperator>(
       m, "CircularBlurStack",

@@ -23,9 +23,9 @@ ct::VolumeGeometry2D volume_of(const std::array<index_t, 2>& image_shape, double
   return ct::VolumeGeometry2D{image_shape[0], image_shape[1], pixel_size, pixel_size};
 }
 
-ct::Geometry2D from_vectors(const std::string& beam, const ArrayLike& vectors, index_t detector_cols,
+ct::Geometry2D from_vectors(const Beam2D& beam, const ArrayLike& vectors, index_t detector_cols,
                             const std::array<index_t, 2>& image_shape, double pixel_size) {
-  ct::Geometry2D g{parse_beam(beam, "fan"), volume_of(image_shape, pixel_size), detector_cols, vector_rows<6>(vectors)};
+  ct::Geometry2D g{parse_beam(beam), volume_of(image_shape, pixel_size), detector_cols, vector_rows<6>(vectors)};
   ct::validate(g);
   return g;
 }
@@ -47,7 +47,7 @@ void run_fbp(const HostExec& exec, const ct::Geometry2D& g, const void* sinogram
              View<T, 2>(static_cast<T*>(image), g.volume.shape()), filter);
 }
 
-NumpyArray fbp(const ct::Geometry2D& g, const ArrayLike& sinogram, const std::string& filter_name,
+NumpyArray fbp(const ct::Geometry2D& g, const ArrayLike& sinogram, const FilterName& filter_name,
                const ExecutorArg& executor, const ArrayLike& out) {
   const ct::Filter filter = parse_filter(filter_name);
   const HostExec exec = executor_or_default(executor);
@@ -78,7 +78,8 @@ void bind_ct(nb::module_& m) {
                   nb::arg("image_shape"), nb::arg("pixel_size") = 1.0,
                   "From ASTRA-style vectors (views, 6) float64: parallel (ray, detector centre, u) or fan "
                   "(source, detector centre, u). beam: 'parallel' or 'fan'.")
-      .def_prop_ro("beam", [](const ct::Geometry2D& g) { return g.beam == ct::Beam::parallel ? "parallel" : "fan"; })
+      .def_prop_ro("beam",
+                   [](const ct::Geometry2D& g) { return Beam2D{g.beam == ct::Beam::parallel ? "parallel" : "fan"}; })
       .def_prop_ro("image_shape", [](const ct::Geometry2D& g) { return nb::make_tuple(g.volume.rows, g.volume.cols); })
       .def_prop_ro("sinogram_shape", [](const ct::Geometry2D& g) { return nb::make_tuple(g.views(), g.detector_cols); })
       .def_prop_ro("views", &ct::Geometry2D::views)

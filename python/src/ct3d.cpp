@@ -31,10 +31,10 @@ ct::Detector3D detector_of(const std::array<index_t, 2>& shape, const std::array
 
 const char* beam_name(const ct::Geometry3D& g) { return g.beam == ct::Beam::parallel ? "parallel" : "cone"; }
 
-ct::Geometry3D from_vectors(const std::string& beam, const ArrayLike& vectors,
+ct::Geometry3D from_vectors(const Beam3D& beam, const ArrayLike& vectors,
                             const std::array<index_t, 2>& detector_shape, const std::array<index_t, 3>& volume_shape,
                             double voxel_size) {
-  ct::Geometry3D g{parse_beam(beam, "cone"), volume_of(volume_shape, voxel_size), detector_shape[0], detector_shape[1],
+  ct::Geometry3D g{parse_beam(beam), volume_of(volume_shape, voxel_size), detector_shape[0], detector_shape[1],
                    vector_rows<12>(vectors)};
   ct::validate(g);
   return g;
@@ -57,7 +57,7 @@ void run_fdk(const HostExec& exec, const ct::Geometry3D& g, const void* projecti
              View<T, 3>(static_cast<T*>(volume), g.volume.shape()), filter);
 }
 
-NumpyArray fdk(const ct::Geometry3D& g, const ArrayLike& projections, const std::string& filter_name,
+NumpyArray fdk(const ct::Geometry3D& g, const ArrayLike& projections, const FilterName& filter_name,
                const ExecutorArg& executor, const ArrayLike& out) {
   const ct::Filter filter = parse_filter(filter_name);
   const HostExec exec = executor_or_default(executor);
@@ -90,7 +90,7 @@ void bind_ct3d(nb::module_& m) {
       .def_static("from_vectors", &from_vectors, nb::arg("beam"), nb::arg("vectors"), nb::arg("detector_shape"),
                   nb::arg("volume_shape"), nb::arg("voxel_size") = 1.0,
                   "From vectors (views, 12) float64 in pnpdist's volume layout. beam: 'parallel' or 'cone'.")
-      .def_prop_ro("beam", &beam_name)
+      .def_prop_ro("beam", [](const ct::Geometry3D& g) { return Beam3D{beam_name(g)}; })
       .def_prop_ro(
           "volume_shape",
           [](const ct::Geometry3D& g) { return nb::make_tuple(g.volume.slices, g.volume.rows, g.volume.cols); })

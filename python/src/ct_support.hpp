@@ -8,18 +8,16 @@
 #include <nanobind/stl/vector.h>
 
 #include "arrays.hpp"
+#include "options.hpp"
 #include "pnpdist/physics/ct/filters.hpp"
 #include "pnpdist/physics/ct/geometry.hpp"
 
 namespace pnpdist::python {
 
-/// 'ram_lak', 'shepp_logan', 'cosine' or 'hann'; ValueError otherwise.
-inline ct::Filter parse_filter(const std::string& name) {
-  if (name == "ram_lak") return ct::Filter::ram_lak;
-  if (name == "shepp_logan") return ct::Filter::shepp_logan;
-  if (name == "cosine") return ct::Filter::cosine;
-  if (name == "hann") return ct::Filter::hann;
-  throw nb::value_error(("filter must be 'ram_lak', 'shepp_logan', 'cosine' or 'hann', got '" + name + "'").c_str());
+/// The filter named 'ram_lak', 'shepp_logan', 'cosine' or 'hann'; ValueError otherwise.
+inline ct::Filter parse_filter(const FilterName& name) {
+  constexpr ct::Filter filters[] = {ct::Filter::ram_lak, ct::Filter::shepp_logan, ct::Filter::cosine, ct::Filter::hann};
+  return filters[name.index()];
 }
 
 /// The rows of a (views, Columns) float64 array `vectors`; TypeError / ValueError naming it otherwise.
@@ -45,10 +43,9 @@ NumpyArray vectors_array(const std::vector<std::array<double, Columns>>& rows) {
 }
 
 /// 'parallel' or the divergent beam's name ('fan' in 2D, 'cone' in 3D); ValueError for other names.
-inline ct::Beam parse_beam(const std::string& name, const char* divergent) {
-  if (name == "parallel") return ct::Beam::parallel;
-  if (name == divergent) return ct::Beam::divergent;
-  throw nb::value_error(("beam must be 'parallel' or '" + std::string(divergent) + "', got '" + name + "'").c_str());
+template <class Tag>
+ct::Beam parse_beam(const Option<Tag>& name) {
+  return name.index() == 0 ? ct::Beam::parallel : ct::Beam::divergent;
 }
 
 /// View angles in radians: a sequence of numbers or a 1D numpy array (copied as float64), so named in the

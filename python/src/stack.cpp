@@ -9,12 +9,14 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "operator.hpp"
+#include "options.hpp"
 #include "pnpdist/operators/stacked_physics.hpp"
 #include "pnpdist/physics/ct/split_views.hpp"
 
@@ -103,7 +105,7 @@ private:
   std::variant<Stack<float>, Stack<double>> stack_;
 };
 
-/// The range shape of a stack of `ops` in `layout` ('stack', 'concatenate' or 'flat'); ValueError otherwise.
+/// The range shape of a stack of `ops` in `layout` ('concatenate', 'stack' or 'flat', checked by the caller).
 Shape stacked_range(const std::vector<const LinearOperator*>& ops, const std::string& layout) {
   const Shape& first = ops[0]->range_shape();
   index_t total = 0;
@@ -136,10 +138,12 @@ Shape stacked_range(const std::vector<const LinearOperator*>& ops, const std::st
     range[0] = rows;
     return range;
   }
-  throw nb::value_error(("layout must be 'concatenate', 'stack' or 'flat', got '" + layout + "'").c_str());
+  throw std::logic_error("stacked_range: unhandled layout " + layout);
 }
 
-void construct_stack(BoundStack* self, const std::vector<OperatorArg>& operators, const std::string& layout) {
+void construct_stack(BoundStack* self, const std::vector<OperatorArg>& operators, const Layout& layout_name) {
+  (void)layout_name.index();  // ValueError for another name, before the operators are looked at
+  const std::string& layout = layout_name.value;
   if (operators.empty()) throw nb::value_error("operators must hold at least one operator");
   std::vector<const LinearOperator*> ops;
   for (std::size_t i = 0; i < operators.size(); ++i) {
@@ -188,7 +192,7 @@ void bind_stack(nb::module_& m) {
             return members;
           },
           "The members, in order.")
-      .def_prop_ro("layout", &BoundStack::layout)
+      .def_prop_ro("layout", [](const BoundStack& s) { return Layout{s.layout()}; })
       .def("__len__", [](const BoundStack& s) { return s.members().size(); });
 
   m.def("split_views", &split<ct::Geometry2D>, nb::arg("geometry"), nb::arg("parts"),

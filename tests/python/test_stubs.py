@@ -1,12 +1,14 @@
 """Type stubs of the extension: _pnpdist.pyi and py.typed beside it in the built package, valid Python, declaring
 the bound classes and functions with the signatures docs/python.md documents, array arguments typed ArrayLike
 (numpy.ndarray | torch.Tensor) and array results numpy.ndarray, dtypes, executors, PnP algorithms and observers
-by their own types, and no C++ or nanobind names. Where mypy can be imported, it type-checks a usage example
+by their own types, the string options as Literals of exactly the values the bindings accept, and no C++ or
+nanobind names. Where mypy can be imported, it type-checks a usage example
 against the stub: the right calls pass and each wrong one is reported on its line."""
 
 import ast
 import builtins
 import pathlib
+import re
 import textwrap
 
 import numpy as np
@@ -104,6 +106,7 @@ def test_stub_signatures_are_the_documented_ones(stub):
     operator = classes["LinearOperator"]
     assert parameters(method(operator, "forward")) == [("x", None), ("out", "None")]
     assert parameters(method(operator, "adjoint")) == [("y", None), ("out", "None")]
+    assert parameters(method(operator, "normal")) == [("x", None), ("out", "None")]
     for name in ("forward", "adjoint", "__call__"):
         assert ast.unparse(method(operator, name).returns) == "numpy.ndarray", name
     assert parameters(method(classes["DRUNet"], "denoise")) == [("x", None), ("sigma", None), ("out", "None")]
@@ -162,6 +165,8 @@ def test_stub_types_arrays(stub):
                                                         "return": "numpy.ndarray"}
     assert annotations(method(operator, "adjoint")) == {"y": "ArrayLike", "out": "ArrayLike | None",
                                                         "return": "numpy.ndarray"}
+    assert annotations(method(operator, "normal")) == {"x": "ArrayLike", "out": "ArrayLike | None",
+                                                       "return": "numpy.ndarray"}
     assert annotations(method(classes["Blur"], "__init__"))["psf"] == "ArrayLike"
     stack = classes["CircularBlurStack"]
     assert annotations(method(stack, "__init__"))["psfs"] == "Sequence[ArrayLike]"
@@ -214,6 +219,81 @@ def test_stub_types_options(stub):
     assert untyped == []
 
 
+# The string options: (function in the stub, parameter) -> a call of the binding with that value, and the
+# read-only property (class.name) giving the value back where there is one. Each is a Literal in the stub.
+def option_calls():
+    angles = [0.0, 1.0, 2.0]
+    g2 = {"parallel": pnpdist.parallel_beam_2d(angles, 6, (4, 4)),
+          "fan": pnpdist.fan_beam_2d(angles, 8, 16.0, 8.0, (4, 4))}
+    g3 = {"parallel": pnpdist.parallel_beam_3d(angles, (4, 4), (4, 4, 4)),
+          "cone": pnpdist.cone_beam(angles, (4, 4), 16.0, 8.0, (4, 4, 4))}
+    psf = np.ones((3, 3), np.float32) / 9
+    a = pnpdist.JosephProjector2D(g2["parallel"])
+    return {
+        ("Blur.__init__", "boundary"): (lambda v: pnpdist.Blur(psf, (8, 8), boundary=v), "Blur.boundary"),
+        ("Blur.__init__", "method"): (lambda v: pnpdist.Blur(psf, (8, 8), method=v), "Blur.method"),
+        ("fbp", "filter"): (lambda v: pnpdist.fbp(g2["parallel"], np.ones((3, 6), np.float32), filter=v), None),
+        ("fdk", "filter"): (lambda v: pnpdist.fdk(g3["cone"], np.ones((3, 4, 4), np.float32), filter=v), None),
+        ("Geometry2D.from_vectors", "beam"): (
+            lambda v: pnpdist.Geometry2D.from_vectors(v, g2.get(v, g2["parallel"]).vectors, 8, (4, 4)),
+            "Geometry2D.beam"),
+        ("Geometry3D.from_vectors", "beam"): (
+            lambda v: pnpdist.Geometry3D.from_vectors(v, g3.get(v, g3["parallel"]).vectors, (4, 4), (4, 4, 4)),
+            "Geometry3D.beam"),
+        ("StackedOperator.__init__", "layout"): (lambda v: pnpdist.StackedOperator([a, a], layout=v),
+                                                 "StackedOperator.layout"),
+    }
+
+
+def literal_values(annotation):
+    """The values of a Literal[...] annotation (source text), or None for any other annotation."""
+    node = ast.parse(annotation, mode="eval").body
+    if not (isinstance(node, ast.Subscript) and ast.unparse(node.value) == "Literal"):
+        return None
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    assert all(isinstance(item, ast.Constant) and isinstance(item.value, str) for item in items), annotation
+    return [item.value for item in items]
+
+
+def test_string_options_are_literals_of_exactly_the_accepted_values(stub):
+    """Each string option is typed Literal[...] in the stub, and its values are the ones the binding accepts:
+    each listed value runs (and a property gives it back), and any other raises ValueError whose message names
+    the accepted values, which must be the listed ones in the same order."""
+    _, tree = stub
+    literals, results = {}, {}
+    for name, function in every_function(tree):
+        for parameter, annotation in annotations(function).items():
+            values = literal_values(annotation)
+            if values is None:
+                continue
+            if parameter == "return":
+                results[name] = values
+            else:
+                assert literals.setdefault((name, parameter), values) == values, (name, parameter)
+    calls = option_calls()
+    assert set(literals) == set(calls)
+    # No string option is left a plain str.
+    plain = [(name, parameter) for name, function in every_function(tree)
+             for parameter, annotation in annotations(function).items()
+             if parameter in {"boundary", "method", "filter", "beam", "layout"} and annotation == "str"]
+    assert plain == []
+    for (name, parameter), (call, prop) in calls.items():
+        values = literals[(name, parameter)]
+        if prop is not None:
+            assert results[prop] == values, prop
+        for value in values:
+            made = call(value)
+            if prop is not None:
+                assert getattr(made, prop.split(".")[1]) == value, (prop, value)
+        with pytest.raises(ValueError) as refused:
+            call("no_such_option")
+        message = str(refused.value)
+        assert message.startswith(f"{parameter} must be "), message
+        assert message.endswith(", got 'no_such_option'"), message
+        named = re.findall(r"'([^']*)'", message[:message.index(", got ")])
+        assert named == values, (name, parameter, message)
+
+
 # A usage example for mypy: every call of GOOD is right, every line of BAD has one wrong argument, which the
 # bindings also refuse at run time (TypeError). The stub is narrower than the run-time check in one respect: dtype
 # spellings other than the ones DTypeLike lists ('f4', 'double', float) run but are not in the stub.
@@ -243,6 +323,11 @@ GOOD = """
     pnpdist.pnp(B, y, net, pnpdist.ProximalGradient(), observer=stop_flag)
     pnpdist.pnp(B, y, net, pnpdist.HalfQuadraticSplitting(), observer=lambda record, iterate: None)
     pnpdist.psnr(x, x, executor=pnpdist.Executor())
+    blur = pnpdist.Blur(psf, (16, 16), boundary="same", method="direct")
+    x_fbp = pnpdist.fbp(g, y, filter="hann")
+    fan = pnpdist.Geometry2D.from_vectors("fan", g.vectors, 24, (16, 16))
+    flat = pnpdist.StackedOperator([A, C], layout="flat")
+    boundary: str = blur.boundary
 """
 BAD = [
     'pnpdist.JosephProjector2D(g, dtype="float16")',
@@ -256,6 +341,14 @@ BAD = [
     "pnpdist.pnp(B, y, net, pnpdist.ADMM(), observer=print_nothing)",
     "pnpdist.StackedOperator([A, g])",
 ]
+# Wrong values of string options (Literal types in the stub): refused at run time with ValueError.
+BAD_VALUES = [
+    'pnpdist.Blur(psf, (16, 16), boundary="wrap")',
+    'pnpdist.Blur(psf, (16, 16), method="FFT")',
+    'pnpdist.fbp(g, y, filter="ramp")',
+    'pnpdist.Geometry2D.from_vectors("cone", g.vectors, 24, (16, 16))',
+    'pnpdist.StackedOperator([A, C], layout="concat")',
+]
 
 
 def test_mypy_accepts_the_right_types_and_reports_wrong_ones(tmp_path, monkeypatch):
@@ -263,7 +356,7 @@ def test_mypy_accepts_the_right_types_and_reports_wrong_ones(tmp_path, monkeypat
     lines = textwrap.dedent(GOOD).splitlines()
     lines += ["def print_nothing() -> None: ...", ""]
     first_bad = len(lines) + 1
-    lines += BAD
+    lines += BAD + BAD_VALUES
     (tmp_path / "usage.py").write_text("\n".join(lines) + "\n")
     # mypy reads the package from the directory that holds it (PYTHONPATH is not its search path); torch is not
     # analysed (torch.Tensor is then Any), which keeps the check to a few seconds.
@@ -278,14 +371,14 @@ def test_mypy_accepts_the_right_types_and_reports_wrong_ones(tmp_path, monkeypat
         path, number, kind, message = line.split(":", 3)
         if kind.strip() == "error":
             reported.setdefault(int(number), []).append(message.strip())
-    wrong = {first_bad + i: call for i, call in enumerate(BAD)}
+    wrong = {first_bad + i: call for i, call in enumerate(BAD + BAD_VALUES)}
     assert {n: m for n, m in reported.items() if n not in wrong} == {}, "right calls reported"
     assert [call for n, call in wrong.items() if n not in reported] == [], "wrong calls not reported"
     assert status == 1
 
 
 def test_the_wrong_calls_fail_at_run_time():
-    """Each call BAD reports is also refused by the bindings: the stub rejects no call that runs."""
+    """Each call BAD and BAD_VALUES report is also refused by the bindings: the stub rejects no call that runs."""
     from conftest import WEIGHTS
 
     g = pnpdist.parallel_beam_2d(np.linspace(0.0, 3.0, 8), 24, (16, 16))
@@ -293,8 +386,12 @@ def test_the_wrong_calls_fail_at_run_time():
                  "B": pnpdist.JosephProjector2D(g), "net": pnpdist.DRUNet(str(WEIGHTS / "drunet_gray.safetensors")),
                  "observer": lambda record, iterate: None, "print_nothing": lambda: None}
     namespace["y"] = namespace["B"](pnpdist.shepp_logan((16, 16)))
+    namespace.update(C=namespace["A"], psf=pnpdist.gaussian_psf(1.0, dtype="float64"))
     for call in BAD:
         with pytest.raises(TypeError):
+            eval(call, namespace)
+    for call in BAD_VALUES:
+        with pytest.raises(ValueError, match="must be '"):
             eval(call, namespace)
     with pytest.raises(TypeError, match="executor must be a pnpdist.Executor or None, got int"):
         pnpdist.JosephProjector2D(g, executor=4)
