@@ -11,20 +11,29 @@
 //
 // Under mpirun the global batch of every step is split over the ranks (data parallelism): each rank computes
 // the gradients of its block of samples, the per-sample gradients are gathered and summed in sample order on
-// every rank, so 1, 2, 4, ... ranks write bitwise the same weights (learned/lpd_training.hpp). Rank 0 prints
-// the progress lines and writes the checkpoint and the weights.
+// every rank, so 1, 2, 4, ... ranks write bitwise the same weights (learned/lpd_training.hpp). With
+// --view-blocks K the physics is distributed instead: the views are split into K blocks dealt round robin to
+// the ranks (learned/distributed_sinogram.hpp), every rank runs the network on the whole batch and projects
+// only its own blocks, so a rank holds 1/ranks of the projector (the weights equal the one-process run's to
+// round-off: the back projections are summed over the ranks). Rank 0 prints the progress lines and writes the
+// checkpoint and the weights.
+#include <pnpdist/distributed/dealing.hpp>
+#include <pnpdist/distributed/distributed_physics.hpp>
+#include <pnpdist/learned/distributed_sinogram.hpp>
 #include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd_training.hpp>
 #include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/learned/training_geometry.hpp>
 #include <pnpdist/physics/ct/fbp.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
+#include <pnpdist/physics/ct/split_views.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,9 +52,18 @@ using Exec = pnpdist::OpenMP;
 using Exec = pnpdist::Serial;
 #endif
 
-// One line per rank: its block of every global batch.
-void print_rank_layout(int ranks, index_t batch) {
+// One line per rank: its block of every global batch, or its view blocks (--view-blocks).
+void print_rank_layout(int ranks, index_t batch, index_t view_blocks) {
   std::printf("ranks: %d, global batch %lld\n", ranks, static_cast<long long>(batch));
+  if (view_blocks > 0) {
+    const pnpdist::Assignment assignment = pnpdist::Dealing::round_robin().deal(view_blocks, ranks);
+    for (int r = 0; r < ranks; ++r) {
+      std::printf("  rank %d: every sample of each batch, view blocks", r);
+      for (const index_t b : assignment.items_of(r)) std::printf(" %lld", static_cast<long long>(b));
+      std::printf(" of %lld\n", static_cast<long long>(view_blocks));
+    }
+    return;
+  }
   for (int r = 0; r < ranks; ++r)
     std::printf("  rank %d: samples %lld..%lld of each batch\n", r,
                 static_cast<long long>(learned::batch_begin(batch, ranks, r)),
@@ -98,9 +116,10 @@ void load_initial_weights(const std::string& path, const learned::LpdConfig& con
 }
 
 // Mean PSNR of the network and of FBP (Ram-Lak, of the unscaled data) over test samples 0 .. count-1.
+// Collective when the network's projections are (--view-blocks); rank 0 prints.
 template <class Op>
 void report_test(const Exec& exec, learned::LearnedPrimalDual<Op>& net, const learned::EllipseDataOptions& data,
-                 index_t count) {
+                 const ct::Geometry2D& geometry, index_t count, bool root) {
   const auto& layer = net.projector();
   std::vector<float> truth(static_cast<std::size_t>(layer.image_size())), out(truth.size());
   std::vector<float> g(static_cast<std::size_t>(layer.sinogram_size()));
@@ -112,11 +131,12 @@ void report_test(const Exec& exec, learned::LearnedPrimalDual<Op>& net, const le
     net.forward(exec, 1, g.data(), out.data());
     lpd += learned::range_psnr<float>(layer.image_size(), out.data(), truth.data());
     for (index_t i = 0; i < sinogram.size(); ++i) sinogram.data()[i] = g[static_cast<std::size_t>(i)] / layer.scale();
-    ct::fbp<float>(exec, layer.op().geometry(), sinogram.const_view(), image.view());
+    ct::fbp<float>(exec, geometry, sinogram.const_view(), image.view());
     fbp += learned::range_psnr<float>(layer.image_size(), image.data(), truth.data());
   }
-  std::printf("test: %lld phantoms  LPD PSNR %.2f dB  FBP PSNR %.2f dB\n", static_cast<long long>(count),
-              lpd / static_cast<double>(count), fbp / static_cast<double>(count));
+  if (root)
+    std::printf("test: %lld phantoms  LPD PSNR %.2f dB  FBP PSNR %.2f dB\n", static_cast<long long>(count),
+                lpd / static_cast<double>(count), fbp / static_cast<double>(count));
 }
 
 }  // namespace
@@ -128,6 +148,7 @@ int main(int argc, char** argv) {
   pnpdist::nn::train::AdamOptions adam;
   index_t steps = 1000, batch = 1, size = 128, angles = 30, threads = 0, validation = 8, validate_every = 100;
   index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0, first_sample = 0;
+  index_t view_blocks = 0;
   double progress_timeout = 0;
   std::string beam = "parallel", output, checkpoint, initial_primal = "zero", initial_weights;
   OptionTable table(
@@ -159,6 +180,11 @@ int main(int argc, char** argv) {
                 "index of the first training phantom (a run continuing with --initial-weights from a run of\n"
                 "S steps of batch B takes fresh phantoms with S x B); validation and test sets are unchanged",
                 first_sample, 0);
+  table.integer("--view-blocks",
+                "0: every rank holds the whole projector and the global batch is split over the ranks;\n"
+                "K >= 1: the views are split into K blocks dealt round robin to the ranks (K >= ranks), every\n"
+                "rank trains on the whole batch and projects only its own blocks",
+                view_blocks, 0);
   table.integer("--threads", "OpenMP threads per rank (0 = default)", threads, 0);
   table.integer("--validation", "validation phantoms", validation, 1);
   table.integer("--validate-every", "steps between validations", validate_every, 1);
@@ -189,80 +215,112 @@ int main(int argc, char** argv) {
     }();
     const ct::Geometry2D geometry =
         learned::ellipse_geometry(size, angles, beam == "fan" ? ct::Beam::divergent : ct::Beam::parallel);
+    pnpdist::require(view_blocks == 0 || view_blocks >= world.size(), [&] {
+      return "--view-blocks " + std::to_string(view_blocks) + ": fewer view blocks than ranks (" +
+             std::to_string(world.size()) + "); every rank needs at least one block";
+    });
+    pnpdist::require(view_blocks <= angles, [&] {
+      return "--view-blocks " + std::to_string(view_blocks) + ": more view blocks than angles (" +
+             std::to_string(angles) + ")";
+    });
+    // The scale of the whole projector on every rank, as in the one-process run.
     const auto projector = ct::make_projector<float>(exec, geometry);
-    const learned::ProjectorLayer layer(projector, learned::inverse_operator_norm(projector));
-    learned::LearnedPrimalDual net(layer, config,
-                                   config.initial_primal == learned::InitialPrimal::fbp
-                                       ? learned::fbp_start(exec, layer)
-                                       : learned::PrimalStart<float>{});
-    learned::LpdTrainer trainer(exec, net, data, adam, batch, world);
-    if (!initial_weights.empty()) {
-      load_initial_weights(initial_weights, config, geometry, net);
-      trainer.set_initial_weights(learned::parameters_fingerprint(net.parameters()));
-    }
-    trainer.set_first_training_sample(static_cast<std::uint64_t>(first_sample));
-    double elapsed = 0;
-    if (!checkpoint.empty() && pnpdist::checkpoint_exists(checkpoint)) {
-      elapsed = trainer.resume(checkpoint);
-      if (root)
-        std::printf("resumed from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(trainer.steps_done()));
-    }
-    if (root) {
-      std::printf(
-          "learned primal-dual: %lld parameters, %lld x %lld images, %lld angles, batch %lld, %d threads, initial "
-          "primal %s\n",
-          static_cast<long long>(net.parameters().size()), static_cast<long long>(size), static_cast<long long>(size),
-          static_cast<long long>(angles), static_cast<long long>(batch), exec.concurrency(), initial_primal.c_str());
-      print_rank_layout(world.size(), batch);
-    }
-    const index_t last = stop_at > 0 ? std::min(stop_at, steps) : steps;
-    double window_loss = 0, window_seconds = 0, compute = 0, exchange = 0, cpu = 0;
-    index_t window = 0, taken = 0;
-    while (trainer.steps_done() < last) {
-      const auto start = std::chrono::steady_clock::now();
-      const std::clock_t cpu_start = std::clock();
-      window_loss += trainer.step();
-      cpu += static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      window_seconds += seconds;
-      elapsed += seconds;
-      compute += trainer.last_step_timing().compute;
-      exchange += trainer.last_step_timing().exchange;
-      ++window;
-      ++taken;
-      const index_t t = trainer.steps_done();
-      if (t % validate_every == 0 || t == steps) {
-        const learned::LpdEvaluation v = trainer.evaluate(learned::DataSplit::validation, validation);
-        if (root)
-          std::printf("step %lld/%lld  loss %.4e  lr %.3e  %.3f s/step  validation loss %.4e  PSNR %.2f dB\n",
-                      static_cast<long long>(t), static_cast<long long>(steps),
-                      window_loss / static_cast<double>(window), trainer.optimizer().learning_rate(t),
-                      window_seconds / static_cast<double>(window), v.loss, v.psnr);
-        std::fflush(stdout);
-        window_loss = window_seconds = 0;
-        window = 0;
+    const double scale = learned::inverse_operator_norm(projector);
+
+    // Trains with the network's projector layer `layer`, its gradients exchanged over `comm` (the world for
+    // the data-parallel run, every rank on its own with --view-blocks, where the layer's projections are the
+    // collective ones).
+    const auto train = [&](const auto& layer, auto comm) -> int {
+      const bool distributed_views = view_blocks > 0;
+      learned::LearnedPrimalDual net(layer, config,
+                                     config.initial_primal == learned::InitialPrimal::fbp
+                                         ? learned::fbp_start(exec, layer, geometry)
+                                         : learned::PrimalStart<float>{});
+      learned::LpdTrainer trainer(exec, net, data, adam, batch, std::move(comm));
+      if (!initial_weights.empty()) {
+        load_initial_weights(initial_weights, config, geometry, net);
+        trainer.set_initial_weights(learned::parameters_fingerprint(net.parameters()));
       }
-      if (!checkpoint.empty() && (t % checkpoint_every == 0 || t == last)) trainer.save(checkpoint, elapsed);
-    }
-    if (taken > 0) print_rank_timing(world, compute, exchange, cpu, taken);
-    if (trainer.steps_done() < steps) {
-      if (root)
-        std::printf("stopped after step %lld of %lld; checkpoint: %s\n", static_cast<long long>(trainer.steps_done()),
-                    static_cast<long long>(steps), checkpoint.c_str());
+      trainer.set_first_training_sample(static_cast<std::uint64_t>(first_sample));
+      double elapsed = 0;
+      if (!checkpoint.empty() && pnpdist::checkpoint_exists(checkpoint)) {
+        elapsed = trainer.resume(checkpoint);
+        if (root)
+          std::printf("resumed from %s at step %lld\n", checkpoint.c_str(),
+                      static_cast<long long>(trainer.steps_done()));
+      }
+      if (root) {
+        std::printf(
+            "learned primal-dual: %lld parameters, %lld x %lld images, %lld angles, batch %lld, %d threads, "
+            "initial primal %s\n",
+            static_cast<long long>(net.parameters().size()), static_cast<long long>(size),
+            static_cast<long long>(size), static_cast<long long>(angles), static_cast<long long>(batch),
+            exec.concurrency(), initial_primal.c_str());
+        print_rank_layout(world.size(), batch, view_blocks);
+      }
+      const index_t last = stop_at > 0 ? std::min(stop_at, steps) : steps;
+      double window_loss = 0, window_seconds = 0, compute = 0, exchange = 0, cpu = 0;
+      index_t window = 0, taken = 0;
+      while (trainer.steps_done() < last) {
+        const auto start = std::chrono::steady_clock::now();
+        const std::clock_t cpu_start = std::clock();
+        window_loss += trainer.step();
+        cpu += static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        window_seconds += seconds;
+        elapsed += seconds;
+        compute += trainer.last_step_timing().compute;
+        exchange += trainer.last_step_timing().exchange;
+        ++window;
+        ++taken;
+        const index_t t = trainer.steps_done();
+        if (t % validate_every == 0 || t == steps) {
+          const learned::LpdEvaluation v = trainer.evaluate(learned::DataSplit::validation, validation);
+          if (root)
+            std::printf("step %lld/%lld  loss %.4e  lr %.3e  %.3f s/step  validation loss %.4e  PSNR %.2f dB\n",
+                        static_cast<long long>(t), static_cast<long long>(steps),
+                        window_loss / static_cast<double>(window), trainer.optimizer().learning_rate(t),
+                        window_seconds / static_cast<double>(window), v.loss, v.psnr);
+          std::fflush(stdout);
+          window_loss = window_seconds = 0;
+          window = 0;
+        }
+        // Every rank's trainer is its communicator's rank 0 with --view-blocks: only the world's rank 0 writes.
+        if (!checkpoint.empty() && (t % checkpoint_every == 0 || t == last) && (root || !distributed_views))
+          trainer.save(checkpoint, elapsed);
+      }
+      if (taken > 0) print_rank_timing(world, compute, exchange, cpu, taken);
+      if (trainer.steps_done() < steps) {
+        if (root)
+          std::printf("stopped after step %lld of %lld; checkpoint: %s\n",
+                      static_cast<long long>(trainer.steps_done()), static_cast<long long>(steps),
+                      checkpoint.c_str());
+        return 0;
+      }
+      if (root) std::printf("trained %lld steps in %.1f s\n", static_cast<long long>(steps), elapsed);
+      if (root && !output.empty()) {
+        std::map<std::string, std::string> metadata = {
+            {learned::training_geometry_key, learned::geometry_to_json(geometry)},
+            {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}};
+        if (!initial_weights.empty()) metadata["pnpdist.lpd.initial_weights"] = initial_weights;
+        if (first_sample != 0) metadata["pnpdist.lpd.first_training_sample"] = std::to_string(first_sample);
+        net.save(output, metadata);
+        std::printf("weights: %s\n", output.c_str());
+      }
+      // The test is collective with --view-blocks (the projections are); otherwise rank 0 runs it alone.
+      if (test > 0 && (root || distributed_views)) report_test(exec, net, data, geometry, test, root);
       return 0;
-    }
-    if (!root) return 0;
-    std::printf("trained %lld steps in %.1f s\n", static_cast<long long>(steps), elapsed);
-    if (!output.empty()) {
-      std::map<std::string, std::string> metadata = {
-          {learned::training_geometry_key, learned::geometry_to_json(geometry)},
-          {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}};
-      if (!initial_weights.empty()) metadata["pnpdist.lpd.initial_weights"] = initial_weights;
-      if (first_sample != 0) metadata["pnpdist.lpd.first_training_sample"] = std::to_string(first_sample);
-      net.save(output, metadata);
-      std::printf("weights: %s\n", output.c_str());
-    }
-    if (test > 0) report_test(exec, net, data, test);
-    return 0;
+    };
+
+    if (view_blocks == 0) return train(learned::ProjectorLayer(projector, scale), world);
+    using Projector = decltype(ct::make_projector<float>(exec, geometry));
+    const std::vector<ct::Geometry2D> parts = ct::split_views(geometry, view_blocks);
+    const auto physics = pnpdist::distribute_physics(
+        view_blocks, world, pnpdist::Dealing::round_robin(), [&](std::span<const index_t> mine) {
+          std::vector<Projector> ops;
+          for (const index_t i : mine) ops.push_back(ct::make_projector<float>(exec, parts[static_cast<std::size_t>(i)]));
+          return pnpdist::StackedPhysics<Projector>(std::move(ops));
+        });
+    return train(learned::ProjectorLayer(physics, scale), pnpdist::SelfCommunicator{});
   });
 }
