@@ -6,6 +6,7 @@
 # plotly.js it inlines, /usr/share/python3-plotly/plotly.js; error maps and crops); chromium: the dashboard check
 # and tests (headless);
 # lomiri-wallpapers-16.04: the default photograph of the deblurring example (CC-BY-SA, see docs/examples.md).
+# ccache: the compiler cache of .ci/run (unused by the builds otherwise).
 # clang-16, libclang-rt-16-dev: the fuzz preset (libFuzzer; Debian's default clang 14 lacks std::source_location).
 # python3-dev, python3-numpy, python3-pip, python3-pytest, python3-torch: the Python package (python/) and its
 # tests (tests/python; the torch tests are skipped without python3-torch). nanobind, which builds the package,
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake git pkg-config doxygen
+  build-essential cmake git pkg-config doxygen ccache
   catch2 libbenchmark-dev
   libopenmpi-dev openmpi-bin
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
