@@ -29,6 +29,9 @@ public:
   [[nodiscard]] const nn::DRUNetConfig& config() const { return config_; }
   [[nodiscard]] int dim() const { return dim_; }
   [[nodiscard]] bool tiled() const { return net_.index() >= 2; }
+  /// What the network's output depends on besides its input: the weights file (absolute path), dim and the
+  /// tiling (patch size, overlap); part of pnp's checkpoint fingerprint (python/src/pnp.cpp).
+  [[nodiscard]] const std::string& identity() const { return identity_; }
   [[nodiscard]] int threads() const {
     return std::visit([](const auto& net) { return net.executor().concurrency(); }, net_);
   }
@@ -55,6 +58,7 @@ private:
 
   nn::DRUNetConfig config_;
   int dim_;
+  std::string identity_;
   Variant net_;
   std::mutex mutex_;
 };

@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -145,6 +146,9 @@ Denoiser::Denoiser(const std::string& path, int dim, std::optional<index_t> tile
                    const HostExec& exec)
     : config_(nn::infer_drunet_config(path)),
       dim_(dim),
+      identity_("DRUNet weights " + std::filesystem::absolute(path).lexically_normal().string() + " dim " +
+                std::to_string(dim) +
+                (tile ? " tile " + std::to_string(*tile) + " overlap " + std::to_string(overlap) : " whole")),
       net_(make(path, config_, dim, tile, overlap, tile_batch, exec)) {}
 
 Denoiser::Variant Denoiser::make(const std::string& path, const nn::DRUNetConfig& config, int dim,

@@ -1,14 +1,22 @@
 // pnpdist.pnp: the library's PnPSolver with a DRUNet prior on any bound operator (f(x) = 1/2 ||A x - y||^2),
 // with an optional ground truth (PSNR / SSIM in the records) and a Python observer called every iteration. A
 // CircularBlurStack runs as its fused data term (blur::CircularBlurStack: the normal operator in one transform
-// pair, the closed-form data step of HQS and ADMM), with y as its measurements.
+// pair, the closed-form data step of HQS and ADMM), with y as its measurements. Checkpoints are the solver's
+// (solvers/checkpoint.hpp): the binding adds a fingerprint of what it knows of the problem (operator type and
+// shapes, y, x0, the network's weights file and tiling), so that a checkpoint of another problem is refused.
+// Between iterations the observer step checks for Python signals (Ctrl-C), so a run is interruptible with or
+// without an observer; the exception leaves the last checkpoint written on disk.
 
+#include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -19,6 +27,7 @@
 #include "pnpdist/metrics/psnr.hpp"
 #include "pnpdist/metrics/ssim.hpp"
 #include "pnpdist/operators/stacked_physics.hpp"
+#include "pnpdist/solvers/checkpoint.hpp"
 #include "pnpdist/solvers/pnp_solver.hpp"
 
 namespace pnpdist::python {
@@ -102,15 +111,19 @@ struct NetworkPrior {
   }
 };
 
-/// Calls the Python observer (if not None) with the record and a copy of the iterate, holding the GIL.
+/// After every iteration, with the GIL held: runs the Python signal handlers (Ctrl-C raises KeyboardInterrupt
+/// here), then calls the Python observer (if not None) with the record and a copy of the iterate. An exception
+/// of either propagates out of the solve as nb::python_error (the checkpoint of this iteration is then not
+/// written: the solver writes it after the observers).
 struct PythonObserver {
   nb::handle callback;
   Shape shape;
 
   template <class X>
   void operator()(const IterationRecord& record, const X& x) const {
-    if (callback.is_none()) return;
     nb::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw nb::python_error();
+    if (callback.is_none()) return;
     void* data = nullptr;
     nb::object copy = new_array(DType::float32, shape, &data);
     std::memcpy(data, x.data(), static_cast<std::size_t>(x.size()) * sizeof(float));
@@ -162,6 +175,7 @@ nb::dict to_dict(PnPResult<float, R, HostSpace>&& r, const Shape& domain) {
   d["stop"] = r.stop == PnPStop::stagnation ? "stagnation" : "max_iterations";
   d["step"] = r.step;
   d["squared_norm"] = r.squared_norm;
+  d["resumed_from"] = r.resumed_from;
   d["x"] = adopt_tensor(std::move(r.x), domain);
   return d;
 }
@@ -196,12 +210,55 @@ nb::dict run_fused(Problem& p, BoundBlurStack& stack, Denoiser& denoiser) {
   return to_dict(std::move(*result), stack.domain_shape());
 }
 
+/// The checkpoint file for PnPOptions::checkpoint_path, checked with checkpoint_every before any work:
+/// ValueError for the arguments, io_error (pnpdist.IoError) for a directory or a missing folder.
+std::string checkpoint_file(const std::optional<std::filesystem::path>& checkpoint, index_t checkpoint_every) {
+  if (checkpoint_every < 0)
+    throw nb::value_error(("checkpoint_every must be >= 0, got " + std::to_string(checkpoint_every)).c_str());
+  if (!checkpoint) {
+    if (checkpoint_every > 0)
+      throw nb::value_error(
+          ("checkpoint_every=" + std::to_string(checkpoint_every) + " needs a checkpoint file (checkpoint is None)")
+              .c_str());
+    return {};
+  }
+  const std::string file = checkpoint->string();
+  if (file.empty()) throw nb::value_error("checkpoint must name a file, got an empty path");
+  require_not_directory(file);
+  const std::filesystem::path folder = checkpoint->has_parent_path() ? checkpoint->parent_path() : ".";
+  std::error_code code;
+  if (!std::filesystem::is_directory(folder, code))
+    throw io_error("checkpoint " + file + ": its folder " + folder.string() + " does not exist");
+  return file;
+}
+
+/// PnPOptions::checkpoint_fingerprint: what the iterates depend on that the solver's own hash (element type,
+/// shape, algorithm, clip) does not hold: the operator's Python type and shapes, y and x0 (FNV-1a of their bytes)
+/// and the network (Denoiser::identity).
+std::string checkpoint_fingerprint(const LinearOperator& op, const Problem& p, bool zero_start,
+                                   const Denoiser& denoiser) {
+  const auto hex = [](const Tensor<float, 1>& t) {
+    char text[17];
+    std::snprintf(text, sizeof(text), "%016llx",
+                  static_cast<unsigned long long>(
+                      pnpdist::detail::fnv1a(t.data(), static_cast<std::size_t>(t.size()) * sizeof(float))));
+    return std::string(text);
+  };
+  const nb::handle self = nb::find(&op);
+  const std::string type = self.is_valid() ? nb::type_name(self.type()).c_str() : "LinearOperator";
+  return "pnpdist.pnp operator " + type + " domain " + shape_string(op.domain_shape()) + " range " +
+         shape_string(op.range_shape()) + "; y " + hex(p.y) + "; x0 " + (zero_start ? "zeros" : hex(p.x0)) + "; " +
+         denoiser.identity();
+}
+
 nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const AlgorithmArg& algorithm,
              index_t iterations, const ArrayLike& x0, std::optional<std::pair<double, double>> clip,
              double stagnation_tolerance, double residual_tolerance, const ArrayLike& truth, double data_range,
-             const ObserverArg& observer) {
+             const ObserverArg& observer, const std::optional<std::filesystem::path>& checkpoint,
+             index_t checkpoint_every) {
   const std::size_t rank = op.domain_shape().size();
   auto* stack = dynamic_cast<BoundBlurStack*>(&op);
+  const std::string file = checkpoint_file(checkpoint, checkpoint_every);
   if (op.dtype() != DType::float32) throw nb::type_error("pnp needs a float32 operator (DRUNet works in float32)");
   if (stack != nullptr && denoiser.dim() != 2)
     throw nb::value_error("a CircularBlurStack holds images: pnp on it needs a 2D network (dim=2)");
@@ -236,6 +293,9 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
   p.options.clip = clip;
   p.options.stagnation_tolerance = stagnation_tolerance;
   p.options.residual_tolerance = residual_tolerance;
+  p.options.checkpoint_path = file;
+  p.options.checkpoint_every = checkpoint_every;
+  if (!file.empty()) p.options.checkpoint_fingerprint = checkpoint_fingerprint(op, p, x0.is_none(), denoiser);
   if (stack != nullptr) return run_fused(p, *stack, denoiser);
   if (rank == 2) return run<2, 4>(p, denoiser);
   return denoiser.dim() == 2 ? run<3, 4>(p, denoiser) : run<3, 5>(p, denoiser);
@@ -247,15 +307,21 @@ void bind_pnp(nb::module_& m) {
   m.def("pnp", &pnp, nb::arg("operator"), nb::arg("y"), nb::arg("denoiser"), nb::arg("algorithm"),
         nb::arg("iterations") = 8, nb::arg("x0") = nb::none(), nb::arg("clip") = nb::none(),
         nb::arg("stagnation_tolerance") = 0.0, nb::arg("residual_tolerance") = 0.0, nb::arg("truth") = nb::none(),
-        nb::arg("data_range") = 1.0, nb::arg("observer") = nb::none(),
+        nb::arg("data_range") = 1.0, nb::arg("observer") = nb::none(), nb::arg("checkpoint") = nb::none(),
+        nb::arg("checkpoint_every") = 0,
         "Plug-and-Play reconstruction: the library's PnPSolver on f(x) = 1/2 ||A x - y||^2 (A a float32 "
         "operator with a 2D or 3D domain, or a CircularBlurStack: then its fused data term, with y as its "
         "measurements) with a DRUNet prior and `algorithm` (a ProximalGradient, "
         "HalfQuadraticSplitting or ADMM), from x0 (default zeros), at most `iterations` iterations, stopping "
         "early when the tolerances hold (0: unused), clipping iterates to `clip` = (low, high). With `truth`, "
         "every record holds the iterate's PSNR and SSIM. observer(record, x) is called after every iteration "
-        "with the record (a dict) and a copy of the iterate. Returns a dict: x, records, initial, iterations, "
-        "stop ('max_iterations' or 'stagnation'), step (PGD's), squared_norm (its ||A||^2 estimate).");
+        "with the record (a dict) and a copy of the iterate; Python signals (Ctrl-C) are handled between "
+        "iterations. With `checkpoint` (a file path), the state is written there atomically after every "
+        "`checkpoint_every` iterations (0: never) and an existing checkpoint is resumed from: the same call "
+        "then ends with the iterate and records of an uninterrupted run; a checkpoint of another problem "
+        "(operator, y, x0, network, algorithm, clip) raises InvalidArgument naming the file. Returns a dict: x, "
+        "records, initial, iterations, stop ('max_iterations' or 'stagnation'), step (PGD's), squared_norm (its "
+        "||A||^2 estimate, NaN when resumed), resumed_from (the checkpoint's iteration, 0: a fresh start).");
 }
 
 }  // namespace pnpdist::python

@@ -212,6 +212,8 @@ def test_stub_types_options(stub):
             assert annotations(overload)["dtype"] == "DTypeLike", name
     pnp = annotations(functions["pnp"][0])
     assert (pnp["algorithm"], pnp["observer"]) == ("PnPAlgorithm", "PnPObserver | None")
+    assert (pnp["checkpoint"], pnp["checkpoint_every"]) == ("str | os.PathLike | None", "int")
+    assert parameters(functions["pnp"][0])[-2:] == [("checkpoint", "None"), ("checkpoint_every", "0")]
     assert annotations(method(classes["StackedOperator"], "__init__"))["operators"] == "Sequence[LinearOperator]"
     assert annotations(method(classes["LinearOperator"], "dtype"))["return"] == "numpy.dtype"
     untyped = [(name, parameter) for name, function in every_function(tree)
@@ -322,6 +324,7 @@ GOOD = """
     pnpdist.pnp(B, y, net, pnpdist.ADMM(), observer=observer)
     pnpdist.pnp(B, y, net, pnpdist.ProximalGradient(), observer=stop_flag)
     pnpdist.pnp(B, y, net, pnpdist.HalfQuadraticSplitting(), observer=lambda record, iterate: None)
+    pnpdist.pnp(B, y, net, pnpdist.ADMM(), checkpoint="run.ckpt", checkpoint_every=5)
     pnpdist.psnr(x, x, executor=pnpdist.Executor())
     blur = pnpdist.Blur(psf, (16, 16), boundary="same", method="direct")
     x_fbp = pnpdist.fbp(g, y, filter="hann")
@@ -339,6 +342,7 @@ BAD = [
     "pnpdist.pnp(B, y, net, pnpdist.ADMM, observer=observer)",
     "pnpdist.pnp(B, y, net, pnpdist.ADMM(), observer=lambda record: None)",
     "pnpdist.pnp(B, y, net, pnpdist.ADMM(), observer=print_nothing)",
+    "pnpdist.pnp(B, y, net, pnpdist.ADMM(), checkpoint=5, checkpoint_every=1)",
     "pnpdist.StackedOperator([A, g])",
 ]
 # Wrong values of string options (Literal types in the stub): refused at run time with ValueError.
