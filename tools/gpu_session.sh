@@ -14,7 +14,7 @@ out=${OUT:-$PWD/gpu_out}
 mkdir -p "$out"
 build=$(mktemp -d)
 arch=${PNPDIST_GPU_ARCH:-90}
-flags=(-std=c++20 --expt-relaxed-constexpr --extended-lambda -O3 "-arch=sm_${arch}" -Iinclude
+flags=(-std=c++20 --expt-relaxed-constexpr --extended-lambda -O3 "-arch=sm_${arch}" -Iinclude -Itests
        -DPNPDIST_HAS_CUDA=1 -DPNPDIST_HAS_CUFFT=1)
 
 { nvidia-smi || true; nvcc --version; } > "$out/device.txt" 2>&1

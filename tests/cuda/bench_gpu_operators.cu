@@ -33,23 +33,14 @@
 #include <string>
 #include <vector>
 
+#include "support/relative_difference.hpp"
+
 namespace {
 
 using namespace pnpdist;
 
 constexpr int skipped = 77;
 int failures = 0;
-
-/// max |a - b| / max |b| over two host tensors of the same shape.
-template <class T, std::size_t Rank>
-double relative_difference(const Tensor<T, Rank, HostSpace>& a, const Tensor<T, Rank, HostSpace>& b) {
-  double diff = 0, scale = 0;
-  for (index_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i])));
-    scale = std::max(scale, std::abs(static_cast<double>(b.data()[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
 
 /// Applies `device_op` (on Cuda) and `host_op` (on Serial) to the same random input; their outputs must agree
 /// to `tolerance` relative to the largest value (the device sums the same terms in another order, with FMAs).
@@ -70,8 +61,8 @@ void check_operator(const std::string& name, const DeviceOp& device_op, const Ho
   device_op.apply(x_device.const_view(), forward_device.view());
   device_op.apply_adjoint(y_device.const_view(), back_device.view());
   synchronize(Cuda{});
-  const double forward = relative_difference(clone<HostSpace>(forward_device.const_view()), forward_host);
-  const double back = relative_difference(clone<HostSpace>(back_device.const_view()), back_host);
+  const double forward = test::relative_max_difference(clone<HostSpace>(forward_device.const_view()), forward_host);
+  const double back = test::relative_max_difference(clone<HostSpace>(back_device.const_view()), back_host);
   const bool ok = forward <= tolerance && back <= tolerance;
   std::printf("check %-34s forward %.2e  adjoint %.2e  (tolerance %.0e)  %s\n", name.c_str(), forward, back,
               tolerance, ok ? "ok" : "FAILED");

@@ -22,6 +22,7 @@
 
 #include "../distributed/test_world.hpp"
 #include "lpd_test_support.hpp"
+#include "support/relative_difference.hpp"
 
 using namespace pnpdist;
 using namespace pnpdist::learned;
@@ -44,15 +45,6 @@ StackedPhysics<Projector> block_stack(const ct::Geometry2D& geometry, std::span<
 auto distributed_blocks(const ct::Geometry2D& geometry) {
   return distribute_physics(blocks, test::world(), Dealing::round_robin(),
                             [&](std::span<const index_t> mine) { return block_stack(geometry, mine); });
-}
-
-double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
-    scale = std::max(scale, std::abs(static_cast<double>(b[i])));
-  }
-  return diff / scale;
 }
 
 // Rank 0's copy of `v` equals every rank's (bit for bit, by broadcast and comparison).
@@ -92,7 +84,7 @@ TEST_CASE("distributed sinogram: the single projector's projection bit for bit, 
   local.adjoint(batch, y.data(), xl.data());
   distributed.adjoint(batch, y.data(), xd.data());
   if (test::world().size() == 1) CHECK(xd == xl);
-  CHECK(relative_difference(xd, xl) < 1e-6);
+  CHECK(test::relative_max_difference(xd, xl) < 1e-6);
   check_same_on_every_rank(xd);
   // Collective power method: the norm of the whole stack.
   CHECK(inverse_operator_norm(physics) == Approx(scale).epsilon(1e-4));
@@ -120,12 +112,12 @@ TEST_CASE("distributed sinogram: LPD output and gradients of one rank to round-o
   local.forward(Serial{}, batch, g.data(), out_local.data());
   distributed.forward(Serial{}, batch, g.data(), out_distributed.data());
   if (test::world().size() == 1) CHECK(out_distributed == out_local);
-  CHECK(relative_difference(out_distributed, out_local) < 1e-5);
+  CHECK(test::relative_max_difference(out_distributed, out_local) < 1e-5);
   check_same_on_every_rank(out_distributed);
   local.parameters().zero_gradients();
   distributed.parameters().zero_gradients();
   local.backward(Serial{}, c.data());
   distributed.backward(Serial{}, c.data());
-  CHECK(relative_difference(distributed.parameters().gradients(), local.parameters().gradients()) < 1e-5);
+  CHECK(test::relative_max_difference(distributed.parameters().gradients(), local.parameters().gradients()) < 1e-5);
   check_same_on_every_rank(distributed.parameters().gradients());
 }

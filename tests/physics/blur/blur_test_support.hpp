@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "support/relative_difference.hpp"
+
 namespace pnpdist::test {
 
 inline std::string blur_fixture(const std::string& name) { return std::string(PNPDIST_BLUR_FIXTURES) + "/" + name; }
@@ -22,18 +24,6 @@ inline Tensor<float, Rank, HostSpace> random_tensor(const Extents<Rank>& extents
     t.data()[i] = static_cast<float>(static_cast<double>(s >> 8) / 8388608.0 - 1.0);
   }
   return t;
-}
-
-/// max |a - b| / max |b| over two host tensors of equal size.
-template <class A, class B>
-inline double relative_max_difference(const A& a, const B& b) {
-  double diff = 0;
-  double scale = 0;
-  for (index_t i = 0; i < b.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i])));
-    scale = std::max(scale, std::abs(static_cast<double>(b.data()[i])));
-  }
-  return diff / std::max(scale, 1e-30);
 }
 
 }  // namespace pnpdist::test

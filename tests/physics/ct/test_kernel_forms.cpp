@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "support/per_element_serial.hpp"
+#include "support/relative_difference.hpp"
 
 using namespace pnpdist;
 using test::PerElementSerial;
@@ -24,17 +25,6 @@ using test::PerElementSerial;
 namespace {
 
 constexpr double pi = std::numbers::pi;
-
-/// max |a - b| / max |b|.
-template <class T, std::size_t Rank>
-double relative_difference(const Tensor<T, Rank, HostSpace>& a, const Tensor<T, Rank, HostSpace>& b) {
-  double diff = 0, scale = 0;
-  for (index_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i])));
-    scale = std::max(scale, std::abs(static_cast<double>(b.data()[i])));
-  }
-  return diff / scale;
-}
 
 /// The projector of `g` on PerElementSerial against the one on Serial: forward and back projection to
 /// round-off (`tolerance`, relative to the largest value) and the dot-product test; returns nothing, records
@@ -58,8 +48,8 @@ void check_against_serial(const Geometry& g, double tolerance) {
   elements.apply(x.const_view(), forward_elements.view());
   serial.apply_adjoint(y.const_view(), back_serial.view());
   elements.apply_adjoint(y.const_view(), back_elements.view());
-  CHECK(relative_difference(forward_elements, forward_serial) <= tolerance);
-  CHECK(relative_difference(back_elements, back_serial) <= tolerance);
+  CHECK(test::relative_max_difference(forward_elements, forward_serial) <= tolerance);
+  CHECK(test::relative_max_difference(back_elements, back_serial) <= tolerance);
   CHECK(adjoint_check(elements, 5).passed(std::is_same_v<T, float> ? 1e-6 : 1e-14));
 }
 
