@@ -162,7 +162,7 @@ def test_a_checkpoint_of_another_problem_is_refused(problem, tmp_path):
     for what, call in others.items():
         with pytest.raises(pnpdist.InvalidArgument, match=re.escape(f"checkpoint {path} does not match")) as refused:
             call()
-        assert ".hpp" not in str(refused.value), what
+        assert ".hpp" not in str(refused.value) and "::" not in str(refused.value), what  # no C++ names
     with pytest.raises(pnpdist.InvalidArgument, match="beyond max_iterations 1"):
         pnpdist.pnp(A, y, net, algorithm, iterations=1, checkpoint=path)
     assert path.read_bytes() == written  # refused checkpoints are left as they were

@@ -48,7 +48,7 @@ template <class Ranks>
   const bool exists = !file.empty() && checkpoint_exists(file);
   const double present = ranks.allreduce_sum(exists ? 1.0 : 0.0);
   require(present == 0 || present == size, [&] {
-    return "PnPSolver: checkpoint " + file + (exists ? " exists" : " is missing") + " but only " +
+    return "PnP solver: checkpoint " + file + (exists ? " exists" : " is missing") + " but only " +
            std::to_string(static_cast<int>(present)) + " of " + std::to_string(size) + " ranks have theirs";
   });
   if (present == 0) return std::nullopt;
@@ -72,11 +72,11 @@ template <class Ranks>
         try {
           c = read_checkpoint(previous);
           if (c.iteration != common)
-            problem = "PnPSolver: the ranks' checkpoints are at different iterations and " + previous +
+            problem = "PnP solver: the ranks' checkpoints are at different iterations and " + previous +
                       " holds iteration " + std::to_string(c.iteration) + ", not the common " + std::to_string(common);
         } catch (const io_error& e) {
           problem =
-              "PnPSolver: the ranks' checkpoints are at different iterations and the previous one cannot be "
+              "PnP solver: the ranks' checkpoints are at different iterations and the previous one cannot be "
               "read: " +
               e.message();
         }
@@ -89,7 +89,7 @@ template <class Ranks>
     io_problem = true;
   }
   const auto mismatch = [&](const std::string& what) {
-    if (problem.empty()) problem = "PnPSolver: checkpoint " + file + " does not match this solve: " + what;
+    if (problem.empty()) problem = "PnP solver: checkpoint " + file + " does not match this solve: " + what;
   };
   if (problem.empty()) {
     if (c.value_size != expected.value_size)
@@ -102,8 +102,8 @@ template <class Ranks>
     if (c.options_hash != expected.options_hash)
       mismatch(
           "it was written with other options (algorithm, step, sigma, schedule, relaxation, clip or power "
-          "method settings) or for another problem (PnPOptions::checkpoint_fingerprint: the program's data and "
-          "prior options)");
+          "method settings) or for another problem (the fingerprint of its data, operator, initial point and prior "
+          "differs)");
     if (c.iteration > expected.max_iterations)
       mismatch("it holds iteration " + std::to_string(c.iteration) + ", beyond max_iterations " +
                std::to_string(expected.max_iterations) + " (raise max_iterations or remove the checkpoint)");
@@ -115,7 +115,7 @@ template <class Ranks>
   if (io_problem) throw io_error(problem);
   if (!problem.empty()) throw invalid_argument(problem);
   require(failures == 0, [&] {
-    return "PnPSolver: the checkpoint of another rank cannot be resumed from (this rank's is " + file + ")";
+    return "PnP solver: the checkpoint of another rank cannot be resumed from (this rank's is " + file + ")";
   });
   return c;
 }
