@@ -4,6 +4,9 @@
 // Tolerance per element: 1e-6 times the sum of the absolute values of the terms summed into it (the same
 // pass run on |inputs|), about 8 float epsilons of that sum: reordered sums stay inside it, a wrong tap
 // or a wrong channel does not.
+// bf16 (mixed precision): the oracle is the loops in float on the inputs rounded to bfloat16 here (round to
+// nearest even), with the same tolerance: the products of two bf16 values are exact in float, so only the
+// order of the float sums differs; the float result of the unrounded inputs lies outside it.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/serial.hpp>
@@ -11,7 +14,9 @@
 #include <pnpdist/nn/train/conv3_train.hpp>
 #include <pnpdist/tensor/random.hpp>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +34,22 @@ std::vector<float> random_floats(index_t n, std::uint64_t stream) {
 std::vector<float> absolute(std::vector<float> v) {
   for (float& x : v) x = std::fabs(x);
   return v;
+}
+
+/// x rounded to the nearest bfloat16 (ties to even), as a float. Finite inputs only.
+std::vector<float> rounded_to_bf16(std::vector<float> v) {
+  for (float& x : v) {
+    const auto bits = std::bit_cast<std::uint32_t>(x);
+    const std::uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+    x = std::bit_cast<float>(rounded);
+  }
+  return v;
+}
+
+float max_scaled_difference(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& scale) {
+  float worst = 0.0f;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]) / scale[i]);
+  return worst;
 }
 
 void check_close(const std::vector<float>& ours, const std::vector<float>& oracle, const std::vector<float>& scale) {
@@ -95,6 +116,66 @@ TEST_CASE("oneDNN conv3 forward, backward-data and backward-weights equal the lo
   conv3_backward_weights(Serial{}, s, x.data(), g.data(), dw_oracle.data(), static_cast<float*>(nullptr));
   for (float& v : dw_scale) v *= 2.0f;
   check_close(dw, dw_oracle, dw_scale);
+}
+
+TEST_CASE("bf16 oneDNN conv3 equals the float loops on bf16-rounded inputs", "[nn][train][onednn][bf16]") {
+  const Conv3Shape s = GENERATE(Conv3Shape{1, 32, 32, 17, 19}, Conv3Shape{2, 7, 32, 13, 11}, Conv3Shape{1, 32, 5, 9, 8});
+  const int threads = GENERATE(1, 2);
+  INFO("N=" << s.batch << " Cin=" << s.in_channels << " Cout=" << s.out_channels << " threads=" << threads);
+  const index_t in_size = s.batch * s.in_channels * s.plane(), out_size = s.batch * s.out_channels * s.plane();
+  const auto x = random_floats(in_size, 5), w = random_floats(s.out_channels * s.in_channels * 9, 6);
+  const auto b = random_floats(s.out_channels, 7), g = random_floats(out_size, 8);
+  const auto xr = rounded_to_bf16(x), wr = rounded_to_bf16(w), gr = rounded_to_bf16(g);
+  const auto ax = absolute(xr), aw = absolute(wr), ab = absolute(b), ag = absolute(gr);
+  const auto bf16 = ConvPrecision::bf16;
+
+  std::vector<float> ours(static_cast<std::size_t>(out_size)), oracle(ours.size()), scale(ours.size()),
+      unrounded(ours.size());
+  try {
+    onednn_conv3_forward(threads, s, x.data(), w.data(), b.data(), ours.data(), true, bf16);
+  } catch (const invalid_argument& e) {
+    WARN("skipped: " << e.what());  // a CPU without AVX-512: oneDNN has no bf16 convolution
+    return;
+  }
+  conv3_forward(Serial{}, s, xr.data(), wr.data(), b.data(), oracle.data());
+  conv3_forward(Serial{}, s, ax.data(), aw.data(), ab.data(), scale.data());
+  conv3_forward(Serial{}, s, x.data(), w.data(), b.data(), unrounded.data());
+  check_close(ours, oracle, scale);
+  CHECK(max_scaled_difference(ours, unrounded, scale) > 1e-4f);  // the inputs were rounded
+
+  std::vector<float> dx(static_cast<std::size_t>(in_size), 0.5f), dx_oracle = dx, dx_scale(dx.size(), 0.5f);
+  onednn_conv3_backward_data(threads, s, g.data(), w.data(), dx.data(), true, bf16);
+  conv3_backward_data(Serial{}, s, gr.data(), wr.data(), dx_oracle.data());
+  conv3_backward_data(Serial{}, s, ag.data(), aw.data(), dx_scale.data());
+  check_close(dx, dx_oracle, dx_scale);
+
+  std::vector<float> dw(w.size(), 0.25f), dw_oracle = dw, dw_scale = dw;
+  std::vector<float> db(b.size(), -1.0f), db_oracle = db, db_scale(db.size(), 1.0f);
+  onednn_conv3_backward_weights(threads, s, x.data(), g.data(), dw.data(), db.data(), true, bf16);
+  conv3_backward_weights(Serial{}, s, xr.data(), gr.data(), dw_oracle.data(), db_oracle.data());
+  conv3_backward_weights(Serial{}, s, ax.data(), ag.data(), dw_scale.data(), db_scale.data());
+  check_close(dw, dw_oracle, dw_scale);
+  check_close(db, db_oracle, db_scale);
+
+  // The process-wide setting routes the dispatch through bf16, and back.
+  REQUIRE(train_conv_precision() == ConvPrecision::f32);
+  if (train_conv_onednn_allowed()) {
+    set_train_conv_precision(bf16);
+    std::vector<float> dispatched(ours.size());
+    conv3_train_forward(Serial{}, s, x.data(), w.data(), b.data(), dispatched.data());
+    set_train_conv_precision(ConvPrecision::f32);
+    check_close(dispatched, oracle, scale);
+    conv3_train_forward(Serial{}, s, x.data(), w.data(), b.data(), dispatched.data());
+    check_close(dispatched, unrounded, scale);
+  }
+}
+
+TEST_CASE("conv precision names parse and bad ones are refused", "[nn][train]") {
+  CHECK(parse_conv_precision("f32", "--conv-precision") == ConvPrecision::f32);
+  CHECK(parse_conv_precision("bf16", "--conv-precision") == ConvPrecision::bf16);
+  CHECK(std::string(to_string(ConvPrecision::bf16)) == "bf16");
+  CHECK_THROWS_WITH(parse_conv_precision("fp16", "--conv-precision"),
+                    "--conv-precision must be 'f32' or 'bf16', got 'fp16'");
 }
 
 TEST_CASE("oneDNN conv3 refuses non-positive shapes before running", "[nn][train][onednn]") {
