@@ -31,13 +31,18 @@ library's closed form) are inherited.
 DeepInv's own Tomography differs in conventions (see docs/python.md, DeepInv): its sinograms are
 (B, C, detectors, angles), pnpdist's (views, detectors), its angles are in degrees, and normalize=True divides
 A by its spectral norm. Tomography(..., normalize=True) does the same here; to_deepinv_sinogram and
-from_deepinv_sinogram swap the last two axes.
+from_deepinv_sinogram swap the last two axes. The geometries of DeepInv's Tomography on its image layout:
+deepinv_parallel_geometry (circle=False and True), deepinv_fan_geometry (fan_beam=True, its fan_parameters)
+with deepinv_fan_weights (DeepInv's fan-beam values are line integrals times cos of the fan angle), and
+deepinv_circle_mask for circle=True (Tomography(geometry, mask=deepinv_circle_mask(W))).
 """
 
 import math
+import numbers
 
 __all__ = ["Tomography", "Blur", "BlurStack", "Physics", "tensor_shapes", "check_shape",
-           "to_deepinv_sinogram", "from_deepinv_sinogram", "deepinv_parallel_geometry"]
+           "to_deepinv_sinogram", "from_deepinv_sinogram", "deepinv_parallel_geometry", "deepinv_fan_geometry",
+           "deepinv_fan_weights", "deepinv_circle_mask"]
 
 _INSTALL_HINT = ("pnpdist.deepinv needs DeepInv, which is not installed: pip install deepinv "
                  "(it is an optional dependency of pnpdist)")
@@ -97,26 +102,158 @@ def from_deepinv_sinogram(y):
     return to_deepinv_sinogram(y)
 
 
-def deepinv_parallel_geometry(angles_degrees, img_width):
-    """The pnpdist parallel-beam geometry of deepinv.physics.Tomography(angles, img_width, circle=False,
-    fan_beam=False) on DeepInv's own image layout: unit pixels; the detector of P = ceil(sqrt(2) img_width)
-    unit bins of DeepInv's padded rotate-and-sum; the angles in radians; the image mirrored in y (DeepInv's
-    row 0 is at +y, pnpdist's at -y: the geometry is mirrored, no array is flipped); and, where P - img_width
-    is odd, DeepInv's rotation centre half a pixel off the image centre in both axes (the detector shifted by
-    (cos t - sin t) / 2 bins at angle t). The sinogram is pnpdist's (views, P): to_deepinv_sinogram gives
-    DeepInv's (P, views). The projectors differ in interpolation (DeepInv: bilinear rotation of the image,
+def _deepinv_angles(angles_degrees):
+    """DeepInv's angles in radians: an int n gives n angles over 180 degrees (linspace(0, 180, n + 1)[:-1], as
+    DeepInv's Tomography), otherwise a non-empty 1D sequence of finite angles in degrees."""
+    import numpy as np
+    if isinstance(angles_degrees, bool):
+        raise TypeError("pnpdist.deepinv: angles must be an int (a count) or a 1D sequence of degrees, got bool")
+    if isinstance(angles_degrees, numbers.Integral):
+        if angles_degrees < 1:
+            raise ValueError(f"pnpdist.deepinv: the number of angles must be positive, got {angles_degrees}")
+        return np.radians(np.linspace(0.0, 180.0, angles_degrees + 1)[:-1])
+    if hasattr(angles_degrees, "detach"):  # a torch tensor
+        angles_degrees = angles_degrees.detach().cpu().numpy()
+    angles = np.asarray(angles_degrees, dtype=np.float64)
+    if angles.ndim != 1 or angles.size == 0:
+        raise ValueError("pnpdist.deepinv: angles must be an int or a non-empty 1D sequence of degrees, got shape "
+                         f"{angles.shape}")
+    if not np.all(np.isfinite(angles)):
+        raise ValueError("pnpdist.deepinv: angles must be finite")
+    return np.radians(angles)
+
+
+def _width(img_width):
+    """img_width checked (an int >= 2, numpy ints too) as an int."""
+    if isinstance(img_width, bool) or not isinstance(img_width, numbers.Integral) or img_width < 2:
+        raise ValueError(f"pnpdist.deepinv: img_width must be an int >= 2, got {img_width!r}")
+    return int(img_width)
+
+
+def _deepinv_frame(img_width, circle):
+    """DeepInv's sampling frame of a W x W image: (G, c), G the width of the grid it rotates (ceil(sqrt(2) W),
+    the zero-padded image, with circle=False; W with circle=True) and c the offset, in pixels along x and y, of the
+    grid's centre (DeepInv's rotation centre) from the image centre: -1/2, 0 or 1/2."""
+    img_width = _width(img_width)
+    if circle:
+        return img_width, 0.0
+    grid = math.ceil(math.sqrt(2.0) * img_width)
+    pad = grid - img_width
+    before = (img_width + pad) // 2 - img_width // 2  # DeepInv's padding before the image
+    return grid, pad / 2 - before
+
+
+def deepinv_parallel_geometry(angles_degrees, img_width, circle=False):
+    """The pnpdist parallel-beam geometry of deepinv.physics.Tomography(angles, img_width, circle=circle,
+    fan_beam=False) on DeepInv's own image layout. angles_degrees: DeepInv's angles in degrees, or an int n
+    for n angles over 180 degrees (DeepInv's rule). Unit pixels; the detector of G unit bins centred on
+    DeepInv's rotation centre, G = ceil(sqrt(2) img_width) (the zero-padded image DeepInv rotates) with
+    circle=False, G = img_width with circle=True; the angles in radians, the image mirrored in y relative to
+    parallel_beam_2d (DeepInv's row 0 is at +y, pnpdist's at -y: the geometry is mirrored, no array is
+    flipped). With circle=False and G - img_width odd, DeepInv's rotation centre lies half a pixel off the
+    image centre in both axes, towards the last row and column for an even img_width and towards the first
+    for an odd one: the geometry's rotation centre is there too. With circle=True DeepInv also restricts the
+    image to its inscribed circle: compose this projector with deepinv_circle_mask(img_width)
+    (Tomography(geometry, mask=...)). The sinogram is pnpdist's (views, G): to_deepinv_sinogram gives
+    DeepInv's (G, views). The projectors differ in interpolation (DeepInv: bilinear rotation of the image,
     pnpdist: Joseph), so the sinograms agree to interpolation accuracy, not to round-off (docs/python.md)."""
     import numpy as np
     import pnpdist
-    width = int(img_width)
-    bins = math.ceil(math.sqrt(2.0) * width)
-    angles = np.radians(np.asarray(angles_degrees, dtype=np.float64))
-    vectors = np.array(pnpdist.parallel_beam_2d(angles.tolist(), bins, (width, width)).vectors)
-    if (bins - width) % 2 == 1:
-        shift = 0.5 * (np.cos(angles) - np.sin(angles))
-        vectors[:, 2:4] += shift[:, None] * vectors[:, 4:6]
-    vectors[:, 1::2] *= -1.0  # mirror y: ray, detector centre and u
-    return pnpdist.Geometry2D.from_vectors("parallel", vectors, bins, (width, width))
+    img_width = _width(img_width)
+    theta = _deepinv_angles(angles_degrees)
+    grid, centre = _deepinv_frame(img_width, bool(circle))
+    c, s = np.cos(theta), np.sin(theta)
+    # DeepInv sums the rotated grid along its rows: rays along (sin, cos), detector along (cos, -sin) in
+    # pnpdist's frame (x along the columns, y along the rows from row 0).
+    vectors = np.stack([s, c, np.full_like(c, centre), np.full_like(c, centre), c, -s], axis=1)
+    return pnpdist.Geometry2D.from_vectors("parallel", vectors, grid, (img_width, img_width))
+
+
+# DeepInv 0.5.0's defaults of fan_parameters (deepinv.physics.Tomography with fan_beam=True); pixel_spacing
+# defaults to 0.5 / img_width.
+_FAN_DEFAULTS = {"source_radius": 57.5, "detector_radius": 57.5, "n_detector_pixels": 258, "detector_spacing": 0.077}
+_FAN_KEYS = ("pixel_spacing", "source_radius", "detector_radius", "n_detector_pixels", "detector_spacing")
+
+
+def _fan_parameters(img_width, fan_parameters, circle):
+    """DeepInv's fan_parameters completed with its defaults and checked, and the lengths in pixels: (source
+    radius, detector radius, detector spacing, detector cells, grid width, centre offset)."""
+    grid, centre = _deepinv_frame(img_width, bool(circle))
+    given = {} if fan_parameters is None else fan_parameters
+    if not isinstance(given, dict):
+        raise TypeError(f"pnpdist.deepinv: fan_parameters must be a dict or None, got {type(given).__name__}")
+    unknown = sorted(set(given) - set(_FAN_KEYS))
+    if unknown:
+        raise ValueError(f"pnpdist.deepinv: unknown fan_parameters {unknown}; the keys are {list(_FAN_KEYS)}")
+    p = dict(_FAN_DEFAULTS, pixel_spacing=0.5 / img_width)
+    p.update(given)
+    cells = p["n_detector_pixels"]
+    if isinstance(cells, bool) or not isinstance(cells, numbers.Integral) or cells < 1:
+        raise ValueError(f"pnpdist.deepinv: fan_parameters['n_detector_pixels'] must be a positive int, got {cells!r}")
+    for key in ("pixel_spacing", "source_radius", "detector_radius", "detector_spacing"):
+        value = p[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"pnpdist.deepinv: fan_parameters[{key!r}] must be a positive finite number, got {value!r}")
+    # DeepInv scales lengths by 2 / (G pixel_spacing) into its grid's [-1, 1], whose G samples are one pixel
+    # apart: one length unit is (G - 1) / (G pixel_spacing) pixels (its pixel is pixel_spacing G / (G - 1) long).
+    unit = (grid - 1) / (grid * p["pixel_spacing"])
+    return (float(p["source_radius"]) * unit, float(p["detector_radius"]) * unit,
+            float(p["detector_spacing"]) * unit, int(cells), grid, centre)
+
+
+def deepinv_fan_geometry(angles_degrees, img_width, fan_parameters=None, circle=False):
+    """The pnpdist 2D fan-beam geometry of deepinv.physics.Tomography(angles, img_width, circle=circle,
+    fan_beam=True, fan_parameters=fan_parameters) on DeepInv's image layout. angles_degrees: degrees, or an
+    int n for n angles over 180 degrees (DeepInv's rule); fan_parameters: DeepInv's dict (pixel_spacing,
+    source_radius, detector_radius, n_detector_pixels, detector_spacing; the missing keys take DeepInv
+    0.5.0's defaults: 0.5 / img_width, 57.5, 57.5, 258, 0.077; another key raises ValueError).
+
+    Lengths are in pixels (the geometry's pixel_size is 1). DeepInv maps its lengths onto the G-pixel grid it
+    samples (G = ceil(sqrt(2) img_width), the zero-padded image, with circle=False; img_width with
+    circle=True) by 2 / (G pixel_spacing) while the grid's pixels are 2 / (G - 1) apart: one of its length
+    units is (G - 1) / (G pixel_spacing) pixels. At angle t (radians) the source is source_radius from the
+    rotation centre along (-cos t, sin t) in pnpdist's frame (x along the columns, y along the rows from row
+    0), the flat detector's centre detector_radius along (cos t, -sin t) and its n_detector_pixels cells
+    detector_spacing apart along (sin t, cos t), centred; the rotation centre is DeepInv's, half a pixel off
+    the image centre where G - img_width is odd (see deepinv_parallel_geometry). With circle=True compose
+    with deepinv_circle_mask(img_width), as for the parallel beam.
+
+    Scale: DeepInv sums its samples one pixel apart along the central ray's direction, not along each ray,
+    so its value for cell j is the line integral times cos(gamma_j), gamma_j the cell's fan angle:
+    deepinv_fan_weights gives these factors. Interpolation differs as for the parallel beam (bilinear
+    against Joseph): the sinograms agree to interpolation accuracy (docs/python.md)."""
+    import numpy as np
+    import pnpdist
+    img_width = _width(img_width)
+    theta = _deepinv_angles(angles_degrees)
+    source, detector, spacing, cells, _, centre = _fan_parameters(img_width, fan_parameters, circle)
+    c, s = np.cos(theta), np.sin(theta)
+    vectors = np.stack([-source * c + centre, source * s + centre, detector * c + centre, -detector * s + centre,
+                        spacing * s, spacing * c], axis=1)
+    return pnpdist.Geometry2D.from_vectors("fan", vectors, cells, (img_width, img_width))
+
+
+def deepinv_fan_weights(img_width, fan_parameters=None, circle=False):
+    """cos(gamma_j) of the cells of deepinv_fan_geometry(angles, img_width, fan_parameters, circle): DeepInv's
+    fan-beam sinogram is pnpdist's multiplied by these factors (float64, shape (n_detector_pixels,), the same
+    for every view), to interpolation accuracy. gamma_j is the angle between cell j's ray and the central
+    ray: cos(gamma_j) = (R_s + R_d) / sqrt((R_s + R_d)^2 + u_j^2), u_j the cell's offset on the detector."""
+    import numpy as np
+    source, detector, spacing, cells, _, _ = _fan_parameters(img_width, fan_parameters, circle)
+    u = (np.arange(cells) - (cells - 1) / 2) * spacing
+    return (source + detector) / np.sqrt((source + detector) ** 2 + u ** 2)
+
+
+def deepinv_circle_mask(img_width, dtype="float32"):
+    """DeepInv's circle=True mask of a W x W image as an array of 0 and 1 of the dtype: 1 where the pixel centre
+    lies within (W - 1) / 2 pixels of the image centre, computed as DeepInv does (in float32: x^2 + y^2 <= 1
+    with x, y = 2 i / (W - 1) - 1), so that the same pixels are kept. DeepInv multiplies the image by it before
+    projecting (and its adjoint after back projecting): Tomography(deepinv_parallel_geometry(angles, W,
+    circle=True), mask=deepinv_circle_mask(W)) is the same operator up to the interpolation."""
+    import numpy as np
+    img_width = _width(img_width)
+    r = np.float32(2.0) * np.arange(img_width, dtype=np.float32) / np.float32(img_width - 1) - np.float32(1.0)
+    return ((r[:, None] ** 2 + r[None, :] ** 2) <= np.float32(1.0)).astype(dtype)
 
 
 # ---- The physics classes (DeepInv imported on first use) ---------------------------------------------
@@ -160,7 +297,7 @@ def _build_classes():
             self.normalize = bool(normalize)
             self.operator_norm = 1.0
             if self.normalize:
-                self.operator_norm = _spectral_norm(op)
+                self.operator_norm = _spectral_norm(op, mask=getattr(self, "_mask_array", None))
 
         def A(self, x, **kwargs):
             check_tensor(x, self.x_pattern, self.op.dtype, "x")
@@ -182,13 +319,15 @@ def _build_classes():
             z = pt.apply(pt.Normal(self.op), x)
             return z / self.operator_norm ** 2 if self.normalize else z
 
-    def _spectral_norm(op, iterations=50):
-        import numpy as np
+    def _spectral_norm(op, iterations=50, mask=None):
+        """The spectral norm of op (of op times the diagonal mask where one is given), power method."""
         x = np.random.default_rng(0).standard_normal(op.domain_shape).astype(op.dtype)
         norm = 0.0
         for _ in range(iterations):
             x /= np.linalg.norm(x)
-            x = op.adjoint(op.forward(x))
+            x = op.adjoint(op.forward(x if mask is None else x * mask))
+            if mask is not None:
+                x *= mask
             norm = math.sqrt(float(np.linalg.norm(x)))
         return norm
 
@@ -197,9 +336,12 @@ def _build_classes():
         DeepInv physics: x (B, C, H, W) -> y (B, C, views, detector_cols), or x (B, C, D, H, W) ->
         y (B, C, views, detector_rows, detector_cols). projector: a Geometry2D / Geometry3D (a projector of
         `dtype` is made) or a JosephProjector2D / 3D. normalize: see Physics (DeepInv's Tomography
-        default is True, here False: pnpdist's projections are line integrals in the geometry's units)."""
+        default is True, here False: pnpdist's projections are line integrals in the geometry's units).
+        mask: None, or an array of the image's shape (numpy or torch, finite) by which every image is
+        multiplied before projecting: A = P M, A_adjoint = M P^T, A_adjoint_A = M (P^T P) (M x) in one
+        normal() call, fbp(y) masked too; deepinv_circle_mask gives DeepInv's circle=True mask."""
 
-        def __init__(self, projector, dtype="float32", normalize=False, **kwargs):
+        def __init__(self, projector, dtype="float32", normalize=False, mask=None, **kwargs):
             if isinstance(projector, pnpdist.Geometry2D):
                 projector = pnpdist.JosephProjector2D(projector, dtype=dtype)
             elif isinstance(projector, pnpdist.Geometry3D):
@@ -209,10 +351,42 @@ def _build_classes():
                 raise TypeError("pnpdist.deepinv.Tomography: projector must be a Geometry2D, Geometry3D, "
                                 f"JosephProjector2D, JosephProjector3D or StackedOperator of them, got "
                                 f"{type(projector).__name__}")
+            self._mask_array = None
+            if mask is not None:
+                if isinstance(mask, torch.Tensor):
+                    mask = mask.detach().cpu().numpy()
+                m = np.asarray(mask)
+                if m.dtype.kind not in "biuf":
+                    raise TypeError(f"pnpdist.deepinv.Tomography: mask must be a numeric array, got dtype {m.dtype}")
+                if m.shape != tuple(projector.domain_shape):
+                    raise ValueError(f"pnpdist.deepinv.Tomography: mask must have the image's shape "
+                                     f"{tuple(projector.domain_shape)}, got {m.shape}")
+                m = m.astype(projector.dtype)
+                if not np.all(np.isfinite(m)):
+                    raise ValueError("pnpdist.deepinv.Tomography: mask must be finite")
+                self._mask_array = m
             super().__init__(projector, normalize=normalize, **kwargs)
+            self.mask = None if self._mask_array is None else torch.from_numpy(self._mask_array)
+
+        def A(self, x, **kwargs):
+            return super().A(x if self.mask is None else self._masked(x, "x"), **kwargs)
+
+        def A_adjoint(self, y, **kwargs):
+            x = super().A_adjoint(y, **kwargs)
+            return x if self.mask is None else x * self.mask
+
+        def A_adjoint_A(self, x, **kwargs):
+            if self.mask is None:
+                return super().A_adjoint_A(x, **kwargs)
+            return super().A_adjoint_A(self._masked(x, "x"), **kwargs) * self.mask
+
+        def _masked(self, x, name):
+            check_tensor(x, self.x_pattern, self.op.dtype, name)  # before broadcasting can hide a wrong shape
+            return x * self.mask
 
         def fbp(self, y):
-            """pnpdist's FBP (Ram-Lak; FDK for cone beams) of y (B, C, *range), undoing the normalization."""
+            """pnpdist's FBP (Ram-Lak; FDK for cone beams) of y (B, C, *range), an estimate of x: y is multiplied
+            by operator_norm first where normalize=True (A = P / operator_norm), and the result by the mask."""
             op = self.op
             if not hasattr(op, "geometry"):
                 raise TypeError("pnpdist.deepinv.Tomography.fbp needs a single projector (it has a geometry)")
@@ -221,7 +395,7 @@ def _build_classes():
             ys = (y.detach() * self.operator_norm).contiguous().numpy().reshape((-1,) + tuple(op.range_shape))
             xs = [recon(op.geometry, s) for s in ys]
             out = torch.from_numpy(np.stack(xs)).reshape(tuple(y.shape[:2]) + tuple(op.domain_shape))
-            return out * self.operator_norm if self.normalize else out
+            return out if self.mask is None else out * self.mask
 
     class Blur(Physics):
         """A pnpdist.Blur as a DeepInv physics: (B, C, H, W) -> (B, C, H', W') for a blur of (H, W)

@@ -63,7 +63,9 @@ def test_deepinv_sinogram_layout_and_geometry():
     assert np.array_equal(pdi.from_deepinv_sinogram(pdi.to_deepinv_sinogram(y)), y)
     # DeepInv's image row 0 is at +y: a pixel in row 0 projects at angle 0 (rays along y, detector along x)
     # to the same bin as in pnpdist's last row; at 90 degrees to the mirrored bin of pnpdist's row 0.
-    for width in (6, 7):  # P - width odd for 6 (9 - 6), even for 7 (10 - 7)
+    # P - width is odd for both (9 - 6, 10 - 7): DeepInv pads one pixel more after the image for 6, before it
+    # for 7, so its rotation centre is half a pixel towards the last row and column for 6, the first for 7.
+    for width, shift in ((6, 0.5), (7, -0.5)):
         g = pdi.deepinv_parallel_geometry([0.0, 90.0], width)
         assert g.sinogram_shape == (2, math.ceil(math.sqrt(2) * width))
         a = pnpdist.JosephProjector2D(g, dtype="float64")
@@ -72,8 +74,7 @@ def test_deepinv_sinogram_layout_and_geometry():
         x = np.zeros((width, width))
         x[0, 1] = 1.0
         mirrored = x[::-1].copy()
-        shift = 0.5 if (g.detector_cols - width) % 2 else 0.0
-        # View 0: the detector moved by (cos 0 - sin 0) / 2 = 1/2 bin; view 1 by -1/2 bin.
+        # View 0: the detector moved by shift (cos 0 - sin 0) bins; view 1 by -shift.
         for view, s in ((0, shift), (1, -shift)):
             got, want = a.forward(x)[view], ref.forward(mirrored)[view]
             centre = lambda p: float(np.sum(p * np.arange(p.size)) / np.sum(p))  # noqa: E731
@@ -258,7 +259,7 @@ def test_least_squares_and_noise(dinv):
 def test_normalize_and_the_relation_to_deepinv_tomography(dinv):
     import torch
     angles = np.linspace(0, 180, 30, endpoint=False)
-    for width in (62, 64):  # P - width even and odd
+    for width in (62, 63, 64):  # P - width even, odd with an odd width, odd with an even width
         own = dinv.physics.Tomography(angles=torch.tensor(angles, dtype=torch.float32), img_width=width,
                                       circle=False, normalize=False)
         ours = pdi.Tomography(pdi.deepinv_parallel_geometry(angles, width))
