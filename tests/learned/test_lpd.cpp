@@ -2,7 +2,8 @@
 // (dot-product test), the whole network's backward pass against central finite differences in double
 // (parallel and fan beam), output and gradients against PyTorch fixtures, the ellipse data (deterministic,
 // disjoint splits, 5% noise), configuration errors,
-// and resuming a training run from a checkpoint gives bitwise the weights of an uninterrupted run.
+// and resuming a training run from a checkpoint gives bitwise the weights of an uninterrupted run (and is
+// refused in another convolution precision).
 #include <catch2/catch.hpp>
 
 #include <pnpdist/learned/lpd_training.hpp>
@@ -149,5 +150,28 @@ TEST_CASE("training: resuming from a checkpoint gives bitwise the weights of an 
   other.learning_rate = 2e-3;
   LpdTrainer mismatched(Serial{}, second, data, other, 2);
   CHECK_THROWS_WITH(mismatched.resume(checkpoint), Catch::Contains("another run"));
+
+  // bf16 training convolutions change the weights: the float run's checkpoint is refused in bf16, and a bf16
+  // run resumes its own checkpoint bitwise too.
+  if (nn::train::conv3_train_uses_onednn<Serial, float>()) {
+    const std::uint64_t float_hash = resumed.options_hash();
+    nn::train::set_train_conv_precision(nn::train::ConvPrecision::bf16);
+    CHECK(resumed.options_hash() != float_hash);
+    LearnedPrimalDual low(layer, tiny_config());
+    LpdTrainer bf16_run(Serial{}, low, data, adam, 2);
+    CHECK_THROWS_WITH(bf16_run.resume(checkpoint), Catch::Contains("another run"));
+    LearnedPrimalDual low_whole(layer, tiny_config());
+    LpdTrainer bf16_uninterrupted(Serial{}, low_whole, data, adam, 2);
+    for (int t = 0; t < 4; ++t) bf16_uninterrupted.step();
+    for (int t = 0; t < 2; ++t) bf16_run.step();
+    bf16_run.save(checkpoint, 0.0);
+    LearnedPrimalDual low_second(layer, tiny_config());
+    LpdTrainer bf16_resumed(Serial{}, low_second, data, adam, 2);
+    bf16_resumed.resume(checkpoint);
+    for (int t = 0; t < 2; ++t) bf16_resumed.step();
+    CHECK(low_second.parameters().values() == low_whole.parameters().values());
+    nn::train::set_train_conv_precision(nn::train::ConvPrecision::f32);
+    CHECK_THROWS_WITH(resumed.resume(checkpoint), Catch::Contains("another run"));
+  }
   std::filesystem::remove_all(dir);
 }

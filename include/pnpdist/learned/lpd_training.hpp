@@ -43,6 +43,7 @@
 #include "pnpdist/learned/lpd.hpp"
 #include "pnpdist/metrics/psnr.hpp"
 #include "pnpdist/nn/train/adam.hpp"
+#include "pnpdist/nn/train/conv3_onednn.hpp"
 #include "pnpdist/nn/train/mse_loss.hpp"
 #include "pnpdist/nn/train/training_checkpoint.hpp"
 
@@ -203,7 +204,7 @@ public:
   }
 
   /// A hash of everything that changes the weights of a run (architecture and initial primal, data, optimizer,
-  /// batch).
+  /// batch, the training convolutions' precision).
   [[nodiscard]] std::uint64_t options_hash() const {
     const LpdConfig& c = net_->config();
     const nn::train::AdamOptions& a = adam_.options();
@@ -244,6 +245,12 @@ public:
     if (initial_weights_ != 0) hash = pnpdist::detail::fnv1a(&initial_weights_, sizeof(initial_weights_), hash);
     if (first_training_sample_ != 0)
       hash = pnpdist::detail::fnv1a(&first_training_sample_, sizeof(first_training_sample_), hash);
+    // bf16 convolutions (nn/train/conv3_onednn.hpp) change the weights: a run cannot resume in another precision.
+    if (nn::train::conv3_train_uses_onednn<Exec, T>() &&
+        nn::train::train_conv_precision() == nn::train::ConvPrecision::bf16) {
+      const char tag[] = "conv bf16";
+      hash = pnpdist::detail::fnv1a(tag, sizeof(tag), hash);
+    }
     return hash;
   }
 
