@@ -6,6 +6,7 @@
 #include <pnpdist/tensor/owning_tensor.hpp>
 
 #include <catch2/catch.hpp>
+#include <utility>
 #include <vector>
 
 #include "distributed/test_world.hpp"
@@ -68,6 +69,70 @@ TEST_CASE("broadcast copies the root's buffer to every rank, and barrier returns
   comm.barrier();
   CHECK_THROWS_AS(comm.broadcast(View<float, 1, HostSpace>(b.data(), Extents<1>{33}), comm.size()), invalid_argument);
 }
+
+TEST_CASE("split groups the ranks of one color, ranked by key", "[distributed][mpi]") {
+  const auto world = test::world();
+  const int p = world.size();
+  const int r = world.rank();
+  // Two colors by parity, ranked in decreasing world rank: the members are q = r mod 2, r mod 2 + 2, ...
+  const auto part = world.split(r % 2, p - r);
+  std::vector<int> members;
+  for (int q = p - 1; q >= 0; --q)
+    if (q % 2 == r % 2) members.push_back(q);
+  REQUIRE(part.size() == static_cast<int>(members.size()));
+  CHECK(members[static_cast<std::size_t>(part.rank())] == r);
+  std::vector<double> mine{static_cast<double>(r)}, all(members.size(), -1.0);
+  const std::vector<index_t> counts(members.size(), 1);
+  part.allgatherv(View<const double, 1, HostSpace>(mine.data(), Extents<1>{1}),
+                  View<double, 1, HostSpace>(all.data(), Extents<1>{part.size()}), counts);
+  for (std::size_t k = 0; k < members.size(); ++k) CHECK(all[k] == static_cast<double>(members[k]));
+  double sum = 0;
+  for (const int q : members) sum += q;
+  CHECK(part.allreduce_sum(static_cast<double>(r)) == sum);
+  std::vector<float> b(5, static_cast<float>(r));
+  part.broadcast(View<float, 1, HostSpace>(b.data(), Extents<1>{5}), 0);
+  for (const float v : b) CHECK(v == static_cast<float>(members.front()));
+  // A copy works on the same group, and splitting a part again by one color gives the part.
+  const auto copy = part;
+  CHECK(copy.allreduce_sum(1.0) == static_cast<double>(members.size()));
+  const auto again = part.split(0, 0);
+  CHECK(again.size() == part.size());
+  CHECK(again.rank() == part.rank());
+  // A negative color (MPI_UNDEFINED's meaning: no group) is refused on every rank before any call.
+  CHECK_THROWS_AS(world.split(-1, 0), invalid_argument);
+  world.barrier();
+}
+
+#if defined(PNPDIST_TEST_WITH_MPI)
+namespace {
+extern "C" int count_deletion(MPI_Comm, int, void*, void* counter) {
+  ++*static_cast<int*>(counter);
+  return MPI_SUCCESS;
+}
+}  // namespace
+
+TEST_CASE("a split communicator is freed with its last copy, and only then", "[distributed][mpi]") {
+  const auto world = test::world();
+  int deletions = 0, keyval = MPI_KEYVAL_INVALID;
+  // The attribute's delete callback runs when MPI frees the communicator it is attached to.
+  REQUIRE(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, count_deletion, &keyval, &deletions) == MPI_SUCCESS);
+  {
+    auto part = world.split(world.rank() % 2, 0);
+    REQUIRE(MPI_Comm_set_attr(part.native(), keyval, nullptr) == MPI_SUCCESS);
+    { const auto copy = part; }
+    CHECK(deletions == 0);
+    CHECK(part.allreduce_sum(1.0) == static_cast<double>(part.size()));
+    const auto moved = std::move(part);
+    CHECK(deletions == 0);
+  }
+  CHECK(deletions == 1);
+  // The world is wrapped, not owned: its copies going frees nothing.
+  { const auto copy = world; }
+  CHECK(deletions == 1);
+  world.barrier();
+  REQUIRE(MPI_Comm_free_keyval(&keyval) == MPI_SUCCESS);
+}
+#endif
 
 TEST_CASE("flat_view refuses strided buffers", "[distributed][unit]") {
   Tensor<float, 2> t(Extents<2>{4, 5});

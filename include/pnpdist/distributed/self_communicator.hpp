@@ -18,6 +18,12 @@ namespace pnpdist {
 struct SelfCommunicator {
   [[nodiscard]] int rank() const { return 0; }
   [[nodiscard]] int size() const { return 1; }
+  /// The group of this process again, as MpiCommunicator::split gives a group of one; color must be >= 0.
+  [[nodiscard]] SelfCommunicator split(int color, int /*key*/) const {
+    require(color >= 0,
+            [&] { return "SelfCommunicator::split: the color must be >= 0, got " + std::to_string(color); });
+    return {};
+  }
 
   template <class T, class Space>
   void allreduce_sum(const View<T, 1, Space>& /*buffer*/) const {}

@@ -13,6 +13,7 @@
 /// (mpi_is_cuda_aware(); OpenMPI built with CUDA support), otherwise such a call throws mpi_error naming the
 /// alternative (NcclCommunicator). Before handing a device buffer to MPI the device is synchronized, so
 /// kernels queued on any stream have finished writing it.
+/// split(color, key) makes sub-communicators (MPI_Comm_split), freed with the last copy of the result.
 /// Errors: the communicator's error handler is MPI_ERRORS_RETURN; a failed call throws mpi_error with
 /// MPI's error string. Buffers longer than 2^30 elements are reduced and broadcast in chunks (MPI counts
 /// are int); allgatherv needs every count and their total below 2^31.
@@ -113,6 +114,27 @@ public:
 
   [[nodiscard]] int rank() const { return rank_; }
   [[nodiscard]] int size() const { return size_; }
+
+  /// The ranks of this communicator that pass the same `color` (>= 0), ranked by `key`, ties by their rank
+  /// here (MPI_Comm_split; collective). The new communicator is owned by the returned object and its copies
+  /// and freed (MPI_Comm_free, collective: every rank drops its copies in the same order) with the last of
+  /// them, unless MPI is finalized by then. Throws invalid_argument for a negative color before any call.
+  [[nodiscard]] MpiCommunicator split(int color, int key) const {
+    require(color >= 0, [&] {
+      return "MpiCommunicator::split: the color must be >= 0, got " + std::to_string(color) + " on rank " +
+             std::to_string(rank_);
+    });
+#if defined(PNPDIST_HAS_MPI)
+    auto owned = std::make_shared<OwnedComm>();
+    detail::mpi_check(MPI_Comm_split(comm_, color, key, &owned->comm), "MPI_Comm_split");
+    MpiCommunicator part(owned->comm);
+    part.owned_ = std::move(owned);
+    return part;
+#else
+    (void)key;
+    throw not_compiled("pnpdist::MpiCommunicator::split: this build has no MPI (link pnpdist::mpi)");
+#endif
+  }
 
   /// buffer <- sum over ranks (in place).
   template <class T, class Space>
@@ -276,7 +298,20 @@ private:
   }
 
 #if defined(PNPDIST_HAS_MPI)
+  // A communicator made by split(), freed with the last copy of the object that owns it.
+  struct OwnedComm {
+    MPI_Comm comm = MPI_COMM_NULL;
+    OwnedComm() = default;
+    OwnedComm(const OwnedComm&) = delete;
+    OwnedComm& operator=(const OwnedComm&) = delete;
+    ~OwnedComm() {
+      int finalized = 0;
+      MPI_Finalized(&finalized);
+      if (!finalized && comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+    }
+  };
   MPI_Comm comm_;
+  std::shared_ptr<OwnedComm> owned_;  // null for a wrapped communicator (not owned)
 #endif
   int rank_ = 0;
   int size_ = 1;
