@@ -32,3 +32,6 @@
     DTypeLike: TypeAlias = Literal['float32', 'float64'] | type[numpy.float32] | type[numpy.float64] | numpy.dtype[numpy.float32] | numpy.dtype[numpy.float64]
     PnPAlgorithm: TypeAlias = ProximalGradient | HalfQuadraticSplitting | ADMM
     PnPObserver: TypeAlias = Callable[[dict[str, float], numpy.ndarray], object]
+# The MPI extension's world() returns the main extension's Communicator (src/mpi_module.cpp).
+^_pnpdist_mpi\.__prefix__$:
+    \from ._pnpdist import Communicator

@@ -45,6 +45,7 @@ void bind_ct(nb::module_& m);
 void bind_ct3d(nb::module_& m);
 void bind_blur(nb::module_& m);
 void bind_stack(nb::module_& m);
+void bind_distributed(nb::module_& m);
 void bind_drunet(nb::module_& m);
 void bind_solvers(nb::module_& m);
 void bind_pnp_algorithms(nb::module_& m);

@@ -16,6 +16,7 @@ NB_MODULE(_pnpdist, m) {
   py::bind_ct3d(m);
   py::bind_blur(m);
   py::bind_stack(m);
+  py::bind_distributed(m);  // exposed by pnpdist.mpi
   py::bind_drunet(m);
   py::bind_solvers(m);
   py::bind_pnp_algorithms(m);

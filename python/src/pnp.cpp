@@ -5,7 +5,8 @@
 // (solvers/checkpoint.hpp): the binding adds a fingerprint of what it knows of the problem (operator type and
 // shapes, y, x0, the network's weights file and tiling), so that a checkpoint of another problem is refused.
 // Between iterations the observer step checks for Python signals (Ctrl-C), so a run is interruptible with or
-// without an observer; the exception leaves the last checkpoint written on disk.
+// without an observer; the exception leaves the last checkpoint written on disk. A DistributedProjector2D
+// (pnpdist.mpi) runs as the library's DistributedPhysics of its blocks: collective, y is this rank's rows.
 
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
@@ -23,6 +24,7 @@
 
 #include "blur_stack.hpp"
 #include "denoiser.hpp"
+#include "distributed.hpp"
 #include "operator.hpp"
 #include "pnpdist/metrics/psnr.hpp"
 #include "pnpdist/metrics/ssim.hpp"
@@ -143,16 +145,24 @@ struct Problem {
   PnPOptions options{};
 };
 
+/// The solve on any library physics (a StackedPhysics of the operator, or a distributed physics).
+template <class Physics, class Prior, class Alg>
+PnPResult<float, Physics::domain_rank, HostSpace> solve_physics(const Problem& p, const Physics& physics, Prior& prior,
+                                                                const Alg& algorithm) {
+  constexpr std::size_t R = Physics::domain_rank;
+  PnPSolver<Prior, Alg> solver(prior, p.options, algorithm);
+  const View<const float, R> x0(p.x0.data(), physics.domain_shape());
+  return solver.solve(physics, init::given(x0), TruthObserver<R>{p.truth, p.data_range}, p.observer);
+}
+
 template <std::size_t R, class Prior, class Alg>
 PnPResult<float, R, HostSpace> solve(const Problem& p, Prior& prior, const Alg& algorithm) {
   using Op = ShapedOperator<float, R>;
   const Op op{p.op, p.op->executor()};
   std::vector<Tensor<float, 1>> measurements;
   measurements.push_back(clone(p.y.const_view()));
-  StackedPhysics<Op> physics(std::vector<Op>{op}, std::move(measurements));
-  PnPSolver<Prior, Alg> solver(prior, p.options, algorithm);
-  const View<const float, R> x0(p.x0.data(), op.domain_shape());
-  return solver.solve(physics, init::given(x0), TruthObserver<R>{p.truth, p.data_range}, p.observer);
+  const StackedPhysics<Op> physics(std::vector<Op>{op}, std::move(measurements));
+  return solve_physics(p, physics, prior, algorithm);
 }
 
 /// The solve on a CircularBlurStack's fused data term (domain (N, C, H, W), a 2D network).
@@ -193,6 +203,24 @@ nb::dict run(Problem& p, Denoiser& denoiser) {
     });
   }
   return to_dict(std::move(*result), p.op->domain_shape());
+}
+
+/// The solve on a DistributedProjector2D: the library's DistributedPhysics of this rank's blocks with y (this
+/// rank's rows); collective, the same iterates on every rank.
+nb::dict run_distributed(Problem& p, const DistributedProjector2D& op, Denoiser& denoiser) {
+  std::optional<PnPResult<float, 2, HostSpace>> result;
+  op.communicator().get().check_usable();
+  {
+    nb::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(op.mutex());
+    const auto physics = op.physics(p.y.data());
+    denoiser.with_locked([&](Denoiser::Variant& net) {
+      NetworkPrior<4> prior{&net};
+      std::visit([&](const auto& algorithm) { result.emplace(solve_physics(p, physics, prior, algorithm)); },
+                 p.algorithm);
+    });
+  }
+  return to_dict(std::move(*result), op.domain_shape());
 }
 
 /// The same on a CircularBlurStack, whose measurements become y.
@@ -267,7 +295,12 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
         ("pnp needs an operator whose domain is 2D or 3D, got " + shape_string(op.domain_shape())).c_str());
   if (denoiser.dim() == 3 && rank == 2)
     throw nb::value_error("a 3D network needs an operator with a 3D domain (D, H, W)");
-  const ArrayArg measured = take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), "the operator's range"});
+  const auto* distributed = dynamic_cast<const DistributedProjector2D*>(&op);
+  if (distributed != nullptr && checkpoint)
+    throw nb::value_error("checkpoints of a distributed solve (DistributedProjector2D) are not supported yet");
+  const ArrayArg measured =
+      take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(),
+                              distributed ? "this rank's rows (local views, detector_cols)" : "the operator's range"});
   const index_t n = element_count(op.domain_shape()), m = element_count(op.range_shape());
   Problem p{&op,
             Tensor<float, 1>(Extents<1>{m}),
@@ -297,6 +330,7 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
   p.options.checkpoint_every = checkpoint_every;
   if (!file.empty()) p.options.checkpoint_fingerprint = checkpoint_fingerprint(op, p, x0.is_none(), denoiser);
   if (stack != nullptr) return run_fused(p, *stack, denoiser);
+  if (distributed != nullptr) return run_distributed(p, *distributed, denoiser);
   if (rank == 2) return run<2, 4>(p, denoiser);
   return denoiser.dim() == 2 ? run<3, 4>(p, denoiser) : run<3, 5>(p, denoiser);
 }
@@ -312,7 +346,8 @@ void bind_pnp(nb::module_& m) {
         "Plug-and-Play reconstruction: the library's PnPSolver on f(x) = 1/2 ||A x - y||^2 (A a float32 "
         "operator with a 2D or 3D domain, or a CircularBlurStack: then its fused data term, with y as its "
         "measurements) with a DRUNet prior and `algorithm` (a ProximalGradient, "
-        "HalfQuadraticSplitting or ADMM), from x0 (default zeros), at most `iterations` iterations, stopping "
+        "HalfQuadraticSplitting or ADMM; on a pnpdist.mpi.DistributedProjector2D, y is this rank's rows and the solve "
+        "is collective, giving the same result on every rank), from x0 (default zeros), at most `iterations` iterations, stopping "
         "early when the tolerances hold (0: unused), clipping iterates to `clip` = (low, high). With `truth`, "
         "every record holds the iterate's PSNR and SSIM. observer(record, x) is called after every iteration "
         "with the record (a dict) and a copy of the iterate; Python signals (Ctrl-C) are handled between "

@@ -1,0 +1,237 @@
+// The distributed bindings of the main extension, exposed by pnpdist.mpi (python/pnpdist/mpi.py):
+// pnpdist.mpi.Communicator (instances come from the MPI extension's world()) and DistributedProjector2D
+// (distributed.hpp). Nothing here calls MPI directly: the communicator does.
+
+#include "distributed.hpp"
+
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "bindings.hpp"
+#include "pnpdist/core/errors.hpp"
+#include "pnpdist/physics/ct/split_views.hpp"
+#include "pnpdist/tensor/algebra.hpp"
+
+namespace pnpdist::python {
+
+namespace {
+
+/// The round-robin dealing of `blocks` blocks of `geometry`'s views to `ranks` ranks, checked first.
+Assignment deal_blocks(const ct::Geometry2D& geometry, index_t blocks, int ranks) {
+  require(blocks >= ranks, [&] {
+    return "blocks=" + std::to_string(blocks) + " is fewer than the " + std::to_string(ranks) +
+           " ranks: every rank needs at least one block of views";
+  });
+  require(blocks <= geometry.views(), [&] {
+    return "blocks=" + std::to_string(blocks) + " is more than the geometry's " + std::to_string(geometry.views()) +
+           " views: every block needs at least one view";
+  });
+  return Dealing::round_robin().deal(blocks, ranks);
+}
+
+index_t local_view_count(const std::vector<Block>& blocks, const std::vector<index_t>& mine) {
+  index_t views = 0;
+  for (const index_t b : mine) views += blocks[static_cast<std::size_t>(b)].size;
+  return views;
+}
+
+/// The rows of the local blocks of `op` cut out of a whole (views, detector_cols) sinogram, copied.
+NumpyArray local_rows(const DistributedProjector2D& op, const ArrayLike& sinogram) {
+  const ct::Geometry2D& g = op.geometry();
+  const ArrayArg whole = take_array(
+      sinogram, ArraySpec{"sinogram", {DType::float32}, {g.views(), g.detector_cols}, "the whole sinogram (views, detector_cols)"});
+  void* data = nullptr;
+  nb::object rows = new_array(DType::float32, op.range_shape(), &data);
+  auto* out = static_cast<float*>(data);
+  const auto* in = static_cast<const float*>(whole.data());
+  for (const index_t b : op.local_blocks()) {
+    const auto [begin, end] = op.block_views()[static_cast<std::size_t>(b)];
+    const index_t count = (end - begin) * g.detector_cols;
+    std::memcpy(out, in + begin * g.detector_cols, static_cast<std::size_t>(count) * sizeof(float));
+    out += count;
+  }
+  return nb::borrow<NumpyArray>(rows);
+}
+
+/// The library's gradient of f(x) = 1/2 ||A x - y||^2 (collective).
+NumpyArray gradient(const DistributedProjector2D& op, const ArrayLike& x, const ArrayLike& y, const ArrayLike& out) {
+  const ArrayArg in = take_array(x, ArraySpec{"x", {DType::float32}, op.domain_shape(), "the operator's domain"});
+  const ArrayArg rows =
+      take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), "this rank's rows (local views, detector_cols)"});
+  auto [result, g] = output_array(out, "out", DType::float32, op.domain_shape(), "the operator's domain");
+  require_disjoint(in.data(), element_count(op.domain_shape()), g, element_count(op.domain_shape()), DType::float32,
+                   "out must not overlap x");
+  op.communicator().get().check_usable();
+  {
+    nb::gil_scoped_release release;
+    const std::lock_guard<std::mutex> lock(op.mutex());
+    const auto physics = op.physics(static_cast<const float*>(rows.data()));
+    physics.gradient(View<const float, 2>(static_cast<const float*>(in.data()), physics.domain_shape()),
+                     View<float, 2>(static_cast<float*>(g), physics.domain_shape()));
+  }
+  return nb::borrow<NumpyArray>(result);
+}
+
+/// f(x) = 1/2 ||A x - y||^2 over every rank's rows (collective).
+double data_fidelity(const DistributedProjector2D& op, const ArrayLike& x, const ArrayLike& y) {
+  const ArrayArg in = take_array(x, ArraySpec{"x", {DType::float32}, op.domain_shape(), "the operator's domain"});
+  const ArrayArg rows =
+      take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), "this rank's rows (local views, detector_cols)"});
+  op.communicator().get().check_usable();
+  nb::gil_scoped_release release;
+  const std::lock_guard<std::mutex> lock(op.mutex());
+  const auto physics = op.physics(static_cast<const float*>(rows.data()));
+  return physics.data_fidelity(View<const float, 2>(static_cast<const float*>(in.data()), physics.domain_shape()));
+}
+
+/// root's array in `array` (writable, C-contiguous float32 / float64) on every rank. The sizes are compared
+/// first (one broadcast and one allreduce): every rank raises ValueError when any rank's differs from root's.
+void broadcast(const Communicator& comm, const ArrayLike& array, int root) {
+  if (root < 0 || root >= comm.size())
+    throw nb::value_error(
+        ("root must be a rank in [0, " + std::to_string(comm.size()) + "), got " + std::to_string(root)).c_str());
+  ArraySpec spec{"array", {}, {}, ""};
+  spec.writable = true;
+  const ArrayArg a = take_array(array, spec);
+  comm.check_usable();
+  std::int64_t bytes = element_count(a.shape) * (a.dtype == DType::float32 ? 4 : 8), root_bytes = bytes;
+  comm.broadcast_bytes(&root_bytes, sizeof(root_bytes), root);
+  int differs = root_bytes != bytes ? 1 : 0;
+  comm.allreduce_sum(&differs, 1);
+  if (differs != 0)
+    throw nb::value_error(("broadcast: " + std::to_string(differs) + " rank(s) hold an array of another size than "
+                           "root's (" + std::to_string(root_bytes) + " bytes; this rank: " + std::to_string(bytes) +
+                           ")").c_str());
+  nb::gil_scoped_release release;
+  comm.broadcast_bytes(a.mutable_data(), bytes, root);
+}
+
+/// The (local views, detector_cols) range of `rank`'s blocks; throws for a bad block count (deal_blocks).
+Shape local_range(const ct::Geometry2D& geometry, index_t blocks, int ranks, int rank) {
+  const Assignment assignment = deal_blocks(geometry, blocks, ranks);
+  return {local_view_count(contiguous_blocks(geometry.views(), blocks), assignment.items_of(rank)),
+          geometry.detector_cols};
+}
+
+}  // namespace
+
+DistributedProjector2D::DistributedProjector2D(CommunicatorRef comm, const ct::Geometry2D& geometry, index_t blocks,
+                                               const HostExec& exec)
+    : LinearOperator(DType::float32, {geometry.volume.rows, geometry.volume.cols},
+                     local_range(geometry, blocks, comm.size(), comm.rank())),
+      comm_(std::move(comm)),
+      geometry_(geometry),
+      exec_(exec),
+      assignment_(deal_blocks(geometry, blocks, comm_.size())),
+      local_blocks_(assignment_.items_of(comm_.rank())) {
+  for (const Block& b : contiguous_blocks(geometry.views(), blocks)) block_views_.emplace_back(b.begin, b.begin + b.size);
+  const std::vector<ct::Geometry2D> split = ct::split_views(geometry, blocks);
+  for (const index_t b : local_blocks_)
+    local_.push_back(ct::make_projector<float>(exec, split[static_cast<std::size_t>(b)]));
+}
+
+void DistributedProjector2D::apply_raw(const void* x, void* y) const {
+  const View<const float, 2> image(static_cast<const float*>(x), local_[0].domain_shape());
+  auto* rows = static_cast<float*>(y);
+  for (const Projector& p : local_) {
+    p.apply(image, View<float, 2>(rows, p.range_shape()));
+    rows += p.range_shape()[0] * p.range_shape()[1];
+  }
+}
+
+void DistributedProjector2D::adjoint_raw(const void* y, void* x) const {
+  // The local blocks' adjoints summed in block order, then one allreduce: A^T y on every rank (collective).
+  const View<float, 2> out(static_cast<float*>(x), local_[0].domain_shape());
+  const auto* rows = static_cast<const float*>(y);
+  std::optional<Tensor<float, 2>> term;
+  for (std::size_t i = 0; i < local_.size(); ++i) {
+    const View<const float, 2> block(rows, local_[i].range_shape());
+    rows += block.size();
+    if (i == 0) {
+      local_[i].apply_adjoint(block, out);
+      continue;
+    }
+    if (!term) term.emplace(local_[0].domain_shape());
+    local_[i].apply_adjoint(block, term->view());
+    axpy(exec_, 1.0f, term->const_view(), out);
+  }
+  comm_.allreduce_sum(View<float, 1>(out.data(), Extents<1>{out.size()}));
+}
+
+DistributedProjector2D::Physics DistributedProjector2D::physics(const float* rows) const {
+  std::vector<Tensor<float, 2>> measured;
+  std::vector<OperatorRef<Projector>> refs;
+  for (const Projector& p : local_) {
+    refs.push_back(operator_ref(p));
+    Tensor<float, 2> m(p.range_shape());
+    std::memcpy(m.data(), rows, static_cast<std::size_t>(m.size()) * sizeof(float));
+    rows += m.size();
+    measured.push_back(std::move(m));
+  }
+  return Physics(comm_, assignment_, StackedPhysics<OperatorRef<Projector>>(std::move(refs), std::move(measured)));
+}
+
+void bind_distributed(nb::module_& m) {
+  nb::class_<Communicator>(m, "Communicator",
+                           "A group of processes (pnpdist.mpi.world()): rank in [0, size). Every collective (barrier, "
+                           "broadcast, a distributed operator's adjoint, gradient and data_fidelity, pnpdist.pnp on "
+                           "it) must be called by every rank in the same order.")
+      .def_prop_ro("rank", &Communicator::rank)
+      .def_prop_ro("size", &Communicator::size)
+      .def(
+          "barrier",
+          [](const Communicator& c) {
+            c.check_usable();
+            nb::gil_scoped_release release;
+            c.barrier();
+          },
+          "Returns once every rank has entered it.")
+      .def("broadcast", &broadcast, nb::arg("array"), nb::arg("root") = 0,
+           "Overwrites `array` (writable, C-contiguous float32 or float64, of the same size on every rank) with "
+           "root's, in place; ValueError on every rank when a rank's size differs from root's.")
+      .def(
+          "abort", [](const Communicator& c, int code) { c.abort(code); }, nb::arg("code") = 1,
+          "Ends every process of the group with exit code `code` (MPI_Abort); does not return.")
+      .def("__repr__", [](const Communicator& c) {
+        return "pnpdist.mpi.Communicator(rank=" + std::to_string(c.rank()) + ", size=" + std::to_string(c.size()) + ")";
+      });
+
+  nb::class_<DistributedProjector2D, LinearOperator>(
+      m, "DistributedProjector2D",
+      "Joseph's projector of a Geometry2D whose views are split into `blocks` contiguous blocks (split_views) "
+      "dealt round robin to the ranks of `communicator` (block b to rank b mod size; blocks >= size, blocks <= "
+      "views). Row-distributed: forward(x) gives this rank's rows (its blocks' sinograms in block order, "
+      "range_shape = (local views, detector_cols)); adjoint(y) of this rank's rows is the whole A^T y on every "
+      "rank (collective). float32.")
+      .def(
+          "__init__",
+          [](DistributedProjector2D* self, const ct::Geometry2D& geometry, index_t blocks,
+             std::shared_ptr<Communicator> communicator, const ExecutorArg& executor) {
+            if (!communicator) throw nb::type_error("communicator must be a pnpdist.mpi.Communicator, got None");
+            new (self) DistributedProjector2D(CommunicatorRef(std::move(communicator)), geometry, blocks,
+                                              executor_or_default(executor));
+          },
+          nb::arg("geometry"), nb::arg("blocks"), nb::arg("communicator"), nb::arg("executor") = nb::none())
+      .def_prop_ro("geometry", &DistributedProjector2D::geometry, "The whole geometry.")
+      .def_prop_ro("blocks", &DistributedProjector2D::blocks)
+      .def_prop_ro("block_views", &DistributedProjector2D::block_views,
+                   "Every block's views (begin, end) of the whole geometry, in block order.")
+      .def_prop_ro("local_blocks", &DistributedProjector2D::local_blocks, "This rank's blocks, increasing.")
+      .def_prop_ro("communicator",
+                   [](const DistributedProjector2D& op) { return op.communicator().shared(); })
+      .def("local_rows", &local_rows, nb::arg("sinogram"),
+           "A copy of this rank's rows of a whole (views, detector_cols) float32 sinogram.")
+      .def("gradient", &gradient, nb::arg("x"), nb::arg("y"), nb::arg("out") = nb::none(),
+           "grad f(x) = A^T (A x - y) of f(x) = 1/2 ||A x - y||^2, y this rank's rows of the measured sinogram: "
+           "the whole gradient on every rank (the library's DistributedPhysics; collective).")
+      .def("data_fidelity", &data_fidelity, nb::arg("x"), nb::arg("y"),
+           "f(x) = 1/2 ||A x - y||^2 over every rank's rows, in double (collective).");
+}
+
+}  // namespace pnpdist::python

@@ -1,0 +1,168 @@
+"""pnpdist.mpi: the world communicator, DistributedProjector2D and the distributed PnP solve, against the
+single-process operator and pnpdist.pnp computed on every rank. Run as a plain process (a singleton of size 1,
+CTest python_test_mpi) and under mpirun -np 2 and 3 (python_test_mpi_np2/np3). Every rank runs the same tests
+in the same order; the collectives of a test come before its assertions, so a failed assertion on one rank never
+leaves the others waiting.
+
+Tolerances. The distributed gradient sums the same per-view terms as the whole projector's adjoint (each view's
+projection and back projection are computed identically by the block's projector), only grouped differently
+(block sums, then the allreduce over ranks). Two float32 sums of the same V terms in any order differ by at most
+2 (V - 1) 2^-24 sum |terms| per pixel, and sum |terms| = (A^T |r|) since Joseph's weights are non-negative; the
+gradient is asserted within that bound. f(x) sums per-view squared residuals in double: relative 1e-6 bounds one
+float32 rounding per term. PnP iterates go through DRUNet, which amplifies these differences: as the C++
+distributed PnP test, max |x_P - x_1| <= 1e-4 max |x_1|. On one process with one block the distributed solve is the
+single-process solve and is asserted bit for bit.
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+import pnpdist
+import pnpdist.mpi as mpi
+from conftest import WEIGHTS, fan_geometry, parallel_geometry
+
+EPS32 = 2.0 ** -24
+COMM = mpi.world()
+GRAY = str(WEIGHTS / "drunet_gray.safetensors")
+
+
+def test_world_is_the_job():
+    expected = int(os.environ.get("OMPI_COMM_WORLD_SIZE", os.environ.get("PMI_SIZE", "1")))
+    assert COMM.size == expected and 0 <= COMM.rank < COMM.size
+    assert repr(COMM) == f"pnpdist.mpi.Communicator(rank={COMM.rank}, size={COMM.size})"
+    COMM.barrier()
+    a = np.full(5, COMM.rank + 1, dtype=np.float32)
+    b = np.full((2, 3), -COMM.rank, dtype=np.float64)
+    COMM.broadcast(a, root=COMM.size - 1)
+    COMM.broadcast(b)
+    assert np.array_equal(a, np.full(5, COMM.size, dtype=np.float32)) and not b.any()
+
+
+def test_broadcast_refuses_bad_arguments():
+    with pytest.raises(ValueError, match=r"root must be a rank in \[0, "):
+        COMM.broadcast(np.zeros(3, np.float32), root=COMM.size)
+    with pytest.raises(ValueError, match="read-only|writable"):
+        COMM.broadcast(_read_only())
+    if COMM.size > 1:  # rank 0 holds 3 elements, the others 4: every rank raises
+        with pytest.raises(ValueError, match="rank\\(s\\) hold an array of another size than root's"):
+            COMM.broadcast(np.zeros(3 if COMM.rank == 0 else 4, np.float32))
+
+
+def _read_only():
+    a = np.zeros(3, np.float32)
+    a.flags.writeable = False
+    return a
+
+
+@pytest.mark.parametrize("blocks", [None, 5])
+def test_blocks_are_dealt_round_robin_and_project_the_rows(blocks):
+    g = parallel_geometry(n=32, views=24)
+    k = blocks or COMM.size
+    op = mpi.DistributedProjector2D(g, k, COMM)
+    views = [v for b in op.local_blocks for v in range(*op.block_views[b])]
+    assert op.blocks == k and op.local_blocks == [b for b in range(k) if b % COMM.size == COMM.rank]
+    assert op.block_views[0][0] == 0 and op.block_views[-1][1] == 24
+    assert all(op.block_views[i][1] == op.block_views[i + 1][0] for i in range(k - 1))
+    assert op.range_shape == (len(views), g.detector_cols) and op.domain_shape == (32, 32)
+    assert op.communicator.rank == COMM.rank and op.geometry.views == 24
+    x = pnpdist.shepp_logan((32, 32))
+    whole = pnpdist.JosephProjector2D(g)(x)
+    assert np.array_equal(op.local_rows(whole), whole[views])
+    assert np.array_equal(op(x), whole[views])  # each view projected as by the whole projector
+
+
+@pytest.mark.parametrize("beam", ["parallel", "fan"])
+@pytest.mark.parametrize("blocks", [None, 7])
+def test_gradient_and_data_fidelity_equal_the_whole_operator(beam, blocks):
+    g = parallel_geometry(n=32, views=30) if beam == "parallel" else fan_geometry(n=32, views=30)
+    op = mpi.DistributedProjector2D(g, blocks or COMM.size, COMM)
+    A = pnpdist.JosephProjector2D(g)
+    rng = np.random.default_rng(3)
+    x = rng.random((32, 32), dtype=np.float32)
+    y = (A(pnpdist.shepp_logan((32, 32))) + 0.1 * rng.standard_normal(A.range_shape)).astype(np.float32)
+    rows = op.local_rows(y)
+    gradient = op.gradient(x, rows)  # collective
+    fidelity = op.data_fidelity(x, rows)  # collective
+    adjoint = op.adjoint(rows)  # collective
+    residual = A(x) - y
+    reference = A.adjoint(residual)
+    bound = 2 * 30 * EPS32 * A.adjoint(np.abs(residual)).astype(np.float64) + 1e-30
+    assert np.all(np.abs(gradient.astype(np.float64) - reference) <= bound)
+    assert np.abs(gradient - reference).max() > 0 or COMM.size == 1  # the bound is not vacuous: sums regroup
+    assert fidelity == pytest.approx(0.5 * float(np.sum(residual.astype(np.float64) ** 2)), rel=1e-6)
+    assert np.all(np.abs(adjoint.astype(np.float64) - A.adjoint(y)) <=
+                  2 * 30 * EPS32 * A.adjoint(np.abs(y)).astype(np.float64) + 1e-30)
+
+
+@pytest.fixture(scope="module")
+def ct_problem():
+    n = 32
+    truth = pnpdist.shepp_logan((n, n))
+    g = pnpdist.parallel_beam_2d(np.linspace(0, math.pi, 30, endpoint=False), 48, (n, n))
+    A = pnpdist.JosephProjector2D(g)
+    y = A(truth)
+    y = (y + 0.02 * float(np.abs(y).max()) * np.random.default_rng(0).standard_normal(y.shape)).astype(np.float32)
+    return truth, g, A, y, pnpdist.DRUNet(GRAY)
+
+
+ALGORITHMS = {
+    "pgd": lambda: pnpdist.ProximalGradient(sigma=0.02),
+    # Well-conditioned data steps solved to a tight tolerance, as in the C++ test: on P ranks CG then solves
+    # them to round-off as on one (a loose tolerance may stop CG an iteration earlier).
+    "hqs": lambda: pnpdist.HalfQuadraticSplitting(sigma_start=0.05, sigma_end=0.02, schedule_iterations=4,
+                                                  noise_level=1.0, data_weight=1.0, cg_iterations=60,
+                                                  cg_tolerance=1e-6),
+}
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+@pytest.mark.parametrize("blocks", [None, 4])
+def test_pnp_equals_the_single_process_solve_on_every_rank(ct_problem, algorithm, blocks):
+    truth, g, A, y, net = ct_problem
+    x0 = pnpdist.fbp(g, y)
+    op = mpi.DistributedProjector2D(g, blocks or COMM.size, COMM)
+    seen = []
+    result = pnpdist.pnp(op, op.local_rows(y), net, ALGORITHMS[algorithm](), iterations=4, x0=x0, clip=(0, 1),
+                         truth=truth, observer=lambda record, x: seen.append(record["iteration"]))
+    root_x = result["x"].copy()
+    COMM.broadcast(root_x)  # rank 0's iterate on every rank
+    reference = pnpdist.pnp(A, y, net, ALGORITHMS[algorithm](), iterations=4, x0=x0, clip=(0, 1), truth=truth)
+    assert np.array_equal(result["x"], root_x)  # every rank holds the same x
+    scale = np.abs(reference["x"]).max()
+    assert np.abs(result["x"] - reference["x"]).max() <= 1e-4 * scale
+    assert seen == [1, 2, 3, 4] and result["iterations"] == 4
+    for mine, theirs in zip(result["records"], reference["records"]):
+        assert mine["data_fidelity"] == pytest.approx(theirs["data_fidelity"], rel=1e-4)
+        assert mine["psnr"] == pytest.approx(theirs["psnr"], abs=1e-3)
+    assert np.abs(result["x"] - x0).max() > 0.05  # the iterations moved away from the start
+    if COMM.size == 1 and op.blocks == 1:  # one process, one block: the single-process solve itself
+        assert np.array_equal(result["x"], reference["x"])
+        assert result["step"] == reference["step"] or math.isnan(result["step"]) and math.isnan(reference["step"])
+
+
+def test_bad_input_raises_naming_the_problem(ct_problem):
+    truth, g, A, y, net = ct_problem
+    with pytest.raises(pnpdist.InvalidArgument, match=f"blocks={COMM.size - 1} is fewer than the {COMM.size} ranks"):
+        mpi.DistributedProjector2D(g, COMM.size - 1, COMM)
+    with pytest.raises(pnpdist.InvalidArgument, match="blocks=31 is more than the geometry's 30 views"):
+        mpi.DistributedProjector2D(g, 31, COMM)
+    with pytest.raises(TypeError):
+        mpi.DistributedProjector2D(g, 2, "world")
+    op = mpi.DistributedProjector2D(g, 3 * COMM.size, COMM)
+    views = op.range_shape[0]
+    wrong = np.zeros((views + 1, 48), np.float32)
+    with pytest.raises(ValueError, match=r"y must have shape \(%d, 48\) \(this rank's rows" % views):
+        op.gradient(truth, wrong)
+    with pytest.raises(ValueError, match=r"y must have shape \(%d, 48\) \(this rank's rows" % views):
+        pnpdist.pnp(op, wrong, net, pnpdist.ProximalGradient())
+    with pytest.raises(ValueError, match=r"sinogram must have shape \(30, 48\)"):
+        op.local_rows(np.zeros((30, 47), np.float32))
+    with pytest.raises(TypeError, match="y"):
+        op.data_fidelity(truth, op.local_rows(y).astype(np.float64))
+    with pytest.raises(ValueError, match=r"x must have shape \(32, 32\)"):
+        op.gradient(np.zeros((32, 31), np.float32), op.local_rows(y))
+    with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
+        pnpdist.pnp(op, op.local_rows(y), net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
