@@ -8,9 +8,11 @@ Tolerances. The distributed gradient sums the same per-view terms as the whole p
 projection and back projection are computed identically by the block's projector), only grouped differently
 (block sums, then the allreduce over ranks). Two float32 sums of the same V terms in any order differ by at most
 2 (V - 1) 2^-24 sum |terms| per pixel, and sum |terms| = (A^T |r|) since Joseph's weights are non-negative; the
-gradient is asserted within that bound. f(x) sums per-view squared residuals in double: relative 1e-6 bounds one
-float32 rounding per term. PnP iterates go through DRUNet, which amplifies these differences: as the C++
-distributed PnP test, max |x_P - x_1| <= 1e-4 max |x_1|. On one process with one block the distributed solve is the
+gradient is asserted within that bound (measured: at most 9% of it). f(x) sums the same per-view squared
+residuals (the rows are projected bit for bit as by the whole projector) in double, grouped differently: relative
+1e-12 (measured: 2e-16). PnP iterates go through DRUNet, which amplifies these differences (the C++
+distributed PnP test allows 1e-4 after 10 iterations): after 4 iterations max |x_P - x_1| <= 1e-5 max |x_1|
+(measured: at most 4.4e-7 on 1 to 3 ranks). On one process with one block the distributed solve is the
 single-process solve and is asserted bit for bit.
 """
 
@@ -92,7 +94,7 @@ def test_gradient_and_data_fidelity_equal_the_whole_operator(beam, blocks):
     bound = 2 * 30 * EPS32 * A.adjoint(np.abs(residual)).astype(np.float64) + 1e-30
     assert np.all(np.abs(gradient.astype(np.float64) - reference) <= bound)
     assert np.abs(gradient - reference).max() > 0 or COMM.size == 1  # the bound is not vacuous: sums regroup
-    assert fidelity == pytest.approx(0.5 * float(np.sum(residual.astype(np.float64) ** 2)), rel=1e-6)
+    assert fidelity == pytest.approx(0.5 * float(np.sum(residual.astype(np.float64) ** 2)), rel=1e-12)
     assert np.all(np.abs(adjoint.astype(np.float64) - A.adjoint(y)) <=
                   2 * 30 * EPS32 * A.adjoint(np.abs(y)).astype(np.float64) + 1e-30)
 
@@ -132,7 +134,7 @@ def test_pnp_equals_the_single_process_solve_on_every_rank(ct_problem, algorithm
     reference = pnpdist.pnp(A, y, net, ALGORITHMS[algorithm](), iterations=4, x0=x0, clip=(0, 1), truth=truth)
     assert np.array_equal(result["x"], root_x)  # every rank holds the same x
     scale = np.abs(reference["x"]).max()
-    assert np.abs(result["x"] - reference["x"]).max() <= 1e-4 * scale
+    assert np.abs(result["x"] - reference["x"]).max() <= 1e-5 * scale
     assert seen == [1, 2, 3, 4] and result["iterations"] == 4
     for mine, theirs in zip(result["records"], reference["records"]):
         assert mine["data_fidelity"] == pytest.approx(theirs["data_fidelity"], rel=1e-4)
