@@ -16,8 +16,10 @@ distributed PnP test allows 1e-4 after 10 iterations): after 4 iterations max |x
 single-process solve and is asserted bit for bit.
 """
 
+import ast
 import math
 import os
+import pathlib
 
 import numpy as np
 import pytest
@@ -168,3 +170,24 @@ def test_bad_input_raises_naming_the_problem(ct_problem):
         op.gradient(np.zeros((32, 31), np.float32), op.local_rows(y))
     with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
         pnpdist.pnp(op, op.local_rows(y), net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
+
+
+def test_stubs_declare_the_mpi_module():
+    """The MPI extension's stub (beside it in the package) types world() with the main stub's Communicator, which
+    declares the distributed operator with array arguments typed ArrayLike."""
+    package = pathlib.Path(pnpdist.__file__).resolve().parent
+    tree = ast.parse((package / "_pnpdist_mpi.pyi").read_text())
+    imports = [ast.unparse(node) for node in tree.body if isinstance(node, ast.ImportFrom)]
+    assert imports == ["from ._pnpdist import Communicator"]
+    assert not [node for node in tree.body if isinstance(node, ast.Import)]  # no top-level _pnpdist in the package
+    world = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "world")
+    assert ast.unparse(world.returns) == "Communicator" and not world.args.args
+    main = ast.parse((package / "_pnpdist.pyi").read_text())
+    classes = {node.name: node for node in main.body if isinstance(node, ast.ClassDef)}
+    assert [ast.unparse(b) for b in classes["DistributedProjector2D"].bases] == ["LinearOperator"]
+    methods = {node.name: node for node in classes["DistributedProjector2D"].body if isinstance(node, ast.FunctionDef)}
+    gradient = {a.arg: ast.unparse(a.annotation) for a in methods["gradient"].args.args if a.annotation is not None}
+    assert gradient == {"x": "ArrayLike", "y": "ArrayLike", "out": "ArrayLike | None"}
+    assert ast.unparse(methods["gradient"].returns) == "numpy.ndarray"
+    init = {a.arg: ast.unparse(a.annotation) for a in methods["__init__"].args.args if a.annotation is not None}
+    assert init["communicator"] == "Communicator" and init["geometry"] == "Geometry2D"
