@@ -26,16 +26,22 @@ PSNR of the same number of iterations must agree within --psnr-tolerance (0.01 d
 status 1 otherwise).
 
 Both problems: float32, the same thread count for torch and pnpdist (OpenMP, FFTW), median of --repeats
-runs; ct reports wall time, deblur the process CPU time (the work, on a shared machine where a niced run
-waits for the core most of the wall time; wall times are printed beside it). Needs DeepInv (docs/python.md,
+runs; both report the process CPU time (the work, on a shared machine where a niced run waits for the core
+most of the wall time; wall times are printed beside it). ct also times A^T A x of pnpdist's physics as
+A_adjoint_A (the projector's normal(), one call) and as A_adjoint(A(x)). Needs DeepInv (docs/python.md,
 DeepInv, says how the venv was made). Measured with
 
-    PYTHONPATH=BUILD/python /tmp/dinv/bin/python tools/bench_deepinv_physics.py --threads 2
+    PYTHONPATH=BUILD/python OMP_NUM_THREADS=1 nice -n 15 /tmp/dinv/bin/python tools/bench_deepinv_physics.py \
+        --threads 1
     PYTHONPATH=BUILD/python OMP_NUM_THREADS=1 nice -n 15 /tmp/dinv/bin/python tools/bench_deepinv_physics.py \
         --problem deblur --threads 1
 
-(the full tables: docs/python.md, DeepInv). The deblur run of 2026-12-06 (3 x 384 x 512, 37 x 37 PSF, 1
-thread, DeepInv 0.5.0, torch 2.15.0, the 2-core machine at load average 1.1 to 2.2, process CPU seconds):
+(the full tables: docs/python.md, DeepInv). The ct run of 2026-12-07 (256^2, 100 views, 1 thread, DeepInv
+0.5.0, torch 2.15.0, load average 4.5 to 6.5, process CPU seconds, DeepInv's physics then pnpdist's): A + A^T
+0.234 and 0.0172 (13.7x), PnP-PGD iteration with the identity 0.402 and 0.0277 (14.5x), with the DRUNet 2.67
+and 2.37 (1.13x); pnpdist's A^T A x as A_adjoint_A 0.0160 s, as A_adjoint(A(x)) 0.0159 s. The deblur run of
+2026-12-06 (3 x 384 x 512, 37 x 37 PSF, 1 thread, DeepInv 0.5.0, torch 2.15.0, the 2-core machine at load
+average 1.1 to 2.2, process CPU seconds):
 A + A^T 0.218 (DeepInv Blur), 0.0066 (Blur use_fft), 0.0062 (BlurFFT), 0.117 (pnpdist direct), 0.0068
 (pnpdist fft); PnP-PGD iteration with the identity 0.341, 0.0108, 0.0084, 0.173, 0.0092, with the DRUNet
 0.690, 0.346, 0.309, 0.478, 0.331; PSNR after 5 iterations 21.376 dB (identity) and 21.697 dB (DRUNet) on all
@@ -106,22 +112,30 @@ def ct(args):
     rows = []
     with torch.no_grad():
         for name, physics in (("deepinv", own), ("pnpdist", ours)):
-            pair = median_seconds(lambda: physics.A_adjoint(physics.A(truth)), args.repeats)
+            pair = median_cpu_seconds(lambda: physics.A_adjoint(physics.A(truth)), args.repeats)
             sq = float(physics.compute_sqnorm(torch.rand(1, 1, n, n), max_iter=30, verbose=False))
             per = {}
             for label, net in (("identity", Identity()), ("drunet", deepinv.models.DRUNet(1, 1, pretrained=None))):
                 model = optim_builder(iteration="PGD", prior=PnP(denoiser=net), data_fidelity=L2(),
                                       params_algo={"stepsize": 1.0 / sq, "g_param": 0.01, "lambda": 1.0},
                                       max_iter=args.iterations, early_stop=False)
-                per[label] = median_seconds(lambda: model(ys[name], physics, init=torch.zeros_like(truth)),
-                                            args.repeats) / args.iterations
+                cpu, wall = median_cpu_seconds(lambda: model(ys[name], physics, init=torch.zeros_like(truth)),
+                                               args.repeats)
+                per[label] = (cpu / args.iterations, wall / args.iterations)
             rows.append((name, pair, per["identity"], per["drunet"]))
-    print(f"{'physics':<10} {'A + A^T s':>10} {'PGD it. s (no denoiser)':>24} {'PGD it. s (DRUNet)':>19}")
+        # A^T A x of pnpdist's physics: one normal() call (DeepInv's L2 gradient) against A_adjoint(A(x)).
+        normal = median_cpu_seconds(lambda: ours.A_adjoint_A(truth), 10)[0]
+        round_trip = median_cpu_seconds(lambda: ours.A_adjoint(ours.A(truth)), 10)[0]
+    print("process CPU seconds (wall seconds in brackets)")
+    print(f"{'physics':<10} {'A + A^T':>18} {'PGD it. (no denoiser)':>24} {'PGD it. (DRUNet)':>20}")
     for name, pair, ident, dr in rows:
-        print(f"{name:<10} {pair:>10.4f} {ident:>24.4f} {dr:>19.4f}")
+        print(f"{name:<10} {pair[0]:>8.4f} ({pair[1]:7.4f}) {ident[0]:>13.4f} ({ident[1]:7.4f}) "
+              f"{dr[0]:>9.4f} ({dr[1]:7.4f})")
     d, q = rows
-    print(f"ratio deepinv / pnpdist: A + A^T {d[1] / q[1]:.2f}x, PGD iteration {d[2] / q[2]:.2f}x without and "
-          f"{d[3] / q[3]:.2f}x with DRUNet")
+    print(f"ratio deepinv / pnpdist (CPU time): A + A^T {d[1][0] / q[1][0]:.2f}x, PGD iteration "
+          f"{d[2][0] / q[2][0]:.2f}x without and {d[3][0] / q[3][0]:.2f}x with DRUNet")
+    print(f"pnpdist A^T A x (CPU time): A_adjoint_A {normal:.4f} s, A_adjoint(A(x)) {round_trip:.4f} s "
+          f"({round_trip / normal:.2f}x)")
 
 
 def load_safetensors(path):

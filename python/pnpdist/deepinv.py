@@ -193,7 +193,8 @@ def _fan_parameters(img_width, fan_parameters, circle):
     for key in ("pixel_spacing", "source_radius", "detector_radius", "detector_spacing"):
         value = p[key]
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"pnpdist.deepinv: fan_parameters[{key!r}] must be a positive finite number, got {value!r}")
+            raise ValueError(f"pnpdist.deepinv: fan_parameters[{key!r}] must be a positive finite number, "
+                             f"got {value!r}")
     # DeepInv scales lengths by 2 / (G pixel_spacing) into its grid's [-1, 1], whose G samples are one pixel
     # apart: one length unit is (G - 1) / (G pixel_spacing) pixels (its pixel is pixel_spacing G / (G - 1) long).
     unit = (grid - 1) / (grid * p["pixel_spacing"])
