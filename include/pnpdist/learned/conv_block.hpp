@@ -12,6 +12,11 @@
 /// forward() keeps what backward() needs in a ConvBlockActivations (input, pre- and post-activations of the
 /// two hidden layers); backward() accumulates the parameter gradients into the store and writes the
 /// gradient of the input.
+///
+/// Layout: the input, the update and their gradients are NCHW. Where the convolutions run on oneDNN
+/// (nn::train::conv3_train_uses_onednn) the hidden activations and their gradients are channels-last (NHWC):
+/// oneDNN's convolutions then use them in place (float) or only convert them (bf16), and only the narrow
+/// input and output are transposed; elsewhere (the loops, double) everything is NCHW.
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +33,8 @@
 
 namespace pnpdist::learned {
 
-/// What a ConvBlock's backward pass needs from its forward pass (each N x C x H x W, contiguous).
+/// What a ConvBlock's backward pass needs from its forward pass (input N x Cin x H x W; the hidden layers
+/// N x width x H x W, or N x H x W x width where ConvBlock keeps them channels-last; contiguous).
 template <class T>
 struct ConvBlockActivations {
   std::vector<T> input, pre1, post1, pre2, post2;
@@ -80,14 +86,15 @@ public:
              std::to_string(batch * cin_ * plane) + " (batch x Cin x H x W)";
     });
     for (auto* v : {&a.pre1, &a.post1, &a.pre2, &a.post2}) v->resize(static_cast<std::size_t>(batch * width_ * plane));
+    const Layouts<Exec> l;
     nn::train::conv3_train_forward(exec, {batch, cin_, width_, h, w}, a.input.data(), store.value(weights_[0]),
-                                   store.value(biases_[0]), a.pre1.data());
-    nn::train::prelu_forward(exec, batch, width_, plane, a.pre1.data(), store.value(slopes_[0]), a.post1.data());
+                                   store.value(biases_[0]), a.pre1.data(), l.first);
+    prelu_forward<Exec>(exec, batch, plane, a.pre1.data(), store.value(slopes_[0]), a.post1.data());
     nn::train::conv3_train_forward(exec, {batch, width_, width_, h, w}, a.post1.data(), store.value(weights_[1]),
-                                   store.value(biases_[1]), a.pre2.data());
-    nn::train::prelu_forward(exec, batch, width_, plane, a.pre2.data(), store.value(slopes_[1]), a.post2.data());
+                                   store.value(biases_[1]), a.pre2.data(), l.middle);
+    prelu_forward<Exec>(exec, batch, plane, a.pre2.data(), store.value(slopes_[1]), a.post2.data());
     nn::train::conv3_train_forward(exec, {batch, width_, cout_, h, w}, a.post2.data(), store.value(weights_[2]),
-                                   store.value(biases_[2]), update);
+                                   store.value(biases_[2]), update, l.last);
   }
 
   /// From d_update (batch, Cout, h, w): adds the parameter gradients to `store`, writes d_input (batch, Cin,
@@ -101,25 +108,52 @@ public:
     T* d_pre = work.data() + hidden;
     using nn::train::Conv3Shape;
     const Conv3Shape s3{batch, width_, cout_, h, w}, s2{batch, width_, width_, h, w}, s1{batch, cin_, width_, h, w};
+    const Layouts<Exec> l;
     nn::train::conv3_train_backward_weights(exec, s3, a.post2.data(), d_update, store.gradient(weights_[2]),
-                                            store.gradient(biases_[2]));
-    nn::train::conv3_train_backward_data(exec, s3, d_update, store.value(weights_[2]), d_post);
-    nn::train::prelu_backward(exec, batch, width_, plane, a.pre2.data(), store.value(slopes_[1]), d_post, d_pre,
-                              store.gradient(slopes_[1]));
+                                            store.gradient(biases_[2]), l.last);
+    nn::train::conv3_train_backward_data(exec, s3, d_update, store.value(weights_[2]), d_post, l.last);
+    prelu_backward<Exec>(exec, batch, plane, a.pre2.data(), store.value(slopes_[1]), d_post, d_pre,
+                         store.gradient(slopes_[1]));
     nn::train::conv3_train_backward_weights(exec, s2, a.post1.data(), d_pre, store.gradient(weights_[1]),
-                                            store.gradient(biases_[1]));
+                                            store.gradient(biases_[1]), l.middle);
     std::fill(work.begin(), work.begin() + hidden, T(0));
-    nn::train::conv3_train_backward_data(exec, s2, d_pre, store.value(weights_[1]), d_post);
+    nn::train::conv3_train_backward_data(exec, s2, d_pre, store.value(weights_[1]), d_post, l.middle);
     std::fill(work.begin() + hidden, work.end(), T(0));
-    nn::train::prelu_backward(exec, batch, width_, plane, a.pre1.data(), store.value(slopes_[0]), d_post, d_pre,
-                              store.gradient(slopes_[0]));
+    prelu_backward<Exec>(exec, batch, plane, a.pre1.data(), store.value(slopes_[0]), d_post, d_pre,
+                         store.gradient(slopes_[0]));
     nn::train::conv3_train_backward_weights(exec, s1, a.input.data(), d_pre, store.gradient(weights_[0]),
-                                            store.gradient(biases_[0]));
+                                            store.gradient(biases_[0]), l.first);
     std::fill(d_input, d_input + batch * cin_ * plane, T(0));
-    nn::train::conv3_train_backward_data(exec, s1, d_pre, store.value(weights_[0]), d_input);
+    nn::train::conv3_train_backward_data(exec, s1, d_pre, store.value(weights_[0]), d_input, l.first);
   }
 
 private:
+  /// The convolutions' layouts: the hidden activations channels-last where the convolutions run on oneDNN.
+  template <class Exec>
+  struct Layouts {
+    static constexpr auto nchw = nn::train::ActivationLayout::nchw;
+    bool channels_last = nn::train::conv3_train_uses_onednn<Exec, T>();
+    nn::train::ActivationLayout hidden = channels_last ? nn::train::ActivationLayout::nhwc : nchw;
+    nn::train::Conv3Layouts first{nchw, hidden}, middle{hidden, hidden}, last{hidden, nchw};
+  };
+
+  template <class Exec>
+  void prelu_forward(const Exec& exec, index_t batch, index_t plane, const T* x, const T* alpha, T* y) const {
+    if (Layouts<Exec>{}.channels_last)
+      nn::train::prelu_forward_channels_last(exec, batch, width_, plane, x, alpha, y);
+    else
+      nn::train::prelu_forward(exec, batch, width_, plane, x, alpha, y);
+  }
+
+  template <class Exec>
+  void prelu_backward(const Exec& exec, index_t batch, index_t plane, const T* x, const T* alpha, const T* dy, T* dx,
+                      T* d_alpha) const {
+    if (Layouts<Exec>{}.channels_last)
+      nn::train::prelu_backward_channels_last(exec, batch, width_, plane, x, alpha, dy, dx, d_alpha);
+    else
+      nn::train::prelu_backward(exec, batch, width_, plane, x, alpha, dy, dx, d_alpha);
+  }
+
   index_t cin_, width_, cout_;
   std::vector<std::size_t> weights_, biases_, slopes_;
 };

@@ -46,6 +46,17 @@ std::vector<float> rounded_to_bf16(std::vector<float> v) {
   return v;
 }
 
+/// (batch, channels, plane) -> (batch, plane, channels).
+std::vector<float> nhwc_of(const std::vector<float>& v, index_t batch, index_t channels, index_t plane) {
+  std::vector<float> t(v.size());
+  for (index_t n = 0; n < batch; ++n)
+    for (index_t c = 0; c < channels; ++c)
+      for (index_t p = 0; p < plane; ++p)
+        t[static_cast<std::size_t>((n * plane + p) * channels + c)] =
+            v[static_cast<std::size_t>((n * channels + c) * plane + p)];
+  return t;
+}
+
 float max_scaled_difference(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& scale) {
   float worst = 0.0f;
   for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]) / scale[i]);
@@ -170,12 +181,56 @@ TEST_CASE("bf16 oneDNN conv3 equals the float loops on bf16-rounded inputs", "[n
   }
 }
 
-TEST_CASE("conv precision names parse and bad ones are refused", "[nn][train]") {
-  CHECK(parse_conv_precision("f32", "--conv-precision") == ConvPrecision::f32);
-  CHECK(parse_conv_precision("bf16", "--conv-precision") == ConvPrecision::bf16);
-  CHECK(std::string(to_string(ConvPrecision::bf16)) == "bf16");
-  CHECK_THROWS_WITH(parse_conv_precision("fp16", "--conv-precision"),
-                    "--conv-precision must be 'f32' or 'bf16', got 'fp16'");
+TEST_CASE("oneDNN conv3 on channels-last sides equals the loops on the transposed tensors", "[nn][train][onednn]") {
+  const Conv3Shape s = GENERATE(Conv3Shape{2, 7, 32, 13, 11}, Conv3Shape{1, 32, 32, 9, 17}, Conv3Shape{1, 32, 5, 8, 9});
+  const auto precision = GENERATE(ConvPrecision::f32, ConvPrecision::bf16);
+  const auto nchw = ActivationLayout::nchw, nhwc = ActivationLayout::nhwc;
+  const Conv3Layouts layouts = GENERATE_COPY(Conv3Layouts{nchw, nhwc}, Conv3Layouts{nhwc, nhwc}, Conv3Layouts{nhwc, nchw});
+  INFO("Cin=" << s.in_channels << " Cout=" << s.out_channels << " " << to_string(precision) << " in "
+              << (layouts.in == nhwc ? "NHWC" : "NCHW") << " out " << (layouts.out == nhwc ? "NHWC" : "NCHW"));
+  const index_t in_size = s.batch * s.in_channels * s.plane(), out_size = s.batch * s.out_channels * s.plane();
+  auto x = random_floats(in_size, 9), w = random_floats(s.out_channels * s.in_channels * 9, 10);
+  auto g = random_floats(out_size, 11);
+  const auto b = random_floats(s.out_channels, 12);
+  if (precision == ConvPrecision::bf16) {  // exact in bf16: the oracle is then the float loops
+    x = rounded_to_bf16(x);
+    w = rounded_to_bf16(w);
+    g = rounded_to_bf16(g);
+  }
+  const auto ax = absolute(x), aw = absolute(w), ab = absolute(b), ag = absolute(g);
+  const auto side = [&](const std::vector<float>& v, index_t channels, ActivationLayout layout) {
+    return layout == nhwc ? nhwc_of(v, s.batch, channels, s.plane()) : v;
+  };
+  std::vector<float> oracle(static_cast<std::size_t>(out_size)), scale(oracle.size());
+  conv3_forward(Serial{}, s, x.data(), w.data(), b.data(), oracle.data());
+  conv3_forward(Serial{}, s, ax.data(), aw.data(), ab.data(), scale.data());
+  std::vector<float> out(oracle.size());
+  try {
+    onednn_conv3_forward(1, s, side(x, s.in_channels, layouts.in).data(), w.data(), b.data(), out.data(), true,
+                         precision, layouts);
+  } catch (const invalid_argument& e) {
+    WARN("skipped: " << e.what());  // no bf16 convolution on this CPU
+    return;
+  }
+  check_close(out, side(oracle, s.out_channels, layouts.out), side(scale, s.out_channels, layouts.out));
+
+  std::vector<float> dx_oracle(static_cast<std::size_t>(in_size), 0.5f), dx_scale(dx_oracle.size(), 0.5f);
+  conv3_backward_data(Serial{}, s, g.data(), w.data(), dx_oracle.data());
+  conv3_backward_data(Serial{}, s, ag.data(), aw.data(), dx_scale.data());
+  std::vector<float> dx(dx_oracle.size(), 0.5f);
+  onednn_conv3_backward_data(2, s, side(g, s.out_channels, layouts.out).data(), w.data(), dx.data(), true, precision,
+                             layouts);
+  check_close(dx, side(dx_oracle, s.in_channels, layouts.in), side(dx_scale, s.in_channels, layouts.in));
+
+  std::vector<float> dw(w.size(), 0.25f), dw_oracle = dw, dw_scale = dw, db(b.size(), 0.0f), db_oracle = db;
+  std::vector<float> db_scale(b.size(), 0.0f);
+  conv3_backward_weights(Serial{}, s, x.data(), g.data(), dw_oracle.data(), db_oracle.data());
+  conv3_backward_weights(Serial{}, s, ax.data(), ag.data(), dw_scale.data(), db_scale.data());
+  onednn_conv3_backward_weights(1, s, side(x, s.in_channels, layouts.in).data(),
+                                side(g, s.out_channels, layouts.out).data(), dw.data(), db.data(), true, precision,
+                                layouts);
+  check_close(dw, dw_oracle, dw_scale);
+  check_close(db, db_oracle, db_scale);
 }
 
 TEST_CASE("oneDNN conv3 refuses non-positive shapes before running", "[nn][train][onednn]") {
@@ -185,3 +240,18 @@ TEST_CASE("oneDNN conv3 refuses non-positive shapes before running", "[nn][train
 }
 
 #endif
+
+TEST_CASE("the loops refuse channels-last layouts", "[nn][train]") {
+  std::vector<double> v(64);
+  const Conv3Layouts last{ActivationLayout::nhwc, ActivationLayout::nhwc};
+  CHECK_THROWS_WITH(conv3_train_forward(Serial{}, Conv3Shape{1, 1, 1, 4, 4}, v.data(), v.data(), v.data(), v.data(), last),
+                    Catch::Contains("channels-last layouts need the oneDNN path"));
+}
+
+TEST_CASE("conv precision names parse and bad ones are refused", "[nn][train]") {
+  CHECK(parse_conv_precision("f32", "--conv-precision") == ConvPrecision::f32);
+  CHECK(parse_conv_precision("bf16", "--conv-precision") == ConvPrecision::bf16);
+  CHECK(std::string(to_string(ConvPrecision::bf16)) == "bf16");
+  CHECK_THROWS_WITH(parse_conv_precision("fp16", "--conv-precision"),
+                    "--conv-precision must be 'f32' or 'bf16', got 'fp16'");
+}

@@ -74,6 +74,60 @@ TEST_CASE("PReLU backward is the gradient in the input and the per-channel slope
   check_gradient(alpha, dalpha, loss);
 }
 
+namespace {
+
+/// (batch, channels, plane) -> (batch, plane, channels).
+std::vector<float> to_channels_last(const std::vector<float>& v, index_t batch, index_t channels, index_t plane) {
+  std::vector<float> t(v.size());
+  for (index_t n = 0; n < batch; ++n)
+    for (index_t c = 0; c < channels; ++c)
+      for (index_t p = 0; p < plane; ++p)
+        t[static_cast<std::size_t>((n * plane + p) * channels + c)] =
+            v[static_cast<std::size_t>((n * channels + c) * plane + p)];
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("channels-last PReLU equals PReLU on the transposed tensors", "[nn][train]") {
+  // 2 images of 1500 positions: per image a chunk of prelu_chunk_positions and a partial one.
+  const index_t batch = 2, plane = 1500, channels = GENERATE(as<index_t>{}, 3, 32);
+  const index_t size = batch * channels * plane;
+  const auto x = random_vector<float>(size, 1), dy = random_vector<float>(size, 2);
+  const auto alpha = random_vector<float>(channels, 3, 0.0f, 0.5f);
+  std::vector<float> y(x.size()), dx(x.size(), 0.25f), d_alpha(alpha.size(), 1.0f);
+  prelu_forward(Serial{}, batch, channels, plane, x.data(), alpha.data(), y.data());
+  prelu_backward(Serial{}, batch, channels, plane, x.data(), alpha.data(), dy.data(), dx.data(), d_alpha.data());
+  const auto xt = to_channels_last(x, batch, channels, plane), dyt = to_channels_last(dy, batch, channels, plane);
+  std::vector<float> scale(alpha.size(), 0.0f);  // sum of |dy min(x, 0)| per channel
+  for (index_t i = 0; i < size; ++i)
+    scale[static_cast<std::size_t>((i / plane) % channels)] +=
+        std::fabs(dy[static_cast<std::size_t>(i)] * std::min(x[static_cast<std::size_t>(i)], 0.0f));
+  const auto check_on = [&](const auto& exec) {
+    std::vector<float> yt(x.size()), dxt(x.size(), 0.25f), d_alpha_t(alpha.size(), 1.0f);
+    prelu_forward_channels_last(exec, batch, channels, plane, xt.data(), alpha.data(), yt.data());
+    CHECK(yt == to_channels_last(y, batch, channels, plane));
+    prelu_backward_channels_last(exec, batch, channels, plane, xt.data(), alpha.data(), dyt.data(), dxt.data(),
+                                 d_alpha_t.data());
+    CHECK(dxt == to_channels_last(dx, batch, channels, plane));
+    for (std::size_t c = 0; c < alpha.size(); ++c) CHECK(std::fabs(d_alpha_t[c] - d_alpha[c]) <= 1e-6f * scale[c] + 1e-7f);
+    return d_alpha_t;
+  };
+  const auto serial = check_on(Serial{});
+  // Per image: the slope gradient of the batch equals the sum of the images' (as data-parallel ranks add them).
+  std::vector<float> first(alpha.size(), 0.0f), second(alpha.size(), 0.0f), unused(x.size(), 0.0f);
+  const std::size_t half = xt.size() / 2;
+  prelu_backward_channels_last(Serial{}, 1, channels, plane, xt.data(), alpha.data(), dyt.data(), unused.data(),
+                               first.data());
+  prelu_backward_channels_last(Serial{}, 1, channels, plane, xt.data() + half, alpha.data(), dyt.data() + half,
+                               unused.data(), second.data());
+  for (std::size_t c = 0; c < alpha.size(); ++c) CHECK(serial[c] == 1.0f + (first[c] + second[c]));
+#if defined(PNPDIST_HAS_OPENMP)
+  // The slope gradient does not depend on the thread count (the chunks are fixed).
+  CHECK(check_on(OpenMP{1}) == check_on(OpenMP{2}));
+#endif
+}
+
 TEST_CASE("concatenation and residual sum: backward is the transpose, bad blocks are refused", "[nn][train]") {
   const index_t batch = 2, plane = 5;
   const auto a = random_vector<double>(batch * 2 * plane, 1);

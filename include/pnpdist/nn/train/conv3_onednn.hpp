@@ -30,6 +30,12 @@
 /// bf16-rounded inputs up to float round-off. On CPUs with AMX (oneDNN's avx512_core_amx_bf16 kernels) a
 /// 32 -> 32 convolution at 128 x 128 runs 3-11 times faster than in float (docs/learned.md). The setting is
 /// process-wide, like PyTorch's float32 matmul precision; double and the loops ignore it.
+///
+/// Layouts: each side of a convolution (the Cin side: in, d_in; the Cout side: out, d_out) may be NCHW (the
+/// default) or channels-last NHWC (Conv3Layouts), on the oneDNN path only. With either side NHWC the primitive
+/// runs on NHWC (nxc) tensors throughout: an NHWC float tensor is then used in place in float and only
+/// converted (not transposed) in bf16, and the NCHW side is transposed. A block of layers that keeps its
+/// wide activations channels-last (learned/conv_block.hpp) so avoids most reorders.
 
 #include <atomic>
 #include <cstdlib>
@@ -65,6 +71,18 @@ inline bool train_conv_onednn_allowed() {
 
 /// The arithmetic of the oneDNN training convolutions (see the file comment).
 enum class ConvPrecision { f32, bf16 };
+
+/// The memory layout of an activation tensor of batch N, C channels, H x W: NCHW or channels-last NHWC.
+enum class ActivationLayout { nchw, nhwc };
+
+/// The layouts of a convolution's two sides (see the file comment).
+struct Conv3Layouts {
+  ActivationLayout in = ActivationLayout::nchw;   ///< in and d_in
+  ActivationLayout out = ActivationLayout::nchw;  ///< out and d_out
+  [[nodiscard]] bool channels_last() const {
+    return in == ActivationLayout::nhwc || out == ActivationLayout::nhwc;
+  }
+};
 
 namespace onednn_train_detail {
 inline std::atomic<ConvPrecision>& precision_setting() {
@@ -103,11 +121,14 @@ struct Conv3Primitive {
 /// The primitive of one pass. In bf16 the inputs of the pass are bf16 and its output float: forward
 /// (src, weights) -> dst, backward-data (diff_dst, weights) -> diff_src, backward-weights (src, diff_dst) ->
 /// diff_weights; the hint is then the all-bf16 forward, which oneDNN's bf16 backward passes expect.
-inline Conv3Primitive make(const Conv3Shape& s, Pass pass, bool blocked, ConvPrecision precision) {
+inline Conv3Primitive make(const Conv3Shape& s, Pass pass, bool blocked, ConvPrecision precision,
+                           bool channels_last) {
   using dnnl::memory;
   const auto f32 = memory::data_type::f32;
   const auto low = precision == ConvPrecision::bf16 ? memory::data_type::bf16 : f32;
-  const auto act_tag = blocked ? memory::format_tag::any : memory::format_tag::nchw;
+  const auto act_tag = channels_last ? memory::format_tag::nhwc
+                       : blocked     ? memory::format_tag::any
+                                     : memory::format_tag::nchw;
   const auto w_tag = blocked ? memory::format_tag::any : memory::format_tag::oihw;
   const memory::dims src_dims{s.batch, s.in_channels, s.height, s.width};
   const memory::dims dst_dims{s.batch, s.out_channels, s.height, s.width};
@@ -153,17 +174,18 @@ inline Conv3Primitive make(const Conv3Shape& s, Pass pass, bool blocked, ConvPre
 
 /// The process-wide cache: one primitive per (shape, pass, layout choice, precision), created on first use.
 /// A bf16 primitive oneDNN cannot create (a CPU without AVX-512) throws invalid_argument saying so.
-inline const Conv3Primitive& cached(const Conv3Shape& s, Pass pass, bool blocked, ConvPrecision precision) {
-  using Key = std::tuple<index_t, index_t, index_t, index_t, index_t, int, bool, int>;
+inline const Conv3Primitive& cached(const Conv3Shape& s, Pass pass, bool blocked, ConvPrecision precision,
+                                    bool channels_last) {
+  using Key = std::tuple<index_t, index_t, index_t, index_t, index_t, int, bool, int, bool>;
   static std::mutex mutex;
   static std::map<Key, Conv3Primitive> cache;
   const Key key{s.batch, s.in_channels, s.out_channels, s.height, s.width, static_cast<int>(pass), blocked,
-                static_cast<int>(precision)};
+                static_cast<int>(precision), channels_last};
   const std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it == cache.end()) {
     try {
-      it = cache.emplace(key, make(s, pass, blocked, precision)).first;
+      it = cache.emplace(key, make(s, pass, blocked, precision, channels_last)).first;
     } catch (const dnnl::error& e) {
       if (precision != ConvPrecision::bf16) throw;
       throw invalid_argument(std::string("bf16 training convolutions are not available on this CPU (oneDNN: ") +
@@ -201,8 +223,10 @@ private:
   std::vector<std::pair<dnnl::memory, dnnl::memory>> outputs_;
 };
 
-inline dnnl::memory::desc plain_activation(index_t n, index_t c, const Conv3Shape& s) {
-  return {{n, c, s.height, s.width}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw};
+inline dnnl::memory::desc plain_activation(index_t n, index_t c, const Conv3Shape& s, ActivationLayout layout) {
+  return {{n, c, s.height, s.width},
+          dnnl::memory::data_type::f32,
+          layout == ActivationLayout::nhwc ? dnnl::memory::format_tag::nhwc : dnnl::memory::format_tag::nchw};
 }
 inline dnnl::memory::desc plain_weights(const Conv3Shape& s) {
   return {{s.out_channels, s.in_channels, 3, 3}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::oihw};
@@ -213,11 +237,11 @@ inline dnnl::memory::desc plain_weights(const Conv3Shape& s) {
 /// out = conv3(in) + bias through oneDNN (bias may be nullptr: zero). Returns the implementation name.
 inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const float* in, const float* weight,
                                         const float* bias, float* out, bool blocked = true,
-                                        ConvPrecision precision = ConvPrecision::f32) {
+                                        ConvPrecision precision = ConvPrecision::f32, Conv3Layouts layouts = {}) {
   namespace d = onednn_train_detail;
   detail::require_conv3_shape(s, "onednn_conv3_forward");
   onednn_detail::ThreadScope scope(threads);
-  const auto& p = d::cached(s, d::Pass::forward, blocked, precision);
+  const auto& p = d::cached(s, d::Pass::forward, blocked, precision, layouts.channels_last());
   dnnl::stream stream(onednn_detail::cpu_engine());
   d::Bound bound(stream);
   std::vector<float> zeros;
@@ -226,10 +250,11 @@ inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const 
                         onednn_detail::cpu_engine(), const_cast<float*>(bias ? bias : zeros.data()));
   dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
   p.primitive.execute(stream,
-                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s), p.src, in)},
+                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src, in)},
                        {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
                        {DNNL_ARG_BIAS, bias_mem},
-                       {DNNL_ARG_DST, bound.output(d::plain_activation(s.batch, s.out_channels, s), p.dst, out)},
+                       {DNNL_ARG_DST,
+                        bound.output(d::plain_activation(s.batch, s.out_channels, s, layouts.out), p.dst, out)},
                        {DNNL_ARG_SCRATCHPAD, scratch}});
   bound.finish();
   return p.implementation;
@@ -238,20 +263,22 @@ inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const 
 /// d_in += conv3^T(d_out) through oneDNN. Returns the implementation name.
 inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, const float* d_out, const float* weight,
                                               float* d_in, bool blocked = true,
-                                              ConvPrecision precision = ConvPrecision::f32) {
+                                              ConvPrecision precision = ConvPrecision::f32, Conv3Layouts layouts = {}) {
   namespace d = onednn_train_detail;
   detail::require_conv3_shape(s, "onednn_conv3_backward_data");
   onednn_detail::ThreadScope scope(threads);
-  const auto& p = d::cached(s, d::Pass::backward_data, blocked, precision);
+  const auto& p = d::cached(s, d::Pass::backward_data, blocked, precision, layouts.channels_last());
   const index_t size = s.batch * s.in_channels * s.plane();
   std::vector<float> result(static_cast<std::size_t>(size));
   dnnl::stream stream(onednn_detail::cpu_engine());
   d::Bound bound(stream);
   dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
   p.primitive.execute(
-      stream, {{DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s), p.dst, d_out)},
-               {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
-               {DNNL_ARG_DIFF_SRC, bound.output(d::plain_activation(s.batch, s.in_channels, s), p.src, result.data())},
+      stream,
+      {{DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s, layouts.out), p.dst, d_out)},
+       {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
+       {DNNL_ARG_DIFF_SRC,
+        bound.output(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src, result.data())},
                {DNNL_ARG_SCRATCHPAD, scratch}});
   bound.finish();
   for (index_t i = 0; i < size; ++i) d_in[i] += result[static_cast<std::size_t>(i)];
@@ -262,11 +289,12 @@ inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, 
 /// implementation name.
 inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& s, const float* in, const float* d_out,
                                                  float* d_weight, float* d_bias, bool blocked = true,
-                                                 ConvPrecision precision = ConvPrecision::f32) {
+                                                 ConvPrecision precision = ConvPrecision::f32,
+                                                 Conv3Layouts layouts = {}) {
   namespace d = onednn_train_detail;
   detail::require_conv3_shape(s, "onednn_conv3_backward_weights");
   onednn_detail::ThreadScope scope(threads);
-  const auto& p = d::cached(s, d::Pass::backward_weights, blocked, precision);
+  const auto& p = d::cached(s, d::Pass::backward_weights, blocked, precision, layouts.channels_last());
   std::vector<float> dw(static_cast<std::size_t>(s.out_channels * s.in_channels * 9));
   std::vector<float> db(static_cast<std::size_t>(s.out_channels));
   dnnl::stream stream(onednn_detail::cpu_engine());
@@ -275,8 +303,9 @@ inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& 
                         onednn_detail::cpu_engine(), db.data());
   dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
   p.primitive.execute(stream,
-                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s), p.src, in)},
-                       {DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s), p.dst, d_out)},
+                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src, in)},
+                       {DNNL_ARG_DIFF_DST,
+                        bound.input(d::plain_activation(s.batch, s.out_channels, s, layouts.out), p.dst, d_out)},
                        {DNNL_ARG_DIFF_WEIGHTS, bound.output(d::plain_weights(s), p.weights, dw.data())},
                        {DNNL_ARG_DIFF_BIAS, bias_mem},
                        {DNNL_ARG_SCRATCHPAD, scratch}});
@@ -324,39 +353,53 @@ inline void set_train_conv_precision(ConvPrecision precision) {
   onednn_train_detail::precision_setting().store(precision);
 }
 
+namespace detail {
+/// The loops take NCHW only.
+inline void require_nchw_for_loops(const Conv3Layouts& layouts, const char* what) {
+  require(!layouts.channels_last(), [&] {
+    return std::string(what) + ": channels-last layouts need the oneDNN path (conv3_train_uses_onednn), which is " +
+           "not taken here";
+  });
+}
+}  // namespace detail
+
 /// conv3_forward (conv3_train.hpp) through oneDNN or the loops (see the file comment).
 template <class Exec, class T>
 inline void conv3_train_forward(const Exec& exec, const Conv3Shape& s, const T* in, const T* weight, const T* bias,
-                                T* out) {
+                                T* out, Conv3Layouts layouts = {}) {
   if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
-      onednn_conv3_forward(exec.concurrency(), s, in, weight, bias, out, true, train_conv_precision());
+      onednn_conv3_forward(exec.concurrency(), s, in, weight, bias, out, true, train_conv_precision(), layouts);
       return;
     }
+  detail::require_nchw_for_loops(layouts, "conv3_train_forward");
   conv3_forward(exec, s, in, weight, bias, out);
 }
 
 /// conv3_backward_data (conv3_train.hpp) through oneDNN or the loops.
 template <class Exec, class T>
-inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, const T* d_out, const T* weight, T* d_in) {
+inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, const T* d_out, const T* weight, T* d_in,
+                                      Conv3Layouts layouts = {}) {
   if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
-      onednn_conv3_backward_data(exec.concurrency(), s, d_out, weight, d_in, true, train_conv_precision());
+      onednn_conv3_backward_data(exec.concurrency(), s, d_out, weight, d_in, true, train_conv_precision(), layouts);
       return;
     }
+  detail::require_nchw_for_loops(layouts, "conv3_train_backward_data");
   conv3_backward_data(exec, s, d_out, weight, d_in);
 }
 
 /// conv3_backward_weights (conv3_train.hpp) through oneDNN or the loops.
 template <class Exec, class T>
 inline void conv3_train_backward_weights(const Exec& exec, const Conv3Shape& s, const T* in, const T* d_out,
-                                         T* d_weight, T* d_bias) {
+                                         T* d_weight, T* d_bias, Conv3Layouts layouts = {}) {
   if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
-      onednn_conv3_backward_weights(exec.concurrency(), s, in, d_out, d_weight, d_bias, true,
-                                    train_conv_precision());
+      onednn_conv3_backward_weights(exec.concurrency(), s, in, d_out, d_weight, d_bias, true, train_conv_precision(),
+                                    layouts);
       return;
     }
+  detail::require_nchw_for_loops(layouts, "conv3_train_backward_weights");
   conv3_backward_weights(exec, s, in, d_out, d_weight, d_bias);
 }
 

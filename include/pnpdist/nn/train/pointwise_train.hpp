@@ -8,12 +8,15 @@
 ///
 ///   prelu      y = x for x > 0, alpha[c] x otherwise;  dx += dy * (x > 0 ? 1 : alpha[c]),
 ///              dalpha[c] += sum over the batch and the plane of dy * min(x, 0)
+///              (also on channels-last tensors (batch, plane, channels): prelu_*_channels_last)
 ///   channels   dst[:, offset : offset + Csrc] = src (concatenation);  backward: dsrc += ddst[:, offset : ...]
 ///   residual   y += x;  backward: dx += dy
 ///   relu       y = max(x, 0);  dx += dy where y > 0 (from the output: y > 0 exactly where x > 0)
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "pnpdist/backend/for_each.hpp"
 #include "pnpdist/core/errors.hpp"
@@ -74,6 +77,62 @@ inline void prelu_backward(const Exec& exec, index_t batch, index_t channels, in
     }
     d_alpha[c] += slope_gradient;
   });
+}
+
+/// Positions per parallel chunk (and per partial sum of the slope gradient) of the channels-last PReLU.
+inline constexpr index_t prelu_chunk_positions = 1024;
+
+/// prelu_forward on channels-last tensors (batch, plane, channels); y may alias x. The same values.
+template <class Exec, class T>
+inline void prelu_forward_channels_last(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x,
+                                        const T* alpha, T* y) {
+  const index_t positions = batch * plane;
+  const index_t chunks = (positions + prelu_chunk_positions - 1) / prelu_chunk_positions;
+  for_each(with_iteration_cost(exec, prelu_chunk_positions * channels), chunks, [=](index_t k) {
+    const index_t end = std::min(positions, (k + 1) * prelu_chunk_positions);
+    for (index_t i = k * prelu_chunk_positions; i < end; ++i)
+      for (index_t c = 0; c < channels; ++c) {
+        const T v = x[i * channels + c];
+        y[i * channels + c] = v > T(0) ? v : alpha[c] * v;
+      }
+  });
+}
+
+/// prelu_backward on channels-last tensors (batch, plane, channels): dx the same values. d_alpha[c]: each
+/// image's plane is summed in chunks of prelu_chunk_positions positions, the chunks added in order to the
+/// image's sum, the images' sums in order: a fixed order, independent of the thread count, and per image as in
+/// prelu_backward, so a batch split over data-parallel ranks sums the same way (it differs from
+/// prelu_backward's result by float round-off only).
+template <class Exec, class T>
+inline void prelu_backward_channels_last(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x,
+                                         const T* alpha, const T* dy, T* dx, T* d_alpha) {
+  const index_t per_image = (plane + prelu_chunk_positions - 1) / prelu_chunk_positions;
+  std::vector<T> partial(static_cast<std::size_t>(batch * per_image * channels), T(0));
+  T* sums = partial.data();
+  for_each(with_iteration_cost(exec, prelu_chunk_positions * channels), batch * per_image, [=](index_t k) {
+    T* PNPDIST_RESTRICT chunk_sum = sums + k * channels;
+    const index_t n = k / per_image, first = (k % per_image) * prelu_chunk_positions;
+    const index_t end = std::min(plane, first + prelu_chunk_positions);
+    for (index_t i = n * plane + first; i < n * plane + end; ++i) {
+      const T* PNPDIST_RESTRICT xi = x + i * channels;
+      const T* PNPDIST_RESTRICT gi = dy + i * channels;
+      T* PNPDIST_RESTRICT di = dx + i * channels;
+      for (index_t c = 0; c < channels; ++c) {
+        const T v = xi[c], g = gi[c];
+        di[c] += v > T(0) ? g : alpha[c] * g;
+        chunk_sum[c] += v > T(0) ? T(0) : g * v;
+      }
+    }
+  });
+  for (index_t c = 0; c < channels; ++c) {
+    T slope_gradient = 0;
+    for (index_t n = 0; n < batch; ++n) {
+      T image = 0;
+      for (index_t k = 0; k < per_image; ++k) image += sums[(n * per_image + k) * channels + c];
+      slope_gradient += image;
+    }
+    d_alpha[c] += slope_gradient;
+  }
 }
 
 namespace detail {
