@@ -15,7 +15,10 @@
 // --view-blocks K the physics is distributed instead: the views are split into K blocks dealt round robin to
 // the ranks (learned/distributed_sinogram.hpp), every rank runs the network on the whole batch and projects
 // only its own blocks, so a rank holds 1/ranks of the projector (the weights equal the one-process run's to
-// round-off: the back projections are summed over the ranks). Rank 0 prints the progress lines and writes the
+// round-off: the back projections are summed over the ranks). --physics-ranks P with --view-blocks K combines
+// the two: the world splits into size / P groups of P consecutive ranks, the K blocks are dealt over each
+// group, and the groups split the global batch as ranks do in the data-parallel run (the per-sample gradients
+// gathered over the ranks of the same place in every group). Rank 0 prints the progress lines and writes the
 // checkpoint and the weights.
 #include <pnpdist/distributed/dealing.hpp>
 #include <pnpdist/distributed/distributed_physics.hpp>
@@ -52,22 +55,42 @@ using Exec = pnpdist::OpenMP;
 using Exec = pnpdist::Serial;
 #endif
 
-// One line per rank: its block of every global batch, or its view blocks (--view-blocks).
-void print_rank_layout(int ranks, index_t batch, index_t view_blocks) {
-  std::printf("ranks: %d, global batch %lld\n", ranks, static_cast<long long>(batch));
-  if (view_blocks > 0) {
-    const pnpdist::Assignment assignment = pnpdist::Dealing::round_robin().deal(view_blocks, ranks);
-    for (int r = 0; r < ranks; ++r) {
-      std::printf("  rank %d: every sample of each batch, view blocks", r);
-      for (const index_t b : assignment.items_of(r)) std::printf(" %lld", static_cast<long long>(b));
-      std::printf(" of %lld\n", static_cast<long long>(view_blocks));
+// One line per rank (collective, rank 0 prints): the samples of every global batch its trainer computes
+// (gathered from the trainers: first, count) and, with --view-blocks, its group (when there are several
+// groups of `physics_ranks` ranks) and view blocks.
+template <class Comm>
+void print_rank_layout(const Comm& world, index_t batch, index_t view_blocks, int physics_ranks, index_t first,
+                       index_t count) {
+  std::vector<double> mine{static_cast<double>(first), static_cast<double>(count)};
+  std::vector<double> all(2 * static_cast<std::size_t>(world.size()));
+  const std::vector<index_t> counts(static_cast<std::size_t>(world.size()), 2);
+  world.allgatherv(pnpdist::View<const double, 1, pnpdist::HostSpace>(mine.data(), pnpdist::Extents<1>{2}),
+                   pnpdist::View<double, 1, pnpdist::HostSpace>(all.data(), pnpdist::Extents<1>{2 * world.size()}),
+                   counts);
+  if (world.rank() != 0) return;
+  const int ranks = world.size(), groups = view_blocks > 0 ? ranks / physics_ranks : ranks;
+  std::printf("ranks: %d, global batch %lld", ranks, static_cast<long long>(batch));
+  if (view_blocks > 0) std::printf(", groups: %d of %d ranks sharing a projector", groups, physics_ranks);
+  std::printf("\n");
+  // The blocks of a group's ranks (unused without --view-blocks).
+  const pnpdist::Assignment assignment =
+      pnpdist::Dealing::round_robin().deal(view_blocks > 0 ? view_blocks : physics_ranks, physics_ranks);
+  for (int r = 0; r < ranks; ++r) {
+    const auto begin = static_cast<long long>(all[2 * static_cast<std::size_t>(r)]);
+    const auto samples = static_cast<long long>(all[2 * static_cast<std::size_t>(r) + 1]);
+    std::printf("  rank %d: ", r);
+    if (view_blocks > 0 && groups > 1) std::printf("group %d, ", r / physics_ranks);
+    if (begin == 0 && samples == batch)
+      std::printf("every sample of each batch");
+    else
+      std::printf("samples %lld..%lld of each batch", begin, begin + samples - 1);
+    if (view_blocks > 0) {
+      std::printf(", view blocks");
+      for (const index_t b : assignment.items_of(r % physics_ranks)) std::printf(" %lld", static_cast<long long>(b));
+      std::printf(" of %lld", static_cast<long long>(view_blocks));
     }
-    return;
+    std::printf("\n");
   }
-  for (int r = 0; r < ranks; ++r)
-    std::printf("  rank %d: samples %lld..%lld of each batch\n", r,
-                static_cast<long long>(learned::batch_begin(batch, ranks, r)),
-                static_cast<long long>(learned::batch_begin(batch, ranks, r + 1) - 1));
 }
 
 // Rank 0 prints every rank's mean seconds per step: computing its samples, exchanging the gradients (gather,
@@ -87,6 +110,23 @@ void print_rank_timing(const Comm& world, double compute, double exchange, doubl
     const double* t = all.data() + 3 * static_cast<std::size_t>(r);
     std::printf("rank %d: compute %.4f s/step  exchange %.4f s/step  cpu %.4f s/step\n", r, t[0], t[1], t[2]);
   }
+}
+
+// Every rank trains a copy of the same network: refuses (on every rank) weights that differ between ranks, by
+// the ranks' fingerprints of their parameters (collective).
+template <class Comm>
+void require_same_weights(const Comm& world, std::uint64_t fingerprint, index_t step) {
+  std::vector<std::int64_t> mine{static_cast<std::int64_t>(fingerprint)};
+  std::vector<std::int64_t> all(static_cast<std::size_t>(world.size()));
+  const std::vector<index_t> counts(static_cast<std::size_t>(world.size()), 1);
+  world.allgatherv(pnpdist::View<const std::int64_t, 1, pnpdist::HostSpace>(mine.data(), pnpdist::Extents<1>{1}),
+                   pnpdist::View<std::int64_t, 1, pnpdist::HostSpace>(all.data(), pnpdist::Extents<1>{world.size()}),
+                   counts);
+  for (int r = 1; r < world.size(); ++r)
+    pnpdist::require(all[static_cast<std::size_t>(r)] == all[0], [&] {
+      return "after step " + std::to_string(step) + " the weights of rank " + std::to_string(r) +
+             " differ from rank 0's";
+    });
 }
 
 // Loads --initial-weights into `net` after checking that the file was trained for the same network (steps,
@@ -148,7 +188,7 @@ int main(int argc, char** argv) {
   pnpdist::nn::train::AdamOptions adam;
   index_t steps = 1000, batch = 1, size = 128, angles = 30, threads = 0, validation = 8, validate_every = 100;
   index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0, first_sample = 0;
-  index_t view_blocks = 0;
+  index_t view_blocks = 0, physics_ranks = 0;
   double progress_timeout = 0;
   std::string beam = "parallel", output, checkpoint, initial_primal = "zero", initial_weights;
   OptionTable table(
@@ -182,9 +222,15 @@ int main(int argc, char** argv) {
                 first_sample, 0);
   table.integer("--view-blocks",
                 "0: every rank holds the whole projector and the global batch is split over the ranks;\n"
-                "K >= 1: the views are split into K blocks dealt round robin to the ranks (K >= ranks), every\n"
-                "rank trains on the whole batch and projects only its own blocks",
+                "K >= 1: the views are split into K blocks dealt round robin to the ranks of a group\n"
+                "(K >= --physics-ranks), every rank of a group trains on the group's share of the batch\n"
+                "and projects only its own blocks",
                 view_blocks, 0);
+  table.integer("--physics-ranks",
+                "with --view-blocks: the ranks of a group sharing one projector (P, dividing the rank count;\n"
+                "0 = all ranks, one group); the ranks / P groups split the global batch (divisible by the\n"
+                "group count) and exchange their gradients as the data-parallel ranks do",
+                physics_ranks, 0);
   table.integer("--threads", "OpenMP threads per rank (0 = default)", threads, 0);
   table.integer("--validation", "validation phantoms", validation, 1);
   table.integer("--validate-every", "steps between validations", validate_every, 1);
@@ -215,10 +261,26 @@ int main(int argc, char** argv) {
     }();
     const ct::Geometry2D geometry =
         learned::ellipse_geometry(size, angles, beam == "fan" ? ct::Beam::divergent : ct::Beam::parallel);
-    pnpdist::require(view_blocks == 0 || view_blocks >= world.size(), [&] {
-      return "--view-blocks " + std::to_string(view_blocks) + ": fewer view blocks than ranks (" +
-             std::to_string(world.size()) + "); every rank needs at least one block";
+    pnpdist::require(physics_ranks == 0 || view_blocks > 0, [&] {
+      return "--physics-ranks " + std::to_string(physics_ranks) + " needs --view-blocks (the blocks its ranks share)";
     });
+    pnpdist::require(physics_ranks == 0 || world.size() % physics_ranks == 0, [&] {
+      return "--physics-ranks " + std::to_string(physics_ranks) + " does not divide the " +
+             std::to_string(world.size()) + " ranks into groups";
+    });
+    // The ranks sharing a projector (a group: consecutive world ranks) and the number of groups.
+    const int group_size = physics_ranks == 0 ? world.size() : static_cast<int>(physics_ranks);
+    const int groups = world.size() / group_size;
+    pnpdist::require(view_blocks == 0 || view_blocks >= group_size, [&] {
+      return "--view-blocks " + std::to_string(view_blocks) + ": fewer view blocks than ranks (" +
+             std::to_string(group_size) + ") sharing a projector; every rank needs at least one block";
+    });
+    pnpdist::require(view_blocks == 0 || batch % groups == 0, [&] {
+      return "--batch " + std::to_string(batch) + " is not divisible by the " + std::to_string(groups) +
+             " groups of --physics-ranks " + std::to_string(group_size) + " (" + std::to_string(world.size()) +
+             " ranks): every group takes an equal share of the global batch";
+    });
+    const int group = view_blocks > 0 ? world.rank() / group_size : 0;
     pnpdist::require(view_blocks <= angles, [&] {
       return "--view-blocks " + std::to_string(view_blocks) + ": more view blocks than angles (" +
              std::to_string(angles) + ")";
@@ -227,9 +289,10 @@ int main(int argc, char** argv) {
     const auto projector = ct::make_projector<float>(exec, geometry);
     const double scale = learned::inverse_operator_norm(projector);
 
-    // Trains with the network's projector layer `layer`, its gradients exchanged over `comm` (the world for
-    // the data-parallel run, every rank on its own with --view-blocks, where the layer's projections are the
-    // collective ones).
+    // Trains with the network's projector layer `layer`, its gradients exchanged over `comm`: the world for
+    // the data-parallel run; with --view-blocks, where the layer's projections are collective over a group and
+    // every rank of a group computes the same gradients, the ranks of this rank's place in every group (one
+    // rank per group, ranked by group: each sample's gradient is gathered once, as from the data-parallel ranks).
     const auto train = [&](const auto& layer, auto comm) -> int {
       const bool distributed_views = view_blocks > 0;
       learned::LearnedPrimalDual net(layer, config,
@@ -256,8 +319,8 @@ int main(int argc, char** argv) {
             static_cast<long long>(net.parameters().size()), static_cast<long long>(size),
             static_cast<long long>(size), static_cast<long long>(angles), static_cast<long long>(batch),
             exec.concurrency(), initial_primal.c_str());
-        print_rank_layout(world.size(), batch, view_blocks);
       }
+      print_rank_layout(world, batch, view_blocks, group_size, trainer.first_sample(), trainer.local_batch());
       const index_t last = stop_at > 0 ? std::min(stop_at, steps) : steps;
       double window_loss = 0, window_seconds = 0, compute = 0, exchange = 0, cpu = 0;
       index_t window = 0, taken = 0;
@@ -285,11 +348,12 @@ int main(int argc, char** argv) {
           window_loss = window_seconds = 0;
           window = 0;
         }
-        // Every rank's trainer is its communicator's rank 0 with --view-blocks: only the world's rank 0 writes.
+        // With --view-blocks every rank of group 0 is its trainer's rank 0: only the world's rank 0 writes.
         if (!checkpoint.empty() && (t % checkpoint_every == 0 || t == last) && (root || !distributed_views))
           trainer.save(checkpoint, elapsed);
       }
       if (taken > 0) print_rank_timing(world, compute, exchange, cpu, taken);
+      require_same_weights(world, learned::parameters_fingerprint(net.parameters()), trainer.steps_done());
       if (trainer.steps_done() < steps) {
         if (root)
           std::printf("stopped after step %lld of %lld; checkpoint: %s\n",
@@ -307,20 +371,24 @@ int main(int argc, char** argv) {
         net.save(output, metadata);
         std::printf("weights: %s\n", output.c_str());
       }
-      // The test is collective with --view-blocks (the projections are); otherwise rank 0 runs it alone.
-      if (test > 0 && (root || distributed_views)) report_test(exec, net, data, geometry, test, root);
+      // The test is collective over group 0 with --view-blocks (the projections are); otherwise rank 0 runs it
+      // alone.
+      if (test > 0 && (root || (distributed_views && group == 0))) report_test(exec, net, data, geometry, test, root);
       return 0;
     };
 
     if (view_blocks == 0) return train(learned::ProjectorLayer(projector, scale), world);
     using Projector = decltype(ct::make_projector<float>(exec, geometry));
     const std::vector<ct::Geometry2D> parts = ct::split_views(geometry, view_blocks);
+    // The group's ranks deal the blocks; the ranks with the same place in every group exchange the gradients.
+    const World group_comm = world.split(group, world.rank());
+    const World across_groups = world.split(world.rank() % group_size, world.rank());
     const auto physics = pnpdist::distribute_physics(
-        view_blocks, world, pnpdist::Dealing::round_robin(), [&](std::span<const index_t> mine) {
+        view_blocks, group_comm, pnpdist::Dealing::round_robin(), [&](std::span<const index_t> mine) {
           std::vector<Projector> ops;
           for (const index_t i : mine) ops.push_back(ct::make_projector<float>(exec, parts[static_cast<std::size_t>(i)]));
           return pnpdist::StackedPhysics<Projector>(std::move(ops));
         });
-    return train(learned::ProjectorLayer(physics, scale), pnpdist::SelfCommunicator{});
+    return train(learned::ProjectorLayer(physics, scale), across_groups);
   });
 }

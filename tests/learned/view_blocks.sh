@@ -5,6 +5,12 @@
 # run with the whole projector to 1e-3 relative (the back projections are summed over the ranks: round-off);
 # a run stopped after step 5 and resumed on the same ranks writes bitwise the weights of the uninterrupted
 # run; fewer blocks than ranks and more blocks than angles are refused naming the numbers.
+# Combined with batch data parallelism (--physics-ranks P: size / P groups of P ranks, each group sharing the
+# blocks and taking its share of the batch): 4 ranks as 2 groups of 2 with 2 blocks and 2 ranks as 2 groups
+# of 1 with 3 blocks print the same numbers of the one-process run to 1e-3 relative; a 2 x 2 run stopped
+# after step 5 and resumed writes bitwise the weights of the uninterrupted 2 x 2 run; a P that does not
+# divide the ranks, fewer blocks than P, more blocks than angles, a batch not divisible by the groups and
+# --physics-ranks without --view-blocks are refused naming the numbers.
 # Usage: view_blocks.sh MPIEXEC PROGRAM WORK_DIR
 set -e
 mpiexec=$1
@@ -47,6 +53,47 @@ run 2 --view-blocks 2 --checkpoint "$dir/run.ckpt" --checkpoint-every 2 --output
 grep "resumed from .* at step 5" "$dir/resumed.log"
 cmp "$dir/np2.safetensors" "$dir/resumed.safetensors"
 echo "stopped and resumed on 2 ranks: the weights of the uninterrupted run"
+
+for layout in "4 2 2" "2 1 3"; do
+  set -- $layout
+  name="np$1_p$2"
+  run "$1" --physics-ranks "$2" --view-blocks "$3" --output "$dir/$name.safetensors" > "$dir/$name.log"
+  grep "ranks: $1, global batch 2, groups: 2 of $2 ranks sharing a projector" "$dir/$name.log"
+  # The samples each rank's trainer computes, gathered from the trainers: group 0 sample 0, group 1 sample 1.
+  grep -E "rank $(($1 / 2 - 1)): group 0, samples 0\.\.0 of each batch, view blocks [0-9]+( [0-9]+)* of $3" \
+    "$dir/$name.log"
+  grep -E "rank $(($1 - 1)): group 1, samples 1\.\.1 of each batch, view blocks [0-9]+( [0-9]+)* of $3" "$dir/$name.log"
+  same_numbers "$dir/$name.log" "$dir/whole.log"
+  echo "$1 ranks as 2 groups of $2 with $3 view blocks: the losses and PSNRs of the whole projector"
+done
+
+both="--physics-ranks 2 --view-blocks 2 --checkpoint $dir/both.ckpt --checkpoint-every 2"
+run 4 $both --stop-at 5 > "$dir/both_stopped.log"
+grep "stopped after step 5 of 12" "$dir/both_stopped.log"
+run 4 $both --output "$dir/both_resumed.safetensors" > "$dir/both_resumed.log"
+grep "resumed from .* at step 5" "$dir/both_resumed.log"
+cmp "$dir/np4_p2.safetensors" "$dir/both_resumed.safetensors"
+echo "2 groups of 2 ranks stopped and resumed: the weights of the uninterrupted run"
+
+# refused NAME NP MESSAGE ARGS...: the run fails and its error output holds MESSAGE.
+refused() {
+  name=$1
+  np=$2
+  message=$3
+  shift 3
+  if run "$np" "$@" > "$dir/$name.log" 2> "$dir/$name.err"; then
+    echo "not refused on $np ranks: $*"
+    exit 1
+  fi
+  grep -F -- "$message" "$dir/$name.err"
+}
+refused undivided 3 "--physics-ranks 2 does not divide the 3 ranks into groups" --physics-ranks 2 --view-blocks 2
+refused few_group 4 "--view-blocks 1: fewer view blocks than ranks (2) sharing a projector" \
+  --physics-ranks 2 --view-blocks 1
+refused many_group 2 "--view-blocks 9: more view blocks than angles (8)" --physics-ranks 1 --view-blocks 9
+refused uneven 2 "--batch 3 is not divisible by the 2 groups of --physics-ranks 1 (2 ranks)" \
+  --physics-ranks 1 --view-blocks 2 --batch 3
+refused no_blocks 2 "--physics-ranks 1 needs --view-blocks" --physics-ranks 1
 
 if run 2 --view-blocks 1 > "$dir/few.log" 2> "$dir/few.err"; then
   echo "1 view block on 2 ranks was not refused"
