@@ -27,6 +27,7 @@
 #include <pnpdist/learned/lpd_training.hpp>
 #include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/learned/training_geometry.hpp>
+#include <pnpdist/nn/train/conv3_onednn.hpp>
 #include <pnpdist/physics/ct/fbp.hpp>
 #include <pnpdist/physics/ct/projector.hpp>
 #include <pnpdist/physics/ct/split_views.hpp>
@@ -190,7 +191,7 @@ int main(int argc, char** argv) {
   index_t checkpoint_every = 100, test = 0, seed = 0, data_seed = 0, stop_at = 0, first_sample = 0;
   index_t view_blocks = 0, physics_ranks = 0;
   double progress_timeout = 0;
-  std::string beam = "parallel", output, checkpoint, initial_primal = "zero", initial_weights;
+  std::string beam = "parallel", output, checkpoint, initial_primal = "zero", initial_weights, conv_precision = "f32";
   OptionTable table(
       "train_learned_primal_dual: trains learned primal-dual (Adler & Oktem 2018) on random ellipse phantoms\n"
       "with a Joseph projector, on the CPU, on one process or data-parallel under mpirun (docs/learned.md)");
@@ -231,6 +232,10 @@ int main(int argc, char** argv) {
                 "0 = all ranks, one group); the ranks / P groups split the global batch (divisible by the\n"
                 "group count) and exchange their gradients as the data-parallel ranks do",
                 physics_ranks, 0);
+  table.choice("--conv-precision",
+               "the convolutions' arithmetic: f32, or bf16 (mixed precision: inputs rounded to bfloat16, float\n"
+               "accumulation; weights, Adam and the projector stay float; needs oneDNN, fast with AMX)",
+               conv_precision, {"f32", "bf16"});
   table.integer("--threads", "OpenMP threads per rank (0 = default)", threads, 0);
   table.integer("--validation", "validation phantoms", validation, 1);
   table.integer("--validate-every", "steps between validations", validate_every, 1);
@@ -249,6 +254,8 @@ int main(int argc, char** argv) {
   return run_example(argc, argv, "train_learned_primal_dual", table, progress_timeout, [&](const World& world) {
     pnpdist::require(stop_at == 0 || !checkpoint.empty(), "--stop-at needs --checkpoint (the state to resume from)");
     const bool root = world.rank() == 0;
+    pnpdist::nn::train::set_train_conv_precision(
+        pnpdist::nn::train::parse_conv_precision(conv_precision, "--conv-precision"));
     config.seed = static_cast<std::uint64_t>(seed);
     config.initial_primal = learned::parse_initial_primal(initial_primal, "--initial-primal");
     data.seed = static_cast<std::uint64_t>(data_seed);
@@ -368,6 +375,8 @@ int main(int argc, char** argv) {
             {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}};
         if (!initial_weights.empty()) metadata["pnpdist.lpd.initial_weights"] = initial_weights;
         if (first_sample != 0) metadata["pnpdist.lpd.first_training_sample"] = std::to_string(first_sample);
+        if (conv_precision == "bf16")
+          metadata["pnpdist.lpd.conv_precision"] = "bf16 (convolution inputs rounded to bfloat16, float accumulation)";
         net.save(output, metadata);
         std::printf("weights: %s\n", output.c_str());
       }

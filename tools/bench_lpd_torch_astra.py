@@ -24,7 +24,9 @@ is outside the step timing). A run's step time is the median of its K steps afte
 per step (process, all threads) is PyTorch's mean over the K steps and pnpdist's mean over all its steps (its
 closing line). For each
 thread count the runs alternate PyTorch, pnpdist, PyTorch, pnpdist, ... (--pairs pairs); the summary gives
-the medians and ranges over the runs and the ratio of the medians. Not run by CI (astra-toolbox is not a
+the medians and ranges over the runs and the ratio of the medians. --precision f32 bf16 measures both sides
+in float and then both in mixed bf16 precision (PyTorch's autocast, pnpdist's --conv-precision bf16), and
+compares pnpdist in bf16 with PyTorch in float. Not run by CI (astra-toolbox is not a
 dependency of the project): install it beside Debian's torch 1.13 / numpy 1.24 in a venv, as docs/learned.md
 says. One JSON line per run and one summary line per thread count are printed.
 """
@@ -86,7 +88,7 @@ def numpy_projector_functions(fp, bp, scale):
     import torch
 
     def apply_batch(fn, t):
-        out = [torch.from_numpy(fn(item[0].numpy())) for item in t.detach()]
+        out = [torch.from_numpy(fn(item[0].float().numpy())) for item in t.detach()]
         return (torch.stack(out)[:, None] * scale).to(t.dtype)
 
     class Forward(torch.autograd.Function):
@@ -167,9 +169,10 @@ def ellipse_sampler(size, rng):
     return sample
 
 
-def train(net, sample_pair, total_steps, step_hook=None):
+def train(net, sample_pair, total_steps, step_hook=None, bf16=False):
     """Trains net for total_steps steps (batch 1: sample_pair() -> (truth, data) tensors, MSE loss, gradient
-    norm clipped at 1, Adam lr 1e-3 betas 0.9 / 0.99, cosine decay over total_steps). Returns per-step lists
+    norm clipped at 1, Adam lr 1e-3 betas 0.9 / 0.99, cosine decay over total_steps). bf16: the forward pass
+    under torch.autocast('cpu', bfloat16) (convolutions in bf16, the loss in float). Returns per-step lists
     step_s (wall, sample included), cpu_s (process CPU time), data_s (the sample's wall time) and losses;
     step_hook(), if given, is called after each step (before the next one's timing starts)."""
     import torch
@@ -181,7 +184,9 @@ def train(net, sample_pair, total_steps, step_hook=None):
         truth, data = sample_pair()
         t1 = time.perf_counter()
         optimizer.zero_grad()
-        loss = torch.mean((net(data) - truth) ** 2)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            output = net(data)
+        loss = torch.mean((output.float() - truth) ** 2)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()
@@ -222,11 +227,11 @@ def worker(args):
     sample = ellipse_sampler(size, rng)
     rss_before = rss_mib()
     step_s, cpu_s, data_s, losses = train(net, lambda: noisy_pair(sample(), fp, scale, rng),
-                                          args.warmup + args.steps)
+                                          args.warmup + args.steps, bf16=args.precision[0] == 'bf16')
     close()
     measured = step_s[args.warmup:]
     print(json.dumps({
-        'impl': 'pytorch+astra', 'threads': args.threads, 'torch': torch.__version__, 'astra': astra.__version__,
+        'impl': 'pytorch+astra', 'threads': args.threads, 'precision': args.precision[0], 'torch': torch.__version__, 'astra': astra.__version__,
         'parameters': parameters, 'step_s': measured, 'median_step_s': statistics.median(measured),
         'mean_cpu_s': statistics.mean(cpu_s[args.warmup:]), 'median_data_s': statistics.median(data_s[args.warmup:]), 'loss_first': losses[0], 'loss_last': losses[-1],
         'rss_before_training_mib': rss_before, 'scale': scale, 'adjoint_error': adjoint_error,
@@ -246,9 +251,10 @@ def max_rss_mib(time_output):
     return int(m.group(1)) / 1024 if m else float('nan')
 
 
-def run_torch(args, threads):
+def run_torch(args, threads, precision):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     cmd = ['/usr/bin/time', '-v', sys.executable, os.path.abspath(__file__), '--worker', '--threads', str(threads),
+           '--precision', precision,
            '--steps', str(args.steps), '--warmup', str(args.warmup), '--size', str(args.size),
            '--angles', str(args.angles)]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -259,11 +265,13 @@ def run_torch(args, threads):
     return result
 
 
-def run_native(args, threads):
+def run_native(args, threads, precision):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     steps = args.warmup + args.steps
     cmd = ['/usr/bin/time', '-v', args.train_program, '--size', str(args.size), '--angles', str(args.angles),
            '--threads', str(threads), '--steps', str(steps), '--validate-every', '1', '--validation', '1']
+    if precision != 'f32':
+        cmd += ['--conv-precision', precision]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError(f'pnpdist run failed:\n{p.stdout}\n{p.stderr}')
@@ -272,7 +280,7 @@ def run_native(args, threads):
         raise RuntimeError(f'expected {steps} progress lines, found {len(step_s)}:\n{p.stdout}')
     measured = step_s[args.warmup:]
     cpu = re.search(r'cpu ([0-9.]+) s/step', p.stdout)
-    return {'impl': 'pnpdist', 'threads': threads, 'step_s': measured, 'median_step_s': statistics.median(measured),
+    return {'impl': 'pnpdist', 'threads': threads, 'precision': precision, 'step_s': measured, 'median_step_s': statistics.median(measured),
             'mean_cpu_s_all_steps': float(cpu.group(1)) if cpu else float('nan'),
             'peak_rss_mib': max_rss_mib(p.stderr), 'command': ' '.join(cmd[2:])}
 
@@ -287,6 +295,10 @@ def main():
     parser.add_argument('--size', type=int, default=SIZE)
     parser.add_argument('--angles', type=int, default=ANGLES)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--precision', nargs='+', choices=['f32', 'bf16'], default=['f32'],
+                        help='convolution precisions to measure, each on both sides (bf16: PyTorch autocast, '
+                             'pnpdist --conv-precision bf16); with both, the summary also compares pnpdist in '
+                             'bf16 with PyTorch in float')
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -298,30 +310,40 @@ def main():
     with open('/proc/loadavg') as f:
         print(json.dumps({'loadavg_start': f.read().split()[:3]}), flush=True)
     for threads in args.threads:
-        runs = {'pytorch+astra': [], 'pnpdist': []}
-        for _ in range(args.pairs):
-            for name, fn in (('pytorch+astra', run_torch), ('pnpdist', run_native)):
-                r = fn(args, threads)
-                runs[name].append(r)
-                print(json.dumps(r), flush=True)
-        summary = {'threads': threads, 'size': args.size, 'angles': args.angles, 'pairs': args.pairs,
-                   'steps': args.steps, 'warmup': args.warmup}
-        for name, rs in runs.items():
-            medians = [r['median_step_s'] for r in rs]
-            rss = [r['peak_rss_mib'] for r in rs]
-            cpu = [r.get('mean_cpu_s', r.get('mean_cpu_s_all_steps')) for r in rs]
-            summary[name] = {'median_step_s': statistics.median(medians), 'step_s_range': [min(medians), max(medians)],
-                             'cpu_s_per_step': statistics.median(cpu), 'cpu_s_range': [min(cpu), max(cpu)],
-                             'peak_rss_mib': statistics.median(rss), 'peak_rss_mib_range': [min(rss), max(rss)]}
-        summary['speedup'] = summary['pytorch+astra']['median_step_s'] / summary['pnpdist']['median_step_s']
-        summary['pair_speedups'] = [a['median_step_s'] / b['median_step_s']
-                                    for a, b in zip(runs['pytorch+astra'], runs['pnpdist'])]
-        summary['cpu_ratio'] = summary['pytorch+astra']['cpu_s_per_step'] / summary['pnpdist']['cpu_s_per_step']
-        summary['memory_ratio'] = summary['pytorch+astra']['peak_rss_mib'] / summary['pnpdist']['peak_rss_mib']
-        with open('/proc/loadavg') as f:
-            summary['loadavg_end'] = f.read().split()[:3]
-        print(json.dumps({'summary': summary}), flush=True)
-
+        summaries = {}
+        for precision in args.precision:
+            runs = {'pytorch+astra': [], 'pnpdist': []}
+            for _ in range(args.pairs):
+                for name, fn in (('pytorch+astra', run_torch), ('pnpdist', run_native)):
+                    r = fn(args, threads, precision)
+                    runs[name].append(r)
+                    print(json.dumps(r), flush=True)
+            summary = {'threads': threads, 'precision': precision, 'size': args.size, 'angles': args.angles,
+                       'pairs': args.pairs, 'steps': args.steps, 'warmup': args.warmup}
+            for name, rs in runs.items():
+                medians = [r['median_step_s'] for r in rs]
+                rss = [r['peak_rss_mib'] for r in rs]
+                cpu = [r.get('mean_cpu_s', r.get('mean_cpu_s_all_steps')) for r in rs]
+                summary[name] = {'median_step_s': statistics.median(medians),
+                                 'step_s_range': [min(medians), max(medians)],
+                                 'cpu_s_per_step': statistics.median(cpu), 'cpu_s_range': [min(cpu), max(cpu)],
+                                 'peak_rss_mib': statistics.median(rss),
+                                 'peak_rss_mib_range': [min(rss), max(rss)]}
+            summary['speedup'] = summary['pytorch+astra']['median_step_s'] / summary['pnpdist']['median_step_s']
+            summary['pair_speedups'] = [a['median_step_s'] / b['median_step_s']
+                                        for a, b in zip(runs['pytorch+astra'], runs['pnpdist'])]
+            summary['cpu_ratio'] = summary['pytorch+astra']['cpu_s_per_step'] / summary['pnpdist']['cpu_s_per_step']
+            summary['memory_ratio'] = summary['pytorch+astra']['peak_rss_mib'] / summary['pnpdist']['peak_rss_mib']
+            with open('/proc/loadavg') as f:
+                summary['loadavg_end'] = f.read().split()[:3]
+            summaries[precision] = summary
+            print(json.dumps({'summary': summary}), flush=True)
+        if 'f32' in summaries and 'bf16' in summaries:
+            torch_f32, native_bf16 = summaries['f32']['pytorch+astra'], summaries['bf16']['pnpdist']
+            print(json.dumps({'pnpdist_bf16_vs_pytorch_f32': {
+                'threads': threads,
+                'speedup': torch_f32['median_step_s'] / native_bf16['median_step_s'],
+                'cpu_ratio': torch_f32['cpu_s_per_step'] / native_bf16['cpu_s_per_step']}}), flush=True)
 
 if __name__ == '__main__':
     main()

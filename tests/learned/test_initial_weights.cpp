@@ -2,6 +2,8 @@
 // small to move float weights, its weights after one step equal the file's to 1e-9, while the seeded
 // initialisation is far from them), records the file in its metadata, refuses a file of another network or
 // geometry (exit 1, naming both) and a checkpoint of a run without those initial weights.
+// --conv-precision bf16: the run's weights differ from the float run's, its metadata records the precision,
+// a float run refuses its checkpoint and an unknown precision is refused (exit 2).
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/serial.hpp>
@@ -86,4 +88,30 @@ TEST_CASE("train_learned_primal_dual --initial-weights starts from the file's we
   REQUIRE(train("--steps 4 --stop-at 2 --checkpoint " + checkpoint, "stop.log") == 0);
   CHECK(train("--steps 4 --checkpoint " + checkpoint + " --initial-weights " + a, "resume.log") == 1);
   CHECK(read_text("resume.log").find("belongs to another run") != std::string::npos);
+}
+
+TEST_CASE("train_learned_primal_dual --conv-precision bf16 trains in mixed precision", "[learned]") {
+  std::filesystem::remove_all(work);
+  std::filesystem::create_directories(work);
+  const std::string low = (work / "bf16.safetensors").string(), full = (work / "f32.safetensors").string();
+  const std::string checkpoint = (work / "bf16.ckpt").string();
+  const int status = train("--steps 4 --stop-at 2 --conv-precision bf16 --checkpoint " + checkpoint, "stop.log");
+  if (status == 1 && read_text("stop.log").find("not available on this CPU") != std::string::npos) {
+    WARN("skipped: " << read_text("stop.log"));  // no bf16 convolution in oneDNN on this CPU
+    return;
+  }
+  INFO(read_text("stop.log"));
+  REQUIRE(status == 0);
+  // A float run does not resume the bf16 checkpoint; the bf16 run does.
+  CHECK(train("--steps 4 --checkpoint " + checkpoint, "float_resume.log") == 1);
+  CHECK(read_text("float_resume.log").find("belongs to another run") != std::string::npos);
+  REQUIRE(train("--steps 4 --conv-precision bf16 --checkpoint " + checkpoint + " --output " + low, "bf16.log") == 0);
+  REQUIRE(train("--steps 4 --output " + full, "f32.log") == 0);
+  const double difference = max_difference(low, full);
+  CHECK(difference > 0);      // the convolutions ran in bf16
+  CHECK(difference < 1e-2);   // four small steps from the same initialisation
+  CHECK(SafetensorsFile(low).metadata().at("pnpdist.lpd.conv_precision").rfind("bf16", 0) == 0);
+  CHECK(SafetensorsFile(full).metadata().count("pnpdist.lpd.conv_precision") == 0);
+  CHECK(train("--steps 1 --conv-precision fp16", "bad.log") == 2);
+  CHECK(read_text("bad.log").find("--conv-precision") != std::string::npos);
 }
