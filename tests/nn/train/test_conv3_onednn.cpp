@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "train_test_support.hpp"
+
 using namespace pnpdist;
 using namespace pnpdist::nn::train;
 
@@ -44,17 +46,6 @@ std::vector<float> rounded_to_bf16(std::vector<float> v) {
     x = std::bit_cast<float>(rounded);
   }
   return v;
-}
-
-/// (batch, channels, plane) -> (batch, plane, channels).
-std::vector<float> nhwc_of(const std::vector<float>& v, index_t batch, index_t channels, index_t plane) {
-  std::vector<float> t(v.size());
-  for (index_t n = 0; n < batch; ++n)
-    for (index_t c = 0; c < channels; ++c)
-      for (index_t p = 0; p < plane; ++p)
-        t[static_cast<std::size_t>((n * plane + p) * channels + c)] =
-            v[static_cast<std::size_t>((n * channels + c) * plane + p)];
-  return t;
 }
 
 float max_scaled_difference(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& scale) {
@@ -199,7 +190,7 @@ TEST_CASE("oneDNN conv3 on channels-last sides equals the loops on the transpose
   }
   const auto ax = absolute(x), aw = absolute(w), ab = absolute(b), ag = absolute(g);
   const auto side = [&](const std::vector<float>& v, index_t channels, ActivationLayout layout) {
-    return layout == nhwc ? nhwc_of(v, s.batch, channels, s.plane()) : v;
+    return layout == nhwc ? pnpdist::test::to_channels_last(v, s.batch, channels, s.plane()) : v;
   };
   std::vector<float> oracle(static_cast<std::size_t>(out_size)), scale(oracle.size());
   conv3_forward(Serial{}, s, x.data(), w.data(), b.data(), oracle.data());

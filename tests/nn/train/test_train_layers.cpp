@@ -29,6 +29,7 @@ using test::check_gradient;
 using test::check_layer_gradients;
 using test::dot;
 using test::random_vector;
+using test::to_channels_last;
 
 TEMPLATE_LIST_TEST_CASE("conv3_forward equals the reference convolution on every host executor", "[nn][train]",
                         test::HostExecutors) {
@@ -73,21 +74,6 @@ TEST_CASE("PReLU backward is the gradient in the input and the per-channel slope
   check_gradient(x, dx, loss);
   check_gradient(alpha, dalpha, loss);
 }
-
-namespace {
-
-/// (batch, channels, plane) -> (batch, plane, channels).
-std::vector<float> to_channels_last(const std::vector<float>& v, index_t batch, index_t channels, index_t plane) {
-  std::vector<float> t(v.size());
-  for (index_t n = 0; n < batch; ++n)
-    for (index_t c = 0; c < channels; ++c)
-      for (index_t p = 0; p < plane; ++p)
-        t[static_cast<std::size_t>((n * plane + p) * channels + c)] =
-            v[static_cast<std::size_t>((n * channels + c) * plane + p)];
-  return t;
-}
-
-}  // namespace
 
 TEST_CASE("channels-last PReLU equals PReLU on the transposed tensors", "[nn][train]") {
   // 2 images of 1500 positions: per image a chunk of prelu_chunk_positions and a partial one.

@@ -1,6 +1,6 @@
 #pragma once
-// Helpers of the training-layer tests: seeded random vectors, the dot product and the central-difference
-// gradient check every backward pass is tested with.
+// Helpers of the training-layer tests: seeded random vectors, the dot product, the channels-last transpose and
+// the central-difference gradient check every backward pass is tested with.
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/serial.hpp>
@@ -18,6 +18,18 @@ std::vector<T> random_vector(index_t n, std::uint64_t stream, T low = T(-1), T h
   std::vector<T> v(static_cast<std::size_t>(n));
   fill_uniform(Serial{}, View<T, 1, HostSpace>(v.data(), Extents<1>{n}), 7, stream, low, high);
   return v;
+}
+
+/// (batch, channels, plane) -> (batch, plane, channels).
+template <class T>
+std::vector<T> to_channels_last(const std::vector<T>& v, index_t batch, index_t channels, index_t plane) {
+  std::vector<T> t(v.size());
+  for (index_t n = 0; n < batch; ++n)
+    for (index_t c = 0; c < channels; ++c)
+      for (index_t p = 0; p < plane; ++p)
+        t[static_cast<std::size_t>((n * plane + p) * channels + c)] =
+            v[static_cast<std::size_t>((n * channels + c) * plane + p)];
+  return t;
 }
 
 inline double dot(const std::vector<double>& a, const std::vector<double>& b) {
