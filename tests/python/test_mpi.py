@@ -191,3 +191,17 @@ def test_stubs_declare_the_mpi_module():
     assert ast.unparse(methods["gradient"].returns) == "numpy.ndarray"
     init = {a.arg: ast.unparse(a.annotation) for a in methods["__init__"].args.args if a.annotation is not None}
     assert init["communicator"] == "Communicator" and init["geometry"] == "Geometry2D"
+
+
+def test_import_pnpdist_does_not_load_libmpi():
+    """Only pnpdist.mpi loads MPI: a process importing pnpdist alone has no libmpi mapped (Linux). Run by the
+    one-process run only: a child of an mpirun rank would inherit the job's environment."""
+    import subprocess
+    import sys
+    if COMM.size > 1:
+        pytest.skip("checked by the one-process run (python_test_mpi)")
+    code = ("import pnpdist, sys; maps = open('/proc/self/maps').read(); "
+            "sys.exit(1 if 'libmpi' in maps else 0)")
+    assert subprocess.run([sys.executable, "-c", code], env=os.environ.copy()).returncode == 0
+    code = "import pnpdist.mpi, sys; sys.exit(0 if 'libmpi' in open('/proc/self/maps').read() else 1)"
+    assert subprocess.run([sys.executable, "-c", code], env=os.environ.copy()).returncode == 0
