@@ -103,7 +103,7 @@ public:
   void backward(const Exec& exec, nn::train::ParameterStore<T>& store, index_t batch, index_t h, index_t w,
                 const ConvBlockActivations<T>& a, const T* d_update, T* d_input, std::vector<T>& work) const {
     const index_t plane = h * w, hidden = batch * width_ * plane;
-    work.assign(static_cast<std::size_t>(2 * hidden), T(0));
+    work.resize(static_cast<std::size_t>(2 * hidden));
     T* d_post = work.data();
     T* d_pre = work.data() + hidden;
     using nn::train::Conv3Shape;
@@ -111,20 +111,20 @@ public:
     const Layouts<Exec> l;
     nn::train::conv3_train_backward_weights(exec, s3, a.post2.data(), d_update, store.gradient(weights_[2]),
                                             store.gradient(biases_[2]), l.last);
-    nn::train::conv3_train_backward_data(exec, s3, d_update, store.value(weights_[2]), d_post, l.last);
+    constexpr auto overwrite = nn::train::GradientWrite::overwrite;
+    nn::train::conv3_train_backward_data(exec, s3, d_update, store.value(weights_[2]), d_post, l.last, overwrite);
+    std::fill(work.begin() + hidden, work.end(), T(0));
     prelu_backward<Exec>(exec, batch, plane, a.pre2.data(), store.value(slopes_[1]), d_post, d_pre,
                          store.gradient(slopes_[1]));
     nn::train::conv3_train_backward_weights(exec, s2, a.post1.data(), d_pre, store.gradient(weights_[1]),
                                             store.gradient(biases_[1]), l.middle);
-    std::fill(work.begin(), work.begin() + hidden, T(0));
-    nn::train::conv3_train_backward_data(exec, s2, d_pre, store.value(weights_[1]), d_post, l.middle);
+    nn::train::conv3_train_backward_data(exec, s2, d_pre, store.value(weights_[1]), d_post, l.middle, overwrite);
     std::fill(work.begin() + hidden, work.end(), T(0));
     prelu_backward<Exec>(exec, batch, plane, a.pre1.data(), store.value(slopes_[0]), d_post, d_pre,
                          store.gradient(slopes_[0]));
     nn::train::conv3_train_backward_weights(exec, s1, a.input.data(), d_pre, store.gradient(weights_[0]),
                                             store.gradient(biases_[0]), l.first);
-    std::fill(d_input, d_input + batch * cin_ * plane, T(0));
-    nn::train::conv3_train_backward_data(exec, s1, d_pre, store.value(weights_[0]), d_input, l.first);
+    nn::train::conv3_train_backward_data(exec, s1, d_pre, store.value(weights_[0]), d_input, l.first, overwrite);
   }
 
 private:

@@ -105,6 +105,12 @@ TEST_CASE("oneDNN conv3 forward, backward-data and backward-weights equal the lo
   conv3_backward_data(Serial{}, s, g.data(), w.data(), dx_oracle.data());
   conv3_backward_data(Serial{}, s, ag.data(), aw.data(), dx_scale.data());
   check_close(dx, dx_oracle, dx_scale);
+  // Overwriting: the previous values of d_in do not matter.
+  std::vector<float> dx_new(dx.size(), 7.0f), dx_new_oracle(dx.size(), 0.0f);
+  onednn_conv3_backward_data(threads, s, g.data(), w.data(), dx_new.data(), blocked, ConvPrecision::f32, {},
+                             GradientWrite::overwrite);
+  conv3_backward_data(Serial{}, s, g.data(), w.data(), dx_new_oracle.data());
+  check_close(dx_new, dx_new_oracle, dx_scale);
 
   std::vector<float> dw(w.size(), 0.25f), dw_oracle = dw, dw_scale = dw;
   std::vector<float> db(b.size(), -1.0f), db_oracle = db, db_scale(db.size(), 1.0f);
@@ -231,6 +237,18 @@ TEST_CASE("oneDNN conv3 refuses non-positive shapes before running", "[nn][train
 }
 
 #endif
+
+TEST_CASE("the loops' backward-data overwrites d_in when asked", "[nn][train]") {
+  const Conv3Shape s{1, 2, 3, 5, 4};
+  const auto g = random_floats(s.batch * s.out_channels * s.plane(), 13);
+  const auto w = random_floats(s.out_channels * s.in_channels * 9, 14);
+  std::vector<double> gd(g.begin(), g.end()), wd(w.begin(), w.end());
+  std::vector<double> overwritten(static_cast<std::size_t>(s.batch * s.in_channels * s.plane()), 5.0);
+  std::vector<double> from_zero(overwritten.size(), 0.0);
+  conv3_train_backward_data(Serial{}, s, gd.data(), wd.data(), overwritten.data(), {}, GradientWrite::overwrite);
+  conv3_backward_data(Serial{}, s, gd.data(), wd.data(), from_zero.data());
+  CHECK(overwritten == from_zero);
+}
 
 TEST_CASE("the loops refuse channels-last layouts", "[nn][train]") {
   std::vector<double> v(64);

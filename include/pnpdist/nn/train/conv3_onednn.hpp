@@ -37,6 +37,7 @@
 /// converted (not transposed) in bf16, and the NCHW side is transposed. A block of layers that keeps its
 /// wide activations channels-last (learned/conv_block.hpp) so avoids most reorders.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -74,6 +75,10 @@ enum class ConvPrecision { f32, bf16 };
 
 /// The memory layout of an activation tensor of batch N, C channels, H x W: NCHW or channels-last NHWC.
 enum class ActivationLayout { nchw, nhwc };
+
+/// How backward-data writes d_in: added to its values (the layers' contract) or in place of them (saves
+/// a temporary and a pass over d_in where the caller would zero it first).
+enum class GradientWrite { accumulate, overwrite };
 
 /// The layouts of a convolution's two sides (see the file comment).
 struct Conv3Layouts {
@@ -260,16 +265,19 @@ inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const 
   return p.implementation;
 }
 
-/// d_in += conv3^T(d_out) through oneDNN. Returns the implementation name.
+/// d_in += conv3^T(d_out) (or d_in = conv3^T(d_out) with GradientWrite::overwrite) through oneDNN. Returns the
+/// implementation name.
 inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, const float* d_out, const float* weight,
                                               float* d_in, bool blocked = true,
-                                              ConvPrecision precision = ConvPrecision::f32, Conv3Layouts layouts = {}) {
+                                              ConvPrecision precision = ConvPrecision::f32, Conv3Layouts layouts = {},
+                                              GradientWrite write = GradientWrite::accumulate) {
   namespace d = onednn_train_detail;
   detail::require_conv3_shape(s, "onednn_conv3_backward_data");
   onednn_detail::ThreadScope scope(threads);
   const auto& p = d::cached(s, d::Pass::backward_data, blocked, precision, layouts.channels_last());
   const index_t size = s.batch * s.in_channels * s.plane();
-  std::vector<float> result(static_cast<std::size_t>(size));
+  const bool accumulate = write == GradientWrite::accumulate;
+  std::vector<float> result(accumulate ? static_cast<std::size_t>(size) : 0);
   dnnl::stream stream(onednn_detail::cpu_engine());
   d::Bound bound(stream);
   dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
@@ -278,10 +286,12 @@ inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, 
       {{DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s, layouts.out), p.dst, d_out)},
        {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
        {DNNL_ARG_DIFF_SRC,
-        bound.output(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src, result.data())},
-               {DNNL_ARG_SCRATCHPAD, scratch}});
+        bound.output(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src,
+                     accumulate ? result.data() : d_in)},
+       {DNNL_ARG_SCRATCHPAD, scratch}});
   bound.finish();
-  for (index_t i = 0; i < size; ++i) d_in[i] += result[static_cast<std::size_t>(i)];
+  if (accumulate)
+    for (index_t i = 0; i < size; ++i) d_in[i] += result[static_cast<std::size_t>(i)];
   return p.implementation;
 }
 
@@ -376,16 +386,19 @@ inline void conv3_train_forward(const Exec& exec, const Conv3Shape& s, const T* 
   conv3_forward(exec, s, in, weight, bias, out);
 }
 
-/// conv3_backward_data (conv3_train.hpp) through oneDNN or the loops.
+/// conv3_backward_data (conv3_train.hpp) through oneDNN or the loops; with GradientWrite::overwrite d_in is
+/// replaced instead of added to.
 template <class Exec, class T>
 inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, const T* d_out, const T* weight, T* d_in,
-                                      Conv3Layouts layouts = {}) {
+                                      Conv3Layouts layouts = {}, GradientWrite write = GradientWrite::accumulate) {
   if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
-      onednn_conv3_backward_data(exec.concurrency(), s, d_out, weight, d_in, true, train_conv_precision(), layouts);
+      onednn_conv3_backward_data(exec.concurrency(), s, d_out, weight, d_in, true, train_conv_precision(), layouts,
+                                 write);
       return;
     }
   detail::require_nchw_for_loops(layouts, "conv3_train_backward_data");
+  if (write == GradientWrite::overwrite) std::fill(d_in, d_in + s.batch * s.in_channels * s.plane(), T(0));
   conv3_backward_data(exec, s, d_out, weight, d_in);
 }
 

@@ -82,19 +82,21 @@ inline void prelu_backward(const Exec& exec, index_t batch, index_t channels, in
 /// Positions per parallel chunk (and per partial sum of the slope gradient) of the channels-last PReLU.
 inline constexpr index_t prelu_chunk_positions = 1024;
 
-/// prelu_forward on channels-last tensors (batch, plane, channels); y may alias x. The same values.
+/// prelu_forward on channels-last tensors (batch, plane, channels); y must not overlap x or alpha (so that the
+/// channel loop vectorizes). The same values.
 template <class Exec, class T>
 inline void prelu_forward_channels_last(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x,
                                         const T* alpha, T* y) {
   const index_t positions = batch * plane;
   const index_t chunks = (positions + prelu_chunk_positions - 1) / prelu_chunk_positions;
   for_each(with_iteration_cost(exec, prelu_chunk_positions * channels), chunks, [=](index_t k) {
+    const T* PNPDIST_RESTRICT slope = alpha;
     const index_t end = std::min(positions, (k + 1) * prelu_chunk_positions);
-    for (index_t i = k * prelu_chunk_positions; i < end; ++i)
-      for (index_t c = 0; c < channels; ++c) {
-        const T v = x[i * channels + c];
-        y[i * channels + c] = v > T(0) ? v : alpha[c] * v;
-      }
+    for (index_t i = k * prelu_chunk_positions; i < end; ++i) {
+      const T* PNPDIST_RESTRICT xi = x + i * channels;
+      T* PNPDIST_RESTRICT yi = y + i * channels;
+      for (index_t c = 0; c < channels; ++c) yi[c] = xi[c] > T(0) ? xi[c] : slope[c] * xi[c];
+    }
   });
 }
 
@@ -110,6 +112,7 @@ inline void prelu_backward_channels_last(const Exec& exec, index_t batch, index_
   std::vector<T> partial(static_cast<std::size_t>(batch * per_image * channels), T(0));
   T* sums = partial.data();
   for_each(with_iteration_cost(exec, prelu_chunk_positions * channels), batch * per_image, [=](index_t k) {
+    const T* PNPDIST_RESTRICT slope = alpha;
     T* PNPDIST_RESTRICT chunk_sum = sums + k * channels;
     const index_t n = k / per_image, first = (k % per_image) * prelu_chunk_positions;
     const index_t end = std::min(plane, first + prelu_chunk_positions);
@@ -119,7 +122,7 @@ inline void prelu_backward_channels_last(const Exec& exec, index_t batch, index_
       T* PNPDIST_RESTRICT di = dx + i * channels;
       for (index_t c = 0; c < channels; ++c) {
         const T v = xi[c], g = gi[c];
-        di[c] += v > T(0) ? g : alpha[c] * g;
+        di[c] += v > T(0) ? g : slope[c] * g;
         chunk_sum[c] += v > T(0) ? T(0) : g * v;
       }
     }
