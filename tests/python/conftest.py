@@ -1,4 +1,5 @@
-"""Shared helpers of the Python tests: repository paths, small geometries, the dot-product adjoint test."""
+"""Shared helpers of the Python tests: repository paths, small geometries, the dot-product adjoint test, the
+deepinv fixture (the DeepInv module, seeded; tests that use it are skipped without DeepInv or torch)."""
 
 import math
 import pathlib
@@ -37,3 +38,11 @@ def adjoint_mismatch(op, seed=0):
 @pytest.fixture(params=["parallel", "fan"])
 def geometry(request):
     return parallel_geometry() if request.param == "parallel" else fan_geometry()
+
+
+@pytest.fixture(scope="module")
+def dinv():
+    torch = pytest.importorskip("torch")
+    deepinv = pytest.importorskip("deepinv")
+    torch.manual_seed(0)
+    return deepinv

@@ -84,13 +84,6 @@ def test_deepinv_sinogram_layout_and_geometry():
 
 # ---- With DeepInv ---------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def dinv():
-    torch = pytest.importorskip("torch")
-    deepinv = pytest.importorskip("deepinv")
-    torch.manual_seed(0)
-    return deepinv
-
 
 def physics_cases():
     cone = pnpdist.cone_beam([0.0, 2.0, 4.0], (8, 8), 24.0, 12.0, (6, 6, 6), detector_pixel_size=(1.5, 1.5))

@@ -141,13 +141,6 @@ def test_bad_arguments_are_refused():
 
 # ---- With DeepInv ---------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def dinv():
-    torch = pytest.importorskip("torch")
-    deepinv = pytest.importorskip("deepinv")
-    torch.manual_seed(0)
-    return deepinv
-
 
 def deepinv_sinogram(dinv, image, angles, circle, fan=None):
     """DeepInv's Tomography of one image in pnpdist's (views, detectors) layout."""
