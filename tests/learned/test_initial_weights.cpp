@@ -27,15 +27,18 @@ namespace {
 const std::filesystem::path work = std::filesystem::temp_directory_path() / "pnpdist_initial_weights";
 const std::string small = " --size 16 --angles 6 --iterations 2 --width 4 --validation 1 --threads 1 ";
 
-int train(const std::string& arguments, const std::string& log) {
+// Each test case has its own directory: CTest runs them in parallel.
+const std::filesystem::path bf16_work = std::filesystem::temp_directory_path() / "pnpdist_conv_precision";
+
+int train(const std::string& arguments, const std::string& log, const std::filesystem::path& dir = work) {
   const std::string command = std::string("OMP_WAIT_POLICY=passive ") + PNPDIST_TRAIN_LPD + small + arguments +
-                              " > " + (work / log).string() + " 2>&1";
+                              " > " + (dir / log).string() + " 2>&1";
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string read_text(const std::string& log) {
-  std::ifstream in(work / log);
+std::string read_text(const std::string& log, const std::filesystem::path& dir = work) {
+  std::ifstream in(dir / log);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
@@ -91,27 +94,28 @@ TEST_CASE("train_learned_primal_dual --initial-weights starts from the file's we
 }
 
 TEST_CASE("train_learned_primal_dual --conv-precision bf16 trains in mixed precision", "[learned]") {
-  std::filesystem::remove_all(work);
-  std::filesystem::create_directories(work);
-  const std::string low = (work / "bf16.safetensors").string(), full = (work / "f32.safetensors").string();
-  const std::string checkpoint = (work / "bf16.ckpt").string();
-  const int status = train("--steps 4 --stop-at 2 --conv-precision bf16 --checkpoint " + checkpoint, "stop.log");
-  if (status == 1 && read_text("stop.log").find("not available on this CPU") != std::string::npos) {
-    WARN("skipped: " << read_text("stop.log"));  // no bf16 convolution in oneDNN on this CPU
+  const auto& dir = bf16_work;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string low = (dir / "bf16.safetensors").string(), full = (dir / "f32.safetensors").string();
+  const std::string checkpoint = (dir / "bf16.ckpt").string();
+  const int status = train("--steps 4 --stop-at 2 --conv-precision bf16 --checkpoint " + checkpoint, "stop.log", dir);
+  if (status == 1 && read_text("stop.log", dir).find("not available on this CPU") != std::string::npos) {
+    WARN("skipped: " << read_text("stop.log", dir));  // no bf16 convolution in oneDNN on this CPU
     return;
   }
-  INFO(read_text("stop.log"));
+  INFO(read_text("stop.log", dir));
   REQUIRE(status == 0);
   // A float run does not resume the bf16 checkpoint; the bf16 run does.
-  CHECK(train("--steps 4 --checkpoint " + checkpoint, "float_resume.log") == 1);
-  CHECK(read_text("float_resume.log").find("belongs to another run") != std::string::npos);
-  REQUIRE(train("--steps 4 --conv-precision bf16 --checkpoint " + checkpoint + " --output " + low, "bf16.log") == 0);
-  REQUIRE(train("--steps 4 --output " + full, "f32.log") == 0);
+  CHECK(train("--steps 4 --checkpoint " + checkpoint, "float_resume.log", dir) == 1);
+  CHECK(read_text("float_resume.log", dir).find("belongs to another run") != std::string::npos);
+  REQUIRE(train("--steps 4 --conv-precision bf16 --checkpoint " + checkpoint + " --output " + low, "bf16.log", dir) == 0);
+  REQUIRE(train("--steps 4 --output " + full, "f32.log", dir) == 0);
   const double difference = max_difference(low, full);
   CHECK(difference > 0);      // the convolutions ran in bf16
   CHECK(difference < 1e-2);   // four small steps from the same initialisation
   CHECK(SafetensorsFile(low).metadata().at("pnpdist.lpd.conv_precision").rfind("bf16", 0) == 0);
   CHECK(SafetensorsFile(full).metadata().count("pnpdist.lpd.conv_precision") == 0);
-  CHECK(train("--steps 1 --conv-precision fp16", "bad.log") == 2);
-  CHECK(read_text("bad.log").find("--conv-precision") != std::string::npos);
+  CHECK(train("--steps 1 --conv-precision fp16", "bad.log", dir) == 2);
+  CHECK(read_text("bad.log", dir).find("--conv-precision") != std::string::npos);
 }
