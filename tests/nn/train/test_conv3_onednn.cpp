@@ -262,5 +262,5 @@ TEST_CASE("conv precision names parse and bad ones are refused", "[nn][train]") 
   CHECK(parse_conv_precision("bf16", "--conv-precision") == ConvPrecision::bf16);
   CHECK(std::string(to_string(ConvPrecision::bf16)) == "bf16");
   CHECK_THROWS_WITH(parse_conv_precision("fp16", "--conv-precision"),
-                    "--conv-precision must be 'f32' or 'bf16', got 'fp16'");
+                    Catch::StartsWith("--conv-precision must be 'f32' or 'bf16', got 'fp16'"));
 }
