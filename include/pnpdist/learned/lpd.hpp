@@ -191,7 +191,8 @@ public:
     std::vector<T> df(static_cast<std::size_t>(batch * mp * image), T(0));
     std::vector<T> dh(static_cast<std::size_t>(batch * md * sino), T(0));
     for (index_t n = 0; n < batch; ++n) std::copy(d_out + n * image, d_out + (n + 1) * image, df.begin() + n * mp * image);
-    std::vector<T> d_input, work;
+    std::vector<T> d_input;
+    ConvBlockScratch<T> work;
     for (index_t i = config_.iterations; i-- > 0;) {
       // f_{i+1} = f_i + Lambda_i([f_i, s A^T h_{i+1}[:, 0]]).
       d_input.resize(static_cast<std::size_t>(batch * (mp + 1) * image));

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <pnpdist/backend/serial.hpp>
+#include <pnpdist/core/bfloat16.hpp>
 #include <pnpdist/nn/train/conv3_onednn.hpp>
 #include <pnpdist/nn/train/conv3_train.hpp>
 #include <pnpdist/tensor/random.hpp>
@@ -38,14 +39,17 @@ std::vector<float> absolute(std::vector<float> v) {
   return v;
 }
 
-/// x rounded to the nearest bfloat16 (ties to even), as a float. Finite inputs only.
+/// x rounded to the nearest bfloat16 (ties to even, core/bfloat16.hpp), as a float.
 std::vector<float> rounded_to_bf16(std::vector<float> v) {
-  for (float& x : v) {
-    const auto bits = std::bit_cast<std::uint32_t>(x);
-    const std::uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
-    x = std::bit_cast<float>(rounded);
-  }
+  for (float& x : v) x = bf16_to_float(round_to_bf16(x));
   return v;
+}
+
+/// The bfloat16 bits of each value.
+std::vector<bf16_bits> bf16_of(const std::vector<float>& v) {
+  std::vector<bf16_bits> bits(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) bits[i] = round_to_bf16(v[i]);
+  return bits;
 }
 
 float max_scaled_difference(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& scale) {
@@ -229,6 +233,78 @@ TEST_CASE("oneDNN conv3 on channels-last sides equals the loops on the transpose
   check_close(dw, dw_oracle, dw_scale);
   check_close(db, db_oracle, db_scale);
 }
+
+TEST_CASE("bf16 oneDNN conv3 reads operands rounded to bfloat16 as it reads their float values",
+          "[nn][train][onednn][bf16]") {
+  // Unrounded float inputs: oneDNN rounds them (to nearest even) at each call; operands given already rounded
+  // (Conv3Input) must give the same bits, on channels-last and NCHW sides.
+  const Conv3Shape s = GENERATE(Conv3Shape{2, 32, 32, 9, 13}, Conv3Shape{1, 6, 32, 11, 7}, Conv3Shape{1, 32, 5, 8, 9});
+  const auto nchw = ActivationLayout::nchw, nhwc = ActivationLayout::nhwc;
+  const Conv3Layouts layouts = GENERATE_COPY(Conv3Layouts{nchw, nhwc}, Conv3Layouts{nhwc, nhwc}, Conv3Layouts{nhwc, nchw},
+                                             Conv3Layouts{nchw, nchw});
+  const auto bf16 = ConvPrecision::bf16;
+  const index_t in_size = s.batch * s.in_channels * s.plane(), out_size = s.batch * s.out_channels * s.plane();
+  const auto x = random_floats(in_size, 21), w = random_floats(s.out_channels * s.in_channels * 9, 22);
+  const auto g = random_floats(out_size, 23), b = random_floats(s.out_channels, 24);
+  const auto xr = bf16_of(x), gr = bf16_of(g);
+  std::vector<float> from_float(static_cast<std::size_t>(out_size)), from_rounded(from_float.size());
+  try {
+    onednn_conv3_forward(1, s, x.data(), w.data(), b.data(), from_float.data(), true, bf16, layouts);
+  } catch (const invalid_argument& e) {
+    WARN("skipped: " << e.what());  // no bf16 convolution on this CPU
+    return;
+  }
+  onednn_conv3_forward(1, s, xr.data(), w.data(), b.data(), from_rounded.data(), true, bf16, layouts);
+  CHECK(from_rounded == from_float);
+
+  std::vector<float> dx_float(static_cast<std::size_t>(in_size)), dx_rounded(dx_float.size());
+  onednn_conv3_backward_data(1, s, g.data(), w.data(), dx_float.data(), true, bf16, layouts, GradientWrite::overwrite);
+  onednn_conv3_backward_data(1, s, gr.data(), w.data(), dx_rounded.data(), true, bf16, layouts,
+                             GradientWrite::overwrite);
+  CHECK(dx_rounded == dx_float);
+
+  // Either operand of backward-weights rounded, or both.
+  std::vector<float> dw_float(w.size(), 0.0f), db_float(b.size(), 0.0f);
+  onednn_conv3_backward_weights(1, s, x.data(), g.data(), dw_float.data(), db_float.data(), true, bf16, layouts);
+  for (int which = 0; which < 3; ++which) {
+    INFO("rounded operands of backward-weights: " << (which == 0 ? "in" : which == 1 ? "d_out" : "both"));
+    std::vector<float> dw(w.size(), 0.0f), db(b.size(), 0.0f);
+    const Conv3Input<float> in = which == 1 ? Conv3Input<float>(x.data()) : Conv3Input<float>(xr.data());
+    const Conv3Input<float> d_out = which == 0 ? Conv3Input<float>(g.data()) : Conv3Input<float>(gr.data());
+    onednn_conv3_backward_weights(1, s, in, d_out, dw.data(), db.data(), true, bf16, layouts);
+    CHECK(dw == dw_float);
+    CHECK(db == db_float);
+  }
+
+  // The dispatch passes rounded operands through in bf16 precision.
+  set_train_conv_precision(bf16);
+  std::vector<float> dispatched(from_float.size());
+  conv3_train_forward(Serial{}, s, Conv3InputOf<float>(xr.data()), w.data(), b.data(), dispatched.data(), layouts);
+  set_train_conv_precision(ConvPrecision::f32);
+  CHECK(dispatched == from_float);
+}
+
+TEST_CASE("rounded operands are refused by float convolutions", "[nn][train][onednn][bf16]") {
+  const Conv3Shape s{1, 2, 2, 4, 4};
+  std::vector<float> w(36, 0.5f), out(32);
+  std::vector<bf16_bits> x(32, round_to_bf16(1.0f));
+  CHECK_THROWS_WITH(onednn_conv3_forward(1, s, x.data(), w.data(), nullptr, out.data()),
+                    Catch::StartsWith("an operand rounded to bfloat16 was given to a convolution in f32 precision"));
+}
+
+#endif
+
+TEST_CASE("the loops refuse operands rounded to bfloat16", "[nn][train]") {
+  // The dispatch's loop branch (taken without oneDNN, for double or with PNPDIST_TRAIN_CONV=loops) reads
+  // operands through loop_operand.
+  std::vector<float> x(4, 1.0f);
+  std::vector<bf16_bits> rounded(4, round_to_bf16(1.0f));
+  CHECK(pnpdist::nn::train::detail::loop_operand(Conv3Input<float>(x.data()), "conv3_train_forward") == x.data());
+  CHECK_THROWS_WITH(pnpdist::nn::train::detail::loop_operand(Conv3Input<float>(rounded.data()), "conv3_train_forward"),
+                    Catch::StartsWith("conv3_train_forward: operands rounded to bfloat16 need the oneDNN path"));
+}
+
+#if defined(PNPDIST_HAS_ONEDNN)
 
 TEST_CASE("oneDNN conv3 refuses non-positive shapes before running", "[nn][train][onednn]") {
   std::vector<float> v(16);

@@ -4,6 +4,7 @@
 // round trip and the training checkpoint round trip.
 #include <catch2/catch.hpp>
 
+#include <pnpdist/core/bfloat16.hpp>
 #include <pnpdist/nn/layers.hpp>
 #include <pnpdist/nn/train/adam.hpp>
 #include <pnpdist/nn/train/conv3_train.hpp>
@@ -112,6 +113,32 @@ TEST_CASE("channels-last PReLU equals PReLU on the transposed tensors", "[nn][tr
   // The slope gradient does not depend on the thread count (the chunks are fixed).
   CHECK(check_on(OpenMP{1}) == check_on(OpenMP{2}));
 #endif
+}
+
+TEST_CASE("channels-last PReLU writes bfloat16 outputs and input gradients rounded", "[nn][train][bf16]") {
+  // The bf16 variants write round_to_bf16 of the float results (the backward one writes dx instead of adding to
+  // it) and add the same slope gradient.
+  const index_t batch = 2, plane = 1100, channels = GENERATE(as<index_t>{}, 5, 32);
+  const index_t size = batch * channels * plane;
+  const auto x = random_vector<float>(size, 4), dy = random_vector<float>(size, 5);
+  const auto alpha = random_vector<float>(channels, 6, 0.0f, 0.5f);
+  std::vector<float> y(x.size()), dx(x.size(), 0.0f), d_alpha(alpha.size(), 1.0f);
+  prelu_forward_channels_last(Serial{}, batch, channels, plane, x.data(), alpha.data(), y.data());
+  prelu_backward_channels_last(Serial{}, batch, channels, plane, x.data(), alpha.data(), dy.data(), dx.data(),
+                               d_alpha.data());
+  std::vector<bf16_bits> y_rounded(x.size()), dx_rounded(x.size(), 0x7fc0);  // NaN: must be overwritten
+  std::vector<float> d_alpha_rounded(alpha.size(), 1.0f);
+  prelu_forward_channels_last(Serial{}, batch, channels, plane, x.data(), alpha.data(), y_rounded.data());
+  prelu_backward_channels_last(Serial{}, batch, channels, plane, x.data(), alpha.data(), dy.data(), dx_rounded.data(),
+                               d_alpha_rounded.data());
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    REQUIRE(y_rounded[i] == round_to_bf16(y[i]));
+    REQUIRE(dx_rounded[i] == round_to_bf16(dx[i]));
+    changed += bf16_to_float(y_rounded[i]) != y[i] ? 1 : 0;
+  }
+  CHECK(changed > x.size() / 2);  // the values were rounded, not copied
+  CHECK(d_alpha_rounded == d_alpha);
 }
 
 TEST_CASE("concatenation and residual sum: backward is the transpose, bad blocks are refused", "[nn][train]") {

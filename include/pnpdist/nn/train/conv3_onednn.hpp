@@ -29,7 +29,9 @@
 /// state and everything outside the convolutions stay float. The result equals the float convolution of the
 /// bf16-rounded inputs up to float round-off. On CPUs with AMX (oneDNN's avx512_core_amx_bf16 kernels) a
 /// 32 -> 32 convolution at 128 x 128 runs 3-11 times faster than in float (docs/learned.md). The setting is
-/// process-wide, like PyTorch's float32 matmul precision; double and the loops ignore it.
+/// process-wide, like PyTorch's float32 matmul precision; double and the loops ignore it. In bf16 an
+/// activation operand (in, d_out) may also be given already rounded to bfloat16 (Conv3Input): it is then read
+/// in place, with no conversion pass, and the result is the same as for its float values.
 ///
 /// Layouts: each side of a convolution (the Cin side: in, d_in; the Cout side: out, d_out) may be NCHW (the
 /// default) or channels-last NHWC (Conv3Layouts), on the oneDNN path only. With either side NHWC the primitive
@@ -50,6 +52,7 @@
 #include <vector>
 
 #include "pnpdist/backend/executor.hpp"
+#include "pnpdist/core/bfloat16.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/nn/onednn_engine.hpp"
@@ -88,6 +91,22 @@ struct Conv3Layouts {
     return in == ActivationLayout::nhwc || out == ActivationLayout::nhwc;
   }
 };
+
+/// One activation operand of a training convolution (in, d_out): values of type T, or values already rounded
+/// to bfloat16 (round_to_bf16, in the side's layout). Rounded operands are taken by the oneDNN path in bf16
+/// precision only, where they are read in place instead of being converted at each call; anything else
+/// refuses them (invalid_argument).
+template <class T>
+struct Conv3Input {
+  const T* values = nullptr;
+  const bf16_bits* rounded = nullptr;
+  Conv3Input(const T* v) : values(v) {}               // NOLINT(google-explicit-constructor): plain pointers convert
+  Conv3Input(const bf16_bits* r) : rounded(r) {}      // NOLINT(google-explicit-constructor)
+};
+
+/// The operand type of the dispatchers below, with T deduced from the other arguments.
+template <class T>
+using Conv3InputOf = std::type_identity_t<Conv3Input<T>>;
 
 namespace onednn_train_detail {
 inline std::atomic<ConvPrecision>& precision_setting() {
@@ -210,6 +229,16 @@ public:
     dnnl::memory user(plain, onednn_detail::cpu_engine(), const_cast<float*>(data));
     return onednn_detail::reordered(user, wanted, stream_);
   }
+  /// An activation operand, described by `plain` (plain_activation of the operand: f32 or bf16).
+  dnnl::memory input(const dnnl::memory::desc& plain, const dnnl::memory::desc& wanted, Conv3Input<float> operand) {
+    if (!operand.rounded) return input(plain, wanted, operand.values);
+    require(wanted.data_type() == dnnl::memory::data_type::bf16, [] {
+      return std::string("an operand rounded to bfloat16 was given to a convolution in f32 precision "
+                         "(set_train_conv_precision(ConvPrecision::bf16) first)");
+    });
+    dnnl::memory user(plain, onednn_detail::cpu_engine(), const_cast<bf16_bits*>(operand.rounded));
+    return onednn_detail::reordered(user, wanted, stream_);
+  }
   dnnl::memory output(const dnnl::memory::desc& plain, const dnnl::memory::desc& wanted, float* data) {
     dnnl::memory user(plain, onednn_detail::cpu_engine(), data);
     if (wanted == plain) return user;
@@ -228,10 +257,17 @@ private:
   std::vector<std::pair<dnnl::memory, dnnl::memory>> outputs_;
 };
 
-inline dnnl::memory::desc plain_activation(index_t n, index_t c, const Conv3Shape& s, ActivationLayout layout) {
+inline dnnl::memory::desc plain_activation(index_t n, index_t c, const Conv3Shape& s, ActivationLayout layout,
+                                           dnnl::memory::data_type type = dnnl::memory::data_type::f32) {
   return {{n, c, s.height, s.width},
-          dnnl::memory::data_type::f32,
+          type,
           layout == ActivationLayout::nhwc ? dnnl::memory::format_tag::nhwc : dnnl::memory::format_tag::nchw};
+}
+/// The plain descriptor of an operand: f32, or bf16 for a rounded one.
+inline dnnl::memory::desc plain_activation(index_t n, index_t c, const Conv3Shape& s, ActivationLayout layout,
+                                           const Conv3Input<float>& operand) {
+  return plain_activation(n, c, s, layout,
+                          operand.rounded ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32);
 }
 inline dnnl::memory::desc plain_weights(const Conv3Shape& s) {
   return {{s.out_channels, s.in_channels, 3, 3}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::oihw};
@@ -240,7 +276,7 @@ inline dnnl::memory::desc plain_weights(const Conv3Shape& s) {
 }  // namespace onednn_train_detail
 
 /// out = conv3(in) + bias through oneDNN (bias may be nullptr: zero). Returns the implementation name.
-inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const float* in, const float* weight,
+inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, Conv3Input<float> in, const float* weight,
                                         const float* bias, float* out, bool blocked = true,
                                         ConvPrecision precision = ConvPrecision::f32, Conv3Layouts layouts = {}) {
   namespace d = onednn_train_detail;
@@ -255,7 +291,7 @@ inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const 
                         onednn_detail::cpu_engine(), const_cast<float*>(bias ? bias : zeros.data()));
   dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
   p.primitive.execute(stream,
-                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src, in)},
+                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s, layouts.in, in), p.src, in)},
                        {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
                        {DNNL_ARG_BIAS, bias_mem},
                        {DNNL_ARG_DST,
@@ -267,7 +303,8 @@ inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, const 
 
 /// d_in += conv3^T(d_out) (or d_in = conv3^T(d_out) with GradientWrite::overwrite) through oneDNN. Returns the
 /// implementation name.
-inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, const float* d_out, const float* weight,
+inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, Conv3Input<float> d_out,
+                                              const float* weight,
                                               float* d_in, bool blocked = true,
                                               ConvPrecision precision = ConvPrecision::f32, Conv3Layouts layouts = {},
                                               GradientWrite write = GradientWrite::accumulate) {
@@ -283,7 +320,7 @@ inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, 
   dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
   p.primitive.execute(
       stream,
-      {{DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s, layouts.out), p.dst, d_out)},
+      {{DNNL_ARG_DIFF_DST, bound.input(d::plain_activation(s.batch, s.out_channels, s, layouts.out, d_out), p.dst, d_out)},
        {DNNL_ARG_WEIGHTS, bound.input(d::plain_weights(s), p.weights, weight)},
        {DNNL_ARG_DIFF_SRC,
         bound.output(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src,
@@ -297,7 +334,8 @@ inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, 
 
 /// d_weight += dL/dweight, d_bias += dL/dbias (d_bias may be nullptr) through oneDNN. Returns the
 /// implementation name.
-inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& s, const float* in, const float* d_out,
+inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& s, Conv3Input<float> in,
+                                                 Conv3Input<float> d_out,
                                                  float* d_weight, float* d_bias, bool blocked = true,
                                                  ConvPrecision precision = ConvPrecision::f32,
                                                  Conv3Layouts layouts = {}) {
@@ -313,9 +351,9 @@ inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& 
                         onednn_detail::cpu_engine(), db.data());
   dnnl::memory scratch(p.scratchpad, onednn_detail::cpu_engine());
   p.primitive.execute(stream,
-                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s, layouts.in), p.src, in)},
+                      {{DNNL_ARG_SRC, bound.input(d::plain_activation(s.batch, s.in_channels, s, layouts.in, in), p.src, in)},
                        {DNNL_ARG_DIFF_DST,
-                        bound.input(d::plain_activation(s.batch, s.out_channels, s, layouts.out), p.dst, d_out)},
+                        bound.input(d::plain_activation(s.batch, s.out_channels, s, layouts.out, d_out), p.dst, d_out)},
                        {DNNL_ARG_DIFF_WEIGHTS, bound.output(d::plain_weights(s), p.weights, dw.data())},
                        {DNNL_ARG_DIFF_BIAS, bias_mem},
                        {DNNL_ARG_SCRATCHPAD, scratch}});
@@ -371,26 +409,37 @@ inline void require_nchw_for_loops(const Conv3Layouts& layouts, const char* what
            "not taken here";
   });
 }
+/// The values of an operand for the loops, which take no rounded operands.
+template <class T>
+inline const T* loop_operand(const Conv3Input<T>& operand, const char* what) {
+  require(!operand.rounded, [&] {
+    return std::string(what) + ": operands rounded to bfloat16 need the oneDNN path in bf16 precision, which is " +
+           "not taken here";
+  });
+  return operand.values;
+}
 }  // namespace detail
 
-/// conv3_forward (conv3_train.hpp) through oneDNN or the loops (see the file comment).
+/// conv3_forward (conv3_train.hpp) through oneDNN or the loops (see the file comment). Activation operands
+/// (in, d_out) may be rounded to bfloat16 on the oneDNN path in bf16 precision (Conv3Input).
 template <class Exec, class T>
-inline void conv3_train_forward(const Exec& exec, const Conv3Shape& s, const T* in, const T* weight, const T* bias,
-                                T* out, Conv3Layouts layouts = {}) {
+inline void conv3_train_forward(const Exec& exec, const Conv3Shape& s, Conv3InputOf<T> in, const T* weight,
+                                const T* bias, T* out, Conv3Layouts layouts = {}) {
   if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
       onednn_conv3_forward(exec.concurrency(), s, in, weight, bias, out, true, train_conv_precision(), layouts);
       return;
     }
   detail::require_nchw_for_loops(layouts, "conv3_train_forward");
-  conv3_forward(exec, s, in, weight, bias, out);
+  conv3_forward(exec, s, detail::loop_operand(in, "conv3_train_forward"), weight, bias, out);
 }
 
 /// conv3_backward_data (conv3_train.hpp) through oneDNN or the loops; with GradientWrite::overwrite d_in is
 /// replaced instead of added to.
 template <class Exec, class T>
-inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, const T* d_out, const T* weight, T* d_in,
-                                      Conv3Layouts layouts = {}, GradientWrite write = GradientWrite::accumulate) {
+inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, Conv3InputOf<T> d_out, const T* weight,
+                                      T* d_in, Conv3Layouts layouts = {},
+                                      GradientWrite write = GradientWrite::accumulate) {
   if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
       onednn_conv3_backward_data(exec.concurrency(), s, d_out, weight, d_in, true, train_conv_precision(), layouts,
@@ -399,13 +448,13 @@ inline void conv3_train_backward_data(const Exec& exec, const Conv3Shape& s, con
     }
   detail::require_nchw_for_loops(layouts, "conv3_train_backward_data");
   if (write == GradientWrite::overwrite) std::fill(d_in, d_in + s.batch * s.in_channels * s.plane(), T(0));
-  conv3_backward_data(exec, s, d_out, weight, d_in);
+  conv3_backward_data(exec, s, detail::loop_operand(d_out, "conv3_train_backward_data"), weight, d_in);
 }
 
 /// conv3_backward_weights (conv3_train.hpp) through oneDNN or the loops.
 template <class Exec, class T>
-inline void conv3_train_backward_weights(const Exec& exec, const Conv3Shape& s, const T* in, const T* d_out,
-                                         T* d_weight, T* d_bias, Conv3Layouts layouts = {}) {
+inline void conv3_train_backward_weights(const Exec& exec, const Conv3Shape& s, Conv3InputOf<T> in,
+                                         Conv3InputOf<T> d_out, T* d_weight, T* d_bias, Conv3Layouts layouts = {}) {
   if constexpr (conv3_onednn_capable<Exec, T>)
     if (train_conv_onednn_allowed()) {
       onednn_conv3_backward_weights(exec.concurrency(), s, in, d_out, d_weight, d_bias, true, train_conv_precision(),
@@ -413,7 +462,8 @@ inline void conv3_train_backward_weights(const Exec& exec, const Conv3Shape& s, 
       return;
     }
   detail::require_nchw_for_loops(layouts, "conv3_train_backward_weights");
-  conv3_backward_weights(exec, s, in, d_out, d_weight, d_bias);
+  conv3_backward_weights(exec, s, detail::loop_operand(in, "conv3_train_backward_weights"),
+                         detail::loop_operand(d_out, "conv3_train_backward_weights"), d_weight, d_bias);
 }
 
 }  // namespace pnpdist::nn::train

@@ -8,7 +8,8 @@
 ///
 ///   prelu      y = x for x > 0, alpha[c] x otherwise;  dx += dy * (x > 0 ? 1 : alpha[c]),
 ///              dalpha[c] += sum over the batch and the plane of dy * min(x, 0)
-///              (also on channels-last tensors (batch, plane, channels): prelu_*_channels_last)
+///              (also on channels-last tensors (batch, plane, channels): prelu_*_channels_last, which can
+///              also write y or dx rounded to bfloat16 for bf16 convolutions)
 ///   channels   dst[:, offset : offset + Csrc] = src (concatenation);  backward: dsrc += ddst[:, offset : ...]
 ///   residual   y += x;  backward: dx += dy
 ///   relu       y = max(x, 0);  dx += dy where y > 0 (from the output: y > 0 exactly where x > 0)
@@ -16,9 +17,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pnpdist/backend/for_each.hpp"
+#include "pnpdist/core/bfloat16.hpp"
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/macros.hpp"
 #include "pnpdist/core/types.hpp"
@@ -79,14 +82,27 @@ inline void prelu_backward(const Exec& exec, index_t batch, index_t channels, in
   });
 }
 
+namespace detail {
+/// v as an element of type Out: itself, or rounded to bfloat16.
+template <class Out, class T>
+inline Out stored(T v) {
+  if constexpr (std::is_same_v<Out, bf16_bits>)
+    return round_to_bf16(static_cast<float>(v));
+  else
+    return v;
+}
+}  // namespace detail
+
 /// Positions per parallel chunk (and per partial sum of the slope gradient) of the channels-last PReLU.
 inline constexpr index_t prelu_chunk_positions = 1024;
 
 /// prelu_forward on channels-last tensors (batch, plane, channels); y must not overlap x or alpha (so that the
-/// channel loop vectorizes). The same values.
-template <class Exec, class T>
+/// channel loop vectorizes). The same values; with Out = bf16_bits, y holds them rounded to bfloat16
+/// (round_to_bf16, core/bfloat16.hpp), as a bf16 convolution reads them.
+template <class Exec, class T, class Out>
+  requires(std::is_same_v<Out, T> || std::is_same_v<Out, bf16_bits>)
 inline void prelu_forward_channels_last(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x,
-                                        const T* alpha, T* y) {
+                                        const T* alpha, Out* y) {
   const index_t positions = batch * plane;
   const index_t chunks = (positions + prelu_chunk_positions - 1) / prelu_chunk_positions;
   for_each(with_iteration_cost(exec, prelu_chunk_positions * channels), chunks, [=](index_t k) {
@@ -94,8 +110,8 @@ inline void prelu_forward_channels_last(const Exec& exec, index_t batch, index_t
     const index_t end = std::min(positions, (k + 1) * prelu_chunk_positions);
     for (index_t i = k * prelu_chunk_positions; i < end; ++i) {
       const T* PNPDIST_RESTRICT xi = x + i * channels;
-      T* PNPDIST_RESTRICT yi = y + i * channels;
-      for (index_t c = 0; c < channels; ++c) yi[c] = xi[c] > T(0) ? xi[c] : slope[c] * xi[c];
+      Out* PNPDIST_RESTRICT yi = y + i * channels;
+      for (index_t c = 0; c < channels; ++c) yi[c] = detail::stored<Out>(xi[c] > T(0) ? xi[c] : slope[c] * xi[c]);
     }
   });
 }
@@ -104,10 +120,12 @@ inline void prelu_forward_channels_last(const Exec& exec, index_t batch, index_t
 /// image's plane is summed in chunks of prelu_chunk_positions positions, the chunks added in order to the
 /// image's sum, the images' sums in order: a fixed order, independent of the thread count, and per image as in
 /// prelu_backward, so a batch split over data-parallel ranks sums the same way (it differs from
-/// prelu_backward's result by float round-off only).
-template <class Exec, class T>
+/// prelu_backward's result by float round-off only). With DOut = bf16_bits, dx is written (not accumulated):
+/// dx = round_to_bf16(dy * prelu'(x)), the output gradient a bf16 convolution's backward passes read.
+template <class Exec, class T, class DOut>
+  requires(std::is_same_v<DOut, T> || std::is_same_v<DOut, bf16_bits>)
 inline void prelu_backward_channels_last(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x,
-                                         const T* alpha, const T* dy, T* dx, T* d_alpha) {
+                                         const T* alpha, const T* dy, DOut* dx, T* d_alpha) {
   const index_t per_image = (plane + prelu_chunk_positions - 1) / prelu_chunk_positions;
   std::vector<T> partial(static_cast<std::size_t>(batch * per_image * channels), T(0));
   T* sums = partial.data();
@@ -119,10 +137,14 @@ inline void prelu_backward_channels_last(const Exec& exec, index_t batch, index_
     for (index_t i = n * plane + first; i < n * plane + end; ++i) {
       const T* PNPDIST_RESTRICT xi = x + i * channels;
       const T* PNPDIST_RESTRICT gi = dy + i * channels;
-      T* PNPDIST_RESTRICT di = dx + i * channels;
+      DOut* PNPDIST_RESTRICT di = dx + i * channels;
       for (index_t c = 0; c < channels; ++c) {
         const T v = xi[c], g = gi[c];
-        di[c] += v > T(0) ? g : slope[c] * g;
+        const T d = v > T(0) ? g : slope[c] * g;
+        if constexpr (std::is_same_v<DOut, T>)
+          di[c] += d;
+        else
+          di[c] = round_to_bf16(d);
         chunk_sum[c] += v > T(0) ? T(0) : g * v;
       }
     }
