@@ -95,16 +95,46 @@ inline double unit_ball_chord(const double* p, const double* d, int dims) {
   return total;
 }
 
-/// cos(phi), sin(phi) of every shape, interleaved: the rasterizers' rotations, computed once per raster rather than
-/// once per sub-sample and shape (the same values, so the same image bit for bit).
+/// What the rasterizers need of each shape, computed once per raster: cos(phi), sin(phi) (the same values as
+/// computed per sub-sample, so the same image bit for bit) and the shape's axis-aligned bounding box in phantom
+/// units, widened by a relative 1e-9: every point the inside test accepts lies in it, so a sub-sample outside it
+/// skips the shape without changing the sum.
+struct ShapeTable {
+  std::vector<double> rotations;  ///< cos(phi), sin(phi) per shape
+  std::vector<double> boxes;      ///< per shape: x min, x max, y min, y max (2D), then z min, z max (3D)
+};
+
+namespace detail {
+inline constexpr double box_widening = 1.0 + 1e-9;
+
+/// The half extents along x and y of an ellipse of semi-axes (a, b) rotated by (c, s) = (cos, sin) phi.
+inline void rotated_half_extents(double a, double b, double c, double s, double& hx, double& hy) {
+  hx = std::sqrt(a * a * c * c + b * b * s * s) * box_widening;
+  hy = std::sqrt(a * a * s * s + b * b * c * c) * box_widening;
+}
+
+inline void add_shape(ShapeTable& t, const Ellipse& e) {
+  const double c = std::cos(e.phi), s = std::sin(e.phi);
+  double hx = 0, hy = 0;
+  rotated_half_extents(e.a, e.b, c, s, hx, hy);
+  t.rotations.insert(t.rotations.end(), {c, s});
+  t.boxes.insert(t.boxes.end(), {e.x0 - hx, e.x0 + hx, e.y0 - hy, e.y0 + hy});
+}
+
+inline void add_shape(ShapeTable& t, const Ellipsoid& e) {
+  const double c = std::cos(e.phi), s = std::sin(e.phi);
+  double hx = 0, hy = 0;
+  rotated_half_extents(e.a, e.b, c, s, hx, hy);
+  const double hz = e.c * box_widening;
+  t.rotations.insert(t.rotations.end(), {c, s});
+  t.boxes.insert(t.boxes.end(), {e.x0 - hx, e.x0 + hx, e.y0 - hy, e.y0 + hy, e.z0 - hz, e.z0 + hz});
+}
+}  // namespace detail
+
 template <class Shape>
-[[nodiscard]] inline std::vector<double> rotation_table(const std::vector<Shape>& shapes) {
-  std::vector<double> table;
-  table.reserve(2 * shapes.size());
-  for (const Shape& e : shapes) {
-    table.push_back(std::cos(e.phi));
-    table.push_back(std::sin(e.phi));
-  }
+[[nodiscard]] inline ShapeTable shape_table(const std::vector<Shape>& shapes) {
+  ShapeTable table;
+  for (const Shape& e : shapes) detail::add_shape(table, e);
   return table;
 }
 
@@ -112,7 +142,8 @@ template <class Shape>
 template <class T>
 struct RasterizeEllipses {
   const Ellipse* shapes;
-  const double* rotations;  // cos(phi), sin(phi) of each shape (rotation_table), computed once per raster
+  const double* rotations;  // ShapeTable::rotations
+  const double* boxes;      // ShapeTable::boxes
   index_t count;
   ct::VolumeGeometry2D grid;
   double scale;
@@ -128,6 +159,8 @@ struct RasterizeEllipses {
         const double y = (static_cast<double>(iy) - 0.5 * static_cast<double>(grid.rows - 1) + (sy + 0.5) / ss - 0.5) *
                          grid.pixel_size_y / scale;
         for (index_t k = 0; k < count; ++k) {
+          const double* box = boxes + 4 * k;
+          if (x < box[0] || x > box[1] || y < box[2] || y > box[3]) continue;
           const Ellipse& e = shapes[k];
           const double c = rotations[2 * k], s = rotations[2 * k + 1];
           const double u = (c * (x - e.x0) + s * (y - e.y0)) / e.a, v = (-s * (x - e.x0) + c * (y - e.y0)) / e.b;
@@ -143,7 +176,8 @@ struct RasterizeEllipses {
 template <class T>
 struct RasterizeEllipsoids {
   const Ellipsoid* shapes;
-  const double* rotations;  // cos(phi), sin(phi) of each shape (rotation_table), computed once per raster
+  const double* rotations;  // ShapeTable::rotations
+  const double* boxes;      // ShapeTable::boxes
   index_t count;
   ct::VolumeGeometry3D grid;
   double scale;
@@ -166,6 +200,8 @@ struct RasterizeEllipsoids {
               (static_cast<double>(iz) - 0.5 * static_cast<double>(grid.slices - 1) + (sz + 0.5) / ss - 0.5) *
               grid.voxel_size_z / scale;
           for (index_t k = 0; k < count; ++k) {
+            const double* box = boxes + 6 * k;
+            if (x < box[0] || x > box[1] || y < box[2] || y > box[3] || z < box[4] || z > box[5]) continue;
             const Ellipsoid& e = shapes[k];
             const double c = rotations[2 * k], s = rotations[2 * k + 1];
             const double u = (c * (x - e.x0) + s * (y - e.y0)) / e.a, v = (-s * (x - e.x0) + c * (y - e.y0)) / e.b;
@@ -184,10 +220,10 @@ template <class T, class Exec>
   require(supersampling >= 1, "phantom::rasterize: supersampling must be >= 1");
   require(scale > 0, "phantom::rasterize: scale must be > 0");
   Tensor<T, 2> out(grid.shape());
-  const std::vector<double> rotations = rotation_table(shapes);
+  const ShapeTable table = shape_table(shapes);
   for_each(with_iteration_cost(exec, 10 * supersampling * supersampling), out.size(),
-           RasterizeEllipses<T>{shapes.data(), rotations.data(), static_cast<index_t>(shapes.size()), grid, scale,
-                                supersampling, out.data()});
+           RasterizeEllipses<T>{shapes.data(), table.rotations.data(), table.boxes.data(),
+                                static_cast<index_t>(shapes.size()), grid, scale, supersampling, out.data()});
   return out;
 }
 
@@ -198,10 +234,10 @@ template <class T, class Exec>
   require(supersampling >= 1, "phantom::rasterize: supersampling must be >= 1");
   require(scale > 0, "phantom::rasterize: scale must be > 0");
   Tensor<T, 3> out(grid.shape());
-  const std::vector<double> rotations = rotation_table(shapes);
+  const ShapeTable table = shape_table(shapes);
   for_each(with_iteration_cost(exec, 10 * supersampling * supersampling * supersampling), out.size(),
-           RasterizeEllipsoids<T>{shapes.data(), rotations.data(), static_cast<index_t>(shapes.size()), grid, scale,
-                                  supersampling, out.data()});
+           RasterizeEllipsoids<T>{shapes.data(), table.rotations.data(), table.boxes.data(),
+                                  static_cast<index_t>(shapes.size()), grid, scale, supersampling, out.data()});
   return out;
 }
 
