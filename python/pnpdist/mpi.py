@@ -5,7 +5,8 @@ Importing this module initializes MPI (the library's mpi::Environment, MPI_THREA
 else already has (mpi4py, for one), and MPI is finalized at interpreter exit only if this module initialized it.
 MPI calls must come from the thread that initialized MPI when it was initialized below MPI_THREAD_SERIALIZED.
 
-- world(): the Communicator of every process (rank, size, barrier(), broadcast(array, root)).
+- world(): the Communicator of every process (rank, size, barrier(), broadcast(array, root), split(color, key)).
+- Communicator.split(color, key): sub-communicators (MPI_Comm_split), usable wherever world() is.
 - DistributedProjector2D(geometry, blocks, communicator): the views of a 2D geometry split into `blocks`
   contiguous blocks dealt round robin to the ranks; each rank holds the projectors of its blocks and only its
   rows of the sinogram (local_rows() cuts them out of a whole one). forward() gives this rank's rows,

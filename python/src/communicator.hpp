@@ -5,6 +5,8 @@
 // CommunicatorRef is a shared handle satisfying the library's Communicator concept (distributed/communicator.hpp)
 // on host buffers of float, double, int and index_t, so DistributedPhysics and PnPSolver take it as they take
 // MpiCommunicator. Every collective must be called by every rank in the same order (as for MPI).
+// require_on_every_rank and require_same_on_every_rank (distributed.hpp) check arguments collectively, so that
+// every rank raises instead of one raising and the others waiting in the next collective.
 
 #include <cstdint>
 #include <memory>
@@ -36,6 +38,9 @@ public:
   virtual void broadcast_bytes(void* data, index_t bytes, int root) const = 0;
   virtual void barrier() const = 0;
   [[noreturn]] virtual void abort(int code) const = 0;
+  /// The ranks passing the same `color` (>= 0), ranked by `key`, ties by their rank here: a new group owned by
+  /// the result (MPI_Comm_split; collective). The binding checks the arguments on every rank first.
+  [[nodiscard]] virtual std::shared_ptr<Communicator> split(int color, int key) const = 0;
 };
 
 /// A shared Communicator satisfying the library's Communicator concept on host buffers.

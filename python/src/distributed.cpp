@@ -1,6 +1,6 @@
 // The distributed bindings of the main extension, exposed by pnpdist.mpi (python/pnpdist/mpi.py):
-// pnpdist.mpi.Communicator (instances come from the MPI extension's world()) and DistributedProjector2D
-// (distributed.hpp). Nothing here calls MPI directly: the communicator does.
+// pnpdist.mpi.Communicator (instances come from the MPI extension's world(), and from split())
+// and DistributedProjector2D (distributed.hpp). Nothing here calls MPI directly: the communicator does.
 
 #include "distributed.hpp"
 
@@ -9,6 +9,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <climits>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -91,7 +92,7 @@ double data_fidelity(const DistributedProjector2D& op, const ArrayLike& x, const
 }
 
 /// root's array in `array` (writable, C-contiguous float32 / float64) on every rank. The sizes are compared
-/// first (one broadcast and one allreduce): every rank raises ValueError when any rank's differs from root's.
+/// first (count_differing): every rank raises ValueError when any rank's differs from root's.
 void broadcast(const Communicator& comm, const ArrayLike& array, int root) {
   if (root < 0 || root >= comm.size())
     throw nb::value_error(
@@ -100,16 +101,47 @@ void broadcast(const Communicator& comm, const ArrayLike& array, int root) {
   spec.writable = true;
   const ArrayArg a = take_array(array, spec);
   comm.check_usable();
-  std::int64_t bytes = element_count(a.shape) * (a.dtype == DType::float32 ? 4 : 8), root_bytes = bytes;
-  comm.broadcast_bytes(&root_bytes, sizeof(root_bytes), root);
-  int differs = root_bytes != bytes ? 1 : 0;
-  comm.allreduce_sum(&differs, 1);
+  const std::int64_t bytes = element_count(a.shape) * (a.dtype == DType::float32 ? 4 : 8);
+  std::int64_t root_bytes = 0;
+  const int differs = count_differing(comm, bytes, root, root_bytes);
   if (differs != 0)
     throw nb::value_error(("broadcast: " + std::to_string(differs) + " rank(s) hold an array of another size than "
                            "root's (" + std::to_string(root_bytes) + " bytes; this rank: " + std::to_string(bytes) +
                            ")").c_str());
   nb::gil_scoped_release release;
   comm.broadcast_bytes(a.mutable_data(), bytes, root);
+}
+
+/// `value` as a C int in [low, high], or a RankError naming `name` (TypeError for a non-int, bool included).
+int int_argument(nb::handle value, const char* name, long long low, long long high, int rank,
+                 std::optional<RankError>& error) {
+  if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) {
+    if (!error)
+      error = RankError{true, std::string("split: ") + name + " must be an int, got " +
+                                  nb::type_name(value.type()).c_str() + " on rank " + std::to_string(rank)};
+    return 0;
+  }
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+  if (overflow != 0 || v < low || v > high) {
+    if (!error)
+      error = RankError{false, std::string("split: ") + name + " must be in [" + std::to_string(low) + ", " +
+                                   std::to_string(high) + "], got " + nb::str(value).c_str() + " on rank " +
+                                   std::to_string(rank)};
+    return 0;
+  }
+  return static_cast<int>(v);
+}
+
+/// Communicator.split: the arguments checked on every rank (raise_on_every_rank), then MPI_Comm_split.
+std::shared_ptr<Communicator> split(const Communicator& comm, nb::handle color, nb::handle key) {
+  comm.check_usable();
+  std::optional<RankError> error;
+  const int c = int_argument(color, "color", 0, INT_MAX, comm.rank(), error);
+  const int k = key.is_none() ? comm.rank() : int_argument(key, "key", INT_MIN, INT_MAX, comm.rank(), error);
+  raise_on_every_rank(comm, error, "split");
+  nb::gil_scoped_release release;
+  return comm.split(c, k);
 }
 
 /// The (local views, detector_cols) range of `rank`'s blocks; throws for a bad block count (deal_blocks).
@@ -120,6 +152,29 @@ Shape local_range(const ct::Geometry2D& geometry, index_t blocks, int ranks, int
 }
 
 }  // namespace
+
+void raise_on_every_rank(const Communicator& comm, const std::optional<RankError>& mine, const std::string& context) {
+  int failed = mine ? 1 : 0;
+  {
+    nb::gil_scoped_release release;
+    comm.allreduce_sum(&failed, 1);
+  }
+  if (mine && mine->type_error) throw nb::type_error(mine->message.c_str());
+  if (mine) throw nb::value_error(mine->message.c_str());
+  if (failed != 0)
+    throw nb::value_error((context + ": " + std::to_string(failed) +
+                           " other rank(s) refused their arguments (each raises naming its own)")
+                              .c_str());
+}
+
+int count_differing(const Communicator& comm, std::int64_t value, int root, std::int64_t& root_value) {
+  nb::gil_scoped_release release;
+  root_value = value;
+  comm.broadcast_bytes(&root_value, sizeof(root_value), root);
+  int differs = root_value != value ? 1 : 0;
+  comm.allreduce_sum(&differs, 1);
+  return differs;
+}
 
 DistributedProjector2D::DistributedProjector2D(CommunicatorRef comm, const ct::Geometry2D& geometry, index_t blocks,
                                                const HostExec& exec)
@@ -179,9 +234,9 @@ DistributedProjector2D::Physics DistributedProjector2D::physics(const float* row
 
 void bind_distributed(nb::module_& m) {
   nb::class_<Communicator>(m, "Communicator",
-                           "A group of processes (pnpdist.mpi.world()): rank in [0, size). Every collective (barrier, "
-                           "broadcast, a distributed operator's adjoint, gradient and data_fidelity, pnpdist.pnp on "
-                           "it) must be called by every rank in the same order.")
+                           "A group of processes (pnpdist.mpi.world(), split()): rank in [0, size). Every collective "
+                           "(barrier, broadcast, split, a distributed operator's adjoint, gradient and data_fidelity, "
+                           "pnpdist.pnp on it) must be called by every rank of the group in the same order.")
       .def_prop_ro("rank", &Communicator::rank)
       .def_prop_ro("size", &Communicator::size)
       .def(
@@ -195,6 +250,14 @@ void bind_distributed(nb::module_& m) {
       .def("broadcast", &broadcast, nb::arg("array"), nb::arg("root") = 0,
            "Overwrites `array` (writable, C-contiguous float32 or float64, of the same size on every rank) with "
            "root's, in place; ValueError on every rank when a rank's size differs from root's.")
+      .def("split", &split, nb::arg("color"), nb::arg("key") = nb::none(),
+           nb::sig("def split(self, color: int, key: int | None = None) -> Communicator"),
+           "A sub-communicator (MPI_Comm_split; collective): the ranks passing the same color (an int >= 0) form "
+           "one group, ranked by key (default: their rank here), ties by their rank here. Usable wherever a "
+           "Communicator is (DistributedProjector2D, pnpdist.pnp on it); freed when its last reference goes. "
+           "The arguments are checked on every rank first: when any rank's are refused "
+           "(a non-int, a negative color, a key outside the C int range), every rank raises (that rank TypeError "
+           "or ValueError naming its value, the others ValueError), so none is left waiting.")
       .def(
           "abort", [](const Communicator& c, int code) { c.abort(code); }, nb::arg("code") = 1,
           "Ends every process of the group with exit code `code` (MPI_Abort); does not return.")

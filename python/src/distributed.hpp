@@ -12,6 +12,8 @@
 // float32 only (the solver's type). The blocks and measurements are checked on construction: K >= ranks (every
 // rank needs a block) and K <= views, refused with InvalidArgument naming the numbers.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +28,21 @@
 #include "pnpdist/physics/ct/projector.hpp"
 
 namespace pnpdist::python {
+
+/// A refusal of this rank's arguments: raised as TypeError or ValueError by raise_on_every_rank.
+struct RankError {
+  bool type_error = false;
+  std::string message;
+};
+
+/// Collective argument check (one allreduce): when any rank has an error, every rank raises, this rank's own
+/// error where it has one, otherwise ValueError "<context>: N other rank(s) refused their arguments", so that no
+/// rank is left waiting in the next collective.
+void raise_on_every_rank(const Communicator& comm, const std::optional<RankError>& mine, const std::string& context);
+
+/// Collective (one broadcast from `root`, one allreduce): the number of ranks whose `value` differs from root's,
+/// root's value in `root_value`.
+int count_differing(const Communicator& comm, std::int64_t value, int root, std::int64_t& root_value);
 
 class DistributedProjector2D final : public LinearOperator {
 public:

@@ -1,6 +1,7 @@
 // The extension module pnpdist._pnpdist_mpi, built only with the MPI component, so that `import pnpdist` never
 // needs libmpi; the package's pnpdist.mpi (python/pnpdist/mpi.py) re-exports it. It implements the main
-// extension's Communicator (communicator.hpp) over the library's MpiCommunicator on MPI_COMM_WORLD.
+// extension's Communicator (communicator.hpp) over the library's MpiCommunicator: on MPI_COMM_WORLD (world())
+// and on a sub-communicator (Communicator.split, MpiCommunicator::split: freed with the last reference).
 // MPI's lifetime: importing the module initializes MPI through mpi::Environment (MPI_THREAD_FUNNELED) unless it is
 // already initialized (by mpi4py, or by the program embedding Python); at interpreter exit (atexit) the
 // Environment finalizes MPI only if it initialized it. Under mpirun every rank is a process of MPI_COMM_WORLD; a
@@ -15,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "communicator.hpp"
 #include "pnpdist/core/errors.hpp"
@@ -44,10 +46,10 @@ void check_mpi_usable() {
                     "imported pnpdist.mpi (or initialized MPI)");
 }
 
-/// The library's MpiCommunicator as the main extension's Communicator.
-class MpiWorld final : public Communicator {
+/// The library's MpiCommunicator as the main extension's Communicator (a split one owns its MPI communicator).
+class MpiGroup final : public Communicator {
 public:
-  explicit MpiWorld(MpiCommunicator comm) : comm_(comm) {}
+  explicit MpiGroup(MpiCommunicator comm) : comm_(std::move(comm)) {}
   [[nodiscard]] int rank() const override { return comm_.rank(); }
   [[nodiscard]] int size() const override { return comm_.size(); }
   void check_usable() const override { check_mpi_usable(); }
@@ -73,6 +75,10 @@ public:
     comm_.barrier();
   }
   [[noreturn]] void abort(int code) const override { comm_.abort(code); }
+  [[nodiscard]] std::shared_ptr<Communicator> split(int color, int key) const override {
+    check_mpi_usable();
+    return std::make_shared<MpiGroup>(comm_.split(color, key));
+  }
 
 private:
   template <class T>
@@ -106,7 +112,7 @@ NB_MODULE(_pnpdist_mpi, m) {
       "world",
       [] {
         py::check_mpi_usable();
-        return std::shared_ptr<py::Communicator>(std::make_shared<py::MpiWorld>(pnpdist::MpiCommunicator(MPI_COMM_WORLD)));
+        return std::shared_ptr<py::Communicator>(std::make_shared<py::MpiGroup>(pnpdist::MpiCommunicator(MPI_COMM_WORLD)));
       },
       nb::sig("def world() -> Communicator"),
       "The communicator of every process of the job (MPI_COMM_WORLD): under mpirun -np N, N ranks; in a plain "

@@ -1,8 +1,8 @@
-"""pnpdist.mpi: the world communicator, DistributedProjector2D and the distributed PnP solve, against the
-single-process operator and pnpdist.pnp computed on every rank. Run as a plain process (a singleton of size 1,
-CTest python_test_mpi) and under mpirun -np 2 and 3 (python_test_mpi_np2/np3). Every rank runs the same tests
-in the same order; the collectives of a test come before its assertions, so a failed assertion on one rank never
-leaves the others waiting.
+"""pnpdist.mpi: the world communicator and its splits, DistributedProjector2D and the distributed PnP solve,
+against the single-process operator and pnpdist.pnp computed on every rank. Run as a plain process (a singleton
+of size 1, CTest python_test_mpi) and under mpirun -np 2 and 3 (python_test_mpi_np2/np3). Every rank runs the same
+tests in the same order; the collectives of a test come before its assertions, so a failed assertion on one rank
+never leaves the others waiting.
 
 Tolerances. The distributed gradient sums the same per-view terms as the whole projector's adjoint (each view's
 projection and back projection are computed identically by the block's projector), only grouped differently
@@ -172,6 +172,81 @@ def test_bad_input_raises_naming_the_problem(ct_problem):
         pnpdist.pnp(op, op.local_rows(y), net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
 
 
+def _groups(size, parts):
+    """colour = rank % parts: the world ranks of each colour, in rank order."""
+    return {c: [r for r in range(size) if r % parts == c] for c in range(min(parts, size))}
+
+
+@pytest.mark.parametrize("key_order", ["rank", "reversed"])
+def test_split_makes_groups_ranked_by_key(key_order):
+    color = COMM.rank % 2
+    members = _groups(COMM.size, 2)[color]
+    if key_order == "rank":
+        sub = COMM.split(color)  # key defaults to the rank here
+        expected_rank = members.index(COMM.rank)
+    else:
+        sub = COMM.split(color, key=-COMM.rank)  # the highest world rank first
+        expected_rank = members[::-1].index(COMM.rank)
+    a = np.full(3, COMM.rank, dtype=np.float64)
+    sub.broadcast(a, root=0)  # the group's rank 0: its first member in key order
+    sub.barrier()
+    assert (sub.size, sub.rank) == (len(members), expected_rank)
+    assert repr(sub) == f"pnpdist.mpi.Communicator(rank={expected_rank}, size={len(members)})"
+    root = members[0] if key_order == "rank" else members[-1]
+    assert np.array_equal(a, np.full(3, root, dtype=np.float64))
+    # A split of a split: the group of one's own rank alone.
+    alone = sub.split(sub.rank, key=0)
+    b = np.full(2, COMM.rank, dtype=np.float32)
+    alone.broadcast(b)
+    assert (alone.size, alone.rank) == (1, 0) and np.array_equal(b, np.full(2, COMM.rank, dtype=np.float32))
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_groups_solve_their_own_problems_as_one_process_would(ct_problem, algorithm):
+    """Colour c = rank % 2 (on 3 ranks, groups {0, 2} and {1}): each group solves the problem with noise seed c on
+    its own communicator, and gets the one-process solve of that problem (the tolerances of the world solve)."""
+    truth, g, A, _, net = ct_problem
+    color = COMM.rank % 2
+    sub = COMM.split(color)
+    y = A(truth)
+    y = (y + 0.02 * float(np.abs(y).max()) * np.random.default_rng(10 + color).standard_normal(y.shape)).astype(
+        np.float32)
+    x0 = pnpdist.fbp(g, y)
+    op = mpi.DistributedProjector2D(g, sub.size, sub)
+    gradient = op.gradient(x0, op.local_rows(y))  # collective over the group only
+    result = pnpdist.pnp(op, op.local_rows(y), net, ALGORITHMS[algorithm](), iterations=4, x0=x0, clip=(0, 1))
+    group_x = result["x"].copy()
+    sub.broadcast(group_x)  # the group's rank 0's iterate
+    reference = pnpdist.pnp(A, y, net, ALGORITHMS[algorithm](), iterations=4, x0=x0, clip=(0, 1))
+    residual = A(x0) - y
+    bound = 2 * 30 * EPS32 * A.adjoint(np.abs(residual)).astype(np.float64) + 1e-30
+    assert np.all(np.abs(gradient.astype(np.float64) - A.adjoint(residual)) <= bound)
+    assert op.communicator.size == sub.size and op.local_blocks == [sub.rank]
+    assert np.array_equal(result["x"], group_x)
+    assert np.abs(result["x"] - reference["x"]).max() <= 1e-5 * np.abs(reference["x"]).max()
+    if sub.size == 1:  # a group of one, one block: the single-process solve itself
+        assert np.array_equal(result["x"], reference["x"])
+
+
+def test_split_refuses_bad_colors_and_keys_on_every_rank():
+    """Only rank 0 passes a bad argument; every rank raises (rank 0 naming its value), none waits in MPI_Comm_split."""
+    cases = [({"color": -1}, ValueError, r"split: color must be in \[0, 2147483647\], got -1 on rank 0"),
+             ({"color": 0, "key": 2 ** 31}, ValueError, r"split: key must be in \[-2147483648, 2147483647\], got "
+                                                       r"2147483648 on rank 0"),
+             ({"color": 1.5}, TypeError, "split: color must be an int, got float on rank 0"),
+             ({"color": True}, TypeError, "split: color must be an int, got bool on rank 0"),
+             ({"color": 0, "key": "a"}, TypeError, "split: key must be an int, got str on rank 0")]
+    for bad, error, message in cases:
+        arguments = bad if COMM.rank == 0 else {"color": 0}
+        expected = (error, message) if COMM.rank == 0 else (ValueError, r"split: 1 other rank\(s\) refused their "
+                                                                        r"arguments")
+        with pytest.raises(expected[0], match=expected[1]):
+            COMM.split(**arguments)
+    with pytest.raises(TypeError):
+        COMM.split()  # color is required
+    assert COMM.split(0).size == COMM.size  # nothing was left pending: the next split matches on every rank
+
+
 def test_stubs_declare_the_mpi_module():
     """The MPI extension's stub (beside it in the package) types world() with the main stub's Communicator, which
     declares the distributed operator with array arguments typed ArrayLike."""
@@ -191,6 +266,10 @@ def test_stubs_declare_the_mpi_module():
     assert ast.unparse(methods["gradient"].returns) == "numpy.ndarray"
     init = {a.arg: ast.unparse(a.annotation) for a in methods["__init__"].args.args if a.annotation is not None}
     assert init["communicator"] == "Communicator" and init["geometry"] == "Geometry2D"
+    split = next(node for node in classes["Communicator"].body if isinstance(node, ast.FunctionDef) and
+                 node.name == "split")
+    assert ast.unparse(split.args) == "self, color: int, key: int | None=None"
+    assert ast.unparse(split.returns) == "Communicator"
 
 
 def test_import_pnpdist_does_not_load_libmpi():
@@ -205,3 +284,4 @@ def test_import_pnpdist_does_not_load_libmpi():
     assert subprocess.run([sys.executable, "-c", code], env=os.environ.copy()).returncode == 0
     code = "import pnpdist.mpi, sys; sys.exit(0 if 'libmpi' in open('/proc/self/maps').read() else 1)"
     assert subprocess.run([sys.executable, "-c", code], env=os.environ.copy()).returncode == 0
+
