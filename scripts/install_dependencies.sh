@@ -9,8 +9,10 @@
 # ccache: the compiler cache of .ci/run (unused by the builds otherwise).
 # clang-16, libclang-rt-16-dev: the fuzz preset (libFuzzer; Debian's default clang 14 lacks std::source_location).
 # python3-dev, python3-numpy, python3-pip, python3-pytest, python3-torch: the Python package (python/) and its
-# tests (tests/python; the torch tests are skipped without python3-torch). nanobind, which builds the package,
-# is not packaged by Debian 12: it is installed from PyPI into /usr/local for /usr/bin/python3 (below).
+# tests (tests/python; the torch tests are skipped without python3-torch). python3-mpi4py: the tests of
+# pnpdist.mpi.from_mpi4py (tests/python/test_mpi4py.py, skipped without it; built against Debian's OpenMPI, the
+# MPI pnpdist links). nanobind, which builds the package, is not packaged by Debian 12: it is installed from
+# PyPI into /usr/local for /usr/bin/python3 (below).
 # The CUDA toolkit is not a Debian package here: it is expected under /usr/local/cuda, and CUDA checks
 # are skipped with a message when it is absent.
 set -euo pipefail
@@ -22,7 +24,7 @@ packages=(
   libfftw3-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
   libpng-dev libjpeg-dev libtiff-dev libhdf5-dev libyaml-cpp-dev
   python3 python3-yaml python3-plotly python3-pil chromium
-  python3-dev python3-numpy python3-pip python3-pytest python3-torch
+  python3-dev python3-numpy python3-pip python3-pytest python3-torch python3-mpi4py
   clang-16 libclang-rt-16-dev
   lomiri-wallpapers-16.04
 )

@@ -1,5 +1,5 @@
 // The distributed bindings of the main extension, exposed by pnpdist.mpi (python/pnpdist/mpi.py):
-// pnpdist.mpi.Communicator (instances come from the MPI extension's world(), and from split())
+// pnpdist.mpi.Communicator (instances come from the MPI extension's world() and from_mpi4py(), and from split())
 // and DistributedProjector2D (distributed.hpp). Nothing here calls MPI directly: the communicator does.
 
 #include "distributed.hpp"
@@ -234,9 +234,10 @@ DistributedProjector2D::Physics DistributedProjector2D::physics(const float* row
 
 void bind_distributed(nb::module_& m) {
   nb::class_<Communicator>(m, "Communicator",
-                           "A group of processes (pnpdist.mpi.world(), split()): rank in [0, size). Every collective "
-                           "(barrier, broadcast, split, a distributed operator's adjoint, gradient and data_fidelity, "
-                           "pnpdist.pnp on it) must be called by every rank of the group in the same order.")
+                           "A group of processes (pnpdist.mpi.world(), from_mpi4py(comm), split()): rank in [0, "
+                           "size). Every collective (barrier, broadcast, split, a distributed operator's adjoint, "
+                           "gradient and data_fidelity, pnpdist.pnp on it) must be called by every rank of the "
+                           "group in the same order.")
       .def_prop_ro("rank", &Communicator::rank)
       .def_prop_ro("size", &Communicator::size)
       .def(

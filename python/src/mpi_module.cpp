@@ -1,7 +1,9 @@
 // The extension module pnpdist._pnpdist_mpi, built only with the MPI component, so that `import pnpdist` never
 // needs libmpi; the package's pnpdist.mpi (python/pnpdist/mpi.py) re-exports it. It implements the main
-// extension's Communicator (communicator.hpp) over the library's MpiCommunicator: on MPI_COMM_WORLD (world())
-// and on a sub-communicator (Communicator.split, MpiCommunicator::split: freed with the last reference).
+// extension's Communicator (communicator.hpp) over the library's MpiCommunicator: on MPI_COMM_WORLD (world()),
+// on a sub-communicator (Communicator.split, MpiCommunicator::split) and on a duplicate of another library's
+// communicator (_duplicate, behind pnpdist.mpi.from_mpi4py: MPI_Comm_dup, so that pnpdist's collectives never
+// share a communicator with the caller's messages; freed with the last reference).
 // MPI's lifetime: importing the module initializes MPI through mpi::Environment (MPI_THREAD_FUNNELED) unless it is
 // already initialized (by mpi4py, or by the program embedding Python); at interpreter exit (atexit) the
 // Environment finalizes MPI only if it initialized it. Under mpirun every rank is a process of MPI_COMM_WORLD; a
@@ -12,10 +14,12 @@
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "communicator.hpp"
@@ -46,10 +50,32 @@ void check_mpi_usable() {
                     "imported pnpdist.mpi (or initialized MPI)");
 }
 
-/// The library's MpiCommunicator as the main extension's Communicator (a split one owns its MPI communicator).
+/// A duplicate of a communicator (MPI_Comm_dup, collective over it), freed (MPI_Comm_free) with the last
+/// reference unless MPI is finalized by then.
+class DuplicatedComm {
+public:
+  explicit DuplicatedComm(MPI_Comm source) {
+    pnpdist::detail::mpi_check(MPI_Comm_dup(source, &comm_), "MPI_Comm_dup");
+  }
+  DuplicatedComm(const DuplicatedComm&) = delete;
+  DuplicatedComm& operator=(const DuplicatedComm&) = delete;
+  ~DuplicatedComm() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized == 0 && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  }
+  [[nodiscard]] MPI_Comm get() const { return comm_; }
+
+private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
+/// The library's MpiCommunicator as the main extension's Communicator; `owner` keeps a duplicated communicator
+/// alive (split communicators are owned by the MpiCommunicator itself).
 class MpiGroup final : public Communicator {
 public:
-  explicit MpiGroup(MpiCommunicator comm) : comm_(std::move(comm)) {}
+  explicit MpiGroup(MpiCommunicator comm, std::shared_ptr<const DuplicatedComm> owner = nullptr)
+      : comm_(std::move(comm)), owner_(std::move(owner)) {}
   [[nodiscard]] int rank() const override { return comm_.rank(); }
   [[nodiscard]] int size() const override { return comm_.size(); }
   void check_usable() const override { check_mpi_usable(); }
@@ -87,7 +113,33 @@ private:
     comm_.allreduce_sum(View<T, 1>(data, Extents<1>{count}));
   }
   MpiCommunicator comm_;
+  std::shared_ptr<const DuplicatedComm> owner_;
 };
+
+/// The integer value of an MPI_Comm handle (a pointer in Open MPI, an int in MPICH), as mpi4py gives it.
+template <class Handle>
+std::uintptr_t handle_value(Handle comm) {
+  if constexpr (std::is_pointer_v<Handle>)
+    return reinterpret_cast<std::uintptr_t>(comm);
+  else
+    return static_cast<std::uintptr_t>(comm);
+}
+
+/// The MPI_Comm handle of that integer value.
+template <class Handle = MPI_Comm>
+Handle handle_of(std::uintptr_t value) {
+  if constexpr (std::is_pointer_v<Handle>)
+    return reinterpret_cast<Handle>(value);
+  else
+    return static_cast<Handle>(value);
+}
+
+std::string library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  return std::string(text, static_cast<std::size_t>(length));
+}
 
 }  // namespace
 
@@ -117,4 +169,26 @@ NB_MODULE(_pnpdist_mpi, m) {
       nb::sig("def world() -> Communicator"),
       "The communicator of every process of the job (MPI_COMM_WORLD): under mpirun -np N, N ranks; in a plain "
       "python process, a singleton of size 1.");
+  // pnpdist.mpi.from_mpi4py's parts (python/pnpdist/mpi.py checks the communicator before calling _duplicate).
+  m.def(
+      "_duplicate",
+      [](std::uintptr_t handle) {
+        py::check_mpi_usable();
+        std::shared_ptr<const py::DuplicatedComm> owner;
+        {
+          nb::gil_scoped_release release;  // collective over the caller's communicator
+          owner = std::make_shared<const py::DuplicatedComm>(py::handle_of(handle));
+        }
+        return std::shared_ptr<py::Communicator>(
+            std::make_shared<py::MpiGroup>(pnpdist::MpiCommunicator(owner->get()), owner));
+      },
+      nb::arg("handle"), nb::sig("def _duplicate(handle: int) -> Communicator"),
+      "A Communicator over a duplicate (MPI_Comm_dup, collective) of the intracommunicator whose MPI_Comm "
+      "handle value is `handle` (as mpi4py's MPI._handleof gives it); use pnpdist.mpi.from_mpi4py.");
+  m.def(
+      "_world_handle", [] { return py::handle_value(MPI_COMM_WORLD); },
+      "The value of this library's MPI_COMM_WORLD handle (mpi4py's MPI._handleof(MPI.COMM_WORLD) gives the same "
+      "number when both use the same MPI library in this process).");
+  m.def("library_version", &py::library_version,
+        "The MPI library's version string (MPI_Get_library_version), e.g. 'Open MPI v4.1.4, ...'.");
 }

@@ -285,3 +285,20 @@ def test_import_pnpdist_does_not_load_libmpi():
     code = "import pnpdist.mpi, sys; sys.exit(0 if 'libmpi' in open('/proc/self/maps').read() else 1)"
     assert subprocess.run([sys.executable, "-c", code], env=os.environ.copy()).returncode == 0
 
+
+def test_pnpdist_mpi_does_not_need_mpi4py():
+    """Without mpi4py, pnpdist.mpi imports and works; only from_mpi4py raises ImportError, saying what to install.
+    Run by the one-process run only: a child of a process that mpirun started (even with -np 1) inherits the job's
+    environment and cannot initialize MPI on its own."""
+    import subprocess
+    import sys
+    if any(name in os.environ for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")):
+        pytest.skip("checked by the one-process run without mpirun (python_test_mpi)")
+    code = ("import sys; sys.modules['mpi4py'] = None\n"  # makes `import mpi4py` fail as if it were absent
+            "import pnpdist.mpi as m\nm.world().barrier()\n"
+            "try:\n    m.from_mpi4py(None)\nexcept ImportError as e:\n    print(e)\n")
+    run = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(), capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("pnpdist.mpi.from_mpi4py needs mpi4py (pip install mpi4py, or Debian's "
+                                 "python3-mpi4py)")
