@@ -236,8 +236,8 @@ void bind_distributed(nb::module_& m) {
   nb::class_<Communicator>(m, "Communicator",
                            "A group of processes (pnpdist.mpi.world(), from_mpi4py(comm), split()): rank in [0, "
                            "size). Every collective (barrier, broadcast, split, a distributed operator's adjoint, "
-                           "gradient and data_fidelity, pnpdist.pnp on it) must be called by every rank of the "
-                           "group in the same order.")
+                           "gradient and data_fidelity, a DistributedDenoiser's denoise, pnpdist.pnp on them) must "
+                           "be called by every rank of the group in the same order.")
       .def_prop_ro("rank", &Communicator::rank)
       .def_prop_ro("size", &Communicator::size)
       .def(
@@ -255,8 +255,8 @@ void bind_distributed(nb::module_& m) {
            nb::sig("def split(self, color: int, key: int | None = None) -> Communicator"),
            "A sub-communicator (MPI_Comm_split; collective): the ranks passing the same color (an int >= 0) form "
            "one group, ranked by key (default: their rank here), ties by their rank here. Usable wherever a "
-           "Communicator is (DistributedProjector2D, pnpdist.pnp on it); freed when its last reference goes. "
-           "The arguments are checked on every rank first: when any rank's are refused "
+           "Communicator is (DistributedProjector2D, DistributedDenoiser, pnpdist.pnp on them); freed when its "
+           "last reference goes. The arguments are checked on every rank first: when any rank's are refused "
            "(a non-int, a negative color, a key outside the C int range), every rank raises (that rank TypeError "
            "or ValueError naming its value, the others ValueError), so none is left waiting.")
       .def(

@@ -1,9 +1,14 @@
 // pnpdist.DRUNet: the DRUNet denoiser (float32; 2D images or 3D volumes, whole or tile by tile) loaded from a
-// safetensors file, pnpdist.infer_drunet_config, and pnpdist.DRUNetBackward (the 2D network's forward pass
-// with its tape and the vector-Jacobian product, float32 or float64: nn/train/drunet_backward.hpp).
+// safetensors file, its distributed form pnpdist.mpi.DistributedDenoiser (a DRUNet subclass: tiles dealt to the
+// ranks of a communicator, the image reassembled on every rank), pnpdist.infer_drunet_config, and
+// pnpdist.DRUNetBackward (the 2D network's forward pass with its tape and the vector-Jacobian product, float32 or
+// float64: nn/train/drunet_backward.hpp).
 
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -14,7 +19,9 @@
 #include <variant>
 
 #include "denoiser.hpp"
+#include "distributed.hpp"
 #include "pnpdist/nn/train/drunet_backward.hpp"
+#include "pnpdist/solvers/checkpoint.hpp"
 
 namespace pnpdist::python {
 
@@ -140,29 +147,53 @@ private:
   std::mutex mutex_;
 };
 
+/// pnpdist.mpi.DistributedDenoiser: a Denoiser holding a DistributedDenoiser, its own class so that the binding
+/// can be a subclass of pnpdist.DRUNet (and pnpdist.pnp takes it as a DRUNet).
+class DistributedDRUNet final : public Denoiser {
+public:
+  using Denoiser::Denoiser;
+};
+
+std::string tiling_identity(std::optional<index_t> tile, index_t overlap) {
+  return tile ? " tile " + std::to_string(*tile) + " overlap " + std::to_string(overlap) : " whole";
+}
+
 }  // namespace
 
 Denoiser::Denoiser(const std::string& path, int dim, std::optional<index_t> tile, index_t overlap, index_t tile_batch,
                    const HostExec& exec)
     : config_(nn::infer_drunet_config(path)),
       dim_(dim),
-      identity_("DRUNet weights " + std::filesystem::absolute(path).lexically_normal().string() + " dim " +
-                std::to_string(dim) +
-                (tile ? " tile " + std::to_string(*tile) + " overlap " + std::to_string(overlap) : " whole")),
-      net_(make(path, config_, dim, tile, overlap, tile_batch, exec)) {}
+      weights_(std::filesystem::absolute(path).lexically_normal().string()),
+      identity_("DRUNet weights " + weights_ + " dim " + std::to_string(dim) + tiling_identity(tile, overlap)),
+      net_(make(path, config_, dim, tile, overlap, tile_batch, exec, std::nullopt)) {}
+
+Denoiser::Denoiser(const Denoiser& source, CommunicatorRef comm, index_t tile, index_t overlap, index_t tile_batch,
+                   const HostExec& exec)
+    : config_(nn::infer_drunet_config(source.weights_)),
+      dim_(source.dim_),
+      weights_(source.weights_),
+      comm_(std::move(comm)),
+      identity_("DRUNet weights " + weights_ + " dim " + std::to_string(dim_) + tiling_identity(tile, overlap) +
+                " distributed over " + std::to_string(comm_->size()) + " ranks"),
+      net_(make(weights_, config_, dim_, tile, overlap, tile_batch, exec, comm_)) {}
 
 Denoiser::Variant Denoiser::make(const std::string& path, const nn::DRUNetConfig& config, int dim,
                                  std::optional<index_t> tile, index_t overlap, index_t tile_batch,
-                                 const HostExec& exec) {
+                                 const HostExec& exec, const std::optional<CommunicatorRef>& comm) {
   if (dim == 2) {
     Net2 net(nn::load_drunet_weights<float, 2>(path, config), exec);
     if (!tile) return Variant(std::in_place_index<0>, std::move(net));
-    return Variant(std::in_place_index<2>, std::move(net), PatchTiler<2>(*tile, overlap), tile_batch);
+    TiledDenoiser<Net2> tiled(std::move(net), PatchTiler<2>(*tile, overlap), tile_batch);
+    if (comm) return Variant(std::in_place_index<4>, std::move(tiled), *comm);
+    return Variant(std::in_place_index<2>, std::move(tiled));
   }
   if (dim != 3) throw nb::value_error(("dim must be 2 or 3, got " + std::to_string(dim)).c_str());
   Net3 net(nn::load_drunet_weights<float, 3>(path, config), exec);
   if (!tile) return Variant(std::in_place_index<1>, std::move(net));
-  return Variant(std::in_place_index<3>, std::move(net), PatchTiler<3>(*tile, overlap), tile_batch);
+  TiledDenoiser<Net3> tiled(std::move(net), PatchTiler<3>(*tile, overlap), tile_batch);
+  if (comm) return Variant(std::in_place_index<5>, std::move(tiled), *comm);
+  return Variant(std::in_place_index<3>, std::move(tiled));
 }
 
 NumpyArray Denoiser::denoise(const ArrayLike& x, double sigma, const ArrayLike& out) {
@@ -181,6 +212,17 @@ NumpyArray Denoiser::denoise(const ArrayLike& x, double sigma, const ArrayLike& 
   auto [result, y] = output_array(out, "out", DType::float32, in.shape, "the shape of x");
   require_disjoint(in.data(), element_count(in.shape), y, element_count(in.shape), DType::float32,
                    "out must not overlap x");
+  if (comm_) {  // every rank must denoise the same image: its shape and bytes hashed, compared with rank 0's
+    comm_->get().check_usable();
+    std::uint64_t hash = pnpdist::detail::fnv1a(full.data(), full.size() * sizeof(index_t));
+    hash = pnpdist::detail::fnv1a(in.data(), static_cast<std::size_t>(element_count(in.shape)) * sizeof(float), hash);
+    std::int64_t root_hash = 0;
+    const int differs = count_differing(comm_->get(), static_cast<std::int64_t>(hash), 0, root_hash);
+    if (differs != 0)
+      throw nb::value_error(("DistributedDenoiser: x differs from rank 0's (shape or values) on " +
+                             std::to_string(differs) + " rank(s): every rank must denoise the same image")
+                                .c_str());
+  }
   {
     nb::gil_scoped_release release;
     visit_locked([&](auto& net) {
@@ -225,6 +267,63 @@ void bind_drunet(nb::module_& m) {
       .def_prop_ro("dim", &Denoiser::dim)
       .def_prop_ro("tiled", &Denoiser::tiled)
       .def_prop_ro("threads", &Denoiser::threads);
+
+  nb::class_<DistributedDRUNet, Denoiser>(
+      m, "DistributedDenoiser",
+      "The DRUNet of `drunet` (its weights file, loaded again, and dim) run tile by tile (tile^dim patches with "
+      "`overlap` samples of context on each side, as DRUNet(tile=...)) with the tiles dealt to the ranks of "
+      "`communicator` (contiguous shares, sizes differing by at most one), each rank denoising tile_batch of its "
+      "tiles at a time (0: all); the image is reassembled on every rank by one sum over the ranks of disjoint "
+      "cores, so the result is the tiled DRUNet's on one process, bit for bit (the library's DistributedDenoiser). "
+      "A DRUNet: pnpdist.pnp takes it as its denoiser (with a DistributedProjector2D, or any operator that gives "
+      "every rank the same iterates). denoise and pnp on it are collective: every rank passes the same x "
+      "(checked: ValueError on every rank otherwise).")
+      .def(
+          "__init__",
+          [](DistributedDRUNet* self, const Denoiser& drunet, std::shared_ptr<Communicator> communicator,
+             index_t tile, index_t overlap, index_t tile_batch, const ExecutorArg& executor) {
+            if (tile <= 0) throw nb::value_error(("tile must be > 0, got " + std::to_string(tile)).c_str());
+            if (overlap < 0) throw nb::value_error(("overlap must be >= 0, got " + std::to_string(overlap)).c_str());
+            if (overlap > tile)
+              throw nb::value_error(("tile=" + std::to_string(tile) + " is smaller than overlap=" +
+                                     std::to_string(overlap) + ": the context on each side of a tile cannot exceed "
+                                     "the tile")
+                                        .c_str());
+            if (tile_batch < 0)
+              throw nb::value_error(("tile_batch must be >= 0 (0: all of a rank's tiles at once), got " +
+                                     std::to_string(tile_batch))
+                                        .c_str());
+            new (self) DistributedDRUNet(drunet, CommunicatorRef(std::move(communicator)), tile, overlap, tile_batch,
+                                         executor_or_default(executor));
+          },
+          nb::arg("drunet"), nb::arg("communicator"), nb::arg("tile"), nb::arg("overlap") = 32,
+          nb::arg("tile_batch") = 0, nb::arg("executor") = nb::none())
+      .def_prop_ro("communicator", [](const DistributedDRUNet& d) { return d.communicator()->shared(); })
+      .def(
+          "local_tiles",
+          [](DistributedDRUNet& d, const std::vector<index_t>& shape) {
+            const std::size_t rank = static_cast<std::size_t>(d.dim()) + 2;
+            if (shape.size() < static_cast<std::size_t>(d.dim()) || shape.size() > rank)
+              throw nb::value_error(("shape must have " + std::to_string(d.dim()) + " to " + std::to_string(rank) +
+                                     " axes (as denoise's x), got " + shape_string(shape))
+                                        .c_str());
+            Shape full(rank - shape.size(), 1);
+            full.insert(full.end(), shape.begin(), shape.end());
+            return d.visit_locked([&](auto& net) -> std::pair<index_t, index_t> {
+              using Net = std::decay_t<decltype(net)>;
+              if constexpr (requires { net.local_tiles(Extents<Net::rank>{}); }) {
+                Extents<Net::rank> e{};
+                for (std::size_t i = 0; i < Net::rank; ++i) e[i] = full[i];
+                const TileRange r = net.local_tiles(e);
+                return {r.begin, r.size};
+              } else {
+                throw nb::type_error("local_tiles: not a distributed network");
+              }
+            });
+          },
+          nb::arg("shape"),
+          "(first, count): the tiles this rank denoises for an x of this shape (as denoise takes it), in the "
+          "tiled DRUNet's tile order.");
 
   nb::class_<BackwardTape>(m, "DRUNetTape",
                            "The activations one DRUNetBackward.forward call keeps for its backward pass.")

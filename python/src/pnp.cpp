@@ -6,7 +6,8 @@
 // shapes, y, x0, the network's weights file and tiling), so that a checkpoint of another problem is refused.
 // Between iterations the observer step checks for Python signals (Ctrl-C), so a run is interruptible with or
 // without an observer; the exception leaves the last checkpoint written on disk. A DistributedProjector2D
-// (pnpdist.mpi) runs as the library's DistributedPhysics of its blocks: collective, y is this rank's rows.
+// (pnpdist.mpi) runs as the library's DistributedPhysics of its blocks: collective, y is this rank's rows. A
+// pnpdist.mpi.DistributedDenoiser is a DRUNet whose denoising is collective: the solve is then collective too.
 
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
@@ -296,8 +297,10 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
   if (denoiser.dim() == 3 && rank == 2)
     throw nb::value_error("a 3D network needs an operator with a 3D domain (D, H, W)");
   const auto* distributed = dynamic_cast<const DistributedProjector2D*>(&op);
-  if (distributed != nullptr && checkpoint)
-    throw nb::value_error("checkpoints of a distributed solve (DistributedProjector2D) are not supported yet");
+  if ((distributed != nullptr || denoiser.communicator()) && checkpoint)
+    throw nb::value_error("checkpoints of a distributed solve (DistributedProjector2D, DistributedDenoiser) are not "
+                          "supported yet");
+  if (denoiser.communicator()) denoiser.communicator()->get().check_usable();
   const ArrayArg measured =
       take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(),
                               distributed ? "this rank's rows (local views, detector_cols)" : "the operator's range"});
