@@ -9,6 +9,8 @@
 //                                         (LpdGeometryMismatch, exit 2, naming both) unless accepted
 //                                         (--accept-geometry-mismatch 1: a one-line warning on stderr, recorded
 //                                         in result.json)
+//   check_lpd_noise(...)                  the run's noise level against the training level: another level gives a
+//                                         warning on stderr, recorded in result.json (the network still runs)
 //   run_lpd(...)                          the reconstruction of the whole sinogram and result.json (the PnP
 //                                         run's keys; records empty, final.iterations 0; an "lpd" section)
 //
@@ -52,16 +54,36 @@ struct LpdGeometryMismatch : pnpdist::invalid_argument {
   using pnpdist::invalid_argument::invalid_argument;
 };
 
-/// How the run's geometry relates to the training geometry (result.json's "lpd" section).
-struct LpdGeometryCheck {
+/// How the run relates to the training (result.json's "lpd" section): its geometry, and its noise level relative
+/// to the mean absolute data (training noise: the weights' metadata, or the model card's 5%).
+struct LpdRunCheck {
   bool matches = true;
-  bool accepted = false;  // a mismatch accepted by the flag
+  bool accepted = false;  // a geometry mismatch accepted by the flag
+  double training_noise = 0, run_noise = 0;
+  bool noise_matches = true;
 };
 
-inline LpdGeometryCheck check_lpd_geometry(const LpdWeights& w, const pnpdist::ct::Geometry2D& geometry,
+/// Relative noise levels within this factor of the training level count as the training level.
+inline constexpr double lpd_noise_tolerance = 1.01;
+
+/// Records the run's relative noise in `check`; another level than the training's gives a one-line warning on
+/// stderr (the network still runs, away from its training data: expect a lower PSNR than its model card's).
+inline void check_lpd_noise(const LpdWeights& w, double run_noise, LpdRunCheck& check, bool warn) {
+  check.training_noise = w.training_noise;
+  check.run_noise = run_noise;
+  check.noise_matches = run_noise <= w.training_noise * lpd_noise_tolerance &&
+                        run_noise * lpd_noise_tolerance >= w.training_noise;
+  if (check.noise_matches || !warn) return;
+  std::fprintf(stderr,
+               "tomography_2d: warning: --method lpd: the weights %s were trained at noise %g of the mean absolute "
+               "data%s; this run's noise is %g of it: expect a lower PSNR than at the training noise\n",
+               w.path.c_str(), w.training_noise, w.noise_from_metadata ? "" : " (the model card's)", run_noise);
+}
+
+inline LpdRunCheck check_lpd_geometry(const LpdWeights& w, const pnpdist::ct::Geometry2D& geometry,
                                            bool accept) {
   namespace learned = pnpdist::learned;
-  LpdGeometryCheck check;
+  LpdRunCheck check;
   check.matches = learned::same_geometry(w.training_geometry, geometry);
   if (check.matches) return check;
   const std::string both = "the weights " + w.path + " were trained for " +
@@ -92,7 +114,7 @@ inline void add_lpd_activations(MemoryEstimate& estimate, const pnpdist::learned
 /// data fidelity of `physics` (collective where they are).
 template <class Physics, class Op>
 int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
-                  const Problem<2>& problem, const LpdWeights& weights, const LpdGeometryCheck& geometry_check,
+                  const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check,
                   const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const Physics& physics,
                   const pnpdist::learned::ProjectorLayer<Op>& layer, Clock::time_point program_start) {
   namespace learned = pnpdist::learned;
@@ -153,8 +175,12 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
                  {"training_geometry", learned::describe_geometry(weights.training_geometry)},
                  {"training_geometry_source", weights.geometry_from_metadata ? "metadata" : "model card"},
                  {"geometry", learned::describe_geometry(geometry)},
-                 {"geometry_matches", geometry_check.matches},
-                 {"geometry_mismatch_accepted", geometry_check.accepted},
+                 {"geometry_matches", run_check.matches},
+                 {"geometry_mismatch_accepted", run_check.accepted},
+                 {"training_noise", run_check.training_noise},
+                 {"training_noise_source", weights.noise_from_metadata ? "metadata" : "model card"},
+                 {"noise", run_check.run_noise},
+                 {"noise_matches", run_check.noise_matches},
                  {"seconds", seconds},
                  {"final_data_fidelity", final_record.data_fidelity}};
   const std::string path = write_result_json(o.output_dir, json);
@@ -170,7 +196,7 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
 /// images like run_pnp (rank 0). Collective under mpirun.
 template <class Local>
 int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
-            const Problem<2>& problem, const LpdWeights& weights, const LpdGeometryCheck& geometry_check,
+            const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check,
             const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const OperatorShare& share,
             Local local, Clock::time_point program_start) {
   namespace ct = pnpdist::ct;
@@ -181,12 +207,12 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
   const double scale = pnpdist::learned::inverse_operator_norm(projector);
   if (!share.distributed) {
     const pnpdist::learned::ProjectorLayer layer(projector, scale);
-    return run_lpd_layer(world, exec, o, table, problem, weights, geometry_check, geometry, y, local, layer,
+    return run_lpd_layer(world, exec, o, table, problem, weights, run_check, geometry, y, local, layer,
                          program_start);
   }
   const auto physics = distributed(world, share, std::move(local));
   const pnpdist::learned::ProjectorLayer layer(physics, scale);
-  return run_lpd_layer(world, exec, o, table, problem, weights, geometry_check, geometry, y, physics, layer,
+  return run_lpd_layer(world, exec, o, table, problem, weights, run_check, geometry, y, physics, layer,
                        program_start);
 }
 

@@ -112,11 +112,11 @@ int run(const World& world, Options& o, const OptionTable& table) {
                                  ct::Detector2D{o.size, pixel, 0.0}, ct::VolumeGeometry2D{o.size, o.size, pixel, pixel});
   const ct::VolumeGeometry2D volume = geometry.volume;
   std::optional<LpdWeights> lpd_weights;
-  LpdGeometryCheck geometry_check;
+  LpdRunCheck run_check;
   if (lpd) {
     lpd_weights = read_lpd_weights(o.weights);
     try {
-      geometry_check = check_lpd_geometry(*lpd_weights, geometry, o.accept_geometry_mismatch);
+      run_check = check_lpd_geometry(*lpd_weights, geometry, o.accept_geometry_mismatch);
     } catch (const LpdGeometryMismatch& e) {
       std::fprintf(stderr, "tomography_2d: %s\n", error_message(e).c_str());
       return 2;
@@ -156,15 +156,20 @@ int run(const World& world, Options& o, const OptionTable& table) {
       : ellipses  ? std::max(1e-6, static_cast<double>(pnpdist::max_value(exec, truth.const_view())) -
                                        static_cast<double>(pnpdist::min_value(exec, truth.const_view())))
                   : 1.0;
-  // The noise's standard deviation: --noise, or --noise times the mean absolute noiseless sinogram.
+  // The noise's standard deviation: --noise, or --noise times the mean absolute noiseless sinogram. LPD compares
+  // the relative level with its training noise.
   double noise = o.noise;
-  if (o.relative_noise) {
+  if (o.relative_noise || lpd) {
     const Projector whole(exec, geometry);
     pnpdist::Tensor<float, 2> clean(geometry.sinogram_shape());
     whole.apply(truth.const_view(), clean.view());
     double mean_abs = 0;
     for (index_t i = 0; i < clean.size(); ++i) mean_abs += std::abs(static_cast<double>(clean.data()[i]));
-    noise = o.noise * mean_abs / static_cast<double>(clean.size());
+    mean_abs /= static_cast<double>(clean.size());
+    if (o.relative_noise) noise = o.noise * mean_abs;
+    if (lpd)
+      check_lpd_noise(*lpd_weights, o.relative_noise ? o.noise : noise / std::max(mean_abs, 1e-300), run_check,
+                      world.rank() == 0);
   }
 
   // This rank's projectors (all of them, or its round-robin share) and their noisy measurements.
@@ -240,7 +245,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const auto program_start =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(baselines.seconds));
   if (lpd)
-    return run_lpd(world, exec, o, table, problem, *lpd_weights, geometry_check, geometry, sinogram, share,
+    return run_lpd(world, exec, o, table, problem, *lpd_weights, run_check, geometry, sinogram, share,
                    std::move(local), program_start);
   return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, program_start);
 }

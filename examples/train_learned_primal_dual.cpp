@@ -372,10 +372,10 @@ int main(int argc, char** argv) {
       if (root && !output.empty()) {
         std::map<std::string, std::string> metadata = {
             {learned::training_geometry_key, learned::geometry_to_json(geometry)},
-            {"pnpdist.lpd.noise", std::to_string(data.noise) + " relative to the mean absolute data"}};
+            {learned::training_noise_key, learned::training_noise_text(data.noise)}};
         if (!initial_weights.empty()) metadata["pnpdist.lpd.initial_weights"] = initial_weights;
         if (first_sample != 0) metadata["pnpdist.lpd.first_training_sample"] = std::to_string(first_sample);
-        if (conv_precision == "bf16")
+        if (pnpdist::nn::train::train_conv_precision() == pnpdist::nn::train::ConvPrecision::bf16)
           metadata["pnpdist.lpd.conv_precision"] = "bf16 (convolution inputs rounded to bfloat16, float accumulation)";
         net.save(output, metadata);
         std::printf("weights: %s\n", output.c_str());

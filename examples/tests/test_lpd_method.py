@@ -8,6 +8,8 @@
   geometry), and result.json has the PnP run's keys, method "lpd" and its "lpd" section;
 - a geometry other than the training geometry is refused with exit status 2 and a message naming both, and
   accepted with --accept-geometry-mismatch 1 (a warning line, recorded in result.json);
+- a noise level other than the training level (the weights' metadata, or the model card's 5%) runs with a
+  warning line naming both, recorded in result.json;
 - weights written by train_learned_primal_dual carry their training geometry and initial primal (a tiny network
   with the FBP start): the example runs them at that geometry, refuses another;
 - PnP-only options with --method lpd are refused (exit 2), and so is a run on 2 MPI ranks without
@@ -62,6 +64,9 @@ class LpdMethod(unittest.TestCase):
         self.assertEqual(lpd["training_geometry"], lpd["geometry"])
         self.assertEqual(lpd["training_geometry_source"], "metadata")
         self.assertEqual((lpd["iterations"], lpd["parameters"], lpd["initial_primal"]), (10, 253220, "fbp"))
+        self.assertEqual((lpd["training_noise"], lpd["training_noise_source"]), (0.05, "metadata"))
+        self.assertEqual((lpd["noise"], lpd["noise_matches"]), (0.05, True))
+        self.assertNotIn("warning", done.stderr)
         for image in doc["images"].values():
             self.assertTrue(os.path.isfile(os.path.join(out, image)), image)
         fbp = next(b for b in doc["baselines"] if b["name"] == "fbp_ram_lak")
@@ -92,7 +97,7 @@ class LpdMethod(unittest.TestCase):
                       "degrees, 128 detector columns of 0.0078125", done.stderr)
         self.assertIn("--accept-geometry-mismatch 1", done.stderr)
         done, out = run("accepted", "--size", "128", "--angles", "30", "--baselines", "0",
-                        "--accept-geometry-mismatch", "1")
+                        "--accept-geometry-mismatch", "1", "--noise", "0.05", "--relative-noise", "1")
         self.assertEqual(done.returncode, 0, done.stderr)
         warnings = [line for line in done.stderr.splitlines() if "warning" in line]
         self.assertEqual(len(warnings), 1, done.stderr)
@@ -100,6 +105,31 @@ class LpdMethod(unittest.TestCase):
         self.assertFalse(lpd["geometry_matches"])
         self.assertTrue(lpd["geometry_mismatch_accepted"])
         self.assertNotEqual(lpd["training_geometry"], lpd["geometry"])
+
+    def test_another_noise_level_is_run_with_a_warning_recorded_in_result_json(self):
+        # The default weights were trained at 5% relative noise; 2% relative, and an absolute level, are other
+        # levels: the network runs, one warning line names both, result.json records them.
+        done, out = run("low_noise", *TRAINING[:6], "--noise", "0.02", "--relative-noise", "1", "--phantom",
+                        "ellipses", "--baselines", "0")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+        self.assertEqual(len(warnings), 1, done.stderr)
+        self.assertIn("trained at noise 0.05 of the mean absolute data; this run's noise is 0.02 of it", warnings[0])
+        lpd = result(out)["lpd"]
+        self.assertEqual((lpd["training_noise"], lpd["noise"], lpd["noise_matches"]), (0.05, 0.02, False))
+        done, out = run("absolute_noise", *TRAINING[:6], "--noise", "0.5", "--phantom", "ellipses", "--baselines", "0")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lpd = result(out)["lpd"]
+        self.assertFalse(lpd["noise_matches"])
+        self.assertGreater(lpd["noise"], 0)
+        self.assertIn(f"this run's noise is {lpd['noise']:.6g} of it", done.stderr)
+        # The first shipped weights have no metadata: the model card's 5%.
+        done, out = run("zero_start_noise", *TRAINING, "--phantom", "ellipses", "--baselines", "0", "--weights",
+                        FIRST_WEIGHTS)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lpd = result(out)["lpd"]
+        self.assertEqual((lpd["training_noise"], lpd["training_noise_source"], lpd["noise_matches"]),
+                         (0.05, "model card", True))
 
     def test_trained_weights_carry_their_geometry_and_initial_primal(self):
         weights = os.path.join(WORK, "tiny_fbp.safetensors")

@@ -8,8 +8,11 @@
 /// A file without the geometry key is taken to be for ellipse_geometry(128, 30): the shipped
 /// weights/lpd_ellipses.safetensors was written before the key existed, and its model card (docs/learned.md)
 /// states that geometry; geometry_from_metadata says which case holds. A file without the start key was trained
-/// from zero (the paper's start).
+/// from zero (the paper's start). The training noise (training_noise_key, "<level> relative to the mean absolute
+/// data", as train_learned_primal_dual writes it) is likewise the model card's 5% without the key.
 
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -29,8 +32,28 @@ struct LpdWeightsInfo {
   LpdConfig config;                     ///< architecture and initial primal; other fields LpdConfig's defaults
   ct::Geometry2D training_geometry;
   bool geometry_from_metadata = false;  ///< false: the shipped weights' documented geometry (see the file comment)
+  double training_noise = 0.05;         ///< noise standard deviation relative to the mean absolute data
+  bool noise_from_metadata = false;     ///< false: the shipped weights' documented noise
   std::map<std::string, std::string> metadata;
 };
+
+/// The metadata key of the training noise and the text after its number.
+inline constexpr const char* training_noise_key = "pnpdist.lpd.noise";
+inline constexpr const char* training_noise_unit = " relative to the mean absolute data";
+
+/// The metadata value of a training noise level (std::to_string precision, as the program has always written it).
+[[nodiscard]] inline std::string training_noise_text(double noise) { return std::to_string(noise) + training_noise_unit; }
+
+/// The level of a training_noise_text value; anything else throws invalid_argument naming `what` and the value.
+[[nodiscard]] inline double parse_training_noise(const std::string& text, const std::string& what) {
+  char* end = nullptr;
+  const double level = std::strtod(text.c_str(), &end);
+  require(end != text.c_str() && std::isfinite(level) && level >= 0 && std::string(end) == training_noise_unit, [&] {
+    return what + ": metadata " + training_noise_key + " must read '<level >= 0>" + training_noise_unit + "', got '" +
+           text + "'";
+  });
+  return level;
+}
 
 /// Reads the header of `path`. Throws io_error / invalid_argument, prefixed by `what` (the option or role that
 /// named the file, "--weights F" say), when it does not hold learned primal-dual weights.
@@ -61,6 +84,9 @@ struct LpdWeightsInfo {
   info.training_geometry = info.geometry_from_metadata
                                ? geometry_from_json(geometry->second, what + ": metadata " + training_geometry_key)
                                : ellipse_geometry(128, 30);
+  const auto noise = info.metadata.find(training_noise_key);
+  info.noise_from_metadata = noise != info.metadata.end();
+  if (info.noise_from_metadata) info.training_noise = parse_training_noise(noise->second, what);
   return info;
 }
 

@@ -76,12 +76,22 @@ TEST_CASE("PReLU backward is the gradient in the input and the per-channel slope
   check_gradient(alpha, dalpha, loss);
 }
 
+namespace {
+/// Random PReLU inputs: x and dy of `size` values, `channels` slopes in [0, 0.5] (streams first, +1, +2).
+struct PreluInputs {
+  std::vector<float> x, dy, alpha;
+};
+PreluInputs prelu_inputs(index_t size, index_t channels, std::uint64_t first) {
+  return {random_vector<float>(size, first), random_vector<float>(size, first + 1),
+          random_vector<float>(channels, first + 2, 0.0f, 0.5f)};
+}
+}  // namespace
+
 TEST_CASE("channels-last PReLU equals PReLU on the transposed tensors", "[nn][train]") {
   // 2 images of 1500 positions: per image a chunk of prelu_chunk_positions and a partial one.
   const index_t batch = 2, plane = 1500, channels = GENERATE(as<index_t>{}, 3, 32);
   const index_t size = batch * channels * plane;
-  const auto x = random_vector<float>(size, 1), dy = random_vector<float>(size, 2);
-  const auto alpha = random_vector<float>(channels, 3, 0.0f, 0.5f);
+  const auto [x, dy, alpha] = prelu_inputs(size, channels, 1);
   std::vector<float> y(x.size()), dx(x.size(), 0.25f), d_alpha(alpha.size(), 1.0f);
   prelu_forward(Serial{}, batch, channels, plane, x.data(), alpha.data(), y.data());
   prelu_backward(Serial{}, batch, channels, plane, x.data(), alpha.data(), dy.data(), dx.data(), d_alpha.data());
@@ -120,8 +130,7 @@ TEST_CASE("channels-last PReLU writes bfloat16 outputs and input gradients round
   // it) and add the same slope gradient.
   const index_t batch = 2, plane = 1100, channels = GENERATE(as<index_t>{}, 5, 32);
   const index_t size = batch * channels * plane;
-  const auto x = random_vector<float>(size, 4), dy = random_vector<float>(size, 5);
-  const auto alpha = random_vector<float>(channels, 6, 0.0f, 0.5f);
+  const auto [x, dy, alpha] = prelu_inputs(size, channels, 4);
   std::vector<float> y(x.size()), dx(x.size(), 0.0f), d_alpha(alpha.size(), 1.0f);
   prelu_forward_channels_last(Serial{}, batch, channels, plane, x.data(), alpha.data(), y.data());
   prelu_backward_channels_last(Serial{}, batch, channels, plane, x.data(), alpha.data(), dy.data(), dx.data(),
