@@ -1,6 +1,7 @@
 // The distributed bindings of the main extension, exposed by pnpdist.mpi (python/pnpdist/mpi.py):
 // pnpdist.mpi.Communicator (instances come from the MPI extension's world() and from_mpi4py(), and from split())
-// and DistributedProjector2D (distributed.hpp). Nothing here calls MPI directly: the communicator does.
+// and DistributedProjector2D / DistributedProjector3D (distributed.hpp: one template, bound by bind_projector).
+// Nothing here calls MPI directly: the communicator does.
 
 #include "distributed.hpp"
 
@@ -24,7 +25,8 @@ namespace pnpdist::python {
 namespace {
 
 /// The round-robin dealing of `blocks` blocks of `geometry`'s views to `ranks` ranks, checked first.
-Assignment deal_blocks(const ct::Geometry2D& geometry, index_t blocks, int ranks) {
+template <class Geometry>
+Assignment deal_blocks(const Geometry& geometry, index_t blocks, int ranks) {
   require(blocks >= ranks, [&] {
     return "blocks=" + std::to_string(blocks) + " is fewer than the " + std::to_string(ranks) +
            " ranks: every rank needs at least one block of views";
@@ -42,29 +44,36 @@ index_t local_view_count(const std::vector<Block>& blocks, const std::vector<ind
   return views;
 }
 
-/// The rows of the local blocks of `op` cut out of a whole (views, detector_cols) sinogram, copied.
-NumpyArray local_rows(const DistributedProjector2D& op, const ArrayLike& sinogram) {
-  const ct::Geometry2D& g = op.geometry();
+/// The whole projections' shape (views, *detector) of a geometry.
+Shape whole_range(const ct::Geometry2D& g) { return {g.views(), g.detector_cols}; }
+Shape whole_range(const ct::Geometry3D& g) { return {g.views(), g.detector_rows, g.detector_cols}; }
+
+/// The rows of the local blocks of `op` cut out of the whole projections, copied.
+template <std::size_t D>
+NumpyArray local_rows(const DistributedProjector<D>& op, const ArrayLike& projections) {
+  const Shape whole_shape = whole_range(op.geometry());
   const ArrayArg whole = take_array(
-      sinogram, ArraySpec{"sinogram", {DType::float32}, {g.views(), g.detector_cols}, "the whole sinogram (views, detector_cols)"});
+      projections, ArraySpec{D == 2 ? "sinogram" : "projections", {DType::float32}, whole_shape, CtOf<D>::whole_rows});
+  const index_t row = element_count(whole_shape) / whole_shape[0];
   void* data = nullptr;
   nb::object rows = new_array(DType::float32, op.range_shape(), &data);
   auto* out = static_cast<float*>(data);
   const auto* in = static_cast<const float*>(whole.data());
   for (const index_t b : op.local_blocks()) {
     const auto [begin, end] = op.block_views()[static_cast<std::size_t>(b)];
-    const index_t count = (end - begin) * g.detector_cols;
-    std::memcpy(out, in + begin * g.detector_cols, static_cast<std::size_t>(count) * sizeof(float));
+    const index_t count = (end - begin) * row;
+    std::memcpy(out, in + begin * row, static_cast<std::size_t>(count) * sizeof(float));
     out += count;
   }
   return nb::borrow<NumpyArray>(rows);
 }
 
 /// The library's gradient of f(x) = 1/2 ||A x - y||^2 (collective).
-NumpyArray gradient(const DistributedProjector2D& op, const ArrayLike& x, const ArrayLike& y, const ArrayLike& out) {
+template <std::size_t D>
+NumpyArray gradient(const DistributedProjector<D>& op, const ArrayLike& x, const ArrayLike& y, const ArrayLike& out) {
   const ArrayArg in = take_array(x, ArraySpec{"x", {DType::float32}, op.domain_shape(), "the operator's domain"});
-  const ArrayArg rows =
-      take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), "this rank's rows (local views, detector_cols)"});
+  const ArrayArg rows = take_array(
+      y, ArraySpec{"y", {DType::float32}, op.range_shape(), CtOf<D>::local_rows});
   auto [result, g] = output_array(out, "out", DType::float32, op.domain_shape(), "the operator's domain");
   require_disjoint(in.data(), element_count(op.domain_shape()), g, element_count(op.domain_shape()), DType::float32,
                    "out must not overlap x");
@@ -73,22 +82,23 @@ NumpyArray gradient(const DistributedProjector2D& op, const ArrayLike& x, const 
     nb::gil_scoped_release release;
     const std::lock_guard<std::mutex> lock(op.mutex());
     const auto physics = op.physics(static_cast<const float*>(rows.data()));
-    physics.gradient(View<const float, 2>(static_cast<const float*>(in.data()), physics.domain_shape()),
-                     View<float, 2>(static_cast<float*>(g), physics.domain_shape()));
+    physics.gradient(View<const float, D>(static_cast<const float*>(in.data()), physics.domain_shape()),
+                     View<float, D>(static_cast<float*>(g), physics.domain_shape()));
   }
   return nb::borrow<NumpyArray>(result);
 }
 
 /// f(x) = 1/2 ||A x - y||^2 over every rank's rows (collective).
-double data_fidelity(const DistributedProjector2D& op, const ArrayLike& x, const ArrayLike& y) {
+template <std::size_t D>
+double data_fidelity(const DistributedProjector<D>& op, const ArrayLike& x, const ArrayLike& y) {
   const ArrayArg in = take_array(x, ArraySpec{"x", {DType::float32}, op.domain_shape(), "the operator's domain"});
-  const ArrayArg rows =
-      take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), "this rank's rows (local views, detector_cols)"});
+  const ArrayArg rows = take_array(
+      y, ArraySpec{"y", {DType::float32}, op.range_shape(), CtOf<D>::local_rows});
   op.communicator().get().check_usable();
   nb::gil_scoped_release release;
   const std::lock_guard<std::mutex> lock(op.mutex());
   const auto physics = op.physics(static_cast<const float*>(rows.data()));
-  return physics.data_fidelity(View<const float, 2>(static_cast<const float*>(in.data()), physics.domain_shape()));
+  return physics.data_fidelity(View<const float, D>(static_cast<const float*>(in.data()), physics.domain_shape()));
 }
 
 /// root's array in `array` (writable, C-contiguous float32 / float64) on every rank. The sizes are compared
@@ -144,12 +154,17 @@ std::shared_ptr<Communicator> split(const Communicator& comm, nb::handle color, 
   return comm.split(c, k);
 }
 
-/// The (local views, detector_cols) range of `rank`'s blocks; throws for a bad block count (deal_blocks).
-Shape local_range(const ct::Geometry2D& geometry, index_t blocks, int ranks, int rank) {
+/// The (local views, *detector) range of `rank`'s blocks; throws for a bad block count (deal_blocks).
+template <class Geometry>
+Shape local_range(const Geometry& geometry, index_t blocks, int ranks, int rank) {
   const Assignment assignment = deal_blocks(geometry, blocks, ranks);
-  return {local_view_count(contiguous_blocks(geometry.views(), blocks), assignment.items_of(rank)),
-          geometry.detector_cols};
+  Shape range = whole_range(geometry);
+  range[0] = local_view_count(contiguous_blocks(geometry.views(), blocks), assignment.items_of(rank));
+  return range;
 }
+
+Shape domain_of(const ct::Geometry2D& g) { return {g.volume.rows, g.volume.cols}; }
+Shape domain_of(const ct::Geometry3D& g) { return {g.volume.slices, g.volume.rows, g.volume.cols}; }
 
 }  // namespace
 
@@ -176,37 +191,40 @@ int count_differing(const Communicator& comm, std::int64_t value, int root, std:
   return differs;
 }
 
-DistributedProjector2D::DistributedProjector2D(CommunicatorRef comm, const ct::Geometry2D& geometry, index_t blocks,
-                                               const HostExec& exec)
-    : LinearOperator(DType::float32, {geometry.volume.rows, geometry.volume.cols},
-                     local_range(geometry, blocks, comm.size(), comm.rank())),
+template <std::size_t D>
+DistributedProjector<D>::DistributedProjector(CommunicatorRef comm, const Geometry& geometry, index_t blocks,
+                                              const HostExec& exec)
+    : LinearOperator(DType::float32, domain_of(geometry), local_range(geometry, blocks, comm.size(), comm.rank())),
       comm_(std::move(comm)),
       geometry_(geometry),
       exec_(exec),
       assignment_(deal_blocks(geometry, blocks, comm_.size())),
       local_blocks_(assignment_.items_of(comm_.rank())) {
   for (const Block& b : contiguous_blocks(geometry.views(), blocks)) block_views_.emplace_back(b.begin, b.begin + b.size);
-  const std::vector<ct::Geometry2D> split = ct::split_views(geometry, blocks);
+  const std::vector<Geometry> split = ct::split_views(geometry, blocks);
   for (const index_t b : local_blocks_)
     local_.push_back(ct::make_projector<float>(exec, split[static_cast<std::size_t>(b)]));
 }
 
-void DistributedProjector2D::apply_raw(const void* x, void* y) const {
-  const View<const float, 2> image(static_cast<const float*>(x), local_[0].domain_shape());
+template <std::size_t D>
+void DistributedProjector<D>::apply_raw(const void* x, void* y) const {
+  const View<const float, D> volume(static_cast<const float*>(x), local_[0].domain_shape());
   auto* rows = static_cast<float*>(y);
   for (const Projector& p : local_) {
-    p.apply(image, View<float, 2>(rows, p.range_shape()));
-    rows += p.range_shape()[0] * p.range_shape()[1];
+    const View<float, D> block(rows, p.range_shape());
+    p.apply(volume, block);
+    rows += block.size();
   }
 }
 
-void DistributedProjector2D::adjoint_raw(const void* y, void* x) const {
+template <std::size_t D>
+void DistributedProjector<D>::adjoint_raw(const void* y, void* x) const {
   // The local blocks' adjoints summed in block order, then one allreduce: A^T y on every rank (collective).
-  const View<float, 2> out(static_cast<float*>(x), local_[0].domain_shape());
+  const View<float, D> out(static_cast<float*>(x), local_[0].domain_shape());
   const auto* rows = static_cast<const float*>(y);
-  std::optional<Tensor<float, 2>> term;
+  std::optional<Tensor<float, D>> term;
   for (std::size_t i = 0; i < local_.size(); ++i) {
-    const View<const float, 2> block(rows, local_[i].range_shape());
+    const View<const float, D> block(rows, local_[i].range_shape());
     rows += block.size();
     if (i == 0) {
       local_[i].apply_adjoint(block, out);
@@ -219,18 +237,56 @@ void DistributedProjector2D::adjoint_raw(const void* y, void* x) const {
   comm_.allreduce_sum(View<float, 1>(out.data(), Extents<1>{out.size()}));
 }
 
-DistributedProjector2D::Physics DistributedProjector2D::physics(const float* rows) const {
-  std::vector<Tensor<float, 2>> measured;
+template <std::size_t D>
+typename DistributedProjector<D>::Physics DistributedProjector<D>::physics(const float* rows) const {
+  std::vector<Tensor<float, D>> measured;
   std::vector<OperatorRef<Projector>> refs;
   for (const Projector& p : local_) {
     refs.push_back(operator_ref(p));
-    Tensor<float, 2> m(p.range_shape());
+    Tensor<float, D> m(p.range_shape());
     std::memcpy(m.data(), rows, static_cast<std::size_t>(m.size()) * sizeof(float));
     rows += m.size();
     measured.push_back(std::move(m));
   }
   return Physics(comm_, assignment_, StackedPhysics<OperatorRef<Projector>>(std::move(refs), std::move(measured)));
 }
+
+template class DistributedProjector<2>;
+template class DistributedProjector<3>;
+
+namespace {
+
+/// The Python class `name` of DistributedProjector<D>.
+template <std::size_t D>
+void bind_projector(nb::module_& m, const char* name, const char* doc) {
+  using Op = DistributedProjector<D>;
+  nb::class_<Op, LinearOperator>(m, name, doc)
+      .def(
+          "__init__",
+          [](Op* self, const typename Op::Geometry& geometry, index_t blocks,
+             std::shared_ptr<Communicator> communicator, const ExecutorArg& executor) {
+            if (!communicator) throw nb::type_error("communicator must be a pnpdist.mpi.Communicator, got None");
+            new (self) Op(CommunicatorRef(std::move(communicator)), geometry, blocks, executor_or_default(executor));
+          },
+          nb::arg("geometry"), nb::arg("blocks"), nb::arg("communicator"), nb::arg("executor") = nb::none())
+      .def_prop_ro("geometry", &Op::geometry, "The whole geometry.")
+      .def_prop_ro("blocks", &Op::blocks)
+      .def_prop_ro("block_views", &Op::block_views,
+                   "Every block's views (begin, end) of the whole geometry, in block order.")
+      .def_prop_ro("local_blocks", &Op::local_blocks, "This rank's blocks, increasing.")
+      .def_prop_ro("communicator", [](const Op& op) { return op.communicator().shared(); })
+      .def("local_rows", &local_rows<D>, nb::arg(D == 2 ? "sinogram" : "projections"),
+           D == 2 ? "A copy of this rank's rows of the whole float32 sinogram (views, detector_cols)."
+                  : "A copy of this rank's rows of the whole float32 projections (views, detector_rows, "
+                    "detector_cols).")
+      .def("gradient", &gradient<D>, nb::arg("x"), nb::arg("y"), nb::arg("out") = nb::none(),
+           "grad f(x) = A^T (A x - y) of f(x) = 1/2 ||A x - y||^2, y this rank's rows of the measured projections: "
+           "the whole gradient on every rank (the library's DistributedPhysics; collective).")
+      .def("data_fidelity", &data_fidelity<D>, nb::arg("x"), nb::arg("y"),
+           "f(x) = 1/2 ||A x - y||^2 over every rank's rows, in double (collective).");
+}
+
+}  // namespace
 
 void bind_distributed(nb::module_& m) {
   nb::class_<Communicator>(m, "Communicator",
@@ -255,7 +311,7 @@ void bind_distributed(nb::module_& m) {
            nb::sig("def split(self, color: int, key: int | None = None) -> Communicator"),
            "A sub-communicator (MPI_Comm_split; collective): the ranks passing the same color (an int >= 0) form "
            "one group, ranked by key (default: their rank here), ties by their rank here. Usable wherever a "
-           "Communicator is (DistributedProjector2D, DistributedDenoiser, pnpdist.pnp on them); freed when its "
+           "Communicator is (DistributedProjector2D / 3D, DistributedDenoiser, pnpdist.pnp on them); freed when its "
            "last reference goes. The arguments are checked on every rank first: when any rank's are refused "
            "(a non-int, a negative color, a key outside the C int range), every rank raises (that rank TypeError "
            "or ValueError naming its value, the others ValueError), so none is left waiting.")
@@ -266,36 +322,20 @@ void bind_distributed(nb::module_& m) {
         return "pnpdist.mpi.Communicator(rank=" + std::to_string(c.rank()) + ", size=" + std::to_string(c.size()) + ")";
       });
 
-  nb::class_<DistributedProjector2D, LinearOperator>(
+  bind_projector<2>(
       m, "DistributedProjector2D",
       "Joseph's projector of a Geometry2D whose views are split into `blocks` contiguous blocks (split_views) "
       "dealt round robin to the ranks of `communicator` (block b to rank b mod size; blocks >= size, blocks <= "
       "views). Row-distributed: forward(x) gives this rank's rows (its blocks' sinograms in block order, "
       "range_shape = (local views, detector_cols)); adjoint(y) of this rank's rows is the whole A^T y on every "
-      "rank (collective). float32.")
-      .def(
-          "__init__",
-          [](DistributedProjector2D* self, const ct::Geometry2D& geometry, index_t blocks,
-             std::shared_ptr<Communicator> communicator, const ExecutorArg& executor) {
-            if (!communicator) throw nb::type_error("communicator must be a pnpdist.mpi.Communicator, got None");
-            new (self) DistributedProjector2D(CommunicatorRef(std::move(communicator)), geometry, blocks,
-                                              executor_or_default(executor));
-          },
-          nb::arg("geometry"), nb::arg("blocks"), nb::arg("communicator"), nb::arg("executor") = nb::none())
-      .def_prop_ro("geometry", &DistributedProjector2D::geometry, "The whole geometry.")
-      .def_prop_ro("blocks", &DistributedProjector2D::blocks)
-      .def_prop_ro("block_views", &DistributedProjector2D::block_views,
-                   "Every block's views (begin, end) of the whole geometry, in block order.")
-      .def_prop_ro("local_blocks", &DistributedProjector2D::local_blocks, "This rank's blocks, increasing.")
-      .def_prop_ro("communicator",
-                   [](const DistributedProjector2D& op) { return op.communicator().shared(); })
-      .def("local_rows", &local_rows, nb::arg("sinogram"),
-           "A copy of this rank's rows of a whole (views, detector_cols) float32 sinogram.")
-      .def("gradient", &gradient, nb::arg("x"), nb::arg("y"), nb::arg("out") = nb::none(),
-           "grad f(x) = A^T (A x - y) of f(x) = 1/2 ||A x - y||^2, y this rank's rows of the measured sinogram: "
-           "the whole gradient on every rank (the library's DistributedPhysics; collective).")
-      .def("data_fidelity", &data_fidelity, nb::arg("x"), nb::arg("y"),
-           "f(x) = 1/2 ||A x - y||^2 over every rank's rows, in double (collective).");
+      "rank (collective). float32.");
+  bind_projector<3>(
+      m, "DistributedProjector3D",
+      "Joseph's projector of a Geometry3D (parallel or cone beam, circular or from vectors) whose views are split "
+      "into `blocks` contiguous blocks (split_views) dealt round robin to the ranks of `communicator` (block b to "
+      "rank b mod size; blocks >= size, blocks <= views). Row-distributed: forward(x) gives this rank's rows (its "
+      "blocks' projections in block order, range_shape = (local views, detector_rows, detector_cols)); adjoint(y) "
+      "of this rank's rows is the whole A^T y on every rank (collective). float32.");
 }
 
 }  // namespace pnpdist::python

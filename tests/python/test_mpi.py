@@ -1,4 +1,4 @@
-"""pnpdist.mpi: the world communicator and its splits, DistributedProjector2D, DistributedDenoiser and the
+"""pnpdist.mpi: the world communicator and its splits, DistributedProjector2D / 3D, DistributedDenoiser and the
 distributed PnP solve, against the single-process operator, the tiled DRUNet and pnpdist.pnp computed on every
 rank. Run as a plain process (a singleton of size 1, CTest python_test_mpi) and under mpirun -np 2 and 3
 (python_test_mpi_np2/np3). Every rank runs the same tests in the same order; the collectives of a test come before
@@ -15,7 +15,8 @@ distributed PnP test allows 1e-4 after 10 iterations): after 4 iterations max |x
 (measured: at most 4.4e-7 on 1 to 3 ranks). On one process with one block the distributed solve is the
 single-process solve and is asserted bit for bit. The DistributedDenoiser reassembles disjoint tile cores with
 one sum over the ranks, each sample a sum of one value and zeros, and each tile is denoised as on one process:
-its output is asserted equal to the tiled DRUNet's bit for bit, whatever tile_batch.
+its output is asserted equal to the tiled DRUNet's bit for bit, whatever tile_batch. DistributedProjector3D is
+asserted as the 2D operator, with the same bounds (V = 12 views of a 16^3 volume).
 """
 
 import ast
@@ -63,44 +64,58 @@ def _read_only():
     return a
 
 
-@pytest.mark.parametrize("blocks", [None, 5])
-def test_blocks_are_dealt_round_robin_and_project_the_rows(blocks):
-    g = parallel_geometry(n=32, views=24)
-    k = blocks or COMM.size
-    op = mpi.DistributedProjector2D(g, k, COMM)
+def _check_dealing_and_rows(op, whole_operator, k):
+    """The blocks of `op` (k of them) dealt round robin, contiguous, covering the views, and its rows (forward and
+    local_rows) equal to the whole operator's rows of this rank's views, bit for bit."""
+    g = op.geometry
     views = [v for b in op.local_blocks for v in range(*op.block_views[b])]
     assert op.blocks == k and op.local_blocks == [b for b in range(k) if b % COMM.size == COMM.rank]
-    assert op.block_views[0][0] == 0 and op.block_views[-1][1] == 24
+    assert op.block_views[0][0] == 0 and op.block_views[-1][1] == g.views
     assert all(op.block_views[i][1] == op.block_views[i + 1][0] for i in range(k - 1))
-    assert op.range_shape == (len(views), g.detector_cols) and op.domain_shape == (32, 32)
-    assert op.communicator.rank == COMM.rank and op.geometry.views == 24
-    x = pnpdist.shepp_logan((32, 32))
-    whole = pnpdist.JosephProjector2D(g)(x)
+    assert op.range_shape == (len(views), *whole_operator.range_shape[1:])
+    assert op.domain_shape == whole_operator.domain_shape and op.communicator.rank == COMM.rank
+    x = pnpdist.shepp_logan(op.domain_shape)
+    whole = whole_operator(x)
+    assert np.abs(whole[views]).max() > 0
     assert np.array_equal(op.local_rows(whole), whole[views])
     assert np.array_equal(op(x), whole[views])  # each view projected as by the whole projector
 
 
-@pytest.mark.parametrize("beam", ["parallel", "fan"])
-@pytest.mark.parametrize("blocks", [None, 7])
-def test_gradient_and_data_fidelity_equal_the_whole_operator(beam, blocks):
-    g = parallel_geometry(n=32, views=30) if beam == "parallel" else fan_geometry(n=32, views=30)
-    op = mpi.DistributedProjector2D(g, blocks or COMM.size, COMM)
-    A = pnpdist.JosephProjector2D(g)
-    rng = np.random.default_rng(3)
-    x = rng.random((32, 32), dtype=np.float32)
-    y = (A(pnpdist.shepp_logan((32, 32))) + 0.1 * rng.standard_normal(A.range_shape)).astype(np.float32)
+def _check_against_the_whole_operator(op, A, seed):
+    """gradient, data_fidelity and adjoint (collective) against the whole operator A, within the bounds of the
+    module docstring (V = the geometry's views)."""
+    v = op.geometry.views
+    rng = np.random.default_rng(seed)
+    x = rng.random(op.domain_shape, dtype=np.float32)
+    y = (A(pnpdist.shepp_logan(op.domain_shape)) + 0.1 * rng.standard_normal(A.range_shape)).astype(np.float32)
     rows = op.local_rows(y)
     gradient = op.gradient(x, rows)  # collective
     fidelity = op.data_fidelity(x, rows)  # collective
     adjoint = op.adjoint(rows)  # collective
     residual = A(x) - y
     reference = A.adjoint(residual)
-    bound = 2 * 30 * EPS32 * A.adjoint(np.abs(residual)).astype(np.float64) + 1e-30
+    bound = 2 * v * EPS32 * A.adjoint(np.abs(residual)).astype(np.float64) + 1e-30
     assert np.all(np.abs(gradient.astype(np.float64) - reference) <= bound)
     assert np.abs(gradient - reference).max() > 0 or COMM.size == 1  # the bound is not vacuous: sums regroup
     assert fidelity == pytest.approx(0.5 * float(np.sum(residual.astype(np.float64) ** 2)), rel=1e-12)
     assert np.all(np.abs(adjoint.astype(np.float64) - A.adjoint(y)) <=
-                  2 * 30 * EPS32 * A.adjoint(np.abs(y)).astype(np.float64) + 1e-30)
+                  2 * v * EPS32 * A.adjoint(np.abs(y)).astype(np.float64) + 1e-30)
+
+
+@pytest.mark.parametrize("blocks", [None, 5])
+def test_blocks_are_dealt_round_robin_and_project_the_rows(blocks):
+    g = parallel_geometry(n=32, views=24)
+    op = mpi.DistributedProjector2D(g, blocks or COMM.size, COMM)
+    assert op.range_shape[1:] == (g.detector_cols,) and op.domain_shape == (32, 32) and op.geometry.views == 24
+    _check_dealing_and_rows(op, pnpdist.JosephProjector2D(g), blocks or COMM.size)
+
+
+@pytest.mark.parametrize("beam", ["parallel", "fan"])
+@pytest.mark.parametrize("blocks", [None, 7])
+def test_gradient_and_data_fidelity_equal_the_whole_operator(beam, blocks):
+    g = parallel_geometry(n=32, views=30) if beam == "parallel" else fan_geometry(n=32, views=30)
+    _check_against_the_whole_operator(mpi.DistributedProjector2D(g, blocks or COMM.size, COMM),
+                                      pnpdist.JosephProjector2D(g), seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +187,100 @@ def test_bad_input_raises_naming_the_problem(ct_problem):
         op.gradient(np.zeros((32, 31), np.float32), op.local_rows(y))
     with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
         pnpdist.pnp(op, op.local_rows(y), net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
+
+
+def _cone(kind="cone", n=16, views=12, det=24):
+    """A 16^3 volume, 12 projections of 24 x 24: circular cone beam, the same as vectors, or parallel beam."""
+    angles = np.linspace(0, 2 * math.pi if kind != "parallel" else math.pi, views, endpoint=False)
+    if kind == "parallel":
+        return pnpdist.parallel_beam_3d(angles, (det, det), (n, n, n))
+    g = pnpdist.cone_beam(angles, (det, det), 4.0 * n, 2.0 * n, (n, n, n), detector_pixel_size=(1.5, 1.5))
+    return g if kind == "cone" else pnpdist.Geometry3D.from_vectors("cone", g.vectors, (det, det), (n, n, n))
+
+
+@pytest.mark.parametrize("kind", ["cone", "vectors", "parallel"])
+@pytest.mark.parametrize("blocks", [None, 5])
+def test_3d_blocks_are_dealt_round_robin_and_project_the_rows(kind, blocks):
+    g = _cone(kind)
+    op = mpi.DistributedProjector3D(g, blocks or COMM.size, COMM)
+    assert op.range_shape[1:] == (24, 24) and op.domain_shape == (16, 16, 16) and op.geometry.views == 12
+    assert op.geometry.beam == g.beam
+    _check_dealing_and_rows(op, pnpdist.JosephProjector3D(g), blocks or COMM.size)
+
+
+@pytest.mark.parametrize("kind", ["cone", "parallel"])
+@pytest.mark.parametrize("blocks", [None, 7])
+def test_3d_gradient_and_data_fidelity_equal_the_whole_operator(kind, blocks):
+    g = _cone(kind)
+    _check_against_the_whole_operator(mpi.DistributedProjector3D(g, blocks or COMM.size, COMM),
+                                      pnpdist.JosephProjector3D(g), seed=4)
+
+
+@pytest.fixture(scope="module")
+def cone_problem():
+    g = _cone()
+    truth = pnpdist.shepp_logan((16, 16, 16))
+    A = pnpdist.JosephProjector3D(g)
+    y = A(truth)
+    y = (y + 0.02 * float(np.abs(y).max()) * np.random.default_rng(1).standard_normal(y.shape)).astype(np.float32)
+    return truth, g, A, y, pnpdist.DRUNet(GRAY, dim=3)
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+@pytest.mark.parametrize("blocks", [None, 4])
+def test_3d_pnp_equals_the_single_process_solve_on_every_rank(cone_problem, algorithm, blocks):
+    """The 3D DRUNet, 3 iterations on the 16^3 volume."""
+    truth, g, A, y, net = cone_problem
+    x0 = np.clip(pnpdist.fdk(g, y), 0, 1)
+    op = mpi.DistributedProjector3D(g, blocks or COMM.size, COMM)
+    result = pnpdist.pnp(op, op.local_rows(y), net, ALGORITHMS[algorithm](), iterations=3, x0=x0, clip=(0, 1),
+                         truth=truth)
+    root_x = result["x"].copy()
+    COMM.broadcast(root_x)  # rank 0's iterate on every rank
+    reference = pnpdist.pnp(A, y, net, ALGORITHMS[algorithm](), iterations=3, x0=x0, clip=(0, 1), truth=truth)
+    assert np.array_equal(result["x"], root_x)  # every rank holds the same x
+    assert result["x"].shape == (16, 16, 16) and result["iterations"] == 3
+    assert np.abs(result["x"] - reference["x"]).max() <= 1e-5 * np.abs(reference["x"]).max()
+    for mine, theirs in zip(result["records"], reference["records"]):
+        assert mine["data_fidelity"] == pytest.approx(theirs["data_fidelity"], rel=1e-4)
+    assert np.abs(result["x"] - x0).max() > 0.05  # the iterations moved away from the start
+    if COMM.size == 1 and op.blocks == 1:  # one process, one block: the single-process solve itself
+        assert np.array_equal(result["x"], reference["x"])
+
+
+def test_3d_bad_input_raises_naming_the_problem(cone_problem):
+    truth, g, A, y, net = cone_problem
+    with pytest.raises(pnpdist.InvalidArgument, match=f"blocks=0 is fewer than the {COMM.size} ranks"):
+        mpi.DistributedProjector3D(g, 0, COMM)
+    with pytest.raises(pnpdist.InvalidArgument, match=f"blocks=-1 is fewer than the {COMM.size} ranks"):
+        mpi.DistributedProjector3D(g, -1, COMM)
+    with pytest.raises(pnpdist.InvalidArgument, match="blocks=13 is more than the geometry's 12 views"):
+        mpi.DistributedProjector3D(g, 13, COMM)
+    with pytest.raises(TypeError):
+        mpi.DistributedProjector3D(parallel_geometry(), 2, COMM)  # a 2D geometry
+    with pytest.raises(TypeError):
+        mpi.DistributedProjector2D(g, 2, COMM)  # a 3D geometry
+    with pytest.raises(TypeError, match="communicator: pnpdist._pnpdist.Communicator"):
+        mpi.DistributedProjector3D(g, 2, None)
+    op = mpi.DistributedProjector3D(g, 3 * COMM.size, COMM)
+    views = op.range_shape[0]
+    wrong = np.zeros((views, 24, 23), np.float32)
+    with pytest.raises(ValueError, match=r"y must have shape \(%d, 24, 24\) \(this rank's rows \(local views, "
+                                         r"detector_rows, detector_cols\)" % views):
+        op.gradient(truth, wrong)
+    with pytest.raises(ValueError, match=r"y must have shape \(%d, 24, 24\) \(this rank's rows" % views):
+        op.data_fidelity(truth, wrong)
+    with pytest.raises(ValueError, match=r"y must have shape \(%d, 24, 24\) \(this rank's rows" % views):
+        pnpdist.pnp(op, wrong, net, pnpdist.ProximalGradient())
+    with pytest.raises(ValueError, match=r"projections must have shape \(12, 24, 24\) \(the whole projections"):
+        op.local_rows(np.zeros((12, 24), np.float32))
+    with pytest.raises(TypeError, match="projections"):
+        op.local_rows(y.astype(np.float64))
+    with pytest.raises(ValueError, match=r"x must have shape \(16, 16, 16\)"):
+        op.gradient(np.zeros((16, 16), np.float32), op.local_rows(y))
+    with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
+        pnpdist.pnp(op, op.local_rows(y), net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
+    assert op.data_fidelity(truth, op.local_rows(y)) > 0  # still usable: nothing was left pending
 
 
 def _groups(size, parts):
@@ -368,6 +477,13 @@ def test_stubs_declare_the_mpi_module():
     assert ast.unparse(methods["gradient"].returns) == "numpy.ndarray"
     init = {a.arg: ast.unparse(a.annotation) for a in methods["__init__"].args.args if a.annotation is not None}
     assert init["communicator"] == "Communicator" and init["geometry"] == "Geometry2D"
+    assert [ast.unparse(b) for b in classes["DistributedProjector3D"].bases] == ["LinearOperator"]
+    methods3 = {node.name: node for node in classes["DistributedProjector3D"].body if isinstance(node, ast.FunctionDef)}
+    init = {a.arg: ast.unparse(a.annotation) for a in methods3["__init__"].args.args if a.annotation is not None}
+    assert init["communicator"] == "Communicator" and init["geometry"] == "Geometry3D"
+    local_rows = [(a.arg, ast.unparse(a.annotation)) for a in methods3["local_rows"].args.args[1:]]
+    assert local_rows == [("projections", "ArrayLike")] and ast.unparse(methods3["gradient"].args) == ast.unparse(
+        methods["gradient"].args)
     denoiser = classes["DistributedDenoiser"]
     assert [ast.unparse(b) for b in denoiser.bases] == ["DRUNet"]
     init = next(node for node in denoiser.body if isinstance(node, ast.FunctionDef) and node.name == "__init__")
