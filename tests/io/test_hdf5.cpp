@@ -355,3 +355,47 @@ TEST_CASE("read_hdf5_numbers reads scalar and 1-D numbers with their units", "[i
                                 {"dataset '/matrix' has rank 3, expected 0 or 1"});
   test::require_error<io_error>([&] { (void)read_hdf5_numbers(path, "/absent"); }, {"has no dataset '/absent'"});
 }
+
+TEST_CASE("Integer and number datasets with oversized elements or chunks are refused before H5Dread",
+          "[io][hdf5]") {
+  // Fuzz findings: a corrupt type of gigabytes per element, or a huge chunk, made libhdf5 allocate that much while
+  // reading a few values of a 15 KB file.
+  const std::string path = (fresh_dir("oversized") / "oversized.h5").string();
+  {
+    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t n = 4;
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t wide = H5Tcopy(H5T_STD_I64LE);
+    REQUIRE(H5Tset_size(wide, 16) >= 0);  // a 16-byte integer
+    const hid_t set = H5Dcreate2(file, "/wide", wide, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    const std::vector<unsigned char> raw(64, 0);
+    REQUIRE(H5Dwrite(set, wide, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) >= 0);
+    H5Dclose(set);
+    H5Tclose(wide);
+    const hid_t creation = H5Pcreate(H5P_DATASET_CREATE);
+    const hsize_t chunk = 1000;  // 8000 bytes per chunk of int64
+    H5Pset_chunk(creation, 1, &chunk);
+    const hsize_t unlimited = H5S_UNLIMITED;  // a chunk larger than the extents needs unlimited maximum extents
+    const hid_t growing = H5Screate_simple(1, &n, &unlimited);
+    const hid_t chunked = H5Dcreate2(file, "/chunked", H5T_NATIVE_INT64, growing, H5P_DEFAULT, creation, H5P_DEFAULT);
+    const std::vector<std::int64_t> values = {0, 1, 2, 3};
+    REQUIRE(H5Dwrite(chunked, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0);
+    H5Dclose(chunked);
+    H5Sclose(growing);
+    H5Pclose(creation);
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  test::require_error<io_error>([&] { (void)read_hdf5_integers(path, "/wide"); },
+                                {"dataset '/wide': elements of 16 bytes are not supported (at most 8)"});
+  test::require_error<io_error>([&] { (void)read_hdf5_numbers(path, "/wide"); },
+                                {"dataset '/wide': elements of 16 bytes are not supported (at most 8)"});
+  ReadLimits small;
+  small.max_allocation_bytes = 7999;
+  test::require_error<io_error>([&] { (void)read_hdf5_integers(path, "/chunked", small); },
+                                {"dataset '/chunked': one chunk: shape (1000) needs 8000 bytes"});
+  test::require_error<io_error>([&] { (void)read_hdf5_numbers(path, "/chunked", small); },
+                                {"dataset '/chunked': one chunk: shape (1000) needs 8000 bytes"});
+  small.max_allocation_bytes = 8000;
+  CHECK(read_hdf5_integers(path, "/chunked", small) == std::vector<std::int64_t>{0, 1, 2, 3});
+}

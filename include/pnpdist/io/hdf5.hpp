@@ -236,6 +236,32 @@ inline void hdf5_require_written(hid_t dataset, const std::string& where) {
   });
 }
 
+/// The stored element size must be at most `max_bytes` (a corrupt type claiming gigabytes per element made libhdf5
+/// allocate that much for its conversion buffer, fuzz_hdf5).
+inline void hdf5_require_element_size(hid_t type, std::size_t max_bytes, const std::string& where) {
+  const std::size_t bytes = H5Tget_size(type);
+  require<io_error>(bytes >= 1 && bytes <= max_bytes, [&] {
+    return where + ": elements of " + std::to_string(bytes) + " bytes are not supported (at most " +
+           std::to_string(max_bytes) + ")" + hdf5_message();
+  });
+}
+
+/// A chunked dataset's chunk (its stored element size times the chunk's extents) must fit the limit before
+/// H5Dread: libhdf5 allocates a whole chunk to read any part of it (a corrupt chunk size made it allocate 1.9 GB
+/// for a 15 KB file, fuzz_hdf5).
+inline void hdf5_require_chunk_fits(hid_t dataset, const std::string& where, const ReadLimits& limits) {
+  const Hdf5Id creation = hdf5_check(H5Dget_create_plist(dataset), H5Pclose, where + ": creation properties");
+  if (H5Pget_layout(creation.get()) != H5D_CHUNKED) return;
+  hsize_t chunk[H5S_MAX_RANK] = {};
+  const int rank = H5Pget_chunk(creation.get(), H5S_MAX_RANK, chunk);
+  require<io_error>(rank >= 1 && rank <= H5S_MAX_RANK,
+                    [&] { return where + ": unreadable chunk dimensions" + hdf5_message(); });
+  const Hdf5Id type = hdf5_check(H5Dget_type(dataset), H5Tclose, where + ": type");
+  std::vector<index_t> extents;
+  for (int d = 0; d < rank; ++d) extents.push_back(static_cast<index_t>(std::min<hsize_t>(chunk[d], INT64_MAX)));
+  (void)checked_allocation_bytes(where + ": one chunk", extents, H5Tget_size(type.get()), limits);
+}
+
 #endif
 
 }  // namespace detail
@@ -390,6 +416,7 @@ private:
   const detail::Hdf5Id dataset = detail::hdf5_open_dataset(file.get(), path, name, "read_hdf5_integers");
   const detail::Hdf5Id type = detail::hdf5_check(H5Dget_type(dataset.get()), H5Tclose, where + ": type");
   require<io_error>(H5Tget_class(type.get()) == H5T_INTEGER, [&] { return where + " does not hold integers"; });
+  detail::hdf5_require_element_size(type.get(), 8, where);
   const detail::Hdf5Id space = detail::hdf5_check(H5Dget_space(dataset.get()), H5Sclose, where + ": dataspace");
   const int rank = H5Sget_simple_extent_ndims(space.get());
   require<io_error>(rank == 1, [&] { return where + " has rank " + std::to_string(rank) + ", expected 1"; });
@@ -399,6 +426,7 @@ private:
   (void)checked_allocation_bytes(where, std::vector<index_t>{count}, sizeof(std::int64_t), limits);
   std::vector<std::int64_t> out(static_cast<std::size_t>(count));
   if (count > 0) detail::hdf5_require_written(dataset.get(), where);
+  if (count > 0) detail::hdf5_require_chunk_fits(dataset.get(), where, limits);
   if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
   return out;
@@ -427,6 +455,7 @@ struct Hdf5Numbers {
   const detail::Hdf5Id type = detail::hdf5_check(H5Dget_type(dataset.get()), H5Tclose, where + ": type");
   const H5T_class_t kind = H5Tget_class(type.get());
   require<io_error>(kind == H5T_INTEGER || kind == H5T_FLOAT, [&] { return where + " does not hold numbers"; });
+  detail::hdf5_require_element_size(type.get(), kind == H5T_INTEGER ? 8 : 16, where);
   const detail::Hdf5Id space = detail::hdf5_check(H5Dget_space(dataset.get()), H5Sclose, where + ": dataspace");
   const int rank = H5Sget_simple_extent_ndims(space.get());
   require<io_error>(rank == 0 || rank == 1, [&] { return where + " has rank " + std::to_string(rank) + ", expected 0 or 1"; });
@@ -435,6 +464,7 @@ struct Hdf5Numbers {
   Hdf5Numbers out;
   out.values.resize(static_cast<std::size_t>(count));
   if (count > 0) detail::hdf5_require_written(dataset.get(), where);
+  if (count > 0) detail::hdf5_require_chunk_fits(dataset.get(), where, limits);
   if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0)
     throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
   out.units = detail::hdf5_string_attribute(dataset.get(), "units", where, limits);
