@@ -30,6 +30,7 @@ packages=(
 )
 
 nanobind_version=3.1.0
+scikit_build_core_version=1.1.2
 
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
@@ -49,4 +50,11 @@ fi
 if ! /usr/bin/python3 -c "import nanobind, sys; sys.exit(nanobind.__version__ != '$nanobind_version')" 2>/dev/null; then
   echo "install_dependencies: installing nanobind $nanobind_version from PyPI for /usr/bin/python3"
   $sudo /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore "nanobind==$nanobind_version"
+fi
+# The build backend of `pip install .`, for the offline install test (tests/python/check_pip_install.sh builds with
+# --no-build-isolation); a user's `pip install .` fetches its own into pip's isolated build environment.
+if ! /usr/bin/python3 -c "import scikit_build_core, sys; sys.exit(scikit_build_core.__version__ != '$scikit_build_core_version')" 2>/dev/null; then
+  echo "install_dependencies: installing scikit-build-core $scikit_build_core_version from PyPI for /usr/bin/python3"
+  $sudo /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore \
+    "scikit-build-core==$scikit_build_core_version"
 fi
