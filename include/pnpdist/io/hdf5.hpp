@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -246,20 +247,29 @@ inline void hdf5_require_element_size(hid_t type, std::size_t max_bytes, const s
   });
 }
 
-/// A chunked dataset's chunk (its stored element size times the chunk's extents) must fit the limit before
-/// H5Dread: libhdf5 allocates a whole chunk to read any part of it (a corrupt chunk size made it allocate 1.9 GB
-/// for a 15 KB file, fuzz_hdf5).
-inline void hdf5_require_chunk_fits(hid_t dataset, const std::string& where, const ReadLimits& limits) {
+/// A chunked dataset's chunk: its extents and its bytes (the stored element size times the extents).
+struct Hdf5Chunk {
+  std::vector<index_t> extents;
+  std::uint64_t bytes = 0;
+};
+
+/// The chunk of a chunked dataset (std::nullopt for another layout), which must fit the limit before H5Dread:
+/// libhdf5 allocates a whole chunk to read any part of it (a corrupt chunk size made it allocate 1.9 GB for a
+/// 15 KB file, fuzz_hdf5). Throws io_error "<where>: one chunk ..." when it does not fit.
+inline std::optional<Hdf5Chunk> hdf5_checked_chunk(hid_t dataset, const std::string& where,
+                                                   const ReadLimits& limits) {
   const Hdf5Id creation = hdf5_check(H5Dget_create_plist(dataset), H5Pclose, where + ": creation properties");
-  if (H5Pget_layout(creation.get()) != H5D_CHUNKED) return;
+  if (H5Pget_layout(creation.get()) != H5D_CHUNKED) return std::nullopt;
   hsize_t chunk[H5S_MAX_RANK] = {};
   const int rank = H5Pget_chunk(creation.get(), H5S_MAX_RANK, chunk);
   require<io_error>(rank >= 1 && rank <= H5S_MAX_RANK,
                     [&] { return where + ": unreadable chunk dimensions" + hdf5_message(); });
   const Hdf5Id type = hdf5_check(H5Dget_type(dataset), H5Tclose, where + ": type");
-  std::vector<index_t> extents;
-  for (int d = 0; d < rank; ++d) extents.push_back(static_cast<index_t>(std::min<hsize_t>(chunk[d], INT64_MAX)));
-  (void)checked_allocation_bytes(where + ": one chunk", extents, H5Tget_size(type.get()), limits);
+  Hdf5Chunk result;
+  for (int d = 0; d < rank; ++d)
+    result.extents.push_back(static_cast<index_t>(std::min<hsize_t>(chunk[d], INT64_MAX)));
+  result.bytes = checked_allocation_bytes(where + ": one chunk", result.extents, H5Tget_size(type.get()), limits);
+  return result;
 }
 
 #endif
@@ -304,20 +314,15 @@ public:
     });
     (void)checked_allocation_bytes(where + ": one frame", std::vector<index_t>{rows_, cols_}, sizeof(float), limits);
     // Chunked data: one chunk must fit the limit; the cache holds the chunks covering one frame.
-    const detail::Hdf5Id creation =
-        detail::hdf5_check(H5Dget_create_plist(probe.get()), H5Pclose, where + ": creation properties");
     std::size_t cache = std::size_t{1} << 20;
-    if (H5Pget_layout(creation.get()) == H5D_CHUNKED) {
-      hsize_t chunk[3] = {1, 1, 1};
-      require<io_error>(H5Pget_chunk(creation.get(), 3, chunk) == 3 && chunk[0] && chunk[1] && chunk[2],
+    if (const auto chunk = detail::hdf5_checked_chunk(probe.get(), where, limits)) {
+      const std::vector<index_t>& one = chunk->extents;
+      require<io_error>(one.size() == 3 && one[0] > 0 && one[1] > 0 && one[2] > 0,
                         [&] { return where + ": unreadable chunk dimensions" + detail::hdf5_message(); });
-      const std::vector<index_t> one = {static_cast<index_t>(std::min<hsize_t>(chunk[0], INT64_MAX)),
-                                        static_cast<index_t>(std::min<hsize_t>(chunk[1], INT64_MAX)),
-                                        static_cast<index_t>(std::min<hsize_t>(chunk[2], INT64_MAX))};
-      const std::uint64_t chunk_bytes = checked_allocation_bytes(where + ": one chunk", one, bytes, limits);
-      const std::uint64_t across = ((dims[1] + chunk[1] - 1) / chunk[1]) * ((dims[2] + chunk[2] - 1) / chunk[2]);
+      const auto rows = static_cast<std::uint64_t>(one[1]), cols = static_cast<std::uint64_t>(one[2]);
+      const std::uint64_t across = ((dims[1] + rows - 1) / rows) * ((dims[2] + cols - 1) / cols);
       std::uint64_t frame_chunks = 0;
-      if (checked_multiply(chunk_bytes, across, frame_chunks))
+      if (checked_multiply(chunk->bytes, across, frame_chunks))
         cache = static_cast<std::size_t>(std::clamp<std::uint64_t>(
             frame_chunks, cache, std::max<std::uint64_t>(limits.max_allocation_bytes, cache)));
     }
@@ -426,7 +431,7 @@ private:
   (void)checked_allocation_bytes(where, std::vector<index_t>{count}, sizeof(std::int64_t), limits);
   std::vector<std::int64_t> out(static_cast<std::size_t>(count));
   if (count > 0) detail::hdf5_require_written(dataset.get(), where);
-  if (count > 0) detail::hdf5_require_chunk_fits(dataset.get(), where, limits);
+  if (count > 0) (void)detail::hdf5_checked_chunk(dataset.get(), where, limits);
   if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
   return out;
@@ -464,7 +469,7 @@ struct Hdf5Numbers {
   Hdf5Numbers out;
   out.values.resize(static_cast<std::size_t>(count));
   if (count > 0) detail::hdf5_require_written(dataset.get(), where);
-  if (count > 0) detail::hdf5_require_chunk_fits(dataset.get(), where, limits);
+  if (count > 0) (void)detail::hdf5_checked_chunk(dataset.get(), where, limits);
   if (count > 0 && H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()) < 0)
     throw io_error(where + ": reading failed (truncated or corrupt file?)" + detail::hdf5_message());
   out.units = detail::hdf5_string_attribute(dataset.get(), "units", where, limits);
