@@ -298,6 +298,13 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
         ("pnp needs an operator whose domain is 2D or 3D, got " + shape_string(op.domain_shape())).c_str());
   if (denoiser.dim() == 3 && rank == 2)
     throw nb::value_error("a 3D network needs an operator with a 3D domain (D, H, W)");
+  // A 2D network on a 3D domain denoises it as one image of domain[0] channels (C, H, W).
+  if (stack == nullptr && denoiser.dim() == 2 && rank == 3 && op.domain_shape()[0] != denoiser.config().image_channels)
+    throw nb::value_error(("a 2D network of " + std::to_string(denoiser.config().image_channels) +
+                           " channel(s) takes a domain (" + std::to_string(denoiser.config().image_channels) +
+                           ", H, W), an image of its channels; the operator's domain " +
+                           shape_string(op.domain_shape()) + " is a volume: use a 3D network (DRUNet(..., dim=3))")
+                              .c_str());
   const auto* distributed2 = dynamic_cast<const DistributedProjector2D*>(&op);
   const auto* distributed3 = dynamic_cast<const DistributedProjector3D*>(&op);
   const char* rows = distributed2   ? CtOf<2>::local_rows

@@ -67,6 +67,9 @@ def test_stagnation_stop_and_3d(ct_problem):
     y3 = A3(pnpdist.shepp_logan((16, 16, 16)))
     result = pnpdist.pnp(A3, y3, pnpdist.DRUNet(GRAY, dim=3), pnpdist.HalfQuadraticSplitting(), iterations=2)
     assert result["x"].shape == (16, 16, 16) and len(result["records"]) == 2
+    with pytest.raises(ValueError, match=r"a 2D network of 1 channel\(s\) takes a domain \(1, H, W\).*"
+                                         r"domain \(16, 16, 16\) is a volume: use a 3D network"):
+        pnpdist.pnp(A3, y3, pnpdist.DRUNet(GRAY), pnpdist.HalfQuadraticSplitting(), iterations=2)
 
 
 def test_errors(ct_problem):
