@@ -33,6 +33,9 @@ from conftest import WEIGHTS, fan_geometry, parallel_geometry
 
 EPS32 = 2.0 ** -24
 COMM = mpi.world()
+# A process that mpirun started (even with -np 1): its children inherit the job's environment and cannot
+# initialize MPI on their own, so the checks that start fresh interpreters run only without mpirun.
+STARTED_BY_MPIRUN = any(name in os.environ for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"))
 GRAY = str(WEIGHTS / "drunet_gray.safetensors")
 
 
@@ -498,11 +501,11 @@ def test_stubs_declare_the_mpi_module():
 
 def test_import_pnpdist_does_not_load_libmpi():
     """Only pnpdist.mpi loads MPI: a process importing pnpdist alone has no libmpi mapped (Linux). Run by the
-    one-process run only: a child of an mpirun rank would inherit the job's environment."""
+    one-process run without mpirun only (STARTED_BY_MPIRUN)."""
     import subprocess
     import sys
-    if COMM.size > 1:
-        pytest.skip("checked by the one-process run (python_test_mpi)")
+    if STARTED_BY_MPIRUN:
+        pytest.skip("checked by the one-process run without mpirun (python_test_mpi)")
     code = ("import pnpdist, sys; maps = open('/proc/self/maps').read(); "
             "sys.exit(1 if 'libmpi' in maps else 0)")
     assert subprocess.run([sys.executable, "-c", code], env=os.environ.copy()).returncode == 0
@@ -512,11 +515,10 @@ def test_import_pnpdist_does_not_load_libmpi():
 
 def test_pnpdist_mpi_does_not_need_mpi4py():
     """Without mpi4py, pnpdist.mpi imports and works; only from_mpi4py raises ImportError, saying what to install.
-    Run by the one-process run only: a child of a process that mpirun started (even with -np 1) inherits the job's
-    environment and cannot initialize MPI on its own."""
+    Run by the one-process run without mpirun only (STARTED_BY_MPIRUN)."""
     import subprocess
     import sys
-    if any(name in os.environ for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")):
+    if STARTED_BY_MPIRUN:
         pytest.skip("checked by the one-process run without mpirun (python_test_mpi)")
     code = ("import sys; sys.modules['mpi4py'] = None\n"  # makes `import mpi4py` fail as if it were absent
             "import pnpdist.mpi as m\nm.world().barrier()\n"
