@@ -399,3 +399,20 @@ def test_the_wrong_calls_fail_at_run_time():
             eval(call, namespace)
     with pytest.raises(TypeError, match="executor must be a pnpdist.Executor or None, got int"):
         pnpdist.JosephProjector2D(g, executor=4)
+
+
+def test_mpi_stub_declares_every_name_pnpdist_mpi_imports():
+    """pnpdist/mpi.py imports private functions of _pnpdist_mpi; its stub must declare them (and the public ones), so
+    that a type checker resolves the package's own import. Only where the MPI extension is built."""
+    stub_file = PACKAGE / "_pnpdist_mpi.pyi"
+    if not stub_file.is_file():
+        pytest.skip("pnpdist built without its MPI component: no _pnpdist_mpi.pyi")
+    tree = ast.parse(stub_file.read_text(), filename=str(stub_file))
+    declared = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    declared |= {node.target.id for node in tree.body if isinstance(node, ast.AnnAssign)}
+    source = ast.parse((PACKAGE / "mpi.py").read_text())
+    imported = {alias.name for node in ast.walk(source)
+                if isinstance(node, ast.ImportFrom) and node.module == "_pnpdist_mpi" and node.level == 1
+                for alias in node.names}
+    assert {"_duplicate", "_world_handle", "world"} <= imported
+    assert imported <= declared, f"_pnpdist_mpi.pyi lacks {sorted(imported - declared)}"
