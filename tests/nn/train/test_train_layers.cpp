@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "support/host_executors.hpp"
@@ -123,6 +124,40 @@ TEST_CASE("channels-last PReLU equals PReLU on the transposed tensors", "[nn][tr
   // The slope gradient does not depend on the thread count (the chunks are fixed).
   CHECK(check_on(OpenMP{1}) == check_on(OpenMP{2}));
 #endif
+}
+
+TEST_CASE("channels-last PReLU follows its definition on zeros, subnormals, infinities and NaNs", "[nn][train]") {
+  // The kernels select with bit masks; the definition: y = x > 0 ? x : alpha x, dx += x > 0 ? dy : alpha dy,
+  // d_alpha += x > 0 ? 0 : dy x. Equal as floats (a zero's sign may differ), NaN where the definition gives NaN.
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> values = {0.0f, -0.0f, 1e-40f, -1e-40f, inf, -inf, nan, -nan, 2.5f, -2.5f, 1e-30f, -7.0f};
+  const std::vector<float> slopes = {0.0f, 0.25f, -0.5f, 1.0f};
+  const index_t channels = static_cast<index_t>(slopes.size()), positions = static_cast<index_t>(values.size());
+  std::vector<float> x, dy;  // (1, positions, channels): every value in every channel, dy = 1.5 or -3
+  for (index_t p = 0; p < positions; ++p)
+    for (index_t c = 0; c < channels; ++c) {
+      x.push_back(values[static_cast<std::size_t>(p)]);
+      dy.push_back((p + c) % 2 == 0 ? 1.5f : -3.0f);
+    }
+  std::vector<float> y(x.size()), dx(x.size(), 0.0f), d_alpha(slopes.size(), 0.0f);
+  prelu_forward_channels_last(Serial{}, 1, channels, positions, x.data(), slopes.data(), y.data());
+  prelu_backward_channels_last(Serial{}, 1, channels, positions, x.data(), slopes.data(), dy.data(), dx.data(),
+                               d_alpha.data());
+  const auto same = [](float got, float expected) {
+    return std::isnan(expected) ? std::isnan(got) : got == expected;
+  };
+  for (std::size_t c = 0; c < slopes.size(); ++c) {
+    float expected_slope_gradient = 0.0f;
+    for (std::size_t p = 0; p < values.size(); ++p) {
+      const std::size_t i = p * slopes.size() + c;
+      const float v = x[i], a = slopes[c], g = dy[i];
+      INFO("x " << v << " alpha " << a << " dy " << g);
+      CHECK(same(y[i], v > 0.0f ? v : a * v));
+      CHECK(same(dx[i], v > 0.0f ? g : a * g));
+      expected_slope_gradient += v > 0.0f ? 0.0f : g * v;
+    }
+    CHECK(same(d_alpha[c], expected_slope_gradient));  // NaN and infinite inputs make it NaN, as defined
+  }
 }
 
 TEST_CASE("channels-last PReLU writes bfloat16 outputs and input gradients rounded", "[nn][train][bf16]") {

@@ -15,7 +15,10 @@
 ///   relu       y = max(x, 0);  dx += dy where y > 0 (from the output: y > 0 exactly where x > 0)
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -83,6 +86,28 @@ inline void prelu_backward(const Exec& exec, index_t batch, index_t channels, in
 }
 
 namespace detail {
+/// The unsigned integer of a float's or double's size.
+template <class T>
+using float_bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+/// All ones where v > 0, zero elsewhere (zeros of either sign, negatives, NaNs), from integer comparisons of the
+/// bits (positive finite values and +infinity lie in (0, bits of +infinity]): unlike a float comparison inside a
+/// select, they let the compiler vectorize the PReLU loops without masked loads (GCC under -ftrapping-math keeps
+/// a branch around a float select whose arm multiplies, which AVX2 cannot vectorize).
+template <class T>
+inline float_bits<T> positive_mask(T v) {
+  using Signed = std::make_signed_t<float_bits<T>>;
+  const auto bits = std::bit_cast<Signed>(v);
+  const auto infinity = std::bit_cast<Signed>(std::numeric_limits<T>::infinity());
+  return static_cast<bool>((bits > 0) & (bits <= infinity)) ? ~float_bits<T>(0) : float_bits<T>(0);
+}
+
+/// v where mask is all ones, +0 where it is zero.
+template <class T>
+inline T keep_where(T v, float_bits<T> mask) {
+  return std::bit_cast<T>(std::bit_cast<float_bits<T>>(v) & mask);
+}
+
 /// v as an element of type Out: itself, or rounded to bfloat16.
 template <class Out, class T>
 inline Out stored(T v) {
@@ -97,8 +122,9 @@ inline Out stored(T v) {
 inline constexpr index_t prelu_chunk_positions = 1024;
 
 /// prelu_forward on channels-last tensors (batch, plane, channels); y must not overlap x or alpha (so that the
-/// channel loop vectorizes). The same values; with Out = bf16_bits, y holds them rounded to bfloat16
-/// (round_to_bf16, core/bfloat16.hpp), as a bf16 convolution reads them.
+/// channel loop vectorizes). The same values, computed as keep(x > 0) + alpha * keep(x <= 0) with bit masks
+/// (equal to prelu_forward's except for the sign of a zero result, and NaN for an infinite slope); with Out =
+/// bf16_bits, y holds them rounded to bfloat16 (round_to_bf16, core/bfloat16.hpp), as a bf16 convolution reads them.
 template <class Exec, class T, class Out>
   requires(std::is_same_v<Out, T> || std::is_same_v<Out, bf16_bits>)
 inline void prelu_forward_channels_last(const Exec& exec, index_t batch, index_t channels, index_t plane, const T* x,
@@ -111,12 +137,17 @@ inline void prelu_forward_channels_last(const Exec& exec, index_t batch, index_t
     for (index_t i = k * prelu_chunk_positions; i < end; ++i) {
       const T* PNPDIST_RESTRICT xi = x + i * channels;
       Out* PNPDIST_RESTRICT yi = y + i * channels;
-      for (index_t c = 0; c < channels; ++c) yi[c] = detail::stored<Out>(xi[c] > T(0) ? xi[c] : slope[c] * xi[c]);
+      for (index_t c = 0; c < channels; ++c) {
+        const T v = xi[c];
+        const auto positive = detail::positive_mask(v);
+        yi[c] = detail::stored<Out>(detail::keep_where(v, positive) + slope[c] * detail::keep_where(v, ~positive));
+      }
     }
   });
 }
 
-/// prelu_backward on channels-last tensors (batch, plane, channels): dx the same values. d_alpha[c]: each
+/// prelu_backward on channels-last tensors (batch, plane, channels): dx the same values (as the forward, with bit
+/// masks: a zero may differ in sign). d_alpha[c]: each
 /// image's plane is summed in chunks of prelu_chunk_positions positions, the chunks added in order to the
 /// image's sum, the images' sums in order: a fixed order, independent of the thread count, and per image as in
 /// prelu_backward, so a batch split over data-parallel ranks sums the same way (it differs from
@@ -140,12 +171,14 @@ inline void prelu_backward_channels_last(const Exec& exec, index_t batch, index_
       DOut* PNPDIST_RESTRICT di = dx + i * channels;
       for (index_t c = 0; c < channels; ++c) {
         const T v = xi[c], g = gi[c];
-        const T d = v > T(0) ? g : slope[c] * g;
+        const auto positive = detail::positive_mask(v);
+        const T g_negative = detail::keep_where(g, ~positive);  // dy where x <= 0, +0 elsewhere
+        // Written as (dx + kept) + alpha g_negative, so that a contracted multiply-add rounds as prelu_backward's.
         if constexpr (std::is_same_v<DOut, T>)
-          di[c] += d;
+          di[c] = (di[c] + detail::keep_where(g, positive)) + slope[c] * g_negative;
         else
-          di[c] = round_to_bf16(d);
-        chunk_sum[c] += v > T(0) ? T(0) : g * v;
+          di[c] = round_to_bf16(detail::keep_where(g, positive) + slope[c] * g_negative);
+        chunk_sum[c] += g_negative * detail::keep_where(v, ~positive);
       }
     }
   });
