@@ -20,12 +20,18 @@ optional: only from_mpi4py() imports it.
 - DistributedProjector3D(geometry, blocks, communicator): the same for the projections of a 3D geometry
   (pnpdist.Geometry3D: cone or parallel beam, circular or from vectors); a row is one projection
   (detector_rows, detector_cols).
+- DistributedOperator(local, communicator): any operator distributed by rows: each rank passes its own share of
+  the rows, `local` (any float32 pnpdist.LinearOperator of domain (H, W) or (D, H, W), e.g. a StackedOperator of
+  its blurs), all of one domain (checked on construction; a mismatch raises ValueError on every rank). forward()
+  is local's (this rank's rows, not collective); adjoint(), gradient() and data_fidelity() are collective and give
+  the whole operator's values on every rank.
 - DistributedDenoiser(drunet, communicator, tile, overlap): the DRUNet of `drunet` run tile by tile with its tiles
   dealt to the ranks and the image reassembled on every rank (the library's DistributedDenoiser): the tiled
   DRUNet's output bit for bit. A DRUNet, so pnpdist.pnp takes it; its denoise is collective.
-- pnpdist.pnp(DistributedProjector2D or 3D, y_rows, denoiser, algorithm, ...) runs the library's distributed
-  solve: every rank calls it with its own rows and the same other arguments and gets the same x. A DRUNet
-  denoiser runs whole on every rank, a DistributedDenoiser on its share of the tiles.
+- pnpdist.pnp(DistributedProjector2D, DistributedProjector3D or DistributedOperator, y_rows, denoiser, algorithm,
+  ...) runs the library's distributed solve: every rank calls it with its own rows and the same other arguments
+  and gets the same x. A DRUNet denoiser runs whole on every rank, a DistributedDenoiser on its share of the
+  tiles.
 
 Collectives must be called by every rank in the same order. A Python exception on one rank between two
 collectives would leave the others waiting in the next one: on more than one process, importing this module
@@ -35,7 +41,8 @@ sys.excepthook, then world().abort(1)). An exception caught by the script (or by
 
 import sys
 
-from ._pnpdist import Communicator, DistributedDenoiser, DistributedProjector2D, DistributedProjector3D, MpiError
+from ._pnpdist import (Communicator, DistributedDenoiser, DistributedOperator, DistributedProjector2D,
+                       DistributedProjector3D, MpiError)
 
 try:
     from ._pnpdist_mpi import _duplicate, _world_handle, initialized_here, library_version, world
@@ -103,5 +110,5 @@ def _abort_job_on_uncaught_exception(previous):
 
 sys.excepthook = _abort_job_on_uncaught_exception(sys.excepthook)
 
-__all__ = ["Communicator", "DistributedDenoiser", "DistributedProjector2D", "DistributedProjector3D", "from_mpi4py",
-           "initialized_here", "library_version", "world"]
+__all__ = ["Communicator", "DistributedDenoiser", "DistributedOperator", "DistributedProjector2D",
+           "DistributedProjector3D", "from_mpi4py", "initialized_here", "library_version", "world"]

@@ -1,6 +1,8 @@
 // The distributed bindings of the main extension, exposed by pnpdist.mpi (python/pnpdist/mpi.py):
 // pnpdist.mpi.Communicator (instances come from the MPI extension's world() and from_mpi4py(), and from split())
-// and DistributedProjector2D / DistributedProjector3D (distributed.hpp: one template, bound by bind_projector).
+// DistributedProjector2D / DistributedProjector3D (distributed.hpp: one template, bound by bind_projector) and
+// DistributedOperator (any bound operator as this rank's rows); the members they share are bound by
+// bind_row_distributed over the same gradient / data_fidelity templates.
 // Nothing here calls MPI directly: the communicator does.
 
 #include "distributed.hpp"
@@ -68,37 +70,48 @@ NumpyArray local_rows(const DistributedProjector<D>& op, const ArrayLike& projec
   return nb::borrow<NumpyArray>(rows);
 }
 
-/// The library's gradient of f(x) = 1/2 ||A x - y||^2 (collective).
+/// The description of this rank's rows in the messages.
 template <std::size_t D>
-NumpyArray gradient(const DistributedProjector<D>& op, const ArrayLike& x, const ArrayLike& y, const ArrayLike& out) {
+const char* rows_description(const DistributedProjector<D>&) {
+  return CtOf<D>::local_rows;
+}
+const char* rows_description(const DistributedOperator&) { return DistributedOperator::local_rows; }
+
+/// The library's gradient of f(x) = 1/2 ||A x - y||^2 of a row-distributed operator (collective).
+template <class Op>
+NumpyArray gradient(const Op& op, const ArrayLike& x, const ArrayLike& y, const ArrayLike& out) {
   const ArrayArg in = take_array(x, ArraySpec{"x", {DType::float32}, op.domain_shape(), "the operator's domain"});
-  const ArrayArg rows = take_array(
-      y, ArraySpec{"y", {DType::float32}, op.range_shape(), CtOf<D>::local_rows});
+  const ArrayArg rows = take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), rows_description(op)});
   auto [result, g] = output_array(out, "out", DType::float32, op.domain_shape(), "the operator's domain");
   require_disjoint(in.data(), element_count(op.domain_shape()), g, element_count(op.domain_shape()), DType::float32,
                    "out must not overlap x");
   op.communicator().get().check_usable();
   {
     nb::gil_scoped_release release;
-    const std::lock_guard<std::mutex> lock(op.mutex());
-    const auto physics = op.physics(static_cast<const float*>(rows.data()));
-    physics.gradient(View<const float, D>(static_cast<const float*>(in.data()), physics.domain_shape()),
-                     View<float, D>(static_cast<float*>(g), physics.domain_shape()));
+    const auto lock = op.lock();
+    visit_domain_rank(op, [&](auto rank) {
+      constexpr std::size_t R = decltype(rank)::value;
+      const auto physics = physics_of<R>(op, static_cast<const float*>(rows.data()));
+      physics.gradient(View<const float, R>(static_cast<const float*>(in.data()), physics.domain_shape()),
+                       View<float, R>(static_cast<float*>(g), physics.domain_shape()));
+    });
   }
   return nb::borrow<NumpyArray>(result);
 }
 
-/// f(x) = 1/2 ||A x - y||^2 over every rank's rows (collective).
-template <std::size_t D>
-double data_fidelity(const DistributedProjector<D>& op, const ArrayLike& x, const ArrayLike& y) {
+/// f(x) = 1/2 ||A x - y||^2 over every rank's rows of a row-distributed operator (collective).
+template <class Op>
+double data_fidelity(const Op& op, const ArrayLike& x, const ArrayLike& y) {
   const ArrayArg in = take_array(x, ArraySpec{"x", {DType::float32}, op.domain_shape(), "the operator's domain"});
-  const ArrayArg rows = take_array(
-      y, ArraySpec{"y", {DType::float32}, op.range_shape(), CtOf<D>::local_rows});
+  const ArrayArg rows = take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), rows_description(op)});
   op.communicator().get().check_usable();
   nb::gil_scoped_release release;
-  const std::lock_guard<std::mutex> lock(op.mutex());
-  const auto physics = op.physics(static_cast<const float*>(rows.data()));
-  return physics.data_fidelity(View<const float, D>(static_cast<const float*>(in.data()), physics.domain_shape()));
+  const auto lock = op.lock();
+  return visit_domain_rank(op, [&](auto rank) {
+    constexpr std::size_t R = decltype(rank)::value;
+    const auto physics = physics_of<R>(op, static_cast<const float*>(rows.data()));
+    return physics.data_fidelity(View<const float, R>(static_cast<const float*>(in.data()), physics.domain_shape()));
+  });
 }
 
 /// root's array in `array` (writable, C-contiguous float32 / float64) on every rank. The sizes are compared
@@ -254,14 +267,110 @@ typename DistributedProjector<D>::Physics DistributedProjector<D>::physics(const
 template class DistributedProjector<2>;
 template class DistributedProjector<3>;
 
+DistributedOperator::DistributedOperator(CommunicatorRef comm, nb::object owner, const LinearOperator& local)
+    : LinearOperator(DType::float32, local.domain_shape(), local.range_shape()),
+      comm_(std::move(comm)),
+      owner_(std::move(owner)),
+      local_(&local),
+      assignment_(Dealing::round_robin().deal(comm_.size(), comm_.size())) {}
+
+void DistributedOperator::apply_raw(const void* x, void* y) const {
+  const std::lock_guard<std::mutex> lock(local_->mutex());
+  local_->apply_raw(x, y);
+}
+
+void DistributedOperator::adjoint_raw(const void* y, void* x) const {
+  {
+    const std::lock_guard<std::mutex> lock(local_->mutex());
+    local_->adjoint_raw(y, x);
+  }
+  comm_.allreduce_sum(View<float, 1>(static_cast<float*>(x), Extents<1>{element_count(domain_shape())}));
+}
+
 namespace {
+
+/// The members every row-distributed operator's class has: communicator, gradient and data_fidelity.
+template <class Op>
+void bind_row_distributed(nb::class_<Op, LinearOperator>& cls) {
+  cls.def_prop_ro("communicator", [](const Op& op) { return op.communicator().shared(); })
+      .def("gradient", &gradient<Op>, nb::arg("x"), nb::arg("y"), nb::arg("out") = nb::none(),
+           "grad f(x) = A^T (A x - y) of f(x) = 1/2 ||A x - y||^2, y this rank's rows of the measurements: the "
+           "whole gradient on every rank (the library's DistributedPhysics; collective).")
+      .def("data_fidelity", &data_fidelity<Op>, nb::arg("x"), nb::arg("y"),
+           "f(x) = 1/2 ||A x - y||^2 over every rank's rows, in double (collective).");
+}
+
+/// An operator argument as the signatures name it (`LinearOperator`): any object, checked by local_operator().
+class OperatorArg : public nb::object {
+  NB_OBJECT_DEFAULT(OperatorArg, object, "LinearOperator", detail::any_object)
+};
+
+/// `local` as DistributedOperator takes it (a float32 LinearOperator of domain rank 2 or 3, not itself
+/// distributed), or nullptr and this rank's refusal in `error`.
+const LinearOperator* local_operator(nb::handle local, int rank, std::optional<RankError>& error) {
+  const std::string type = nb::type_name(local.type()).c_str();
+  const std::string on = " on rank " + std::to_string(rank);
+  const LinearOperator* op = nullptr;
+  if (!nb::try_cast<const LinearOperator*>(local, op) || op == nullptr) {
+    error = RankError{true, "DistributedOperator: local must be a pnpdist.LinearOperator, got " + type + on};
+    return nullptr;
+  }
+  if (op->dtype() != DType::float32)
+    error = RankError{true, "DistributedOperator: local must be a float32 operator (the solvers' type), got " +
+                                std::string(dtype_name(op->dtype())) + " " + type + on};
+  else if (dynamic_cast<const DistributedOperator*>(op) != nullptr ||
+           dynamic_cast<const DistributedProjector2D*>(op) != nullptr ||
+           dynamic_cast<const DistributedProjector3D*>(op) != nullptr)
+    error = RankError{true, "DistributedOperator: local must be this rank's own operator, got a distributed " + type +
+                                " (its adjoint is already collective)" + on};
+  else if (op->domain_shape().size() != 2 && op->domain_shape().size() != 3)
+    error = RankError{false, "DistributedOperator: local's domain must be 2D or 3D, got " +
+                                 shape_string(op->domain_shape()) + on};
+  return error ? nullptr : op;
+}
+
+/// Every rank's `domain` (2 or 3 axes) equals rank 0's, else ValueError on every rank naming the shapes that
+/// differ (collective: one allreduce of every rank's shape).
+void require_one_domain(const Communicator& comm, const Shape& domain) {
+  constexpr std::size_t slots = 4;  // the number of axes, then the extents
+  std::vector<std::int64_t> all(static_cast<std::size_t>(comm.size()) * slots, 0);
+  std::int64_t* mine = all.data() + static_cast<std::size_t>(comm.rank()) * slots;
+  mine[0] = static_cast<std::int64_t>(domain.size());
+  std::copy(domain.begin(), domain.end(), mine + 1);
+  {
+    nb::gil_scoped_release release;
+    comm.allreduce_sum(all.data(), static_cast<index_t>(all.size()));
+  }
+  const auto shape_of = [&](int r) {
+    const std::int64_t* s = all.data() + static_cast<std::size_t>(r) * slots;
+    return Shape(s + 1, s + 1 + s[0]);
+  };
+  std::string differing;
+  for (int r = 1; r < comm.size(); ++r)
+    if (shape_of(r) != shape_of(0)) differing += ", rank " + std::to_string(r) + "'s " + shape_string(shape_of(r));
+  if (!differing.empty())
+    throw nb::value_error(("DistributedOperator: every rank's local must have the same domain: rank 0's is " +
+                           shape_string(shape_of(0)) + differing)
+                              .c_str());
+}
+
+void construct_operator(DistributedOperator* self, const OperatorArg& local,
+                        std::shared_ptr<Communicator> communicator) {
+  if (!communicator) throw nb::type_error("communicator must be a pnpdist.mpi.Communicator, got None");
+  communicator->check_usable();
+  std::optional<RankError> error;
+  const LinearOperator* op = local_operator(local, communicator->rank(), error);
+  raise_on_every_rank(*communicator, error, "DistributedOperator");
+  require_one_domain(*communicator, op->domain_shape());
+  new (self) DistributedOperator(CommunicatorRef(std::move(communicator)), nb::borrow(local), *op);
+}
 
 /// The Python class `name` of DistributedProjector<D>.
 template <std::size_t D>
 void bind_projector(nb::module_& m, const char* name, const char* doc) {
   using Op = DistributedProjector<D>;
-  nb::class_<Op, LinearOperator>(m, name, doc)
-      .def(
+  nb::class_<Op, LinearOperator> cls(m, name, doc);
+  cls.def(
           "__init__",
           [](Op* self, const typename Op::Geometry& geometry, index_t blocks,
              std::shared_ptr<Communicator> communicator, const ExecutorArg& executor) {
@@ -274,16 +383,11 @@ void bind_projector(nb::module_& m, const char* name, const char* doc) {
       .def_prop_ro("block_views", &Op::block_views,
                    "Every block's views (begin, end) of the whole geometry, in block order.")
       .def_prop_ro("local_blocks", &Op::local_blocks, "This rank's blocks, increasing.")
-      .def_prop_ro("communicator", [](const Op& op) { return op.communicator().shared(); })
       .def("local_rows", &local_rows<D>, nb::arg(D == 2 ? "sinogram" : "projections"),
            D == 2 ? "A copy of this rank's rows of the whole float32 sinogram (views, detector_cols)."
                   : "A copy of this rank's rows of the whole float32 projections (views, detector_rows, "
-                    "detector_cols).")
-      .def("gradient", &gradient<D>, nb::arg("x"), nb::arg("y"), nb::arg("out") = nb::none(),
-           "grad f(x) = A^T (A x - y) of f(x) = 1/2 ||A x - y||^2, y this rank's rows of the measured projections: "
-           "the whole gradient on every rank (the library's DistributedPhysics; collective).")
-      .def("data_fidelity", &data_fidelity<D>, nb::arg("x"), nb::arg("y"),
-           "f(x) = 1/2 ||A x - y||^2 over every rank's rows, in double (collective).");
+                    "detector_cols).");
+  bind_row_distributed(cls);
 }
 
 }  // namespace
@@ -336,6 +440,21 @@ void bind_distributed(nb::module_& m) {
       "rank b mod size; blocks >= size, blocks <= views). Row-distributed: forward(x) gives this rank's rows (its "
       "blocks' projections in block order, range_shape = (local views, detector_rows, detector_cols)); adjoint(y) "
       "of this rank's rows is the whole A^T y on every rank (collective). float32.");
+
+  nb::class_<DistributedOperator, LinearOperator> general(
+      m, "DistributedOperator",
+      "A row-distributed operator: `local` is this rank's share of the rows, any float32 pnpdist.LinearOperator "
+      "(a Blur, a StackedOperator of this rank's blurs or projectors, ...) of domain (H, W) or (D, H, W); every "
+      "rank of `communicator` passes its own, all of the same domain (checked on every rank on construction: a "
+      "mismatch raises ValueError on every rank naming the shapes). forward(x) is local's (this rank's rows, "
+      "range_shape = local's; not collective); adjoint(y) of this rank's rows is the whole A^T y on every rank "
+      "(local's adjoint, then a sum over the ranks; collective). local is referenced, not copied, and locked while "
+      "it runs.");
+  general.def("__init__", &construct_operator, nb::arg("local"), nb::arg("communicator"))
+      .def_prop_ro(
+          "local", [](const DistributedOperator& op) { return nb::borrow<OperatorArg>(op.owner()); },
+          "This rank's operator, as given.");
+  bind_row_distributed(general);
 }
 
 }  // namespace pnpdist::python

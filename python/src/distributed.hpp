@@ -12,11 +12,16 @@
 //     and data fidelity (collective) are those of f(x) = 1/2 ||A x - y||^2 over the whole projections.
 // float32 only (the solver's type). The blocks and measurements are checked on construction: K >= ranks (every
 // rank needs a block) and K <= views, refused with InvalidArgument naming the numbers.
+// pnpdist.mpi.DistributedOperator (below) is the same row distribution of any bound operator: each rank passes its
+// own share of the rows as one float32 LinearOperator, of the same domain on every rank.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -85,6 +90,8 @@ public:
   [[nodiscard]] const std::vector<std::pair<index_t, index_t>>& block_views() const { return block_views_; }
   /// The blocks of this rank, increasing.
   [[nodiscard]] const std::vector<index_t>& local_blocks() const { return local_blocks_; }
+  /// This operator's lock, held by the callers of physics().
+  [[nodiscard]] std::unique_lock<std::mutex> lock() const { return std::unique_lock<std::mutex>(mutex()); }
 
   /// The library's distributed physics of this rank's blocks with `rows` (this rank's rows of the measured
   /// projections, range-shaped, copied).
@@ -105,5 +112,76 @@ using DistributedProjector3D = DistributedProjector<3>;
 // Defined in distributed.cpp for D = 2 and 3.
 extern template class DistributedProjector<2>;
 extern template class DistributedProjector<3>;
+
+/// pnpdist.mpi.DistributedOperator: row-distributed like DistributedProjector, with this rank's rows any bound
+/// float32 operator `local` of domain rank 2 or 3 (the same domain on every rank; the binding checks these
+/// collectively, and refuses a local that is itself distributed, whose adjoint is already collective):
+///   - forward: local's forward (this rank's rows, range = local's range); not collective;
+///   - adjoint: local's adjoint, then one allreduce sum: the whole A^T y on every rank; collective;
+///   - physics<R>(rows): the library's DistributedPhysics of the one local operator (rank r owns operator r of
+///     the communicator's size), gradient and data fidelity of 1/2 ||A x - y||^2 over every rank's rows.
+/// Local is used under its own lock: forward / adjoint take it per call, the callers of physics() hold lock().
+class DistributedOperator final : public LinearOperator {
+public:
+  static constexpr const char* local_rows = "this rank's rows: local's range";
+  template <std::size_t R>
+  using Physics = DistributedPhysics<StackedPhysics<ShapedOperator<float, R>>, CommunicatorRef>;
+
+  /// `owner` is the Python object of `local`, kept alive by this operator.
+  DistributedOperator(CommunicatorRef comm, nb::object owner, const LinearOperator& local);
+
+  [[nodiscard]] HostExec executor() const override { return local_->executor(); }
+  void apply_raw(const void* x, void* y) const override;
+  void adjoint_raw(const void* y, void* x) const override;
+
+  [[nodiscard]] const CommunicatorRef& communicator() const { return comm_; }
+  [[nodiscard]] const nb::object& owner() const { return owner_; }
+  /// This operator's lock and local's (in that order, deadlock-free): held by the callers of physics().
+  [[nodiscard]] std::scoped_lock<std::mutex, std::mutex> lock() const {
+    return std::scoped_lock<std::mutex, std::mutex>(mutex(), local_->mutex());
+  }
+
+  /// The library's distributed physics of local with `rows` (this rank's rows, range-sized, copied); R: the
+  /// domain rank, as domain_shape() has it.
+  template <std::size_t R>
+  [[nodiscard]] Physics<R> physics(const float* rows) const {
+    using Op = ShapedOperator<float, R>;
+    const Op op{local_, local_->executor()};
+    std::vector<Tensor<float, 1>> measured;
+    measured.emplace_back(op.range_shape());
+    std::copy(rows, rows + measured[0].size(), measured[0].data());
+    return Physics<R>(comm_, assignment_, StackedPhysics<Op>(std::vector<Op>{op}, std::move(measured)));
+  }
+
+private:
+  CommunicatorRef comm_;
+  nb::object owner_;
+  const LinearOperator* local_;
+  Assignment assignment_;  // operator r on rank r
+};
+
+/// The distributed physics of a row-distributed operator of domain rank R with this rank's rows; the caller
+/// holds op.lock().
+template <std::size_t R, std::size_t D>
+  requires(R == D)
+[[nodiscard]] typename DistributedProjector<D>::Physics physics_of(const DistributedProjector<D>& op,
+                                                                   const float* rows) {
+  return op.physics(rows);
+}
+template <std::size_t R>
+[[nodiscard]] DistributedOperator::Physics<R> physics_of(const DistributedOperator& op, const float* rows) {
+  return op.template physics<R>(rows);
+}
+
+/// f(std::integral_constant<std::size_t, R>{}) for the operator's domain rank R (2 or 3).
+template <std::size_t D, class F>
+decltype(auto) visit_domain_rank(const DistributedProjector<D>&, F&& f) {
+  return f(std::integral_constant<std::size_t, D>{});
+}
+template <class F>
+decltype(auto) visit_domain_rank(const DistributedOperator& op, F&& f) {
+  if (op.domain_shape().size() == 2) return f(std::integral_constant<std::size_t, 2>{});
+  return f(std::integral_constant<std::size_t, 3>{});
+}
 
 }  // namespace pnpdist::python

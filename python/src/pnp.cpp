@@ -6,9 +6,9 @@
 // shapes, y, x0, the network's weights file and tiling), so that a checkpoint of another problem is refused.
 // Between iterations the observer step checks for Python signals (Ctrl-C), so a run is interruptible with or
 // without an observer; the exception leaves the last checkpoint written on disk. A DistributedProjector2D or
-// DistributedProjector3D (pnpdist.mpi) runs as the library's DistributedPhysics of its blocks: collective, y is
-// this rank's rows. A pnpdist.mpi.DistributedDenoiser is a DRUNet whose denoising is collective: the solve is
-// then collective too.
+// DistributedProjector3D (pnpdist.mpi) runs as the library's DistributedPhysics of its blocks, a
+// DistributedOperator as that of its local operator: collective, y is this rank's rows. A
+// pnpdist.mpi.DistributedDenoiser is a DRUNet whose denoising is collective: the solve is then collective too.
 
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
@@ -207,16 +207,17 @@ nb::dict run(Problem& p, Denoiser& denoiser) {
   return to_dict(std::move(*result), p.op->domain_shape());
 }
 
-/// The solve on a DistributedProjector<D> with a network prior of rank Q: the library's DistributedPhysics of
-/// this rank's blocks with y (this rank's rows); collective, the same iterates on every rank.
-template <std::size_t D, std::size_t Q>
-nb::dict run_distributed(Problem& p, const DistributedProjector<D>& op, Denoiser& denoiser) {
+/// The solve on a row-distributed operator (DistributedProjector<D>, DistributedOperator) of domain rank D with a
+/// network prior of rank Q: the library's DistributedPhysics of this rank's operators with y (this rank's rows);
+/// collective, the same iterates on every rank.
+template <std::size_t D, std::size_t Q, class Op>
+nb::dict run_distributed(Problem& p, const Op& op, Denoiser& denoiser) {
   std::optional<PnPResult<float, D, HostSpace>> result;
   op.communicator().get().check_usable();
   {
     nb::gil_scoped_release release;
-    const std::lock_guard<std::mutex> lock(op.mutex());
-    const auto physics = op.physics(p.y.data());
+    const auto lock = op.lock();
+    const auto physics = physics_of<D>(op, p.y.data());
     denoiser.with_locked([&](Denoiser::Variant& net) {
       NetworkPrior<Q> prior{&net};
       std::visit([&](const auto& algorithm) { result.emplace(solve_physics(p, physics, prior, algorithm)); },
@@ -307,12 +308,14 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
                               .c_str());
   const auto* distributed2 = dynamic_cast<const DistributedProjector2D*>(&op);
   const auto* distributed3 = dynamic_cast<const DistributedProjector3D*>(&op);
+  const auto* distributed = dynamic_cast<const DistributedOperator*>(&op);
   const char* rows = distributed2   ? CtOf<2>::local_rows
                      : distributed3 ? CtOf<3>::local_rows
+                     : distributed  ? DistributedOperator::local_rows
                                     : nullptr;
   if ((rows != nullptr || denoiser.communicator()) && checkpoint)
     throw nb::value_error("checkpoints of a distributed solve (DistributedProjector2D, DistributedProjector3D, "
-                          "DistributedDenoiser) are not supported yet");
+                          "DistributedOperator, DistributedDenoiser) are not supported yet");
   if (denoiser.communicator()) denoiser.communicator()->get().check_usable();
   const ArrayArg measured =
       take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), rows ? rows : "the operator's range"});
@@ -349,6 +352,10 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
   if (distributed3 != nullptr)
     return denoiser.dim() == 2 ? run_distributed<3, 4>(p, *distributed3, denoiser)
                                : run_distributed<3, 5>(p, *distributed3, denoiser);
+  if (distributed != nullptr && rank == 2) return run_distributed<2, 4>(p, *distributed, denoiser);
+  if (distributed != nullptr)
+    return denoiser.dim() == 2 ? run_distributed<3, 4>(p, *distributed, denoiser)
+                               : run_distributed<3, 5>(p, *distributed, denoiser);
   if (rank == 2) return run<2, 4>(p, denoiser);
   return denoiser.dim() == 2 ? run<3, 4>(p, denoiser) : run<3, 5>(p, denoiser);
 }
@@ -364,8 +371,8 @@ void bind_pnp(nb::module_& m) {
         "Plug-and-Play reconstruction: the library's PnPSolver on f(x) = 1/2 ||A x - y||^2 (A a float32 "
         "operator with a 2D or 3D domain, or a CircularBlurStack: then its fused data term, with y as its "
         "measurements) with a DRUNet prior and `algorithm` (a ProximalGradient, "
-        "HalfQuadraticSplitting or ADMM; on a pnpdist.mpi.DistributedProjector2D or DistributedProjector3D, y is "
-        "this rank's rows and the solve is collective, giving the same result on every rank), from x0 (default zeros), at most `iterations` iterations, stopping "
+        "HalfQuadraticSplitting or ADMM; on a pnpdist.mpi.DistributedProjector2D, DistributedProjector3D or "
+        "DistributedOperator, y is this rank's rows and the solve is collective, giving the same result on every rank), from x0 (default zeros), at most `iterations` iterations, stopping "
         "early when the tolerances hold (0: unused), clipping iterates to `clip` = (low, high). With `truth`, "
         "every record holds the iterate's PSNR and SSIM. observer(record, x) is called after every iteration "
         "with the record (a dict) and a copy of the iterate; Python signals (Ctrl-C) are handled between "
