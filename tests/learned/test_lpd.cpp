@@ -152,8 +152,8 @@ TEST_CASE("training: resuming from a checkpoint gives bitwise the weights of an 
   CHECK_THROWS_WITH(mismatched.resume(checkpoint), Catch::Contains("another run"));
 
   // bf16 training convolutions change the weights: the float run's checkpoint is refused in bf16, and a bf16
-  // run resumes its own checkpoint bitwise too.
-  if (nn::train::conv3_train_uses_onednn<Serial, float>()) {
+  // run resumes its own checkpoint bitwise too (where oneDNN has bf16 convolutions: AVX-512 with bf16, or AMX).
+  if (nn::train::conv3_train_uses_onednn<Serial, float>()) try {
     const std::uint64_t float_hash = resumed.options_hash();
     nn::train::set_train_conv_precision(nn::train::ConvPrecision::bf16);
     CHECK(resumed.options_hash() != float_hash);
@@ -172,6 +172,10 @@ TEST_CASE("training: resuming from a checkpoint gives bitwise the weights of an 
     CHECK(low_second.parameters().values() == low_whole.parameters().values());
     nn::train::set_train_conv_precision(nn::train::ConvPrecision::f32);
     CHECK_THROWS_WITH(resumed.resume(checkpoint), Catch::Contains("another run"));
+  } catch (const invalid_argument& e) {
+    nn::train::set_train_conv_precision(nn::train::ConvPrecision::f32);
+    REQUIRE_THAT(e.what(), Catch::StartsWith("bf16 training convolutions are not available on this CPU"));
+    WARN("bf16 part skipped: " << e.what());
   }
   std::filesystem::remove_all(dir);
 }
