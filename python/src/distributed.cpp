@@ -324,8 +324,8 @@ const LinearOperator* local_operator(nb::handle local, int rank, std::optional<R
     error = RankError{true, "DistributedOperator: local must be this rank's own operator, got a distributed " + type +
                                 " (its adjoint is already collective)" + on};
   else if (op->domain_shape().size() != 2 && op->domain_shape().size() != 3)
-    error = RankError{false, "DistributedOperator: local's domain must be 2D or 3D, got " +
-                                 shape_string(op->domain_shape()) + on};
+    error = RankError{
+        false, "DistributedOperator: local's domain must be 2D or 3D, got " + shape_string(op->domain_shape()) + on};
   return error ? nullptr : op;
 }
 
@@ -371,13 +371,13 @@ void bind_projector(nb::module_& m, const char* name, const char* doc) {
   using Op = DistributedProjector<D>;
   nb::class_<Op, LinearOperator> cls(m, name, doc);
   cls.def(
-          "__init__",
-          [](Op* self, const typename Op::Geometry& geometry, index_t blocks,
-             std::shared_ptr<Communicator> communicator, const ExecutorArg& executor) {
-            if (!communicator) throw nb::type_error("communicator must be a pnpdist.mpi.Communicator, got None");
-            new (self) Op(CommunicatorRef(std::move(communicator)), geometry, blocks, executor_or_default(executor));
-          },
-          nb::arg("geometry"), nb::arg("blocks"), nb::arg("communicator"), nb::arg("executor") = nb::none())
+         "__init__",
+         [](Op* self, const typename Op::Geometry& geometry, index_t blocks, std::shared_ptr<Communicator> communicator,
+            const ExecutorArg& executor) {
+           if (!communicator) throw nb::type_error("communicator must be a pnpdist.mpi.Communicator, got None");
+           new (self) Op(CommunicatorRef(std::move(communicator)), geometry, blocks, executor_or_default(executor));
+         },
+         nb::arg("geometry"), nb::arg("blocks"), nb::arg("communicator"), nb::arg("executor") = nb::none())
       .def_prop_ro("geometry", &Op::geometry, "The whole geometry.")
       .def_prop_ro("blocks", &Op::blocks)
       .def_prop_ro("block_views", &Op::block_views,

@@ -136,7 +136,7 @@ public:
 
   [[nodiscard]] const CommunicatorRef& communicator() const { return comm_; }
   [[nodiscard]] const nb::object& owner() const { return owner_; }
-  /// This operator's lock and local's (in that order, deadlock-free): held by the callers of physics().
+  /// This operator's lock and local's (std::scoped_lock: deadlock-free): held by the callers of physics().
   [[nodiscard]] std::scoped_lock<std::mutex, std::mutex> lock() const {
     return std::scoped_lock<std::mutex, std::mutex>(mutex(), local_->mutex());
   }
