@@ -328,6 +328,7 @@ int main(int argc, char** argv) {
             exec.concurrency(), initial_primal.c_str());
       }
       print_rank_layout(world, batch, view_blocks, group_size, trainer.first_sample(), trainer.local_batch());
+      std::fflush(stdout);  // the set-up lines reach a log file before the first progress line
       const index_t last = stop_at > 0 ? std::min(stop_at, steps) : steps;
       double window_loss = 0, window_seconds = 0, compute = 0, exchange = 0, cpu = 0;
       index_t window = 0, taken = 0;
