@@ -12,7 +12,9 @@
 ///   a temporary, which is added). With `blocked` (the default), the primitives choose their layouts
 ///   (format any: channel-blocked, jit:avx512_core on AVX-512) and the plain tensors are reordered around
 ///   each call; otherwise they run on NCHW / OIHW directly (gemm:jit). Blocked with its reorders is 3 to 5
-///   times faster for 32 -> 32 channels at 128 x 128 (docs/learned.md, tools/bench_conv3_train.cpp).
+///   times faster for 32 -> 32 channels at 128 x 128 (docs/learned.md, tools/bench_conv3_train.cpp). Channels-last
+///   operands (Conv3Layouts) run on channels-last primitives, except backward-weights below AVX-512, which runs
+///   channel-blocked with reorders (faster there: backward_weights_on_channels_last).
 /// - Threads: the OpenMP team size is the executor's concurrency() for the call (ThreadScope of
 ///   onednn_engine.hpp; 1 for Serial).
 /// - Results equal the loops up to float round-off (another summation order); unlike the loops they may
@@ -334,6 +336,23 @@ inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, 
 
 /// d_weight += dL/dweight, d_bias += dL/dbias (d_bias may be nullptr) through oneDNN. Returns the
 /// implementation name.
+namespace onednn_train_detail {
+/// Whether a backward-weights pass of channels-last operands runs its primitive on channels-last memory. On
+/// AVX-512 it does (oneDNN's avx512_core channels-last kernels). Below AVX-512, oneDNN 2.6's channels-last
+/// backward-weights kernel (jit:avx2) is slower than its channel-blocked one with the reorders in and out:
+/// per call, 32 -> 32 channels at 128 x 128, 6.6 -> 5.0 ms; at 30 x 183, 2.2 -> 1.6 ms; 32 -> 5 at 128 x 128,
+/// 1.8 -> 1.4 ms (CPU time, one thread, AMD Zen 3), while its forward and backward-data passes are as fast or
+/// faster on channels-last memory, which they keep.
+inline bool backward_weights_on_channels_last() {
+  static const bool avx512 = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+    return (isa & avx512_core) == avx512_core;  // the ISAs are nested bit sets
+  }();
+  return avx512;
+}
+}  // namespace onednn_train_detail
+
 inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& s, Conv3Input<float> in,
                                                  Conv3Input<float> d_out,
                                                  float* d_weight, float* d_bias, bool blocked = true,
@@ -342,7 +361,8 @@ inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& 
   namespace d = onednn_train_detail;
   detail::require_conv3_shape(s, "onednn_conv3_backward_weights");
   onednn_detail::ThreadScope scope(threads);
-  const auto& p = d::cached(s, d::Pass::backward_weights, blocked, precision, layouts.channels_last());
+  const auto& p = d::cached(s, d::Pass::backward_weights, blocked, precision,
+                            layouts.channels_last() && (!blocked || d::backward_weights_on_channels_last()));
   std::vector<float> dw(static_cast<std::size_t>(s.out_channels * s.in_channels * 9));
   std::vector<float> db(static_cast<std::size_t>(s.out_channels));
   dnnl::stream stream(onednn_detail::cpu_engine());
