@@ -186,9 +186,12 @@ TEST_CASE("oneDNN conv3 on channels-last sides equals the loops on the transpose
   const Conv3Shape s = GENERATE(Conv3Shape{2, 7, 32, 13, 11}, Conv3Shape{1, 32, 32, 9, 17}, Conv3Shape{1, 32, 5, 8, 9});
   const auto precision = GENERATE(ConvPrecision::f32, ConvPrecision::bf16);
   const auto nchw = ActivationLayout::nchw, nhwc = ActivationLayout::nhwc;
-  const Conv3Layouts layouts = GENERATE_COPY(Conv3Layouts{nchw, nhwc}, Conv3Layouts{nhwc, nhwc}, Conv3Layouts{nhwc, nchw});
+  Conv3Layouts layouts = GENERATE_COPY(Conv3Layouts{nchw, nhwc}, Conv3Layouts{nhwc, nhwc}, Conv3Layouts{nhwc, nchw});
+  // The primitive on channels-last or on blocked memory (reordered), or as dispatched: all equal the loops.
+  layouts.primitive = GENERATE(PrimitiveLayout::automatic, PrimitiveLayout::channels_last, PrimitiveLayout::blocked);
   INFO("Cin=" << s.in_channels << " Cout=" << s.out_channels << " " << to_string(precision) << " in "
-              << (layouts.in == nhwc ? "NHWC" : "NCHW") << " out " << (layouts.out == nhwc ? "NHWC" : "NCHW"));
+              << (layouts.in == nhwc ? "NHWC" : "NCHW") << " out " << (layouts.out == nhwc ? "NHWC" : "NCHW")
+              << " primitive " << static_cast<int>(layouts.primitive));
   const index_t in_size = s.batch * s.in_channels * s.plane(), out_size = s.batch * s.out_channels * s.plane();
   auto x = random_floats(in_size, 9), w = random_floats(s.out_channels * s.in_channels * 9, 10);
   auto g = random_floats(out_size, 11);

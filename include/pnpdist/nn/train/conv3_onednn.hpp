@@ -14,7 +14,8 @@
 ///   each call; otherwise they run on NCHW / OIHW directly (gemm:jit). Blocked with its reorders is 3 to 5
 ///   times faster for 32 -> 32 channels at 128 x 128 (docs/learned.md, tools/bench_conv3_train.cpp). Channels-last
 ///   operands (Conv3Layouts) run on channels-last primitives, except backward-weights below AVX-512, which runs
-///   channel-blocked with reorders (faster there: backward_weights_on_channels_last).
+///   channel-blocked with reorders (faster there: backward_weights_on_channels_last); Conv3Layouts::primitive
+///   forces either.
 /// - Threads: the OpenMP team size is the executor's concurrency() for the call (ThreadScope of
 ///   onednn_engine.hpp; 1 for Serial).
 /// - Results equal the loops up to float round-off (another summation order); unlike the loops they may
@@ -85,10 +86,16 @@ enum class ActivationLayout { nchw, nhwc };
 /// a temporary and a pass over d_in where the caller would zero it first).
 enum class GradientWrite { accumulate, overwrite };
 
+/// The memory a blocked-path primitive runs on when a side is channels-last: `automatic` (channels-last, except
+/// backward-weights below AVX-512: onednn_train_detail::backward_weights_on_channels_last), or either one forced
+/// (for benchmarks and tests; results differ by float round-off only).
+enum class PrimitiveLayout { automatic, channels_last, blocked };
+
 /// The layouts of a convolution's two sides (see the file comment).
 struct Conv3Layouts {
   ActivationLayout in = ActivationLayout::nchw;   ///< in and d_in
   ActivationLayout out = ActivationLayout::nchw;  ///< out and d_out
+  PrimitiveLayout primitive = PrimitiveLayout::automatic;
   [[nodiscard]] bool channels_last() const {
     return in == ActivationLayout::nhwc || out == ActivationLayout::nhwc;
   }
@@ -198,6 +205,33 @@ inline Conv3Primitive make(const Conv3Shape& s, Pass pass, bool blocked, ConvPre
           pd.impl_info_str()};
 }
 
+/// Whether a backward-weights pass of channels-last operands runs its primitive on channels-last memory. On
+/// AVX-512 it does (oneDNN's avx512_core channels-last kernels). Below AVX-512, oneDNN 2.6's channels-last
+/// backward-weights kernel (jit:avx2) is slower than its channel-blocked one with the reorders in and out:
+/// per call, 32 -> 32 channels at 128 x 128, 6.6 -> 5.0 ms; at 30 x 183, 2.2 -> 1.6 ms; 32 -> 5 at 128 x 128,
+/// 1.8 -> 1.4 ms (CPU time, one thread, AMD Zen 3), while its forward and backward-data passes are as fast or
+/// faster on channels-last memory, which they keep (tools/bench_conv3_train.cpp compares both).
+inline bool backward_weights_on_channels_last() {
+  static const bool avx512 = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+    return (isa & avx512_core) == avx512_core;  // the ISAs are nested bit sets
+  }();
+  return avx512;
+}
+
+/// Whether the primitive of `pass` runs on channels-last memory (make()'s channels_last).
+inline bool primitive_on_channels_last(Pass pass, bool blocked, const Conv3Layouts& layouts) {
+  if (!layouts.channels_last()) return false;
+  if (!blocked) return true;  // plain NHWC
+  switch (layouts.primitive) {
+    case PrimitiveLayout::channels_last: return true;
+    case PrimitiveLayout::blocked: return false;
+    case PrimitiveLayout::automatic: break;
+  }
+  return pass != Pass::backward_weights || backward_weights_on_channels_last();
+}
+
 /// The process-wide cache: one primitive per (shape, pass, layout choice, precision), created on first use.
 /// A bf16 primitive oneDNN cannot create (a CPU without AVX-512) throws invalid_argument saying so.
 inline const Conv3Primitive& cached(const Conv3Shape& s, Pass pass, bool blocked, ConvPrecision precision,
@@ -284,7 +318,8 @@ inline std::string onednn_conv3_forward(int threads, const Conv3Shape& s, Conv3I
   namespace d = onednn_train_detail;
   detail::require_conv3_shape(s, "onednn_conv3_forward");
   onednn_detail::ThreadScope scope(threads);
-  const auto& p = d::cached(s, d::Pass::forward, blocked, precision, layouts.channels_last());
+  const auto& p = d::cached(s, d::Pass::forward, blocked, precision,
+                            d::primitive_on_channels_last(d::Pass::forward, blocked, layouts));
   dnnl::stream stream(onednn_detail::cpu_engine());
   d::Bound bound(stream);
   std::vector<float> zeros;
@@ -313,7 +348,8 @@ inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, 
   namespace d = onednn_train_detail;
   detail::require_conv3_shape(s, "onednn_conv3_backward_data");
   onednn_detail::ThreadScope scope(threads);
-  const auto& p = d::cached(s, d::Pass::backward_data, blocked, precision, layouts.channels_last());
+  const auto& p = d::cached(s, d::Pass::backward_data, blocked, precision,
+                            d::primitive_on_channels_last(d::Pass::backward_data, blocked, layouts));
   const index_t size = s.batch * s.in_channels * s.plane();
   const bool accumulate = write == GradientWrite::accumulate;
   std::vector<float> result(accumulate ? static_cast<std::size_t>(size) : 0);
@@ -336,23 +372,6 @@ inline std::string onednn_conv3_backward_data(int threads, const Conv3Shape& s, 
 
 /// d_weight += dL/dweight, d_bias += dL/dbias (d_bias may be nullptr) through oneDNN. Returns the
 /// implementation name.
-namespace onednn_train_detail {
-/// Whether a backward-weights pass of channels-last operands runs its primitive on channels-last memory. On
-/// AVX-512 it does (oneDNN's avx512_core channels-last kernels). Below AVX-512, oneDNN 2.6's channels-last
-/// backward-weights kernel (jit:avx2) is slower than its channel-blocked one with the reorders in and out:
-/// per call, 32 -> 32 channels at 128 x 128, 6.6 -> 5.0 ms; at 30 x 183, 2.2 -> 1.6 ms; 32 -> 5 at 128 x 128,
-/// 1.8 -> 1.4 ms (CPU time, one thread, AMD Zen 3), while its forward and backward-data passes are as fast or
-/// faster on channels-last memory, which they keep.
-inline bool backward_weights_on_channels_last() {
-  static const bool avx512 = [] {
-    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-    const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
-    return (isa & avx512_core) == avx512_core;  // the ISAs are nested bit sets
-  }();
-  return avx512;
-}
-}  // namespace onednn_train_detail
-
 inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& s, Conv3Input<float> in,
                                                  Conv3Input<float> d_out,
                                                  float* d_weight, float* d_bias, bool blocked = true,
@@ -362,7 +381,7 @@ inline std::string onednn_conv3_backward_weights(int threads, const Conv3Shape& 
   detail::require_conv3_shape(s, "onednn_conv3_backward_weights");
   onednn_detail::ThreadScope scope(threads);
   const auto& p = d::cached(s, d::Pass::backward_weights, blocked, precision,
-                            layouts.channels_last() && (!blocked || d::backward_weights_on_channels_last()));
+                            d::primitive_on_channels_last(d::Pass::backward_weights, blocked, layouts));
   std::vector<float> dw(static_cast<std::size_t>(s.out_channels * s.in_channels * 9));
   std::vector<float> db(static_cast<std::size_t>(s.out_channels));
   dnnl::stream stream(onednn_detail::cpu_engine());
