@@ -1,7 +1,9 @@
-"""Shared helpers of the Python tests: repository paths, small geometries, the dot-product adjoint test, the
-deepinv fixture (the DeepInv module, seeded; tests that use it are skipped without DeepInv or torch)."""
+"""Shared helpers of the Python tests: repository paths, small geometries, the dot-product adjoint test, whether
+mpirun started this process, the deepinv fixture (the DeepInv module, seeded; tests that use it are skipped
+without DeepInv or torch)."""
 
 import math
+import os
 import pathlib
 
 import numpy as np
@@ -12,6 +14,10 @@ import pnpdist
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WEIGHTS = ROOT / "weights"
 NN_FIXTURES = ROOT / "tests" / "fixtures" / "nn"
+
+# A process that mpirun started (even with -np 1): its children inherit the job's environment and cannot
+# initialize MPI on their own, so the checks that start fresh interpreters run only without mpirun.
+STARTED_BY_MPIRUN = any(name in os.environ for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"))
 
 
 def parallel_geometry(n=32, views=24, cols=None):

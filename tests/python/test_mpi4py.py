@@ -17,10 +17,9 @@ import numpy as np  # noqa: E402
 
 import pnpdist  # noqa: E402
 import pnpdist.mpi as mpi  # noqa: E402
-from conftest import parallel_geometry  # noqa: E402
+from conftest import STARTED_BY_MPIRUN, parallel_geometry  # noqa: E402
 
 WORLD = MPI.COMM_WORLD
-LAUNCHED = any(name in os.environ for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"))  # by mpirun
 
 
 def test_mpi4py_initialized_mpi_and_pnpdist_uses_it():
@@ -115,7 +114,7 @@ def test_import_orders_and_exit():
     """pnpdist.mpi imported before mpi4py: pnpdist initializes MPI and finalizes it at exit, mpi4py uses it; the
     process exits cleanly either way. Run by the one-process run only: a child of a process that mpirun started
     (even with -np 1) inherits the job's environment and cannot initialize MPI on its own."""
-    if LAUNCHED:
+    if STARTED_BY_MPIRUN:
         pytest.skip("checked by the one-process run without mpirun (python_test_mpi4py)")
     pnpdist_first = ("import pnpdist.mpi as m\nfrom mpi4py import MPI\nc = m.from_mpi4py(MPI.COMM_WORLD)\n"
                      "c.barrier()\nprint(m.initialized_here, MPI.Query_thread() == MPI.THREAD_FUNNELED, c.size)\n")
