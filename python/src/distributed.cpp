@@ -70,13 +70,6 @@ NumpyArray local_rows(const DistributedProjector<D>& op, const ArrayLike& projec
   return nb::borrow<NumpyArray>(rows);
 }
 
-/// The description of this rank's rows in the messages.
-template <std::size_t D>
-const char* rows_description(const DistributedProjector<D>&) {
-  return CtOf<D>::local_rows;
-}
-const char* rows_description(const DistributedOperator&) { return DistributedOperator::local_rows; }
-
 /// The library's gradient of f(x) = 1/2 ||A x - y||^2 of a row-distributed operator (collective).
 template <class Op>
 NumpyArray gradient(const Op& op, const ArrayLike& x, const ArrayLike& y, const ArrayLike& out) {
@@ -181,18 +174,24 @@ Shape domain_of(const ct::Geometry3D& g) { return {g.volume.slices, g.volume.row
 
 }  // namespace
 
-void raise_on_every_rank(const Communicator& comm, const std::optional<RankError>& mine, const std::string& context) {
+void rethrow_on_every_rank(const Communicator& comm, const std::exception_ptr& mine, const std::string& context) {
   int failed = mine ? 1 : 0;
   {
     nb::gil_scoped_release release;
     comm.allreduce_sum(&failed, 1);
   }
-  if (mine && mine->type_error) throw nb::type_error(mine->message.c_str());
-  if (mine) throw nb::value_error(mine->message.c_str());
+  if (mine) std::rethrow_exception(mine);
   if (failed != 0)
     throw nb::value_error((context + ": " + std::to_string(failed) +
                            " other rank(s) refused their arguments (each raises naming its own)")
                               .c_str());
+}
+
+void raise_on_every_rank(const Communicator& comm, const std::optional<RankError>& mine, const std::string& context) {
+  std::exception_ptr error;
+  if (mine && mine->type_error) error = std::make_exception_ptr(nb::type_error(mine->message.c_str()));
+  else if (mine) error = std::make_exception_ptr(nb::value_error(mine->message.c_str()));
+  rethrow_on_every_rank(comm, error, context);
 }
 
 int count_differing(const Communicator& comm, std::int64_t value, int root, std::int64_t& root_value) {
@@ -318,9 +317,7 @@ const LinearOperator* local_operator(nb::handle local, int rank, std::optional<R
   if (op->dtype() != DType::float32)
     error = RankError{true, "DistributedOperator: local must be a float32 operator (the solvers' type), got " +
                                 std::string(dtype_name(op->dtype())) + " " + type + on};
-  else if (dynamic_cast<const DistributedOperator*>(op) != nullptr ||
-           dynamic_cast<const DistributedProjector2D*>(op) != nullptr ||
-           dynamic_cast<const DistributedProjector3D*>(op) != nullptr)
+  else if (visit_row_distributed(*op, [](const auto&) {}))
     error = RankError{true, "DistributedOperator: local must be this rank's own operator, got a distributed " + type +
                                 " (its adjoint is already collective)" + on};
   else if (op->domain_shape().size() != 2 && op->domain_shape().size() != 3)

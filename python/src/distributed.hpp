@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,9 +44,28 @@ struct RankError {
 };
 
 /// Collective argument check (one allreduce): when any rank has an error, every rank raises, this rank's own
-/// error where it has one, otherwise ValueError "<context>: N other rank(s) refused their arguments", so that no
-/// rank is left waiting in the next collective.
+/// error where it has one (rethrown as it is), otherwise ValueError "<context>: N other rank(s) refused their
+/// arguments", so that no rank is left waiting in the next collective.
+void rethrow_on_every_rank(const Communicator& comm, const std::exception_ptr& mine, const std::string& context);
+
+/// The same with this rank's error as a RankError (TypeError or ValueError).
 void raise_on_every_rank(const Communicator& comm, const std::optional<RankError>& mine, const std::string& context);
+
+/// check() on this rank, its exception raised on every rank as rethrow_on_every_rank does (collective);
+/// returns check's result.
+template <class F>
+auto check_on_every_rank(const Communicator& comm, const std::string& context, F&& check) {
+  using Result = decltype(check());
+  std::optional<Result> result;
+  std::exception_ptr error;
+  try {
+    result.emplace(check());
+  } catch (...) {
+    error = std::current_exception();
+  }
+  rethrow_on_every_rank(comm, error, context);
+  return std::move(*result);
+}
 
 /// Collective (one broadcast from `root`, one allreduce): the number of ranks whose `value` differs from root's,
 /// root's value in `root_value`.
@@ -171,6 +191,23 @@ template <std::size_t R, std::size_t D>
 template <std::size_t R>
 [[nodiscard]] DistributedOperator::Physics<R> physics_of(const DistributedOperator& op, const float* rows) {
   return op.template physics<R>(rows);
+}
+
+/// The description of this rank's rows in the messages.
+template <std::size_t D>
+const char* rows_description(const DistributedProjector<D>&) {
+  return CtOf<D>::local_rows;
+}
+inline const char* rows_description(const DistributedOperator&) { return DistributedOperator::local_rows; }
+
+/// When `op` is row-distributed (DistributedProjector2D, DistributedProjector3D, DistributedOperator: the one list
+/// of these classes), calls f(op as that class) and returns true; returns false otherwise.
+template <class F>
+bool visit_row_distributed(const LinearOperator& op, F&& f) {
+  if (const auto* p = dynamic_cast<const DistributedProjector2D*>(&op)) return f(*p), true;
+  if (const auto* p = dynamic_cast<const DistributedProjector3D*>(&op)) return f(*p), true;
+  if (const auto* p = dynamic_cast<const DistributedOperator*>(&op)) return f(*p), true;
+  return false;
 }
 
 /// f(std::integral_constant<std::size_t, R>{}) for the operator's domain rank R (2 or 3).

@@ -8,7 +8,9 @@
 // without an observer; the exception leaves the last checkpoint written on disk. A DistributedProjector2D or
 // DistributedProjector3D (pnpdist.mpi) runs as the library's DistributedPhysics of its blocks, a
 // DistributedOperator as that of its local operator: collective, y is this rank's rows. A
-// pnpdist.mpi.DistributedDenoiser is a DRUNet whose denoising is collective: the solve is then collective too.
+// pnpdist.mpi.DistributedDenoiser is a DRUNet whose denoising is collective: the solve is then collective too, on
+// the denoiser's group (which must be the operator's where both are distributed). A collective solve's checkpoint
+// is one file per rank (the solver's checkpoint_file), its path checked on every rank.
 
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
@@ -115,6 +117,28 @@ struct NetworkPrior {
   }
 };
 
+/// The NetworkPrior of a DistributedDenoiser: it exposes the denoiser's communicator, so that the solver runs as
+/// distributed (SolverRanks): one checkpoint file per rank, agreed on collectively, and the physics and the
+/// denoiser required to be on the same group of processes.
+template <std::size_t Q>
+struct DistributedNetworkPrior : NetworkPrior<Q> {
+  CommunicatorRef comm;
+  [[nodiscard]] const CommunicatorRef& communicator() const { return comm; }
+};
+
+/// f(prior) with the prior of rank Q over `net`: a DistributedNetworkPrior for a DistributedDenoiser, a NetworkPrior
+/// otherwise.
+template <std::size_t Q, class F>
+void with_prior(const Denoiser& denoiser, Denoiser::Variant& net, F&& f) {
+  if (denoiser.communicator()) {
+    DistributedNetworkPrior<Q> prior{{&net}, *denoiser.communicator()};
+    f(prior);
+  } else {
+    NetworkPrior<Q> prior{&net};
+    f(prior);
+  }
+}
+
 /// After every iteration, with the GIL held: runs the Python signal handlers (Ctrl-C raises KeyboardInterrupt
 /// here), then calls the Python observer (if not None) with the record and a copy of the iterate. An exception
 /// of either propagates out of the solve as nb::python_error (the checkpoint of this iteration is then not
@@ -200,8 +224,9 @@ nb::dict run(Problem& p, Denoiser& denoiser) {
     nb::gil_scoped_release release;
     const std::lock_guard<std::mutex> lock(p.op->mutex());
     denoiser.with_locked([&](Denoiser::Variant& net) {
-      NetworkPrior<Q> prior{&net};
-      std::visit([&](const auto& algorithm) { result.emplace(solve<R>(p, prior, algorithm)); }, p.algorithm);
+      with_prior<Q>(denoiser, net, [&](auto& prior) {
+        std::visit([&](const auto& algorithm) { result.emplace(solve<R>(p, prior, algorithm)); }, p.algorithm);
+      });
     });
   }
   return to_dict(std::move(*result), p.op->domain_shape());
@@ -219,9 +244,10 @@ nb::dict run_distributed(Problem& p, const Op& op, Denoiser& denoiser) {
     const auto lock = op.lock();
     const auto physics = physics_of<D>(op, p.y.data());
     denoiser.with_locked([&](Denoiser::Variant& net) {
-      NetworkPrior<Q> prior{&net};
-      std::visit([&](const auto& algorithm) { result.emplace(solve_physics(p, physics, prior, algorithm)); },
-                 p.algorithm);
+      with_prior<Q>(denoiser, net, [&](auto& prior) {
+        std::visit([&](const auto& algorithm) { result.emplace(solve_physics(p, physics, prior, algorithm)); },
+                   p.algorithm);
+      });
     });
   }
   return to_dict(std::move(*result), op.domain_shape());
@@ -235,8 +261,10 @@ nb::dict run_fused(Problem& p, BoundBlurStack& stack, Denoiser& denoiser) {
     const std::lock_guard<std::mutex> lock(stack.mutex());
     stack.set_measurements(p.y.data());
     denoiser.with_locked([&](Denoiser::Variant& net) {
-      NetworkPrior<4> prior{&net};
-      std::visit([&](const auto& algorithm) { result.emplace(solve_fused(p, stack, prior, algorithm)); }, p.algorithm);
+      with_prior<4>(denoiser, net, [&](auto& prior) {
+        std::visit([&](const auto& algorithm) { result.emplace(solve_fused(p, stack, prior, algorithm)); },
+                   p.algorithm);
+      });
     });
   }
   return to_dict(std::move(*result), stack.domain_shape());
@@ -290,7 +318,29 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
              index_t checkpoint_every) {
   const std::size_t rank = op.domain_shape().size();
   auto* stack = dynamic_cast<BoundBlurStack*>(&op);
-  const std::string file = checkpoint_file(checkpoint, checkpoint_every);
+  const char* rows = nullptr;  // this rank's rows where op is row-distributed
+  std::optional<CommunicatorRef> comm = denoiser.communicator();
+  visit_row_distributed(op, [&](const auto& distributed) {
+    rows = rows_description(distributed);
+    comm = distributed.communicator();
+  });
+  if (comm) comm->get().check_usable();
+  if (denoiser.communicator()) denoiser.communicator()->get().check_usable();
+  if (rows != nullptr && denoiser.communicator()) {  // both distributed: on one group (collective over op's)
+    const CommunicatorRef& net_comm = *denoiser.communicator();
+    std::optional<RankError> error;
+    if (net_comm.rank() != comm->rank() || net_comm.size() != comm->size())
+      error = RankError{false, "pnpdist.pnp: the operator runs on rank " + std::to_string(comm->rank()) + " of " +
+                                   std::to_string(comm->size()) + " but the DistributedDenoiser on rank " +
+                                   std::to_string(net_comm.rank()) + " of " + std::to_string(net_comm.size()) +
+                                   "; both must use the same group of processes"};
+    raise_on_every_rank(comm->get(), error, "pnpdist.pnp");
+  }
+  // A collective solve checks the checkpoint path on every rank (each rank's folder may differ): all raise or none.
+  const std::string file =
+      comm ? check_on_every_rank(comm->get(), "pnpdist.pnp checkpoint",
+                                 [&] { return checkpoint_file(checkpoint, checkpoint_every); })
+           : checkpoint_file(checkpoint, checkpoint_every);
   if (op.dtype() != DType::float32) throw nb::type_error("pnp needs a float32 operator (DRUNet works in float32)");
   if (stack != nullptr && denoiser.dim() != 2)
     throw nb::value_error("a CircularBlurStack holds images: pnp on it needs a 2D network (dim=2)");
@@ -306,17 +356,6 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
                            ", H, W), an image of its channels; the operator's domain " +
                            shape_string(op.domain_shape()) + " is a volume: use a 3D network (DRUNet(..., dim=3))")
                               .c_str());
-  const auto* distributed2 = dynamic_cast<const DistributedProjector2D*>(&op);
-  const auto* distributed3 = dynamic_cast<const DistributedProjector3D*>(&op);
-  const auto* distributed = dynamic_cast<const DistributedOperator*>(&op);
-  const char* rows = distributed2   ? CtOf<2>::local_rows
-                     : distributed3 ? CtOf<3>::local_rows
-                     : distributed  ? DistributedOperator::local_rows
-                                    : nullptr;
-  if ((rows != nullptr || denoiser.communicator()) && checkpoint)
-    throw nb::value_error("checkpoints of a distributed solve (DistributedProjector2D, DistributedProjector3D, "
-                          "DistributedOperator, DistributedDenoiser) are not supported yet");
-  if (denoiser.communicator()) denoiser.communicator()->get().check_usable();
   const ArrayArg measured =
       take_array(y, ArraySpec{"y", {DType::float32}, op.range_shape(), rows ? rows : "the operator's range"});
   const index_t n = element_count(op.domain_shape()), m = element_count(op.range_shape());
@@ -348,14 +387,17 @@ nb::dict pnp(LinearOperator& op, const ArrayLike& y, Denoiser& denoiser, const A
   p.options.checkpoint_every = checkpoint_every;
   if (!file.empty()) p.options.checkpoint_fingerprint = checkpoint_fingerprint(op, p, x0.is_none(), denoiser);
   if (stack != nullptr) return run_fused(p, *stack, denoiser);
-  if (distributed2 != nullptr) return run_distributed<2, 4>(p, *distributed2, denoiser);
-  if (distributed3 != nullptr)
-    return denoiser.dim() == 2 ? run_distributed<3, 4>(p, *distributed3, denoiser)
-                               : run_distributed<3, 5>(p, *distributed3, denoiser);
-  if (distributed != nullptr && rank == 2) return run_distributed<2, 4>(p, *distributed, denoiser);
-  if (distributed != nullptr)
-    return denoiser.dim() == 2 ? run_distributed<3, 4>(p, *distributed, denoiser)
-                               : run_distributed<3, 5>(p, *distributed, denoiser);
+  std::optional<nb::dict> solved;
+  const bool row_distributed = visit_row_distributed(op, [&](const auto& distributed_op) {
+    visit_domain_rank(distributed_op, [&](auto domain_rank) {
+      if constexpr (decltype(domain_rank)::value == 2)
+        solved = run_distributed<2, 4>(p, distributed_op, denoiser);
+      else
+        solved = denoiser.dim() == 2 ? run_distributed<3, 4>(p, distributed_op, denoiser)
+                                     : run_distributed<3, 5>(p, distributed_op, denoiser);
+    });
+  });
+  if (row_distributed) return *solved;
   if (rank == 2) return run<2, 4>(p, denoiser);
   return denoiser.dim() == 2 ? run<3, 4>(p, denoiser) : run<3, 5>(p, denoiser);
 }

@@ -36,13 +36,10 @@ import pytest
 
 import pnpdist
 import pnpdist.mpi as mpi
-from conftest import WEIGHTS, fan_geometry, parallel_geometry
+from conftest import STARTED_BY_MPIRUN, WEIGHTS, fan_geometry, parallel_geometry
 
 EPS32 = 2.0 ** -24
 COMM = mpi.world()
-# A process that mpirun started (even with -np 1): its children inherit the job's environment and cannot
-# initialize MPI on their own, so the checks that start fresh interpreters run only without mpirun.
-STARTED_BY_MPIRUN = any(name in os.environ for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"))
 GRAY = str(WEIGHTS / "drunet_gray.safetensors")
 
 
@@ -195,8 +192,6 @@ def test_bad_input_raises_naming_the_problem(ct_problem):
         op.data_fidelity(truth, op.local_rows(y).astype(np.float64))
     with pytest.raises(ValueError, match=r"x must have shape \(32, 32\)"):
         op.gradient(np.zeros((32, 31), np.float32), op.local_rows(y))
-    with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
-        pnpdist.pnp(op, op.local_rows(y), net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
 
 
 def _cone(kind="cone", n=16, views=12, det=24):
@@ -288,8 +283,6 @@ def test_3d_bad_input_raises_naming_the_problem(cone_problem):
         op.local_rows(y.astype(np.float64))
     with pytest.raises(ValueError, match=r"x must have shape \(16, 16, 16\)"):
         op.gradient(np.zeros((16, 16), np.float32), op.local_rows(y))
-    with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
-        pnpdist.pnp(op, op.local_rows(y), net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
     assert op.data_fidelity(truth, op.local_rows(y)) > 0  # still usable: nothing was left pending
 
 
@@ -452,8 +445,6 @@ def test_distributed_denoiser_refuses_bad_arguments(ct_problem):
         dist(np.zeros((2, 32, 32), np.float32), 0.1)
     with pytest.raises(ValueError, match="sigma must be >= 0"):
         dist(np.zeros((32, 32), np.float32), -1.0)
-    with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
-        pnpdist.pnp(A, y, dist, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
     with pytest.raises(ValueError, match="shape must have 2 to 4 axes"):
         dist.local_tiles((32,))
     if COMM.size > 1:  # the other ranks pass another image (values, then shape) than rank 0: every rank raises
@@ -590,8 +581,6 @@ def test_distributed_operator_refuses_bad_arguments_on_every_rank(ct_problem):
         op.data_fidelity(truth, wrong)
     with pytest.raises(ValueError, match=expected):
         pnpdist.pnp(op, wrong, net, pnpdist.ProximalGradient())
-    with pytest.raises(ValueError, match="checkpoints of a distributed solve"):
-        pnpdist.pnp(op, y[mine], net, pnpdist.ProximalGradient(), checkpoint="unused.ckpt")
     with pytest.raises(ValueError, match=r"a 2D network of 1 channel\(s\) takes a domain \(1, H, W\)"):
         pnpdist.pnp(_blur_problem((3, 24, 24))[2], np.zeros((len(mine), 3, 24, 24), np.float32), net,
                     pnpdist.ProximalGradient())
