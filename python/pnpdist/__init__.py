@@ -1,5 +1,5 @@
-"""pnpdist from Python: 2D and 3D CT projectors, blurs, the DRUNet denoiser, FBP / SIRT / CGLS, metrics and phantoms
-of the C++ library, on numpy arrays and CPU torch tensors without copies.
+"""pnpdist from Python: 2D and 3D CT projectors, blurs, the DRUNet denoiser, FBP / SIRT / CGLS, PnP, learned
+primal-dual, metrics and phantoms of the C++ library, on numpy arrays and CPU torch tensors without copies.
 
 Arrays are passed as they are: C-contiguous, on the CPU, of the dtype and shape the callee states. Anything
 else raises TypeError (not an array, wrong device or dtype) or ValueError (wrong shape, not contiguous,
@@ -57,6 +57,10 @@ from ._pnpdist import (
     DRUNetBackward,
     DRUNetTape,
     infer_drunet_config,
+    # learned reconstruction
+    LearnedPrimalDual,
+    ellipse_geometry,
+    ellipse_phantom,
     # metrics and phantoms
     psnr,
     ssim,

@@ -52,5 +52,6 @@ void bind_pnp_algorithms(nb::module_& m);
 void bind_pnp(nb::module_& m);
 void bind_metrics(nb::module_& m);
 void bind_phantoms(nb::module_& m);
+void bind_lpd(nb::module_& m);
 
 }  // namespace pnpdist::python

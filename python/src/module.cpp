@@ -23,4 +23,5 @@ NB_MODULE(_pnpdist, m) {
   py::bind_pnp(m);
   py::bind_metrics(m);
   py::bind_phantoms(m);
+  py::bind_lpd(m);
 }

@@ -244,6 +244,8 @@ def option_calls():
             "Geometry3D.beam"),
         ("StackedOperator.__init__", "layout"): (lambda v: pnpdist.StackedOperator([a, a], layout=v),
                                                  "StackedOperator.layout"),
+        ("ellipse_geometry", "beam"): (lambda v: pnpdist.ellipse_geometry(8, 3, beam=v), None),
+        ("ellipse_phantom", "split"): (lambda v: pnpdist.ellipse_phantom(0, split=v, size=8), None),
     }
 
 

@@ -87,6 +87,15 @@ struct EllipseDataOptions {
   return shapes;
 }
 
+/// Phantom `index` of `split` on a grid of `shape` (H, W) unit pixels, as the samples hold it: the ellipses
+/// filling the grid (phantom::fitted_scale), each pixel the mean of 2 x 2 samples.
+template <class T, class Exec>
+[[nodiscard]] inline Tensor<T, 2> ellipse_phantom(const Exec& exec, const EllipseDataOptions& o, DataSplit split,
+                                                  std::uint64_t index, const Extents<2>& shape) {
+  const ct::VolumeGeometry2D grid{shape[0], shape[1], 1.0, 1.0};
+  return phantom::rasterize<T>(exec, random_ellipses(o, split, index), grid, phantom::fitted_scale(grid), 2);
+}
+
 /// Writes sample `index` of `split`: the phantom (H, W) into `image`, its noisy scaled projections (views,
 /// cols) into `data`. `exec` rasterizes; the layer's operator projects.
 template <class Exec, class Op>
@@ -97,10 +106,7 @@ inline void ellipse_sample(const Exec& exec, const ProjectorLayer<Op>& layer, co
   require(o.noise >= 0 && std::isfinite(o.noise), [&] {
     return "ellipse_sample: the noise level must be finite and >= 0, got " + std::to_string(o.noise);
   });
-  const Extents<2> shape = layer.image_shape();
-  const ct::VolumeGeometry2D grid{shape[0], shape[1], 1.0, 1.0};
-  const Tensor<T, 2> phantom =
-      phantom::rasterize<T>(exec, random_ellipses(o, split, index), grid, phantom::fitted_scale(grid), 2);
+  const Tensor<T, 2> phantom = ellipse_phantom<T>(exec, o, split, index, layer.image_shape());
   std::copy(phantom.data(), phantom.data() + layer.image_size(), image);
   layer.forward(1, image, data);
   double mean_abs = 0;
