@@ -30,6 +30,21 @@ def fan_geometry(n=32, views=30, cols=None):
     return pnpdist.fan_beam_2d(angles, cols or 2 * n, 4.0 * n, 2.0 * n, (n, n))
 
 
+def with_noise(y, level, seed):
+    """y plus Gaussian noise of standard deviation level x max |y| (numpy's generator of `seed`), float32."""
+    return (y + level * float(np.abs(y).max()) * np.random.default_rng(seed).standard_normal(y.shape)).astype(
+        np.float32)
+
+
+def shepp_logan_ct(n=32, views=30, cols=48, seed=0):
+    """The n x n Shepp-Logan phantom, a parallel geometry of `views` views over [0, pi) and `cols` bins, its
+    projector and the sinogram with 2% noise (with_noise): (truth, geometry, projector, y)."""
+    truth = pnpdist.shepp_logan((n, n))
+    g = pnpdist.parallel_beam_2d(np.linspace(0, math.pi, views, endpoint=False), cols, (n, n))
+    A = pnpdist.JosephProjector2D(g)
+    return truth, g, A, with_noise(A(truth), 0.02, seed)
+
+
 def adjoint_mismatch(op, seed=0):
     """|<A x, y> - <x, A^T y>| / (|A x| |y|) for random x, y of the operator's dtype."""
     rng = np.random.default_rng(seed)

@@ -36,7 +36,7 @@ import pytest
 
 import pnpdist
 import pnpdist.mpi as mpi
-from conftest import STARTED_BY_MPIRUN, WEIGHTS, fan_geometry, parallel_geometry
+from conftest import STARTED_BY_MPIRUN, WEIGHTS, fan_geometry, parallel_geometry, shepp_logan_ct, with_noise
 
 EPS32 = 2.0 ** -24
 COMM = mpi.world()
@@ -127,13 +127,7 @@ def test_gradient_and_data_fidelity_equal_the_whole_operator(beam, blocks):
 
 @pytest.fixture(scope="module")
 def ct_problem():
-    n = 32
-    truth = pnpdist.shepp_logan((n, n))
-    g = pnpdist.parallel_beam_2d(np.linspace(0, math.pi, 30, endpoint=False), 48, (n, n))
-    A = pnpdist.JosephProjector2D(g)
-    y = A(truth)
-    y = (y + 0.02 * float(np.abs(y).max()) * np.random.default_rng(0).standard_normal(y.shape)).astype(np.float32)
-    return truth, g, A, y, pnpdist.DRUNet(GRAY)
+    return (*shepp_logan_ct(), pnpdist.DRUNet(GRAY))
 
 
 ALGORITHMS = {
@@ -226,9 +220,7 @@ def cone_problem():
     g = _cone()
     truth = pnpdist.shepp_logan((16, 16, 16))
     A = pnpdist.JosephProjector3D(g)
-    y = A(truth)
-    y = (y + 0.02 * float(np.abs(y).max()) * np.random.default_rng(1).standard_normal(y.shape)).astype(np.float32)
-    return truth, g, A, y, pnpdist.DRUNet(GRAY, dim=3)
+    return truth, g, A, with_noise(A(truth), 0.02, seed=1), pnpdist.DRUNet(GRAY, dim=3)
 
 
 @pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
@@ -322,9 +314,7 @@ def test_groups_solve_their_own_problems_as_one_process_would(ct_problem, algori
     truth, g, A, _, net = ct_problem
     color = COMM.rank % 2
     sub = COMM.split(color)
-    y = A(truth)
-    y = (y + 0.02 * float(np.abs(y).max()) * np.random.default_rng(10 + color).standard_normal(y.shape)).astype(
-        np.float32)
+    y = with_noise(A(truth), 0.02, seed=10 + color)
     x0 = pnpdist.fbp(g, y)
     op = mpi.DistributedProjector2D(g, sub.size, sub)
     gradient = op.gradient(x0, op.local_rows(y))  # collective over the group only

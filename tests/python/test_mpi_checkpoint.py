@@ -14,7 +14,7 @@ import pytest
 
 import pnpdist
 import pnpdist.mpi as mpi
-from conftest import WEIGHTS
+from conftest import WEIGHTS, shepp_logan_ct
 
 COMM = mpi.world()
 GRAY = str(WEIGHTS / "drunet_gray.safetensors")
@@ -38,12 +38,7 @@ def net():
 
 
 def ct_case(net, distributed_denoiser):
-    n = 32
-    truth = pnpdist.shepp_logan((n, n))
-    g = pnpdist.parallel_beam_2d(np.linspace(0, math.pi, 30, endpoint=False), 48, (n, n))
-    A = pnpdist.JosephProjector2D(g)
-    y = A(truth)
-    y = (y + 0.02 * float(np.abs(y).max()) * np.random.default_rng(0).standard_normal(y.shape)).astype(np.float32)
+    truth, g, A, y = shepp_logan_ct()
     if distributed_denoiser:  # the whole projector on every rank, the tiles dealt to the ranks
         return A, y, mpi.DistributedDenoiser(net, COMM, tile=16, overlap=8), truth, pnpdist.fbp(g, y)
     op = mpi.DistributedProjector2D(g, 2 * COMM.size, COMM)

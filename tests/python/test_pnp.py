@@ -6,21 +6,15 @@ import numpy as np
 import pytest
 
 import pnpdist
-from conftest import WEIGHTS
+from conftest import WEIGHTS, shepp_logan_ct
 
 GRAY = str(WEIGHTS / "drunet_gray.safetensors")
 
 
 @pytest.fixture(scope="module")
 def ct_problem():
-    n = 64
-    x = pnpdist.shepp_logan((n, n))
-    g = pnpdist.parallel_beam_2d(np.linspace(0, math.pi, 60, endpoint=False), 96, (n, n))
-    A = pnpdist.JosephProjector2D(g)
-    y = A(x)
-    noise = 0.02 * float(np.abs(y).max())
-    y = (y + noise * np.random.default_rng(0).standard_normal(y.shape)).astype(np.float32)
-    return x, g, A, y, noise
+    x, g, A, y = shepp_logan_ct(n=64, views=60, cols=96)
+    return x, g, A, y, 0.02 * float(np.abs(A(x)).max())
 
 
 def test_hqs_improves_on_fbp(ct_problem):

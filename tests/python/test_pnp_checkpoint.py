@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import pnpdist
-from conftest import WEIGHTS
+from conftest import WEIGHTS, shepp_logan_ct
 
 GRAY = str(WEIGHTS / "drunet_gray.safetensors")
 # The record fields that do not measure time: equal between an interrupted and an uninterrupted run.
@@ -27,14 +27,8 @@ class Stop(Exception):
 
 @pytest.fixture(scope="module")
 def problem():
-    n = 32
-    x = pnpdist.shepp_logan((n, n))
-    g = pnpdist.parallel_beam_2d(np.linspace(0, math.pi, 30, endpoint=False), 48, (n, n))
-    A = pnpdist.JosephProjector2D(g)
-    y = A(x)
-    noise = 0.02 * float(np.abs(y).max())
-    y = (y + noise * np.random.default_rng(0).standard_normal(y.shape)).astype(np.float32)
-    return x, g, A, y, noise, pnpdist.DRUNet(GRAY)
+    x, g, A, y = shepp_logan_ct()
+    return x, g, A, y, 0.02 * float(np.abs(A(x)).max()), pnpdist.DRUNet(GRAY)
 
 
 def algorithms(noise):
