@@ -16,12 +16,14 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "ct_support.hpp"
 #include "options.hpp"
+#include "pnpdist/learned/dihedral_ensemble.hpp"
 #include "pnpdist/learned/ellipse_data.hpp"
 #include "pnpdist/learned/fbp_start.hpp"
 #include "pnpdist/learned/lpd.hpp"
@@ -76,8 +78,9 @@ public:
     }
   }
 
-  /// The reconstruction of y (views, cols) or of a batch (N, views, cols), float32.
-  NumpyArray reconstruct(const ArrayLike& y, const ArrayLike& out) {
+  /// The reconstruction of y (views, cols) or of a batch (N, views, cols), float32; with self_ensemble, each the
+  /// mean over the 8 symmetries of the square (learned/dihedral_ensemble.hpp).
+  NumpyArray reconstruct(const ArrayLike& y, const ArrayLike& out, bool self_ensemble) {
     const Shape sinogram{geometry_.views(), geometry_.detector_cols};
     const ArrayArg in = take_array(
         y, ArraySpec{"y", {DType::float32}, {}, "(views, detector_cols) or (N, views, detector_cols)", 2, 3});
@@ -102,7 +105,15 @@ public:
       const auto* measured = static_cast<const float*>(in.data());
       const auto s = static_cast<float>(scale_);
       for (std::size_t i = 0; i < g.size(); ++i) g[i] = s * measured[i];
-      net_->forward(exec_, batch, g.data(), static_cast<float*>(x));
+      if (!self_ensemble) {
+        net_->forward(exec_, batch, g.data(), static_cast<float*>(x));
+      } else {
+        if (!ensemble_) ensemble_.emplace(projector_);  // throws invalid_argument for an asymmetric geometry
+        const auto one = [&](const float* sinogram, float* image) { net_->forward(exec_, 1, sinogram, image); };
+        const index_t pixels = element_count(image) / batch;
+        for (index_t n = 0; n < batch; ++n)
+          ensemble_->reconstruct(one, g.data() + n * element_count(sinogram), static_cast<float*>(x) + n * pixels);
+      }
     }
     return nb::borrow<NumpyArray>(result);
   }
@@ -123,6 +134,7 @@ private:
   bool geometry_matches_ = false;
   std::unique_ptr<learned::ProjectorLayer<Projector>> layer_;   // refers to projector_
   std::unique_ptr<learned::LearnedPrimalDual<Projector>> net_;  // refers to *layer_; its activations: one call at a time
+  std::optional<learned::DihedralEnsemble<float>> ensemble_;    // the geometry's symmetries, found on first use
   std::mutex mutex_;
 };
 
@@ -146,12 +158,15 @@ void bind_lpd(nb::module_& m) {
           nb::arg("weights"), nb::arg("geometry"), nb::arg("accept_geometry_mismatch") = false,
           nb::arg("executor") = nb::none())
       .def("reconstruct", &LearnedPrimalDualModel::reconstruct, nb::arg("y"), nb::arg("out") = nb::none(),
+           nb::arg("self_ensemble") = false,
            "The reconstruction (H, W) of a float32 sinogram y (views, detector_cols) of the geometry, or the "
-           "reconstructions (N, H, W) of a batch (N, views, detector_cols); the network reads s y. Memory: the "
+           "reconstructions (N, H, W) of a batch (N, views, detector_cols); the network reads s y. self_ensemble: "
+           "the mean of T^-1 net(S_T s y) over the 8 symmetries T of the square image (8 network passes; a geometry "
+           "that some T does not map onto itself raises pnpdist.InvalidArgument naming it). Memory: the "
            "network keeps its activations, about iterations x (4 width + memory) planes of an image and of a "
            "sinogram per image of the batch (0.12 GB each for the shipped weights at 128 x 128 and 30 views).")
       .def("__call__", &LearnedPrimalDualModel::reconstruct, nb::arg("y"), nb::arg("out") = nb::none(),
-           "reconstruct(y).")
+           nb::arg("self_ensemble") = false, "reconstruct(y, out, self_ensemble).")
       .def_prop_ro("weights", [](const LearnedPrimalDualModel& l) { return l.info().path; })
       .def_prop_ro("geometry", &LearnedPrimalDualModel::geometry)
       .def_prop_ro("iterations", [](const LearnedPrimalDualModel& l) { return l.info().config.iterations; })

@@ -2,7 +2,7 @@
 implementation of learned primal-dual written here from the paper's update rules (the tiny PyTorch fixture's
 weights, tools/make_lpd_fixtures.py, on a small geometry; the shipped weights on a test phantom), the scale against
 the largest singular value of the projector's explicit matrix, the shipped weights' quality on held-out test
-phantoms, batches, and the refusals."""
+phantoms, the self-ensemble against numpy's symmetries of the square, batches, and the refusals."""
 
 import json
 import math
@@ -128,6 +128,45 @@ def test_shipped_network_beats_fbp_on_test_phantoms(shipped):
         lpd_psnr = pnpdist.psnr(lpd(y), truth, data_range=data_range)
         fbp_psnr = pnpdist.psnr(pnpdist.fbp(g, y), truth, data_range=data_range)
         assert lpd_psnr >= fbp_psnr + 10 and lpd_psnr >= 35, (index, lpd_psnr, fbp_psnr)
+
+
+def dihedral_group(x):
+    """The 8 symmetries of the square applied to x, each with its inverse: [(T x, T^-1)], numpy's own."""
+    turns = [(np.rot90(x, k), lambda v, k=k: np.rot90(v, -k)) for k in range(4)]
+    flips = [(x.T, np.transpose), (np.flipud(x), np.flipud), (np.fliplr(x), np.fliplr),
+             (np.rot90(x, 2).T, lambda v: np.rot90(v.T, -2))]
+    return turns + flips
+
+
+def test_self_ensemble_is_the_mean_over_the_symmetries_and_improves_on_validation_phantoms(shipped):
+    """On noiseless data y = A x, S_T y is A (T x): the ensemble equals the mean over numpy's 8 symmetries of
+    T^-1 LPD(A T x) to float round-off. On validation phantoms 0-3 with 5% noise the ensemble's mean PSNR is
+    0.24 dB above the network's (measured: +0.07 to +0.44 dB per phantom; asserted: mean > 0.1 dB)."""
+    g, A, lpd = shipped
+    truth = pnpdist.ellipse_phantom(5, split="validation")
+    expected = np.mean([inverse(lpd(A(np.ascontiguousarray(tx)))) for tx, inverse in dihedral_group(truth)], axis=0)
+    ensembled = lpd(A(truth), self_ensemble=True)
+    assert np.abs(ensembled - expected).max() <= 1e-4 * np.abs(expected).max()  # measured 5.3e-6
+    gains = []
+    for index in range(4):
+        truth = pnpdist.ellipse_phantom(index, split="validation")
+        y = noisy_sinogram(A, truth, seed=index)
+        data_range = float(np.ptp(truth))
+        gains.append(pnpdist.psnr(lpd(y, self_ensemble=True), truth, data_range=data_range) -
+                     pnpdist.psnr(lpd(y), truth, data_range=data_range))
+    assert np.mean(gains) > 0.1, gains
+
+
+def test_self_ensemble_is_refused_without_the_symmetries(tmp_path):
+    with pytest.warns(UserWarning):
+        tiny = pnpdist.LearnedPrimalDual(TINY, tiny_geometry(), accept_geometry_mismatch=True)
+    with pytest.raises(pnpdist.InvalidArgument, match="self-ensemble: the image must be square.*got 6 x 7"):
+        tiny(np.zeros((5, 9), np.float32), self_ensemble=True)
+    fan = pnpdist.ellipse_geometry(32, 10, beam="fan")
+    with pytest.warns(UserWarning):
+        lpd = pnpdist.LearnedPrimalDual(SHIPPED, fan, accept_geometry_mismatch=True)
+    with pytest.raises(pnpdist.InvalidArgument, match="not symmetric under rotate90 of the image"):
+        lpd(np.zeros(fan.sinogram_shape, np.float32), self_ensemble=True)
 
 
 def test_a_batch_is_its_images(shipped):
