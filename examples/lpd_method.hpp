@@ -11,8 +11,11 @@
 //                                         in result.json)
 //   check_lpd_noise(...)                  the run's noise level against the training level: another level gives a
 //                                         warning on stderr, recorded in result.json (the network still runs)
+//   lpd_self_ensemble(geometry)           --lpd-self-ensemble 1: the geometry's symmetries
+//                                         (learned/dihedral_ensemble.hpp); throws invalid_argument without them
 //   run_lpd(...)                          the reconstruction of the whole sinogram and result.json (the PnP
-//                                         run's keys; records empty, final.iterations 0; an "lpd" section)
+//                                         run's keys; records empty, final.iterations 0; an "lpd" section),
+//                                         with the self-ensemble's 8 passes where one is given
 //
 // The network reads the data of its scaled operator: g = s y with s = 1 / ||A|| of the run's projector
 // (power method, 100 iterations, as in training), y the measured sinogram. Under mpirun every rank runs the
@@ -20,6 +23,7 @@
 // one allreduce per projection and per back-projection); the result equals the one-process run's to
 // round-off, and rank 0 writes it.
 
+#include <pnpdist/learned/dihedral_ensemble.hpp>
 #include <pnpdist/learned/distributed_sinogram.hpp>
 #include <pnpdist/learned/fbp_start.hpp>
 #include <pnpdist/learned/lpd.hpp>
@@ -35,6 +39,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,6 +104,13 @@ inline LpdRunCheck check_lpd_geometry(const LpdWeights& w, const pnpdist::ct::Ge
   return check;
 }
 
+/// The self-ensemble of `geometry` (its symmetries found with a serial projector); throws invalid_argument naming
+/// the first symmetry of the square the geometry lacks.
+inline pnpdist::learned::DihedralEnsemble<float> lpd_self_ensemble(const pnpdist::ct::Geometry2D& geometry) {
+  return pnpdist::learned::DihedralEnsemble<float>(pnpdist::ct::JosephProjector2D<float, pnpdist::Serial>(
+      pnpdist::Serial{}, geometry));
+}
+
 /// Bytes of the network's stored activations and memories for one image (the forward keeps them for a backward
 /// pass): per step (Mp + 1 + 4 width) image planes and (Md + 2 + 4 width) sinogram planes.
 inline void add_lpd_activations(MemoryEstimate& estimate, const pnpdist::learned::LpdConfig& c, double image,
@@ -115,6 +127,7 @@ inline void add_lpd_activations(MemoryEstimate& estimate, const pnpdist::learned
 template <class Physics, class Op>
 int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
                   const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check,
+                  const std::optional<pnpdist::learned::DihedralEnsemble<float>>& self_ensemble,
                   const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const Physics& physics,
                   const pnpdist::learned::ProjectorLayer<Op>& layer, Clock::time_point program_start) {
   namespace learned = pnpdist::learned;
@@ -132,7 +145,8 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
                             std::to_string(weights.config.dual_memory) + ", width " +
                             std::to_string(weights.config.width) + ", " +
                             std::to_string(net.parameters().size()) + " parameters, initial primal " +
-                            learned::to_string(weights.config.initial_primal);
+                            learned::to_string(weights.config.initial_primal) +
+                            (self_ensemble ? ", self-ensemble over the 8 symmetries of the square" : "");
   if (!o.quiet && root) {
     std::printf("%s: %s\n%s: %s (%s), %d rank(s) x %d thread(s)%s\n", problem.example, problem.description.c_str(),
                 problem.example, description.c_str(), weights.path.c_str(), world.size(), exec.concurrency(),
@@ -149,7 +163,11 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
   const pnpdist::IterationRecord initial = measure(x0);
   const double setup_seconds = seconds_since(program_start);
   const auto start = Clock::now();
-  net.forward(exec, 1, g.data(), x.data());
+  if (self_ensemble)
+    self_ensemble->reconstruct([&](const float* sinogram, float* image) { net.forward(exec, 1, sinogram, image); },
+                               g.data(), x.data());
+  else
+    net.forward(exec, 1, g.data(), x.data());
   const double seconds = seconds_since(start);
   const pnpdist::IterationRecord final_record = measure(x);
   if (!root) return 0;
@@ -181,6 +199,7 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
                  {"training_noise_source", weights.noise_from_metadata ? "metadata" : "model card"},
                  {"noise", run_check.run_noise},
                  {"noise_matches", run_check.noise_matches},
+                 {"self_ensemble", self_ensemble.has_value()},
                  {"seconds", seconds},
                  {"final_data_fidelity", final_record.data_fidelity}};
   const std::string path = write_result_json(o.output_dir, json);
@@ -197,6 +216,7 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
 template <class Local>
 int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
             const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check,
+            const std::optional<pnpdist::learned::DihedralEnsemble<float>>& self_ensemble,
             const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const OperatorShare& share,
             Local local, Clock::time_point program_start) {
   namespace ct = pnpdist::ct;
@@ -207,13 +227,13 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
   const double scale = pnpdist::learned::inverse_operator_norm(projector);
   if (!share.distributed) {
     const pnpdist::learned::ProjectorLayer layer(projector, scale);
-    return run_lpd_layer(world, exec, o, table, problem, weights, run_check, geometry, y, local, layer,
-                         program_start);
+    return run_lpd_layer(world, exec, o, table, problem, weights, run_check, self_ensemble, geometry, y, local,
+                         layer, program_start);
   }
   const auto physics = distributed(world, share, std::move(local));
   const pnpdist::learned::ProjectorLayer layer(physics, scale);
-  return run_lpd_layer(world, exec, o, table, problem, weights, run_check, geometry, y, physics, layer,
-                       program_start);
+  return run_lpd_layer(world, exec, o, table, problem, weights, run_check, self_ensemble, geometry, y, physics,
+                       layer, program_start);
 }
 
 }  // namespace pnpdist_examples

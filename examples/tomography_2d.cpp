@@ -44,6 +44,7 @@ struct Options : CommonOptions<2> {
   index_t phantom_index = 0;           // of the ellipse phantoms' test split
   bool relative_noise = false;         // --noise relative to the mean absolute noiseless sinogram
   bool accept_geometry_mismatch = false;
+  bool lpd_self_ensemble = false;      // --method lpd: the mean over the 8 symmetries of the square
 };
 
 // Found by find_weights (weights_lookup.hpp).
@@ -61,6 +62,7 @@ void validate_tomography_2d_options(const Options& o, const OptionTable& table) 
   if (o.method != "lpd") {
     pnpdist::require(!table.given("--accept-geometry-mismatch"),
                      "--accept-geometry-mismatch applies to --method lpd only");
+    pnpdist::require(!table.given("--lpd-self-ensemble"), "--lpd-self-ensemble applies to --method lpd only");
     return;
   }
   static const std::vector<std::string> pnp_only{
@@ -113,11 +115,13 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const ct::VolumeGeometry2D volume = geometry.volume;
   std::optional<LpdWeights> lpd_weights;
   LpdRunCheck run_check;
+  std::optional<pnpdist::learned::DihedralEnsemble<float>> self_ensemble;
   if (lpd) {
     lpd_weights = read_lpd_weights(o.weights);
     try {
       run_check = check_lpd_geometry(*lpd_weights, geometry, o.accept_geometry_mismatch);
-    } catch (const LpdGeometryMismatch& e) {
+      if (o.lpd_self_ensemble) self_ensemble = lpd_self_ensemble(geometry);
+    } catch (const pnpdist::invalid_argument& e) {  // LpdGeometryMismatch, or a geometry without the symmetries
       std::fprintf(stderr, "tomography_2d: %s\n", error_message(e).c_str());
       return 2;
     }
@@ -245,8 +249,8 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const auto program_start =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(baselines.seconds));
   if (lpd)
-    return run_lpd(world, exec, o, table, problem, *lpd_weights, run_check, geometry, sinogram, share,
-                   std::move(local), program_start);
+    return run_lpd(world, exec, o, table, problem, *lpd_weights, run_check, self_ensemble, geometry, sinogram,
+                   share, std::move(local), program_start);
   return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, program_start);
 }
 
@@ -302,6 +306,10 @@ int main(int argc, char** argv) {
                 "1: run --method lpd on a geometry other than its weights' training geometry (a warning, recorded\n"
                 "in result.json); 0: refuse (exit 2)",
                 o.accept_geometry_mismatch);
+  table.boolean("--lpd-self-ensemble",
+                "1: --method lpd averages the network over the 8 symmetries of the square image (8 passes; the\n"
+                "geometry must map onto itself under them: refused with exit 2 otherwise; docs/learned.md)",
+                o.lpd_self_ensemble);
   table.text("--truth", "PATH",
              "ground truth instead of the phantom: a square gray PNG or 2-D .npy, values as given\n"
              "(phantom-like: [0, 1]); --size is taken from it",
