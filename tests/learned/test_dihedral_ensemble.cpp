@@ -89,7 +89,7 @@ TEST_CASE("geometries a quarter turn does not map onto themselves have no ensemb
   CHECK_THROWS_WITH(DihedralEnsemble<double>(Projector(Serial{}, odd)), Catch::Contains("rotate90"));
 }
 
-TEST_CASE("the ensemble of FBP is FBP; of FBP plus a pattern, FBP plus the pattern's mean over the symmetries",
+TEST_CASE("the ensemble of FBP is FBP, and of FBP plus a pattern it is FBP plus the pattern averaged over the symmetries",
           "[learned]") {
   const auto g = ellipse_geometry(20, 8);
   const Projector A(Serial{}, g);
