@@ -91,10 +91,7 @@ inline LpdRunCheck check_lpd_geometry(const LpdWeights& w, const pnpdist::ct::Ge
   LpdRunCheck check;
   check.matches = learned::same_geometry(w.training_geometry, geometry);
   if (check.matches) return check;
-  const std::string both = "the weights " + w.path + " were trained for " +
-                           learned::describe_geometry(w.training_geometry) +
-                           (w.geometry_from_metadata ? "" : " (no geometry in the file: the shipped weights' model card)") +
-                           "; this run's geometry is " + learned::describe_geometry(geometry);
+  const std::string both = learned::geometry_mismatch_text(w, geometry, "this run's geometry");
   if (!accept)
     throw LpdGeometryMismatch("--method lpd: " + both +
                               ". Run at the training geometry (for the shipped weights: --geometry ellipse --size 128 "

@@ -55,10 +55,7 @@ public:
         projector_(exec, geometry) {
     geometry_matches_ = learned::same_geometry(info_.training_geometry, geometry);
     if (!geometry_matches_) {
-      const std::string both =
-          "the weights " + info_.path + " were trained for " + learned::describe_geometry(info_.training_geometry) +
-          (info_.geometry_from_metadata ? "" : " (no geometry in the file: the shipped weights' model card)") +
-          "; this geometry is " + learned::describe_geometry(geometry);
+      const std::string both = learned::geometry_mismatch_text(info_, geometry, "this geometry");
       require(accept_geometry_mismatch, [&] {
         return "LearnedPrimalDual: " + both +
                ". Pass the training geometry (pnpdist.ellipse_geometry(128, 30) for the shipped weights) or "

@@ -90,4 +90,13 @@ inline constexpr const char* training_noise_unit = " relative to the mean absolu
   return info;
 }
 
+/// "the weights PATH were trained for <training geometry> [(no geometry in the file: ...)]; <subject> is <geometry>":
+/// the text of a geometry mismatch, with `subject` naming the other geometry ("this run's geometry", say).
+[[nodiscard]] inline std::string geometry_mismatch_text(const LpdWeightsInfo& info, const ct::Geometry2D& geometry,
+                                                        const std::string& subject) {
+  return "the weights " + info.path + " were trained for " + describe_geometry(info.training_geometry) +
+         (info.geometry_from_metadata ? "" : " (no geometry in the file: the shipped weights' model card)") + "; " +
+         subject + " is " + describe_geometry(geometry);
+}
+
 }  // namespace pnpdist::learned
