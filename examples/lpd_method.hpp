@@ -11,11 +11,11 @@
 //                                         in result.json)
 //   check_lpd_noise(...)                  the run's noise level against the training level: another level gives a
 //                                         warning on stderr, recorded in result.json (the network still runs)
-//   lpd_self_ensemble(geometry)           --lpd-self-ensemble 1: the geometry's symmetries
-//                                         (learned/dihedral_ensemble.hpp); throws invalid_argument without them
-//   run_lpd(...)                          the reconstruction of the whole sinogram and result.json (the PnP
-//                                         run's keys; records empty, final.iterations 0; an "lpd" section),
-//                                         with the self-ensemble's 8 passes where one is given
+//   check_lpd_self_ensemble(geometry)     --lpd-self-ensemble 1: throws invalid_argument naming the first symmetry
+//                                         of the square the geometry lacks (learned/dihedral_ensemble.hpp)
+//   run_lpd(...)                          the reconstruction of the whole sinogram (learned/lpd_reconstructor.hpp)
+//                                         and result.json (the PnP run's keys; records empty, final.iterations 0;
+//                                         an "lpd" section), with the self-ensemble's 8 passes where asked
 //
 // The network reads the data of its scaled operator: g = s y with s = 1 / ||A|| of the run's projector
 // (power method, 100 iterations, as in training), y the measured sinogram. Under mpirun every rank runs the
@@ -25,10 +25,9 @@
 
 #include <pnpdist/learned/dihedral_ensemble.hpp>
 #include <pnpdist/learned/distributed_sinogram.hpp>
-#include <pnpdist/learned/fbp_start.hpp>
-#include <pnpdist/learned/lpd.hpp>
-#include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/learned/ellipse_data.hpp>
+#include <pnpdist/learned/lpd_reconstructor.hpp>
+#include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/learned/training_geometry.hpp>
 
 #include <nlohmann/json.hpp>
@@ -101,11 +100,11 @@ inline LpdRunCheck check_lpd_geometry(const LpdWeights& w, const pnpdist::ct::Ge
   return check;
 }
 
-/// The self-ensemble of `geometry` (its symmetries found with a serial projector); throws invalid_argument naming
-/// the first symmetry of the square the geometry lacks.
-inline pnpdist::learned::DihedralEnsemble<float> lpd_self_ensemble(const pnpdist::ct::Geometry2D& geometry) {
-  return pnpdist::learned::DihedralEnsemble<float>(pnpdist::ct::JosephProjector2D<float, pnpdist::Serial>(
-      pnpdist::Serial{}, geometry));
+/// Refuses a self-ensemble on `geometry` before the run (its symmetries found with a serial projector): throws
+/// invalid_argument naming the first symmetry of the square the geometry lacks.
+inline void check_lpd_self_ensemble(const pnpdist::ct::Geometry2D& geometry) {
+  (void)pnpdist::learned::DihedralEnsemble<float>(
+      pnpdist::ct::JosephProjector2D<float, pnpdist::Serial>(pnpdist::Serial{}, geometry));
 }
 
 /// Bytes of the network's stored activations and memories for one image (the forward keeps them for a backward
@@ -119,31 +118,20 @@ inline void add_lpd_activations(MemoryEstimate& estimate, const pnpdist::learned
                            (static_cast<double>(c.dual_memory) + 2 + 4 * w) * sinogram));
 }
 
-/// run_lpd with the network's projector layer `layer` (the whole projector, or the ranks' view blocks) and the
-/// data fidelity of `physics` (collective where they are).
+/// run_lpd with the network's physics `op` (the whole projector, or the ranks' view blocks) and the data fidelity
+/// of `physics` (collective where they are).
 template <class Physics, class Op>
-int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
-                  const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check,
-                  const std::optional<pnpdist::learned::DihedralEnsemble<float>>& self_ensemble,
-                  const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const Physics& physics,
-                  const pnpdist::learned::ProjectorLayer<Op>& layer, Clock::time_point program_start) {
+int run_lpd_on(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
+               const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check, bool self_ensemble,
+               const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const Physics& physics,
+               const Op& op, double scale, Clock::time_point program_start) {
   namespace learned = pnpdist::learned;
   const bool root = world.rank() == 0;
-  const bool fbp = weights.config.initial_primal == learned::InitialPrimal::fbp;
-  learned::LearnedPrimalDual net(layer, weights.config,
-                                 fbp ? learned::fbp_start(exec, layer, geometry) : learned::PrimalStart<float>{});
-  net.load(weights.path);
-  pnpdist::Tensor<float, 2> g(y.extents()), x(geometry.volume.shape());
-  pnpdist::Tensor<float, 2> x0 = pnpdist::zeros<float>(exec, geometry.volume.shape());
-  for (index_t i = 0; i < g.size(); ++i) g.data()[i] = layer.scale() * y.data()[i];
-  if (fbp) learned::fbp_start(exec, layer, geometry)(g.data(), x0.data());
-  std::string description = "learned primal-dual, " + std::to_string(weights.config.iterations) +
-                            " unrolled steps, memories " + std::to_string(weights.config.primal_memory) + "/" +
-                            std::to_string(weights.config.dual_memory) + ", width " +
-                            std::to_string(weights.config.width) + ", " +
-                            std::to_string(net.parameters().size()) + " parameters, initial primal " +
-                            learned::to_string(weights.config.initial_primal) +
-                            (self_ensemble ? ", self-ensemble over the 8 symmetries of the square" : "");
+  learned::LpdReconstructor<Op> lpd(exec, op, scale, geometry, weights);
+  pnpdist::Tensor<float, 2> x(geometry.volume.shape()), x0(geometry.volume.shape());
+  lpd.initial_primal(y.data(), x0.data());
+  const std::string description =
+      lpd.description() + (self_ensemble ? ", self-ensemble over the 8 symmetries of the square" : "");
   if (!o.quiet && root) {
     std::printf("%s: %s\n%s: %s (%s), %d rank(s) x %d thread(s)%s\n", problem.example, problem.description.c_str(),
                 problem.example, description.c_str(), weights.path.c_str(), world.size(), exec.concurrency(),
@@ -160,17 +148,14 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
   const pnpdist::IterationRecord initial = measure(x0);
   const double setup_seconds = seconds_since(program_start);
   const auto start = Clock::now();
-  if (self_ensemble)
-    self_ensemble->reconstruct([&](const float* sinogram, float* image) { net.forward(exec, 1, sinogram, image); },
-                               g.data(), x.data());
-  else
-    net.forward(exec, 1, g.data(), x.data());
+  lpd.reconstruct(exec, 1, y.data(), x.data(), self_ensemble);
   const double seconds = seconds_since(start);
   const pnpdist::IterationRecord final_record = measure(x);
   if (!root) return 0;
 
   nlohmann::ordered_json json =
-      result_json_head(problem, "lpd", table, world, exec, setup_seconds, fbp ? "fbp" : "zeros", initial);
+      result_json_head(problem, "lpd", table, world, exec, setup_seconds,
+                       weights.config.initial_primal == learned::InitialPrimal::fbp ? "fbp" : "zeros", initial);
   json["records"] = nlohmann::ordered_json::array({nlohmann::ordered_json::array()});
   json["final"] = {{"psnr", final_record.psnr},
                    {"ssim", final_record.ssim},
@@ -184,9 +169,9 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
   json["denoiser"] = {{"kind", "lpd"}, {"weights", weights.path}, {"config", description}, {"executor", Exec::name}};
   json["lpd"] = {{"weights", weights.path},
                  {"iterations", weights.config.iterations},
-                 {"parameters", net.parameters().size()},
+                 {"parameters", lpd.parameter_count()},
                  {"initial_primal", learned::to_string(weights.config.initial_primal)},
-                 {"scale", layer.scale()},
+                 {"scale", lpd.scale()},
                  {"training_geometry", learned::describe_geometry(weights.training_geometry)},
                  {"training_geometry_source", weights.geometry_from_metadata ? "metadata" : "model card"},
                  {"geometry", learned::describe_geometry(geometry)},
@@ -196,7 +181,7 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
                  {"training_noise_source", weights.noise_from_metadata ? "metadata" : "model card"},
                  {"noise", run_check.run_noise},
                  {"noise_matches", run_check.noise_matches},
-                 {"self_ensemble", self_ensemble.has_value()},
+                 {"self_ensemble", self_ensemble},
                  {"seconds", seconds},
                  {"final_data_fidelity", final_record.data_fidelity}};
   const std::string path = write_result_json(o.output_dir, json);
@@ -212,8 +197,7 @@ int run_lpd_layer(const World& world, const Exec& exec, const CommonOptions<2>& 
 /// images like run_pnp (rank 0). Collective under mpirun.
 template <class Local>
 int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, const OptionTable& table,
-            const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check,
-            const std::optional<pnpdist::learned::DihedralEnsemble<float>>& self_ensemble,
+            const Problem<2>& problem, const LpdWeights& weights, const LpdRunCheck& run_check, bool self_ensemble,
             const pnpdist::ct::Geometry2D& geometry, const pnpdist::Tensor<float, 2>& y, const OperatorShare& share,
             Local local, Clock::time_point program_start) {
   namespace ct = pnpdist::ct;
@@ -222,15 +206,12 @@ int run_lpd(const World& world, const Exec& exec, const CommonOptions<2>& o, con
   // The scale of the whole projector on every rank: the one-process run's, and the training's.
   const ct::JosephProjector2D<float, Exec> projector(exec, geometry);
   const double scale = pnpdist::learned::inverse_operator_norm(projector);
-  if (!share.distributed) {
-    const pnpdist::learned::ProjectorLayer layer(projector, scale);
-    return run_lpd_layer(world, exec, o, table, problem, weights, run_check, self_ensemble, geometry, y, local,
-                         layer, program_start);
-  }
+  if (!share.distributed)
+    return run_lpd_on(world, exec, o, table, problem, weights, run_check, self_ensemble, geometry, y, local,
+                      projector, scale, program_start);
   const auto physics = distributed(world, share, std::move(local));
-  const pnpdist::learned::ProjectorLayer layer(physics, scale);
-  return run_lpd_layer(world, exec, o, table, problem, weights, run_check, self_ensemble, geometry, y, physics,
-                       layer, program_start);
+  return run_lpd_on(world, exec, o, table, problem, weights, run_check, self_ensemble, geometry, y, physics, physics,
+                    scale, program_start);
 }
 
 }  // namespace pnpdist_examples

@@ -115,12 +115,11 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const ct::VolumeGeometry2D volume = geometry.volume;
   std::optional<LpdWeights> lpd_weights;
   LpdRunCheck run_check;
-  std::optional<pnpdist::learned::DihedralEnsemble<float>> self_ensemble;
   if (lpd) {
     lpd_weights = read_lpd_weights(o.weights);
     try {
       run_check = check_lpd_geometry(*lpd_weights, geometry, o.accept_geometry_mismatch);
-      if (o.lpd_self_ensemble) self_ensemble = lpd_self_ensemble(geometry);
+      if (o.lpd_self_ensemble) check_lpd_self_ensemble(geometry);
     } catch (const pnpdist::invalid_argument& e) {  // LpdGeometryMismatch, or a geometry without the symmetries
       std::fprintf(stderr, "tomography_2d: %s\n", error_message(e).c_str());
       return 2;
@@ -249,7 +248,7 @@ int run(const World& world, Options& o, const OptionTable& table) {
   const auto program_start =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(baselines.seconds));
   if (lpd)
-    return run_lpd(world, exec, o, table, problem, *lpd_weights, run_check, self_ensemble, geometry, sinogram,
+    return run_lpd(world, exec, o, table, problem, *lpd_weights, run_check, o.lpd_self_ensemble, geometry, sinogram,
                    share, std::move(local), program_start);
   return run_pnp_on_share(world, exec, o, table, problem, share, std::move(local), x0, program_start);
 }

@@ -46,8 +46,7 @@
 // --help lists the options (grids, iteration counts, the weights); they are parsed by the examples' OptionTable
 // (examples/example_options.hpp): a bad value or an unknown option exits with status 2, naming it.
 #include <pnpdist/backend/openmp.hpp>
-#include <pnpdist/learned/dihedral_ensemble.hpp>
-#include <pnpdist/learned/fbp_start.hpp>
+#include <pnpdist/learned/lpd_reconstructor.hpp>
 #include <pnpdist/learned/lpd_training.hpp>
 #include <pnpdist/learned/lpd_weights_info.hpp>
 #include <pnpdist/metrics/ssim.hpp>
@@ -173,36 +172,26 @@ public:
         geometry_(learned::ellipse_geometry(128, 30)),
         projector_(ct::make_projector<float>(exec, geometry_)),
         serial_projector_(ct::make_projector<float>(pnpdist::Serial{}, geometry_)),
-        layer_(projector_, learned::inverse_operator_norm(projector_)),
-        lpd_info_(learned::read_lpd_weights_info(o.lpd, "--lpd " + o.lpd)),
-        lpd_(layer_, lpd_info_.config,
-             lpd_info_.config.initial_primal == learned::InitialPrimal::fbp ? learned::fbp_start(exec, layer_)
-                                                                            : learned::PrimalStart<float>{}),
-        drunet_(load_drunet(exec, o.weights_dir + "/" + o.drunet), 0.0, 1.0) {
-    pnpdist::require(learned::same_geometry(lpd_info_.training_geometry, geometry_), [&] {
-      return "--lpd " + o.lpd + ": trained for " + learned::describe_geometry(lpd_info_.training_geometry) +
-             ", not for this table's ellipse_geometry(128, 30)";
-    });
-    lpd_.load(o.lpd);
-  }
+        lpd_(exec, projector_, learned::inverse_operator_norm(projector_), geometry_, checked_lpd_weights(o)),
+        drunet_(load_drunet(exec, o.weights_dir + "/" + o.drunet), 0.0, 1.0) {}
 
-  [[nodiscard]] const learned::LpdWeightsInfo& lpd_info() const { return lpd_info_; }
+  [[nodiscard]] const learned::LpdWeightsInfo& lpd_info() const { return lpd_.weights(); }
 
-  [[nodiscard]] double scale() const { return layer_.scale(); }
+  [[nodiscard]] double scale() const { return layer().scale(); }
   [[nodiscard]] const ct::Geometry2D& geometry() const { return geometry_; }
 
   Sample sample(learned::DataSplit split, index_t index) const {
     Sample s;
     s.split = split == learned::DataSplit::test ? "test" : "validation";
     s.index = index;
-    s.truth = Tensor<float, 2>(layer_.image_shape());
-    s.g = Tensor<float, 2>(layer_.sinogram_shape());
-    s.y = Tensor<float, 2>(layer_.sinogram_shape());
-    learned::ellipse_sample(exec_, layer_, learned::EllipseDataOptions{}, split, static_cast<std::uint64_t>(index),
+    s.truth = Tensor<float, 2>(layer().image_shape());
+    s.g = Tensor<float, 2>(layer().sinogram_shape());
+    s.y = Tensor<float, 2>(layer().sinogram_shape());
+    learned::ellipse_sample(exec_, layer(), learned::EllipseDataOptions{}, split, static_cast<std::uint64_t>(index),
                             s.truth.data(), s.g.data());
     double mean_abs = 0;
     for (index_t i = 0; i < s.g.size(); ++i) {
-      s.y.data()[i] = s.g.data()[i] / layer_.scale();
+      s.y.data()[i] = s.g.data()[i] / layer().scale();
       mean_abs += std::abs(static_cast<double>(s.y.data()[i]));
     }
     s.noise = learned::EllipseDataOptions{}.noise * mean_abs / static_cast<double>(s.y.size());
@@ -212,7 +201,7 @@ public:
   }
 
   Tensor<float, 2> fbp(const Sample& s, ct::Filter filter) const {
-    Tensor<float, 2> x(layer_.image_shape());
+    Tensor<float, 2> x(layer().image_shape());
     ct::fbp<float>(exec_, geometry_, s.y.const_view(), x.view(), filter);
     return x;
   }
@@ -249,22 +238,26 @@ public:
     return pnpdist::PnPSolver(drunet_, options, hqs).solve(physics(projector_, s), pnpdist::init::zeros).x;
   }
 
-  Tensor<float, 2> lpd(const Sample& s) {
-    Tensor<float, 2> x(layer_.image_shape());
-    lpd_.forward(exec_, 1, s.g.data(), x.data());
-    return x;
-  }
-
-  /// LPD's self-ensemble (the geometry's symmetries found on first use).
-  Tensor<float, 2> lpd_self_ensemble(const Sample& s) {
-    if (!ensemble_) ensemble_.emplace(projector_);
-    Tensor<float, 2> x(layer_.image_shape());
-    ensemble_->reconstruct([&](const float* g, float* image) { lpd_.forward(exec_, 1, g, image); }, s.g.data(),
-                           x.data());
+  /// LPD of the sample's g, or its self-ensemble (the geometry's symmetries found on first use).
+  Tensor<float, 2> lpd(const Sample& s, bool self_ensemble = false) {
+    Tensor<float, 2> x(layer().image_shape());
+    lpd_.reconstruct_scaled(exec_, 1, s.g.data(), x.data(), self_ensemble);
     return x;
   }
 
 private:
+  /// The weights of --lpd, refused unless trained for this table's geometry.
+  static learned::LpdWeightsInfo checked_lpd_weights(const Options& o) {
+    learned::LpdWeightsInfo info = learned::read_lpd_weights_info(o.lpd, "--lpd " + o.lpd);
+    pnpdist::require(learned::same_geometry(info.training_geometry, learned::ellipse_geometry(128, 30)), [&] {
+      return "--lpd " + o.lpd + ": trained for " + learned::describe_geometry(info.training_geometry) +
+             ", not for this table's ellipse_geometry(128, 30)";
+    });
+    return info;
+  }
+
+  [[nodiscard]] const learned::ProjectorLayer<Projector>& layer() const { return lpd_.layer(); }
+
   static pnpdist::nn::DRUNet<2, float, Exec> load_drunet(const Exec& exec, const std::string& path) {
     return pnpdist::nn::DRUNet<2, float, Exec>(
         pnpdist::nn::load_drunet_weights<float, 2>(path, pnpdist::nn::infer_drunet_config(path)), exec);
@@ -284,10 +277,7 @@ private:
   ct::Geometry2D geometry_;
   Projector projector_;
   SerialProjector serial_projector_;
-  learned::ProjectorLayer<Projector> layer_;
-  learned::LpdWeightsInfo lpd_info_;
-  learned::LearnedPrimalDual<Projector> lpd_;
-  std::optional<learned::DihedralEnsemble<float>> ensemble_;
+  learned::LpdReconstructor<Projector> lpd_;
   pnpdist::IntensityWindowDenoiser<pnpdist::nn::DRUNet<2, float, Exec>> drunet_;
 };
 
@@ -383,7 +373,7 @@ int run(const Options& o) {
   if (o.self_ensemble != 0) {
     const double plain = mean(run_all(exec, validation, [&](const Sample& s) { return methods.lpd(s); }), &Score::psnr);
     const double ensembled =
-        mean(run_all(exec, validation, [&](const Sample& s) { return methods.lpd_self_ensemble(s); }), &Score::psnr);
+        mean(run_all(exec, validation, [&](const Sample& s) { return methods.lpd(s, true); }), &Score::psnr);
     std::printf("\nLPD on the validation phantoms: %.2f dB; self-ensemble: %.2f dB (%+.2f dB)\n", plain, ensembled,
                 ensembled - plain);
     json["tuning"]["lpd_self_ensemble"] = {{"validation_mean_psnr_lpd", plain},
@@ -427,7 +417,7 @@ int run(const Options& o) {
   if (o.self_ensemble != 0)
     list.push_back({"lpd_self_ensemble",
                     {{"weights", o.lpd}, {"transforms", "the 8 symmetries of the square"}},
-                    [&](const Sample& s) { return methods.lpd_self_ensemble(s); }});
+                    [&](const Sample& s) { return methods.lpd(s, true); }});
   std::vector<std::vector<Score>> scores;
   nlohmann::ordered_json results = nlohmann::ordered_json::object();
   for (const Method& m : list) {

@@ -17,7 +17,7 @@
   --method pnp;
 - PnP-only options with --method lpd are refused (exit 2), and so is a run on 2 MPI ranks without
   --distribute-physics 1; with it (when an mpiexec is given), 2 ranks projecting their own view blocks give the
-  one-process result to round-off.
+  one-process result to round-off, with and without the self-ensemble.
 
   test_lpd_method.py <tomography_2d> <train_learned_primal_dual> <work directory> [<mpiexec>]
 """
@@ -205,23 +205,28 @@ class LpdMethod(unittest.TestCase):
     def test_two_ranks_with_the_view_blocks_dealt_give_the_one_process_result(self):
         if not MPIEXEC:
             self.skipTest("no mpiexec given")
-        args = [*TRAINING, "--phantom", "ellipses", "--phantom-index", "1", "--baselines", "0"]
-        one, one_out = run("one_rank", *args)
-        self.assertEqual(one.returncode, 0, one.stderr)
-        out = os.path.join(WORK, "two_ranks")
-        shutil.rmtree(out, ignore_errors=True)
-        two = subprocess.run([MPIEXEC, "-np", "2", "--oversubscribe", T2D, "--method", "lpd", "--threads", "1",
-                              "--quiet", *args, "--distribute-physics", "1", "--output-dir", out],
-                             capture_output=True, text=True, timeout=300)
-        self.assertEqual(two.returncode, 0, two.stderr)
-        a, b = result(one_out), result(out)
-        self.assertEqual((a["ranks"], b["ranks"]), (1, 2))
-        # The projections are the one-process ones bit for bit, the back-projections a sum over the ranks' blocks
-        # (float round-off): measured 1e-6 dB apart.
-        self.assertAlmostEqual(b["final"]["psnr"], a["final"]["psnr"], delta=1e-3)
-        self.assertAlmostEqual(b["init"]["psnr"], a["init"]["psnr"], delta=1e-3)
-        self.assertAlmostEqual(b["lpd"]["final_data_fidelity"] / a["lpd"]["final_data_fidelity"], 1.0, delta=1e-4)
-        self.assertEqual(b["lpd"]["scale"], a["lpd"]["scale"])
+        for ensemble in ("0", "1"):  # the self-ensemble's symmetries are found through the dealt blocks
+            with self.subTest(self_ensemble=ensemble):
+                args = [*TRAINING, "--phantom", "ellipses", "--phantom-index", "1", "--baselines", "0",
+                        "--lpd-self-ensemble", ensemble]
+                one, one_out = run(f"one_rank_{ensemble}", *args)
+                self.assertEqual(one.returncode, 0, one.stderr)
+                out = os.path.join(WORK, f"two_ranks_{ensemble}")
+                shutil.rmtree(out, ignore_errors=True)
+                two = subprocess.run([MPIEXEC, "-np", "2", "--oversubscribe", T2D, "--method", "lpd", "--threads",
+                                      "1", "--quiet", *args, "--distribute-physics", "1", "--output-dir", out],
+                                     capture_output=True, text=True, timeout=300)
+                self.assertEqual(two.returncode, 0, two.stderr)
+                a, b = result(one_out), result(out)
+                self.assertEqual((a["ranks"], b["ranks"]), (1, 2))
+                self.assertEqual((a["lpd"]["self_ensemble"], b["lpd"]["self_ensemble"]), (ensemble == "1",) * 2)
+                # The projections are the one-process ones bit for bit, the back-projections a sum over the ranks'
+                # blocks (float round-off): measured 1e-6 dB apart.
+                self.assertAlmostEqual(b["final"]["psnr"], a["final"]["psnr"], delta=1e-3)
+                self.assertAlmostEqual(b["init"]["psnr"], a["init"]["psnr"], delta=1e-3)
+                self.assertAlmostEqual(b["lpd"]["final_data_fidelity"] / a["lpd"]["final_data_fidelity"], 1.0,
+                                       delta=1e-4)
+                self.assertEqual(b["lpd"]["scale"], a["lpd"]["scale"])
 
 
 if __name__ == "__main__":

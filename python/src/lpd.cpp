@@ -23,10 +23,8 @@
 #include "bindings.hpp"
 #include "ct_support.hpp"
 #include "options.hpp"
-#include "pnpdist/learned/dihedral_ensemble.hpp"
 #include "pnpdist/learned/ellipse_data.hpp"
-#include "pnpdist/learned/fbp_start.hpp"
-#include "pnpdist/learned/lpd.hpp"
+#include "pnpdist/learned/lpd_reconstructor.hpp"
 #include "pnpdist/learned/lpd_weights_info.hpp"
 #include "pnpdist/learned/training_geometry.hpp"
 #include "pnpdist/physics/ct/projector.hpp"
@@ -67,11 +65,7 @@ public:
     {
       nb::gil_scoped_release release;
       scale_ = learned::inverse_operator_norm(projector_);
-      layer_ = std::make_unique<learned::ProjectorLayer<Projector>>(projector_, scale_);
-      const bool fbp = info_.config.initial_primal == learned::InitialPrimal::fbp;
-      net_ = std::make_unique<learned::LearnedPrimalDual<Projector>>(
-          *layer_, info_.config, fbp ? learned::fbp_start(exec_, *layer_, geometry_) : learned::PrimalStart<float>{});
-      net_->load(info_.path);
+      lpd_ = std::make_unique<learned::LpdReconstructor<Projector>>(exec_, projector_, scale_, geometry_, info_);
     }
   }
 
@@ -98,19 +92,8 @@ public:
     {
       nb::gil_scoped_release release;
       const std::lock_guard<std::mutex> lock(mutex_);
-      std::vector<float> g(static_cast<std::size_t>(values));
-      const auto* measured = static_cast<const float*>(in.data());
-      const auto s = static_cast<float>(scale_);
-      for (std::size_t i = 0; i < g.size(); ++i) g[i] = s * measured[i];
-      if (!self_ensemble) {
-        net_->forward(exec_, batch, g.data(), static_cast<float*>(x));
-      } else {
-        if (!ensemble_) ensemble_.emplace(projector_);  // throws invalid_argument for an asymmetric geometry
-        const auto one = [&](const float* sinogram, float* image) { net_->forward(exec_, 1, sinogram, image); };
-        const index_t pixels = element_count(image) / batch;
-        for (index_t n = 0; n < batch; ++n)
-          ensemble_->reconstruct(one, g.data() + n * element_count(sinogram), static_cast<float*>(x) + n * pixels);
-      }
+      // The self-ensemble throws invalid_argument for an asymmetric geometry.
+      lpd_->reconstruct(exec_, batch, static_cast<const float*>(in.data()), static_cast<float*>(x), self_ensemble);
     }
     return nb::borrow<NumpyArray>(result);
   }
@@ -119,7 +102,7 @@ public:
   [[nodiscard]] const ct::Geometry2D& geometry() const { return geometry_; }
   [[nodiscard]] double scale() const { return scale_; }
   [[nodiscard]] bool geometry_matches() const { return geometry_matches_; }
-  [[nodiscard]] index_t parameters() const { return net_->parameters().size(); }
+  [[nodiscard]] index_t parameters() const { return lpd_->parameter_count(); }
   [[nodiscard]] int threads() const { return exec_.concurrency(); }
 
 private:
@@ -129,9 +112,7 @@ private:
   Projector projector_;
   double scale_ = 0;
   bool geometry_matches_ = false;
-  std::unique_ptr<learned::ProjectorLayer<Projector>> layer_;   // refers to projector_
-  std::unique_ptr<learned::LearnedPrimalDual<Projector>> net_;  // refers to *layer_; its activations: one call at a time
-  std::optional<learned::DihedralEnsemble<float>> ensemble_;    // the geometry's symmetries, found on first use
+  std::unique_ptr<learned::LpdReconstructor<Projector>> lpd_;  // refers to projector_; one call at a time
   std::mutex mutex_;
 };
 
