@@ -36,7 +36,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_PARAMS = os.path.join(ROOT, 'configs', 'quality_parameters.json')
 
-# The DRUNet validation split (tools/train_drunet.py is_validation) as files of the wallpaper packages.
+# The DRUNet validation split (tools/drunet_training.py is_validation) as files of the wallpaper packages.
 VALIDATION_PHOTOS = {
     'kite': '/usr/share/wallpapers/Kite/contents/images/2560x1600.jpg',
     'after_the_rain': '/usr/share/lxqt/wallpapers/after-the-rain.jpg',

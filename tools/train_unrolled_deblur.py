@@ -38,7 +38,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from drunet_torch import read_safetensors, write_safetensors  # noqa: E402
-from train_drunet import learning_rate, new_network, prepare, widths_of  # noqa: E402
+from drunet_training import learning_rate, new_network, prepare, widths_of  # noqa: E402
 
 # The benchmark's HQS (configs/highres_color_image_cpu.yaml).
 SIGMA_START = 49.0 / 255.0
