@@ -11,22 +11,22 @@ Every problem found is reported (all of them, not only the first) as "<file>: <w
 The expansion is rows x init_method, in that order, capped by max-runs.
 
 Config keys map to the example's flags; the type, bounds and choices of their values come from the example
-itself (`<example> --options-json`, options.py), so that this file names the keys but does not repeat the
-examples' option declarations. Keys with a meaning of their own here (files that must exist, the list of init
-methods, the execution grid) keep their own checks.
+itself (`<example> --options-json`, options.py), so that the keys (config_keys.py) do not repeat the examples'
+option declarations. Keys with a meaning of their own (files that must exist, the list of init methods, the
+execution grid) keep their own checks, in config_keys.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import re
 from typing import Any, Callable
 
 import yaml
 
 from . import options
+from .config_keys import (DATASETS, GRID_OPTIONAL_DEFAULTS, GRID_REQUIRED, SOLVER_KEYS, TOP_LEVEL_CHECKS,
+                          TOP_LEVEL_KEYS, boolean, check_key, extent, integer, parse_gres, show)
 from .options import BadValue as _Bad
 
 
@@ -36,245 +36,6 @@ class ConfigError(Exception):
     def __init__(self, messages: list[str]):
         self.messages = list(messages)
         super().__init__("\n".join(self.messages))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Value checkers: each returns the normalised value or raises _Bad(description of what was expected).
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-# Keys without a flag take the same kinds of value as the examples' options: options.check with a declaration
-# of their own, so that the wording and the rules (true/false or 0/1, no bool for an integer) are the same.
-
-
-def _int(minimum: int) -> Callable[[Any], int]:
-    return lambda value: options.check({"type": "integer", "minimum": minimum}, value)
-
-
-def _bool(value: Any) -> bool:
-    return options.check({"type": "boolean"}, value)
-
-
-def _choice(*choices: str) -> Callable[[Any], str]:
-    return lambda value: options.check({"type": "choice", "choices": list(choices)}, value)
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise _Bad("expected a non-empty string")
-    return value
-
-
-def _step(value: Any, _: dict[str, Any]) -> float | str:
-    """A number > 0 or 'auto' (--step takes text: the example reads either)."""
-    if value == "auto":
-        return "auto"
-    try:
-        step = options.check({"type": "number", "minimum": 0.0}, value)
-    except _Bad:
-        step = 0.0
-    if step <= 0:
-        raise _Bad("expected a number > 0 or 'auto'")
-    return step
-
-
-def _init_methods(value: Any, option: dict[str, Any]) -> list[str]:
-    """A list of the example's --init choices (one run each), or one of them."""
-    items = [value] if isinstance(value, str) else value
-    what = "expected a non-empty list of " + ", ".join(option["choices"])
-    if not isinstance(items, list) or not items:
-        raise _Bad(what)
-    for item in items:
-        if item not in option["choices"]:
-            raise _Bad(what)
-    if len(set(items)) != len(items):
-        raise _Bad("expected a list without repeated entries")
-    return list(items)
-
-
-def _slice_axes(value: Any, _: dict[str, Any]) -> str:
-    """The letters d, h and w, each at most once, or none: the inflated 3D network (tomography_3d --slice-axes)."""
-    if value == "none" or (isinstance(value, str) and value and all(c in "dhw" for c in value)
-                           and len(set(value)) == len(value)):
-        return value
-    raise _Bad("expected the letters d, h and w (depth, height, width), each at most once, e.g. 'dhw', or none "
-               "(the 2D weights inflated to 3D)")
-
-
-def _slurm_time(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return str(value)  # minutes, as Slurm reads a bare number
-    if isinstance(value, str) and re.fullmatch(r"(\d+-)?\d+(:\d{2}){0,2}", value):
-        return value
-    raise _Bad("expected minutes (an integer) or a time like 01:30:00 or 1-00:00:00")
-
-
-def _path(value: Any, _: dict[str, Any] | None = None) -> str:
-    """A file path, relative paths taken from the current directory; the file must exist."""
-    path = os.path.abspath(_string(value))
-    if not os.path.isfile(path):
-        raise _Bad(f"file not found: {path}")
-    return path
-
-
-def _directory(value: Any, _: dict[str, Any] | None = None) -> str:
-    """A directory path, relative paths taken from the current directory; the directory must exist."""
-    path = os.path.abspath(_string(value))
-    if not os.path.isdir(path):
-        raise _Bad(f"directory not found: {path}")
-    return path
-
-
-# A key's check: None = the example's declaration of its flag (options.check); else a function (value, the
-# flag's schema entry or None) -> normalised value for what the runner itself gives a meaning to.
-KeyCheck = Callable[[Any, Any], Any] | None
-
-
-def _without_flag(check: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
-    return lambda value, _: check(value)
-
-
-# Dataset name -> (example program, {key: (check, flag or None)}). Keys left out take the example's defaults
-# (the benchmark's full-size values). `img_size` and `image_size` are synonyms.
-_COMMON_DATASET_KEYS: dict[str, tuple[KeyCheck, str | None]] = {
-    "img_size": (None, "--size"),
-    "image_size": (None, "--size"),
-    "num_operators": (None, "--operators"),
-    "noise_level": (None, "--noise"),
-    "seed": (None, "--seed"),
-}
-DATASETS: dict[str, tuple[str, int, dict[str, tuple[KeyCheck, str | None]]]] = {
-    # name: (example, patch dimensions, keys)
-    "highres_color_image": ("highres_deblur", 2, {
-        **_COMMON_DATASET_KEYS,
-        "image": (_path, "--image"),
-        # The data fidelity: clipped measurements (the default with fused blurs) or DeepInv's Gaussian one.
-        "data_model": (None, "--data-model"),
-    }),
-    "tomography_2d": ("tomography_2d", 2, {
-        **_COMMON_DATASET_KEYS,
-        "num_angles": (None, "--angles"),
-        # The learned primal-dual training setup (docs/learned.md): geometry, ellipse test phantom, relative noise.
-        "geometry": (None, "--geometry"),
-        "phantom": (None, "--phantom"),
-        "phantom_index": (None, "--phantom-index"),
-        "relative_noise": (None, "--relative-noise"),
-        "accept_geometry_mismatch": (None, "--accept-geometry-mismatch"),
-    }),
-    "tomography_3d": ("tomography_3d", 3, {
-        **_COMMON_DATASET_KEYS,
-        "num_projections": (None, "--projections"),
-        "geometry_type": (_without_flag(_choice("conebeam")), None),
-        "use_dataset_sinogram": (_without_flag(_bool), None),
-        "detector": (None, "--detector"),
-        "voxel_size": (None, "--voxel-size"),
-        "projections_file": (_path, "--projections-file"),
-        "vectors_file": (_path, "--vectors-file"),
-        # A raw scan directory (docs/scanner_data.md): read, preprocessed and centred by the example.
-        "scan_directory": (_directory, "--dataset"),
-        "scan_binning": (None, "--dataset-binning"),
-        "centre_of_rotation": (None, "--centre-of-rotation"),
-        # The volume prior: the 2D DRUNet on the slices along these axes (d, h, w; docs/drunet.md).
-        "slice_axes": (_slice_axes, "--slice-axes"),
-    }),
-}
-
-# PnP solver keys: (check, flag or None, may be a grid column).
-SOLVER_KEYS: dict[str, tuple[KeyCheck, str | None, bool]] = {
-    # pnp (the PnP solve) or lpd (learned primal-dual, tomography_2d only: one rank, no tiles).
-    "method": (None, "--method", True),
-    "algorithm": (None, "--algorithm", True),
-    "denoiser": (None, "--denoiser", True),
-    "denoiser_sigma": (None, "--sigma", True),
-    "step_size": (_step, "--step", True),
-    "step_factor": (None, "--step-factor", True),
-    "denoiser_lambda_relaxation": (None, "--relaxation", True),
-    "denoiser_damping": (None, "--damping", True),
-    "sigma_start": (None, "--sigma-start", True),
-    "schedule_iterations": (None, "--schedule-iterations", True),
-    "data_weight": (None, "--data-weight", True),
-    "admm_penalty": (None, "--penalty", True),
-    "cg_iterations": (None, "--cg-iterations", True),
-    "cg_tolerance": (None, "--cg-tolerance", True),
-    "tolerance": (None, "--tolerance", True),
-    "residual_tolerance": (None, "--residual-tolerance", True),
-    "init_method": (_init_methods, "--init", False),
-    "max_iter": (None, "--iterations", True),
-    "weights": (_path, "--weights", True),
-    "tv_iterations": (None, "--tv-iterations", True),
-    "baselines": (None, "--baselines", False),
-    "progress_timeout": (None, "--progress-timeout", False),
-    "checkpoint_every": (_without_flag(_int(0)), None, True),
-}
-
-
-def _check_key(check: KeyCheck, flag: str | None, value: Any, schema: dict[str, dict[str, Any]]) -> Any:
-    """`value` of a key mapped to `flag`, checked by `check` or by the example's declaration of the flag."""
-    option = schema.get(flag) if flag else None
-    if flag and option is None:
-        raise _Bad(f"the example has no option {flag} (a build older than this runner? rebuild it)")
-    if check is not None:
-        return check(value, option)
-    return options.check(option, value)
-
-# The execution grid's columns (slurm_nodes may be left out: 1).
-GRID_REQUIRED = ("slurm_gres", "slurm_ntasks_per_node", "distribute_physics", "distribute_denoiser", "patch_size",
-                 "overlap", "max_batch_size")
-GRID_OPTIONAL_DEFAULTS = {"slurm_nodes": 1}
-
-TOP_LEVEL_KEYS = {
-    "dataset": "a list with one {name: {keys}} entry",
-    "solver": "a list with one {PnP: {keys}} entry",
-    "max-runs": "an integer >= 1",
-    "slurm_time": "the Slurm time limit per row (default 01:00:00)",
-    "slurm_partition": "a Slurm partition",
-    "slurm_account": "a Slurm account",
-    "slurm_cpus_per_task": "CPUs per rank on Slurm (default: --cores / slurm_ntasks_per_node)",
-}
-_TOP_LEVEL_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "max-runs": _int(1),
-    "slurm_time": _slurm_time,
-    "slurm_partition": _string,
-    "slurm_account": _string,
-    "slurm_cpus_per_task": _int(1),
-}
-
-
-def _gres(value: Any) -> tuple[str | None, int]:
-    """'cpu' (or 'none'/null): no generic resource; 'gpu:N' or 'gpu:TYPE:N': N GPUs per node."""
-    if value is None or value in ("cpu", "none", ""):
-        return None, 0
-    if isinstance(value, str):
-        match = re.fullmatch(r"gpu(?::([A-Za-z0-9_.-]+))?:(\d+)", value)
-        if match and int(match.group(2)) > 0:
-            return value, int(match.group(2))
-    raise _Bad("expected 'cpu', 'gpu:N' or 'gpu:TYPE:N' with N >= 1")
-
-
-def _extent(dims: int) -> Callable[[Any], int | list[int]]:
-    what = f"expected an integer or a list of {dims} integers"
-
-    def check(value: Any) -> int | list[int]:
-        if isinstance(value, int) and not isinstance(value, bool):
-            if value < 0:
-                raise _Bad(what + " >= 0")
-            return value
-        if (isinstance(value, list) and len(value) == dims
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            if any(v < 0 for v in value):
-                raise _Bad(what + " >= 0")
-            return list(value)
-        raise _Bad(what)
-
-    return check
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -423,13 +184,13 @@ def _single_entry(value: Any, where: str, errors: list[str]) -> tuple[str, dict]
     entries = value if isinstance(value, list) else [value]
     if len(entries) != 1 or not isinstance(entries[0], dict) or len(entries[0]) != 1:
         errors.append(f"{where}: expected a list with exactly one entry of the form {{name: {{keys}}}}, "
-                      f"got {_show(value)}")
+                      f"got {show(value)}")
         return None
     (name, params), = entries[0].items()
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        errors.append(f"{where}: {name}: expected a mapping of keys, got {_show(params)}")
+        errors.append(f"{where}: {name}: expected a mapping of keys, got {show(params)}")
         return None
     return str(name), params
 
@@ -468,7 +229,7 @@ def validate_config(data: Any, path: str, schema_of: SchemaOf) -> Config:
     where = path
     if not isinstance(data, dict):
         raise ConfigError([f"{where}: expected a mapping with dataset, solver and the execution grid, "
-                           f"got {_show(data)}"])
+                           f"got {show(data)}"])
     _reject_control_characters(data, where, errors)
     if errors:
         raise ConfigError(errors)
@@ -484,12 +245,12 @@ def validate_config(data: Any, path: str, schema_of: SchemaOf) -> Config:
             errors.append(f"{where}: {key}: missing")
 
     top: dict[str, Any] = {}
-    for key, check in _TOP_LEVEL_CHECKS.items():
+    for key, check in TOP_LEVEL_CHECKS.items():
         if key in data:
             try:
                 top[key] = check(data[key])
             except _Bad as e:
-                errors.append(f"{where}: {key}: {e}, got {_show(data[key])}")
+                errors.append(f"{where}: {key}: {e}, got {show(data[key])}")
 
     # Dataset.
     dataset_name, example, dims, dataset = None, None, 2, {}
@@ -511,9 +272,9 @@ def validate_config(data: Any, path: str, schema_of: SchemaOf) -> Config:
                     errors.append(f"{where}: dataset {name}: {key}: unknown key (known: {', '.join(keys)})")
                     continue
                 try:
-                    dataset[key] = _check_key(*keys[key], value, schema)
+                    dataset[key] = check_key(*keys[key], value, schema)
                 except _Bad as e:
-                    errors.append(f"{where}: dataset {name}: {key}: {e}, got {_show(value)}")
+                    errors.append(f"{where}: dataset {name}: {key}: {e}, got {show(value)}")
             if "img_size" in params and "image_size" in params:
                 errors.append(f"{where}: dataset {name}: image_size: given together with its synonym img_size")
             if name == "tomography_3d":
@@ -545,9 +306,9 @@ def validate_config(data: Any, path: str, schema_of: SchemaOf) -> Config:
                 if schema is None:
                     continue  # no example to check against: the dataset's error is reported
                 try:
-                    solver[key] = _check_key(*SOLVER_KEYS[key][:2], value, schema)
+                    solver[key] = check_key(*SOLVER_KEYS[key][:2], value, schema)
                 except _Bad as e:
-                    errors.append(f"{where}: solver PnP: {key}: {e}, got {_show(value)}")
+                    errors.append(f"{where}: solver PnP: {key}: {e}, got {show(value)}")
             solver.setdefault("init_method", ["zeros"])
 
     # Execution grid.
@@ -579,7 +340,7 @@ def validate_config(data: Any, path: str, schema_of: SchemaOf) -> Config:
                 errors.append(f"{where}: execution grid: {column}: missing column")
         table = data[key]
         if not isinstance(table, list) or not table:
-            errors.append(f"{where}: execution grid: expected a non-empty list of rows, got {_show(table)}")
+            errors.append(f"{where}: execution grid: expected a non-empty list of rows, got {show(table)}")
         elif len(errors) == column_errors and schema is not None:
             for number, values in enumerate(table, start=1):
                 row_where = f"{where}: execution grid row {number}"
@@ -605,30 +366,30 @@ def validate_config(data: Any, path: str, schema_of: SchemaOf) -> Config:
 def _validate_row(values: Any, number: int, columns: list[str], dims: int, schema: dict[str, dict[str, Any]],
                   where: str, errors: list[str]) -> Row | None:
     if not isinstance(values, list):
-        errors.append(f"{where}: expected a list of {len(columns)} values ({', '.join(columns)}), got {_show(values)}")
+        errors.append(f"{where}: expected a list of {len(columns)} values ({', '.join(columns)}), got {show(values)}")
         return None
     if len(values) != len(columns):
         errors.append(f"{where}: expected {len(columns)} values ({', '.join(columns)}), got {len(values)}: "
-                      f"{_show(values)}")
+                      f"{show(values)}")
         return None
     checks: dict[str, Callable[[Any], Any]] = {
-        "slurm_gres": _gres,
-        "slurm_ntasks_per_node": _int(1),
-        "slurm_nodes": _int(1),
-        "distribute_physics": _bool,
-        "distribute_denoiser": _bool,
-        "patch_size": _extent(dims),
-        "overlap": _extent(dims),
-        "max_batch_size": _int(0),
+        "slurm_gres": parse_gres,
+        "slurm_ntasks_per_node": integer(1),
+        "slurm_nodes": integer(1),
+        "distribute_physics": boolean,
+        "distribute_denoiser": boolean,
+        "patch_size": extent(dims),
+        "overlap": extent(dims),
+        "max_batch_size": integer(0),
     }
     normalised: dict[str, Any] = dict(GRID_OPTIONAL_DEFAULTS)
     gres: tuple[str | None, int] = (None, 0)
     count = len(errors)
     for column, value in zip(columns, values):
         try:
-            result = checks[column](value) if column in checks else _check_key(*SOLVER_KEYS[column][:2], value, schema)
+            result = checks[column](value) if column in checks else check_key(*SOLVER_KEYS[column][:2], value, schema)
         except _Bad as e:
-            errors.append(f"{where}: {column}: {e}, got {_show(value)}")
+            errors.append(f"{where}: {column}: {e}, got {show(value)}")
             continue
         if column == "slurm_gres":
             gres = result
@@ -645,12 +406,12 @@ def _validate_row(values: Any, number: int, columns: list[str], dims: int, schem
     patches = patch if isinstance(patch, list) else [patch] * dims
     overlaps = overlap if isinstance(overlap, list) else [overlap] * dims
     if normalised["distribute_denoiser"] and not any(p > 0 for p in patches):
-        errors.append(f"{where}: distribute_denoiser: true needs tiles: patch_size > 0, got {_show(patch)}")
+        errors.append(f"{where}: distribute_denoiser: true needs tiles: patch_size > 0, got {show(patch)}")
     if any(p > 0 for p in patches):
         if any(p == 0 for p in patches):
-            errors.append(f"{where}: patch_size: {_show(patch)} mixes 0 (whole image) with tile sizes")
+            errors.append(f"{where}: patch_size: {show(patch)} mixes 0 (whole image) with tile sizes")
         elif any(o > p for o, p in zip(overlaps, patches)):
-            errors.append(f"{where}: overlap: {_show(overlap)} exceeds patch_size {_show(patch)}")
+            errors.append(f"{where}: overlap: {show(overlap)} exceeds patch_size {show(patch)}")
     if len(errors) != count:
         return None
     return Row(number=number, columns=normalised, gres=gres[0], gpus_per_node=gres[1], ntasks_per_node=ntasks,
