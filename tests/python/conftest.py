@@ -45,6 +45,15 @@ def shepp_logan_ct(n=32, views=30, cols=48, seed=0):
     return truth, g, A, with_noise(A(truth), 0.02, seed)
 
 
+GRAY_WEIGHTS = str(WEIGHTS / "drunet_gray.safetensors")
+
+
+@pytest.fixture(scope="module")
+def ct_problem():
+    """(truth, geometry, projector, y, DRUNet): shepp_logan_ct with the shipped gray DRUNet."""
+    return (*shepp_logan_ct(), pnpdist.DRUNet(GRAY_WEIGHTS))
+
+
 def adjoint_mismatch(op, seed=0):
     """|<A x, y> - <x, A^T y>| / (|A x| |y|) for random x, y of the operator's dtype."""
     rng = np.random.default_rng(seed)
