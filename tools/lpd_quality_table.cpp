@@ -172,7 +172,7 @@ public:
         geometry_(learned::ellipse_geometry(128, 30)),
         projector_(ct::make_projector<float>(exec, geometry_)),
         serial_projector_(ct::make_projector<float>(pnpdist::Serial{}, geometry_)),
-        lpd_(exec, projector_, learned::inverse_operator_norm(projector_), geometry_, checked_lpd_weights(o)),
+        lpd_(exec, projector_, learned::inverse_operator_norm(projector_), geometry_, checked_lpd_weights(o, geometry_)),
         drunet_(load_drunet(exec, o.weights_dir + "/" + o.drunet), 0.0, 1.0) {}
 
   [[nodiscard]] const learned::LpdWeightsInfo& lpd_info() const { return lpd_.weights(); }
@@ -247,9 +247,9 @@ public:
 
 private:
   /// The weights of --lpd, refused unless trained for this table's geometry.
-  static learned::LpdWeightsInfo checked_lpd_weights(const Options& o) {
+  static learned::LpdWeightsInfo checked_lpd_weights(const Options& o, const ct::Geometry2D& geometry) {
     learned::LpdWeightsInfo info = learned::read_lpd_weights_info(o.lpd, "--lpd " + o.lpd);
-    pnpdist::require(learned::same_geometry(info.training_geometry, learned::ellipse_geometry(128, 30)), [&] {
+    pnpdist::require(learned::same_geometry(info.training_geometry, geometry), [&] {
       return "--lpd " + o.lpd + ": trained for " + learned::describe_geometry(info.training_geometry) +
              ", not for this table's ellipse_geometry(128, 30)";
     });

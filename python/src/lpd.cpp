@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
@@ -47,13 +48,12 @@ public:
 
   LearnedPrimalDualModel(const std::filesystem::path& weights, const ct::Geometry2D& geometry,
                          bool accept_geometry_mismatch, const HostExec& exec)
-      : info_(learned::read_lpd_weights_info(weights.string(), "LearnedPrimalDual weights " + weights.string())),
-        geometry_(geometry),
-        exec_(exec),
-        projector_(exec, geometry) {
-    geometry_matches_ = learned::same_geometry(info_.training_geometry, geometry);
+      : geometry_(geometry), exec_(exec), projector_(exec, geometry) {
+    learned::LpdWeightsInfo info =
+        learned::read_lpd_weights_info(weights.string(), "LearnedPrimalDual weights " + weights.string());
+    geometry_matches_ = learned::same_geometry(info.training_geometry, geometry);
     if (!geometry_matches_) {
-      const std::string both = learned::geometry_mismatch_text(info_, geometry, "this geometry");
+      const std::string both = learned::geometry_mismatch_text(info, geometry, "this geometry");
       require(accept_geometry_mismatch, [&] {
         return "LearnedPrimalDual: " + both +
                ". Pass the training geometry (pnpdist.ellipse_geometry(128, 30) for the shipped weights) or "
@@ -65,7 +65,8 @@ public:
     {
       nb::gil_scoped_release release;
       scale_ = learned::inverse_operator_norm(projector_);
-      lpd_ = std::make_unique<learned::LpdReconstructor<Projector>>(exec_, projector_, scale_, geometry_, info_);
+      lpd_ = std::make_unique<learned::LpdReconstructor<Projector>>(exec_, projector_, scale_, geometry_,
+                                                                   std::move(info));
     }
   }
 
@@ -98,7 +99,7 @@ public:
     return nb::borrow<NumpyArray>(result);
   }
 
-  [[nodiscard]] const learned::LpdWeightsInfo& info() const { return info_; }
+  [[nodiscard]] const learned::LpdWeightsInfo& info() const { return lpd_->weights(); }
   [[nodiscard]] const ct::Geometry2D& geometry() const { return geometry_; }
   [[nodiscard]] double scale() const { return scale_; }
   [[nodiscard]] bool geometry_matches() const { return geometry_matches_; }
@@ -106,11 +107,10 @@ public:
   [[nodiscard]] int threads() const { return exec_.concurrency(); }
 
 private:
-  learned::LpdWeightsInfo info_;
   ct::Geometry2D geometry_;
   HostExec exec_;
   Projector projector_;
-  double scale_ = 0;
+  double scale_ = 0;  // 1/||A|| from the power method; lpd_->scale() is its float
   bool geometry_matches_ = false;
   std::unique_ptr<learned::LpdReconstructor<Projector>> lpd_;  // refers to projector_; one call at a time
   std::mutex mutex_;
