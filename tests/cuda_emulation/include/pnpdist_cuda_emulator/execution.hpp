@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// The execution half of the CPU emulation of CUDA: kernel launches, the threads of a block, barriers and
-/// warp-synchronous operations.
+/// The execution half of the CPU emulation of CUDA: the scheduler that runs the blocks of a launch and the
+/// threads of a block, barriers and warp-synchronous operations (launch.hpp starts a launch on it;
+/// synchronization.hpp holds the rules by which a barrier or a warp operation completes or faults).
 ///
 /// Execution model
 ///   - A launch runs to completion inside launch(): blocks run one after another, in order of blockIdx
@@ -26,7 +27,8 @@
 ///     sees an access past it), refilled with 0xFF bytes (a NaN pattern) at the start of every block.
 ///
 /// Checked (a violation is a kernel fault: printed to stderr, the block's threads are unwound, the rest
-/// of the launch is skipped, and the next synchronizing runtime call returns cudaErrorLaunchFailure):
+/// of the launch is skipped, and the next synchronizing runtime call returns cudaErrorLaunchFailure; the
+/// rules of the synchronization points are in synchronization.hpp):
 ///   - __syncthreads reached by the non-exited threads of a block at different call sites (divergent
 ///     barrier) or while other threads wait in a warp operation that can never complete;
 ///   - warp intrinsics: the caller's own lane missing from `mask`; a lane named in `mask` that does not
@@ -53,13 +55,11 @@
 #include <source_location>
 #include <string>
 #include <thread>
-#include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "pnpdist_cuda_emulator/launch_records.hpp"
 #include "pnpdist_cuda_emulator/runtime.hpp"
+#include "pnpdist_cuda_emulator/synchronization.hpp"
 
 // The builtin variables of a kernel thread (meaningful only inside a kernel).
 inline thread_local uint3 threadIdx{0, 0, 0};
@@ -94,56 +94,7 @@ struct Statistics {
   std::string last_fault;      ///< message of the last kernel fault
 };
 
-enum class WarpOp : unsigned char { sync, shfl, shfl_up, shfl_down, shfl_xor, ballot, all, any };
-
-inline const char* warp_op_name(WarpOp op) {
-  switch (op) {
-    case WarpOp::sync:
-      return "__syncwarp";
-    case WarpOp::shfl:
-      return "__shfl_sync";
-    case WarpOp::shfl_up:
-      return "__shfl_up_sync";
-    case WarpOp::shfl_down:
-      return "__shfl_down_sync";
-    case WarpOp::shfl_xor:
-      return "__shfl_xor_sync";
-    case WarpOp::ballot:
-      return "__ballot_sync";
-    case WarpOp::all:
-      return "__all_sync";
-    case WarpOp::any:
-      return "__any_sync";
-  }
-  return "?";
-}
-
-enum class BarrierOp : unsigned char { plain, count, all, any };
-
 namespace detail {
-
-/// Thrown inside kernel threads to unwind them after a fault.
-struct BlockAborted {};
-
-/// fresh: not started yet (no OS thread holds it); running; stopped at a barrier or a warp operation; exited.
-enum class State : unsigned char { fresh, running, at_barrier, at_warp, exited };
-
-/// A kernel thread of the running block.
-struct ThreadSlot {
-  std::binary_semaphore wake{0};  // released once per stop, to let the OS thread that runs it go on
-  State state = State::exited;
-  // __syncthreads
-  std::source_location site{};
-  BarrierOp barrier_op = BarrierOp::plain;
-  int predicate = 0;
-  // warp operations
-  WarpOp op = WarpOp::sync;
-  unsigned mask = 0;
-  int operand = 0;  // source lane, delta or lane mask
-  int width = 32;
-  std::uint64_t value = 0;
-  std::uint64_t result = 0;
-};
 
 /// The scheduler: one instance, every field guarded by `mutex`.
 class Engine {
@@ -466,10 +417,6 @@ private:
       }
   }
 
-  static std::string where(const std::source_location& site) {
-    return std::string(site.file_name()) + ":" + std::to_string(site.line());
-  }
-
   /// Every live thread is at a synchronization point: release what completes, or fault. Returns the
   /// thread the calling OS thread runs next (see activate).
   int resolve(bool may_run_here) {
@@ -478,142 +425,20 @@ private:
     std::vector<bool> done(threads_, false);
     for (unsigned t = 0; t < threads_; ++t) {
       if (slots_[t].state != State::at_warp || done[t]) continue;
-      if (!release_warp_group(t, released, done)) return -1;
+      const std::string problem = complete_warp_group(slots_, threads_, t, released, done);
+      if (!problem.empty()) {
+        fault(problem);
+        return -1;
+      }
     }
     if (released.empty()) {
-      unsigned first = threads_;
-      int count = 0;
-      bool all = true;
-      bool any = false;
-      for (unsigned t = 0; t < threads_; ++t) {
-        const ThreadSlot& slot = slots_[t];
-        if (slot.state == State::exited) continue;
-        if (first == threads_) first = t;
-        const ThreadSlot& reference = slots_[first];
-        if (slot.site.line() != reference.site.line() ||
-            std::strcmp(slot.site.file_name(), reference.site.file_name()) != 0 ||
-            slot.barrier_op != reference.barrier_op) {
-          fault("divergent __syncthreads: thread " + std::to_string(first) + " waits at " + where(reference.site) +
-                ", thread " + std::to_string(t) + " at " + where(slot.site));
-          return -1;
-        }
-        count += slot.predicate != 0 ? 1 : 0;
-        all = all && slot.predicate != 0;
-        any = any || slot.predicate != 0;
-        released.push_back(t);
+      const std::string problem = complete_barrier(slots_, threads_, released);
+      if (!problem.empty()) {
+        fault(problem);
+        return -1;
       }
-      const BarrierOp op = slots_[first].barrier_op;
-      const int result = op == BarrierOp::count ? count
-                         : op == BarrierOp::all ? (all ? 1 : 0)
-                         : op == BarrierOp::any ? (any ? 1 : 0)
-                                                : 0;
-      for (unsigned t : released) slots_[t].result = static_cast<std::uint64_t>(result);
     }
     return start_pass(std::move(released), may_run_here);
-  }
-
-  /// Completes the warp operation of thread t and the lanes of its mask, or faults (returns false).
-  bool release_warp_group(unsigned t, std::vector<unsigned>& released, std::vector<bool>& done) {
-    const ThreadSlot& caller = slots_[t];
-    const unsigned lane = t % 32;
-    const unsigned base = t - lane;
-    const std::string who = std::string(warp_op_name(caller.op)) + " in thread " + std::to_string(t) + " (warp " +
-                            std::to_string(t / 32) + ", lane " + std::to_string(lane) + ", mask 0x" + hex(caller.mask) +
-                            ")";
-    if (((caller.mask >> lane) & 1u) == 0) {
-      fault(who + ": the calling lane is not in the mask");
-      return false;
-    }
-    const int width = caller.width;
-    if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
-      fault(who + ": width " + std::to_string(width) + " is not a power of two in [1, 32]");
-      return false;
-    }
-    for (unsigned l = 0; l < 32; ++l) {
-      if (((caller.mask >> l) & 1u) == 0) continue;
-      const unsigned u = base + l;
-      const std::string other = "lane " + std::to_string(l);
-      if (u >= threads_) {
-        fault(who + ": " + other + " does not exist (the block has " + std::to_string(threads_) + " threads)");
-        return false;
-      }
-      const ThreadSlot& s = slots_[u];
-      if (s.state == State::exited) {
-        fault(who + ": " + other + " has exited");
-        return false;
-      }
-      if (s.state == State::at_barrier) {
-        fault(who + ": " + other + " waits at __syncthreads (" + where(s.site) + ")");
-        return false;
-      }
-      if (s.op != caller.op || s.mask != caller.mask || s.width != caller.width) {
-        fault(who + ": " + other + " executes " + warp_op_name(s.op) + " with mask 0x" + hex(s.mask) + " and width " +
-              std::to_string(s.width));
-        return false;
-      }
-    }
-    std::uint64_t ballot = 0;
-    bool all = true;
-    bool any = false;
-    for (unsigned l = 0; l < 32; ++l)
-      if ((caller.mask >> l) & 1u) {
-        const bool p = slots_[base + l].value != 0;
-        ballot |= p ? (std::uint64_t{1} << l) : 0;
-        all = all && p;
-        any = any || p;
-      }
-    for (unsigned l = 0; l < 32; ++l) {
-      if (((caller.mask >> l) & 1u) == 0) continue;
-      ThreadSlot& s = slots_[base + l];
-      const int first = static_cast<int>(l) / width * width;  // first lane of l's width-segment
-      int source = static_cast<int>(l);
-      switch (caller.op) {
-        case WarpOp::sync:
-          break;
-        case WarpOp::shfl:
-          source = first + ((s.operand % width) + width) % width;
-          break;
-        case WarpOp::shfl_up:
-          source = static_cast<int>(l) - s.operand < first ? static_cast<int>(l) : static_cast<int>(l) - s.operand;
-          break;
-        case WarpOp::shfl_down:
-          source =
-              static_cast<int>(l) + s.operand >= first + width ? static_cast<int>(l) : static_cast<int>(l) + s.operand;
-          break;
-        case WarpOp::shfl_xor: {
-          const int x = static_cast<int>(l) ^ s.operand;
-          source = (x < 0 || x >= first + width || x >= 32) ? static_cast<int>(l) : x;
-          break;
-        }
-        case WarpOp::ballot:
-          s.result = ballot;
-          break;
-        case WarpOp::all:
-          s.result = all ? 1 : 0;
-          break;
-        case WarpOp::any:
-          s.result = any ? 1 : 0;
-          break;
-      }
-      if (caller.op == WarpOp::shfl || caller.op == WarpOp::shfl_up || caller.op == WarpOp::shfl_down ||
-          caller.op == WarpOp::shfl_xor) {
-        if (((caller.mask >> source) & 1u) == 0) {
-          fault(std::string(warp_op_name(caller.op)) + " in thread " + std::to_string(base + l) + " reads lane " +
-                std::to_string(source) + ", which is not in the mask 0x" + hex(caller.mask));
-          return false;
-        }
-        s.result = slots_[base + static_cast<unsigned>(source)].value;
-      }
-      done[base + l] = true;
-      released.push_back(base + l);
-    }
-    return true;
-  }
-
-  static std::string hex(unsigned v) {
-    char buffer[16];
-    std::snprintf(buffer, sizeof buffer, "%08x", v);
-    return buffer;
   }
 
   struct AlignedDelete {
@@ -623,7 +448,7 @@ private:
   std::mutex launch_mutex_;
   std::mutex mutex_;
   std::condition_variable done_;
-  std::deque<ThreadSlot> slots_;  // one per kernel thread of the largest block so far
+  ThreadSlots slots_;  // one per kernel thread of the largest block so far
   std::deque<Worker> workers_;
   std::vector<Worker*> idle_;
   bool shutting_down_ = false;
@@ -647,95 +472,6 @@ private:
   unsigned running_ = 0;
 };
 
-template <class T>
-std::uint64_t to_bits(const T& v) {
-  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "warp intrinsics take values of at most 8 bytes");
-  std::uint64_t bits = 0;
-  std::memcpy(&bits, &v, sizeof(T));
-  return bits;
-}
-
-template <class T>
-T from_bits(std::uint64_t bits) {
-  T v;
-  std::memcpy(&v, &bits, sizeof(T));
-  return v;
-}
-
 }  // namespace detail
-
-/// Selects the schedule of every launch while alive (tests), whatever PNPDIST_CUDA_EMULATION_SCHEDULE says.
-class ScheduleOverride {
-public:
-  explicit ScheduleOverride(Schedule s) : previous_(detail::Engine::instance().schedule_override()) {
-    detail::Engine::instance().set_schedule_override(s);
-  }
-  ~ScheduleOverride() { detail::Engine::instance().set_schedule_override(previous_); }
-  ScheduleOverride(const ScheduleOverride&) = delete;
-  ScheduleOverride& operator=(const ScheduleOverride&) = delete;
-
-private:
-  std::optional<Schedule> previous_;
-};
-
-inline Statistics statistics() { return detail::Engine::instance().statistics(); }
-
-/// Launch-configuration check of the runtime: cudaSuccess or the error a GPU would report.
-inline cudaError_t check_configuration(dim3 grid, dim3 block, std::size_t shared_bytes) {
-  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || block.x == 0 || block.y == 0 || block.z == 0)
-    return cudaErrorInvalidConfiguration;
-  if (grid.x > max_grid_dim[0] || grid.y > max_grid_dim[1] || grid.z > max_grid_dim[2])
-    return cudaErrorInvalidConfiguration;
-  if (block.x > max_block_dim[0] || block.y > max_block_dim[1] || block.z > max_block_dim[2] ||
-      static_cast<unsigned long long>(block.x) * block.y * block.z >
-          static_cast<unsigned long long>(max_threads_per_block))
-    return cudaErrorInvalidConfiguration;
-  if (shared_bytes > max_shared_bytes_per_block) return cudaErrorInvalidValue;
-  return cudaSuccess;
-}
-
-/// Runs kernel<<<grid, block, shared_bytes, stream>>>(args...) to completion. Launch-configuration
-/// errors set the calling thread's last error (as on a GPU); a fault inside the kernel is reported by the
-/// next synchronizing call. Each kernel thread receives its own copy of the parameters, converted to the
-/// kernel's parameter types as a GPU launch does. An accepted launch is recorded while recording is on, and
-/// not run in count-only mode (launch_records.hpp).
-template <class... Params, class... Args>
-inline void launch(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream, void (*kernel)(Params...),
-                   Args&&... args) {
-  static_assert(sizeof...(Params) == sizeof...(Args), "kernel launch: wrong number of arguments");
-  static_assert((std::is_trivially_copyable_v<std::remove_cvref_t<Params>> && ...),
-                "kernel parameters must be trivially copyable: they are copied to the device byte for byte");
-  using Tuple = std::tuple<std::remove_cvref_t<Params>...>;
-  const DeclaredCost cost = detail::take_declared_cost();  // consumed by this launch, accepted or not
-  if (kernel == nullptr) {
-    result(cudaErrorInvalidValue);
-    return;
-  }
-  if (!valid_stream(stream)) {
-    result(cudaErrorInvalidResourceHandle);
-    return;
-  }
-  const cudaError_t config = check_configuration(grid, block, shared_bytes);
-  if (config != cudaSuccess) {
-    result(config);
-    return;
-  }
-  const Tuple parameters(static_cast<Args&&>(args)...);
-  const std::function<void()> body = [&parameters, kernel] {
-    Tuple local = parameters;
-    std::apply(kernel, local);
-  };
-  if (detail::Engine::in_kernel()) {
-    std::fprintf(stderr, "pnpdist CUDA emulation: a kernel launched a kernel (dynamic parallelism is not emulated)\n");
-    std::abort();
-  }
-  if (!detail::record_launch(kernel, grid, block, shared_bytes, cost)) return;  // count-only (launch_records.hpp)
-  detail::Engine& engine = detail::Engine::instance();
-  std::lock_guard<std::mutex> serialize(engine.launch_mutex());
-  if (!engine.run(grid, block, shared_bytes, body)) record_kernel_fault();
-}
-
-/// The dynamic shared memory of the running launch.
-inline void* dynamic_shared_memory() { return detail::Engine::instance().dynamic_shared(); }
 
 }  // namespace pnpdist_cuda_emulator

@@ -24,7 +24,7 @@
 
 #include <cxxabi.h>
 
-#include "pnpdist_cuda_emulator/runtime.hpp"
+#include "pnpdist_cuda_emulator/device_state.hpp"
 
 namespace pnpdist_cuda_emulator {
 
