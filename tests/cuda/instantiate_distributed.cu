@@ -1,7 +1,7 @@
 // nvcc compile check of the tiling and distribution modules (linked into pnpdist_cuda_kernels_instantiation,
 // never run): the tile gather and core scatter kernels for the Cuda executor in 2D and 3D, TiledDenoiser and
 // DistributedDenoiser around a device denoiser, DistributedPhysics over device buffers, and, when the
-// components are linked, the MPI (device buffers) and NCCL communicators.
+// components are linked, the MPI (device buffers) and NCCL communicators; allgatherv_from_host over each.
 
 #include <pnpdist/backend/backend.hpp>
 #include <pnpdist/distributed/distributed.hpp>
@@ -91,6 +91,12 @@ void instantiate_communicator(const Comm& comm) {
   comm.broadcast(f.view(), 0);
   if (comm.size() == 1) comm.allgatherv(f.const_view(), f.view(), std::span<const index_t>(counts, 1));
   comm.barrier();
+  // Host buffers over the communicator (staged through device buffers for NCCL).
+  float host[8] = {};
+  if (comm.size() == 1)
+    pnpdist::allgatherv_from_host(comm, View<const float, 1, pnpdist::HostSpace>(host, Extents<1>{8}),
+                                  View<float, 1, pnpdist::HostSpace>(host, Extents<1>{8}),
+                                  std::span<const index_t>(counts, 1));
 }
 
 }  // namespace

@@ -15,7 +15,8 @@
 ///
 /// Buffers are contiguous rank-1 views View<T, 1, Space> of float, double, int or index_t elements in the
 /// memory space the communicator supports: SelfCommunicator and MpiCommunicator take host buffers (and
-/// device buffers when MPI is CUDA-aware), NcclCommunicator device buffers. A failed call throws mpi_error.
+/// device buffers when MPI is CUDA-aware), NcclCommunicator device buffers (it names them: memory_space,
+/// see communicator_space_t; host_exchange.hpp moves host buffers over it). A failed call throws mpi_error.
 ///
 /// Determinism: the sum over ranks is a float sum whose grouping depends on the number of ranks (and on
 /// the MPI implementation's reduction algorithm); an element that is nonzero on exactly one rank is
@@ -45,6 +46,20 @@ concept Communicator = std::copy_constructible<C> &&
   c.barrier();
   c.abort(root);
 };
+
+/// The memory space whose buffers a communicator must be given: C::memory_space where C names one (a
+/// communicator of device buffers only, NcclCommunicator: CudaSpace), HostSpace otherwise.
+template <class C>
+struct communicator_space {
+  using type = HostSpace;
+};
+template <class C>
+requires requires { typename C::memory_space; }
+struct communicator_space<C> {
+  using type = typename C::memory_space;
+};
+template <class C>
+using communicator_space_t = typename communicator_space<C>::type;
 
 /// The flat contiguous view of a contiguous view of any rank, for communication. Throws dimension_mismatch
 /// for a strided view.

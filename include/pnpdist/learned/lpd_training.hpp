@@ -21,7 +21,9 @@
 /// nn/train/conv3_onednn.hpp, at equal thread counts per rank). The cost over an allreduce: batch x parameters values
 /// received per step instead of about 2 x parameters. evaluate() splits its samples the same way and is
 /// collective; save() writes on rank 0 only; resume() reads the file on every rank (a path every rank can
-/// read), so a run may resume on another rank count.
+/// read), so a run may resume on another rank count. The communicator may be one of device buffers
+/// (NcclCommunicator): the layers run on the host, and the gradients and losses travel through staging buffers
+/// of its space (distributed/host_exchange.hpp), with the same bits as over MPI.
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +40,7 @@
 #include "pnpdist/core/errors.hpp"
 #include "pnpdist/core/types.hpp"
 #include "pnpdist/distributed/communicator.hpp"
+#include "pnpdist/distributed/host_exchange.hpp"
 #include "pnpdist/distributed/self_communicator.hpp"
 #include "pnpdist/learned/ellipse_data.hpp"
 #include "pnpdist/learned/lpd.hpp"
@@ -90,7 +93,7 @@ struct LpdStepTiming {
   double exchange = 0;
 };
 
-template <class Op, class Exec, Communicator Comm = SelfCommunicator>
+template <class Op, class Exec, AnySpaceCommunicator Comm = SelfCommunicator>
 class LpdTrainer {
 public:
   using T = typename Op::value_type;
@@ -294,8 +297,9 @@ private:
     for (int r = 0; r < comm_.size(); ++r)
       counts[static_cast<std::size_t>(r)] =
           per_item * (batch_begin(items, comm_.size(), r + 1) - batch_begin(items, comm_.size(), r));
-    comm_.allgatherv(View<const V, 1, HostSpace>(local.data(), Extents<1>{static_cast<index_t>(local.size())}),
-                     View<V, 1, HostSpace>(all.data(), Extents<1>{static_cast<index_t>(all.size())}), counts);
+    allgatherv_from_host(
+        comm_, View<const V, 1, HostSpace>(local.data(), Extents<1>{static_cast<index_t>(local.size())}),
+        View<V, 1, HostSpace>(all.data(), Extents<1>{static_cast<index_t>(all.size())}), counts);
   }
 
   Exec exec_;

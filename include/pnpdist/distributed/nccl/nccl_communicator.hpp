@@ -83,6 +83,9 @@ struct NcclHandle {
 
 class NcclCommunicator {
 public:
+  /// Its buffers are device buffers (communicator_space_t, distributed/communicator.hpp).
+  using memory_space = CudaSpace;
+
   /// Joins the NCCL communicator of the ranks of `mpi` (collective over mpi). Operations run on exec.stream.
   NcclCommunicator(MpiCommunicator mpi, Cuda exec) : mpi_(std::move(mpi)), exec_(exec) {
 #if defined(PNPDIST_NCCL_AVAILABLE)
@@ -101,6 +104,8 @@ public:
   [[nodiscard]] int rank() const { return mpi_.rank(); }
   [[nodiscard]] int size() const { return mpi_.size(); }
   [[nodiscard]] const MpiCommunicator& mpi() const { return mpi_; }
+  /// The executor whose stream the operations are enqueued on.
+  [[nodiscard]] const Cuda& executor() const { return exec_; }
 
   /// buffer <- sum over ranks (in place, enqueued on the stream).
   template <class T>
