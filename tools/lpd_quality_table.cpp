@@ -172,7 +172,8 @@ public:
         geometry_(learned::ellipse_geometry(128, 30)),
         projector_(ct::make_projector<float>(exec, geometry_)),
         serial_projector_(ct::make_projector<float>(pnpdist::Serial{}, geometry_)),
-        lpd_(exec, projector_, learned::inverse_operator_norm(projector_), geometry_, checked_lpd_weights(o, geometry_)),
+        lpd_(exec, projector_, learned::inverse_operator_norm(projector_), geometry_,
+             checked_lpd_weights(o, geometry_)),
         drunet_(load_drunet(exec, o.weights_dir + "/" + o.drunet), 0.0, 1.0) {}
 
   [[nodiscard]] const learned::LpdWeightsInfo& lpd_info() const { return lpd_.weights(); }

@@ -66,7 +66,7 @@ public:
       nb::gil_scoped_release release;
       scale_ = learned::inverse_operator_norm(projector_);
       lpd_ = std::make_unique<learned::LpdReconstructor<Projector>>(exec_, projector_, scale_, geometry_,
-                                                                   std::move(info));
+                                                                    std::move(info));
     }
   }
 

@@ -99,8 +99,7 @@ inline std::string complete_barrier(ThreadSlots& slots, unsigned threads, std::v
     if (first == threads) first = t;
     const ThreadSlot& reference = slots[first];
     if (slot.site.line() != reference.site.line() ||
-        std::strcmp(slot.site.file_name(), reference.site.file_name()) != 0 ||
-        slot.barrier_op != reference.barrier_op)
+        std::strcmp(slot.site.file_name(), reference.site.file_name()) != 0 || slot.barrier_op != reference.barrier_op)
       return "divergent __syncthreads: thread " + std::to_string(first) + " waits at " + where(reference.site) +
              ", thread " + std::to_string(t) + " at " + where(slot.site);
     count += slot.predicate != 0 ? 1 : 0;
