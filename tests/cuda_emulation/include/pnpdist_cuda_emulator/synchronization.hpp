@@ -92,31 +92,32 @@ inline std::string complete_barrier(ThreadSlots& slots, unsigned threads, std::v
   int count = 0;
   bool all = true;
   bool any = false;
-  std::vector<unsigned> waiting;
+  const std::size_t first_released = released.size();
   for (unsigned t = 0; t < threads; ++t) {
     const ThreadSlot& slot = slots[t];
     if (slot.state == State::exited) continue;
     if (first == threads) first = t;
     const ThreadSlot& reference = slots[first];
-    if (slot.site.line() != reference.site.line() ||
-        std::strcmp(slot.site.file_name(), reference.site.file_name()) != 0 || slot.barrier_op != reference.barrier_op)
+    const bool same_site = slot.site.line() == reference.site.line() &&
+                           std::strcmp(slot.site.file_name(), reference.site.file_name()) == 0;
+    if (!same_site || slot.barrier_op != reference.barrier_op) {
+      released.resize(first_released);
       return "divergent __syncthreads: thread " + std::to_string(first) + " waits at " + where(reference.site) +
              ", thread " + std::to_string(t) + " at " + where(slot.site);
+    }
     count += slot.predicate != 0 ? 1 : 0;
     all = all && slot.predicate != 0;
     any = any || slot.predicate != 0;
-    waiting.push_back(t);
+    released.push_back(t);
   }
-  if (waiting.empty()) return "";
+  if (first == threads) return "";
   const BarrierOp op = slots[first].barrier_op;
   const int result = op == BarrierOp::count ? count
                      : op == BarrierOp::all ? (all ? 1 : 0)
                      : op == BarrierOp::any ? (any ? 1 : 0)
                                             : 0;
-  for (unsigned t : waiting) {
-    slots[t].result = static_cast<std::uint64_t>(result);
-    released.push_back(t);
-  }
+  for (std::size_t i = first_released; i < released.size(); ++i)
+    slots[released[i]].result = static_cast<std::uint64_t>(result);
   return "";
 }
 
